@@ -1,0 +1,109 @@
+"""Who is calling: the credential schemes each flavour accepts, and the 401 answers for the rest.
+
+Cloud (site URL) accepts HTTP Basic with e-mail + API token only; a Bearer token or a password is refused there,
+as on Atlassian's site URLs. Data Center accepts Basic username + password and Bearer personal access tokens.
+Requests without an Authorization header are refused too unless the simulator is told to allow anonymous access,
+in which case they run as an anonymous user who sees only spaces granted to anonymous users (Confluence's
+behaviour when anonymous access is on).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import threading
+from typing import Literal
+
+from confluence_simulator.model import Site, User
+from confluence_simulator.routes import ApiError
+
+Flavour = Literal["cloud", "datacenter"]
+
+ANONYMOUS = User(
+    account_id="",
+    user_key="",
+    username="",
+    display_name="Anonymous",
+    email="",
+    password="",
+    api_token="",
+    personal_access_token="",
+)
+
+
+def _same(secret: str, offered: str) -> bool:
+    return bool(secret) and hmac.compare_digest(secret.encode("utf-8"), offered.encode("utf-8"))
+
+
+class Authenticator:
+    """Maps an Authorization header to a `User`, caching decoded headers (re-checked against the user each time)."""
+
+    def __init__(self, site: Site, flavour: Flavour, allow_anonymous: bool = False) -> None:
+        self.site = site
+        self.flavour = flavour
+        self.allow_anonymous = allow_anonymous
+        self._cache: dict[str, tuple[str, str]] = {}  # header -> (account id, scheme)
+        self._lock = threading.Lock()
+
+    def authenticate(self, header: str | None) -> User:
+        if not header:
+            if self.allow_anonymous:
+                return ANONYMOUS
+            raise ApiError(401, "Client must be authenticated to access this resource.")
+        cached = self._cache.get(header)
+        if cached is not None:
+            user = self.site.users.get(cached[0])
+            if user is not None and self._still_valid(user, header):
+                return user
+        user = self._resolve(header)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[header] = (user.account_id, header.split(" ", 1)[0].lower())
+        return user
+
+    def _resolve(self, header: str) -> User:
+        scheme, _, value = header.strip().partition(" ")
+        scheme = scheme.lower()
+        value = value.strip()
+        if scheme == "basic":
+            name, secret = _decode_basic(value)
+            if self.flavour == "cloud":
+                user = self.site.user_by_email(name)
+                if user is not None and _same(user.api_token, secret):
+                    return user
+                raise ApiError(401, "Basic authentication with passwords is deprecated or the API token is wrong.")
+            user = self.site.user_by_username(name)
+            if user is not None and _same(user.password, secret):
+                return user
+            raise ApiError(401, "Authentication failed: wrong username or password.")
+        if scheme == "bearer":
+            if self.flavour == "cloud":
+                raise ApiError(401, "Bearer tokens are only accepted on the api.atlassian.com gateway.")
+            for user in self.site.users.values():
+                if _same(user.personal_access_token, value):
+                    return user
+            raise ApiError(401, "Authentication failed: the personal access token is invalid or expired.")
+        raise ApiError(401, f"Unsupported authorization scheme: {scheme or 'none'}")
+
+    def _still_valid(self, user: User, header: str) -> bool:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return self.flavour == "datacenter" and _same(user.personal_access_token, value.strip())
+        try:
+            _, secret = _decode_basic(value.strip())
+        except ApiError:
+            return False
+        return _same(user.api_token if self.flavour == "cloud" else user.password, secret)
+
+
+def _decode_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(401, "Malformed Basic authorization header.") from exc
+    name, sep, secret = decoded.partition(":")
+    if not sep:
+        raise ApiError(401, "Malformed Basic authorization header.")
+    return name, secret

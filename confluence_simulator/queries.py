@@ -1,0 +1,204 @@
+"""What a given user may see, and CQL search over the site as Confluence's search index would answer it.
+
+Confluence answers "not found" for content the caller may not read (restricted pages, their descendants, spaces
+without view permission) and leaves such items out of every list and search; all handlers go through this module so
+the rule is applied in one place.
+
+Search semantics: only `current` content in current (non-archived) spaces is indexed unless archived spaces are
+asked for; items changed less than `index_lag` seconds ago are not yet searchable (the index is eventually
+consistent on real sites). Evaluated result lists are cached per (query, user, timezone, site generation) so that
+offset paging through a large result (DC `start=`) does not re-evaluate the query for every page.
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Iterable, Sequence
+
+from confluence_simulator.cql import CqlItem, CqlQuery
+from confluence_simulator.model import Content, Site, Space, User
+from confluence_simulator.render_common import item_state
+
+_SKIPPED_ELEMENTS = re.compile(r"<ac:parameter\b[^>]*>.*?</ac:parameter>", re.S)
+_BLOCK_TAGS = re.compile(r"</?(?:p|h[1-6]|li|ul|ol|td|th|tr|table|div|br|blockquote|pre|ac:task)\b[^>]*>", re.I)
+_ANY_TAG = re.compile(r"<[^>]+>")
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+_SPACES = re.compile(r"\s+")
+
+
+def readable_text(storage: str) -> str:
+    """Visible text of a storage-format body for the search index: tags dropped, block ends become spaces."""
+    text = _CDATA.sub(lambda found: html.escape(found.group(1)), storage)
+    text = _SKIPPED_ELEMENTS.sub(" ", text)
+    text = _BLOCK_TAGS.sub(" ", text)
+    text = _ANY_TAG.sub("", text)
+    return _SPACES.sub(" ", html.unescape(text)).strip()
+
+
+class ChangeTracker:
+    """A counter bumped on every mutation made through the simulator; caches key on it."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> int:
+        with self._lock:
+            self.generation += 1
+            return self.generation
+
+
+@dataclass
+class _CachedResult:
+    ids: list[int]
+    made_at: float
+    valid_until: float
+
+
+class SiteQueries:
+    """Visibility checks, id listings and CQL evaluation over one `Site`."""
+
+    def __init__(
+        self,
+        site: Site,
+        tracker: ChangeTracker,
+        index_lag_seconds: float = 0.0,
+        search_cache_seconds: float = 30.0,
+    ) -> None:
+        self.site = site
+        self.tracker = tracker
+        self.index_lag_seconds = index_lag_seconds
+        self.search_cache_seconds = search_cache_seconds
+        self._cql_items: dict[int, tuple[tuple[object, ...], int, CqlItem]] = {}
+        self._results: dict[tuple[object, ...], _CachedResult] = {}
+        self._lock = threading.Lock()
+
+    # ---- permissions -----------------------------------------------------------------------------------
+    def can_see(self, user: User, item: Content) -> bool:
+        return self.site.can_read(user, item)
+
+    def can_see_space(self, user: User, space: Space) -> bool:
+        return self.site.can_read_space(user, space)
+
+    def visible_content(self, user: User, content_id: int, statuses: Iterable[str] | None = None) -> Content | None:
+        """The item if it exists, has one of `statuses` (any when None) and the user may read it; else None."""
+        item = self.site.content.get(content_id)
+        if item is None or (statuses is not None and item.status not in statuses):
+            return None
+        return item if self.can_see(user, item) else None
+
+    # ---- listings --------------------------------------------------------------------------------------
+    def ids_of(self, content_types: Sequence[str], space_ids: Iterable[int] | None = None) -> list[int]:
+        """Ascending ids of the given types, over the given spaces (all spaces when None)."""
+        spaces = list(self.site.spaces) if space_ids is None else list(space_ids)
+        lists = [self.site.ids_in_space(space_id, kind) for space_id in spaces for kind in content_types]
+        lists = [ids for ids in lists if ids]
+        if not lists:
+            return []
+        if len(lists) == 1:
+            return list(lists[0])
+        return list(heapq.merge(*lists))
+
+    def children(self, container_id: int, content_type: str) -> list[Content]:
+        content = self.site.content
+        return [content[i] for i in self.site.child_ids(container_id, content_type) if i in content]
+
+    def comment_thread(self, container_id: int) -> list[Content]:
+        """All comments of a container in id order (roots and replies)."""
+        return self.children(container_id, "comment")
+
+    # ---- search ----------------------------------------------------------------------------------------
+    def cql_item(self, item: Content) -> CqlItem:
+        """The search-index entry of one item, rebuilt only when the item or the site changed."""
+        state = item_state(item)
+        generation = self.tracker.generation
+        cached = self._cql_items.get(item.id)
+        if cached is not None and cached[0] == state and cached[1] == generation:
+            return cached[2]
+        space = self.site.spaces.get(item.space_id)
+        ancestors = self.site.ancestors(item)
+        is_page_like = item.type in ("page", "blogpost")
+        text = readable_text(item.body) if item.body else ""
+        if item.type == "attachment":
+            text = " ".join(part for part in (item.upload_comment, text) if part)
+        entry = CqlItem(
+            id=item.id,
+            type=item.type,
+            space_key=space.key if space else "",
+            title=item.title,
+            created=item.created_at,
+            lastmodified=item.last_modified,
+            text=text,
+            labels=item.labels,
+            ancestor_ids=[ancestor.id for ancestor in ancestors],
+            parent_id=item.parent_id if item.type == "page" else None,
+            container_id=None if is_page_like else item.parent_id,
+        )
+        self._cql_items[item.id] = (state, generation, entry)
+        return entry
+
+    def search(
+        self,
+        user: User,
+        query: CqlQuery,
+        tz: tzinfo,
+        include_archived_spaces: bool = False,
+        now: datetime | None = None,
+    ) -> list[Content]:
+        """Matching items the user may read, in the query's order; cached while nothing changes."""
+        wall = time.time()
+        key = (query.text, user.account_id, str(tz), include_archived_spaces, self.tracker.generation)
+        cached = self._results.get(key)
+        if cached is not None and wall < cached.valid_until and wall - cached.made_at < self.search_cache_seconds:
+            content = self.site.content
+            return [content[i] for i in cached.ids if i in content]
+        moment = now or datetime.now(timezone.utc)
+        predicate = query.compile(tz, moment)
+        lag_cutoff = wall - self.index_lag_seconds
+        next_unhide = float("inf")
+        matches: list[CqlItem] = []
+        for item in self._candidates(query):
+            if item.status != "current":
+                continue
+            space = self.site.spaces.get(item.space_id)
+            if space is None or (space.status == "archived" and not include_archived_spaces):
+                continue
+            if self.index_lag_seconds > 0 and item.changed_at_wallclock > lag_cutoff:
+                next_unhide = min(next_unhide, item.changed_at_wallclock + self.index_lag_seconds)
+                continue
+            entry = self.cql_item(item)
+            if predicate(entry) and self.can_see(user, item):
+                matches.append(entry)
+        ordered = query.sort(matches)
+        ids = [entry.id for entry in ordered]
+        with self._lock:
+            if len(self._results) > 256:
+                self._results.clear()
+            self._results[key] = _CachedResult(ids=ids, made_at=wall, valid_until=next_unhide)
+        content = self.site.content
+        return [content[i] for i in ids if i in content]
+
+    def _candidates(self, query: CqlQuery) -> Iterable[Content]:
+        content = self.site.content
+        wanted_ids = query.restricted_values("id")
+        if wanted_ids is not None:
+            return [content[i] for i in sorted(wanted_ids) if i in content]  # type: ignore[arg-type]
+        types = query.restricted_values("type")
+        kinds = [kind for kind in ("page", "blogpost", "comment", "attachment") if types is None or kind in types]
+        keys = query.restricted_values("space")
+        if keys is None:
+            space_ids: list[int] | None = None
+        else:
+            space_ids = [space.id for space in self.site.spaces.values() if space.key in keys]
+        return [content[i] for i in self.ids_of(kinds, space_ids) if i in content]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+            self._cql_items.clear()

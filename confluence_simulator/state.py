@@ -1,0 +1,82 @@
+"""Everything the request handlers share: the site, its renderers, caches and the media-token signer.
+
+Built once per simulator; handlers receive it instead of reaching for globals, so two simulators (say a Cloud
+and a DC one in the same test) never share state.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from confluence_simulator.config import SimulatorConfig
+from confluence_simulator.model import Site
+from confluence_simulator.queries import ChangeTracker, SiteQueries
+from confluence_simulator.render_common import FragmentCache, Formatter, SiteUrls
+from confluence_simulator.render_v1 import V1Renderer
+from confluence_simulator.render_v2 import V2Renderer
+
+
+@dataclass
+class ServerState:
+    config: SimulatorConfig
+    site: Site
+    tracker: ChangeTracker
+    queries: SiteQueries
+    urls: SiteUrls
+    fmt: Formatter
+    cache: FragmentCache
+    v1: V1Renderer
+    v2: V2Renderer
+    media_secret: bytes
+
+    @classmethod
+    def build(cls, config: SimulatorConfig, site: Site, origin: str) -> "ServerState":
+        tracker = ChangeTracker()
+        queries = SiteQueries(site, tracker, config.index_lag_seconds, config.search_cache_seconds)
+        context = "/wiki" if config.flavour == "cloud" else config.context_path
+        urls = SiteUrls(origin=origin, context=context)
+        fmt = Formatter(site, config.flavour, urls, config.server_tz)
+        cache = FragmentCache()
+        secret = hashlib.sha256(f"media-{config.seed}-{config.flavour}".encode()).digest()
+        return cls(
+            config=config,
+            site=site,
+            tracker=tracker,
+            queries=queries,
+            urls=urls,
+            fmt=fmt,
+            cache=cache,
+            v1=V1Renderer(fmt, queries, tracker, cache),
+            v2=V2Renderer(fmt, tracker, cache),
+            media_secret=secret,
+        )
+
+    @property
+    def cloud(self) -> bool:
+        return self.config.flavour == "cloud"
+
+    def changed(self) -> None:
+        """Call after any change to the site: cached JSON and search results keyed on the old state expire."""
+        self.tracker.bump()
+        self.fmt.clear()
+
+    # ---- media tokens (Cloud downloads redirect to a signed, auth-free media URL) ------------------------
+    def media_token(self, attachment_id: int, version: int) -> str:
+        payload = f"{attachment_id}.{version}"
+        signature = hmac.new(self.media_secret, payload.encode(), hashlib.sha256).digest()[:12]
+        return payload + "." + base64.urlsafe_b64encode(signature).decode().rstrip("=")
+
+    def read_media_token(self, token: str) -> tuple[int, int] | None:
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        try:
+            attachment_id, version = int(parts[0]), int(parts[1])
+        except ValueError:
+            return None
+        if not hmac.compare_digest(self.media_token(attachment_id, version), token):
+            return None
+        return attachment_id, version

@@ -1,0 +1,1 @@
+"""dlt source that reads spaces, pages, blog posts, comments and attachments from Confluence."""

@@ -1,0 +1,277 @@
+"""The Confluence HTTP client: JSON requests and paginated listings, with Confluence's errors turned into one-line
+messages that name the setting to fix.
+
+It wraps dlt's `RESTClient` (pagination loop, data selection, URL sanitising in its errors) over the retrying
+transport in `transport.py`. One `RESTClient` per thread, each on that thread's session, so worker threads can share
+one `ConfluenceClient` safely. `stats` counts every attempt and byte; the pipeline prints it.
+
+Error mapping (after the transport's retries):
+  401 (and 403 before the credentials were accepted once) -> ConfluenceAuthError naming the credential settings
+  404                   -> ConfluenceNotFoundError (readers skip single missing items; preflight turns it into a URL hint)
+  400 on a CQL request  -> ConfluenceQueryError with Confluence's own message
+  certificate failure   -> ConfluenceTLSError naming ssl_ca / ssl_enabled
+  DNS / refused / timeout -> ConfluenceConnectionError naming confluence_url / request_timeout
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
+from dlt.sources.helpers.rest_client.paginators import BasePaginator
+from requests.auth import AuthBase
+
+from .config import ConfluenceSettings, setting
+from .errors import (
+    ConfluenceAuthError,
+    ConfluenceConnectionError,
+    ConfluenceError,
+    ConfluenceNotFoundError,
+    ConfluenceQueryError,
+    ConfluenceRequestError,
+    ConfluenceTLSError,
+)
+from .paginators import V1NextLinkPaginator, v2_paginator
+from .tls import verify_setting
+from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, new_pacer
+
+logger = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+
+
+@dataclass
+class Page:
+    """One page of a listing: its items and the whole response body (for `_links.base`, totals, cursors)."""
+
+    items: list[JsonObject]
+    body: JsonObject
+    total: int | None = None
+
+
+class ConfluenceClient:
+    """Thread-safe access to one Confluence site's REST APIs."""
+
+    def __init__(self, config: ConfluenceSettings) -> None:
+        self.config = config
+        self.stats = RequestStats()
+        self._pacer = new_pacer()
+        self._verify = verify_setting(config.ssl_enabled, config.ssl_ca)
+        self._http = RetryingHttpClient(
+            timeout=config.request_timeout,
+            retry_count=config.retry_count,
+            backoff_seconds=config.backoff_seconds,
+            max_retry_delay=config.max_retry_delay,
+            pool_size=max(10, min(config.concurrent_downloads, 100)),
+            stats=self.stats,
+            pacer=self._pacer,
+            verify=self._verify,
+        )
+        self._auth = _auth_for(config)
+        self._local = threading.local()
+        # Until one request has been accepted, a 403 means the credentials are not good for this site.
+        self.credentials_accepted = False
+
+    # ---- URLs --------------------------------------------------------------------------------------------------
+    def v1(self, path: str) -> str:
+        return self.config.v1_root + path
+
+    def v2(self, path: str) -> str:
+        return self.config.v2_root + path
+
+    def web_url(self, link: str | None, base: str | None = None) -> str | None:
+        """Absolute URL of a `_links.webui` / download link (relative to the site base)."""
+        if not link:
+            return None
+        if urlsplit(link).scheme:
+            return link
+        root = (base or self.config.web_base).rstrip("/")
+        return root + (link if link.startswith("/") else "/" + link)
+
+    # ---- requests --------------------------------------------------------------------------------------------
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None, *, purpose: str) -> Any:
+        """GET one JSON document. Raises `ConfluenceNotFoundError` on 404 (callers decide whether to skip)."""
+        response = self._call(lambda rest: rest.get(url, params=dict(params or {}), verify=self._verify), purpose)
+        return self._json_of(response, purpose)
+
+    def post_json(self, url: str, body: Any, *, purpose: str) -> Any:
+        """POST a JSON body for a read (e.g. bulk user lookup); the transport retries it like a GET."""
+        response = self._call(lambda rest: rest.post(url, json=body, verify=self._verify), purpose)
+        return self._json_of(response, purpose)
+
+    def pages(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        purpose: str,
+        api: str = "v1",
+    ) -> Iterator[Page]:
+        """Iterate the pages of a v1 (`_links.next` + `_links.base`) or v2 (cursor `_links.next`) listing."""
+        paginator: BasePaginator = V1NextLinkPaginator(self.config.web_base) if api == "v1" else v2_paginator()
+        rest = self._rest()
+        iterator = rest.paginate(
+            url,
+            params=dict(params or {}),
+            paginator=paginator,
+            data_selector="results",
+            verify=self._verify,
+        )
+        while True:
+            try:
+                page = next(iterator)
+            except StopIteration:
+                return
+            except requests.HTTPError as error:
+                self._raise_for(error.response, purpose, params)
+                raise  # pragma: no cover - _raise_for always raises for error statuses
+            except ConfluenceError:
+                raise
+            except requests.RequestException as error:
+                raise self._transport_error(error, purpose) from None
+            self.credentials_accepted = True
+            body = page.response.json()
+            if not isinstance(body, dict):
+                raise ConfluenceRequestError(f"Confluence sent an unexpected answer while {purpose}")
+            total = paginator.total if isinstance(paginator, V1NextLinkPaginator) else None
+            yield Page(items=[item for item in page if isinstance(item, dict)], body=body, total=total)
+
+    # ---- internals --------------------------------------------------------------------------------------------
+    def _rest(self) -> RESTClient:
+        rest: RESTClient | None = getattr(self._local, "rest", None)
+        if rest is None:
+            rest = RESTClient(base_url=self.config.site_url, auth=self._auth, session=self._http.session)
+            self._local.rest = rest
+        return rest
+
+    def _call(self, send: Any, purpose: str) -> requests.Response:
+        try:
+            response: requests.Response = send(self._rest())
+        except requests.RequestException as error:
+            raise self._transport_error(error, purpose) from None
+        if response.status_code >= 400:
+            self._raise_for(response, purpose, _query_params(response))
+        self.credentials_accepted = True
+        return response
+
+    def _json_of(self, response: requests.Response, purpose: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            content_type = response.headers.get("Content-Type", "unknown")
+            raise ConfluenceConnectionError(
+                f"Confluence answered with {content_type.split(';')[0]} instead of JSON while {purpose}; "
+                f"check {setting('confluence_url')} = {self.config.site_url}"
+            ) from None
+
+    def _raise_for(self, response: requests.Response | None, purpose: str, params: Mapping[str, Any] | None) -> None:
+        if response is None:
+            raise ConfluenceRequestError(f"Request failed while {purpose}")
+        status = response.status_code
+        message = error_message(response)
+        if status == 401 or (status == 403 and not self.credentials_accepted):
+            raise ConfluenceAuthError(f"Confluence rejected the credentials (check {self.config.auth.describe()})")
+        if status == 404:
+            raise ConfluenceNotFoundError(f"Not found (HTTP 404) while {purpose}")
+        if status == 400 and params and "cql" in params:
+            raise ConfluenceQueryError(f"Confluence rejected the CQL query {params['cql']!r}: {message}")
+        if status == 429 or status >= 500:
+            raise ConfluenceRequestError(
+                f"Confluence kept answering HTTP {status} while {purpose}, also after "
+                f"{self.config.retry_count} retries ({setting('retry_count')})",
+                status,
+            )
+        detail = f": {message}" if message else ""
+        raise ConfluenceRequestError(f"Confluence answered HTTP {status} while {purpose}{detail}", status)
+
+    def _transport_error(self, error: requests.RequestException, purpose: str) -> ConfluenceError:
+        site = self.config.site_url
+        host = urlsplit(site).hostname or site
+        if isinstance(error, requests.exceptions.SSLError):
+            return ConfluenceTLSError(
+                f"The TLS certificate of {host} is not trusted ({_ssl_reason(error)}); set {setting('ssl_ca')} to the "
+                f"PEM of the CA that signed it, or {setting('ssl_enabled')} = false to skip verification"
+            )
+        if isinstance(error, requests.Timeout):
+            return ConfluenceConnectionError(
+                f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose} "
+                f"(check {setting('confluence_url')}, or raise {setting('request_timeout')})"
+            )
+        if isinstance(error, requests.ConnectionError):
+            return ConfluenceConnectionError(
+                f"Could not connect to Confluence at {site} ({_connection_reason(error)}); "
+                f"check {setting('confluence_url')}"
+            )
+        if isinstance(error, TruncatedResponseError):
+            return ConfluenceRequestError(
+                f"Confluence kept sending incomplete answers while {purpose}, also after "
+                f"{self.config.retry_count} retries ({setting('retry_count')})"
+            )
+        return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
+
+
+def _auth_for(config: ConfluenceSettings) -> AuthBase:
+    if config.auth.kind == "bearer":
+        return BearerTokenAuth(token=config.auth.secret)
+    return HttpBasicAuth(username=config.auth.username or "", password=config.auth.secret)
+
+
+def _query_params(response: requests.Response) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(urlsplit(response.url).query)) if response.url else {}
+
+
+def error_message(response: requests.Response) -> str:
+    """Confluence's own explanation from an error body (v1 `message`, v2 `errors[].title/detail`), shortened."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    parts: list[str] = []
+    if isinstance(body, dict):
+        if isinstance(body.get("message"), str):
+            parts.append(body["message"])
+        for item in body.get("errors") or []:
+            if isinstance(item, dict):
+                text = item.get("detail") or item.get("title") or item.get("message")
+                if isinstance(text, str):
+                    parts.append(text)
+            elif isinstance(item, str):
+                parts.append(item)
+    message = "; ".join(part.strip() for part in parts if part and part.strip())
+    return message[:500]
+
+
+def _connection_reason(error: requests.ConnectionError) -> str:
+    text = str(error)
+    lowered = text.lower()
+    if any(
+        marker in lowered
+        for marker in ("name or service not known", "nodename nor servname", "getaddrinfo failed",
+                       "temporary failure in name resolution", "no address associated", "name resolution")
+    ):
+        return "host name not found"
+    if "connection refused" in lowered:
+        return "connection refused"
+    if "connection reset" in lowered or "remotedisconnected" in lowered or "connection aborted" in lowered:
+        return "connection dropped by the server"
+    return "connection failed"
+
+
+def _ssl_reason(error: requests.exceptions.SSLError) -> str:
+    text = str(error)
+    for marker in ("self-signed certificate in certificate chain", "self signed certificate in certificate chain",
+                   "self-signed certificate", "self signed certificate", "unable to get local issuer certificate",
+                   "certificate has expired", "hostname mismatch", "Hostname mismatch", "certificate verify failed"):
+        if marker in text:
+            return marker.lower()
+    return "certificate verification failed"

@@ -1,0 +1,335 @@
+"""Validated settings of the Confluence source, built from the source arguments (i.e. from dlt config and secrets).
+
+Everything a user can get wrong in `[sources.confluence]` is checked here, before a single request is sent, and
+reported as one line naming the setting. The rest of the package only ever sees a `ConfluenceSettings`, whose values
+are normalised: one flavour name, URLs without trailing slashes, space keys as a tuple, rules as plain CQL strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import settings as defaults
+from .errors import ConfluenceConfigError
+
+Flavour = Literal["cloud", "datacenter"]
+SECTION = "sources.confluence"
+
+
+def setting(name: str) -> str:
+    """The full name of a setting as the user writes it, for error messages."""
+    return f"{SECTION}.{name}"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How to authenticate. `secret` is a password, API token or personal access token; never log it."""
+
+    kind: Literal["basic", "bearer"]
+    username: str | None
+    secret: str = field(repr=False)
+    setting_names: tuple[str, ...]
+
+    def describe(self) -> str:
+        """The settings to check when Confluence rejects these credentials."""
+        return " and ".join(setting(name) for name in self.setting_names)
+
+
+@dataclass(frozen=True)
+class ConfluenceSettings:
+    """All settings the readers use, validated and normalised."""
+
+    flavour: Flavour
+    site_url: str  # Cloud: https://site.atlassian.net ; DC: https://host[:port][/context]
+    auth: AuthSettings
+    spaces: tuple[str, ...] | None  # None means every space the user can see
+    advanced_rules: tuple[str, ...] = ()
+    ssl_enabled: bool = True
+    ssl_ca: str | None = field(default=None, repr=False)
+    retry_count: int = defaults.DEFAULT_RETRY_COUNT
+    concurrent_downloads: int = defaults.DEFAULT_CONCURRENT_DOWNLOADS
+    request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT
+    index_archived: bool = False
+    overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES
+    cql_timezone: str | None = None
+    backoff_seconds: float = defaults.DEFAULT_BACKOFF_SECONDS
+    max_retry_delay: float = defaults.DEFAULT_MAX_RETRY_DELAY
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.flavour == defaults.CLOUD
+
+    @property
+    def web_base(self) -> str:
+        """What `_links.webui` and `_links.download` are relative to."""
+        return self.site_url + defaults.CLOUD_WIKI_PREFIX if self.is_cloud else self.site_url
+
+    @property
+    def v1_root(self) -> str:
+        return self.site_url + (defaults.CLOUD_V1_ROOT if self.is_cloud else defaults.DC_V1_ROOT)
+
+    @property
+    def v2_root(self) -> str:
+        if not self.is_cloud:
+            raise ValueError("REST v2 exists on Confluence Cloud only")
+        return self.site_url + defaults.CLOUD_V2_ROOT
+
+    @property
+    def flavour_label(self) -> str:
+        return "Confluence Cloud" if self.is_cloud else "Confluence Server/Data Center"
+
+
+def build_settings(
+    *,
+    data_source: str | None = defaults.DEFAULT_DATA_SOURCE,
+    confluence_url: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    account_email: str | None = None,
+    api_token: str | None = None,
+    personal_access_token: str | None = None,
+    spaces: str | Sequence[str] | None = defaults.DEFAULT_SPACES,
+    advanced_rules: str | Sequence[Any] | None = None,
+    ssl_enabled: bool | str | None = True,
+    ssl_ca: str | None = None,
+    retry_count: int | str | None = defaults.DEFAULT_RETRY_COUNT,
+    concurrent_downloads: int | str | None = defaults.DEFAULT_CONCURRENT_DOWNLOADS,
+    request_timeout: float | str | None = defaults.DEFAULT_REQUEST_TIMEOUT,
+    index_archived: bool | str | None = False,
+    overlap_minutes: int | str | None = defaults.DEFAULT_OVERLAP_MINUTES,
+    cql_timezone: str | None = None,
+    backoff_seconds: float | str | None = defaults.DEFAULT_BACKOFF_SECONDS,
+    max_retry_delay: float | str | None = defaults.DEFAULT_MAX_RETRY_DELAY,
+) -> ConfluenceSettings:
+    """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting."""
+    flavour = parse_data_source(data_source)
+    site_url = normalise_url(confluence_url, flavour)
+    auth = select_auth(
+        flavour,
+        username=_blank_to_none(username),
+        password=_blank_to_none(password),
+        account_email=_blank_to_none(account_email),
+        api_token=_blank_to_none(api_token),
+        personal_access_token=_blank_to_none(personal_access_token),
+    )
+    timezone_name = _blank_to_none(cql_timezone)
+    if timezone_name is not None:
+        try:
+            ZoneInfo(timezone_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfluenceConfigError(
+                f"{setting('cql_timezone')} = {timezone_name!r} is not a known time zone (use a name like 'Europe/Berlin')"
+            ) from exc
+    return ConfluenceSettings(
+        flavour=flavour,
+        site_url=site_url,
+        auth=auth,
+        spaces=parse_spaces(spaces),
+        advanced_rules=parse_advanced_rules(advanced_rules),
+        ssl_enabled=_parse_bool(ssl_enabled, "ssl_enabled", default=True),
+        ssl_ca=_blank_to_none(ssl_ca),
+        retry_count=_parse_int(retry_count, "retry_count", defaults.DEFAULT_RETRY_COUNT, minimum=0),
+        concurrent_downloads=_parse_int(
+            concurrent_downloads, "concurrent_downloads", defaults.DEFAULT_CONCURRENT_DOWNLOADS, minimum=1
+        ),
+        request_timeout=_parse_float(request_timeout, "request_timeout", defaults.DEFAULT_REQUEST_TIMEOUT),
+        index_archived=_parse_bool(index_archived, "index_archived", default=False),
+        overlap_minutes=_parse_int(overlap_minutes, "overlap_minutes", defaults.DEFAULT_OVERLAP_MINUTES, minimum=0),
+        cql_timezone=timezone_name,
+        backoff_seconds=_parse_float(backoff_seconds, "backoff_seconds", defaults.DEFAULT_BACKOFF_SECONDS, minimum=0),
+        max_retry_delay=_parse_float(max_retry_delay, "max_retry_delay", defaults.DEFAULT_MAX_RETRY_DELAY, minimum=0),
+    )
+
+
+def parse_data_source(value: str | None) -> Flavour:
+    """'Confluence Cloud' / 'cloud' -> cloud; 'Confluence Server' / 'Confluence Data Center' / 'datacenter' -> datacenter."""
+    raw = (value or defaults.DEFAULT_DATA_SOURCE).strip()
+    key = re.sub(r"[\s_\-]+", "", raw.lower())
+    flavour = defaults.DATA_SOURCE_ALIASES.get(key)
+    if flavour is None:
+        raise ConfluenceConfigError(
+            f"{setting('data_source')} = {raw!r} is not one of 'Confluence Cloud', 'Confluence Server', "
+            "'Confluence Data Center'"
+        )
+    return flavour  # type: ignore[return-value]
+
+
+def normalise_url(value: str | None, flavour: Flavour) -> str:
+    """The site URL without trailing slash.
+
+    Cloud: the site root, whether the user wrote it with or without `/wiki` (or pasted a page link under `/wiki`).
+    Data Center: scheme, host, port and context path (e.g. `/confluence`); a pasted REST URL is cut at `/rest/`.
+    """
+    name = setting("confluence_url")
+    raw = (value or "").strip()
+    if not raw:
+        raise ConfluenceConfigError(f"{name} is not set (e.g. https://example.atlassian.net or https://host/confluence)")
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. https://example.atlassian.net)")
+    if parts.username or parts.password:
+        raise ConfluenceConfigError(
+            f"{name} must not contain credentials; put them in the credential settings instead"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfluenceConfigError(f"{name} has an invalid port") from exc
+    netloc = parts.hostname.lower() + (f":{port}" if port else "")
+    if ":" in parts.hostname:  # IPv6 literal
+        netloc = f"[{parts.hostname}]" + (f":{port}" if port else "")
+    path = re.sub(r"/+", "/", parts.path or "").rstrip("/")
+    if flavour == defaults.CLOUD:
+        if path == defaults.CLOUD_WIKI_PREFIX or path.startswith(defaults.CLOUD_WIKI_PREFIX + "/"):
+            path = ""
+        elif path:
+            raise ConfluenceConfigError(
+                f"{name} = {raw!r}: for Confluence Cloud use the site URL, e.g. https://example.atlassian.net"
+            )
+    else:
+        rest_at = path.find("/rest/")
+        if rest_at >= 0 or path.endswith("/rest"):
+            path = path[: rest_at if rest_at >= 0 else len(path) - len("/rest")]
+    return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
+
+
+def select_auth(
+    flavour: Flavour,
+    *,
+    username: str | None,
+    password: str | None,
+    account_email: str | None,
+    api_token: str | None,
+    personal_access_token: str | None,
+) -> AuthSettings:
+    """Pick the authentication mode from the credentials present, or say exactly which ones are missing."""
+    if flavour == defaults.CLOUD:
+        missing = [name for name, present in (("account_email", account_email), ("api_token", api_token)) if not present]
+        if missing:
+            raise ConfluenceConfigError(
+                "Confluence Cloud needs " + " and ".join(setting(n) for n in ("account_email", "api_token"))
+                + " (missing: " + ", ".join(setting(n) for n in missing) + ")"
+            )
+        return AuthSettings("basic", account_email, api_token or "", ("account_email", "api_token"))
+    if personal_access_token:
+        return AuthSettings("bearer", None, personal_access_token, ("personal_access_token",))
+    if username and password:
+        return AuthSettings("basic", username, password, ("username", "password"))
+    if username or password:
+        missing_name = "password" if username else "username"
+        raise ConfluenceConfigError(
+            f"Confluence Server/Data Center basic authentication needs {setting(missing_name)} as well "
+            f"(or set {setting('personal_access_token')} instead)"
+        )
+    raise ConfluenceConfigError(
+        f"Confluence Server/Data Center needs {setting('personal_access_token')}, "
+        f"or {setting('username')} and {setting('password')}"
+    )
+
+
+def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """'*' (or nothing) -> None meaning all spaces; 'A, B' or ['A', 'B'] -> ('A', 'B') without duplicates."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else [str(item) for item in value]
+    keys: list[str] = []
+    for item in items:
+        key = item.strip()
+        if key and key not in keys:
+            keys.append(key)
+    if not keys or "*" in keys:
+        if len(keys) > 1:
+            raise ConfluenceConfigError(f"{setting('spaces')}: use either '*' or a list of space keys, not both")
+        return None
+    for key in keys:
+        if not re.fullmatch(r"~?[\w.\-@]+", key):
+            raise ConfluenceConfigError(f"{setting('spaces')}: {key!r} is not a space key")
+    return tuple(keys)
+
+
+def parse_advanced_rules(value: str | Sequence[Any] | None) -> tuple[str, ...]:
+    """Advanced sync rules as plain CQL strings.
+
+    Accepts a list of CQL strings, the Elastic connector's JSON form `[{"query": "..."}]` (as a list or as JSON text),
+    or a single CQL string.
+    """
+    name = setting("advanced_rules")
+    if value is None:
+        return ()
+    items: Sequence[Any]
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return ()
+        if text.startswith("[") or text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfluenceConfigError(f"{name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+            items = parsed if isinstance(parsed, list) else [parsed]
+        else:
+            items = [text]
+    else:
+        items = list(value)
+    rules: list[str] = []
+    for position, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            query = item.get("query")
+        else:
+            query = item
+        if not isinstance(query, str) or not query.strip():
+            raise ConfluenceConfigError(
+                f"{name}: rule {position} must be a CQL string or an object like {{\"query\": \"space = DEV\"}}"
+            )
+        if query.strip() not in rules:
+            rules.append(query.strip())
+    return tuple(rules)
+
+
+def _blank_to_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _parse_bool(value: Any, name: str, default: bool) -> bool:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfluenceConfigError(f"{setting(name)} = {value!r} is not true or false")
+
+
+def _parse_int(value: Any, name: str, default: int, minimum: int) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError as exc:
+        raise ConfluenceConfigError(f"{setting(name)} = {value!r} is not a whole number") from exc
+    if number < minimum:
+        raise ConfluenceConfigError(f"{setting(name)} must be at least {minimum}")
+    return number
+
+
+def _parse_float(value: Any, name: str, default: float, minimum: float = 0.001) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfluenceConfigError(f"{setting(name)} = {value!r} is not a number") from exc
+    if number < minimum:
+        raise ConfluenceConfigError(f"{setting(name)} must be at least {minimum}")
+    return number

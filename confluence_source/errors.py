@@ -1,0 +1,47 @@
+"""Exceptions the source raises, each meant to be shown to the user as one line that names the setting to fix.
+
+The pipeline catches `ConfluenceError` and prints `str(error)` without a traceback, so every message must stand on
+its own: what went wrong, and which `sources.confluence.*` setting to look at. No message may contain a secret.
+"""
+
+from __future__ import annotations
+
+
+class ConfluenceError(Exception):
+    """Base class: any failure the source reports to the user."""
+
+
+class ConfluenceConfigError(ConfluenceError):
+    """A setting is missing or malformed (detected before any request is sent)."""
+
+
+class ConfluenceAuthError(ConfluenceError):
+    """Confluence rejected the credentials (401/403)."""
+
+
+class ConfluenceConnectionError(ConfluenceError):
+    """The site could not be reached: DNS, refused connection, timeout, or no Confluence API at the URL."""
+
+
+class ConfluenceTLSError(ConfluenceConnectionError):
+    """The server's certificate was not trusted."""
+
+
+class ConfluenceQueryError(ConfluenceError):
+    """Confluence rejected a CQL query (an advanced rule or a query the source built)."""
+
+
+class ConfluenceNotFoundError(ConfluenceError):
+    """One item is gone (404); readers skip it and carry on."""
+
+
+class ConfluenceRequestError(ConfluenceError):
+    """Any other failed request, after retries where retrying made sense."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IncompleteListingError(ConfluenceError):
+    """An id listing ended early or disagreed with the server's own total; deleting on it would be unsafe."""

@@ -1,0 +1,92 @@
+"""Constants of the Confluence source: API paths, page sizes, expansions and the defaults of tunable settings.
+
+Kept in one place so that a change of Atlassian's limits (page sizes, expansion lists) is a one-line edit, and so that
+tests can refer to the same paths the readers call.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---- deployment flavours ----------------------------------------------------------------------------------------
+CLOUD: Final = "cloud"
+DATA_CENTER: Final = "datacenter"
+
+# What users may write for `data_source` (compared case-insensitively, spaces and dashes ignored).
+DATA_SOURCE_ALIASES: Final[dict[str, str]] = {
+    "confluencecloud": CLOUD,
+    "cloud": CLOUD,
+    "confluenceserver": DATA_CENTER,
+    "server": DATA_CENTER,
+    "confluencedatacenter": DATA_CENTER,
+    "datacenter": DATA_CENTER,
+    "dc": DATA_CENTER,
+}
+DEFAULT_DATA_SOURCE: Final = "Confluence Server"
+
+# ---- API roots ---------------------------------------------------------------------------------------------------
+CLOUD_WIKI_PREFIX: Final = "/wiki"
+CLOUD_V1_ROOT: Final = "/wiki/rest/api"
+CLOUD_V2_ROOT: Final = "/wiki/api/v2"
+DC_V1_ROOT: Final = "/rest/api"
+
+# ---- endpoints (relative to the API root of their flavour) -------------------------------------------------------
+CURRENT_USER: Final = "/user/current"
+CONTENT_SEARCH: Final = "/content/search"
+SEARCH: Final = "/search"
+DC_CONTENT_SCAN: Final = "/content/scan"
+DC_SPACES: Final = "/space"
+DC_USER: Final = "/user"
+
+V2_SPACES: Final = "/spaces"
+V2_SPACE_PAGES: Final = "/spaces/{space_id}/pages"
+V2_SPACE_BLOGPOSTS: Final = "/spaces/{space_id}/blogposts"
+V2_FOOTER_COMMENTS: Final = "/footer-comments"
+V2_INLINE_COMMENTS: Final = "/inline-comments"
+V2_ATTACHMENTS: Final = "/attachments"
+V2_ATTACHMENT: Final = "/attachments/{attachment_id}"
+V2_LABELS: Final = "/labels"
+V2_LABEL_CONTENT: Final = "/labels/{label_id}/{content_kind}"  # content_kind: pages | blogposts | attachments
+V2_USERS_BULK: Final = "/users-bulk"
+
+# ---- page sizes --------------------------------------------------------------------------------------------------
+# v2 accepts 1..250 on every list endpoint (400 above).
+V2_PAGE_SIZE: Final = 250
+# v1 silently caps `limit` (DC: 50 with a body expansion, 200 with other expansions, 1000 without); asking for more
+# than the cap is harmless because the readers advance by what the server returned.
+V1_PAGE_SIZE_WITH_BODY: Final = 100
+V1_PAGE_SIZE_NO_BODY: Final = 1000
+V1_SPACES_PAGE_SIZE: Final = 500
+CLOUD_USERS_BULK_MAX: Final = 250
+# Ids per CQL `id in (...)` lookup; keeps URLs well below common 8 KB limits.
+CQL_ID_BATCH: Final = 100
+# Space keys per CQL `space in (...)` clause.
+CQL_SPACE_BATCH: Final = 100
+# v2 label listings accept at most 100 space ids.
+V2_MAX_SPACE_IDS: Final = 100
+
+# ---- expansions ----------------------------------------------------------------------------------------------------
+V1_CONTENT_EXPAND: Final = (
+    "body.storage,version,space,history,metadata.labels,ancestors,container,"
+    "extensions.inlineProperties,extensions.resolution"
+)
+V1_ID_ONLY_EXPAND: Final = ""
+DC_SPACE_EXPAND: Final = "description.plain"
+
+# ---- behaviour defaults ----------------------------------------------------------------------------------------------
+DEFAULT_SPACES: Final = "*"
+DEFAULT_RETRY_COUNT: Final = 3
+DEFAULT_CONCURRENT_DOWNLOADS: Final = 50
+DEFAULT_REQUEST_TIMEOUT: Final = 30.0
+DEFAULT_OVERLAP_MINUTES: Final = 10
+# First retry waits about this long; each further retry doubles it (with +/-30% jitter).
+DEFAULT_BACKOFF_SECONDS: Final = 1.0
+# Upper bound of any single wait, including a server's Retry-After (garbage values such as 2^63 are clamped).
+DEFAULT_MAX_RETRY_DELAY: Final = 60.0
+# While Confluence reports X-RateLimit-NearLimit, requests start at most this often (seconds between starts).
+NEAR_LIMIT_INTERVAL: Final = 0.5
+# How long the slow-down lasts after the last NearLimit answer.
+NEAR_LIMIT_HOLD_SECONDS: Final = 30.0
+
+# Content types the source indexes (space documents come from the spaces resource).
+CONTENT_TYPES: Final = ("page", "blogpost", "comment", "attachment")

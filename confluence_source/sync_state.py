@@ -1,0 +1,185 @@
+"""Sync state that survives a fresh machine: watermarks kept in Elasticsearch, and what one run saw.
+
+dlt keeps incremental state in the local pipeline folder and cannot restore it from a custom destination, while a
+scheduled run on a clean CI runner starts with no local folder at all. The index itself is therefore the source of
+truth: after a load that fully succeeded the pipeline writes one small state document per (site, pipeline) into a
+side index, and the next run, on any machine, reads its watermarks back from there. A failed or partial run never
+writes it, so a failure can never advance a watermark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch.helpers import scan
+
+STATE_INDEX_SUFFIX = "-sync-state"
+STATE_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "site_url": {"type": "keyword"},
+        "pipeline_name": {"type": "keyword"},
+        "updated_at": {"type": "date"},
+        # scope (space key or advanced-rule text) -> ISO-8601 UTC watermark; stored, never searched
+        "watermarks": {"type": "object", "enabled": False},
+        "last_run": {"type": "object", "enabled": False},
+    },
+}
+
+
+def state_index_name(content_index: str) -> str:
+    """The side index that holds sync state for documents in `content_index`."""
+    return f"{content_index}{STATE_INDEX_SUFFIX}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SyncLedger:
+    """Ids seen during one run, per (space key, document type).
+
+    A scope that was read in full this run needs no second id listing to find deletions: the ids the readers
+    yielded are the complete set. Readers call `saw` from several threads, hence the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._fully_read: set[tuple[str, str]] = set()
+
+    def saw(self, space_key: str, doc_type: str, doc_id: str) -> None:
+        with self._lock:
+            self._ids[(space_key, doc_type)].add(doc_id)
+
+    def mark_fully_read(self, space_key: str, doc_type: str) -> None:
+        """Record that every current item of this scope was listed (a full read that ran to its end)."""
+        with self._lock:
+            self._fully_read.add((space_key, doc_type))
+
+    def is_fully_read(self, space_key: str, doc_type: str) -> bool:
+        with self._lock:
+            return (space_key, doc_type) in self._fully_read
+
+    def ids(self, space_key: str, doc_type: str) -> set[str]:
+        with self._lock:
+            return set(self._ids.get((space_key, doc_type), set()))
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return {scope: len(ids) for scope, ids in self._ids.items()}
+
+
+@dataclass
+class SyncState:
+    """What the state document holds for one site and pipeline."""
+
+    watermarks: dict[str, str] = field(default_factory=dict)
+    updated_at: str | None = None
+    last_run: dict[str, Any] = field(default_factory=dict)
+
+
+class WatermarkStore:
+    """Reads and writes the state document of one (site, pipeline) pair in the side index."""
+
+    def __init__(self, client: Elasticsearch, content_index: str, site_url: str, pipeline_name: str) -> None:
+        self.client = client
+        self.index = state_index_name(content_index)
+        self.site_url = site_url
+        self.pipeline_name = pipeline_name
+        self.doc_id = hashlib.sha256(f"{pipeline_name}\n{site_url}".encode()).hexdigest()[:32]
+
+    def load(self) -> SyncState:
+        """The saved state, or an empty one when this site was never synced into this index."""
+        try:
+            response = self.client.get(index=self.index, id=self.doc_id)
+        except NotFoundError:
+            return SyncState()
+        source = response.get("_source") or {}
+        return SyncState(
+            watermarks=dict(source.get("watermarks") or {}),
+            updated_at=source.get("updated_at"),
+            last_run=dict(source.get("last_run") or {}),
+        )
+
+    def save(self, watermarks: dict[str, str], last_run: dict[str, Any]) -> None:
+        """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
+        self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
+        self.client.index(
+            index=self.index,
+            id=self.doc_id,
+            document={
+                "site_url": self.site_url,
+                "pipeline_name": self.pipeline_name,
+                "updated_at": utc_now().isoformat(),
+                "watermarks": watermarks,
+                "last_run": last_run,
+            },
+            refresh="wait_for",
+        )
+
+    def clear(self) -> None:
+        """Forget the watermarks (used by --full-refresh so a failed full run is not mistaken for an old one)."""
+        try:
+            self.client.delete(index=self.index, id=self.doc_id, refresh="wait_for")
+        except NotFoundError:
+            pass
+
+
+class IndexedDocuments:
+    """Read-only questions about what the content index holds for one site."""
+
+    def __init__(self, client: Elasticsearch, index: str, site_url: str) -> None:
+        self.client = client
+        self.index = index
+        self.site_url = site_url
+
+    def exists(self) -> bool:
+        return bool(self.client.indices.exists(index=self.index))
+
+    def counts_by_space_and_type(self) -> dict[tuple[str, str], int]:
+        """Number of indexed documents per (space key, type) for this site, from one aggregation."""
+        if not self.exists():
+            return {}
+        self.client.indices.refresh(index=self.index)
+        response = self.client.search(
+            index=self.index,
+            size=0,
+            query={"term": {"site_url": self.site_url}},
+            aggs={
+                "spaces": {
+                    "terms": {"field": "space_key", "size": 65535},
+                    "aggs": {"types": {"terms": {"field": "type", "size": 16}}},
+                }
+            },
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for space_bucket in response["aggregations"]["spaces"]["buckets"]:
+            for type_bucket in space_bucket["types"]["buckets"]:
+                counts[(space_bucket["key"], type_bucket["key"])] = type_bucket["doc_count"]
+        return counts
+
+    def ids(self, space_key: str | None = None, doc_types: Iterable[str] | None = None,
+            exclude_space_keys: Iterable[str] | None = None) -> Iterator[tuple[str, str, str]]:
+        """Yield (id, space key, type) of indexed documents of this site matching the filters (streams, any size)."""
+        if not self.exists():
+            return
+        filters: list[dict[str, Any]] = [{"term": {"site_url": self.site_url}}]
+        if space_key is not None:
+            filters.append({"term": {"space_key": space_key}})
+        if doc_types is not None:
+            filters.append({"terms": {"type": list(doc_types)}})
+        must_not: list[dict[str, Any]] = []
+        if exclude_space_keys:
+            must_not.append({"terms": {"space_key": list(exclude_space_keys)}})
+        query = {"bool": {"filter": filters, "must_not": must_not}}
+        for hit in scan(self.client, index=self.index, query={"query": query, "_source": ["space_key", "type"]},
+                        size=5000, preserve_order=False):
+            source = hit.get("_source") or {}
+            yield hit["_id"], source.get("space_key", ""), source.get("type", "")

@@ -1,0 +1,89 @@
+"""TLS trust for the Confluence connection: what `requests` should verify against.
+
+`ssl_ca` holds the PEM text of an extra CA (a private or corporate CA that signed the Confluence server's
+certificate). Trusting *only* that CA would break sites whose certificate comes from a public CA, and proxies that
+re-sign with a public chain, so the extra CA is appended to the usual trust store (certifi, plus the operating
+system's bundle when there is one) in a private bundle file that lives as long as the process needs it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import ssl
+import tempfile
+from pathlib import Path
+
+import certifi
+
+from .config import setting
+from .errors import ConfluenceConfigError
+
+logger = logging.getLogger(__name__)
+
+_PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
+
+
+def verify_setting(ssl_enabled: bool, ssl_ca: str | None) -> bool | str:
+    """The `verify` value for requests: False, True (default trust store) or the path of a combined CA bundle."""
+    if not ssl_enabled:
+        if ssl_ca:
+            logger.warning(
+                "%s is ignored because %s is false: the server certificate is not verified",
+                setting("ssl_ca"),
+                setting("ssl_enabled"),
+            )
+        return False
+    if not ssl_ca:
+        return True
+    pem = _read_pem(ssl_ca)
+    return _write_bundle(pem)
+
+
+def _read_pem(value: str) -> str:
+    """The PEM text of `ssl_ca`; also accepts the path of a PEM file, which is what people often paste."""
+    text = value.strip()
+    if _PEM_BEGIN not in text:
+        candidate = Path(text).expanduser()
+        if len(text) < 4096 and candidate.is_file():
+            text = candidate.read_text(encoding="utf-8", errors="replace").strip()
+        if _PEM_BEGIN not in text:
+            raise ConfluenceConfigError(
+                f"{setting('ssl_ca')} must hold a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
+            )
+    # PEM pasted into TOML or an environment variable sometimes arrives with literal "\n" sequences.
+    text = text.replace("\\n", "\n")
+    try:
+        ssl.create_default_context(cadata=text)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfluenceConfigError(f"{setting('ssl_ca')} is not a valid PEM certificate ({exc})") from exc
+    return text + "\n"
+
+
+def _write_bundle(extra_pem: str) -> str:
+    """Write certifi's bundle + the system bundle (if any) + the extra CA into a temporary file; return its path."""
+    parts = [Path(certifi.where()).read_text(encoding="utf-8")]
+    system_cafile = ssl.get_default_verify_paths().cafile
+    if system_cafile and os.path.isfile(system_cafile) and os.path.realpath(system_cafile) != os.path.realpath(
+        certifi.where()
+    ):
+        try:
+            parts.append(Path(system_cafile).read_text(encoding="utf-8"))
+        except OSError:
+            pass
+    parts.append(extra_pem)
+    handle = tempfile.NamedTemporaryFile(
+        mode="w", encoding="utf-8", prefix="confluence-ca-", suffix=".pem", delete=False
+    )
+    with handle:
+        handle.write("\n".join(parts))
+    atexit.register(_remove_quietly, handle.name)
+    return handle.name
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

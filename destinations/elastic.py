@@ -1,0 +1,263 @@
+"""The dlt destination that bulk-writes the Confluence documents into Elasticsearch.
+
+Use it as `dlt.pipeline(..., destination=elasticsearch_destination())`. It lives in an importable
+module (not in the pipeline script) so that `dlt pipeline <name> info|trace|load-package|failed-jobs`
+run from another process can import the real sink.
+
+Settings come from [destination.elasticsearch] / DESTINATION__ELASTICSEARCH__* (see `es_config`).
+Per batch the sink:
+  1. ensures the index exists with the project's mapping (`es_mapping`), once per process;
+  2. turns rows into idempotent bulk actions: `_id` = the table's primary key (`id`), `index` for
+     normal rows, `delete` for rows whose hard-delete column (`deleted`) is set (`es_documents`);
+  3. bulk-writes them, backing off on 429/5xx/connection errors (`es_bulk`, `es_retry`);
+  4. logs documents Elasticsearch rejected and stores them in `<es_index>-errors` (`es_dead_letter`)
+     without failing the load; counts everything per load id (`es_stats`).
+Errors that no retry can fix (401/403, bad settings) raise `DestinationTerminalException`; run the
+pipeline with `load.auto_abort_on_terminal_error = true` so such a failure aborts the package and
+rewinds the incremental state instead of blocking every later run.
+
+For the pipeline script: `check_connection()` (preflight before extracting),
+`elasticsearch_client_from_config()` (a client built from the same settings),
+`load_statistics(load_ids)` and `rejected_document_count(load_id)` (run summary).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Final, Iterable, Mapping, Optional, Sequence
+
+import dlt
+from dlt.common.schema import TTableSchema
+from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
+from dlt.common.typing import TDataItems
+from elasticsearch import AuthorizationException, Elasticsearch, NotFoundError
+
+from destinations.es_bulk import BulkOutcome, BulkWriter
+from destinations.es_client import build_client, shared_client
+from destinations.es_config import (
+    ElasticsearchDestinationConfiguration,
+    ElasticsearchSettings,
+    build_settings,
+    dead_letter_index_name,
+    resolve_settings,
+)
+from destinations.es_dead_letter import log_rejections, record_rejections
+from destinations.es_documents import RejectedDocument, TableKeys, plan_batch
+from destinations.es_errors import translate_client_error
+from destinations.es_indices import create_index_if_missing, ensure_content_index, forget_index
+from destinations.es_mapping import content_index_mappings, content_index_settings
+from destinations.es_retry import RetryPolicy, call_with_backoff
+from destinations.es_stats import LoadStatistics, record_batch, total_statistics
+
+logger = logging.getLogger(__name__)
+
+#: Rows per sink call = the unit dlt re-sends after a failure. Two bulk chunks of 500, sent in
+#: parallel, measured fastest on realistic page documents (see the destination README section).
+SINK_BATCH_SIZE: Final = 1000
+#: Retries of the preflight: long enough for a blip, short enough to fail fast when ES is down.
+PREFLIGHT_RETRIES: Final = 2
+
+__all__ = [
+    "elasticsearch_destination",
+    "check_connection",
+    "ConnectionReport",
+    "elasticsearch_client_from_config",
+    "resolve_settings",
+    "load_statistics",
+    "rejected_document_count",
+    "write_batch",
+    "BatchResult",
+    "SINK_BATCH_SIZE",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchResult:
+    outcome: BulkOutcome
+    rejected: tuple[RejectedDocument, ...]
+
+
+def current_load_id() -> Optional[str]:
+    """The id of the load package being loaded, or None when called outside a dlt load."""
+    try:
+        return str(dlt.current.load_package_state()["load_id"])
+    except CurrentLoadPackageStateNotAvailable:
+        return None
+
+
+def write_batch(
+    items: Sequence[Mapping[str, Any]],
+    table: Mapping[str, Any],
+    settings: ElasticsearchSettings,
+    load_id: Optional[str] = None,
+    policy: Optional[RetryPolicy] = None,
+    writer_options: Optional[Mapping[str, Any]] = None,
+) -> BatchResult:
+    """Writes one batch of rows of `table` (a dlt table schema) into the index; the sink's body.
+
+    Raises a terminal error for problems no retry can fix and `ElasticsearchUnavailableError`
+    (transient) when the cluster stays unavailable; rejected documents are returned, not raised.
+    """
+    policy = policy or RetryPolicy(max_retries=settings.max_retries)
+    client = shared_client(settings.connection)
+    where = settings.connection.describe()
+    table_name = str(table.get("name", "?"))
+    try:
+        ensure_content_index(client, settings.index, policy)
+    except Exception as error:
+        translated = translate_client_error(error, where, settings.index)
+        if translated is None:
+            raise
+        raise translated from error
+
+    planned = plan_batch(items, TableKeys.from_table(table), settings.max_document_bytes)
+
+    def recreate_index() -> None:
+        forget_index(client, settings.index)
+        ensure_content_index(client, settings.index, policy)
+
+    writer = BulkWriter(
+        client=client,
+        index=settings.index,
+        where=where,
+        policy=policy,
+        on_index_missing=recreate_index,
+        **dict(writer_options or {}),
+    )
+    outcome = writer.write(planned.actions)
+    rejected = tuple(planned.rejected) + tuple(outcome.rejected)
+    if rejected:
+        log_rejections(rejected, table_name, settings.dead_letter_index)
+        record_rejections(
+            client, settings.dead_letter_index, settings.index, table_name, load_id, rejected, policy
+        )
+    record_batch(load_id, outcome, rejected)
+    return BatchResult(outcome, rejected)
+
+
+@dlt.destination(
+    name="elasticsearch",
+    batch_size=SINK_BATCH_SIZE,
+    loader_file_format="typed-jsonl",
+    naming_convention="direct",
+    skip_dlt_columns_and_tables=True,
+    max_table_nesting=0,
+    spec=ElasticsearchDestinationConfiguration,
+    # Files of one table load one after another, so an update and a later delete of the same
+    # document reach Elasticsearch in the order they were extracted.
+    loader_parallelism_strategy="table-sequential",
+)
+def elasticsearch_destination(
+    items: TDataItems,
+    table: TTableSchema,
+    es_hosts: str = dlt.config.value,
+    es_cloud_id: Optional[str] = dlt.config.value,
+    es_api_key: Optional[str] = dlt.secrets.value,
+    es_username: Optional[str] = dlt.secrets.value,
+    es_password: Optional[str] = dlt.secrets.value,
+    es_ca_certs: Optional[str] = dlt.config.value,
+    es_verify_certs: bool = dlt.config.value,
+    es_request_timeout: float = dlt.config.value,
+    es_index: str = dlt.config.value,
+    es_max_retries: int = dlt.config.value,
+    es_max_document_bytes: int = dlt.config.value,
+) -> None:
+    """Sink: writes one batch of one table into Elasticsearch (see the module docstring)."""
+    settings = build_settings(
+        es_hosts=es_hosts,
+        es_cloud_id=es_cloud_id,
+        es_api_key=es_api_key,
+        es_username=es_username,
+        es_password=es_password,
+        es_ca_certs=es_ca_certs,
+        es_verify_certs=es_verify_certs,
+        es_request_timeout=es_request_timeout,
+        es_index=es_index,
+        es_max_retries=es_max_retries,
+        es_max_document_bytes=es_max_document_bytes,
+    )
+    write_batch(items, table, settings, current_load_id())
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionReport:
+    where: str
+    cluster_name: Optional[str]
+    version: Optional[str]
+    index: str
+    index_created: bool
+
+
+def check_connection(
+    settings: Optional[ElasticsearchSettings] = None, create_index: bool = True
+) -> ConnectionReport:
+    """Preflight for the pipeline: can we reach, authenticate to and write the index? Call before extracting.
+
+    Raises `ElasticsearchConfigurationError` (terminal) or `ElasticsearchUnavailableError`
+    (transient), both with a one-line message naming the setting to fix. With `create_index`, the
+    index is created with the project's mapping if missing (the sink would do so on first use).
+    """
+    settings = settings or resolve_settings()
+    client = shared_client(settings.connection)
+    where = settings.connection.describe()
+    policy = RetryPolicy(max_retries=PREFLIGHT_RETRIES)
+    cluster_name = version = None
+    try:
+        info = call_with_backoff(client.info, policy, "connecting")
+        cluster_name = info.get("cluster_name")
+        version = (info.get("version") or {}).get("number")
+    except AuthorizationException:
+        pass  # authenticated, but not allowed to read cluster info: fine for an index-scoped key
+    except Exception as error:
+        translated = translate_client_error(error, where)
+        if translated is None:
+            raise
+        raise translated from error
+    created = False
+    if create_index:
+        try:
+            created = create_index_if_missing(
+                client, settings.index, content_index_mappings(), content_index_settings(), policy
+            )
+        except Exception as error:
+            translated = translate_client_error(error, where, settings.index)
+            if translated is None:
+                raise
+            raise translated from error
+    return ConnectionReport(where, cluster_name, version, settings.index, created)
+
+
+def elasticsearch_client_from_config(**explicit: Any) -> Elasticsearch:
+    """A new client built from [destination.elasticsearch], exactly as the sink builds its own.
+
+    For the pipeline's reads (watermarks) and state document. The caller owns it: close it, or use
+    it as a context manager. Keyword arguments (`es_hosts=...`) override configured values.
+    """
+    return build_client(resolve_settings(**explicit).connection)
+
+
+def load_statistics(load_ids: Iterable[Optional[str]]) -> LoadStatistics:
+    """What the sink did in this process for these loads (e.g. `load_info.loads_ids`)."""
+    return total_statistics(load_ids)
+
+
+def rejected_document_count(
+    load_id: str, settings: Optional[ElasticsearchSettings] = None
+) -> int:
+    """How many rejected documents the dead-letter index holds for one load (works from any process)."""
+    settings = settings or resolve_settings()
+    client = shared_client(settings.connection)
+    try:
+        response = client.count(
+            index=dead_letter_index_name(settings.index), query={"term": {"load_id": load_id}}
+        )
+    except NotFoundError:
+        return 0
+    except Exception as error:
+        translated = translate_client_error(error, settings.connection.describe(), settings.index)
+        if translated is None:
+            raise
+        raise translated from error
+    return int(response["count"])
+

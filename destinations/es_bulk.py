@@ -1,0 +1,237 @@
+"""Sending bulk actions with the client's bulk helper, and sorting every item's outcome.
+
+Each item ends in exactly one of these states:
+  * written: indexed, deleted, or deleted-but-already-absent (404 on delete is the goal reached);
+  * retried: the cluster was busy or briefly unavailable (429, 5xx, connection trouble). These are
+    re-sent, and only these, after an exponential backoff with jitter, a bounded number of times;
+    then `ElasticsearchUnavailableError` (transient for dlt) is raised;
+  * rejected: Elasticsearch refused the document itself (mapping conflict, immense value, ...).
+    Rejections are returned to the caller for the dead-letter index and never fail the batch;
+  * fatal: 401/403 and similar refusals that concern every document, raised as terminal errors.
+
+Because every action carries a fixed `_id` and uses `index` (not `create`), sending an item twice
+is harmless; this is what lets whole chunks be re-sent after a connection error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Callable, Final, Iterable, Iterator, Literal, Optional
+
+from elasticsearch import ApiError, Elasticsearch, helpers
+
+from destinations.es_documents import BulkAction, RejectedDocument
+from destinations.es_errors import (
+    RETRYABLE_STATUSES,
+    ElasticsearchConfigurationError,
+    ElasticsearchUnavailableError,
+    is_retryable,
+    translate_client_error,
+)
+from destinations.es_retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+#: Documents per bulk request. Chosen by measurement (see the destination README section).
+DEFAULT_CHUNK_SIZE: Final = 500
+#: Upper bound of one bulk request body; large page bodies make byte size the real limit.
+DEFAULT_MAX_CHUNK_BYTES: Final = 10 * 1024 * 1024
+#: Concurrent bulk requests per sink call when the parallel helper is used.
+DEFAULT_THREADS: Final = 2
+#: Smallest request body we shrink to when the cluster answers 413 (request too large).
+_MIN_CHUNK_BYTES: Final = 1024
+
+Strategy = Literal["streaming", "parallel"]
+
+
+@dataclasses.dataclass
+class BulkOutcome:
+    indexed: int = 0
+    deleted: int = 0
+    already_absent: int = 0
+    retries: int = 0
+    rejected: list[RejectedDocument] = dataclasses.field(default_factory=list)
+
+
+class _IndexMissing(Exception):
+    """An item came back index_not_found: the index was deleted while we were writing."""
+
+
+@dataclasses.dataclass
+class BulkWriter:
+    """Writes actions into one index through `helpers.streaming_bulk` or `helpers.parallel_bulk`."""
+
+    client: Elasticsearch
+    index: str
+    where: str  # the cluster, described without secrets, for messages
+    policy: RetryPolicy
+    strategy: Strategy = "parallel"
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    threads: int = DEFAULT_THREADS
+    on_index_missing: Optional[Callable[[], None]] = None
+
+    def write(self, actions: list[BulkAction]) -> BulkOutcome:
+        outcome = BulkOutcome()
+        pending = actions
+        chunk_bytes = self.max_chunk_bytes
+        retry_number = 0
+        while pending:
+            retry_later: list[BulkAction] = []
+            reason = ""
+            answered = 0
+            try:
+                for ok, item in self._send(pending, chunk_bytes):
+                    action = pending[answered]
+                    answered += 1
+                    reason = self._settle(action, ok, item, outcome, retry_later) or reason
+                if answered != len(pending):
+                    raise RuntimeError(
+                        f"The bulk helper answered {answered} of {len(pending)} actions"
+                    )
+            except _IndexMissing:
+                if self.on_index_missing is None:
+                    raise ElasticsearchConfigurationError(
+                        f"Index '{self.index}' disappeared from Elasticsearch at {self.where}",
+                        "es_index",
+                    ) from None
+                self.on_index_missing()
+                retry_later.extend(pending[answered:])
+                reason = f"index {self.index} was missing and has been created again"
+            except ApiError as error:
+                if error.status_code == 413:
+                    pending = pending[answered:]
+                    chunk_bytes = self._shrink_after_too_large(pending, chunk_bytes, outcome)
+                    continue
+                if not is_retryable(error):
+                    raise self._fatal(error) from error
+                retry_later.extend(pending[answered:])
+                reason = f"bulk request failed with HTTP {error.status_code}"
+            except Exception as error:
+                if not is_retryable(error):
+                    translated = translate_client_error(error, self.where, self.index)
+                    if translated is None:
+                        raise
+                    raise translated from error
+                retry_later.extend(pending[answered:])
+                reason = f"bulk request failed ({type(error).__name__})"
+            pending = retry_later
+            if not pending:
+                break
+            if retry_number >= self.policy.max_retries:
+                raise ElasticsearchUnavailableError(
+                    f"Elasticsearch at {self.where} kept refusing {len(pending)} document(s)"
+                    f" after {retry_number} retries: {reason}"
+                    " (check the cluster's health, or raise destination.elasticsearch.es_max_retries)"
+                )
+            retry_number += 1
+            outcome.retries += 1
+            self.policy.sleep_before(retry_number, f"{reason}; {len(pending)} document(s) to resend")
+        return outcome
+
+    def _send(self, actions: list[BulkAction], chunk_bytes: int) -> Iterator[tuple[bool, Any]]:
+        """One result per action, in order; raises on request-level failures."""
+        common: dict[str, Any] = {
+            "chunk_size": self.chunk_size,
+            "max_chunk_bytes": chunk_bytes,
+            "expand_action_callback": self._expand,
+            "raise_on_error": False,
+            "raise_on_exception": True,
+        }
+        results: Iterable[tuple[bool, Any]]
+        if self.strategy == "parallel" and len(actions) > self.chunk_size:
+            results = helpers.parallel_bulk(
+                self.client, actions, thread_count=self.threads, queue_size=self.threads, **common
+            )
+        else:
+            results = helpers.streaming_bulk(self.client, actions, yield_ok=True, max_retries=0, **common)
+        return iter(results)
+
+    def _expand(self, action: BulkAction) -> tuple[dict[str, Any], Optional[bytes]]:
+        header = {action.operation: {"_index": self.index, "_id": action.doc_id}}
+        return header, action.body
+
+    def _settle(
+        self,
+        action: BulkAction,
+        ok: bool,
+        result: dict[str, Any],
+        outcome: BulkOutcome,
+        retry_later: list[BulkAction],
+    ) -> Optional[str]:
+        """Books one item; returns a retry reason if the item must be sent again."""
+        _, item = next(iter(result.items()))
+        if item.get("_id") != action.doc_id:
+            raise RuntimeError(
+                f"Bulk results out of order: expected {action.doc_id!r}, got {item.get('_id')!r}"
+            )
+        status = int(item.get("status", 500))
+        if ok:
+            if action.operation == "delete":
+                outcome.deleted += 1
+            else:
+                outcome.indexed += 1
+            return None
+        if action.operation == "delete" and status == 404:
+            outcome.already_absent += 1
+            return None
+        error = item.get("error")
+        error_type, reason = _describe_item_error(error)
+        if status in RETRYABLE_STATUSES:
+            retry_later.append(action)
+            return f"HTTP {status} {error_type}"
+        if status == 404 and error_type == "index_not_found_exception":
+            raise _IndexMissing()
+        if status in (401, 403):
+            # A security_exception's reason names the user and its roles: keep it out of messages.
+            detail = error_type if error_type == "security_exception" else f"{error_type}: {reason}"
+            raise ElasticsearchConfigurationError(
+                f"Elasticsearch at {self.where} refused writes to index '{self.index}'"
+                f" (HTTP {status} {detail})",
+                "es_api_key",
+                "es_username/es_password",
+                "es_index",
+            )
+        outcome.rejected.append(
+            RejectedDocument(action.doc_id, action.operation, status, error_type, reason, action.body)
+        )
+        return None
+
+    def _shrink_after_too_large(
+        self, pending: list[BulkAction], chunk_bytes: int, outcome: BulkOutcome
+    ) -> int:
+        """HTTP 413: halve the request size; a document that was alone in its request is rejected."""
+        if not pending:
+            return chunk_bytes
+        first = pending[0]
+        if chunk_bytes <= first.size or chunk_bytes <= _MIN_CHUNK_BYTES:
+            outcome.rejected.append(
+                RejectedDocument(
+                    first.doc_id,
+                    first.operation,
+                    413,
+                    "request_entity_too_large",
+                    "the document alone exceeds the cluster's http.max_content_length",
+                    first.body,
+                )
+            )
+            pending.pop(0)
+            return self.max_chunk_bytes
+        return max(_MIN_CHUNK_BYTES, chunk_bytes // 2)
+
+    def _fatal(self, error: ApiError) -> Exception:
+        translated = translate_client_error(error, self.where, self.index)
+        return translated if translated is not None else error
+
+
+def _describe_item_error(error: Any) -> tuple[str, str]:
+    """(type, reason) of a bulk item error, including the root cause Elasticsearch nests under it."""
+    if isinstance(error, dict):
+        error_type = str(error.get("type", "error"))
+        reason = str(error.get("reason", ""))
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason = f"{reason}; caused by {cause.get('type', 'error')}: {cause.get('reason')}"
+        return error_type, reason
+    return "error", str(error)

@@ -1,0 +1,144 @@
+"""Turning the rows dlt hands the sink into bulk actions.
+
+The table schema says which column is the primary key (it becomes the document `_id`, so a re-sent
+batch overwrites instead of duplicating) and which column carries the `hard_delete` hint (a row with
+it set becomes a bulk delete). Each document is serialized here, one at a time, so a value that
+cannot be encoded or a document that is too large costs only that document, not its batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Final, Literal, Mapping, Optional, Sequence
+
+from destinations.es_errors import ElasticsearchConfigurationError
+from destinations.es_serializer import DocumentSerializer
+
+Operation = Literal["index", "delete"]
+
+#: Used when a table has no primary key hint: the document contract names it `id`.
+FALLBACK_KEY_COLUMN: Final = "id"
+#: Separator of compound primary keys in the `_id`.
+KEY_SEPARATOR: Final = "|"
+
+_serializer = DocumentSerializer()
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkAction:
+    """One bulk operation; `body` is the serialized document (None for deletes)."""
+
+    operation: Operation
+    doc_id: str
+    body: Optional[bytes] = None
+
+    @property
+    def size(self) -> int:
+        return len(self.body or b"") + len(self.doc_id) + 64
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectedDocument:
+    """A document Elasticsearch (or the sink, before sending) refused for reasons of its own."""
+
+    doc_id: str
+    operation: Operation
+    status: int  # HTTP status of the bulk item; 0 if never sent
+    error_type: str
+    reason: str
+    body: Optional[bytes] = None
+
+
+@dataclasses.dataclass
+class PlannedBatch:
+    actions: list[BulkAction] = dataclasses.field(default_factory=list)
+    rejected: list[RejectedDocument] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class TableKeys:
+    """Where a table keeps its document id and its delete flag."""
+
+    key_columns: tuple[str, ...]
+    hard_delete_column: Optional[str]
+    hard_delete_is_bool: bool
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> "TableKeys":
+        columns: Mapping[str, Mapping[str, Any]] = table.get("columns") or {}
+        keys = tuple(name for name, column in columns.items() if column.get("primary_key"))
+        if not keys:
+            if FALLBACK_KEY_COLUMN not in columns:
+                raise ElasticsearchConfigurationError(
+                    f"Table '{table.get('name')}' has no primary key: give its dlt resource"
+                    f" primary_key='{FALLBACK_KEY_COLUMN}' so documents get stable ids",
+                )
+            keys = (FALLBACK_KEY_COLUMN,)
+        hard_delete = next(
+            (name for name, column in columns.items() if column.get("hard_delete")), None
+        )
+        is_bool = hard_delete is not None and columns[hard_delete].get("data_type") == "bool"
+        return cls(keys, hard_delete, is_bool)
+
+    def document_id(self, row: Mapping[str, Any]) -> Optional[str]:
+        values = [row.get(column) for column in self.key_columns]
+        if any(value is None or value == "" for value in values):
+            return None
+        return KEY_SEPARATOR.join(str(value) for value in values)
+
+    def is_delete(self, row: Mapping[str, Any]) -> bool:
+        """dlt's own rule: a bool flag deletes when true, any other type when it is not null."""
+        if self.hard_delete_column is None:
+            return False
+        flag = row.get(self.hard_delete_column)
+        return flag is True if self.hard_delete_is_bool else flag is not None
+
+
+def plan_batch(
+    rows: Sequence[Mapping[str, Any]], keys: TableKeys, max_document_bytes: int
+) -> PlannedBatch:
+    """Builds the bulk actions of one batch; rows that cannot be sent land in `rejected`."""
+    batch = PlannedBatch()
+    for position, row in enumerate(rows):
+        doc_id = keys.document_id(row)
+        if doc_id is None:
+            batch.rejected.append(
+                RejectedDocument(
+                    doc_id=f"<row {position} without {'/'.join(keys.key_columns)}>",
+                    operation="index",
+                    status=0,
+                    error_type="missing_primary_key",
+                    reason=f"the row has no value in {', '.join(keys.key_columns)}",
+                )
+            )
+            continue
+        if keys.is_delete(row):
+            batch.actions.append(BulkAction("delete", doc_id))
+            continue
+        document = (
+            {name: value for name, value in row.items() if name != keys.hard_delete_column}
+            if keys.hard_delete_column in row
+            else row
+        )
+        try:
+            body = _serializer.dumps(document)
+        except Exception as error:  # the serializer raises several types; the document is the problem
+            batch.rejected.append(
+                RejectedDocument(doc_id, "index", 0, "serialization_error", str(error)[:500])
+            )
+            continue
+        if len(body) > max_document_bytes:
+            batch.rejected.append(
+                RejectedDocument(
+                    doc_id,
+                    "index",
+                    0,
+                    "document_too_large",
+                    f"the document is {len(body)} bytes of JSON, more than es_max_document_bytes"
+                    f" ({max_document_bytes})",
+                    body,
+                )
+            )
+            continue
+        batch.actions.append(BulkAction("index", doc_id, body))
+    return batch

@@ -1,0 +1,164 @@
+"""Exceptions of the Elasticsearch destination and the translation of client errors into them.
+
+dlt decides what happens to a failed load job by the exception class alone: a
+`DestinationTerminalException` fails the job (nothing retrying could fix), anything else puts it
+back in the retry queue. The classes here pick the right side, and their messages are single lines
+that name the setting a user has to change, without ever echoing a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import urlsplit, urlunsplit
+
+from dlt.common.destination.exceptions import (
+    DestinationTerminalException,
+    DestinationTransientException,
+)
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    ConnectionError as EsConnectionError,
+    ConnectionTimeout,
+    SerializationError,
+    SSLError,
+    TransportError,
+    UnsupportedProductError,
+)
+
+CONFIG_SECTION: Final = "destination.elasticsearch"
+
+#: HTTP statuses that mean "the cluster is busy or briefly unavailable, ask again later".
+RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+
+def setting_path(name: str) -> str:
+    """The dotted config path a user types into config.toml or turns into an env var."""
+    return f"{CONFIG_SECTION}.{name}"
+
+
+class ElasticsearchConfigurationError(DestinationTerminalException):
+    """A setting is wrong (URL, credentials, certificate, index name): retrying cannot help."""
+
+    def __init__(self, problem: str, *settings: str) -> None:
+        self.problem = problem
+        self.settings = settings
+        hint = " or ".join(setting_path(name) for name in settings)
+        super().__init__(f"{problem} (set {hint})" if settings else problem)
+
+
+class ElasticsearchUnavailableError(DestinationTransientException):
+    """Elasticsearch could not be reached or was overloaded even after backing off.
+
+    Transient on purpose: dlt keeps the load package and the next attempt or run resumes it.
+    """
+
+
+def redact_url(url: str) -> str:
+    """Drops user:password@ from a URL so it can be shown in messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _api_error_reason(error: ApiError) -> str:
+    """The Elasticsearch error type and reason of an API error, e.g. `index_not_found_exception: no such index`."""
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error")
+    if isinstance(detail, dict):
+        error_type = str(detail.get("type", "error"))
+        reason = str(detail.get("reason", "")).strip()
+        return f"{error_type}: {reason}" if reason else error_type
+    if isinstance(detail, str) and detail:
+        return detail
+    return str(error.message)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether backing off and sending the same request again can succeed."""
+    if isinstance(error, SSLError):
+        return False  # a certificate does not become valid by waiting
+    if isinstance(error, (EsConnectionError, ConnectionTimeout)):
+        return True
+    if isinstance(error, ApiError):
+        return error.status_code in RETRYABLE_STATUSES
+    return False
+
+
+def translate_client_error(
+    error: BaseException, where: str, index: str | None = None
+) -> ElasticsearchConfigurationError | ElasticsearchUnavailableError | None:
+    """Turns an exception of the Elasticsearch client into one of ours, or None if it is not a client error.
+
+    `where` describes the cluster without secrets (see `ConnectionSettings.describe`), `index` the
+    index the request was about, so a rejection can point at `es_index` too.
+    """
+    if isinstance(error, SSLError):
+        return ElasticsearchConfigurationError(
+            f"TLS connection to Elasticsearch at {where} failed: certificate not trusted or invalid",
+            "es_ca_certs",
+            "es_verify_certs",
+        )
+    if isinstance(error, ConnectionTimeout):
+        return ElasticsearchUnavailableError(
+            f"Elasticsearch at {where} did not answer in time (set {setting_path('es_request_timeout')}"
+            f" or check {setting_path('es_hosts')})"
+        )
+    if isinstance(error, EsConnectionError):
+        return ElasticsearchUnavailableError(
+            f"Cannot reach Elasticsearch at {where} (set {setting_path('es_hosts')})"
+        )
+    if isinstance(error, UnsupportedProductError):
+        return ElasticsearchConfigurationError(
+            f"The server at {where} is not Elasticsearch", "es_hosts", "es_cloud_id"
+        )
+    if isinstance(error, AuthenticationException):
+        return ElasticsearchConfigurationError(
+            f"Elasticsearch at {where} rejected the credentials (HTTP 401)",
+            "es_api_key",
+            "es_username/es_password",
+        )
+    if isinstance(error, AuthorizationException):
+        target = f"index '{index}'" if index else "this request"
+        return ElasticsearchConfigurationError(
+            f"Elasticsearch at {where} denied {target} (HTTP 403): the user needs the"
+            " create_index, write and read privileges on it",
+            "es_api_key",
+            "es_username/es_password",
+            "es_index",
+        )
+    if isinstance(error, ApiError):
+        reason = _api_error_reason(error)
+        if error.status_code in RETRYABLE_STATUSES:
+            return ElasticsearchUnavailableError(
+                f"Elasticsearch at {where} is overloaded or unavailable (HTTP {error.status_code}:"
+                f" {reason})"
+            )
+        if error.status_code == 404 and index is None:
+            return ElasticsearchConfigurationError(
+                f"Elasticsearch API not found at {where} (HTTP 404)", "es_hosts"
+            )
+        return ElasticsearchConfigurationError(
+            f"Elasticsearch at {where} refused the request for index '{index}'"
+            f" (HTTP {error.status_code}: {reason})",
+            "es_index",
+        )
+    if isinstance(error, SerializationError):
+        return ElasticsearchConfigurationError(
+            f"The server at {where} did not answer like Elasticsearch", "es_hosts"
+        )
+    if isinstance(error, TransportError):
+        return ElasticsearchUnavailableError(
+            f"Cannot talk to Elasticsearch at {where}: {type(error).__name__}"
+            f" (set {setting_path('es_hosts')})"
+        )
+    return None

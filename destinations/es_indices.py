@@ -1,0 +1,102 @@
+"""Creating the content and dead-letter indices on first use.
+
+Several sink threads (and the pipeline's preflight) may try to create the same index at the same
+moment; Elasticsearch answers all but one with `resource_already_exists_exception`, which simply
+means someone else won. An index that already exists is used as it is: its mapping is never
+changed behind the user's back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import Any, Callable
+
+from elasticsearch import BadRequestError, Elasticsearch
+
+from destinations.es_mapping import (
+    content_index_mappings,
+    content_index_settings,
+    dead_letter_index_mappings,
+    dead_letter_index_settings,
+)
+from destinations.es_retry import RetryPolicy, call_with_backoff
+
+logger = logging.getLogger(__name__)
+
+#: Indices known to exist, per client (weak keys: a closed and dropped client takes its entries along).
+_known_indices: "weakref.WeakKeyDictionary[Elasticsearch, set[str]]" = weakref.WeakKeyDictionary()
+_known_indices_lock = threading.Lock()
+
+
+def _already_exists(error: BadRequestError) -> bool:
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error")
+    return isinstance(detail, dict) and detail.get("type") == "resource_already_exists_exception"
+
+
+def create_index_if_missing(
+    client: Elasticsearch,
+    index: str,
+    mappings: dict[str, Any],
+    settings: dict[str, Any],
+    policy: RetryPolicy,
+) -> bool:
+    """Creates `index`; returns True if this call created it, False if it existed.
+
+    Errors other than "already exists" propagate (after backoff for transient ones).
+    """
+
+    def create() -> bool:
+        if client.indices.exists(index=index):
+            return False
+        try:
+            client.indices.create(index=index, mappings=mappings, settings=settings)
+        except BadRequestError as error:
+            if _already_exists(error):
+                return False
+            raise
+        logger.info("Created Elasticsearch index %s", index)
+        return True
+
+    return call_with_backoff(create, policy, f"creating index {index}")
+
+
+def _ensure_once(
+    client: Elasticsearch, index: str, create: Callable[[], bool]
+) -> None:
+    if index in _known_indices.get(client, ()):
+        return
+    with _known_indices_lock:
+        if index in _known_indices.get(client, ()):
+            return
+        create()
+        _known_indices.setdefault(client, set()).add(index)
+
+
+def ensure_content_index(client: Elasticsearch, index: str, policy: RetryPolicy) -> None:
+    """Makes sure the Confluence index exists, checking Elasticsearch only once per client and index."""
+    _ensure_once(
+        client,
+        index,
+        lambda: create_index_if_missing(
+            client, index, content_index_mappings(), content_index_settings(), policy
+        ),
+    )
+
+
+def ensure_dead_letter_index(client: Elasticsearch, index: str, policy: RetryPolicy) -> None:
+    _ensure_once(
+        client,
+        index,
+        lambda: create_index_if_missing(
+            client, index, dead_letter_index_mappings(), dead_letter_index_settings(), policy
+        ),
+    )
+
+
+def forget_index(client: Elasticsearch, index: str) -> None:
+    """Makes the next ensure_* call check again, e.g. after Elasticsearch reported the index missing."""
+    with _known_indices_lock:
+        _known_indices.get(client, set()).discard(index)

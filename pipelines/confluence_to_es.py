@@ -1,0 +1,100 @@
+"""Sync Confluence into Elasticsearch.
+
+    python pipelines/confluence_to_es.py                 # incremental sync with .dlt/config.toml + secrets.toml
+    python pipelines/confluence_to_es.py --full-refresh  # read everything again
+    python pipelines/confluence_to_es.py --demo          # built-in demo: simulator + local Elasticsearch
+
+Exit codes: 0 success; 1 unexpected failure; 2 a setting to fix (the message names it); 3 the mass-delete guard
+kept documents that Confluence no longer shows (rerun with --allow-mass-delete if that is really wanted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
+
+from confluence_source.errors import ConfluenceError  # noqa: E402
+from destinations.elastic import ElasticsearchSettingsError  # noqa: E402
+from pipelines.report import print_summary  # noqa: E402
+from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
+USER_ERRORS = (ConfluenceError, ElasticsearchSettingsError)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Sync a Confluence site into an Elasticsearch index.")
+    parser.add_argument("--full-refresh", action="store_true", help="ignore saved watermarks and read everything")
+    parser.add_argument("--allow-mass-delete", action="store_true",
+                        help="delete even when a space would lose more than --max-delete-fraction of its documents")
+    parser.add_argument("--max-delete-fraction", type=float, default=0.2,
+                        help="share of a space's documents one run may delete without --allow-mass-delete (0.2)")
+    parser.add_argument("--pipeline-name", default="confluence_to_es", help="dlt pipeline name (confluence_to_es)")
+    parser.add_argument("--summary-json", type=Path, help="also write the run summary as JSON to this file")
+    parser.add_argument("--demo", action="store_true",
+                        help="run against the built-in Confluence simulator and a local Elasticsearch node")
+    parser.add_argument("--demo-flavour", choices=("cloud", "datacenter"), default="cloud")
+    parser.add_argument("--demo-preset", default="small", help="demo data size: small, medium or large")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    return parser.parse_args(argv)
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """dlt wraps errors raised inside extract/load steps; find the one the user should see."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, USER_ERRORS):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return error
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = SyncOptions(
+        pipeline_name=args.pipeline_name,
+        full_refresh=args.full_refresh,
+        allow_mass_delete=args.allow_mass_delete,
+        max_delete_fraction=args.max_delete_fraction,
+    )
+    try:
+        if args.demo:
+            from pipelines.demo import run_demo
+
+            return run_demo(options, flavour=args.demo_flavour, preset=args.demo_preset,
+                            summary_json=args.summary_json)
+        summary = run_sync(options)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PipelineStepFailed as error:
+        cause = unwrap(error)
+        if isinstance(cause, USER_ERRORS):
+            print(f"error: {cause}", file=sys.stderr)
+            return EXIT_CONFIG
+        print(f"error: the {error.step} step failed: {cause}", file=sys.stderr)
+        return EXIT_FAILED
+    print_summary(summary)
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary.as_dict(), indent=2))
+    if summary.refused_deletions:
+        print(f"error: {summary.refusal_message}", file=sys.stderr)
+        return EXIT_GUARD
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

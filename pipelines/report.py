@@ -1,0 +1,40 @@
+"""Human-readable output of a sync: the summary table and a sample search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.sync_run import SyncSummary
+
+TYPE_LABELS = (("spaces", "spaces"), ("pages", "pages"), ("blogposts", "blog posts"), ("comments", "comments"),
+               ("attachments", "attachments"))
+
+
+def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
+    """Documents per type, deleted, failed, requests and elapsed time, in a few aligned lines."""
+    total = sum(summary.documents.values())
+    rate = total / summary.elapsed_seconds if summary.elapsed_seconds > 0 else 0.0
+    print(f"{title} ({summary.mode}) in {summary.elapsed_seconds:.1f} s -> index {summary.index!r}")
+    for table, label in TYPE_LABELS:
+        print(f"  {label:<12} {summary.documents.get(table, 0):>8} written")
+    deleted_detail = ", ".join(f"{n} {t}" for t, n in sorted(summary.deleted_by_type.items()))
+    print(f"  {'deleted':<12} {summary.deleted:>8}" + (f" ({deleted_detail})" if deleted_detail else ""))
+    print(f"  {'failed':<12} {summary.failed:>8}" + (" (see the dead-letter index)" if summary.failed else ""))
+    print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")
+    print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
+
+
+def print_sample_search(client: Any, index: str, text: str, size: int = 3) -> None:
+    """Run one full-text query the way a search UI would and show the best hits."""
+    response = client.search(
+        index=index,
+        size=size,
+        query={"multi_match": {"query": text, "fields": ["title^3", "body", "file_name", "labels"]}},
+        source=["type", "title", "url", "space_key"],
+    )
+    hits = response["hits"]["hits"]
+    total = response["hits"]["total"]["value"]
+    print(f"Sample search for {text!r}: {total} matching documents")
+    for hit in hits:
+        source = hit["_source"]
+        print(f"  [{source.get('type')}] {source.get('title')} ({source.get('space_key')})  {source.get('url')}")

@@ -1,0 +1,35 @@
+"""Shared pytest fixtures.
+
+``es_url``: the URL of a real Elasticsearch node for the whole session. ``ES_URL`` points the suite at an
+existing node; otherwise a local node is started with ``es_local`` on port 9200 (``ES_LOCAL_PORT`` to change it),
+reused if one already answers there, and stopped at the end only if this session started it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from es_local import NodeOptions, ensure_running, stop
+
+
+def local_node_options() -> NodeOptions:
+    """The node the suite starts when ``ES_URL`` is not set; tests that manage nodes themselves avoid its port."""
+    return NodeOptions(port=int(os.environ.get("ES_LOCAL_PORT", "9200")))
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    configured = os.environ.get("ES_URL", "").strip()
+    if configured:
+        yield configured.rstrip("/")
+        return
+    options = local_node_options()
+    node = ensure_running(options)
+    try:
+        yield node.url
+    finally:
+        if node.started:
+            stop(options)

@@ -1,0 +1,186 @@
+"""Settings, serialization and action planning of the Elasticsearch destination (no node needed)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import trustme
+from dlt.common.destination.exceptions import DestinationTerminalException
+
+from destinations import elastic
+from destinations.es_client import build_client
+from destinations.es_config import ElasticsearchDestinationConfiguration, build_settings, resolve_settings
+from destinations.es_documents import TableKeys, plan_batch
+from destinations.es_errors import ElasticsearchConfigurationError, redact_url
+from destinations.es_retry import RetryPolicy
+from destinations.es_serializer import DocumentSerializer
+from destination_samples import PAGES_TABLE, tombstone
+
+
+def test_defaults_match_the_contract() -> None:
+    settings = build_settings()
+    assert settings.connection.hosts == ("http://127.0.0.1:9200",)
+    assert settings.index == "search-confluence"
+    assert settings.dead_letter_index == "search-confluence-errors"
+    assert settings.connection.verify_certs is True
+
+
+def test_sink_parameters_are_exactly_the_spec_fields() -> None:
+    """The sink signature and the spec must not drift apart, or a setting would silently be ignored."""
+    parameters = list(inspect.signature(elastic.elasticsearch_destination).parameters)
+    spec_fields = [name for name in ElasticsearchDestinationConfiguration.__annotations__ if name.startswith("es_")]
+    assert parameters[2:] == spec_fields
+
+
+def test_comma_separated_hosts_are_split() -> None:
+    settings = build_settings(es_hosts=" https://a.example:9200, https://b.example:9243/ ")
+    assert settings.connection.hosts == ("https://a.example:9200", "https://b.example:9243")
+
+
+@pytest.mark.parametrize("hosts", ["localhost:9200", "ftp://x", "http://", "http://host:0"])
+def test_bad_host_names_es_hosts(hosts: str) -> None:
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        build_settings(es_hosts=hosts)
+    message = str(raised.value)
+    assert message.endswith("(set destination.elasticsearch.es_hosts)")
+    assert "\n" not in message
+    assert isinstance(raised.value, DestinationTerminalException)
+
+
+def test_credentials_in_a_url_never_reach_messages() -> None:
+    settings = build_settings(es_hosts="https://elastic:s3cr3t-pw@es.example:9200")
+    assert settings.connection.describe() == "https://es.example:9200"
+    assert "s3cr3t" not in repr(settings)
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        build_settings(es_hosts="htps://elastic:s3cr3t-pw@es.example:9200")
+    assert "s3cr3t" not in str(raised.value)
+    assert redact_url("http://u:p@[::1]:9200/x") == "http://[::1]:9200/x"
+
+
+def test_secrets_are_not_in_the_settings_repr() -> None:
+    settings = build_settings(es_api_key="key-VALUE-123", es_hosts="https://es.example:9200")
+    assert "key-VALUE-123" not in repr(settings)
+    settings = build_settings(es_username="bob", es_password="pw-VALUE-456")
+    assert "pw-VALUE-456" not in repr(settings) and "bob" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "setting"),
+    [
+        ({"es_username": "bob"}, "es_username"),
+        ({"es_password": "pw"}, "es_username"),
+        ({"es_api_key": "k", "es_username": "bob", "es_password": "pw"}, "es_api_key"),
+        ({"es_index": "Search-Confluence"}, "es_index"),
+        ({"es_index": "_hidden"}, "es_index"),
+        ({"es_index": "with space"}, "es_index"),
+        ({"es_request_timeout": 0}, "es_request_timeout"),
+        ({"es_ca_certs": "/nonexistent/ca.pem"}, "es_ca_certs"),
+        ({"es_max_retries": -1}, "es_max_retries"),
+    ],
+)
+def test_each_bad_setting_names_itself(kwargs: dict[str, object], setting: str) -> None:
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        build_settings(**kwargs)  # type: ignore[arg-type]
+    assert f"destination.elasticsearch.{setting}" in str(raised.value)
+
+
+def test_settings_resolve_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", "https://one.example:9200,https://two.example:9200")
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_API_KEY", "env-api-key")
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_VERIFY_CERTS", "false")
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", "from-env")
+    # The source's bare keys must not leak into the destination.
+    monkeypatch.setenv("API_KEY", "source-key")
+    monkeypatch.setenv("PASSWORD", "source-password")
+    settings = resolve_settings(es_request_timeout=5)
+    assert settings.connection.hosts == ("https://one.example:9200", "https://two.example:9200")
+    assert settings.connection.api_key == "env-api-key"
+    assert settings.connection.password is None
+    assert settings.connection.verify_certs is False
+    assert settings.connection.request_timeout == 5
+    assert settings.index == "from-env"
+
+
+def test_ca_certificate_as_pem_text_or_path(tmp_path: Path) -> None:
+    authority = trustme.CA()
+    pem = authority.cert_pem.bytes().decode()
+    from_text = build_settings(es_hosts="https://es.example:9200", es_ca_certs=pem)
+    assert from_text.connection.ca_certs_is_pem
+    build_client(from_text.connection).close()
+
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(pem)
+    from_path = build_settings(es_hosts="https://es.example:9200", es_ca_certs=str(ca_file))
+    assert from_path.connection.ca_certs == str(ca_file)
+    build_client(from_path.connection).close()
+
+    broken = build_settings(es_hosts="https://es.example:9200", es_ca_certs="-----BEGIN CERTIFICATE-----\nnope\n")
+    with pytest.raises(ElasticsearchConfigurationError, match=r"es_ca_certs\)$"):
+        build_client(broken.connection)
+
+
+def test_serializer_handles_dlt_value_types() -> None:
+    document = {
+        "updated_at": datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc),
+        "offset_time": datetime(2024, 5, 1, 12, 30, tzinfo=timezone(timedelta(hours=2))),
+        "day": date(2024, 5, 1),
+        "at": time(8, 15),
+        "whole": Decimal("42"),
+        "fraction": Decimal("1.25"),
+        "raw": b"\x00\x01",
+    }
+    decoded = json.loads(DocumentSerializer().dumps(document))
+    assert decoded == {
+        "updated_at": "2024-05-01T12:30:00+00:00",
+        "offset_time": "2024-05-01T12:30:00+02:00",
+        "day": "2024-05-01",
+        "at": "08:15:00",
+        "whole": 42,
+        "fraction": 1.25,
+        "raw": "AAE=",
+    }
+
+
+def test_plan_turns_rows_into_index_and_delete_actions() -> None:
+    keys = TableKeys.from_table(PAGES_TABLE)
+    rows = [
+        {"id": "page-1", "title": "A", "deleted": False},
+        tombstone("page-2"),
+        {"title": "no id"},
+        {"id": "page-3", "title": "x" * 5000},
+        {"id": "page-4", "value": Decimal("NaN")},
+    ]
+    planned = plan_batch(rows, keys, max_document_bytes=2048)
+    assert [(a.operation, a.doc_id) for a in planned.actions] == [("index", "page-1"), ("delete", "page-2")]
+    assert json.loads(planned.actions[0].body or b"") == {"id": "page-1", "title": "A"}
+    assert [(r.doc_id, r.error_type) for r in planned.rejected] == [
+        ("<row 2 without id>", "missing_primary_key"),
+        ("page-3", "document_too_large"),
+        ("page-4", "serialization_error"),
+    ]
+
+
+def test_non_bool_hard_delete_column_deletes_when_set() -> None:
+    table = {"name": "t", "columns": {"id": {"primary_key": True}, "deleted_at": {"hard_delete": True, "data_type": "timestamp"}}}
+    keys = TableKeys.from_table(table)
+    assert keys.is_delete({"id": "1", "deleted_at": "2024-01-01"})
+    assert not keys.is_delete({"id": "1"})
+
+
+def test_table_without_any_key_is_a_terminal_error() -> None:
+    with pytest.raises(ElasticsearchConfigurationError, match="no primary key"):
+        TableKeys.from_table({"name": "t", "columns": {"title": {"data_type": "text"}}})
+
+
+def test_backoff_grows_and_is_capped_with_jitter() -> None:
+    policy = RetryPolicy(max_retries=10, initial_delay=0.5, max_delay=8.0)
+    for retry in range(1, 11):
+        ceiling = min(8.0, 0.5 * 2 ** (retry - 1))
+        delays = {policy.delay(retry) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1  # jitter
