@@ -41,6 +41,7 @@ class SimulatorConfig:
     admin_token        when set, /__admin/ requests need `Authorization: Bearer <admin_token>`.
     search_cache_seconds  how long an evaluated CQL result list may be reused for later pages of the same query.
     request_log        print one line per request to stderr (standalone use).
+    prewarm            pre-render bodies and search entries on a background thread after start.
     """
 
     flavour: Flavour = "cloud"
@@ -66,6 +67,7 @@ class SimulatorConfig:
     admin_token: str | None = None
     search_cache_seconds: float = 30.0
     request_log: bool = False
+    prewarm: bool = True
 
     def __post_init__(self) -> None:
         if self.flavour not in ("cloud", "datacenter"):

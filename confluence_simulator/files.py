@@ -127,7 +127,8 @@ def _pdf_write(pdf, title: str, paragraphs: list[str], pages: int) -> None:  # t
         pdf.cell(0, 10, f"{title} - page {page + 1}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=11)
         for paragraph in paragraphs if page == 0 else paragraphs[1:]:
-            pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+            # the built-in PDF fonts only cover Latin-1
+            pdf.multi_cell(0, 6, paragraph.replace("\u2014", "-"), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(2)
 
 
@@ -225,17 +226,26 @@ def _build_pptx(variant: int) -> bytes:
 
 
 def _build_odt(variant: int) -> bytes:
+    from odf.element import Element
     from odf.opendocument import OpenDocumentText
     from odf.text import H, P
 
     title, paragraphs = _document_text("odt", variant)
-    document = OpenDocumentText()
-    document.text.addElement(H(outlinelevel=1, text=title))
-    for paragraph in paragraphs:
-        document.text.addElement(P(text=paragraph))
-    document.text.addElement(P(text=_UNICODE_LINES[variant % len(_UNICODE_LINES)]))
-    buffer = io.BytesIO()
-    document.save(buffer)
+    # odfpy declares every namespace any document of the process has used (a class-level dict), so the output
+    # would depend on history; build with a fresh dict, then merge it back.
+    shared_namespaces = Element.namespaces
+    Element.namespaces = {}
+    try:
+        document = OpenDocumentText()
+        document.text.addElement(H(outlinelevel=1, text=title))
+        for paragraph in paragraphs:
+            document.text.addElement(P(text=paragraph))
+        document.text.addElement(P(text=_UNICODE_LINES[variant % len(_UNICODE_LINES)]))
+        buffer = io.BytesIO()
+        document.save(buffer)
+    finally:
+        shared_namespaces.update(Element.namespaces)
+        Element.namespaces = shared_namespaces
     return _pin_zip(buffer.getvalue())
 
 
@@ -301,7 +311,7 @@ def _build_large_csv(size: int) -> bytes:
     """A log export of exactly `size` bytes, deterministic, with the phrase on its second line."""
     rng = random.Random("large-csv")
     lines = ["timestamp,host,status,latency_ms,message", f"2025-01-01T00:00:00Z,intro,200,0,{phrase('csv-large', 0)}"]
-    templates = [sentence_from(rng) for _ in range(64)]
+    templates = [sentence_from(rng).replace("\u2014", "-") for _ in range(64)]  # ASCII, so cutting is safe
     total = sum(len(line) + 1 for line in lines)
     row = 0
     while total < size:

@@ -21,7 +21,6 @@ from typing import Literal
 from confluence_simulator import files
 from confluence_simulator.model import (
     Content,
-    ContentType,
     Group,
     Restrictions,
     Site,
@@ -88,10 +87,14 @@ class DatasetSpec:
     huge_pages: int | None = None  # pages whose body exceeds 200 KB
 
     def resolved(self) -> "DatasetSpec":
-        """The spec with every count filled in from the preset."""
+        """The spec with every count filled in from the preset, and raised to what the special cases need
+        (4 global spaces with special roles, 1 personal space, 3 users)."""
         base = PRESETS[self.preset]
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("seed", "preset")}
-        return replace(self, **{name: getattr(base, name) if value is None else value for name, value in values.items()})
+        counts = {name: getattr(base, name) if value is None else value for name, value in values.items()}
+        for name, minimum in _MINIMUMS.items():
+            counts[name] = max(minimum, counts[name])
+        return replace(self, **counts)
 
     @property
     def document_count(self) -> int:
@@ -101,6 +104,7 @@ class DatasetSpec:
                     spec.comments or 0, spec.attachments or 0))
 
 
+_MINIMUMS = {"users": 3, "global_spaces": 4, "personal_spaces": 1}
 PRESETS: dict[str, DatasetSpec] = {
     "small": DatasetSpec(preset="small", users=12, global_spaces=6, personal_spaces=2, pages=450, blogposts=80,
                          comments=300, attachments=162, huge_pages=2),
@@ -163,10 +167,6 @@ def generate_site(spec: DatasetSpec | None = None) -> Site:
     return _SiteBuilder((spec or DatasetSpec()).resolved()).build()
 
 
-def preset_spec(preset: PresetName, seed: int = 1) -> DatasetSpec:
-    return DatasetSpec(seed=seed, preset=preset)
-
-
 @dataclass
 class _Node:
     """A content item under construction: provisional id (creation order) and tree helpers."""
@@ -227,7 +227,7 @@ class _SiteBuilder:
         self.site.default_user_id = default.account_id
         used_usernames = {DEFAULT_USERNAME}
         optional_groups = [GROUP_ENGINEERING, GROUP_PRODUCT, GROUP_FINANCE, GROUP_QA, GROUP_CONTRACTORS]
-        for index in range(max(3, (self.spec.users or 0)) - 1):
+        for index in range((self.spec.users or 0) - 1):
             first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
             username = _ascii_username(first, last, index)
             while username in used_usernames:
@@ -258,8 +258,8 @@ class _SiteBuilder:
     def _spaces(self) -> list[Space]:
         rng = self.rng
         spaces: list[Space] = []
-        global_count = max(4, self.spec.global_spaces or 0)
-        personal_count = max(1, self.spec.personal_spaces or 0)
+        global_count = self.spec.global_spaces or 0
+        personal_count = self.spec.personal_spaces or 0
         span = (SITE_END - SITE_START) * 0.6
         for index in range(global_count):
             if index < len(_SPACE_CATALOGUE):

@@ -164,12 +164,14 @@ class BlobStore(MutableMapping[tuple[int, int], bytes]):
     def __init__(self) -> None:
         self._bytes: dict[tuple[int, int], bytes] = {}
         self._lazy: dict[tuple[int, int], tuple[BlobFactory, int]] = {}
+        self._versions: dict[int, set[int]] = {}  # content id -> stored version numbers
         self._lock = threading.Lock()
 
     def set_lazy(self, key: tuple[int, int], factory: BlobFactory, size: int) -> None:
         """Register bytes that are produced on first read; `size` must equal len(factory())."""
         self._bytes.pop(key, None)
         self._lazy[key] = (factory, size)
+        self._versions.setdefault(key[0], set()).add(key[1])
 
     def size_of(self, key: tuple[int, int]) -> int:
         """Size in bytes without materializing a lazy entry. KeyError when absent."""
@@ -198,12 +200,18 @@ class BlobStore(MutableMapping[tuple[int, int], bytes]):
     def __setitem__(self, key: tuple[int, int], value: bytes) -> None:
         self._lazy.pop(key, None)
         self._bytes[key] = value
+        self._versions.setdefault(key[0], set()).add(key[1])
 
     def __delitem__(self, key: tuple[int, int]) -> None:
         found = self._bytes.pop(key, None) is not None
         found = self._lazy.pop(key, None) is not None or found
         if not found:
             raise KeyError(key)
+        versions = self._versions.get(key[0])
+        if versions is not None:
+            versions.discard(key[1])
+            if not versions:
+                del self._versions[key[0]]
 
     def __contains__(self, key: object) -> bool:
         return key in self._bytes or key in self._lazy
@@ -216,7 +224,12 @@ class BlobStore(MutableMapping[tuple[int, int], bytes]):
 
     def versions_of(self, content_id: int) -> list[int]:
         """Version numbers stored for one attachment, ascending."""
-        return sorted(version for (item_id, version) in self if item_id == content_id)
+        return sorted(self._versions.get(content_id, ()))
+
+    def remove_all(self, content_id: int) -> None:
+        """Drop every version of one attachment."""
+        for version in self.versions_of(content_id):
+            del self[(content_id, version)]
 
 
 class Site:
@@ -278,8 +291,7 @@ class Site:
             if item is None:
                 return None
             self._unindex(item)
-            for key in [k for k in self.blobs if k[0] == content_id]:
-                del self.blobs[key]
+            self.blobs.remove_all(content_id)
             return item
 
     def reindex(self, item: Content, old_space_id: int, old_parent_id: int | None) -> None:

@@ -143,7 +143,7 @@ class Mutations:
                 for moving in self._subtree(page):
                     self._check_title_free(target_space.id, "page", moving.title)
             old_parent_id = page.parent_id
-            page.parent_id = parent_id
+            page.parent_id = parent.id if parent_id is not None else None
             page.position = position if position is not None else self._next_position(target_space.id, parent_id)
             old_space_id = page.space_id
             page.space_id = target_space.id
@@ -418,7 +418,7 @@ class Mutations:
         return account_id
 
     def _get(self, content_id: int | None, types: tuple[str, ...] | None = None) -> Content:
-        item = self.site.content.get(content_id) if content_id is not None else None
+        item = self.site.content.get(_as_id(content_id)) if content_id is not None else None
         if item is None:
             raise NotFoundError(f"no content with id {content_id}")
         if types is not None and item.type not in types:
@@ -541,6 +541,16 @@ class Mutations:
                 raise NotFoundError(f"unknown group {value!r}")
             result.append(group.id)
         return result
+
+
+def _as_id(value: object) -> int | None:
+    """Content ids arrive as ints from Python and often as strings from JSON (Cloud renders them as strings)."""
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.startswith("att"):
+        text = text[3:]
+    return int(text) if text.isdigit() else None
 
 
 def _label_name(label: str) -> str:

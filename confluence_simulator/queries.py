@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from typing import Iterable, Sequence
 
-from confluence_simulator.cql import CqlItem, CqlQuery
+from confluence_simulator.cql import Clause, CqlItem, CqlQuery, Node, Not
 from confluence_simulator.model import Content, Site, Space, User
 from confluence_simulator.render_common import item_state
 
@@ -76,6 +76,7 @@ class SiteQueries:
         self.index_lag_seconds = index_lag_seconds
         self.search_cache_seconds = search_cache_seconds
         self._cql_items: dict[int, tuple[tuple[object, ...], int, CqlItem]] = {}
+        self._with_text: set[int] = set()
         self._results: dict[tuple[object, ...], _CachedResult] = {}
         self._lock = threading.Lock()
 
@@ -114,19 +115,24 @@ class SiteQueries:
         return self.children(container_id, "comment")
 
     # ---- search ----------------------------------------------------------------------------------------
-    def cql_item(self, item: Content) -> CqlItem:
-        """The search-index entry of one item, rebuilt only when the item or the site changed."""
+    def cql_item(self, item: Content, with_text: bool = True) -> CqlItem:
+        """The search-index entry of one item, rebuilt only when the item or the site changed.
+
+        Extracting the body text is the expensive part, so it is done only for queries that search text
+        (`with_text`), once per item state.
+        """
         state = item_state(item)
         generation = self.tracker.generation
         cached = self._cql_items.get(item.id)
         if cached is not None and cached[0] == state and cached[1] == generation:
-            return cached[2]
+            entry = cached[2]
+            if with_text and item.id not in self._with_text:
+                self._fill_text(entry, item)
+            return entry
         space = self.site.spaces.get(item.space_id)
         ancestors = self.site.ancestors(item)
         is_page_like = item.type in ("page", "blogpost")
-        text = readable_text(item.body) if item.body else ""
-        if item.type == "attachment":
-            text = " ".join(part for part in (item.upload_comment, text) if part)
+        self._with_text.discard(item.id)
         entry = CqlItem(
             id=item.id,
             type=item.type,
@@ -134,14 +140,23 @@ class SiteQueries:
             title=item.title,
             created=item.created_at,
             lastmodified=item.last_modified,
-            text=text,
             labels=item.labels,
             ancestor_ids=[ancestor.id for ancestor in ancestors],
             parent_id=item.parent_id if item.type == "page" else None,
             container_id=None if is_page_like else item.parent_id,
         )
         self._cql_items[item.id] = (state, generation, entry)
+        if with_text:
+            self._fill_text(entry, item)
         return entry
+
+    def _fill_text(self, entry: CqlItem, item: Content) -> None:
+        text = readable_text(item.body) if item.body else ""
+        if item.type == "attachment":
+            text = " ".join(part for part in (item.upload_comment, item.extractable_phrase, text) if part)
+        entry.text = text
+        entry._folded_all = None
+        self._with_text.add(item.id)
 
     def search(
         self,
@@ -160,6 +175,7 @@ class SiteQueries:
             return [content[i] for i in cached.ids if i in content]
         moment = now or datetime.now(timezone.utc)
         predicate = query.compile(tz, moment)
+        with_text = _uses_text(query.where)
         lag_cutoff = wall - self.index_lag_seconds
         next_unhide = float("inf")
         matches: list[CqlItem] = []
@@ -172,7 +188,7 @@ class SiteQueries:
             if self.index_lag_seconds > 0 and item.changed_at_wallclock > lag_cutoff:
                 next_unhide = min(next_unhide, item.changed_at_wallclock + self.index_lag_seconds)
                 continue
-            entry = self.cql_item(item)
+            entry = self.cql_item(item, with_text)
             if predicate(entry) and self.can_see(user, item):
                 matches.append(entry)
         ordered = query.sort(matches)
@@ -202,3 +218,13 @@ class SiteQueries:
         with self._lock:
             self._results.clear()
             self._cql_items.clear()
+            self._with_text.clear()
+
+
+def _uses_text(node: Node) -> bool:
+    """True when the query has a `text` clause (only then is body text needed)."""
+    if isinstance(node, Clause):
+        return node.field == "text"
+    if isinstance(node, Not):
+        return _uses_text(node.child)
+    return any(_uses_text(child) for child in node.children)

@@ -107,12 +107,12 @@ class V1Renderer:
             obj = self.content_obj(item, tree, user, single, top=True)
             body = obj.get("body")
             if isinstance(body, dict) and "storage" in body and body["storage"].get("value") is _BODY_SLOT:
-                return dumps(obj).replace(_BODY_SLOT_JSON, self._cached_storage_value(item), 1)
+                return dumps(obj).replace(_BODY_SLOT_JSON, self.cached_storage_value(item), 1)
             return dumps(obj)
 
         return self.cache.get_or_render(cache_key, render)
 
-    def _cached_storage_value(self, item: Content) -> str:
+    def cached_storage_value(self, item: Content) -> str:
         key = ("v1storage", self.fmt.flavour, item.id, item.versions[-1].number, len(item.body))
         return self.cache.get_or_render(key, lambda: dumps(self.storage_body(item)))
 

@@ -54,10 +54,14 @@ class V2Renderer:
         return {body_format: {"representation": body_format, "value": value}}
 
     def _with_body(self, obj: dict[str, Any], item: Content, body_format: str | None) -> str:
+        """Serialize with `body` just before `_links` (Atlassian's field order), splicing in the cached body."""
+        links = obj.pop("_links")
         if body_format is None:
             obj["body"] = {}
+            obj["_links"] = links
             return dumps(obj)
         obj["body"] = _BODY_SLOT
+        obj["_links"] = links
         return dumps(obj).replace(_BODY_SLOT_JSON, self.body_json(item, body_format), 1)
 
     def version(self, version: Version) -> dict[str, Any]:

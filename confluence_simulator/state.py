@@ -63,6 +63,26 @@ class ServerState:
         self.tracker.bump()
         self.fmt.clear()
 
+    def warm_up(self, chunk: int = 200) -> int:
+        """Pre-render what every sync reads: storage bodies as JSON and the search index entries.
+
+        Runs on a background thread after start; it takes the site lock per chunk so requests are served
+        between chunks. Returns the number of items visited.
+        """
+        ids = list(self.site.content)
+        for offset in range(0, len(ids), chunk):
+            with self.site.lock:
+                for content_id in ids[offset : offset + chunk]:
+                    item = self.site.content.get(content_id)
+                    if item is None:
+                        continue
+                    if item.body:
+                        self.v1.cached_storage_value(item)
+                        if self.cloud:
+                            self.v2.body_json(item, "storage")
+                    self.queries.cql_item(item, with_text=False)
+        return len(ids)
+
     # ---- media tokens (Cloud downloads redirect to a signed, auth-free media URL) ------------------------
     def media_token(self, attachment_id: int, version: int) -> str:
         payload = f"{attachment_id}.{version}"

@@ -115,12 +115,16 @@ _STATUS_WORDS = ("DONE", "IN PROGRESS", "BLOCKED", "ON TRACK", "AT RISK", "DRAFT
 _PANELS = ("info", "note", "warning", "tip")
 _INLINE_TAGS = ("strong", "em", "code", "u", "s", "sup", "sub")
 # Named HTML entities appear in real storage bodies (the editor writes them); an XML parser needs them mapped.
-_ENTITIES = ("&nbsp;", "&rsquo;", "&mdash;", "&ndash;", "&hellip;", "&ldquo;", "&rdquo;", "&eacute;")
+
+
+def _esc(text: str, quote: bool = True) -> str:
+    """XML-escape text; the em dash becomes `&mdash;` as the editor writes it (and keeps bodies 1 byte/char)."""
+    return escape(text, quote).replace("\u2014", "&mdash;")
 
 
 def sentence_from(rng: random.Random) -> str:
     """One plausible English sentence from the vocabulary (no markup)."""
-    pattern = rng.randrange(5)
+    pattern = rng.randrange(6)
     noun_a, noun_b, noun_c = rng.choice(_NOUNS), rng.choice(_NOUNS), rng.choice(_NOUNS)
     if pattern == 0:
         text = f"The {rng.choice(_ADJECTIVES)} {noun_a} {rng.choice(_VERBS)} the {noun_b} {rng.choice(_CONNECTORS)} the {noun_c}"
@@ -130,8 +134,10 @@ def sentence_from(rng: random.Random) -> str:
         text = f"Each {noun_a} {rng.choice(_VERBS)} {rng.randrange(2, 250)} {noun_b}s and {rng.choice(_VERBS)} the {rng.choice(_ADJECTIVES)} {noun_c}"
     elif pattern == 3:
         text = f"If the {noun_a} fails, the {rng.choice(_TEAMS)} {rng.choice(_VERBS)} the {noun_b} within {rng.randrange(1, 48)} hours"
-    else:
+    elif pattern == 4:
         text = f"See the {rng.choice(_ADJECTIVES)} {noun_a} for details on the {noun_b} {rng.choice(_CONNECTORS)} {noun_c} changes"
+    else:
+        text = f"Don't {rng.choice(_VERBS)[:-1]} the {noun_a} — the {rng.choice(_TEAMS)} owns the {noun_b}"
     return text[0].upper() + text[1:] + rng.choice((".", ".", ".", "!", "?"))
 
 
@@ -140,7 +146,7 @@ def _split_word_with_tag(rng: random.Random, word: str) -> str:
     cut_a = rng.randrange(1, len(word) - 2)
     cut_b = rng.randrange(cut_a + 1, len(word))
     tag = rng.choice(_INLINE_TAGS)
-    return f"{escape(word[:cut_a])}<{tag}>{escape(word[cut_a:cut_b])}</{tag}>{escape(word[cut_b:])}"
+    return f"{_esc(word[:cut_a])}<{tag}>{_esc(word[cut_a:cut_b])}</{tag}>{_esc(word[cut_b:])}"
 
 
 def _markup_sentence(rng: random.Random, sentence: str) -> str:
@@ -153,18 +159,22 @@ def _markup_sentence(rng: random.Random, sentence: str) -> str:
             out.append(_split_word_with_tag(rng, word))
         elif roll < 0.10:
             tag = rng.choice(("strong", "em", "code"))
-            out.append(f"<{tag}>{escape(word)}</{tag}>")
+            out.append(f"<{tag}>{_esc(word)}</{tag}>")
         elif roll < 0.115 and word.isalpha():
-            out.append(f'<a href="https://docs.example.com/{escape(word.lower())}?ref=wiki&amp;lang=en">{escape(word)}</a>')
+            out.append(f'<a href="https://docs.example.com/{_esc(word.lower())}?ref=wiki&amp;lang=en">{_esc(word)}</a>')
         elif roll < 0.125 and word.isalpha():
-            out.append(f'<span style="color: rgb(222,53,11);">{escape(word)}</span>')
+            out.append(f'<span style="color: rgb(222,53,11);">{_esc(word)}</span>')
         else:
-            out.append(escape(word))
+            out.append(_esc(word))
     if len(out) > 1 and rng.random() < 0.08:
         # the editor writes a non-breaking space between two words as a named entity
         cut = rng.randrange(1, len(out))
-        return " ".join(out[:cut]) + rng.choice(_ENTITIES[:2]) + " ".join(out[cut:])
-    return " ".join(out)
+        text = " ".join(out[:cut]) + "&nbsp;" + " ".join(out[cut:])
+    else:
+        text = " ".join(out)
+    if rng.random() < 0.5:  # typographic punctuation as named entities, as the editor saves it
+        text = text.replace("&#x27;", "&rsquo;")
+    return text
 
 
 @dataclass
@@ -191,13 +201,13 @@ class TextPool:
             sentences = _FOREIGN_SENTENCES[language]
             chosen = [rng.choice(sentences) for _ in range(rng.randrange(1, 4))]
             separator = "" if language in ("zh", "ja") else " "
-            text = separator.join(escape(sentence) for sentence in chosen)
+            text = separator.join(_esc(sentence) for sentence in chosen)
             if rng.random() < 0.5:
-                text += " " + escape(rng.choice(pool.plain_sentences))
+                text += " " + _esc(rng.choice(pool.plain_sentences))
             pool.foreign_paragraphs.append(f'<p lang="{language}">{text}</p>')
         for _ in range(400):
             heading = f"{rng.choice(_ADJECTIVES).capitalize()} {rng.choice(_NOUNS)} {rng.choice(('overview', 'steps', 'notes', 'details', 'status', 'owners', 'risks'))}"
-            pool.headings.append(escape(heading))
+            pool.headings.append(_esc(heading))
         return pool
 
 
@@ -287,7 +297,7 @@ class StorageBodyWriter:
     @staticmethod
     def inline_marker_paragraph(marker_ref: str, selection: str, lead: str = "Reviewers, please check") -> str:
         """A paragraph holding the highlighted text an inline comment is attached to."""
-        return (f"<p>{escape(lead)}: <ac:inline-comment-marker ac:ref=\"{marker_ref}\">{escape(selection)}"
+        return (f"<p>{_esc(lead)}: <ac:inline-comment-marker ac:ref=\"{marker_ref}\">{_esc(selection)}"
                 "</ac:inline-comment-marker> before the next review.</p>")
 
     # ---- blocks ----------------------------------------------------------------------------------------
@@ -302,9 +312,9 @@ class StorageBodyWriter:
         tag = rng.choice(("ul", "ul", "ol"))
         items: list[str] = []
         for _ in range(rng.randrange(2, 7)):
-            item = escape(rng.choice(self.pool.plain_sentences))
+            item = _esc(rng.choice(self.pool.plain_sentences))
             if rng.random() < 0.15:
-                nested = "".join(f"<li>{escape(rng.choice(self.pool.plain_sentences))}</li>" for _ in range(2))
+                nested = "".join(f"<li>{_esc(rng.choice(self.pool.plain_sentences))}</li>" for _ in range(2))
                 item += f"<ul>{nested}</ul>"
             elif rng.random() < 0.2:
                 item = f"<p>{item}</p>"  # the editor wraps list text in <p> once a list item was edited
@@ -313,18 +323,18 @@ class StorageBodyWriter:
 
     def _table(self, rng: random.Random, context: BodyContext) -> str:
         columns = rng.randrange(2, 5)
-        header = "".join(f"<th><p><strong>{escape(rng.choice(_NOUNS).capitalize())}</strong></p></th>"
+        header = "".join(f"<th><p><strong>{_esc(rng.choice(_NOUNS).capitalize())}</strong></p></th>"
                          for _ in range(columns))
         rows = []
         for row in range(rng.randrange(2, 7)):
             cells = []
             for column in range(columns):
                 if column == 0:
-                    cells.append(f"<td><p>{escape(rng.choice(_ADJECTIVES))} {escape(rng.choice(_NOUNS))}</p></td>")
+                    cells.append(f"<td><p>{_esc(rng.choice(_ADJECTIVES))} {_esc(rng.choice(_NOUNS))}</p></td>")
                 elif rng.random() < 0.3:
                     cells.append(f"<td>{rng.randrange(1, 99999):,}</td>")
                 else:
-                    cells.append(f"<td><p>{escape(rng.choice(self.pool.plain_sentences))}</p></td>")
+                    cells.append(f"<td><p>{_esc(rng.choice(self.pool.plain_sentences))}</p></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         return f'<table data-layout="default"><colgroup>{"<col />" * columns}</colgroup><tbody><tr>{header}</tr>{"".join(rows)}</tbody></table>'
 
@@ -337,7 +347,7 @@ class StorageBodyWriter:
             cdata = f"<![CDATA[{code}]]>"
         title = ""
         if rng.random() < 0.3:
-            title = f'<ac:parameter ac:name="title">{escape(rng.choice(_NOUNS))}.{language}</ac:parameter>'
+            title = f'<ac:parameter ac:name="title">{_esc(rng.choice(_NOUNS))}.{language}</ac:parameter>'
         return (f'<ac:structured-macro ac:name="code" ac:schema-version="1" ac:macro-id="{_macro_id(rng)}">'
                 f'<ac:parameter ac:name="language">{language}</ac:parameter>{title}'
                 '<ac:parameter ac:name="linenumbers">true</ac:parameter>'
@@ -358,20 +368,20 @@ class StorageBodyWriter:
         if not context.link_targets:
             return rng.choice(self.pool.paragraphs)
         space_key, title = rng.choice(context.link_targets)
-        space_attr = "" if space_key == context.space_key else f' ri:space-key="{escape(space_key)}"'
+        space_attr = "" if space_key == context.space_key else f' ri:space-key="{_esc(space_key)}"'
         if rng.random() < 0.5:
-            link = (f'<ac:link><ri:page ri:content-title="{escape(title)}"{space_attr} />'
+            link = (f'<ac:link><ri:page ri:content-title="{_esc(title)}"{space_attr} />'
                     f"<ac:plain-text-link-body><![CDATA[{title}]]></ac:plain-text-link-body></ac:link>")
         else:
-            link = f'<ac:link><ri:page ri:content-title="{escape(title)}"{space_attr} /></ac:link>'
-        return f"<p>For background, read {link} first. {escape(rng.choice(self.pool.plain_sentences))}</p>"
+            link = f'<ac:link><ri:page ri:content-title="{_esc(title)}"{space_attr} /></ac:link>'
+        return f"<p>For background, read {link} first. {_esc(rng.choice(self.pool.plain_sentences))}</p>"
 
     def _mention_paragraph(self, rng: random.Random, context: BodyContext) -> str:
         if not context.mention_account_ids:
             return rng.choice(self.pool.paragraphs)
         account_id = rng.choice(context.mention_account_ids)
         return (f'<p>Owner: <ac:link><ri:user ri:account-id="{account_id}" /></ac:link>. '
-                f"{escape(rng.choice(self.pool.plain_sentences))}</p>")
+                f"{_esc(rng.choice(self.pool.plain_sentences))}</p>")
 
     def _jira_macro(self, rng: random.Random, context: BodyContext) -> str:
         key = f"{context.jira_project}-{rng.randrange(1, 4000)}"
@@ -393,20 +403,20 @@ class StorageBodyWriter:
         if not context.link_targets:
             return rng.choice(self.pool.paragraphs)
         space_key, title = rng.choice(context.link_targets)
-        space_attr = "" if space_key == context.space_key else f' ri:space-key="{escape(space_key)}"'
+        space_attr = "" if space_key == context.space_key else f' ri:space-key="{_esc(space_key)}"'
         return (f'<ac:structured-macro ac:name="include" ac:schema-version="1" ac:macro-id="{_macro_id(rng)}">'
-                f'<ac:parameter ac:name=""><ac:link><ri:page ri:content-title="{escape(title)}"{space_attr} />'
+                f'<ac:parameter ac:name=""><ac:link><ri:page ri:content-title="{_esc(title)}"{space_attr} />'
                 "</ac:link></ac:parameter></ac:structured-macro>")
 
     def _image(self, rng: random.Random, context: BodyContext) -> str:
         if context.image_file_names:
             name = rng.choice(context.image_file_names)
-            source = f'<ri:attachment ri:filename="{escape(name)}" />'
+            source = f'<ri:attachment ri:filename="{_esc(name)}" />'
         else:
             source = '<ri:url ri:value="https://images.example.com/diagrams/overview.png" />'
         caption = ""
         if rng.random() < 0.3:
-            caption = f"<ac:caption><p>{escape(rng.choice(self.pool.plain_sentences))}</p></ac:caption>"
+            caption = f"<ac:caption><p>{_esc(rng.choice(self.pool.plain_sentences))}</p></ac:caption>"
         return (f'<p><ac:image ac:align="center" ac:layout="center" ac:alt="diagram" ac:width="{rng.choice((400, 600, 760))}">'
                 f"{source}{caption}</ac:image></p>")
 
@@ -417,7 +427,7 @@ class StorageBodyWriter:
             shortname, emoji_id, fallback = rng.choice(_EMOJI)
             icon = (f'<ac:emoticon ac:name="blue-star" ac:emoji-shortname=":{shortname}:" '
                     f'ac:emoji-id="{emoji_id}" ac:emoji-fallback="{fallback}" />')
-        return f"<p>{escape(rng.choice(self.pool.plain_sentences))} {icon}</p>"
+        return f"<p>{_esc(rng.choice(self.pool.plain_sentences))} {icon}</p>"
 
     def _foreign_paragraph(self, rng: random.Random, context: BodyContext) -> str:
         return rng.choice(self.pool.foreign_paragraphs)
@@ -426,7 +436,7 @@ class StorageBodyWriter:
         tasks = []
         for task_id in range(1, rng.randrange(2, 6)):
             status = rng.choice(("complete", "incomplete", "incomplete"))
-            text = escape(rng.choice(self.pool.plain_sentences))
+            text = _esc(rng.choice(self.pool.plain_sentences))
             if context.mention_account_ids and rng.random() < 0.3:
                 text += f' <ac:link><ri:user ri:account-id="{rng.choice(context.mention_account_ids)}" /></ac:link>'
             tasks.append(f"<ac:task><ac:task-id>{task_id}</ac:task-id><ac:task-uuid>{_macro_id(rng)}</ac:task-uuid>"
@@ -442,7 +452,7 @@ class StorageBodyWriter:
         macro = (f'<ac:structured-macro ac:name="status" ac:schema-version="1" ac:macro-id="{_macro_id(rng)}">'
                  f'<ac:parameter ac:name="colour">{rng.choice(_STATUS_COLOURS)}</ac:parameter>'
                  f'<ac:parameter ac:name="title">{rng.choice(_STATUS_WORDS)}</ac:parameter></ac:structured-macro>')
-        return f"<p>Status: {macro} {escape(rng.choice(self.pool.plain_sentences))}</p>"
+        return f"<p>Status: {macro} {_esc(rng.choice(self.pool.plain_sentences))}</p>"
 
     def _layout(self, rng: random.Random, context: BodyContext) -> str:
         cells = "".join(f"<ac:layout-cell>{rng.choice(self.pool.paragraphs)}</ac:layout-cell>" for _ in range(2))
@@ -453,7 +463,7 @@ class StorageBodyWriter:
 
     def _time_paragraph(self, rng: random.Random, context: BodyContext) -> str:
         day = f"20{rng.randrange(20, 26)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
-        return f'<p>Next review on <time datetime="{day}" />.<br />{escape(rng.choice(self.pool.plain_sentences))}</p>'
+        return f'<p>Next review on <time datetime="{day}" />.<br />{_esc(rng.choice(self.pool.plain_sentences))}</p>'
 
     def _horizontal_rule(self, rng: random.Random, context: BodyContext) -> str:
         return "<hr />"

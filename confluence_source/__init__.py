@@ -1,1 +1,247 @@
-"""dlt source that reads spaces, pages, blog posts, comments and attachments from Confluence."""
+"""dlt source that reads spaces, pages, blog posts, comments and attachments from Confluence Cloud, Server and
+Data Center, and yields search-ready documents (one table per type, merged on `id`).
+
+Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `secrets.toml`, or from
+`SOURCES__CONFLUENCE__*` environment variables):
+
+    reader = open_reader(confluence_settings())          # preflight: credentials, time zone, spaces, rules
+    source = confluence(reader=reader, watermarks=saved, ledger=ledger)
+    pipeline.run(source)
+    new_watermark = reader.plan_in_use.started_at        # store per scope after a successful load
+    reader.count_current(...), reader.iter_current_ids(...)  # deletion reconciliation
+
+`confluence()` without `reader` opens (and checks) one itself. Scopes with a watermark are read incrementally
+(CQL `lastmodified` window); the others, or all with `full_refresh`, are read in full.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
+
+import dlt
+from dlt.common.configuration import with_config
+from dlt.common.configuration.specs import known_sections
+from dlt.common.typing import TSecretStrValue
+from dlt.extract import DltResource
+
+from . import settings as defaults
+from .config import ConfluenceSettings, build_settings
+from .connection import open_reader
+from .errors import (
+    ConfluenceAuthError,
+    ConfluenceConfigError,
+    ConfluenceConnectionError,
+    ConfluenceError,
+    ConfluenceNotFoundError,
+    ConfluenceQueryError,
+    ConfluenceRequestError,
+    ConfluenceTLSError,
+    IncompleteListingError,
+)
+from .reader import ConfluenceReader, Scope, SeenLedger, SyncPlan
+
+__all__ = [
+    "ConfluenceAuthError",
+    "ConfluenceConfigError",
+    "ConfluenceConnectionError",
+    "ConfluenceError",
+    "ConfluenceNotFoundError",
+    "ConfluenceQueryError",
+    "ConfluenceReader",
+    "ConfluenceRequestError",
+    "ConfluenceSettings",
+    "ConfluenceTLSError",
+    "DOCUMENT_COLUMNS",
+    "IncompleteListingError",
+    "Scope",
+    "SeenLedger",
+    "SyncPlan",
+    "build_settings",
+    "confluence",
+    "confluence_settings",
+    "open_reader",
+]
+
+# Hints shared by every table: `deleted` rows are deletions of their `id` (see the sink).
+DOCUMENT_COLUMNS: dict[str, Any] = {
+    "id": {"data_type": "text", "nullable": False},
+    "deleted": {"hard_delete": True, "data_type": "bool"},
+}
+
+RESOURCE_TYPES: dict[str, str] = {
+    "pages": "page",
+    "blogposts": "blogpost",
+    "comments": "comment",
+    "attachments": "attachment",
+}
+
+
+@with_config(sections=(known_sections.SOURCES, "confluence"))
+def confluence_settings(
+    data_source: str = defaults.DEFAULT_DATA_SOURCE,
+    confluence_url: Optional[str] = None,
+    username: Optional[TSecretStrValue] = None,
+    password: Optional[TSecretStrValue] = None,
+    account_email: Optional[TSecretStrValue] = None,
+    api_token: Optional[TSecretStrValue] = None,
+    personal_access_token: Optional[TSecretStrValue] = None,
+    spaces: Union[str, List[str]] = defaults.DEFAULT_SPACES,
+    ssl_enabled: bool = True,
+    ssl_ca: Optional[str] = None,
+    retry_count: int = defaults.DEFAULT_RETRY_COUNT,
+    concurrent_downloads: int = defaults.DEFAULT_CONCURRENT_DOWNLOADS,
+    advanced_rules: Union[str, List[Any], None] = None,
+    index_archived: bool = False,
+    request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT,
+    overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES,
+    cql_timezone: Optional[str] = None,
+) -> ConfluenceSettings:
+    """The validated `[sources.confluence]` settings (same names as the source arguments)."""
+    return build_settings(
+        data_source=data_source,
+        confluence_url=confluence_url,
+        username=username,
+        password=password,
+        account_email=account_email,
+        api_token=api_token,
+        personal_access_token=personal_access_token,
+        spaces=spaces,
+        ssl_enabled=ssl_enabled,
+        ssl_ca=ssl_ca,
+        retry_count=retry_count,
+        concurrent_downloads=concurrent_downloads,
+        advanced_rules=advanced_rules,
+        index_archived=index_archived,
+        request_timeout=request_timeout,
+        overlap_minutes=overlap_minutes,
+        cql_timezone=cql_timezone,
+    )
+
+
+@dlt.source(section="confluence", max_table_nesting=0)
+def confluence(
+    data_source: str = defaults.DEFAULT_DATA_SOURCE,
+    confluence_url: Optional[str] = None,
+    username: Optional[TSecretStrValue] = None,
+    password: Optional[TSecretStrValue] = None,
+    account_email: Optional[TSecretStrValue] = None,
+    api_token: Optional[TSecretStrValue] = None,
+    personal_access_token: Optional[TSecretStrValue] = None,
+    spaces: Union[str, List[str]] = defaults.DEFAULT_SPACES,
+    ssl_enabled: bool = True,
+    ssl_ca: Optional[str] = None,
+    retry_count: int = defaults.DEFAULT_RETRY_COUNT,
+    concurrent_downloads: int = defaults.DEFAULT_CONCURRENT_DOWNLOADS,
+    advanced_rules: Union[str, List[Any], None] = None,
+    index_archived: bool = False,
+    request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT,
+    overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES,
+    cql_timezone: Optional[str] = None,
+    watermarks: Optional[Dict[str, str]] = None,
+    full_refresh: bool = False,
+    ledger: Optional[SeenLedger] = None,
+    reader: Optional[ConfluenceReader] = None,
+) -> Iterable[DltResource]:
+    """Spaces, pages, blog posts, comments and attachments of a Confluence site as search documents.
+
+    Args:
+        watermarks: scope key (space key, or advanced-rule text) -> ISO-8601 UTC time of that scope's last
+            successful sync; scopes found here are read incrementally (changes since watermark - overlap).
+        full_refresh: ignore `watermarks` and read every scope in full.
+        ledger: receives `saw(scope, type, id)` for every document and `mark_fully_read(scope, type)` after a
+            complete full read, for deletion reconciliation.
+        reader: an already opened (preflighted) reader; when omitted one is opened from the settings above.
+        The other arguments are the `[sources.confluence]` settings (see README).
+    """
+    if reader is None:
+        reader = open_reader(
+            build_settings(
+                data_source=data_source,
+                confluence_url=confluence_url,
+                username=username,
+                password=password,
+                account_email=account_email,
+                api_token=api_token,
+                personal_access_token=personal_access_token,
+                spaces=spaces,
+                ssl_enabled=ssl_enabled,
+                ssl_ca=ssl_ca,
+                retry_count=retry_count,
+                concurrent_downloads=concurrent_downloads,
+                advanced_rules=advanced_rules,
+                index_archived=index_archived,
+                request_timeout=request_timeout,
+                overlap_minutes=overlap_minutes,
+                cql_timezone=cql_timezone,
+            )
+        )
+    reader.ledger = ledger
+    plan = reader.plan(watermarks, full_refresh=full_refresh)
+    space_emitter = _SpaceEmitter(reader, plan)
+    resources = [
+        dlt.resource(
+            space_emitter.spaces,
+            name="spaces",
+            primary_key="id",
+            write_disposition="merge",
+            columns=DOCUMENT_COLUMNS,
+        )
+    ]
+    for name, doc_type in RESOURCE_TYPES.items():
+        resources.append(
+            dlt.resource(
+                _content_rows,
+                name=name,
+                primary_key="id",
+                write_disposition="merge",
+                columns=DOCUMENT_COLUMNS,
+            )(reader, plan, doc_type, space_emitter)
+        )
+    return resources
+
+
+def _content_rows(
+    reader: ConfluenceReader, plan: SyncPlan, doc_type: str, space_emitter: "_SpaceEmitter"
+) -> Iterator[Any]:
+    for scope_key, document in reader.iter_content(doc_type, plan):
+        space_row = space_emitter.for_rule_document(scope_key, document)
+        if space_row is not None:
+            yield dlt.mark.with_table_name(space_row, "spaces")
+        yield document
+
+
+class _SpaceEmitter:
+    """Space documents: the synced spaces, or with advanced rules the spaces the matched content lives in."""
+
+    def __init__(self, reader: ConfluenceReader, plan: SyncPlan) -> None:
+        self._reader = reader
+        self._plan = plan
+        self._rule_keys = {scope.key for scope in plan.scopes if scope.kind == "rule"}
+        self._emitted: set[str] = set()
+        self._lock = threading.Lock()
+
+    def spaces(self) -> Iterator[dict[str, Any]]:
+        for scope_key, document in self._reader.iter_spaces(self._plan):
+            self._reader.record_seen(scope_key, "space", document["id"])
+            yield document
+        for scope in self._plan.scopes:
+            if scope.kind == "space":
+                self._reader.record_fully_read(scope.key, "space")
+
+    def for_rule_document(self, scope_key: str, document: dict[str, Any]) -> dict[str, Any] | None:
+        if scope_key not in self._rule_keys:
+            return None
+        space_key = document.get("space_key")
+        if not space_key:
+            return None
+        with self._lock:
+            if space_key in self._emitted:
+                return None
+            self._emitted.add(space_key)
+        space = self._reader.state.all_spaces.get(space_key)
+        if space is None:
+            return None
+        row = self._reader.builder.space(space)
+        self._reader.record_seen(scope_key, "space", row["id"])
+        return row

@@ -101,6 +101,7 @@ AC_ADF_CONTENT: Final = _ac("adf-content")
 AC_ADF_FALLBACK: Final = _ac("adf-fallback")
 AC_EMOJI_FALLBACK: Final = _ac("emoji-fallback")
 AC_EMOJI_ID: Final = _ac("emoji-id")
+AC_EMOJI_SHORTNAME: Final = _ac("emoji-shortname")
 
 RI_PAGE: Final = _ri("page")
 RI_BLOG_POST: Final = _ri("blog-post")
@@ -139,9 +140,9 @@ Block = tuple[str, str, str]  # (kind, text, markdown)
 BREAK: Final = "\x1e"
 _EDGE_SPACE: Final = " \t\n\r\f\xa0\x1e"
 _SPACES = re.compile(r"[ \t\n\r\f\xa0]+")
-_BREAKS = re.compile(r" ?\x1e ?")
+# Whitespace str.split() would also collapse but which is meaningful text (not source layout).
+_UNICODE_SPACE_SEARCH = re.compile(r"[\x1c\x1d\x1f\x85\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]").search
 _MD_SPECIAL = re.compile(r"[\\`*\[\]]|<(?=[A-Za-z/!?])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-_MD_SPECIAL_SEARCH = _MD_SPECIAL.search
 _MD_SPECIAL_SUB = _MD_SPECIAL.sub
 _LINE_START_RISKS: Final = frozenset("#>+-0123456789")
 _MD_LINE_START = re.compile(r"(?m)^([#>+-])")
@@ -199,9 +200,12 @@ _MAX_SPAN: Final = 100  # colspan/rowspan beyond this is treated as this (guards
 
 
 def _escape_md(text: str) -> str:
-    if _MD_SPECIAL_SEARCH(text) is None:
-        return text
-    return _MD_SPECIAL_SUB(_backslash_match, text)
+    # A few substring scans are an order of magnitude cheaper than running the regex.
+    if (
+        "\\" in text or "`" in text or "*" in text or "[" in text or "]" in text or "<" in text or "_" in text
+    ):
+        return _MD_SPECIAL_SUB(_backslash_match, text)
+    return text
 
 
 def _backslash_match(match: re.Match[str]) -> str:
@@ -209,12 +213,18 @@ def _backslash_match(match: re.Match[str]) -> str:
 
 
 def _collapse(fragment: str) -> str:
-    """Collapse source whitespace; explicit breaks become newlines."""
-    if "  " in fragment or "\n" in fragment or "\t" in fragment or "\xa0" in fragment or "\r" in fragment:
-        fragment = _SPACES.sub(" ", fragment)
+    """Collapse source whitespace and trim; explicit breaks become newlines."""
     if BREAK in fragment:
-        fragment = _BREAKS.sub("\n", fragment)
-    return fragment.strip(" \n\f")
+        return "\n".join([_collapse_line(line) for line in fragment.split(BREAK)]).strip("\n")
+    return _collapse_line(fragment)
+
+
+def _collapse_line(fragment: str) -> str:
+    # str.split() is several times faster than a regex, but it also splits on typographic
+    # spaces (em space, ideographic space) that must survive; those rare strings take the regex.
+    if fragment.isascii() or _UNICODE_SPACE_SEARCH(fragment) is None:
+        return " ".join(fragment.split())
+    return _SPACES.sub(" ", fragment).strip(" ")
 
 
 def _escape_line_starts(markdown: str) -> str:
@@ -236,7 +246,7 @@ def _clean_code(code: str) -> str:
 
 
 def _fence(code: str, language: str) -> str:
-    longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
+    longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0) if "`" in code else 0
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{code}\n{fence}"
 
@@ -330,6 +340,28 @@ def _span(value: str | None) -> int:
         return 1
 
 
+def _child(element: etree._Element, tag: str) -> etree._Element | None:
+    """First child with this tag (cheaper than find(), which goes through ElementPath)."""
+    return next(element.iterchildren(tag), None)
+
+
+def _leaf_text(element: etree._Element) -> str | None:
+    """The raw text of an element holding only text, or only one text-only <p>; else None."""
+    count = len(element)
+    if count == 0:
+        return element.text or ""
+    if count == 1:
+        child = element[0]
+        if (
+            child.tag == "p"
+            and not len(child)
+            and not (element.text and element.text.strip())
+            and not (child.tail and child.tail.strip())
+        ):
+            return child.text or ""
+    return None
+
+
 def _start_number(value: str | None) -> int:
     try:
         return max(int(value or 1), 0)
@@ -337,16 +369,20 @@ def _start_number(value: str | None) -> int:
         return 1
 
 
-def _parameter(macro: etree._Element, name: str) -> str | None:
-    """The text of a macro parameter; name "" is the default (unnamed) parameter."""
-    for child in macro:
-        tag = child.tag
-        if tag == AC_PARAMETER:
-            if (child.get(AC_NAME) or "") == name:
-                return "".join(child.itertext()).strip()
-        elif tag == AC_DEFAULT_PARAMETER and not name:
-            return "".join(child.itertext()).strip()
-    return None
+def _parameters(macro: etree._Element) -> dict[str, str]:
+    """A macro's parameters by name; "" is the default (unnamed) parameter."""
+    parameters: dict[str, str] = {}
+    for child in macro.iterchildren(AC_PARAMETER, AC_DEFAULT_PARAMETER):
+        name = "" if child.tag == AC_DEFAULT_PARAMETER else (child.get(AC_NAME) or "")
+        parameters.setdefault(name, _all_text(child).strip())
+    return parameters
+
+
+def _all_text(element: etree._Element) -> str:
+    """Text of an element and its descendants (CDATA included); .text alone when it has no children."""
+    if not len(element):
+        return element.text or ""
+    return "".join(element.itertext())
 
 
 def _emoji_from_codepoints(emoji_id: str) -> str:
@@ -374,7 +410,9 @@ def _plain_text(root: etree._Element) -> str:
         if event == "start":
             if tag == AC_PARAMETER:
                 skip_depth += 1
-            elif not skip_depth and element.text:
+            elif isinstance(tag, str) and tag in _PLAIN_TEXT_BREAKS:
+                parts.append(BREAK)
+            if not skip_depth and element.text:
                 parts.append(element.text)
         else:
             if tag == AC_PARAMETER:
@@ -407,10 +445,6 @@ class _Flow:
     def add(self, text: str, markdown: str) -> None:
         self.text.append(text)
         self.md.append(markdown)
-
-    def add_source_text(self, text: str) -> None:
-        self.text.append(text)
-        self.md.append(text if _MD_SPECIAL_SEARCH(text) is None else _MD_SPECIAL_SUB(_backslash_match, text))
 
     def flush(self) -> None:
         if not self.text:
@@ -453,14 +487,22 @@ class _Renderer:
     # ---- traversal
 
     def blocks_of(self, element: etree._Element) -> list[Block]:
+        raw = _leaf_text(element)
+        if raw is not None:
+            # Fast path for the most common containers: <td><p>words</p></td>, <li>words</li>.
+            text = _collapse(raw)
+            return [(PARA, text, _escape_line_starts(_escape_md(text)))] if text else []
         flow = _Flow()
         self.children(element, flow)
         return flow.finish()
 
     def children(self, element: etree._Element, flow: _Flow) -> None:
+        texts = flow.text
+        mds = flow.md
         text = element.text
         if text:
-            flow.add_source_text(text)
+            texts.append(text)
+            mds.append(_escape_md(text))
         for child in element:
             handler = _HANDLERS.get(child.tag)
             if handler is None:
@@ -468,7 +510,8 @@ class _Renderer:
             handler(self, child, flow)
             tail = child.tail
             if tail:
-                flow.add_source_text(tail)
+                texts.append(tail)
+                mds.append(_escape_md(tail))
 
     def element(self, element: etree._Element, flow: _Flow) -> None:
         handler = _HANDLERS.get(element.tag) or _handler_for_unknown(element.tag)
@@ -481,6 +524,9 @@ class _Renderer:
         are added to `flow` as separate lines instead, without the inline formatting, and
         None is returned.
         """
+        if not len(element):
+            text = element.text or ""
+            return text, _escape_md(text)
         inner = _Flow()
         self.children(element, inner)
         if not inner.blocks:
@@ -501,9 +547,18 @@ class _Renderer:
         self.children(element, flow)
 
     def block_container(self, element: etree._Element, flow: _Flow) -> None:
-        flow.flush()
+        if flow.text:
+            flow.flush()
+        if not len(element):
+            text = element.text
+            if text:
+                text = _collapse(text)
+                if text:
+                    flow.blocks.append((PARA, text, _escape_line_starts(_escape_md(text))))
+            return
         self.children(element, flow)
-        flow.flush()
+        if flow.text:
+            flow.flush()
 
     def line_break(self, element: etree._Element, flow: _Flow) -> None:
         flow.add(BREAK, BREAK)
@@ -549,10 +604,13 @@ class _Renderer:
                 blocks = self.blocks_of(child)
                 marker = f"{number}. " if ordered else "- "
                 number += 1
-                text = _join_text(blocks)
+                if len(blocks) == 1:  # the usual one-paragraph item
+                    text, markdown = blocks[0][1], blocks[0][2]
+                else:
+                    text, markdown = _join_text(blocks), _join_md_tight(blocks)
                 if text:
                     texts.append(text)
-                items.append(_list_item_md(marker, _join_md_tight(blocks)))
+                items.append(marker + markdown if markdown and "\n" not in markdown else _list_item_md(marker, markdown))
             else:
                 # A nested list (or anything else) directly inside the list belongs to the item before it.
                 inner = _Flow()
@@ -610,6 +668,11 @@ class _Renderer:
         return cells
 
     def _cell(self, cell: etree._Element) -> tuple[str, str]:
+        raw = _leaf_text(cell)
+        if raw is not None:  # fast path: a cell holding words only
+            text = _collapse(raw).replace("\n", " ")
+            markdown = _escape_md(text)
+            return text, markdown.replace("|", "\\|") if "|" in markdown else markdown
         blocks = self.blocks_of(cell)
         text = " ".join(b[1].replace("\n", " ") for b in blocks if b[1])
         parts = []
@@ -644,7 +707,7 @@ class _Renderer:
         if rendered is None:
             return
         text = rendered[0]
-        code = _SPACES.sub(" ", text.replace(BREAK, " ")).strip(" ")
+        code = _collapse_line(text.replace(BREAK, " "))
         if not code:
             flow.add(text, rendered[1])
             return
@@ -682,7 +745,7 @@ class _Renderer:
             if tag in _RESOURCES:
                 target = child
             elif tag == AC_PLAIN_TEXT_LINK_BODY:
-                body = "".join(child.itertext())
+                body = _all_text(child)
                 label = (body, _escape_md(body))
             elif tag == AC_LINK_BODY:
                 label = self.inline_of(child, flow)
@@ -767,31 +830,36 @@ class _Renderer:
                 caption = " ".join(block[1].replace("\n", " ") for block in self.blocks_of(child) if block[1])
         if not alt:
             alt, caption = caption, ""
-        self._add_image(flow, alt, name, source, caption if caption != alt else "")
+        self._add_image(flow, element, alt, name, source, caption if caption != alt else "")
 
     def html_image(self, element: etree._Element, flow: _Flow) -> None:
         source = (element.get("src") or "").strip()
         alt = (element.get("alt") or element.get("title") or "").strip()
-        self._add_image(flow, alt, "", source, "")
+        self._add_image(flow, element, alt, "", source, "")
 
     @staticmethod
-    def _add_image(flow: _Flow, alt: str, name: str, source: str, caption: str) -> None:
+    def _add_image(
+        flow: _Flow, element: etree._Element, alt: str, name: str, source: str, caption: str
+    ) -> None:
         shown = alt or name
-        text = f" {shown} " if shown else ""
-        markdown = f" ![{_escape_md(shown)}]({_md_url(source)}) " if source else f" {_escape_md(shown)} "
+        markdown = f"![{_escape_md(shown)}]({_md_url(source)})" if source else _escape_md(shown)
         if caption:
-            text += caption + " "
-            markdown += _escape_md(caption) + " "
-        flow.add(text, markdown)
+            shown = f"{shown} {caption}"
+            markdown = f"{markdown} {_escape_md(caption)}"
+        if shown or markdown:
+            _add_token(flow, element, shown, markdown)
 
     def emoticon(self, element: etree._Element, flow: _Flow) -> None:
         fallback = (element.get(AC_EMOJI_FALLBACK) or "").strip()
         if fallback and not fallback.startswith(":") and not fallback.isascii():
             emoji = fallback
         else:
-            emoji = _emoji_from_codepoints(element.get(AC_EMOJI_ID) or "") or _EMOTICONS.get(
-                element.get(AC_NAME) or "", ""
-            )
+            emoji = _emoji_from_codepoints(element.get(AC_EMOJI_ID) or "")
+            name = element.get(AC_NAME) or ""
+            # Cloud stores every emoji that has no classic emoticon as "blue-star"; for a
+            # custom emoji (no code points) that name is a placeholder, not a star.
+            if not emoji and not (name == "blue-star" and element.get(AC_EMOJI_SHORTNAME)):
+                emoji = _EMOTICONS.get(name, "")
         if emoji:
             flow.add(emoji, emoji)
 
@@ -807,10 +875,14 @@ class _Renderer:
         items: list[str] = []
         for child in element:
             if child.tag == AC_TASK:
-                done = (child.findtext(AC_TASK_STATUS) or "").strip().lower() == "complete"
+                done = False
+                blocks: list[Block] = []
+                for part in child:
+                    if part.tag == AC_TASK_STATUS:
+                        done = (part.text or "").strip().lower() == "complete"
+                    elif part.tag == AC_TASK_BODY:
+                        blocks = self.blocks_of(part)
                 box = "[x]" if done else "[ ]"
-                body = child.find(AC_TASK_BODY)
-                blocks = self.blocks_of(body) if body is not None else []
                 text = _join_text(blocks)
                 texts.append(f"{box} {text}" if text else box)
                 items.append(_list_item_md(f"- {box} ", _join_md_tight(blocks)))
@@ -828,11 +900,11 @@ class _Renderer:
 
     def adf_extension(self, element: etree._Element, flow: _Flow) -> None:
         # The fallback is a pre-rendered copy of the node; reading both would index everything twice.
-        node = element.find(AC_ADF_NODE)
+        node = _child(element, AC_ADF_NODE)
         if node is not None:
             self.adf_node(node, flow)
             return
-        fallback = element.find(AC_ADF_FALLBACK)
+        fallback = _child(element, AC_ADF_FALLBACK)
         if fallback is not None:
             self.block_container(fallback, flow)
 
@@ -842,7 +914,7 @@ class _Renderer:
             for child in element:
                 if child.tag == AC_ADF_ATTRIBUTE and child.get("key") == "panel-type":
                     panel_type = (child.text or "").strip().lower()
-            content = element.find(AC_ADF_CONTENT)
+            content = _child(element, AC_ADF_CONTENT)
             blocks = self.blocks_of(content) if content is not None else []
             self._panel(flow, _ADF_PANEL_LABELS.get(panel_type), "", blocks)
             return
@@ -871,21 +943,22 @@ class _Renderer:
         handler(self, element, flow, name)
 
     def code_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        language = "" if name == "noformat" else (_parameter(element, "language") or _parameter(element, "lang") or "")
+        parameters = _parameters(element)
+        language = "" if name == "noformat" else (parameters.get("language") or parameters.get("lang") or "")
         language = _LANGUAGE_CHARS.sub("", language).lower()
         if language == "none":
             language = ""
-        title = _collapse(_parameter(element, "title") or "")
-        body = element.find(AC_PLAIN_TEXT_BODY)
-        code = _clean_code("".join(body.itertext())) if body is not None else ""
+        title = _collapse(parameters.get("title", ""))
+        body = _child(element, AC_PLAIN_TEXT_BODY)
+        code = _clean_code(_all_text(body)) if body is not None else ""
         if title:
             flow.add_block(PARA, title, _wrap_md(_escape_md(title), "**"))
         if code:
             flow.add_block(CODE, code, _fence(code, language))
 
     def panel_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        title = _collapse(_parameter(element, "title") or "")
-        body = element.find(AC_RICH_TEXT_BODY)
+        title = _collapse(_parameters(element).get("title", ""))
+        body = _child(element, AC_RICH_TEXT_BODY)
         blocks = self.blocks_of(body) if body is not None else []
         self._panel(flow, _PANEL_LABELS.get(name), title, blocks)
 
@@ -905,25 +978,26 @@ class _Renderer:
         flow.add_block(QUOTE, text, _quote_md("\n\n".join(markdown_blocks)))
 
     def jira_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        key = _parameter(element, "key") or _parameter(element, "") or ""
+        parameters = _parameters(element)
+        key = parameters.get("key") or parameters.get("") or ""
         if key and not any(ch.isspace() for ch in key) and len(key) <= 64:
-            flow.add(f" {key} ", f" {_escape_md(key)} ")
+            _add_token(flow, element, key, _escape_md(key))
 
     def status_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        title = _collapse(_parameter(element, "title") or "")
+        title = _collapse(_parameters(element).get("title", ""))
         if title:
-            flow.add(f" {title} ", f" {_escape_md(title)} ")
+            _add_token(flow, element, title, _escape_md(title))
 
     def include_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        page = element.find(f".//{RI_PAGE}")
+        page = next(element.iter(RI_PAGE), None)
         if page is None:
-            page = element.find(f".//{RI_BLOG_POST}")
+            page = next(element.iter(RI_BLOG_POST), None)
         if page is not None:
             title = page.get(RI_CONTENT_TITLE) or ""
             space_key = page.get(RI_SPACE_KEY)
         else:
             # Old wiki-converted form: the default parameter is "Title" or "SPACE:Title".
-            reference = _parameter(element, "") or ""
+            reference = _parameters(element).get("", "")
             space_key, _, title = reference.rpartition(":") if ":" in reference else ("", "", reference)
         title = title.strip()
         if not title:
@@ -933,14 +1007,14 @@ class _Renderer:
         flow.add_block(PARA, title, f"*Included from:* {link}")
 
     def file_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        attachment = element.find(f".//{RI_ATTACHMENT}")
+        attachment = next(element.iter(RI_ATTACHMENT), None)
         filename = (attachment.get(RI_FILENAME) or "") if attachment is not None else ""
         if filename:
             flow.add_block(PARA, filename, _md_link(_escape_md(filename), quote(filename)))
 
     def html_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
-        body = element.find(AC_PLAIN_TEXT_BODY)
-        source = "".join(body.itertext()) if body is not None else ""
+        body = _child(element, AC_PLAIN_TEXT_BODY)
+        source = _all_text(body) if body is not None else ""
         if source.strip():
             self.block_container(parse_leniently(source), flow)
 
@@ -953,15 +1027,24 @@ class _Renderer:
         Macros without a body (toc, children, attachments, jira queries, ...) render content
         Confluence computes at view time; there is nothing of the author's to keep.
         """
-        rich = element.find(AC_RICH_TEXT_BODY)
+        rich = _child(element, AC_RICH_TEXT_BODY)
         if rich is not None:
             self.children(rich, flow)
             return
-        plain = element.find(AC_PLAIN_TEXT_BODY)
+        plain = _child(element, AC_PLAIN_TEXT_BODY)
         if plain is not None:
-            code = _clean_code("".join(plain.itertext()))
+            code = _clean_code(_all_text(plain))
             if code:
                 flow.add_block(CODE, code, _fence(code, _LANGUAGE_CHARS.sub("", name)))
+
+
+def _add_token(flow: _Flow, element: etree._Element, text: str, markdown: str) -> None:
+    """Add an atomic token (issue key, status, image) so it cannot fuse with a neighbouring word."""
+    before = flow.text[-1][-1:] if flow.text else ""
+    after = (element.tail or "")[:1]
+    lead = " " if before.isalnum() else ""
+    trail = " " if after.isalnum() else ""
+    flow.add(f"{lead}{text}{trail}", f"{lead}{markdown}{trail}")
 
 
 def _pipe_table(rows: list[list[tuple[str, str, int, int]]]) -> str:

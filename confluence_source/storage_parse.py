@@ -117,18 +117,45 @@ def parse_storage(storage: str) -> etree._Element:
 
 
 def parse_leniently(storage: str) -> etree._Element:
-    """Parse with libxml2's HTML parser and rename `ac:x`/`ri:x` into their namespaced form."""
+    """Parse with libxml2's HTML parser and rename `ac:x`/`ri:x` into their namespaced form.
+
+    The HTML parser silently drops what lies beyond its nesting limit; when it has kept clearly
+    less text than the markup holds, the body is reduced to its text, one block per line.
+    """
     text = _FORBIDDEN_CONTROLS.sub("", storage)
     # The HTML parser does not know CDATA; turn each section into escaped text first.
     text = _CDATA.sub(lambda m: html.escape(m.group(1), quote=False), text)
-    root: etree._Element
     try:
         root = lxml_html.fragment_fromstring(text, create_parent=ROOT_TAG, parser=_lenient_parser())
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        root = etree.Element(ROOT_TAG)
-        root.text = html.unescape(re.sub(r"<[^>]*>", " ", text))
-        return root
+        return _text_only_root(text)
+    markup_text = _markup_text(text)
+    kept = sum(len(fragment.split()) for fragment in root.itertext())
+    if kept < 0.7 * len(markup_text.split()):
+        return _text_only_root(text)
     _namespace_prefixed_names(root)
+    return root
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|br|li|tr|td|th|h[1-6]|pre|blockquote|table|ul|ol|ac:task|ac:layout-cell)\b[^>]*>", re.IGNORECASE
+)
+_PARAMETER = re.compile(r"<ac:parameter\b[^>]*/>|<ac:parameter\b[^>]*>.*?</ac:parameter>", re.DOTALL)
+
+
+def _markup_text(markup: str) -> str:
+    """The words of a body by regular expressions alone: the last resort for markup no parser reads."""
+    text = _PARAMETER.sub(" ", markup)
+    text = _BLOCK_TAG.sub("\n", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+def _text_only_root(markup: str) -> etree._Element:
+    root = etree.Element(ROOT_TAG)
+    for line in _markup_text(markup).split("\n"):
+        if line.strip():
+            etree.SubElement(root, "p").text = _FORBIDDEN_CONTROLS.sub("", line)
     return root
 
 

@@ -44,7 +44,12 @@ from destinations.es_config import (
 )
 from destinations.es_dead_letter import log_rejections, record_rejections
 from destinations.es_documents import RejectedDocument, TableKeys, plan_batch
-from destinations.es_errors import translate_client_error
+from destinations.es_errors import (
+    ElasticsearchConfigurationError,
+    ElasticsearchSettingsError,
+    ElasticsearchUnavailableError,
+    translate_client_error,
+)
 from destinations.es_indices import create_index_if_missing, ensure_content_index, forget_index
 from destinations.es_mapping import content_index_mappings, content_index_settings
 from destinations.es_retry import RetryPolicy, call_with_backoff
@@ -60,15 +65,21 @@ PREFLIGHT_RETRIES: Final = 2
 
 __all__ = [
     "elasticsearch_destination",
+    "elasticsearch",
     "check_connection",
     "ConnectionReport",
     "elasticsearch_client_from_config",
+    "configured_index_name",
     "resolve_settings",
     "load_statistics",
     "rejected_document_count",
     "write_batch",
     "BatchResult",
     "SINK_BATCH_SIZE",
+    "ElasticsearchSettingsError",
+    "ElasticsearchConfigurationError",
+    "ElasticsearchUnavailableError",
+    "find_destination_error",
 ]
 
 
@@ -180,6 +191,10 @@ def elasticsearch_destination(
     write_batch(items, table, settings, current_load_id())
 
 
+#: Short name for the pipeline: `destination=elastic.elasticsearch()`.
+elasticsearch = elasticsearch_destination
+
+
 @dataclasses.dataclass(frozen=True)
 class ConnectionReport:
     where: str
@@ -190,16 +205,20 @@ class ConnectionReport:
 
 
 def check_connection(
-    settings: Optional[ElasticsearchSettings] = None, create_index: bool = True
+    client: Optional[Elasticsearch] = None,
+    settings: Optional[ElasticsearchSettings] = None,
+    create_index: bool = True,
 ) -> ConnectionReport:
     """Preflight for the pipeline: can we reach, authenticate to and write the index? Call before extracting.
 
-    Raises `ElasticsearchConfigurationError` (terminal) or `ElasticsearchUnavailableError`
-    (transient), both with a one-line message naming the setting to fix. With `create_index`, the
-    index is created with the project's mapping if missing (the sink would do so on first use).
+    Uses `client` if given (e.g. from `elasticsearch_client_from_config()`), else the sink's shared
+    client. Raises `ElasticsearchConfigurationError` (terminal) or `ElasticsearchUnavailableError`
+    (transient), both `ElasticsearchSettingsError`s with a one-line message naming the setting to
+    fix. With `create_index`, the index is created with the project's mapping if missing (the sink
+    would do so on first use).
     """
     settings = settings or resolve_settings()
-    client = shared_client(settings.connection)
+    client = client or shared_client(settings.connection)
     where = settings.connection.describe()
     policy = RetryPolicy(max_retries=PREFLIGHT_RETRIES)
     cluster_name = version = None
@@ -237,21 +256,51 @@ def elasticsearch_client_from_config(**explicit: Any) -> Elasticsearch:
     return build_client(resolve_settings(**explicit).connection)
 
 
+def find_destination_error(error: BaseException) -> Optional[ElasticsearchSettingsError]:
+    """This destination's one-line error inside whatever dlt raised, or None.
+
+    dlt does not chain the sink's exception with `raise ... from`: `PipelineStepFailed.exception`
+    holds a `LoadClientJobFailed`/`LoadClientJobRetry` whose `client_exception` (or `exception`)
+    is ours. Walk those links as well as `__cause__`/`__context__`.
+    """
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ElasticsearchSettingsError):
+            return current
+        for link in ("client_exception", "exception", "__cause__", "__context__"):
+            linked = getattr(current, link, None)
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return None
+
+
+def configured_index_name() -> str:
+    """The index the sink writes to (es_index), resolved from the configuration."""
+    return resolve_settings().index
+
+
 def load_statistics(load_ids: Iterable[Optional[str]]) -> LoadStatistics:
     """What the sink did in this process for these loads (e.g. `load_info.loads_ids`)."""
     return total_statistics(load_ids)
 
 
 def rejected_document_count(
-    load_id: str, settings: Optional[ElasticsearchSettings] = None
+    load_id: Optional[str] = None, settings: Optional[ElasticsearchSettings] = None
 ) -> int:
-    """How many rejected documents the dead-letter index holds for one load (works from any process)."""
+    """Rejected documents in the dead-letter index, of one load or (load_id None) in total.
+
+    Reads Elasticsearch, so it also works from another process than the one that loaded.
+    """
     settings = settings or resolve_settings()
     client = shared_client(settings.connection)
+    query = {"term": {"load_id": load_id}} if load_id else {"match_all": {}}
     try:
-        response = client.count(
-            index=dead_letter_index_name(settings.index), query={"term": {"load_id": load_id}}
-        )
+        response = client.count(index=dead_letter_index_name(settings.index), query=query)
     except NotFoundError:
         return 0
     except Exception as error:

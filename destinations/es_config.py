@@ -51,10 +51,21 @@ class ElasticsearchDestinationConfiguration(CustomDestinationClientConfiguration
     es_max_retries: int = DEFAULT_MAX_RETRIES
     es_max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
 
+    def __str__(self) -> str:
+        """dlt prints this as the "location" the destination loaded to: where, never credentials."""
+        if self.es_cloud_id:
+            where = "Elastic Cloud (es_cloud_id)"
+        else:
+            where = ", ".join(redact_url(h.strip()) for h in str(self.es_hosts or "").split(",") if h.strip())
+        return f"{where} index {self.es_index}"
 
-@dataclasses.dataclass(frozen=True)
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class ConnectionSettings:
-    """Everything the client depends on; hashable, so it keys the shared-client cache."""
+    """Everything the client depends on; hashable, so it keys the shared-client cache.
+
+    Its repr shows where and how we connect, never a secret (hosts may carry user:password@).
+    """
 
     hosts: tuple[str, ...]
     cloud_id: Optional[str] = None
@@ -72,6 +83,13 @@ class ConnectionSettings:
     @property
     def uses_tls(self) -> bool:
         return self.cloud_id is not None or any(h.lower().startswith("https://") for h in self.hosts)
+
+    def __repr__(self) -> str:
+        auth = "api_key" if self.api_key else "basic" if self.username else "none"
+        return (
+            f"ConnectionSettings(where={self.describe()!r}, auth={auth}, verify_certs={self.verify_certs},"
+            f" request_timeout={self.request_timeout})"
+        )
 
     def describe(self) -> str:
         """Where we connect to, safe for messages: no credentials, even ones embedded in a URL."""

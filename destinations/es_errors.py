@@ -38,7 +38,14 @@ def setting_path(name: str) -> str:
     return f"{CONFIG_SECTION}.{name}"
 
 
-class ElasticsearchConfigurationError(DestinationTerminalException):
+class ElasticsearchSettingsError(Exception):
+    """Base of this destination's errors: a one-line, secret-free message naming the setting to check.
+
+    A pipeline script catches this to print the message and exit, instead of a traceback.
+    """
+
+
+class ElasticsearchConfigurationError(ElasticsearchSettingsError, DestinationTerminalException):
     """A setting is wrong (URL, credentials, certificate, index name): retrying cannot help."""
 
     def __init__(self, problem: str, *settings: str) -> None:
@@ -48,7 +55,7 @@ class ElasticsearchConfigurationError(DestinationTerminalException):
         super().__init__(f"{problem} (set {hint})" if settings else problem)
 
 
-class ElasticsearchUnavailableError(DestinationTransientException):
+class ElasticsearchUnavailableError(ElasticsearchSettingsError, DestinationTransientException):
     """Elasticsearch could not be reached or was overloaded even after backing off.
 
     Transient on purpose: dlt keeps the load package and the next attempt or run resumes it.

@@ -34,14 +34,37 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT_S, help="seconds to wait for health yellow"
     )
+    start.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra node setting, repeatable (e.g. --setting path.repo=/tmp/snapshots)",
+    )
     node_arguments(commands.add_parser("stop", help="stop the node started by es_local on the port"))
     node_arguments(commands.add_parser("status", help="say whether a node answers on the port"))
     commands.add_parser("build", help="build the Java launcher (Maven) without starting a node")
     return parser
 
 
+def _settings(pairs: list[str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            raise EsLocalError(f"--setting {pair!r} is not NAME=VALUE")
+        settings[name.strip()] = value
+    return settings
+
+
 def _start(args: argparse.Namespace) -> int:
-    options = NodeOptions(port=args.port, heap=args.heap, data_dir=args.data_dir, startup_timeout_s=args.timeout)
+    options = NodeOptions(
+        port=args.port,
+        heap=args.heap,
+        data_dir=args.data_dir,
+        startup_timeout_s=args.timeout,
+        extra_settings=_settings(args.setting),
+    )
     node = ensure_running(options)
     if node.started:
         built = f", launcher built in {node.build_seconds:.1f}s" if node.build_seconds else ""

@@ -27,6 +27,7 @@ CLASSPATH_FILE = TARGET / "classpath.txt"
 FINGERPRINT_FILE = TARGET / "build-fingerprint.txt"
 BUILD_LOCK = TARGET / ".build.lock"
 BUILD_LOG = TARGET / "build.log"
+LAUNCH_DIR = TARGET / "launch"
 MAIN_CLASS = "eslocal.LocalElasticsearch"
 CONFIG_DIR = PACKAGE_DIR / "config"
 
@@ -100,13 +101,20 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _launcher_jar() -> Path:
+def _maven_jar() -> Path:
     return TARGET / f"es-local-{_project_version()}.jar"
 
 
+def _launcher_jar(fingerprint: str) -> Path:
+    """A copy of the jar named after its inputs: a rebuild never rewrites a jar that a running node has open."""
+    return LAUNCH_DIR / f"es-local-{fingerprint[:16]}.jar"
+
+
 def _project_version() -> str:
-    # The project's own <version> is the first one after </modelVersion> and <artifactId>es-local</artifactId>.
-    match = re.search(r"<artifactId>es-local</artifactId>\s*<version>([^<]+)</version>", POM.read_text(encoding="utf-8"))
+    # The project's own <version> directly follows its <artifactId>es-local</artifactId>.
+    match = re.search(
+        r"<artifactId>es-local</artifactId>\s*<version>([^<]+)</version>", POM.read_text(encoding="utf-8")
+    )
     if match is None:
         raise EsLocalError(f"{POM} has no version for artifact es-local")
     return match.group(1).strip()
@@ -114,10 +122,11 @@ def _project_version() -> str:
 
 def _cached_classpath() -> str | None:
     """The classpath of the last build, or None when it is missing, stale or points at deleted jars."""
-    jar = _launcher_jar()
-    if not (jar.is_file() and CLASSPATH_FILE.is_file() and FINGERPRINT_FILE.is_file()):
+    if not (CLASSPATH_FILE.is_file() and FINGERPRINT_FILE.is_file()):
         return None
-    if FINGERPRINT_FILE.read_text(encoding="utf-8").strip() != _fingerprint():
+    fingerprint = _fingerprint()
+    jar = _launcher_jar(fingerprint)
+    if not jar.is_file() or FINGERPRINT_FILE.read_text(encoding="utf-8").strip() != fingerprint:
         return None
     dependencies = [entry for entry in CLASSPATH_FILE.read_text(encoding="utf-8").strip().split(os.pathsep) if entry]
     if not dependencies or not all(Path(entry).is_file() for entry in dependencies):
@@ -149,12 +158,27 @@ def _run_maven() -> None:
     FINGERPRINT_FILE.unlink(missing_ok=True)
     with open(BUILD_LOG, "w", encoding="utf-8") as log:
         try:
-            result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=MAVEN_TIMEOUT_S)
+            result = subprocess.run(
+                command, check=False, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=MAVEN_TIMEOUT_S
+            )
         except subprocess.TimeoutExpired as error:
             raise EsLocalError(f"Maven did not finish within {MAVEN_TIMEOUT_S}s; see {BUILD_LOG}") from error
     if result.returncode != 0:
         raise EsLocalError(f"building the launcher with Maven failed: {_tail(BUILD_LOG, 15)} (full log: {BUILD_LOG})")
+    _publish_jar(fingerprint)
     FINGERPRINT_FILE.write_text(fingerprint + "\n", encoding="utf-8")
+
+
+def _publish_jar(fingerprint: str) -> None:
+    """Copy Maven's jar under its fingerprint name and drop older copies (a running node keeps its open inode)."""
+    LAUNCH_DIR.mkdir(parents=True, exist_ok=True)
+    published = _launcher_jar(fingerprint)
+    staging = published.with_suffix(".tmp")
+    shutil.copyfile(_maven_jar(), staging)
+    staging.replace(published)
+    for old in LAUNCH_DIR.glob("es-local-*.jar"):
+        if old != published:
+            old.unlink(missing_ok=True)
 
 
 def _tail(path: Path, lines: int) -> str:

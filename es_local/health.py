@@ -46,17 +46,22 @@ def probe(port: int) -> Probe:
         if status not in ("yellow", "green"):
             return Probe(PortState.STARTING, health=status)
         return Probe(PortState.READY, health=status, version=str(client.info()["version"]["number"]))
-    except UnsupportedProductError as error:
-        return Probe(PortState.OTHER, detail=str(error))
+    except UnsupportedProductError:
+        return Probe(PortState.OTHER, detail="it answers without the X-Elastic-Product header")
     except EsConnectionError as error:
         # The port accepted a connection a moment ago: the node is binding, closing, or answers too slowly.
         return Probe(PortState.STARTING, detail=error.message)
     except ApiError as error:
         # 503 "master not discovered" while the node elects itself, 405/404 from a server without these APIs.
         if error.status_code == 503:
-            return Probe(PortState.STARTING, detail=str(error))
-        return Probe(PortState.OTHER, detail=str(error))
+            return Probe(PortState.STARTING, detail=f"HTTP 503 {_one_line(error.message)}")
+        return Probe(PortState.OTHER, detail=f"GET /_cluster/health answered HTTP {error.status_code}")
     except TransportError as error:
         return Probe(PortState.STARTING, detail=error.message)
     finally:
         client.close()
+
+
+def _one_line(text: object, limit: int = 120) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -71,4 +71,3 @@ def java_command(launcher: Launcher, options: NodeOptions) -> list[str]:
 def is_node_command_line(arguments: list[str], options: NodeOptions) -> bool:
     """True when a process's arguments are those of the local node for ``options`` (guards against pid reuse)."""
     return MAIN_CLASS in arguments and f"-Epath.home={options.home}" in arguments
-

@@ -129,8 +129,8 @@ def _reused(options: NodeOptions, found: Probe) -> RunningNode:
 def _refuse_foreign(options: NodeOptions, found: Probe) -> None:
     if found.state is PortState.OTHER:
         raise EsLocalError(
-            f"port {options.port} is taken by a server that is not Elasticsearch 8 or 9 ({found.detail}): "
-            "stop it or choose another --port"
+            f"port {options.port} is taken by a server that is not a usable Elasticsearch 8 or 9 node "
+            f"({found.detail}): stop it or choose another --port"
         )
 
 

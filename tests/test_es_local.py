@@ -126,15 +126,16 @@ def test_start_is_idempotent_and_stop_frees_the_port(tmp_path: Path) -> None:
 
 
 def test_a_startup_failure_reports_the_node_log(tmp_path: Path) -> None:
-    options = NodeOptions(port=free_port(), heap="256m", data_dir=tmp_path / "node",
-                          extra_settings={"no.such.setting": "x"})
+    options = NodeOptions(
+        port=free_port(), heap="256m", data_dir=tmp_path / "node", extra_settings={"no.such.setting": "x"}
+    )
     with pytest.raises(EsLocalError, match=r"(?s)during startup.*unknown setting \[no\.such\.setting\]"):
         ensure_running(options)
     assert status(options).state is PortState.NOTHING
 
 
 class _NotElasticsearch(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
+    def do_GET(self) -> None:
         body = b'{"status": "green"}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -142,7 +143,7 @@ class _NotElasticsearch(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
@@ -152,7 +153,7 @@ def test_a_port_taken_by_another_server_is_refused(tmp_path: Path) -> None:
     thread.start()
     try:
         options = NodeOptions(port=server.server_address[1], data_dir=tmp_path / "node")
-        with pytest.raises(EsLocalError, match=r"is taken by a server that is not Elasticsearch"):
+        with pytest.raises(EsLocalError, match=r"is taken by a server that is not a usable Elasticsearch"):
             ensure_running(options)
     finally:
         server.shutdown()

@@ -68,8 +68,7 @@ public final class LocalElasticsearch {
             .put("discovery.type", "single-node")
             .put("network.host", "127.0.0.1")
             .put("transport.port", "0")
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .put("action.destructive_requires_name", true);
+            .put("cluster.routing.allocation.disk.threshold_enabled", false);
         for (String arg : args) {
             if (arg.startsWith("-E") == false || arg.indexOf('=') < 3) {
                 throw new IllegalArgumentException("expected -Ename=value, got [" + arg + "]");

@@ -1,0 +1,149 @@
+"""Run a program as a child process and measure what it costs: wall time, CPU time and peak memory.
+
+Why a child process: the pipeline and the naive loader must be measured alone, without the benchmark's own work
+(and without the simulator, which runs in yet another process). CPU time and the kernel's peak RSS come from
+`os.wait4` on that child, which is exact and includes any helper processes it waited for; on top of that the
+process tree's resident memory is sampled every 50 ms with psutil, which also catches worker processes that are
+still alive when their parent exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import psutil
+
+SAMPLE_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class ProcessMeasurement:
+    """What one child process cost, and how it ended."""
+
+    exit_code: int
+    timed_out: bool
+    wall_seconds: float
+    cpu_user_seconds: float
+    cpu_system_seconds: float
+    peak_rss_bytes: int
+    stdout_path: Path
+    stderr_path: Path
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.cpu_user_seconds + self.cpu_system_seconds
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def stderr_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class _TreeMemorySampler(threading.Thread):
+    """Sums the RSS of a process and its descendants every SAMPLE_INTERVAL_S and keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(name=f"rss-sampler-{pid}", daemon=True)
+        self._pid = pid
+        self._stop_event = threading.Event()
+        self.peak_rss_bytes = 0
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self._pid)
+        except psutil.Error:
+            return
+        while not self._stop_event.is_set():
+            total = 0
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue  # exited between listing and reading
+            self.peak_rss_bytes = max(self.peak_rss_bytes, total)
+            self._stop_event.wait(SAMPLE_INTERVAL_S)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=2)
+
+
+def run_measured(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    log_dir: Path,
+    label: str,
+    timeout_s: float,
+) -> ProcessMeasurement:
+    """Run `command` to completion (or until `timeout_s`) and measure it. Output goes to files under `log_dir`."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stdout_path = log_dir / f"{label}.stdout.log"
+    stderr_path = log_dir / f"{label}.stderr.log"
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            list(command), env=dict(env), cwd=cwd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a timeout can then stop the child's whole process group
+        )
+        sampler = _TreeMemorySampler(child.pid)
+        sampler.start()
+        status, usage, timed_out = _wait_with_timeout(child, started + timeout_s)
+        wall = time.perf_counter() - started
+        sampler.stop()
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen so it does not try again
+    return ProcessMeasurement(
+        exit_code=child.returncode,
+        timed_out=timed_out,
+        wall_seconds=wall,
+        cpu_user_seconds=usage.ru_utime,
+        cpu_system_seconds=usage.ru_stime,
+        peak_rss_bytes=max(sampler.peak_rss_bytes, usage.ru_maxrss * 1024),  # Linux reports ru_maxrss in KiB
+        stdout_path=stdout_path,
+        stderr_path=stderr_path,
+    )
+
+
+def _wait_with_timeout(child: subprocess.Popen[bytes], deadline: float) -> tuple[int, os.struct_rusage, bool]:
+    """Reap the child with a blocking wait4 (exact end time and resource usage); a timer stops its process group
+    when `deadline` passes: SIGTERM first, SIGKILL ten seconds later."""
+    fired = threading.Event()
+
+    def stop_group() -> None:
+        fired.set()
+        for sig, pause in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 0.0)):
+            try:
+                os.killpg(child.pid, sig)
+            except ProcessLookupError:
+                return
+            if done.wait(pause):
+                return
+
+    done = threading.Event()
+    timer = threading.Timer(max(0.0, deadline - time.perf_counter()), stop_group)
+    timer.daemon = True
+    timer.start()
+    try:
+        _, status, usage = os.wait4(child.pid, 0)
+    finally:
+        done.set()
+        timer.cancel()
+    return status, usage, fired.is_set()

@@ -1,0 +1,122 @@
+"""What one measured run produced, and the medians over repetitions that the reports show.
+
+Kept as plain dataclasses with JSON-ready fields so the report writer, the target checks and the smoke test all
+read the same names.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+# Scenario names (also the row labels of the reports)
+FULL = "full_sync"
+INCREMENTAL_NO_CHANGE = "incremental_no_change"
+INCREMENTAL_CHANGE = "incremental_after_change"
+NAIVE = "naive_baseline"
+SINK_LIMIT = "sink_limit"
+# a full sync after the last change, run only to check the last incremental run's index (not a target input)
+REFERENCE_FULL = "reference_full_sync"
+SCENARIOS = (FULL, INCREMENTAL_NO_CHANGE, INCREMENTAL_CHANGE, NAIVE, SINK_LIMIT, REFERENCE_FULL)
+
+# Numeric fields of a run that are summarised as medians
+METRICS = ("documents", "index_documents", "docs_per_second", "wall_seconds", "cpu_seconds", "cpu_user_seconds",
+           "cpu_system_seconds", "requests", "docs_per_request", "bytes_read", "peak_rss_mb",
+           "reported_elapsed_seconds")
+
+
+@dataclass
+class IndexCheck:
+    """Does an index hold exactly the expected documents (same _ids, same versions)?"""
+
+    expected_from: str  # what the expectation was computed from
+    matches: bool
+    expected_documents: int
+    actual_documents: int
+    missing: int
+    unexpected: int
+    version_mismatches: int
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunRecord:
+    """One measured run of one scenario. Fields a scenario cannot measure stay None (never invented)."""
+
+    scenario: str
+    flavour: str
+    size: str
+    repeat: int
+    ok: bool
+    error: str | None = None
+    documents: int | None = None  # documents this run wrote (deleted ones not included)
+    deleted: int | None = None
+    failed: int | None = None
+    index_documents: int | None = None  # documents in the index after the run
+    docs_per_second: float | None = None
+    wall_seconds: float | None = None
+    cpu_seconds: float | None = None
+    cpu_user_seconds: float | None = None
+    cpu_system_seconds: float | None = None
+    requests: int | None = None  # HTTP requests the simulator served for this run
+    docs_per_request: float | None = None
+    bytes_read: int | None = None  # response bytes the simulator sent for this run
+    peak_rss_mb: float | None = None
+    reported_elapsed_seconds: float | None = None  # what the program itself says it took
+    documents_by_type: dict[str, int] = field(default_factory=dict)
+    index_check: IndexCheck | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _median(values: Iterable[float | int | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+@dataclass
+class ScenarioSummary:
+    """Medians of one (scenario, flavour, size) over its successful repetitions."""
+
+    scenario: str
+    flavour: str
+    size: str
+    runs: int
+    successful_runs: int
+    medians: dict[str, float | None]
+    index_matches: bool | None  # all checked runs matched (None when nothing was checked)
+
+    def get(self, metric: str) -> float | None:
+        return self.medians.get(metric)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarise(records: list[RunRecord]) -> list[ScenarioSummary]:
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+    for record in records:
+        groups.setdefault((record.scenario, record.flavour, record.size), []).append(record)
+    summaries = []
+    for (scenario, flavour, size), group in groups.items():
+        good = [record for record in group if record.ok]
+        checks = [record.index_check.matches for record in group if record.index_check is not None]
+        summaries.append(ScenarioSummary(
+            scenario=scenario, flavour=flavour, size=size, runs=len(group), successful_runs=len(good),
+            medians={metric: _median(getattr(record, metric) for record in good) for metric in METRICS},
+            index_matches=all(checks) if checks else None,
+        ))
+    order = {name: position for position, name in enumerate(SCENARIOS)}
+    sizes = {"small": 0, "medium": 1, "large": 2}
+    summaries.sort(key=lambda s: (s.flavour, sizes.get(s.size, 9), order.get(s.scenario, 99)))
+    return summaries
+
+
+def find(summaries: list[ScenarioSummary], scenario: str, flavour: str, size: str) -> ScenarioSummary | None:
+    for summary in summaries:
+        if (summary.scenario, summary.flavour, summary.size) == (scenario, flavour, size):
+            return summary
+    return None

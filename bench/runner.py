@@ -1,0 +1,98 @@
+"""One benchmark invocation: every series, then the report.
+
+Kept apart from the command line so the smoke test and other tools can call `run_benchmark(options)` directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import es_tools
+from bench.extraction_rate import measure_extraction
+from bench.machine import describe_machine
+from bench.options import BenchOptions
+from bench.records import RunRecord, summarise
+from bench.report import REPORT_SCHEMA_VERSION, render_markdown, write_report
+from bench.series import Series
+from bench.targets import evaluate, ratios
+
+NOTES = (
+    "Docs/s = documents the run wrote / wall time of its process (interpreter start-up and imports included).",
+    "Wall and CPU time, and peak RSS, are those of the measured process and its children (os.wait4 plus a "
+    "50 ms psutil sample of the process tree); the simulator runs in its own process and is not included.",
+    "Requests and MB read are counted by the simulator (admin endpoints excluded).",
+    "Sink limit = the pipeline's final documents (read back from its index) bulk-loaded with the official "
+    "client's helpers into a fresh index with the same mapping, best of streaming_bulk and parallel_bulk "
+    "(2 threads); its CPU is the benchmark process's, client side only.",
+    "The naive loader indexes pages and blog posts only (one request per item, BeautifulSoup, sequential); "
+    "its docs/s is over what it indexes.",
+    "Index matches: after an incremental run the index holds exactly the _ids and versions of a full sync of "
+    "the same site state (no-change run: of the index before it).",
+)
+
+
+def _run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def run_benchmark(options: BenchOptions, keep_work_dir: bool = False) -> tuple[dict[str, Any], Path, Path]:
+    started_wall, started_at = time.perf_counter(), datetime.now(timezone.utc)
+    run_id = _run_id()
+    es_url = es_tools.resolve_es_url(options.es_url)
+    es = es_tools.connect(es_url)
+    namer = es_tools.IndexNamer(run_id)
+    work_dir = Path(tempfile.mkdtemp(prefix=f"bench-{run_id}-"))
+    records: list[RunRecord] = []
+    serving: list[dict[str, Any]] = []
+    errors: list[str] = []
+    print(f"Benchmark {run_id}: sizes {','.join(options.sizes)}, flavours {','.join(options.flavours)}, "
+          f"{options.repeat} repetition(s); Elasticsearch at {es_url}; work folder {work_dir}", flush=True)
+    try:
+        machine = describe_machine(es)
+        for size in options.sizes:
+            for flavour in options.flavours:
+                result = Series(options, es, es_url, namer, work_dir, flavour, size).run()
+                records.extend(result.records)
+                errors.extend(f"{flavour}/{size}: {error}" for error in result.errors)
+                if result.serving_rate is not None:
+                    serving.append(result.serving_rate.as_dict())
+        extraction = measure_extraction()
+    finally:
+        es_tools.delete_matching(es, namer.pattern)
+        if not keep_work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    summaries = summarise(records)
+    targets = evaluate(summaries, records, options.flavours, options.sizes)
+    errors.extend(f"{r.flavour}/{r.size} {r.scenario} #{r.repeat}: {r.error}" for r in records if not r.ok)
+    report: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "run_id": run_id,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "duration_seconds": time.perf_counter() - started_wall,
+        "options": {"sizes": list(options.sizes), "flavours": list(options.flavours), "repeat": options.repeat,
+                    "seed": options.seed, "quick": options.quick, "pipeline": str(options.pipeline)},
+        "machine": machine,
+        "runs": [record.as_dict() for record in records],
+        "summary": [summary.as_dict() for summary in summaries],
+        "ratios": [{"flavour": flavour, "size": size, **ratios(summaries, flavour, size)}
+                   for size in options.sizes for flavour in options.flavours],
+        "simulator_serving": serving,
+        "extraction": extraction.as_dict(),
+        "targets": [{**target.as_dict(), "line": target.line()} for target in targets],
+        "errors": errors,
+        "notes": list(NOTES),
+    }
+    json_path, markdown_path = write_report(report, options.output_dir)
+    return report, json_path, markdown_path
+
+
+def print_report(report: dict[str, Any], json_path: Path, markdown_path: Path) -> None:
+    print()
+    print(render_markdown(report))
+    print(f"Report written to {json_path} and {markdown_path} (also latest.json / latest.md)")

@@ -1,0 +1,550 @@
+"""Confluence Cloud reader: REST v2 listings for full reads, v1 CQL search only where a filter is needed.
+
+Requests per document are kept low by reading lists, never items:
+* pages and blog posts: `/spaces/{id}/pages|blogposts?body-format=storage&limit=250`, bodies included;
+* comments and attachments: the site-wide `/footer-comments`, `/inline-comments` and `/attachments` lists, filtered
+  to containers of the synced spaces (known from the page listings). When only a small part of the site is synced,
+  reading the whole site's comments would waste requests, so those spaces use a CQL search instead;
+* labels: `/labels`, then `/labels/{id}/pages|blogposts|attachments` (requests grow with the number of labels, not
+  pages), looked up concurrently;
+* ancestors: assembled from `parentId` of the page listing (`hierarchy.SpaceTree`);
+* names: one `users-bulk` request per 250 unknown account ids.
+Removed v1 list endpoints (410 since 2025) are never used.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
+
+from . import settings as defaults
+from .client import JsonObject
+from .cql import and_all, space_clause, type_clause
+from .documents import (
+    ContentFacts,
+    Ref,
+    SpaceInfo,
+    facts_from_v2,
+    label_names,
+    space_from_v2,
+    v2_attachment_extras,
+    v2_comment_extras,
+)
+from .errors import ConfluenceNotFoundError
+from .hierarchy import Node, SpaceTree
+from .reader import ConfluenceReader, Emitted, Scope
+
+logger = logging.getLogger(__name__)
+
+_LIVE_STATUSES = ("current", "archived")
+_LABEL_KINDS = {"page": "pages", "blogpost": "blogposts", "attachment": "attachments"}
+
+
+class CloudReader(ConfluenceReader):
+    """Reads Confluence Cloud through REST v2 (lists) and v1 CQL search (change windows, advanced rules)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._trees: dict[str, SpaceTree] = {}
+        self._trees_lock = threading.Lock()
+        self._labels: dict[str, dict[str, list[str]]] = {}
+        self._label_objects: list[JsonObject] | None = None
+        self._labels_lock = threading.Lock()
+        self._attachments: dict[str, JsonObject | None] = {}
+        self._id_listings: dict[str, list[JsonObject]] = {}
+        self._id_lock = threading.Lock()
+        self.builder.title_link = self._title_link
+
+    # ---- preflight -------------------------------------------------------------------------------------------
+    def _list_spaces(self) -> list[SpaceInfo]:
+        spaces: list[SpaceInfo] = []
+        for page in self.client.pages(
+            self.client.v2(defaults.V2_SPACES),
+            {"limit": defaults.V2_PAGE_SIZE, "description-format": "plain"},
+            purpose="listing spaces",
+            api="v2",
+        ):
+            spaces.extend(space_from_v2(raw, self.client.web_url) for raw in page.items)
+        return spaces
+
+    # ---- full reads ------------------------------------------------------------------------------------------
+    def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
+        if doc_type == "page":
+            for scope in scopes:
+                yield from self._read_pages(scope)
+        elif doc_type == "blogpost":
+            for scope in scopes:
+                yield from self._read_blogposts(scope)
+        elif self._site_wide_is_cheaper(scopes):
+            if doc_type == "comment":
+                yield from self._read_comments_site_wide(scopes)
+            else:
+                yield from self._read_attachments_site_wide(scopes)
+        else:
+            yield from self.read_cql(doc_type, scopes, None)
+
+    def _site_wide_is_cheaper(self, scopes: list[Scope]) -> bool:
+        """Site-wide lists read every space's comments/attachments; worth it when most spaces are synced."""
+        visible = [s for s in self.state.all_spaces.values() if s.status != "archived" or self.config.index_archived]
+        return 2 * len(scopes) >= len(visible)
+
+    def _read_pages(self, scope: Scope) -> Iterator[Emitted]:
+        space = _space_of(scope)
+        tree = self._tree(space.key)
+        labels = self._label_map("page")
+        pending: list[JsonObject] = []
+        for page in self.client.pages(
+            self.client.v2(defaults.V2_SPACE_PAGES.format(space_id=space.id)),
+            {"body-format": "storage", "limit": defaults.V2_PAGE_SIZE, "status": list(_LIVE_STATUSES)},
+            purpose=f"listing pages of space {space.key}",
+            api="v2",
+        ):
+            for raw in page.items:
+                tree.add(self._node(raw, "page"))
+            ready, pending = self._pages_with_known_ancestors(pending + page.items, tree, final=tree.pages_complete)
+            yield from self.emit([(scope.key, facts) for facts in self._page_facts(ready, space, labels)])
+        tree.pages_complete = True
+        ready, _ = self._pages_with_known_ancestors(pending, tree, final=True)
+        yield from self.emit([(scope.key, facts) for facts in self._page_facts(ready, space, labels)])
+        self.record_fully_read(scope.key, "page")
+
+    @staticmethod
+    def _pages_with_known_ancestors(
+        items: list[JsonObject], tree: SpaceTree, final: bool
+    ) -> tuple[list[tuple[JsonObject, list[Ref]]], list[JsonObject]]:
+        ready: list[tuple[JsonObject, list[Ref]]] = []
+        waiting: list[JsonObject] = []
+        for raw in items:
+            chain = tree.ancestors(str(raw.get("id")), final=final)
+            if chain is None:
+                waiting.append(raw)
+            else:
+                ready.append((raw, chain))
+        return ready, waiting
+
+    def _page_facts(
+        self, items: list[tuple[JsonObject, list[Ref]]], space: SpaceInfo, labels: dict[str, list[str]]
+    ) -> Iterator[ContentFacts]:
+        for raw, chain in items:
+            if not self._is_indexed_status(raw.get("status")):
+                continue
+            facts = facts_from_v2(raw, "page", space, self.client.web_url, labels.get(str(raw.get("id")), []))
+            facts.ancestors = chain
+            facts.parent = chain[-1] if chain and str(raw.get("parentId")) == chain[-1].confluence_id else None
+            yield facts
+
+    def _read_blogposts(self, scope: Scope) -> Iterator[Emitted]:
+        space = _space_of(scope)
+        tree = self._tree(space.key)
+        labels = self._label_map("blogpost")
+        for page in self.client.pages(
+            self.client.v2(defaults.V2_SPACE_BLOGPOSTS.format(space_id=space.id)),
+            {"body-format": "storage", "limit": defaults.V2_PAGE_SIZE},
+            purpose=f"listing blog posts of space {space.key}",
+            api="v2",
+        ):
+            batch: list[tuple[str, ContentFacts]] = []
+            for raw in page.items:
+                tree.add(self._node(raw, "blogpost"))
+                if not self._is_indexed_status(raw.get("status")):
+                    continue
+                facts = facts_from_v2(raw, "blogpost", space, self.client.web_url, labels.get(str(raw.get("id")), []))
+                batch.append((scope.key, facts))
+            yield from self.emit(batch)
+        tree.blogposts_complete = True
+        self.record_fully_read(scope.key, "blogpost")
+
+    def _read_comments_site_wide(self, scopes: list[Scope]) -> Iterator[Emitted]:
+        containers = self._containers(scopes)
+        # comment id -> (scope key, parent ref, ancestry) of comments already placed, to place replies
+        placed: dict[str, tuple[str, Ref, list[Ref], SpaceInfo]] = {}
+        orphans: list[tuple[JsonObject, str]] = []
+        for location, path in (("footer", defaults.V2_FOOTER_COMMENTS), ("inline", defaults.V2_INLINE_COMMENTS)):
+            for page in self.client.pages(
+                self.client.v2(path),
+                {"body-format": "storage", "limit": defaults.V2_PAGE_SIZE},
+                purpose=f"listing {location} comments",
+                api="v2",
+            ):
+                self._prefetch_attachments(
+                    str(raw["attachmentId"]) for raw in page.items if raw.get("attachmentId")
+                )
+                batch: list[tuple[str, ContentFacts]] = []
+                for raw in page.items:
+                    if raw.get("status") not in (None, "current"):
+                        continue
+                    placement = self._comment_placement(raw, containers)
+                    if placement is None:
+                        if raw.get("parentCommentId") and not _container_id(raw):
+                            orphans.append((raw, location))
+                        continue
+                    placed[str(raw.get("id"))] = placement
+                    batch.append((placement[0], self._comment_facts(raw, location, placement)))
+                yield from self.emit(batch)
+        # replies listed without their container: they live where their parent comment lives
+        progress = True
+        while orphans and progress:
+            progress = False
+            batch = []
+            remaining: list[tuple[JsonObject, str]] = []
+            for raw, location in orphans:
+                placement = placed.get(str(raw.get("parentCommentId")))
+                if placement is None:
+                    remaining.append((raw, location))
+                    continue
+                placed[str(raw.get("id"))] = placement
+                batch.append((placement[0], self._comment_facts(raw, location, placement)))
+                progress = True
+            orphans = remaining
+            yield from self.emit(batch)
+        for scope in scopes:
+            self.record_fully_read(scope.key, "comment")
+
+    def _comment_placement(
+        self, raw: JsonObject, containers: dict[str, tuple[str, SpaceTree, Scope]]
+    ) -> tuple[str, Ref, list[Ref], SpaceInfo] | None:
+        """(scope key, parent ref, ancestry ending with the parent, space) of a comment, or None if out of scope."""
+        for field_name in ("pageId", "blogPostId"):
+            container_id = raw.get(field_name)
+            if container_id and str(container_id) in containers:
+                scope_key, tree, scope = containers[str(container_id)]
+                node = tree.get(str(container_id))
+                if node is None or not self._is_indexed_status(node.status):
+                    return None
+                chain = tree.ancestors(str(container_id), final=True) or []
+                parent = Ref(node.doc_type, node.confluence_id, node.title, node.url)
+                return scope_key, parent, chain + [parent], _space_of(scope)
+        attachment_id = raw.get("attachmentId")
+        if attachment_id:
+            attachment = self._attachments.get(str(attachment_id))
+            if not attachment or not self._is_indexed_status(attachment.get("status")):
+                return None
+            container_id = attachment.get("pageId") or attachment.get("blogPostId")
+            if not container_id or str(container_id) not in containers:
+                return None
+            scope_key, tree, scope = containers[str(container_id)]
+            node = tree.get(str(container_id))
+            if node is None or not self._is_indexed_status(node.status):
+                return None
+            chain = tree.ancestors(str(container_id), final=True) or []
+            page_ref = Ref(node.doc_type, node.confluence_id, node.title, node.url)
+            links = attachment.get("_links") if isinstance(attachment.get("_links"), dict) else {}
+            parent = Ref(
+                "attachment",
+                str(attachment.get("id")),
+                str(attachment.get("title") or ""),
+                self.client.web_url(links.get("webui") or attachment.get("webuiLink")),
+            )
+            return scope_key, parent, chain + [page_ref, parent], _space_of(scope)
+        return None
+
+    def _comment_facts(
+        self, raw: JsonObject, location: str, placement: tuple[str, Ref, list[Ref], SpaceInfo]
+    ) -> ContentFacts:
+        _, parent, ancestry, space = placement
+        facts = facts_from_v2(raw, "comment", space, self.client.web_url, [])
+        facts.parent = parent
+        facts.ancestors = ancestry
+        facts.extras = v2_comment_extras(raw, location)
+        return facts
+
+    def _read_attachments_site_wide(self, scopes: list[Scope]) -> Iterator[Emitted]:
+        containers = self._containers(scopes)
+        labels = self._label_map("attachment")
+        statuses = list(_LIVE_STATUSES) if self.config.index_archived else ["current"]
+        for page in self.client.pages(
+            self.client.v2(defaults.V2_ATTACHMENTS),
+            {"limit": defaults.V2_PAGE_SIZE, "status": statuses},
+            purpose="listing attachments",
+            api="v2",
+        ):
+            batch: list[tuple[str, ContentFacts]] = []
+            for raw in page.items:
+                container_id = raw.get("pageId") or raw.get("blogPostId")
+                if not container_id or str(container_id) not in containers:
+                    continue
+                if not self._is_indexed_status(raw.get("status")):
+                    continue
+                scope_key, tree, scope = containers[str(container_id)]
+                node = tree.get(str(container_id))
+                if node is None or not self._is_indexed_status(node.status):
+                    continue
+                space = _space_of(scope)
+                facts = facts_from_v2(raw, "attachment", space, self.client.web_url, labels.get(str(raw.get("id")), []))
+                parent = Ref(node.doc_type, node.confluence_id, node.title, node.url)
+                facts.parent = parent
+                facts.ancestors = (tree.ancestors(str(container_id), final=True) or []) + [parent]
+                facts.extras = v2_attachment_extras(raw, self.client.web_url)
+                batch.append((scope_key, facts))
+            yield from self.emit(batch)
+        for scope in scopes:
+            self.record_fully_read(scope.key, "attachment")
+
+    # ---- trees, containers, labels, attachments ------------------------------------------------------------------
+    def _title_link(self, space_key: str, title: str) -> str | None:
+        with self._trees_lock:
+            tree = self._trees.get(space_key)
+        return tree.url_for_title(title) if tree is not None else None
+
+    def _tree(self, space_key: str) -> SpaceTree:
+        with self._trees_lock:
+            tree = self._trees.get(space_key)
+            if tree is None:
+                tree = self._trees[space_key] = SpaceTree(space_key)
+            return tree
+
+    def _complete_tree(self, space: SpaceInfo) -> SpaceTree:
+        """The space's tree, completed by a body-less listing when the page/blog readers have not finished it."""
+        tree = self._tree(space.key)
+        if not tree.pages_complete:
+            for raw in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "pages", list(_LIVE_STATUSES)):
+                tree.add(self._node(raw, "page"))
+            tree.pages_complete = True
+        if not tree.blogposts_complete:
+            for raw in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog posts", None):
+                tree.add(self._node(raw, "blogpost"))
+            tree.blogposts_complete = True
+        return tree
+
+    def _list_without_bodies(
+        self, path: str, space: SpaceInfo, what: str, statuses: list[str] | None
+    ) -> Iterator[JsonObject]:
+        params: dict[str, Any] = {"limit": defaults.V2_PAGE_SIZE}
+        if statuses:
+            params["status"] = statuses
+        for page in self.client.pages(
+            self.client.v2(path.format(space_id=space.id)),
+            params,
+            purpose=f"listing {what} of space {space.key}",
+            api="v2",
+        ):
+            yield from page.items
+
+    def _containers(self, scopes: list[Scope]) -> dict[str, tuple[str, SpaceTree, Scope]]:
+        """Page/blog post id -> (scope key, tree, scope) over the given spaces."""
+        containers: dict[str, tuple[str, SpaceTree, Scope]] = {}
+        for scope in scopes:
+            tree = self._complete_tree(_space_of(scope))
+            for node_id in tree.node_ids():
+                containers[node_id] = (scope.key, tree, scope)
+        return containers
+
+    def _node(self, raw: JsonObject, doc_type: str) -> Node:
+        links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+        parent_type = raw.get("parentType")
+        parent_id = raw.get("parentId") if parent_type in (None, "page") else None
+        return Node(
+            doc_type=doc_type,
+            confluence_id=str(raw.get("id")),
+            title=str(raw.get("title") or ""),
+            parent_id=str(parent_id) if parent_id else None,
+            url=self.client.web_url(links.get("webui")),
+            status=str(raw.get("status") or "current"),
+        )
+
+    def _label_map(self, doc_type: str) -> dict[str, list[str]]:
+        """Content id -> label names for one content type, built once per run.
+
+        From `/labels` and `/labels/{id}/<kind>` (requests grow with the number of labels); a site that does not
+        offer the label listing (404) is read with a body-less CQL search with `metadata.labels` instead.
+        """
+        kind = _LABEL_KINDS[doc_type]
+        with self._labels_lock:
+            if kind in self._labels:
+                return self._labels[kind]
+            try:
+                mapping = self._labels_from_label_listing(kind)
+            except ConfluenceNotFoundError:
+                logger.info("This site has no label listing; reading %s labels with CQL search", doc_type)
+                mapping = self._labels_from_search(doc_type)
+            for names in mapping.values():
+                names.sort()
+            self._labels[kind] = mapping
+            return mapping
+
+    def _labels_from_label_listing(self, kind: str) -> dict[str, list[str]]:
+        if self._label_objects is None:
+            self._label_objects = [
+                raw
+                for page in self.client.pages(
+                    self.client.v2(defaults.V2_LABELS), {"limit": defaults.V2_PAGE_SIZE},
+                    purpose="listing labels", api="v2",
+                )
+                for raw in page.items
+            ]
+        space_ids = [space.id for space in self.state.selected]
+        params: dict[str, Any] = {"limit": defaults.V2_PAGE_SIZE}
+        if kind != "attachments" and 0 < len(space_ids) <= defaults.V2_MAX_SPACE_IDS:
+            params["space-id"] = ",".join(space_ids)
+
+        def content_ids(label: JsonObject) -> tuple[str, list[str]]:
+            ids: list[str] = []
+            try:
+                for page in self.client.pages(
+                    self.client.v2(defaults.V2_LABEL_CONTENT.format(label_id=label["id"], content_kind=kind)),
+                    params,
+                    purpose=f"listing {kind} labelled {label.get('name')!r}",
+                    api="v2",
+                ):
+                    ids.extend(str(item.get("id")) for item in page.items)
+            except ConfluenceNotFoundError:
+                logger.info("Label %r disappeared during the run", label.get("name"))
+            return _label_text(label), ids
+
+        usable = [label for label in self._label_objects if label.get("id") is not None]
+        workers = min(self.config.concurrent_downloads, len(usable), 16)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-labels") as pool:
+                results = list(pool.map(content_ids, usable))
+        else:
+            results = [content_ids(label) for label in usable]
+        mapping: dict[str, list[str]] = {}
+        for name, ids in results:
+            for content_id in ids:
+                names = mapping.setdefault(content_id, [])
+                if name not in names:
+                    names.append(name)
+        return mapping
+
+    def _labels_from_search(self, doc_type: str) -> dict[str, list[str]]:
+        keys = [space.key for space in self.state.selected]
+        mapping: dict[str, list[str]] = {}
+        for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
+            cql = and_all(space_clause(keys[start : start + defaults.CQL_SPACE_BATCH]), type_clause(doc_type))
+            for page in self.client.pages(
+                self.client.v1(defaults.CONTENT_SEARCH),
+                {"cql": cql, "expand": "metadata.labels", "limit": defaults.V1_PAGE_SIZE_NO_BODY},
+                purpose=f"reading {doc_type} labels",
+            ):
+                for raw in page.items:
+                    names = label_names(raw.get("metadata"))
+                    if names:
+                        mapping[str(raw.get("id"))] = names
+        return mapping
+
+    def _prefetch_attachments(self, attachment_ids: Any) -> None:
+        """Fetch (in parallel) the attachments that comments hang on, for their container and title."""
+        missing = sorted({attachment_id for attachment_id in attachment_ids if attachment_id not in self._attachments})
+        if not missing:
+            return
+
+        def fetch(attachment_id: str) -> tuple[str, JsonObject | None]:
+            try:
+                return attachment_id, self.client.get_json(
+                    self.client.v2(defaults.V2_ATTACHMENT.format(attachment_id=attachment_id)),
+                    purpose=f"reading attachment {attachment_id}",
+                )
+            except ConfluenceNotFoundError:
+                logger.info("Attachment %s is gone; skipping its comments", attachment_id)
+                return attachment_id, None
+
+        workers = min(self.config.concurrent_downloads, len(missing))
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-items") as pool:
+                results = list(pool.map(fetch, missing))
+        else:
+            results = [fetch(attachment_id) for attachment_id in missing]
+        self._attachments.update(results)
+
+    def _is_indexed_status(self, status: Any) -> bool:
+        if status in (None, "current"):
+            return True
+        return status == "archived" and self.config.index_archived
+
+    # ---- id listings -------------------------------------------------------------------------------------------
+    def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
+        if scope_key in self.config.advanced_rules:
+            yield from self._cql_ids(
+                f"({scope_key}) and type = {doc_type}", doc_type, f"listing {doc_type} ids of an advanced rule"
+            )
+            return
+        space = self.state.all_spaces.get(scope_key)
+        if space is None:
+            raise ConfluenceNotFoundError(f"Space {scope_key} is not visible to the user")
+        containers = self._live_container_ids(space)
+        if doc_type in ("page", "blogpost"):
+            yield from (f"{doc_type}-{content_id}" for content_id, kind in containers.items() if kind == doc_type)
+        elif doc_type == "attachment":
+            for raw in self._site_listing("attachments"):
+                container_id = raw.get("pageId") or raw.get("blogPostId")
+                if container_id and str(container_id) in containers and self._is_indexed_status(raw.get("status")):
+                    yield f"attachment-{raw.get('id')}"
+        elif doc_type == "comment":
+            yield from self._comment_ids(containers)
+        else:
+            raise ValueError(f"unknown document type {doc_type!r}")
+
+    def _live_container_ids(self, space: SpaceInfo) -> dict[str, str]:
+        """Ids of the space's indexed pages and blog posts (fresh body-less listings, not this run's tree)."""
+        statuses = list(_LIVE_STATUSES) if self.config.index_archived else ["current"]
+        found: dict[str, str] = {}
+        for raw in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "page ids", statuses):
+            found[str(raw.get("id"))] = "page"
+        for raw in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog post ids", None):
+            if self._is_indexed_status(raw.get("status")):
+                found[str(raw.get("id"))] = "blogpost"
+        return found
+
+    def _comment_ids(self, containers: dict[str, str]) -> Iterator[str]:
+        attachments = {
+            str(raw.get("id")): str(raw.get("pageId") or raw.get("blogPostId") or "")
+            for raw in self._site_listing("attachments")
+            if self._is_indexed_status(raw.get("status"))
+        }
+        comments = self._site_listing("footer-comments") + self._site_listing("inline-comments")
+        container_of: dict[str, str | None] = {}
+        parent_of: dict[str, str | None] = {}
+        for raw in comments:
+            container = raw.get("pageId") or raw.get("blogPostId")
+            if not container and raw.get("attachmentId"):
+                container = attachments.get(str(raw["attachmentId"]))
+            container_of[str(raw.get("id"))] = str(container) if container else None
+            parent_of[str(raw.get("id"))] = str(raw["parentCommentId"]) if raw.get("parentCommentId") else None
+        for raw in comments:
+            comment_id = str(raw.get("id"))
+            container = container_of.get(comment_id)
+            parent = parent_of.get(comment_id)
+            hops = 0
+            while container is None and parent and hops < 100:  # a reply listed without its container
+                container = container_of.get(parent)
+                parent = parent_of.get(parent)
+                hops += 1
+            if container and container in containers and raw.get("status") in (None, "current"):
+                yield f"comment-{comment_id}"
+
+    def _site_listing(self, what: str) -> list[JsonObject]:
+        """A site-wide body-less listing (attachments, footer-comments, inline-comments), cached for the run's
+        deletion step so that checking several spaces costs one listing."""
+        with self._id_lock:
+            cached = self._id_listings.get(what)
+        if cached is not None:
+            return cached
+        params: dict[str, Any] = {"limit": defaults.V2_PAGE_SIZE}
+        if what == "attachments":
+            params["status"] = list(_LIVE_STATUSES)
+        items = [
+            raw
+            for page in self.client.pages(self.client.v2("/" + what), params, purpose=f"listing {what}", api="v2")
+            for raw in page.items
+        ]
+        with self._id_lock:
+            self._id_listings[what] = items
+        return items
+
+
+def _space_of(scope: Scope) -> SpaceInfo:
+    if scope.space is None:
+        raise ValueError(f"scope {scope.key!r} is not a space")
+    return scope.space
+
+
+def _container_id(raw: JsonObject) -> Any:
+    return raw.get("pageId") or raw.get("blogPostId") or raw.get("attachmentId")
+
+
+def _label_text(label: JsonObject) -> str:
+    name = str(label.get("name") or "")
+    prefix = label.get("prefix")
+    return f"{prefix}:{name}" if prefix in ("my", "team") else name

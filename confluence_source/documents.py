@@ -1,0 +1,384 @@
+"""Raw Confluence API objects (v1 and v2) -> the search documents of the index contract.
+
+Two steps, so both API generations share one document layout: `facts_from_v1_*` / `facts_from_v2_*` read an API
+object into `ContentFacts` (only reading, no requests), and `DocumentBuilder.content` turns facts into the document
+dict (converting the body and resolving names from caches). Ids are the contract's `"<type>-<confluence id>"`, and
+every reference to another document (ancestors, parent, parent comment) uses that same id form, so a reference can
+be looked up in the index directly. Timestamps are normalised to UTC ISO-8601 with an explicit offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import quote_plus
+
+from .storage_format import ConvertedBody, convert_storage
+from .users import UserDirectory, display_name, mentioned_users, user_id
+
+JsonObject = dict[str, Any]
+BREADCRUMB_SEPARATOR = " › "
+
+
+def doc_id(doc_type: str, confluence_id: Any) -> str:
+    return f"{doc_type}-{confluence_id}"
+
+
+def iso_utc(value: Any) -> str | None:
+    """Any ISO-8601 timestamp Confluence sends (`Z` on Cloud, server offset on Data Center) as UTC with offset."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    """What the readers know about one space (from the space listing)."""
+
+    id: str
+    key: str
+    name: str
+    type: str | None = None
+    status: str | None = None
+    url: str | None = None
+    description: str | None = None
+    created_at: str | None = None
+    author_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to another document: its index id, title, type and web URL."""
+
+    doc_type: str
+    confluence_id: str
+    title: str
+    url: str | None = None
+
+    @property
+    def doc_id(self) -> str:
+        return doc_id(self.doc_type, self.confluence_id)
+
+
+@dataclass
+class ContentFacts:
+    """Everything a content document is made of, read from either API generation."""
+
+    doc_type: str
+    confluence_id: str
+    title: str
+    status: str
+    space_key: str | None
+    space_name: str | None
+    url: str | None
+    created_at: str | None
+    updated_at: str | None
+    version: int | None
+    author_id: str | None
+    author_name: str | None
+    labels: list[str] = field(default_factory=list)
+    storage: str | None = None
+    # page ancestry, root first; for comments and attachments it ends with the container page/blog post
+    ancestors: list[Ref] = field(default_factory=list)
+    parent: Ref | None = None  # pages: parent page; comments/attachments: the container
+    extras: JsonObject = field(default_factory=dict)  # type-specific fields (comment location, file size, ...)
+
+    def mentions(self) -> set[tuple[str, str]]:
+        return mentioned_users(self.storage)
+
+
+# ---- v1 (Server/Data Center, and Cloud CQL search) -----------------------------------------------------------------
+
+def label_names(metadata: Any) -> list[str]:
+    """Label names from v1 `metadata.labels` (prefix `my`/`team` kept, as Confluence shows them)."""
+    labels = ((metadata or {}).get("labels") or {}).get("results") or [] if isinstance(metadata, dict) else []
+    names: list[str] = []
+    for label in labels:
+        if not isinstance(label, dict):
+            continue
+        name = label.get("name") or label.get("label")
+        prefix = label.get("prefix")
+        if isinstance(name, str) and name:
+            full = f"{prefix}:{name}" if prefix in ("my", "team") else name
+            if full not in names:
+                names.append(full)
+    return names
+
+
+def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> ContentFacts:
+    """A v1 content object expanded with body.storage, version, space, history, metadata.labels, ancestors and
+    container (plus container.ancestors for comments and attachments)."""
+    doc_type = str(raw.get("type") or "")
+    space = raw.get("space") if isinstance(raw.get("space"), dict) else {}
+    version = raw.get("version") if isinstance(raw.get("version"), dict) else {}
+    history = raw.get("history") if isinstance(raw.get("history"), dict) else {}
+    creator = history.get("createdBy")
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    facts = ContentFacts(
+        doc_type=doc_type,
+        confluence_id=str(raw.get("id")),
+        title=str(raw.get("title") or ""),
+        status=str(raw.get("status") or "current"),
+        space_key=space.get("key"),
+        space_name=space.get("name"),
+        url=web_url(links.get("webui")),
+        created_at=iso_utc(history.get("createdDate")) or (iso_utc(version.get("when")) if version.get("number") == 1 else None),
+        updated_at=iso_utc(version.get("when")),
+        version=version.get("number") if isinstance(version.get("number"), int) else None,
+        author_id=user_id(creator) or user_id(version.get("by")),
+        author_name=display_name(creator) or display_name(version.get("by")),
+        labels=label_names(raw.get("metadata")),
+        storage=_v1_storage(raw),
+    )
+    extensions = raw.get("extensions") if isinstance(raw.get("extensions"), dict) else {}
+    if doc_type in ("page", "blogpost"):
+        facts.ancestors = [_v1_ref(item, web_url) for item in raw.get("ancestors") or [] if isinstance(item, dict)]
+        if doc_type == "page" and facts.ancestors:
+            facts.parent = facts.ancestors[-1]
+        return facts
+    container = raw.get("container") if isinstance(raw.get("container"), dict) else None
+    if container is not None and container.get("type") in ("page", "blogpost", "attachment", "comment"):
+        facts.parent = _v1_ref(container, web_url)
+        chain = [_v1_ref(item, web_url) for item in container.get("ancestors") or [] if isinstance(item, dict)]
+        facts.ancestors = [ref for ref in chain if ref.doc_type in ("page", "blogpost")] + [facts.parent]
+    if doc_type == "comment":
+        comment_ancestors = [item for item in raw.get("ancestors") or [] if isinstance(item, dict)]
+        parent_comment = comment_ancestors[-1] if comment_ancestors else None
+        resolution = extensions.get("resolution") if isinstance(extensions.get("resolution"), dict) else {}
+        inline = extensions.get("inlineProperties") if isinstance(extensions.get("inlineProperties"), dict) else {}
+        location = extensions.get("location") or ("inline" if inline else "footer")
+        facts.extras = {
+            "comment_location": location,
+            "parent_comment_id": doc_id("comment", parent_comment["id"]) if parent_comment else None,
+            "resolution_status": resolution.get("status") if location == "inline" else None,
+            "inline_selection": inline.get("originalSelection") or None,
+        }
+    elif doc_type == "attachment":
+        metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        facts.extras = {
+            "file_name": facts.title,
+            "media_type": extensions.get("mediaType") or metadata.get("mediaType"),
+            "file_size": extensions.get("fileSize"),
+            "download_url": web_url(links.get("download")),
+            "comment": extensions.get("comment") or None,
+        }
+    return facts
+
+
+def _v1_storage(raw: JsonObject) -> str | None:
+    body = raw.get("body")
+    if not isinstance(body, dict):
+        return None
+    storage = body.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("value"), str):
+        return storage["value"]
+    return None
+
+
+def _v1_ref(item: JsonObject, web_url: Callable[[str | None], str | None]) -> Ref:
+    links = item.get("_links") if isinstance(item.get("_links"), dict) else {}
+    return Ref(
+        doc_type=str(item.get("type") or "page"),
+        confluence_id=str(item.get("id")),
+        title=str(item.get("title") or ""),
+        url=web_url(links.get("webui")),
+    )
+
+
+def space_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> SpaceInfo:
+    description = raw.get("description") if isinstance(raw.get("description"), dict) else {}
+    plain = description.get("plain") if isinstance(description.get("plain"), dict) else {}
+    history = raw.get("history") if isinstance(raw.get("history"), dict) else {}
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    return SpaceInfo(
+        id=str(raw.get("id")),
+        key=str(raw.get("key")),
+        name=str(raw.get("name") or raw.get("key")),
+        type=raw.get("type"),
+        status=raw.get("status") or "current",
+        url=web_url(links.get("webui")),
+        description=(plain.get("value") or None),
+        created_at=iso_utc(history.get("createdDate")),
+        author_id=user_id(history.get("createdBy")),
+    )
+
+
+# ---- v2 (Cloud) ---------------------------------------------------------------------------------------------------
+
+def space_from_v2(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> SpaceInfo:
+    description = raw.get("description") if isinstance(raw.get("description"), dict) else {}
+    plain = description.get("plain") if isinstance(description.get("plain"), dict) else {}
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    return SpaceInfo(
+        id=str(raw.get("id")),
+        key=str(raw.get("key")),
+        name=str(raw.get("name") or raw.get("key")),
+        type=raw.get("type"),
+        status=raw.get("status") or "current",
+        url=web_url(links.get("webui")),
+        description=(plain.get("value") or None),
+        created_at=iso_utc(raw.get("createdAt")),
+        author_id=raw.get("authorId"),
+    )
+
+
+def v2_storage(raw: JsonObject) -> str | None:
+    body = raw.get("body")
+    if not isinstance(body, dict):
+        return None
+    storage = body.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("value"), str):
+        return storage["value"]
+    return None
+
+
+def facts_from_v2(
+    raw: JsonObject,
+    doc_type: str,
+    space: SpaceInfo | None,
+    web_url: Callable[[str | None], str | None],
+    labels: list[str],
+) -> ContentFacts:
+    """The common part of a v2 page, blog post, comment or attachment; ancestry and parent are set by the caller."""
+    version = raw.get("version") if isinstance(raw.get("version"), dict) else {}
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    number = version.get("number") if isinstance(version.get("number"), int) else None
+    created = iso_utc(raw.get("createdAt")) or (iso_utc(version.get("createdAt")) if number == 1 else None)
+    return ContentFacts(
+        doc_type=doc_type,
+        confluence_id=str(raw.get("id")),
+        title=str(raw.get("title") or ""),
+        status=str(raw.get("status") or "current"),
+        space_key=space.key if space else None,
+        space_name=space.name if space else None,
+        url=web_url(links.get("webui") or raw.get("webuiLink")),
+        created_at=created,
+        updated_at=iso_utc(version.get("createdAt")),
+        version=number,
+        author_id=raw.get("authorId") or version.get("authorId"),
+        author_name=None,
+        labels=list(labels),
+        storage=v2_storage(raw),
+    )
+
+
+def v2_comment_extras(raw: JsonObject, location: str) -> JsonObject:
+    properties = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
+    parent_comment = raw.get("parentCommentId")
+    return {
+        "comment_location": location,
+        "parent_comment_id": doc_id("comment", parent_comment) if parent_comment else None,
+        "resolution_status": raw.get("resolutionStatus") if location == "inline" else None,
+        "inline_selection": properties.get("inlineOriginalSelection") or None,
+    }
+
+
+def v2_attachment_extras(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> JsonObject:
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    return {
+        "file_name": str(raw.get("title") or ""),
+        "media_type": raw.get("mediaType"),
+        "file_size": raw.get("fileSize"),
+        "download_url": web_url(raw.get("downloadLink") or links.get("download")),
+        "comment": raw.get("comment") or None,
+    }
+
+
+# ---- documents ----------------------------------------------------------------------------------------------------
+
+class DocumentBuilder:
+    """Turns facts into contract documents; owns body conversion and name resolution (cache lookups only)."""
+
+    def __init__(
+        self,
+        site_url: str,
+        web_base: str,
+        users: UserDirectory,
+        title_link: Callable[[str, str], str | None] | None = None,
+    ) -> None:
+        self.site_url = site_url
+        self.web_base = web_base.rstrip("/")
+        self.users = users
+        # (space key, title) -> URL of a page known in this run, for links written as `ri:page ri:content-title`
+        self.title_link: Callable[[str, str], str | None] = title_link or (lambda space_key, title: None)
+
+    def space(self, info: SpaceInfo) -> JsonObject:
+        return {
+            "id": doc_id("space", info.id),
+            "type": "space",
+            "confluence_id": info.id,
+            "title": info.name,
+            "url": info.url,
+            "space_key": info.key,
+            "space_name": info.name,
+            "description": info.description,
+            "space_type": info.type,
+            "status": info.status,
+            "created_at": info.created_at,
+            "author_id": info.author_id,
+            "author_name": self.users.name(info.author_id),
+            "site_url": self.site_url,
+        }
+
+    def content(self, facts: ContentFacts) -> JsonObject:
+        """The document for one page, blog post, comment or attachment (names must be resolved beforehand)."""
+        document: JsonObject = {
+            "id": doc_id(facts.doc_type, facts.confluence_id),
+            "type": facts.doc_type,
+            "confluence_id": facts.confluence_id,
+            "title": facts.title,
+            "url": facts.url,
+            "space_key": facts.space_key,
+            "space_name": facts.space_name,
+            "created_at": facts.created_at,
+            "updated_at": facts.updated_at,
+            "version": facts.version,
+            "status": facts.status,
+            "author_id": facts.author_id,
+            "author_name": facts.author_name or self.users.name(facts.author_id),
+            "labels": list(facts.labels),
+            "site_url": self.site_url,
+            "ancestor_ids": [ref.doc_id for ref in facts.ancestors],
+            "ancestor_titles": [ref.title for ref in facts.ancestors],
+            "breadcrumb": BREADCRUMB_SEPARATOR.join(
+                [facts.space_name or facts.space_key or ""] + [ref.title for ref in facts.ancestors]
+            ).strip(),
+        }
+        if facts.doc_type in ("page", "blogpost", "comment"):
+            converted = self.convert(facts.storage, facts.space_key)
+            document["body"] = converted.text
+            document["body_markdown"] = converted.markdown
+        if facts.doc_type == "page":
+            document["parent_id"] = facts.parent.doc_id if facts.parent else None
+        elif facts.doc_type in ("comment", "attachment"):
+            parent = facts.parent
+            document["parent_id"] = parent.doc_id if parent else None
+            document["parent_type"] = parent.doc_type if parent else None
+            document["parent_title"] = parent.title if parent else None
+            document["parent_url"] = parent.url if parent else None
+            document.update(facts.extras)
+            if facts.doc_type == "comment" and not facts.title and parent is not None:
+                document["title"] = f"Re: {parent.title}"
+        return document
+
+    def convert(self, storage: str | None, space_key: str | None) -> ConvertedBody:
+        if not storage:
+            return ConvertedBody("", "")
+
+        def page_url(title: str, key: str | None) -> str | None:
+            target_space = key or space_key
+            if not target_space:
+                return None
+            known = self.title_link(target_space, title)
+            if known:
+                return known
+            return f"{self.web_base}/display/{quote_plus(target_space)}/{quote_plus(title)}"
+
+        return convert_storage(storage, user_resolver=self.users.name, page_url=page_url)

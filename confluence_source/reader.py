@@ -1,0 +1,407 @@
+"""What both readers (Cloud and Server/Data Center) share: preflight, the sync plan, CQL reading, id listings.
+
+Preflight runs when the source is created, before dlt extracts or writes anything: it authenticates, learns the
+user's time zone (CQL date literals are read in it), resolves `spaces` against the spaces the user can see, and asks
+Confluence to check every advanced rule. Any problem stops the run with one line naming the setting.
+
+The plan decides per scope (a space key, or the text of an advanced rule) whether it is read in full or only its
+changes since the scope's watermark. Change reading is CQL `lastmodified` in a window frozen for the whole run, and
+scopes sharing a window are read with one query (`space in (...)`), so an incremental run costs a handful of
+requests however many spaces are synced.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, Iterable, Iterator, Literal, Mapping, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import settings as defaults
+from .client import ConfluenceClient, JsonObject
+from .config import ConfluenceSettings, setting
+from .cql import ChangeWindow, and_all, change_window, parse_instant, run_window_end, space_clause, type_clause
+from .cql import without_order_by
+from .documents import ContentFacts, DocumentBuilder, SpaceInfo, facts_from_v1
+from .errors import (
+    ConfluenceConfigError,
+    ConfluenceConnectionError,
+    ConfluenceNotFoundError,
+    ConfluenceQueryError,
+    IncompleteListingError,
+)
+from .users import UserDirectory
+
+logger = logging.getLogger(__name__)
+
+ScopeKind = Literal["space", "rule"]
+Emitted = tuple[str, JsonObject]  # (scope key, document)
+
+
+class SeenLedger(Protocol):
+    """Where readers record what they yielded (implemented by `sync_state.SyncLedger`)."""
+
+    def saw(self, space_key: str, doc_type: str, doc_id: str) -> None: ...
+
+    def mark_fully_read(self, space_key: str, doc_type: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One unit of syncing and of watermarks: a space, or an advanced rule (key = the rule text)."""
+
+    key: str
+    kind: ScopeKind
+    space: SpaceInfo | None = None
+    rule: str | None = None
+    window: ChangeWindow | None = None  # None: read in full
+
+    @property
+    def is_full(self) -> bool:
+        return self.window is None
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    scopes: tuple[Scope, ...]
+    started_at: datetime  # store this as the new watermark of every scope once the run has succeeded
+    window_end: datetime
+
+    @property
+    def full_scopes(self) -> list[Scope]:
+        return [scope for scope in self.scopes if scope.is_full]
+
+    @property
+    def changed_scopes(self) -> list[Scope]:
+        return [scope for scope in self.scopes if not scope.is_full]
+
+
+@dataclass
+class CurrentUser:
+    id: str | None
+    name: str | None
+    timezone: str | None
+
+
+@dataclass
+class ReaderState:
+    """What preflight found out."""
+
+    user: CurrentUser | None = None
+    zone: tzinfo = timezone.utc
+    all_spaces: dict[str, SpaceInfo] = field(default_factory=dict)  # by key, every space the user can see
+    selected: list[SpaceInfo] = field(default_factory=list)
+
+
+# Expansions per content type for v1 reads (comments and attachments need their container's ancestry).
+V1_EXPAND: dict[str, str] = {
+    "page": "body.storage,version,space,history,metadata.labels,ancestors",
+    "blogpost": "body.storage,version,space,history,metadata.labels,ancestors",
+    "comment": (
+        "body.storage,version,space,history,metadata.labels,ancestors,container,container.ancestors,"
+        "extensions.inlineProperties,extensions.resolution"
+    ),
+    "attachment": "version,space,history,metadata.labels,container,container.ancestors",
+}
+
+
+class ConfluenceReader(ABC):
+    """Reads one Confluence site. Subclasses implement full reads and id listings for their API generation."""
+
+    def __init__(self, client: ConfluenceClient) -> None:
+        self.client = client
+        self.config: ConfluenceSettings = client.config
+        self.state = ReaderState()
+        self.users = UserDirectory(client, client.config.concurrent_downloads)
+        self.builder = DocumentBuilder(client.config.site_url, client.config.web_base, self.users)
+        self.plan_in_use: SyncPlan | None = None
+        # where yielded ids are recorded for deletion reconciliation (set by the source; optional)
+        self.ledger: SeenLedger | None = None
+
+    # ---- public interface ------------------------------------------------------------------------------------
+    @property
+    def stats(self) -> dict[str, Any]:
+        return self.client.stats.as_dict()
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.state.zone
+
+    def preflight(self) -> None:
+        """Authenticate, learn the time zone, resolve spaces, validate rules. Raises a `ConfluenceError` on problems."""
+        self.state.user = self._current_user()
+        self.state.zone = self._choose_zone(self.state.user)
+        self.state.all_spaces = {space.key: space for space in self._list_spaces()}
+        self.state.selected = self._select_spaces()
+        for rule in self.config.advanced_rules:
+            self._validate_rule(rule)
+
+    def plan(self, watermarks: Mapping[str, str] | None = None, full_refresh: bool = False) -> SyncPlan:
+        """Which scopes to read in full and which only for changes since their watermark."""
+        started_at = datetime.now(timezone.utc)
+        window_end = run_window_end(started_at)
+        overlap = timedelta(minutes=self.config.overlap_minutes)
+        scopes: list[Scope] = []
+        candidates: list[tuple[str, ScopeKind, SpaceInfo | None, str | None]]
+        if self.config.advanced_rules:
+            candidates = [(rule, "rule", None, rule) for rule in self.config.advanced_rules]
+        else:
+            candidates = [(space.key, "space", space, None) for space in self.state.selected]
+        for key, kind, space, rule in candidates:
+            window = None
+            mark = None if full_refresh else (watermarks or {}).get(key)
+            if mark:
+                try:
+                    window = change_window(parse_instant(mark), overlap, window_end)
+                except ValueError:
+                    logger.warning("Ignoring unreadable watermark %r of %s; reading it in full", mark, key)
+            scopes.append(Scope(key=key, kind=kind, space=space, rule=rule, window=window))
+        plan = SyncPlan(scopes=tuple(scopes), started_at=started_at, window_end=window_end)
+        self.plan_in_use = plan
+        for scope in plan.scopes:
+            how = "in full" if scope.is_full else f"changes since {scope.window.start.isoformat()}"  # type: ignore[union-attr]
+            logger.info("Confluence scope %s: reading %s", scope.key, how)
+        return plan
+
+    def iter_spaces(self, plan: SyncPlan) -> Iterator[Emitted]:
+        """Space documents of the synced spaces (rule scopes emit theirs from the content they match)."""
+        for scope in plan.scopes:
+            if scope.space is not None:
+                yield scope.key, self.builder.space(scope.space)
+
+    def iter_content(self, doc_type: str, plan: SyncPlan) -> Iterator[Emitted]:
+        """Documents of one type for every scope of the plan: full reads first, then change windows."""
+        full = [scope for scope in plan.full_scopes if scope.kind == "space"]
+        if full:
+            yield from self.read_full(doc_type, full)
+        rule_scopes = [scope for scope in plan.scopes if scope.kind == "rule"]
+        for scope in rule_scopes:
+            yield from self.read_cql(doc_type, [scope], scope.window)
+        changed = [scope for scope in plan.changed_scopes if scope.kind == "space"]
+        by_window: dict[ChangeWindow, list[Scope]] = {}
+        for scope in changed:
+            by_window.setdefault(scope.window, []).append(scope)  # type: ignore[arg-type]
+        for window, scopes in by_window.items():
+            yield from self.read_cql(doc_type, scopes, window)
+
+    @abstractmethod
+    def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
+        """Every current item of this type in these spaces."""
+
+    def count_current(self, scope_keys: Iterable[str]) -> dict[tuple[str, str], int]:
+        """Items per (scope key, type) as Confluence's search counts them: one small request per pair."""
+        counts: dict[tuple[str, str], int] = {}
+        for key in scope_keys:
+            for doc_type in defaults.CONTENT_TYPES:
+                cql = and_all(self._scope_filter(key), type_clause(doc_type))
+                body = self.client.get_json(
+                    self.client.v1(defaults.SEARCH),
+                    {"cql": cql, "limit": 1},
+                    purpose=f"counting {doc_type}s of {key}",
+                )
+                total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
+                if not isinstance(total, int):
+                    raise IncompleteListingError(f"Confluence did not report a total for {doc_type}s of {key}")
+                counts[(key, doc_type)] = total
+        return counts
+
+    @abstractmethod
+    def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
+        """Document ids of every current item of one type in one scope, without bodies; raises on any failed or
+        incomplete listing (callers delete what is not listed, so a short listing must never pass silently)."""
+
+    # ---- preflight steps -------------------------------------------------------------------------------------
+    def _current_user(self) -> CurrentUser:
+        try:
+            body = self.client.get_json(self.client.v1(defaults.CURRENT_USER), purpose="checking the credentials")
+        except ConfluenceNotFoundError:
+            raise ConfluenceConnectionError(
+                f"No {self.config.flavour_label} REST API at {self.config.v1_root} (HTTP 404); check "
+                f"{setting('confluence_url')} and {setting('data_source')}"
+            ) from None
+        if not isinstance(body, dict):
+            raise ConfluenceConnectionError(
+                f"Unexpected answer from {self.config.v1_root}; check {setting('confluence_url')}"
+            )
+        if body.get("type") == "anonymous":
+            raise ConfluenceConfigError(
+                f"Confluence treated the request as anonymous (check {self.config.auth.describe()})"
+            )
+        self.users.remember(body)
+        user_key = body.get("accountId") or body.get("userKey") or body.get("username")
+        return CurrentUser(id=user_key, name=body.get("displayName"), timezone=body.get("timeZone"))
+
+    def _choose_zone(self, user: CurrentUser) -> tzinfo:
+        for name, origin in ((self.config.cql_timezone, "cql_timezone"), (user.timezone, "the user's profile")):
+            if not name:
+                continue
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                logger.warning("Unknown time zone %r from %s; ignoring it", name, origin)
+        inferred = self._infer_zone()
+        if inferred is not None:
+            return inferred
+        logger.warning(
+            "Confluence did not tell the user's time zone; change windows use UTC (set %s if that is wrong)",
+            setting("cql_timezone"),
+        )
+        return timezone.utc
+
+    def _infer_zone(self) -> tzinfo | None:
+        """Server/Data Center: the server's offset, read from a timestamp it renders (its default zone)."""
+        return None
+
+    @abstractmethod
+    def _list_spaces(self) -> list[SpaceInfo]:
+        """Every space the user can see (current and archived)."""
+
+    def _select_spaces(self) -> list[SpaceInfo]:
+        spaces = self.state.all_spaces
+        include_archived = self.config.index_archived
+        if self.config.spaces is None:
+            return [s for s in spaces.values() if include_archived or s.status != "archived"]
+        selected: list[SpaceInfo] = []
+        unknown: list[str] = []
+        by_upper = {key.upper(): key for key in spaces}
+        for wanted in self.config.spaces:
+            key = wanted if wanted in spaces else by_upper.get(wanted.upper())
+            if key is None:
+                unknown.append(wanted)
+                continue
+            space = spaces[key]
+            if space.status == "archived" and not include_archived:
+                logger.warning(
+                    "Space %s is archived and %s is false: it is not synced", key, setting("index_archived")
+                )
+                continue
+            selected.append(space)
+        if unknown:
+            available = sorted(spaces)
+            shown = ", ".join(available[:100]) + (", ..." if len(available) > 100 else "")
+            raise ConfluenceConfigError(
+                f"{setting('spaces')}: unknown space key(s) {', '.join(unknown)}; the user can see: {shown or 'none'}"
+            )
+        return selected
+
+    def _validate_rule(self, rule: str) -> None:
+        try:
+            self.client.get_json(
+                self.client.v1(defaults.CONTENT_SEARCH), {"cql": rule, "limit": 1}, purpose="checking an advanced rule"
+            )
+        except ConfluenceQueryError as error:
+            raise ConfluenceConfigError(f"{setting('advanced_rules')}: {error}") from None
+
+    # ---- CQL reading (incremental windows, advanced rules, and per-space fallbacks) -------------------------------
+    def _scope_filter(self, key: str) -> str:
+        """The CQL filter of a scope key: an advanced rule's own text, or `space = "KEY"`."""
+        if key in self.config.advanced_rules:
+            return f"({without_order_by(key)})"
+        return space_clause([key])
+
+    def read_cql(self, doc_type: str, scopes: list[Scope], window: ChangeWindow | None) -> Iterator[Emitted]:
+        """Items of one type matching the scopes' CQL (space keys batched into `space in (...)`), deduplicated by
+        (id, version); every document is attributed to the scope that selected it."""
+        seen: set[tuple[str, Any]] = set()
+        window_clause = window.clause(self.zone) if window is not None else None
+        for scope_key_of, cql in self._cql_queries(doc_type, scopes, window_clause):
+            for page in self.client.pages(
+                self.client.v1(defaults.CONTENT_SEARCH),
+                {"cql": cql, "expand": V1_EXPAND[doc_type], "limit": defaults.V1_PAGE_SIZE_WITH_BODY},
+                purpose=f"searching {doc_type}s",
+            ):
+                batch: list[tuple[str, ContentFacts]] = []
+                for raw in page.items:
+                    facts = self._facts_from_v1(raw)
+                    if facts is None or facts.doc_type != doc_type:
+                        continue
+                    marker = (facts.confluence_id, facts.version)
+                    if marker in seen:
+                        continue
+                    seen.add(marker)
+                    scope_key = scope_key_of(facts)
+                    if scope_key is None:
+                        continue
+                    batch.append((scope_key, facts))
+                yield from self.emit(batch)
+        if window is None:
+            for scope in scopes:
+                self.record_fully_read(scope.key, doc_type)
+
+    def _cql_queries(self, doc_type: str, scopes: list[Scope], window_clause: str | None) -> Iterator[tuple[Any, str]]:
+        rules = [scope for scope in scopes if scope.kind == "rule"]
+        for scope in rules:
+            key = scope.key
+            yield (lambda facts, key=key: key), and_all(
+                f"({without_order_by(scope.rule or '')})", type_clause(doc_type), window_clause
+            )
+        keys = [scope.key for scope in scopes if scope.kind == "space"]
+        for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
+            batch = keys[start : start + defaults.CQL_SPACE_BATCH]
+            allowed = set(batch)
+            yield (lambda facts, allowed=allowed: facts.space_key if facts.space_key in allowed else None), and_all(
+                space_clause(batch), type_clause(doc_type), window_clause
+            )
+
+    def _facts_from_v1(self, raw: JsonObject) -> ContentFacts | None:
+        for path in (("version", "by"), ("history", "createdBy")):
+            node: Any = raw
+            for part in path:
+                node = node.get(part) if isinstance(node, dict) else None
+            self.users.remember(node)
+        facts = facts_from_v1(raw, self.client.web_url)
+        if facts.status == "archived" and not self.config.index_archived:
+            return None
+        return facts
+
+    # ---- emitting --------------------------------------------------------------------------------------------
+    def emit(self, batch: list[tuple[str, ContentFacts]]) -> Iterator[Emitted]:
+        """Resolve the names a batch needs (one lookup round for all of it), then build its documents."""
+        if not batch:
+            return
+        references: set[tuple[str, str]] = set()
+        for _, facts in batch:
+            references |= facts.mentions()
+            if facts.author_id and not facts.author_name and self.users.name(facts.author_id) is None:
+                references.add(("account-id" if self.config.is_cloud else "userkey", facts.author_id))
+        self.users.resolve(references)
+        for scope_key, facts in batch:
+            document = self.builder.content(facts)
+            self.record_seen(scope_key, facts.doc_type, document["id"])
+            yield scope_key, document
+
+    # ---- ledger ----------------------------------------------------------------------------------------------
+    def record_seen(self, scope_key: str, doc_type: str, document_id: str) -> None:
+        if self.ledger is not None:
+            self.ledger.saw(scope_key, doc_type, document_id)
+
+    def record_fully_read(self, scope_key: str, doc_type: str) -> None:
+        if self.ledger is not None:
+            self.ledger.mark_fully_read(scope_key, doc_type)
+
+    # ---- id listings helpers -----------------------------------------------------------------------------------
+    def _cql_ids(self, cql: str, doc_type: str, purpose: str) -> Iterator[str]:
+        """Ids from a CQL search without expansions; raises when fewer arrive than the server's own total."""
+        listed = 0
+        total: int | None = None
+        for page in self.client.pages(
+            self.client.v1(defaults.CONTENT_SEARCH),
+            {"cql": cql, "limit": defaults.V1_PAGE_SIZE_NO_BODY},
+            purpose=purpose,
+        ):
+            total = page.total if page.total is not None else total
+            for raw in page.items:
+                if raw.get("id") is None:
+                    continue
+                listed += 1
+                if raw.get("type") != doc_type:
+                    continue
+                if raw.get("status") == "archived" and not self.config.index_archived:
+                    continue
+                yield f"{doc_type}-{raw['id']}"
+        if total is not None and listed < total:
+            raise IncompleteListingError(
+                f"Confluence listed {listed} of {total} items while {purpose}; not reconciling deletions on it"
+            )

@@ -1,0 +1,228 @@
+"""The sink's batch writer against a real Elasticsearch node."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from elasticsearch import BadRequestError, Elasticsearch
+
+from destinations.elastic import write_batch
+from destinations.es_config import ElasticsearchSettings, build_settings
+from destinations.es_errors import ElasticsearchConfigurationError, ElasticsearchUnavailableError
+from destinations.es_retry import RetryPolicy
+from destinations.es_stats import statistics_for
+from destination_samples import PAGES_TABLE, page_documents, tombstone
+
+
+def _all_sources(es: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
+    es.indices.refresh(index=index)
+    hits = es.search(index=index, size=10_000, query={"match_all": {}})["hits"]["hits"]
+    return {hit["_id"]: hit["_source"] for hit in hits}
+
+
+def test_same_batch_written_twice_changes_nothing(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    batch = page_documents(1200)
+    first = write_batch(batch, PAGES_TABLE, settings, load_id="load-1")
+    after_first = _all_sources(es, index_name)
+    second = write_batch(batch, PAGES_TABLE, settings, load_id="load-1")
+    after_second = _all_sources(es, index_name)
+
+    assert first.outcome.indexed == second.outcome.indexed == 1200
+    assert len(after_first) == 1200
+    assert after_second == after_first
+    assert after_first["page-7"]["id"] == "page-7"  # the key stays in the document
+    assert "deleted" not in after_first["page-7"]  # the delete flag is not content
+
+
+def test_deletes_remove_exactly_the_flagged_ids(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    write_batch(page_documents(20), PAGES_TABLE, settings, load_id="load-a")
+    flagged = ["page-3", "page-11", "page-19"]
+    mixed = [tombstone(doc_id) for doc_id in flagged]
+    mixed += [tombstone("page-does-not-exist")]  # 404 on delete is fine
+    mixed += page_documents(2, start=20)  # index and delete in one batch
+    result = write_batch(mixed, PAGES_TABLE, settings, load_id="load-b")
+
+    remaining = set(_all_sources(es, index_name))
+    expected = {f"page-{n}" for n in range(22)} - set(flagged)
+    assert remaining == expected
+    assert result.outcome.deleted == 3
+    assert result.outcome.already_absent == 1
+    assert result.outcome.indexed == 2
+    assert result.rejected == ()
+
+
+def test_created_index_has_the_contract_mapping(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    write_batch(page_documents(1), PAGES_TABLE, settings)
+    properties = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+
+    def kind(field: str) -> str:
+        return str(properties[field]["type"])
+
+    for field in ("title", "space_name", "author_name", "ancestor_titles", "parent_title", "file_name"):
+        assert kind(field) == "text", field
+        assert properties[field]["fields"]["keyword"]["type"] == "keyword", field
+    for field in ("body", "breadcrumb", "description", "comment"):
+        assert kind(field) == "text", field
+        assert "fields" not in properties[field]
+    for field in ("id", "type", "confluence_id", "url", "space_key", "status", "author_id", "labels",
+                  "site_url", "ancestor_ids", "parent_id", "comment_location", "parent_comment_id",
+                  "resolution_status", "media_type", "download_url", "space_type", "parent_type"):
+        assert kind(field) == "keyword", field
+    assert kind("created_at") == kind("updated_at") == "date"
+    assert kind("version") == "integer"
+    assert kind("file_size") == "long"
+    assert properties["body_markdown"] == {"type": "text", "index": False}
+
+    # body_markdown is returned with hits but cannot be searched.
+    es.indices.refresh(index=index_name)
+    hit = es.search(index=index_name, query={"match_all": {}})["hits"]["hits"][0]
+    assert hit["_source"]["body_markdown"].startswith("# Heading")
+    with pytest.raises(BadRequestError, match="not indexed"):
+        es.count(index=index_name, query={"match": {"body_markdown": "Heading"}})
+    assert es.count(index=index_name, query={"term": {"title.keyword": hit["_source"]["title"]}})["count"] == 1
+
+
+def test_rejected_document_is_dead_lettered_while_batch_mates_land(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    batch = page_documents(6)
+    batch[2]["version"] = "not-a-number"  # contradicts `version: integer`
+    batch[4]["created_at"] = "last tuesday"  # contradicts `created_at: date`
+    result = write_batch(batch, PAGES_TABLE, settings, load_id="load-dead-letter")
+
+    assert set(_all_sources(es, index_name)) == {"page-0", "page-1", "page-3", "page-5"}
+    assert sorted(r.doc_id for r in result.rejected) == ["page-2", "page-4"]
+    assert statistics_for("load-dead-letter").rejected == 2
+
+    entries = _all_sources(es, settings.dead_letter_index)
+    assert set(entries) == {"load-dead-letter:page-2", "load-dead-letter:page-4"}
+    entry = entries["load-dead-letter:page-2"]
+    assert entry["id"] == "page-2"
+    assert entry["index"] == index_name
+    assert entry["table"] == "pages"
+    assert entry["status"] == 400
+    assert entry["error_type"] in ("document_parsing_exception", "mapper_parsing_exception")
+    assert "version" in entry["reason"]
+    assert entry["load_id"] == "load-dead-letter"
+    assert datetime.fromisoformat(entry["failed_at"]) <= datetime.now(timezone.utc)
+    assert '"not-a-number"' in entry["document"]
+
+
+def test_oversized_document_is_dead_lettered_without_being_sent(
+    es: Elasticsearch, es_url: str, index_name: str
+) -> None:
+    settings = build_settings(es_hosts=es_url, es_index=index_name, es_max_document_bytes=16 * 1024)
+    batch = page_documents(3, body_kb=2) + page_documents(1, start=3, body_kb=40)
+    result = write_batch(batch, PAGES_TABLE, settings, load_id="load-big")
+
+    assert set(_all_sources(es, index_name)) == {"page-0", "page-1", "page-2"}
+    assert [(r.doc_id, r.error_type, r.status) for r in result.rejected] == [("page-3", "document_too_large", 0)]
+    entry = _all_sources(es, settings.dead_letter_index)["load-big:page-3"]
+    assert entry["document_truncated"] is True
+
+
+def test_python_values_are_stored_as_elasticsearch_types(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    row = {
+        "id": "page-typed",
+        "title": "Typed",
+        "created_at": datetime(2024, 2, 29, 23, 30, tzinfo=timezone.utc),
+        "updated_at": date(2024, 3, 1),
+        "version": Decimal("7"),
+        "file_size": Decimal("12345678901"),
+    }
+    assert write_batch([row], PAGES_TABLE, settings).rejected == ()
+    source = _all_sources(es, index_name)["page-typed"]
+    assert source["created_at"] == "2024-02-29T23:30:00+00:00"
+    assert source["updated_at"] == "2024-03-01"
+    assert source["version"] == 7 and source["file_size"] == 12345678901
+    in_range = es.count(index=index_name, query={"range": {"created_at": {"gte": "2024-02-29T23:00:00Z", "lt": "2024-03-01"}}})
+    assert in_range["count"] == 1
+
+
+def test_busy_cluster_is_retried_with_backoff_until_it_accepts(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str, fast_retries: RetryPolicy
+) -> None:
+    """A flood-stage block answers every item with 429, as an overloaded cluster would."""
+    write_batch(page_documents(1), PAGES_TABLE, settings)
+    es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": True})
+    lift = threading.Timer(
+        1.5, lambda: es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": None})
+    )
+    lift.start()
+    try:
+        started = time.monotonic()
+        result = write_batch(page_documents(50, start=1), PAGES_TABLE, settings, policy=fast_retries)
+        elapsed = time.monotonic() - started
+    finally:
+        lift.join()
+    assert result.outcome.retries >= 2
+    assert result.outcome.indexed == 50
+    assert elapsed >= 1.4
+    assert len(_all_sources(es, index_name)) == 51
+
+
+def test_cluster_that_stays_busy_raises_a_transient_error(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    write_batch(page_documents(1), PAGES_TABLE, settings)
+    es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": True})
+    try:
+        with pytest.raises(ElasticsearchUnavailableError, match=r"kept refusing 5 document\(s\) after 2 retries"):
+            write_batch(page_documents(5), PAGES_TABLE, settings, policy=RetryPolicy(2, 0.05, 0.1))
+    finally:
+        es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": None})
+
+
+def test_forbidden_writes_raise_a_terminal_error_naming_the_settings(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    write_batch(page_documents(1), PAGES_TABLE, settings)
+    es.indices.put_settings(index=index_name, settings={"index.blocks.write": True})
+    try:
+        with pytest.raises(ElasticsearchConfigurationError) as raised:
+            write_batch(page_documents(3), PAGES_TABLE, settings)
+    finally:
+        es.indices.put_settings(index=index_name, settings={"index.blocks.write": None})
+    message = str(raised.value)
+    assert "HTTP 403" in message and "\n" not in message
+    assert "destination.elasticsearch.es_index" in message
+
+
+def test_unreachable_cluster_gives_a_one_line_error_naming_es_hosts(index_name: str) -> None:
+    settings = build_settings(es_hosts="http://127.0.0.1:9", es_index=index_name, es_max_retries=1)
+    with pytest.raises(ElasticsearchUnavailableError) as raised:
+        write_batch(page_documents(1), PAGES_TABLE, settings, policy=RetryPolicy(1, 0.05, 0.1))
+    assert str(raised.value) == "Cannot reach Elasticsearch at http://127.0.0.1:9 (set destination.elasticsearch.es_hosts)"
+
+
+def test_parallel_sink_threads_share_one_client_and_create_the_index_once(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    errors: list[BaseException] = []
+
+    def write(start: int) -> None:
+        try:
+            write_batch(page_documents(300, start=start), PAGES_TABLE, settings)
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n * 300,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(_all_sources(es, index_name)) == 1200

@@ -1,0 +1,158 @@
+"""The destination inside real dlt pipelines, and the dlt CLI reading them from another process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+from elasticsearch import Elasticsearch
+
+from destinations.elastic import (
+    check_connection,
+    elasticsearch_destination,
+    find_destination_error,
+    load_statistics,
+)
+from destinations.es_errors import ElasticsearchConfigurationError
+from tiny_pipeline import tiny_source
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TINY_PIPELINE = Path(__file__).resolve().parent / "tiny_pipeline.py"
+DLT_CLI = Path(sys.executable).parent / "dlt"
+SECRET_CANARY = "canary-SECRET-9f3e"
+
+
+def _ids(es: Elasticsearch, index: str) -> set[str]:
+    es.indices.refresh(index=index)
+    hits = es.search(index=index, size=1000, query={"match_all": {}}, source=False)["hits"]["hits"]
+    return {hit["_id"] for hit in hits}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _subprocess_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESTINATION__", "LOAD__"))}
+    env.update({"DLT_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO_ROOT), "RUNTIME__DLTHUB_TELEMETRY": "false"})
+    env.update({f"DESTINATION__ELASTICSEARCH__{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def pipeline_name() -> str:
+    return f"dest_test_{uuid.uuid4().hex[:10]}"
+
+
+def test_pipeline_writes_updates_and_deletes_and_the_cli_reads_it(
+    es: Elasticsearch, es_url: str, index_name: str, pipeline_name: str, tmp_path: Path
+) -> None:
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=elasticsearch_destination(es_hosts=es_url, es_index=index_name),
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    first = pipeline.run(tiny_source(count=30))
+    assert _ids(es, index_name) == {f"page-{n}" for n in range(30)} | {"space-1"}
+    assert load_statistics(first.loads_ids).indexed == 31
+
+    second = pipeline.run(tiny_source(count=30, delete_ids=["page-4", "page-17"]))
+    assert _ids(es, index_name) == {f"page-{n}" for n in range(30)} - {"page-4", "page-17"} | {"space-1"}
+    assert load_statistics(second.loads_ids).deleted == 2
+    page = es.get(index=index_name, id="page-5")["_source"]
+    assert page["updated_at"].endswith("+00:00") and page["id"] == "page-5"
+
+    env = _subprocess_env(tmp_path)
+    outputs: dict[str, str] = {}
+    for command in ("info", "trace", "load-package", "failed-jobs"):
+        result = _run([str(DLT_CLI), "pipeline", pipeline_name, command], env)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        outputs[command] = result.stdout
+    assert "destination_type: destinations.elastic." in outputs["info"]
+    assert "destination_name: elasticsearch" in outputs["info"]
+    assert f"used {es_url} index {index_name} location" in outputs["trace"]
+    assert "Custom destination callable not provided" not in "".join(outputs.values())
+    assert "is in LOADED state" in outputs["load-package"]
+    assert "No failed jobs found" in outputs["failed-jobs"]
+
+
+def test_terminal_failure_aborts_the_package_and_the_next_run_loads_everything(
+    es: Elasticsearch,
+    es_url: str,
+    index_name: str,
+    pipeline_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What .dlt/config.toml sets: a terminal error must not leave a package that blocks later runs."""
+    monkeypatch.setenv("LOAD__RAISE_ON_FAILED_JOBS", "true")
+    monkeypatch.setenv("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=elasticsearch_destination(es_hosts=es_url, es_index=index_name),
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    es.indices.create(index=index_name)  # it must exist to be write-blocked
+    es.indices.put_settings(index=index_name, settings={"index.blocks.write": True})
+    try:
+        with pytest.raises(PipelineStepFailed) as failed:
+            pipeline.run(tiny_source(count=12))
+    finally:
+        es.indices.put_settings(index=index_name, settings={"index.blocks.write": None})
+    ours = find_destination_error(failed.value)
+    assert isinstance(ours, ElasticsearchConfigurationError)
+    assert "HTTP 403" in str(ours)
+    assert not pipeline.has_pending_data  # nothing left to block the next run
+
+    pipeline.run(tiny_source(count=12))
+    # The incremental cursor was rewound with the aborted package, so the same pages came again.
+    assert _ids(es, index_name) == {f"page-{n}" for n in range(12)} | {"space-1"}
+
+
+@pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "sink"])
+def test_elasticsearch_down_gives_one_clear_line_and_a_non_zero_exit(
+    preflight: bool, pipeline_name: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = _subprocess_env(
+        tmp_path, es_hosts=f"http://elastic:{SECRET_CANARY}@127.0.0.1:{port}", es_max_retries="0"
+    )
+    env["DESTINATION__ELASTICSEARCH__ES_API_KEY"] = SECRET_CANARY
+    env["DESTINATION__ELASTICSEARCH__ES_USERNAME"] = ""
+    env["LOAD__RAISE_ON_MAX_RETRIES"] = "1"  # the sink already retried; give up at dlt's first retry
+    args = [sys.executable, str(TINY_PIPELINE), "--pipeline-name", pipeline_name,
+            "--pipelines-dir", str(tmp_path / "pipelines")]
+    result = _run(args + ([] if preflight else ["--no-preflight"]), env)
+
+    assert result.returncode == 2, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == (
+        f"error: Cannot reach Elasticsearch at http://127.0.0.1:{port} (set destination.elasticsearch.es_hosts)"
+    )
+    assert SECRET_CANARY not in result.stdout + result.stderr
+
+
+def test_preflight_creates_the_index_and_reports_the_cluster(
+    es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    report = check_connection()
+    assert report.index_created and report.version and report.version.startswith(("8.", "9."))
+    assert check_connection().index_created is False
+    mapping: dict[str, Any] = es.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    assert mapping["dynamic"] in (False, "false")
