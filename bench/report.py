@@ -76,10 +76,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                     [[r["flavour"], r["size"], _number(r["ours_vs_sink_limit"], 2), _number(r["ours_vs_naive"], 2),
                       _number(r["incremental_no_change_vs_full_time"], 3)] for r in report["ratios"]])
     lines += ["", "## Simulator serving rate (one Python process)", ""]
-    lines += _table(["Flavour", "Size", "Endpoint", "Pages", "Pages/s", "Pages per simulator CPU-s", "MB sent"],
+    lines += _table(["Flavour", "Size", "Endpoint", "Pages", "Pages/s", "Pages per simulator CPU-s", "MB sent",
+                     "Small keep-alive request ms"],
                     [[s["flavour"], s["size"], f"`{s['endpoint']}`", _number(s["pages"], 0),
                       _number(s["pages_per_second"], 0), _number(s["pages_per_simulator_cpu_second"], 0),
-                      _number(s["bytes_sent"] / 2**20, 1)] for s in report["simulator_serving"]])
+                      _number(s["bytes_sent"] / 2**20, 1), _number(s["keepalive_request_ms"], 1)]
+                     for s in report["simulator_serving"]])
     extraction = report["extraction"]
     lines += ["", "## Attachment text extraction", ""]
     if extraction["available"]:
@@ -91,6 +93,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     else:
         lines.append(f"Skipped: {extraction['reason']}.")
     lines += ["", "## Targets", "", "```"] + [target["line"] for target in report["targets"]] + ["```"]
+    if report["warnings"]:
+        lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in report["warnings"]]
     if report["errors"]:
         lines += ["", "## Errors", ""] + [f"- {error}" for error in report["errors"]]
     lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]

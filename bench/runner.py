@@ -36,6 +36,9 @@ NOTES = (
 )
 
 
+SLOW_KEEPALIVE_MS = 10.0
+
+
 def _run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -66,9 +69,19 @@ def run_benchmark(options: BenchOptions, keep_work_dir: bool = False) -> tuple[d
         es_tools.delete_matching(es, namer.pattern)
         if not keep_work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
+    warnings = [
+        f"{rate['flavour']}/{rate['size']}: a small request on a kept-alive connection takes "
+        f"{rate['keepalive_request_ms']:.0f} ms on the simulator (a local server should answer in ~1 ms; "
+        "typically Nagle's algorithm against delayed ACKs): every sequential client, the naive loader above all, "
+        "is slowed by it, so ratios against the naive baseline overstate the pipeline's advantage"
+        for rate in serving if rate["keepalive_request_ms"] > SLOW_KEEPALIVE_MS
+    ]
     summaries = summarise(records)
     targets = evaluate(summaries, records, options.flavours, options.sizes)
     errors.extend(f"{r.flavour}/{r.size} {r.scenario} #{r.repeat}: {r.error}" for r in records if not r.ok)
+    errors.extend(f"{r.flavour}/{r.size} {r.scenario} #{r.repeat}: the index differs from "
+                  f"{r.index_check.expected_from}: {'; '.join(r.index_check.examples)}"
+                  for r in records if r.index_check is not None and not r.index_check.matches)
     report: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "run_id": run_id,
@@ -85,6 +98,7 @@ def run_benchmark(options: BenchOptions, keep_work_dir: bool = False) -> tuple[d
         "simulator_serving": serving,
         "extraction": extraction.as_dict(),
         "targets": [{**target.as_dict(), "line": target.line()} for target in targets],
+        "warnings": warnings,
         "errors": errors,
         "notes": list(NOTES),
     }

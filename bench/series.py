@@ -74,7 +74,8 @@ class Series:
             self._guarded("serving rate", self._serving_rate)
             pending: tuple[RunRecord, str] | None = None  # last incremental run, awaiting its reference
             for repeat in range(self.options.repeat):
-                pending = self._repetition(repeat, pending)
+                pending = self._guarded(f"repetition {repeat + 1}",
+                                        lambda r=repeat, p=pending: self._repetition(r, p))  # type: ignore[misc]
             if pending is not None:
                 self._guarded("reference full sync", lambda: self._reference(pending))
         finally:

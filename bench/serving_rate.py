@@ -9,6 +9,7 @@ simulator's CPU time during the loop gives pages per CPU-second of its single (G
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,6 +31,9 @@ class ServingRate:
     bytes_sent: int
     wall_seconds: float
     simulator_cpu_seconds: float
+    # median time of a small request on a reused (keep-alive) connection; tens of milliseconds here means the
+    # server delays small responses (Nagle's algorithm against delayed ACKs) and every sequential client pays it
+    keepalive_request_ms: float
 
     @property
     def pages_per_second(self) -> float:
@@ -44,9 +48,19 @@ class ServingRate:
                 "pages_per_simulator_cpu_second": self.pages_per_simulator_cpu_second}
 
 
+def _keepalive_request_ms(client: SiteClient, rounds: int = 20) -> float:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        client.get(f"{client.v1}/user/current")
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
 def measure_serving_rate(simulator: SimulatorProcess, size: str) -> ServingRate:
     client = SiteClient(simulator)
     try:
+        keepalive_ms = _keepalive_request_ms(client)
         before, cpu_before = simulator.counters(), simulator.cpu_seconds()
         started = time.perf_counter()
         pages, passes = 0, 0
@@ -61,4 +75,4 @@ def measure_serving_rate(simulator: SimulatorProcess, size: str) -> ServingRate:
     endpoint = "GET /wiki/api/v2/pages?body-format=storage&limit=250" if client.cloud else \
         "GET /rest/api/content?type=page&expand=body.storage,version&limit=200"
     return ServingRate(simulator.flavour, size, endpoint, passes, pages, traffic.requests, traffic.bytes_sent, wall,
-                       cpu)
+                       cpu, keepalive_ms)

@@ -69,11 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if config.prewarm:
+        simulator.warm_up()  # before announcing: the first sync then runs at full speed
     print(f"Confluence simulator ({args.flavour}, preset {args.preset}, seed {args.seed}) serving at "
           f"{simulator.base_url} - credentials: generator.DEFAULT_CREDENTIALS, admin: {simulator.origin}/__admin/",
           flush=True)
-    if config.prewarm:
-        simulator.warm_up_in_background()
     try:
         simulator.serve_forever()
     except (KeyboardInterrupt, SystemExit):

@@ -74,6 +74,9 @@ class V1Api:
         add("GET", "/content/{id}/restriction/byOperation/{operation}", "v1.content.restrictions.operation",
             self.restriction_by_operation)
         add("GET", "/user/current", "v1.user.current", self.current_user)
+        add("GET", "/user", "v1.user.get", self.get_user)
+        if self.cloud:
+            add("GET", "/user/bulk", "v1.user.bulk", self.users_bulk)
         if self.cloud:
             add("GET", "/content/{id}/child/attachment/{attachment}/download", "v1.attachment.download",
                 self.attachment_download_redirect)
@@ -127,7 +130,10 @@ class V1Api:
         return tree, expand_key(tree)
 
     def _cap(self, tree: ExpandTree, caps: tuple[int, int, int]) -> int:
+        """The silent `limit` cap for a request's expansions (Cloud documents 25 for rendered export bodies)."""
         if has_body_expansion(tree):
+            if self.cloud and _expands_any(tree, ("export_view", "styled_view")):
+                return min(caps[0], 25)
             return caps[0]
         return caps[1] if tree else caps[2]
 
@@ -151,11 +157,17 @@ class V1Api:
             raise ApiError(404, f"No space with key : {key}")
         return space
 
-    def _cached_ids(self, key: tuple[Any, ...], compute: Callable[[], list[Content]]) -> list[Content]:
-        """A filtered, visible id list reused by later offset pages while the site is unchanged."""
+    @staticmethod
+    def _continues(request: Request) -> bool:
+        """True for a later page of a paging loop (offset or cursor given): cached evaluations may be reused."""
+        return bool(request.arg("cursor")) or parse_int(request, "start", 0) > 0
+
+    def _cached_ids(self, request: Request, key: tuple[Any, ...], compute: Callable[[], list[Content]]
+                    ) -> list[Content]:
+        """A filtered, visible id list, reused by later offset pages while the site is unchanged."""
         full_key = (*key, self.state.tracker.generation)
         now = time.monotonic()
-        cached = self._lists.get(full_key)
+        cached = self._lists.get(full_key) if self._continues(request) else None
         content = self.site.content
         if cached is not None and now - cached[0] < self.state.config.search_cache_seconds:
             return [content[i] for i in cached[1] if i in content]
@@ -229,7 +241,8 @@ class V1Api:
     def _search_items(self, request: Request, include_archived: bool = False) -> list[Content]:
         query = self._cql(request)
         user = self._user(request)
-        return self.queries.search(user, query, self._user_zone(user), include_archived_spaces=include_archived)
+        return self.queries.search(user, query, self._user_zone(user), include_archived_spaces=include_archived,
+                                   reuse=self._continues(request))
 
     def _cursor_offset(self, request: Request) -> int:
         """Cloud search: the offset comes from the opaque cursor only (`start` is ignored, as on Cloud)."""
@@ -245,10 +258,10 @@ class V1Api:
         self, request: Request, items: list[Content], render: Callable[[Content], str], caps: tuple[int, int, int],
         tree: ExpandTree, extra: Callable[[int], dict[str, Any]] | None = None,
     ) -> Response:
+        """DC: offset paging. Cloud: the same page sizes, but positioned by an opaque cursor (`start` ignored)."""
         if not self.cloud:
-            start, limit = v1_start_limit(request, 25, self._cap(tree, caps))
-            fields = extra(len(items)) if extra else None
-            return Response.json_text(self._offset_page(request, items, render, 25, self._cap(tree, caps), fields))
+            totals = extra(len(items)) if extra else None
+            return Response.json_text(self._offset_page(request, items, render, 25, self._cap(tree, caps), totals))
         limit = parse_int(request, "limit", 25)
         limit = min(max(limit, 0) or 25, self._cap(tree, caps))
         start = self._cursor_offset(request)
@@ -345,7 +358,7 @@ class V1Api:
                 and self.queries.can_see(user, item)
             ]
 
-        return self._cached_ids(("space", space.id, content_type, depth, user.account_id), compute)
+        return self._cached_ids(request, ("space", space.id, content_type, depth, user.account_id), compute)
 
     def space_content(self, request: Request) -> Response:
         space = self._space_by_key(request, request.params["key"])
@@ -445,7 +458,7 @@ class V1Api:
 
         cache_key = ("content", content_type, space_key, title, posting_day, tuple(sorted(statuses)),
                      tuple(wanted_ids), user.account_id)
-        items = self._cached_ids(cache_key, compute)
+        items = self._cached_ids(request, cache_key, compute)
         cap = self._cap(tree, self.state.config.list_caps)
         return Response.json_text(self._offset_page(request, items, self._render_content(request, tree, key), 25, cap))
 
@@ -671,6 +684,38 @@ class V1Api:
         obj["_links"] = {**obj["_links"], "base": self.base, "context": self.state.urls.context}
         return Response.json_obj(obj)
 
+    def _lookup_user(self, request: Request) -> User | None:
+        if self.cloud:
+            return self.site.users.get(request.arg("accountId") or "")
+        key, username = request.arg("key"), request.arg("username")
+        if key:
+            return self.site.user_by_key(key)
+        if username:
+            return self.site.user_by_username(username)
+        return None
+
+    def get_user(self, request: Request) -> Response:
+        """Cloud `?accountId=`; DC `?key=` or `?username=`. 404 for an unknown user."""
+        wanted = ("accountId",) if self.cloud else ("key", "username")
+        if not any(request.arg(name) for name in wanted):
+            raise ApiError(400, f"One of {', '.join(wanted)} is required")
+        user = self._lookup_user(request)
+        if user is None:
+            raise ApiError(404, "No user found")
+        obj = dict(self.fmt.v1_user(user.account_id, with_timezone=self.cloud))
+        return Response.json_obj(obj)
+
+    def users_bulk(self, request: Request) -> Response:
+        """Cloud `GET /user/bulk?accountId=a&accountId=b`: the users found, as a v1 page."""
+        account_ids = request.arg_list("accountId")
+        if not account_ids:
+            raise ApiError(400, "accountId is required")
+        results = [self.fmt.v1_user(account_id) for account_id in dict.fromkeys(account_ids)
+                   if account_id in self.site.users]
+        return Response.json_obj({"results": results, "start": 0, "limit": len(account_ids), "size": len(results),
+                                  "_links": {"base": self.base, "context": self.state.urls.context,
+                                             "self": self._self_link(request)}})
+
     def attachment_download_redirect(self, request: Request) -> Response:
         """Cloud: 302 to the media URL of the attachment's bytes (`version` selects an older one)."""
         container = self._readable_content(request, request.params["id"])
@@ -689,6 +734,10 @@ def media_redirect(state: ServerState, attachment: Content, version: int) -> Res
     token = state.media_token(attachment.id, version)
     location = f"{state.urls.origin}/media/file/{token}/binary?name={quote(attachment.title)}&dl=true"
     return Response(status=302, body=b"", content_type="text/plain", headers=[("Location", location)])
+
+
+def _expands_any(tree: ExpandTree, names: tuple[str, ...]) -> bool:
+    return any(name in names or _expands_any(sub, names) for name, sub in tree.items())
 
 
 def _gone(request: Request) -> Response:

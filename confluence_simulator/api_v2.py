@@ -9,6 +9,7 @@ and single GETs on them answer 404, as Confluence does.
 from __future__ import annotations
 
 import bisect
+import json
 from typing import Any, Callable, Sequence, TypeVar
 
 from confluence_simulator.faults import FaultKind
@@ -88,6 +89,7 @@ class CloudV2Api:
         add("GET", "/inline-comments", "v2.inline_comments.list", self.list_inline_comments)
         add("GET", "/inline-comments/{id}", "v2.inline_comments.get", self.get_comment)
         add("GET", "/inline-comments/{id}/children", "v2.inline_comments.children", self.comment_children)
+        add("POST", "/users-bulk", "v2.users.bulk", self.users_bulk)
 
     # ---- shared machinery ------------------------------------------------------------------------------
     def _limit(self, request: Request, default: int = 25) -> int:
@@ -369,7 +371,7 @@ class CloudV2Api:
             return self._historical(item, version_arg, body_format, extras)
         if request.arg_bool("include-favorited-by-current-user-status"):
             extras["isFavoritedByCurrentUser"] = False
-        text = self.render.single_page_or_blog(item, _list_format(body_format), extras)
+        text = self.render.single_page_or_blog(item, body_format, extras)
         if not request.arg_bool("include-version", True):
             obj = _loads(text)
             obj.pop("version", None)
@@ -511,7 +513,7 @@ class CloudV2Api:
         if item.comment_location != location:
             raise ApiError(404, f"No {location} comment found with id: {request.params['id']}")
         body_format = self._choice(request, "body-format", SINGLE_BODY_FORMATS)
-        obj = _loads(self.render.comment(item, _list_format(body_format)))
+        obj = _loads(self.render.comment(item, body_format))
         obj["_links"]["base"] = self.state.urls.base
         return Response.json_obj(obj)
 
@@ -557,6 +559,40 @@ class CloudV2Api:
                            visible=self._readable(request), presorted_by_id=True)
 
 
+    # ---- users -----------------------------------------------------------------------------------------
+    def users_bulk(self, request: Request) -> Response:
+        """POST /users-bulk {"accountIds": [...]} (1..250): the users found, in request order."""
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise ApiError(400, "The request body is not JSON") from exc
+        account_ids = body.get("accountIds") if isinstance(body, dict) else None
+        if not isinstance(account_ids, list) or not 1 <= len(account_ids) <= 250:
+            raise ApiError(400, "accountIds must be a list of 1 to 250 account ids")
+        results = []
+        for account_id in dict.fromkeys(str(value) for value in account_ids):
+            user = self.site.users.get(account_id)
+            if user is None:
+                continue
+            personal = next((s for s in self.site.spaces.values()
+                             if s.type == "personal" and s.author_id == account_id), None)
+            entry: dict[str, Any] = {
+                "accountId": user.account_id,
+                "accountType": "atlassian",
+                "accountStatus": "active",
+                "displayName": user.display_name,
+                "publicName": user.display_name,
+                "email": user.email,
+                "timeZone": user.timezone,
+                "isExternalCollaborator": False,
+                "profilePicture": {"path": f"/wiki/aa-avatar/{user.account_id}", "isDefault": False},
+            }
+            if personal is not None:
+                entry["personalSpaceId"] = str(personal.id)
+            results.append(entry)
+        return Response.json_obj({"results": results, "_links": {"base": self.state.urls.base}})
+
+
 class _Indexed:
     """A label with a synthetic id (its position) so labels page with the same cursor machinery."""
 
@@ -567,14 +603,7 @@ class _Indexed:
         self.value = value
 
 
-def _list_format(body_format: str | None) -> str | None:
-    """Single GETs accept more formats; the simulator serves view-like formats from the storage source."""
-    return body_format
-
-
 def _loads(text: str) -> dict[str, Any]:
-    import json
-
     value = json.loads(text)
     assert isinstance(value, dict)
     return value

@@ -56,10 +56,10 @@ def v2_limit(request: Request, default: int, maximum: int, clamp_over_max: bool)
 
 
 def v1_start_limit(request: Request, default_limit: int, cap: int) -> tuple[int, int]:
-    """v1 `start`/`limit`: negative values fall back to defaults and `limit` is silently capped."""
+    """v1 `start`/`limit`: non-positive limits fall back to the default and `limit` is silently capped."""
     start = max(0, parse_int(request, "start", 0))
     limit = parse_int(request, "limit", default_limit)
-    if limit < 0:
+    if limit <= 0:
         limit = default_limit
     return start, min(limit, cap)
 
@@ -73,15 +73,16 @@ def relative_link(path: str, query: dict[str, list[str]], updates: dict[str, str
     done: set[str] = set()
     for name, values in query.items():
         if name in updates:
-            if name not in done and updates[name] is not None:
-                pairs.append((name, str(updates[name])))
+            update = updates[name]
+            if name not in done and update is not None:
+                pairs.append((name, update))
             done.add(name)
             continue
         for value in values:
             pairs.append((name, value))
-    for name, value in updates.items():
-        if name not in done and value is not None:
-            pairs.append((name, str(value)))
+    for name, update in updates.items():
+        if name not in done and update is not None:
+            pairs.append((name, update))
     encoded = urlencode(pairs, quote_via=quote, safe=",")
     return f"{path}?{encoded}" if encoded else path
 

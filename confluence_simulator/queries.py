@@ -165,11 +165,17 @@ class SiteQueries:
         tz: tzinfo,
         include_archived_spaces: bool = False,
         now: datetime | None = None,
+        reuse: bool = True,
     ) -> list[Content]:
-        """Matching items the user may read, in the query's order; cached while nothing changes."""
+        """Matching items the user may read, in the query's order.
+
+        With `reuse` (later pages of a paging loop) a result evaluated moments ago for the same query, user and
+        site generation is reused; the first page of a loop always evaluates afresh, so changes made to the model
+        behind the simulator's back are seen by the next sync.
+        """
         wall = time.time()
         key = (query.text, user.account_id, str(tz), include_archived_spaces, self.tracker.generation)
-        cached = self._results.get(key)
+        cached = self._results.get(key) if reuse else None
         if cached is not None and wall < cached.valid_until and wall - cached.made_at < self.search_cache_seconds:
             content = self.site.content
             return [content[i] for i in cached.ids if i in content]
@@ -204,7 +210,7 @@ class SiteQueries:
         content = self.site.content
         wanted_ids = query.restricted_values("id")
         if wanted_ids is not None:
-            return [content[i] for i in sorted(wanted_ids) if i in content]  # type: ignore[arg-type]
+            return [content[i] for i in sorted(int(i) for i in wanted_ids) if i in content]
         types = query.restricted_values("type")
         kinds = [kind for kind in ("page", "blogpost", "comment", "attachment") if types is None or kind in types]
         keys = query.restricted_values("space")

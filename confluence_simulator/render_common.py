@@ -71,6 +71,7 @@ def item_state(item: Content) -> tuple[Any, ...]:
         item.position,
         len(item.labels),
         item.resolution_status,
+        len(item.body),
     )
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from confluence_simulator.adf import storage_to_adf
 from confluence_simulator.model import Content, Space, User, Version
 from confluence_simulator.queries import ChangeTracker, SiteQueries
 from confluence_simulator.render_common import FragmentCache, Formatter, dumps, item_state
+from confluence_simulator.render_v2 import MEDIA_TYPE_DESCRIPTIONS
 from confluence_simulator.storage_bodies import to_datacenter_storage
 
 ExpandTree = dict[str, "ExpandTree"]
@@ -64,12 +66,14 @@ def has_body_expansion(tree: ExpandTree) -> bool:
 class V1Renderer:
     """Renders v1 content, spaces, search results and restrictions for one flavour."""
 
-    def __init__(self, fmt: Formatter, queries: SiteQueries, tracker: ChangeTracker, cache: FragmentCache) -> None:
+    def __init__(self, fmt: Formatter, queries: SiteQueries, tracker: ChangeTracker, bodies: FragmentCache,
+                 fragments: FragmentCache) -> None:
         self.fmt = fmt
         self.site = fmt.site
         self.queries = queries
         self.tracker = tracker
-        self.cache = cache
+        self.bodies = bodies  # per (id, version): survive site changes
+        self.cache = fragments  # per item state and site generation: cleared on every change
         self.cloud = fmt.cloud
         self._user_keys: tuple[int, dict[str, str]] = (-1, {})
 
@@ -101,7 +105,8 @@ class V1Renderer:
     def content(self, item: Content, tree: ExpandTree, key: str, user: User, single: bool = False) -> str:
         """JSON text of one content item with `tree` expanded; cached unless the output depends on the caller."""
         user_part = user.account_id if _depends_on_user(tree) else ""
-        cache_key = ("v1", key, user_part, single, self.tracker.generation, *item_state(item))
+        cache_key = ("v1", key, user_part, single, self.tracker.generation, *item_state(item),
+                     *self._related_state(item, tree))
 
         def render() -> str:
             obj = self.content_obj(item, tree, user, single, top=True)
@@ -112,9 +117,18 @@ class V1Renderer:
 
         return self.cache.get_or_render(cache_key, render)
 
+    def _related_state(self, item: Content, tree: ExpandTree) -> tuple[object, ...]:
+        """State of other items an expansion shows (ancestors, container), so a move elsewhere is not missed."""
+        related: list[object] = []
+        if "ancestors" in tree:
+            related.extend(item_state(ancestor) for ancestor in self.ancestors_of(item))
+        if "container" in tree and item.parent_id is not None and item.parent_id in self.site.content:
+            related.append(item_state(self.site.content[item.parent_id]))
+        return tuple(related)
+
     def cached_storage_value(self, item: Content) -> str:
         key = ("v1storage", self.fmt.flavour, item.id, item.versions[-1].number, len(item.body))
-        return self.cache.get_or_render(key, lambda: dumps(self.storage_body(item)))
+        return self.bodies.get_or_render(key, lambda: dumps(self.storage_body(item)))
 
     def content_obj(
         self, item: Content, tree: ExpandTree, user: User, single: bool = False, top: bool = False
@@ -150,8 +164,6 @@ class V1Renderer:
                     obj[name] = value
             else:
                 expandable[name] = link
-        if item.type == "attachment" and "metadata" not in obj and single:
-            obj["metadata"] = {"mediaType": item.media_type or "application/octet-stream"}
         obj["extensions"] = self.extensions_obj(item, tree.get("extensions", {}))
         expandable["childTypes"] = ""
         if self.cloud:
@@ -271,8 +283,6 @@ class V1Renderer:
             if representation in tree:
                 value: str = _BODY_SLOT if representation == "storage" and use_slot else self.storage_body(item)
                 if representation == "atlas_doc_format" and self.cloud:
-                    from confluence_simulator.adf import storage_to_adf
-
                     value = storage_to_adf(item.body)
                 obj[representation] = {
                     "value": value,
@@ -387,8 +397,6 @@ class V1Renderer:
             media_type = item.media_type or "application/octet-stream"
             obj: dict[str, Any] = {"mediaType": media_type, "fileSize": item.file_size, "comment": item.upload_comment}
             if self.cloud:
-                from confluence_simulator.render_v2 import MEDIA_TYPE_DESCRIPTIONS
-
                 obj["mediaTypeDescription"] = MEDIA_TYPE_DESCRIPTIONS.get(media_type, "File")
                 obj["fileId"] = self.fmt.file_id(item)
                 obj["collectionName"] = f"contentId-{item.parent_id}"

@@ -34,17 +34,19 @@ MEDIA_TYPE_DESCRIPTIONS = {
 class V2Renderer:
     """Renders v2 entities; list items come back as JSON text ready to be joined into a response."""
 
-    def __init__(self, fmt: Formatter, tracker: ChangeTracker, cache: FragmentCache) -> None:
+    def __init__(self, fmt: Formatter, tracker: ChangeTracker, bodies: FragmentCache, fragments: FragmentCache
+                 ) -> None:
         self.fmt = fmt
         self.site = fmt.site
         self.tracker = tracker
-        self.cache = cache
+        self.bodies = bodies  # per (id, version): survive site changes
+        self.cache = fragments  # per item state and site generation: cleared on every change
 
     # ---- bodies ----------------------------------------------------------------------------------------
     def body_json(self, item: Content, body_format: str) -> str:
         """`{"storage": {...}}`-style body object as JSON text, cached per (format, id, version)."""
         key = ("v2body", body_format, item.id, item.versions[-1].number, len(item.body))
-        return self.cache.get_or_render(key, lambda: dumps(self._body_value(item, body_format)))
+        return self.bodies.get_or_render(key, lambda: dumps(self._body_value(item, body_format)))
 
     def _body_value(self, item: Content, body_format: str) -> dict[str, Any]:
         if body_format == "atlas_doc_format":

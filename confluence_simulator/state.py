@@ -27,7 +27,8 @@ class ServerState:
     queries: SiteQueries
     urls: SiteUrls
     fmt: Formatter
-    cache: FragmentCache
+    bodies: FragmentCache
+    fragments: FragmentCache
     v1: V1Renderer
     v2: V2Renderer
     media_secret: bytes
@@ -39,7 +40,8 @@ class ServerState:
         context = "/wiki" if config.flavour == "cloud" else config.context_path
         urls = SiteUrls(origin=origin, context=context)
         fmt = Formatter(site, config.flavour, urls, config.server_tz)
-        cache = FragmentCache()
+        bodies = FragmentCache()
+        fragments = FragmentCache()
         secret = hashlib.sha256(f"media-{config.seed}-{config.flavour}".encode()).digest()
         return cls(
             config=config,
@@ -48,9 +50,10 @@ class ServerState:
             queries=queries,
             urls=urls,
             fmt=fmt,
-            cache=cache,
-            v1=V1Renderer(fmt, queries, tracker, cache),
-            v2=V2Renderer(fmt, tracker, cache),
+            bodies=bodies,
+            fragments=fragments,
+            v1=V1Renderer(fmt, queries, tracker, bodies, fragments),
+            v2=V2Renderer(fmt, tracker, bodies, fragments),
             media_secret=secret,
         )
 
@@ -61,6 +64,7 @@ class ServerState:
     def changed(self) -> None:
         """Call after any change to the site: cached JSON and search results keyed on the old state expire."""
         self.tracker.bump()
+        self.fragments.clear()
         self.fmt.clear()
 
     def warm_up(self, chunk: int = 200) -> int:

@@ -28,6 +28,7 @@ from dlt.extract import DltResource
 from . import settings as defaults
 from .config import ConfluenceSettings, build_settings
 from .connection import open_reader
+from .documents import COLUMNS_BY_TYPE
 from .errors import (
     ConfluenceAuthError,
     ConfluenceConfigError,
@@ -52,7 +53,7 @@ __all__ = [
     "ConfluenceRequestError",
     "ConfluenceSettings",
     "ConfluenceTLSError",
-    "DOCUMENT_COLUMNS",
+    "COLUMNS_BY_TYPE",
     "IncompleteListingError",
     "Scope",
     "SeenLedger",
@@ -62,12 +63,6 @@ __all__ = [
     "confluence_settings",
     "open_reader",
 ]
-
-# Hints shared by every table: `deleted` rows are deletions of their `id` (see the sink).
-DOCUMENT_COLUMNS: dict[str, Any] = {
-    "id": {"data_type": "text", "nullable": False},
-    "deleted": {"hard_delete": True, "data_type": "bool"},
-}
 
 RESOURCE_TYPES: dict[str, str] = {
     "pages": "page",
@@ -86,7 +81,7 @@ def confluence_settings(
     account_email: Optional[TSecretStrValue] = None,
     api_token: Optional[TSecretStrValue] = None,
     personal_access_token: Optional[TSecretStrValue] = None,
-    spaces: Union[str, List[str]] = defaults.DEFAULT_SPACES,
+    spaces: Union[str, List[str], None] = defaults.DEFAULT_SPACES,
     ssl_enabled: bool = True,
     ssl_ca: Optional[str] = None,
     retry_count: int = defaults.DEFAULT_RETRY_COUNT,
@@ -128,7 +123,7 @@ def confluence(
     account_email: Optional[TSecretStrValue] = None,
     api_token: Optional[TSecretStrValue] = None,
     personal_access_token: Optional[TSecretStrValue] = None,
-    spaces: Union[str, List[str]] = defaults.DEFAULT_SPACES,
+    spaces: Union[str, List[str], None] = defaults.DEFAULT_SPACES,
     ssl_enabled: bool = True,
     ssl_ca: Optional[str] = None,
     retry_count: int = defaults.DEFAULT_RETRY_COUNT,
@@ -181,12 +176,12 @@ def confluence(
     space_emitter = _SpaceEmitter(reader, plan)
     resources = [
         dlt.resource(
-            space_emitter.spaces,
+            _space_rows,
             name="spaces",
             primary_key="id",
             write_disposition="merge",
-            columns=DOCUMENT_COLUMNS,
-        )
+            columns=COLUMNS_BY_TYPE["space"],
+        )(space_emitter)
     ]
     for name, doc_type in RESOURCE_TYPES.items():
         resources.append(
@@ -195,10 +190,14 @@ def confluence(
                 name=name,
                 primary_key="id",
                 write_disposition="merge",
-                columns=DOCUMENT_COLUMNS,
+                columns=COLUMNS_BY_TYPE[doc_type],
             )(reader, plan, doc_type, space_emitter)
         )
     return resources
+
+
+def _space_rows(space_emitter: "_SpaceEmitter") -> Iterator[Any]:
+    yield from space_emitter.spaces()
 
 
 def _content_rows(

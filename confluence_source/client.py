@@ -37,7 +37,7 @@ from .errors import (
     ConfluenceRequestError,
     ConfluenceTLSError,
 )
-from .paginators import V1NextLinkPaginator, v2_paginator
+from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
 from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, new_pacer
 
@@ -62,7 +62,7 @@ class ConfluenceClient:
         self.config = config
         self.stats = RequestStats()
         self._pacer = new_pacer()
-        self._verify = verify_setting(config.ssl_enabled, config.ssl_ca)
+        self._verify = verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or "")
         self._http = RetryingHttpClient(
             timeout=config.request_timeout,
             retry_count=config.retry_count,
@@ -114,7 +114,7 @@ class ConfluenceClient:
         api: str = "v1",
     ) -> Iterator[Page]:
         """Iterate the pages of a v1 (`_links.next` + `_links.base`) or v2 (cursor `_links.next`) listing."""
-        paginator: BasePaginator = V1NextLinkPaginator(self.config.web_base) if api == "v1" else v2_paginator()
+        paginator: BasePaginator = V1NextLinkPaginator(self.config.web_base) if api == "v1" else V2CursorPaginator()
         rest = self._rest()
         iterator = rest.paginate(
             url,

@@ -73,10 +73,10 @@ class CloudReader(ConfluenceReader):
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
         if doc_type == "page":
             for scope in scopes:
-                yield from self._read_pages(scope)
+                yield from self.guarded(scope, self._read_pages(scope))
         elif doc_type == "blogpost":
             for scope in scopes:
-                yield from self._read_blogposts(scope)
+                yield from self.guarded(scope, self._read_blogposts(scope))
         elif self._site_wide_is_cheaper(scopes):
             if doc_type == "comment":
                 yield from self._read_comments_site_wide(scopes)
@@ -128,7 +128,7 @@ class CloudReader(ConfluenceReader):
         self, items: list[tuple[JsonObject, list[Ref]]], space: SpaceInfo, labels: dict[str, list[str]]
     ) -> Iterator[ContentFacts]:
         for raw, chain in items:
-            if not self._is_indexed_status(raw.get("status")):
+            if not self.is_indexed_status(raw.get("status")):
                 continue
             facts = facts_from_v2(raw, "page", space, self.client.web_url, labels.get(str(raw.get("id")), []))
             facts.ancestors = chain
@@ -148,7 +148,7 @@ class CloudReader(ConfluenceReader):
             batch: list[tuple[str, ContentFacts]] = []
             for raw in page.items:
                 tree.add(self._node(raw, "blogpost"))
-                if not self._is_indexed_status(raw.get("status")):
+                if not self.is_indexed_status(raw.get("status")):
                     continue
                 facts = facts_from_v2(raw, "blogpost", space, self.client.web_url, labels.get(str(raw.get("id")), []))
                 batch.append((scope.key, facts))
@@ -211,7 +211,7 @@ class CloudReader(ConfluenceReader):
             if container_id and str(container_id) in containers:
                 scope_key, tree, scope = containers[str(container_id)]
                 node = tree.get(str(container_id))
-                if node is None or not self._is_indexed_status(node.status):
+                if node is None or not self.is_indexed_status(node.status):
                     return None
                 chain = tree.ancestors(str(container_id), final=True) or []
                 parent = Ref(node.doc_type, node.confluence_id, node.title, node.url)
@@ -219,14 +219,14 @@ class CloudReader(ConfluenceReader):
         attachment_id = raw.get("attachmentId")
         if attachment_id:
             attachment = self._attachments.get(str(attachment_id))
-            if not attachment or not self._is_indexed_status(attachment.get("status")):
+            if not attachment or not self.is_indexed_status(attachment.get("status")):
                 return None
             container_id = attachment.get("pageId") or attachment.get("blogPostId")
             if not container_id or str(container_id) not in containers:
                 return None
             scope_key, tree, scope = containers[str(container_id)]
             node = tree.get(str(container_id))
-            if node is None or not self._is_indexed_status(node.status):
+            if node is None or not self.is_indexed_status(node.status):
                 return None
             chain = tree.ancestors(str(container_id), final=True) or []
             page_ref = Ref(node.doc_type, node.confluence_id, node.title, node.url)
@@ -265,11 +265,11 @@ class CloudReader(ConfluenceReader):
                 container_id = raw.get("pageId") or raw.get("blogPostId")
                 if not container_id or str(container_id) not in containers:
                     continue
-                if not self._is_indexed_status(raw.get("status")):
+                if not self.is_indexed_status(raw.get("status")):
                     continue
                 scope_key, tree, scope = containers[str(container_id)]
                 node = tree.get(str(container_id))
-                if node is None or not self._is_indexed_status(node.status):
+                if node is None or not self.is_indexed_status(node.status):
                     continue
                 space = _space_of(scope)
                 facts = facts_from_v2(raw, "attachment", space, self.client.web_url, labels.get(str(raw.get("id")), []))
@@ -326,7 +326,13 @@ class CloudReader(ConfluenceReader):
         """Page/blog post id -> (scope key, tree, scope) over the given spaces."""
         containers: dict[str, tuple[str, SpaceTree, Scope]] = {}
         for scope in scopes:
-            tree = self._complete_tree(_space_of(scope))
+            if scope.key in self.vanished:
+                continue
+            try:
+                tree = self._complete_tree(_space_of(scope))
+            except ConfluenceNotFoundError:
+                self.space_vanished(scope.key)
+                continue
             for node_id in tree.node_ids():
                 containers[node_id] = (scope.key, tree, scope)
         return containers
@@ -409,19 +415,17 @@ class CloudReader(ConfluenceReader):
         return mapping
 
     def _labels_from_search(self, doc_type: str) -> dict[str, list[str]]:
-        keys = [space.key for space in self.state.selected]
         mapping: dict[str, list[str]] = {}
-        for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
-            cql = and_all(space_clause(keys[start : start + defaults.CQL_SPACE_BATCH]), type_clause(doc_type))
-            for page in self.client.pages(
-                self.client.v1(defaults.CONTENT_SEARCH),
-                {"cql": cql, "expand": "metadata.labels", "limit": defaults.V1_PAGE_SIZE_NO_BODY},
-                purpose=f"reading {doc_type} labels",
-            ):
-                for raw in page.items:
-                    names = label_names(raw.get("metadata"))
-                    if names:
-                        mapping[str(raw.get("id"))] = names
+        for archived in (False, True):
+            keys = [space.key for space in self.state.selected if (space.status == "archived") == archived]
+            for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
+                cql = and_all(space_clause(keys[start : start + defaults.CQL_SPACE_BATCH]), type_clause(doc_type))
+                for items in self.search(cql, "metadata.labels", defaults.V1_PAGE_SIZE_NO_BODY, archived,
+                                         purpose=f"reading {doc_type} labels"):
+                    for raw in items:
+                        names = label_names(raw.get("metadata"))
+                        if names:
+                            mapping[str(raw.get("id"))] = names
         return mapping
 
     def _prefetch_attachments(self, attachment_ids: Any) -> None:
@@ -448,17 +452,10 @@ class CloudReader(ConfluenceReader):
             results = [fetch(attachment_id) for attachment_id in missing]
         self._attachments.update(results)
 
-    def _is_indexed_status(self, status: Any) -> bool:
-        if status in (None, "current"):
-            return True
-        return status == "archived" and self.config.index_archived
-
     # ---- id listings -------------------------------------------------------------------------------------------
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         if scope_key in self.config.advanced_rules:
-            yield from self._cql_ids(
-                f"({scope_key}) and type = {doc_type}", doc_type, f"listing {doc_type} ids of an advanced rule"
-            )
+            yield from self.scope_ids_by_search(scope_key, doc_type)
             return
         space = self.state.all_spaces.get(scope_key)
         if space is None:
@@ -469,7 +466,7 @@ class CloudReader(ConfluenceReader):
         elif doc_type == "attachment":
             for raw in self._site_listing("attachments"):
                 container_id = raw.get("pageId") or raw.get("blogPostId")
-                if container_id and str(container_id) in containers and self._is_indexed_status(raw.get("status")):
+                if container_id and str(container_id) in containers and self.is_indexed_status(raw.get("status")):
                     yield f"attachment-{raw.get('id')}"
         elif doc_type == "comment":
             yield from self._comment_ids(containers)
@@ -483,7 +480,7 @@ class CloudReader(ConfluenceReader):
         for raw in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "page ids", statuses):
             found[str(raw.get("id"))] = "page"
         for raw in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog post ids", None):
-            if self._is_indexed_status(raw.get("status")):
+            if self.is_indexed_status(raw.get("status")):
                 found[str(raw.get("id"))] = "blogpost"
         return found
 
@@ -491,7 +488,7 @@ class CloudReader(ConfluenceReader):
         attachments = {
             str(raw.get("id")): str(raw.get("pageId") or raw.get("blogPostId") or "")
             for raw in self._site_listing("attachments")
-            if self._is_indexed_status(raw.get("status"))
+            if self.is_indexed_status(raw.get("status"))
         }
         comments = self._site_listing("footer-comments") + self._site_listing("inline-comments")
         container_of: dict[str, str | None] = {}

@@ -236,6 +236,11 @@ def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """'*' (or nothing) -> None meaning all spaces; 'A, B' or ['A', 'B'] -> ('A', 'B') without duplicates."""
     if value is None:
         return None
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = [str(item) for item in json.loads(value)]
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ConfluenceConfigError(f"{setting('spaces')} is not a valid list: {value!r}") from exc
     items = value.split(",") if isinstance(value, str) else [str(item) for item in value]
     keys: list[str] = []
     for item in items:

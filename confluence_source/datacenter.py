@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterator
 
 from . import settings as defaults
-from .cql import and_all, space_clause, type_clause
 from .documents import ContentFacts, SpaceInfo, space_from_v1
 from .errors import ConfluenceNotFoundError
 from .reader import V1_EXPAND, ConfluenceReader, Emitted, Scope
@@ -65,19 +64,19 @@ class DataCenterReader(ConfluenceReader):
 
     # ---- full reads ------------------------------------------------------------------------------------------
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
-        if doc_type in ("page", "blogpost") and self._scan_supported is not False:
-            for position, scope in enumerate(scopes):
-                try:
-                    yield from self._scan(doc_type, scope)
-                except ConfluenceNotFoundError:
-                    if self._scan_supported:
-                        raise  # scan worked before: this space vanished mid-run
+        if doc_type not in ("page", "blogpost") or self._scan_supported is False:
+            yield from self.read_cql(doc_type, scopes, None)
+            return
+        for position, scope in enumerate(scopes):
+            try:
+                yield from self._scan(doc_type, scope)
+            except ConfluenceNotFoundError:
+                if self._scan_supported is None:  # the very first scan failed: a server without the scan API
                     logger.info("This Confluence has no content scan API; reading with CQL search instead")
                     self._scan_supported = False
                     yield from self.read_cql(doc_type, scopes[position:], None)
                     return
-            return
-        yield from self.read_cql(doc_type, scopes, None)
+                self.space_vanished(scope.key)
 
     def _scan(self, doc_type: str, scope: Scope) -> Iterator[Emitted]:
         space = scope.space
@@ -108,9 +107,7 @@ class DataCenterReader(ConfluenceReader):
     # ---- id listings -------------------------------------------------------------------------------------------
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         if scope_key in self.config.advanced_rules:
-            yield from self._cql_ids(
-                f"({scope_key}) and type = {doc_type}", doc_type, f"listing {doc_type} ids of an advanced rule"
-            )
+            yield from self.scope_ids_by_search(scope_key, doc_type)
             return
         if doc_type in ("page", "blogpost") and self._scan_supported is not False:
             try:
@@ -120,11 +117,7 @@ class DataCenterReader(ConfluenceReader):
                 if self._scan_supported:
                     raise
                 self._scan_supported = False
-        yield from self._cql_ids(
-            and_all(space_clause([scope_key]), type_clause(doc_type)),
-            doc_type,
-            f"listing {doc_type} ids of space {scope_key}",
-        )
+        yield from self.scope_ids_by_search(scope_key, doc_type)
 
     def _scan_ids(self, space_key: str, doc_type: str) -> Iterator[str]:
         params: dict[str, Any] = {"spaceKey": space_key, "type": doc_type, "limit": defaults.V1_PAGE_SIZE_NO_BODY}

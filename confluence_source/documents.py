@@ -21,6 +21,39 @@ JsonObject = dict[str, Any]
 BREADCRUMB_SEPARATOR = " › "
 
 
+def _columns(**types: str) -> dict[str, dict[str, Any]]:
+    return {name: {"data_type": data_type, "nullable": True} for name, data_type in types.items()}
+
+
+# Column types of every table, declared so that dlt never has to guess from data (a column that is null in a whole
+# load would otherwise be dropped with a warning). Timestamps stay ISO-8601 text, as the index contract says.
+COMMON_COLUMNS: dict[str, dict[str, Any]] = {
+    "id": {"data_type": "text", "nullable": False, "primary_key": True},
+    "deleted": {"data_type": "bool", "nullable": True, "hard_delete": True},
+    **_columns(
+        type="text", confluence_id="text", title="text", url="text", space_key="text", space_name="text",
+        created_at="text", updated_at="text", version="bigint", status="text", author_name="text",
+        author_id="text", labels="json", site_url="text",
+    ),
+}
+_TREE_COLUMNS = _columns(ancestor_ids="json", ancestor_titles="json", breadcrumb="text")
+_PARENT_COLUMNS = _columns(parent_id="text", parent_type="text", parent_title="text", parent_url="text")
+COLUMNS_BY_TYPE: dict[str, dict[str, dict[str, Any]]] = {
+    "space": {**COMMON_COLUMNS, **_columns(description="text", space_type="text")},
+    "page": {**COMMON_COLUMNS, **_TREE_COLUMNS, **_columns(body="text", body_markdown="text", parent_id="text")},
+    "blogpost": {**COMMON_COLUMNS, **_TREE_COLUMNS, **_columns(body="text", body_markdown="text")},
+    "comment": {
+        **COMMON_COLUMNS, **_TREE_COLUMNS, **_PARENT_COLUMNS,
+        **_columns(body="text", body_markdown="text", comment_location="text", parent_comment_id="text",
+                   resolution_status="text", inline_selection="text"),
+    },
+    "attachment": {
+        **COMMON_COLUMNS, **_TREE_COLUMNS, **_PARENT_COLUMNS,
+        **_columns(file_name="text", media_type="text", file_size="bigint", download_url="text", comment="text"),
+    },
+}
+
+
 def doc_id(doc_type: str, confluence_id: Any) -> str:
     return f"{doc_type}-{confluence_id}"
 

@@ -1,16 +1,19 @@
 """Paginators for Confluence's REST APIs, on dlt's paginator interface.
 
-v2 (Cloud) needs nothing special: `_links.next` is site-relative (`/wiki/api/v2/...?cursor=`) and dlt's
-`JSONLinkPaginator` joins it with the request URL. v1 (Cloud search, all of Server/Data Center) is different enough
-to need its own:
+v2 (Cloud): `_links.next` is site-relative (`/wiki/api/v2/...?cursor=`) and is joined with the request URL, as dlt's
+`JSONLinkPaginator` does. v1 (Cloud search, all of Server/Data Center) differs:
 
 * `_links.next` is relative to the *site base* (`https://x.atlassian.net/wiki`, `https://host/confluence`), not to the
   host, and some Data Center versions repeat the context path in it;
 * `_links.base` reflects the server's configured base URL, which behind a proxy is often not the URL we can reach,
   so the next URL is built on the configured base instead;
-* offset links (`start=`) are sometimes wrong (Data Center has sent a `start` that skips or repeats items, and a
-  `next` link on an empty page), so the offset is recomputed from what the server actually returned (`start + size`)
-  and an empty page ends the listing.
+* offset links (`start=`) are sometimes wrong (Data Center has sent a `start` that skips or repeats items), so the
+  offset is recomputed from what the server actually returned (`start + size`).
+
+Both APIs occasionally answer a page with no results that still links to a next page. Mid-listing that is a
+glitch (the next request returns the data), at the end of a Data Center offset listing it is a known overshoot.
+So an empty page is followed a few times; if emptiness persists the listing ends only when the server's own total
+shows nothing is missing, otherwise it fails: a silently shortened listing would look like deleted content.
 """
 
 from __future__ import annotations
@@ -21,10 +24,28 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dlt.sources.helpers.rest_client.paginators import BaseNextUrlPaginator, JSONLinkPaginator
 from requests import Response
 
+from .errors import IncompleteListingError
 
-def v2_paginator() -> JSONLinkPaginator:
-    """Follows `_links.next` of Cloud v2 list responses (cursor pagination)."""
-    return JSONLinkPaginator(next_url_path="_links.next")
+MAX_EMPTY_PAGES = 3
+
+
+class V2CursorPaginator(JSONLinkPaginator):
+    """Follows `_links.next` of Cloud v2 list responses; fails on endless empty pages instead of looping."""
+
+    def __init__(self) -> None:
+        super().__init__(next_url_path="_links.next")
+        self.empty_pages = 0
+
+    def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
+        super().update_state(response, data)
+        if self._next_reference is None:
+            return
+        self.empty_pages = self.empty_pages + 1 if not data else 0
+        if self.empty_pages > MAX_EMPTY_PAGES:
+            raise IncompleteListingError(
+                f"Confluence answered {self.empty_pages} empty pages in a row that still link onwards "
+                f"({urlsplit(response.url).path}); the listing cannot be trusted"
+            )
 
 
 class V1NextLinkPaginator(BaseNextUrlPaginator):
@@ -34,6 +55,8 @@ class V1NextLinkPaginator(BaseNextUrlPaginator):
         super().__init__()
         self.site_base = site_base.rstrip("/")
         self.total: int | None = None
+        self.returned = 0
+        self.empty_pages = 0
 
     def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
         body = response.json()
@@ -48,12 +71,37 @@ class V1NextLinkPaginator(BaseNextUrlPaginator):
         results = body.get("results")
         size = body.get("size")
         returned = size if isinstance(size, int) else len(results) if isinstance(results, list) else 0
-        if not next_link or returned == 0:
+        self.returned += returned
+        if not next_link:
             self._next_reference = None
             return
         url = absolute_next_url(str(next_link), self.site_base, str(links.get("context") or ""))
         start = body.get("start")
-        self._next_reference = advance_offset(url, start + returned) if isinstance(start, int) else url
+        offset_link = _is_offset_link(url)
+        if offset_link and isinstance(start, int):
+            url = advance_offset(url, start + returned)
+        if returned:
+            self.empty_pages = 0
+        else:
+            self.empty_pages += 1
+            complete = self.total is not None and self.returned >= self.total
+            if offset_link and (complete or (self.total is None and self.empty_pages > 1)):
+                self._next_reference = None  # Data Center's overshoot past the last item
+                return
+            if self.empty_pages > MAX_EMPTY_PAGES:
+                if self.total is None or complete:
+                    self._next_reference = None
+                    return
+                raise IncompleteListingError(
+                    f"Confluence kept answering empty pages after {self.returned} of {self.total} items "
+                    f"({urlsplit(response.url).path}); the listing cannot be trusted"
+                )
+        self._next_reference = url
+
+
+def _is_offset_link(url: str) -> bool:
+    names = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    return "start" in names and "cursor" not in names
 
 
 def absolute_next_url(next_link: str, site_base: str, context: str) -> str:
@@ -74,8 +122,7 @@ def advance_offset(url: str, next_start: int) -> str:
     """Replace `start` in an offset link by the offset actually reached; cursor links are left alone."""
     parts = urlsplit(url)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    names = {name for name, _ in pairs}
-    if "start" not in names or "cursor" in names:
+    if not _is_offset_link(url):
         return url
     rebuilt = [(name, str(next_start) if name == "start" else value) for name, value in pairs]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rebuilt), parts.fragment))

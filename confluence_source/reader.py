@@ -119,6 +119,8 @@ class ConfluenceReader(ABC):
         self.plan_in_use: SyncPlan | None = None
         # where yielded ids are recorded for deletion reconciliation (set by the source; optional)
         self.ledger: SeenLedger | None = None
+        # spaces that answered 404 after preflight (deleted or hidden mid-run): skipped, never marked fully read
+        self.vanished: set[str] = set()
 
     # ---- public interface ------------------------------------------------------------------------------------
     @property
@@ -191,15 +193,21 @@ class ConfluenceReader(ABC):
         """Every current item of this type in these spaces."""
 
     def count_current(self, scope_keys: Iterable[str]) -> dict[tuple[str, str], int]:
-        """Items per (scope key, type) as Confluence's search counts them: one small request per pair."""
+        """Items per (scope key, type) as Confluence's search counts them: one small request per pair.
+
+        A count, unlike `iter_current_ids`, cannot apply every indexing rule (content hanging on archived or trashed
+        pages is counted by Confluence but not indexed; very recent changes may be missing from the search index),
+        so treat it as a cheap hint for whether a listing is needed, not as proof.
+        """
         counts: dict[tuple[str, str], int] = {}
         for key in scope_keys:
+            archived = self._in_archived_space(key)
             for doc_type in defaults.CONTENT_TYPES:
-                cql = and_all(self._scope_filter(key), type_clause(doc_type))
+                params: dict[str, Any] = {"cql": and_all(self._scope_filter(key), type_clause(doc_type)), "limit": 1}
+                if archived:
+                    params["includeArchivedSpaces"] = "true"
                 body = self.client.get_json(
-                    self.client.v1(defaults.SEARCH),
-                    {"cql": cql, "limit": 1},
-                    purpose=f"counting {doc_type}s of {key}",
+                    self.client.v1(defaults.SEARCH), params, purpose=f"counting {doc_type}s of {key}"
                 )
                 total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
                 if not isinstance(total, int):
@@ -306,14 +314,11 @@ class ConfluenceReader(ABC):
         (id, version); every document is attributed to the scope that selected it."""
         seen: set[tuple[str, Any]] = set()
         window_clause = window.clause(self.zone) if window is not None else None
-        for scope_key_of, cql in self._cql_queries(doc_type, scopes, window_clause):
-            for page in self.client.pages(
-                self.client.v1(defaults.CONTENT_SEARCH),
-                {"cql": cql, "expand": V1_EXPAND[doc_type], "limit": defaults.V1_PAGE_SIZE_WITH_BODY},
-                purpose=f"searching {doc_type}s",
-            ):
+        for scope_key_of, cql, archived in self._cql_queries(doc_type, scopes, window_clause):
+            for items in self.search(cql, V1_EXPAND[doc_type], defaults.V1_PAGE_SIZE_WITH_BODY, archived,
+                                     purpose=f"searching {doc_type}s"):
                 batch: list[tuple[str, ContentFacts]] = []
-                for raw in page.items:
+                for raw in items:
                     facts = self._facts_from_v1(raw)
                     if facts is None or facts.doc_type != doc_type:
                         continue
@@ -330,20 +335,46 @@ class ConfluenceReader(ABC):
             for scope in scopes:
                 self.record_fully_read(scope.key, doc_type)
 
-    def _cql_queries(self, doc_type: str, scopes: list[Scope], window_clause: str | None) -> Iterator[tuple[Any, str]]:
-        rules = [scope for scope in scopes if scope.kind == "rule"]
-        for scope in rules:
-            key = scope.key
-            yield (lambda facts, key=key: key), and_all(
-                f"({without_order_by(scope.rule or '')})", type_clause(doc_type), window_clause
-            )
-        keys = [scope.key for scope in scopes if scope.kind == "space"]
-        for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
-            batch = keys[start : start + defaults.CQL_SPACE_BATCH]
-            allowed = set(batch)
-            yield (lambda facts, allowed=allowed: facts.space_key if facts.space_key in allowed else None), and_all(
-                space_clause(batch), type_clause(doc_type), window_clause
-            )
+    def search(
+        self, cql: str, expand: str, limit: int, archived_spaces: bool, *, purpose: str
+    ) -> Iterator[list[JsonObject]]:
+        """Pages of content matching `cql`. Content search leaves archived spaces out; when those are wanted the
+        generic search is used with `includeArchivedSpaces` (its results wrap each item in `content`)."""
+        if not archived_spaces:
+            params: dict[str, Any] = {"cql": cql, "limit": limit}
+            if expand:
+                params["expand"] = expand
+            for page in self.client.pages(self.client.v1(defaults.CONTENT_SEARCH), params, purpose=purpose):
+                yield page.items
+            return
+        params = {"cql": cql, "limit": limit, "includeArchivedSpaces": "true"}
+        if expand:
+            params["expand"] = ",".join(f"content.{part}" for part in expand.split(","))
+        for page in self.client.pages(self.client.v1(defaults.SEARCH), params, purpose=purpose):
+            yield [result["content"] for result in page.items if isinstance(result.get("content"), dict)]
+
+    def _in_archived_space(self, key: str) -> bool:
+        space = self.state.all_spaces.get(key)
+        return bool(space is not None and space.status == "archived")
+
+    def _cql_queries(
+        self, doc_type: str, scopes: list[Scope], window_clause: str | None
+    ) -> Iterator[tuple[Any, str, bool]]:
+        """(scope attribution, CQL, whether archived spaces are involved) for each query to run."""
+        for scope in scopes:
+            if scope.kind == "rule":
+                key = scope.key
+                yield (lambda facts, key=key: key), and_all(
+                    f"({without_order_by(scope.rule or '')})", type_clause(doc_type), window_clause
+                ), self.config.index_archived
+        for archived in (False, True):
+            keys = [s.key for s in scopes if s.kind == "space" and self._in_archived_space(s.key) == archived]
+            for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
+                batch = keys[start : start + defaults.CQL_SPACE_BATCH]
+                allowed = set(batch)
+                yield (lambda facts, allowed=allowed: facts.space_key if facts.space_key in allowed else None), and_all(
+                    space_clause(batch), type_clause(doc_type), window_clause
+                ), archived
 
     def _facts_from_v1(self, raw: JsonObject) -> ContentFacts | None:
         for path in (("version", "by"), ("history", "createdBy")):
@@ -351,10 +382,20 @@ class ConfluenceReader(ABC):
             for part in path:
                 node = node.get(part) if isinstance(node, dict) else None
             self.users.remember(node)
-        facts = facts_from_v1(raw, self.client.web_url)
-        if facts.status == "archived" and not self.config.index_archived:
+        if not self.is_indexed_status(raw.get("status")):
             return None
-        return facts
+        container = raw.get("container")
+        if raw.get("type") in ("comment", "attachment") and isinstance(container, dict):
+            # content hanging on a trashed (or, unless wanted, archived) page is not indexed with it
+            if not self.is_indexed_status(container.get("status")):
+                return None
+        return facts_from_v1(raw, self.client.web_url)
+
+    def is_indexed_status(self, status: Any) -> bool:
+        """Current content is indexed; archived content only with `index_archived`."""
+        if status in (None, "current"):
+            return True
+        return status == "archived" and self.config.index_archived
 
     # ---- emitting --------------------------------------------------------------------------------------------
     def emit(self, batch: list[tuple[str, ContentFacts]]) -> Iterator[Emitted]:
@@ -372,35 +413,58 @@ class ConfluenceReader(ABC):
             self.record_seen(scope_key, facts.doc_type, document["id"])
             yield scope_key, document
 
+    def guarded(self, scope: Scope, reading: Iterator[Emitted]) -> Iterator[Emitted]:
+        """Read one space; if it disappears mid-run (404), log it, skip it and carry on with the others."""
+        try:
+            yield from reading
+        except ConfluenceNotFoundError:
+            self.space_vanished(scope.key)
+
+    def space_vanished(self, key: str) -> None:
+        if key not in self.vanished:
+            logger.warning("Space %s disappeared during the run (HTTP 404); skipping it", key)
+            self.vanished.add(key)
+
     # ---- ledger ----------------------------------------------------------------------------------------------
     def record_seen(self, scope_key: str, doc_type: str, document_id: str) -> None:
         if self.ledger is not None:
             self.ledger.saw(scope_key, doc_type, document_id)
 
     def record_fully_read(self, scope_key: str, doc_type: str) -> None:
-        if self.ledger is not None:
+        if self.ledger is not None and scope_key not in self.vanished:
             self.ledger.mark_fully_read(scope_key, doc_type)
 
     # ---- id listings helpers -----------------------------------------------------------------------------------
-    def _cql_ids(self, cql: str, doc_type: str, purpose: str) -> Iterator[str]:
-        """Ids from a CQL search without expansions; raises when fewer arrive than the server's own total."""
+    def scope_ids_by_search(self, scope_key: str, doc_type: str) -> Iterator[str]:
+        """Ids of one type in a scope (space or rule) from CQL search, checked against the server's own total.
+
+        The container is expanded so that content hanging on trashed (or unwanted archived) pages is left out
+        exactly as the readers leave it out."""
+        archived = self._in_archived_space(scope_key) or (
+            scope_key in self.config.advanced_rules and self.config.index_archived
+        )
+        cql = and_all(self._scope_filter(scope_key), type_clause(doc_type))
+        expand = "container" if doc_type in ("comment", "attachment") else ""
+        purpose = f"listing {doc_type} ids of {scope_key}"
         listed = 0
         total: int | None = None
-        for page in self.client.pages(
-            self.client.v1(defaults.CONTENT_SEARCH),
-            {"cql": cql, "limit": defaults.V1_PAGE_SIZE_NO_BODY},
-            purpose=purpose,
-        ):
+        params: dict[str, Any] = {"cql": cql, "limit": defaults.V1_PAGE_SIZE_NO_BODY}
+        endpoint = defaults.CONTENT_SEARCH
+        if archived:
+            params["includeArchivedSpaces"] = "true"
+            endpoint = defaults.SEARCH
+        if expand:
+            params["expand"] = f"content.{expand}" if archived else expand
+        for page in self.client.pages(self.client.v1(endpoint), params, purpose=purpose):
             total = page.total if page.total is not None else total
             for raw in page.items:
-                if raw.get("id") is None:
+                item = raw.get("content") if archived else raw
+                if not isinstance(item, dict) or item.get("id") is None:
                     continue
                 listed += 1
-                if raw.get("type") != doc_type:
+                if item.get("type") != doc_type or self._facts_from_v1(item) is None:
                     continue
-                if raw.get("status") == "archived" and not self.config.index_archived:
-                    continue
-                yield f"{doc_type}-{raw['id']}"
+                yield f"{doc_type}-{item['id']}"
         if total is not None and listed < total:
             raise IncompleteListingError(
                 f"Confluence listed {listed} of {total} items while {purpose}; not reconciling deletions on it"

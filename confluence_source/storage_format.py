@@ -215,13 +215,16 @@ def _backslash_match(match: re.Match[str]) -> str:
 def _collapse(fragment: str) -> str:
     """Collapse source whitespace and trim; explicit breaks become newlines."""
     if BREAK in fragment:
-        return "\n".join([_collapse_line(line) for line in fragment.split(BREAK)]).strip("\n")
-    return _collapse_line(fragment)
+        collapsed = "\n".join([_collapse_line(line) for line in fragment.split(BREAK)]).strip("\n")
+        return _BLANK_RUNS.sub("\n\n", collapsed) if "\n\n\n" in collapsed else collapsed
+    # str.split() is several times faster than a regex, but it also splits on typographic
+    # spaces (em space, ideographic space) that must survive; those rare strings take the regex.
+    if fragment.isascii() or _UNICODE_SPACE_SEARCH(fragment) is None:
+        return " ".join(fragment.split())
+    return _SPACES.sub(" ", fragment).strip(" ")
 
 
 def _collapse_line(fragment: str) -> str:
-    # str.split() is several times faster than a regex, but it also splits on typographic
-    # spaces (em space, ideographic space) that must survive; those rare strings take the regex.
     if fragment.isascii() or _UNICODE_SPACE_SEARCH(fragment) is None:
         return " ".join(fragment.split())
     return _SPACES.sub(" ", fragment).strip(" ")
@@ -328,7 +331,7 @@ def _tidy(rendered: str) -> str:
         rendered = _TRAILING_SPACE.sub("", rendered)
     if "\n\n\n" in rendered:
         rendered = _BLANK_RUNS.sub("\n\n", rendered)
-    return rendered.strip()
+    return rendered.rstrip().lstrip("\n")  # leading spaces may be a code block's indentation
 
 
 def _span(value: str | None) -> int:
@@ -482,7 +485,9 @@ class _Renderer:
 
     def render(self, root: etree._Element) -> ConvertedBody:
         blocks = self.blocks_of(root)
-        return ConvertedBody(_tidy(_join_text(blocks)), _tidy(_join_md(blocks)))
+        # Blank-line runs are collapsed in the text only: in Markdown they can only come from
+        # code blocks, which stay verbatim.
+        return ConvertedBody(_tidy(_join_text(blocks)), _join_md(blocks).rstrip().lstrip("\n"))
 
     # ---- traversal
 
@@ -531,10 +536,13 @@ class _Renderer:
         self.children(element, inner)
         if not inner.blocks:
             return "".join(inner.text), "".join(inner.md)
-        blocks = inner.finish()
+        # Words after the last block continue the surrounding line, so they stay inline.
+        trailing_text = "".join(inner.text)
+        trailing_md = "".join(inner.md)
+        blocks = inner.blocks
         flow.add(
-            BREAK + BREAK.join(b[1].replace("\n", BREAK) for b in blocks if b[1]) + BREAK,
-            BREAK + BREAK.join(b[2].replace("\n", BREAK) for b in blocks if b[2]) + BREAK,
+            BREAK + BREAK.join(b[1].replace("\n", BREAK) for b in blocks if b[1]) + BREAK + trailing_text,
+            BREAK + BREAK.join(b[2].replace("\n", BREAK) for b in blocks if b[2]) + BREAK + trailing_md,
         )
         return None
 
@@ -610,7 +618,8 @@ class _Renderer:
                     text, markdown = _join_text(blocks), _join_md_tight(blocks)
                 if text:
                     texts.append(text)
-                items.append(marker + markdown if markdown and "\n" not in markdown else _list_item_md(marker, markdown))
+                one_line = markdown and "\n" not in markdown
+                items.append(marker + markdown if one_line else _list_item_md(marker, markdown))
             else:
                 # A nested list (or anything else) directly inside the list belongs to the item before it.
                 inner = _Flow()
@@ -909,14 +918,15 @@ class _Renderer:
             self.block_container(fallback, flow)
 
     def adf_node(self, element: etree._Element, flow: _Flow) -> None:
-        if element.get("type") == "panel":
-            panel_type = ""
-            for child in element:
-                if child.tag == AC_ADF_ATTRIBUTE and child.get("key") == "panel-type":
-                    panel_type = (child.text or "").strip().lower()
+        node_type = element.get("type")
+        if node_type in ("panel", "expand", "nested-expand"):
+            attributes = {
+                child.get("key"): _collapse(child.text or "") for child in element.iterchildren(AC_ADF_ATTRIBUTE)
+            }
             content = _child(element, AC_ADF_CONTENT)
             blocks = self.blocks_of(content) if content is not None else []
-            self._panel(flow, _ADF_PANEL_LABELS.get(panel_type), "", blocks)
+            label = _ADF_PANEL_LABELS.get(attributes.get("panel-type", "").lower())
+            self._panel(flow, label, attributes.get("title", ""), blocks)
             return
         flow.flush()
         for child in element:
@@ -928,19 +938,7 @@ class _Renderer:
 
     def macro(self, element: etree._Element, flow: _Flow) -> None:
         name = (element.get(AC_NAME) or "").strip().lower()
-        handler = _MACROS.get(name)
-        if handler is None:
-            if name in _CODE_MACROS:
-                handler = _Renderer.code_macro
-            elif name in _PANEL_MACROS:
-                handler = _Renderer.panel_macro
-            elif name in _INCLUDE_MACROS:
-                handler = _Renderer.include_macro
-            elif name in _FILE_MACROS:
-                handler = _Renderer.file_macro
-            else:
-                handler = _Renderer.other_macro
-        handler(self, element, flow, name)
+        _MACROS.get(name, _Renderer.other_macro)(self, element, flow, name)
 
     def code_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
         parameters = _parameters(element)
@@ -1134,6 +1132,10 @@ _HANDLERS: dict[object, Handler] = {
     etree.Entity: _R.skip,
 }
 _MACROS: dict[str, MacroHandler] = {
+    **dict.fromkeys(_CODE_MACROS, _R.code_macro),
+    **dict.fromkeys(_PANEL_MACROS, _R.panel_macro),
+    **dict.fromkeys(_INCLUDE_MACROS, _R.include_macro),
+    **dict.fromkeys(_FILE_MACROS, _R.file_macro),
     "jira": _R.jira_macro,
     "status": _R.status_macro,
     "html": _R.html_macro,

@@ -43,6 +43,7 @@ _XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _MARKUP_CHARACTERS = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;"}
 
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.DOTALL)
+_CDATA_SECTION = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
 # Characters XML 1.0 forbids; the HTML parser would keep them, and the renderer uses one of
 # them (U+001E) as its private line-break marker.
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -93,10 +94,19 @@ def _replace_ampersand(match: re.Match[str]) -> str:
 
 
 def xml_safe_entities(storage: str) -> str:
-    """Rewrite HTML named entities as characters and escape bare ampersands, so XML accepts the text."""
+    """Rewrite HTML named entities as characters and escape bare ampersands, so XML accepts the text.
+
+    CDATA sections are left alone: there `&nbsp;` and `&&` are literal code, not markup.
+    """
     if "&" not in storage:
         return storage
-    return _AMPERSAND.sub(_replace_ampersand, storage)
+    if "<![CDATA[" not in storage:
+        return _AMPERSAND.sub(_replace_ampersand, storage)
+    parts = _CDATA_SECTION.split(storage)  # even indexes: markup; odd indexes: whole CDATA sections
+    for index in range(0, len(parts), 2):
+        if "&" in parts[index]:
+            parts[index] = _AMPERSAND.sub(_replace_ampersand, parts[index])
+    return "".join(parts)
 
 
 def parse_storage(storage: str) -> etree._Element:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import ssl
 import tempfile
+import warnings
 from pathlib import Path
 
 import certifi
+from urllib3.exceptions import InsecureRequestWarning
 
 from .config import setting
 from .errors import ConfluenceConfigError
@@ -25,7 +28,7 @@ logger = logging.getLogger(__name__)
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
 
-def verify_setting(ssl_enabled: bool, ssl_ca: str | None) -> bool | str:
+def verify_setting(ssl_enabled: bool, ssl_ca: str | None, host: str = "") -> bool | str:
     """The `verify` value for requests: False, True (default trust store) or the path of a combined CA bundle."""
     if not ssl_enabled:
         if ssl_ca:
@@ -34,6 +37,14 @@ def verify_setting(ssl_enabled: bool, ssl_ca: str | None) -> bool | str:
                 setting("ssl_ca"),
                 setting("ssl_enabled"),
             )
+        else:
+            logger.warning("TLS certificate verification is off (%s = false)", setting("ssl_enabled"))
+        # said once above; urllib3 would repeat it for every single request
+        warnings.filterwarnings(
+            "ignore",
+            message=f"Unverified HTTPS request is being made to host '{re.escape(host)}'",
+            category=InsecureRequestWarning,
+        )
         return False
     if not ssl_ca:
         return True

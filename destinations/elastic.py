@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Final, Iterable, Mapping, Optional, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import dlt
 from dlt.common.schema import TTableSchema
@@ -48,9 +49,13 @@ from destinations.es_errors import (
     ElasticsearchConfigurationError,
     ElasticsearchSettingsError,
     ElasticsearchUnavailableError,
-    translate_client_error,
+    explained_client_errors,
 )
-from destinations.es_indices import create_index_if_missing, ensure_content_index, forget_index
+from destinations.es_indices import (
+    create_index_if_missing,
+    ensure_content_index,
+    forget_index,
+)
 from destinations.es_mapping import content_index_mappings, content_index_settings
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from destinations.es_stats import LoadStatistics, record_batch, total_statistics
@@ -89,7 +94,7 @@ class BatchResult:
     rejected: tuple[RejectedDocument, ...]
 
 
-def current_load_id() -> Optional[str]:
+def current_load_id() -> str | None:
     """The id of the load package being loaded, or None when called outside a dlt load."""
     try:
         return str(dlt.current.load_package_state()["load_id"])
@@ -101,9 +106,9 @@ def write_batch(
     items: Sequence[Mapping[str, Any]],
     table: Mapping[str, Any],
     settings: ElasticsearchSettings,
-    load_id: Optional[str] = None,
-    policy: Optional[RetryPolicy] = None,
-    writer_options: Optional[Mapping[str, Any]] = None,
+    load_id: str | None = None,
+    policy: RetryPolicy | None = None,
+    writer_options: Mapping[str, Any] | None = None,
 ) -> BatchResult:
     """Writes one batch of rows of `table` (a dlt table schema) into the index; the sink's body.
 
@@ -114,13 +119,8 @@ def write_batch(
     client = shared_client(settings.connection)
     where = settings.connection.describe()
     table_name = str(table.get("name", "?"))
-    try:
+    with explained_client_errors(where, settings.index):
         ensure_content_index(client, settings.index, policy)
-    except Exception as error:
-        translated = translate_client_error(error, where, settings.index)
-        if translated is None:
-            raise
-        raise translated from error
 
     planned = plan_batch(items, TableKeys.from_table(table), settings.max_document_bytes)
 
@@ -136,7 +136,8 @@ def write_batch(
         on_index_missing=recreate_index,
         **dict(writer_options or {}),
     )
-    outcome = writer.write(planned.actions)
+    with explained_client_errors(where, settings.index):  # e.g. re-creating a vanished index
+        outcome = writer.write(planned.actions)
     rejected = tuple(planned.rejected) + tuple(outcome.rejected)
     if rejected:
         log_rejections(rejected, table_name, settings.dead_letter_index)
@@ -163,11 +164,11 @@ def elasticsearch_destination(
     items: TDataItems,
     table: TTableSchema,
     es_hosts: str = dlt.config.value,
-    es_cloud_id: Optional[str] = dlt.config.value,
-    es_api_key: Optional[str] = dlt.secrets.value,
-    es_username: Optional[str] = dlt.secrets.value,
-    es_password: Optional[str] = dlt.secrets.value,
-    es_ca_certs: Optional[str] = dlt.config.value,
+    es_cloud_id: str | None = dlt.config.value,
+    es_api_key: str | None = dlt.secrets.value,
+    es_username: str | None = dlt.secrets.value,
+    es_password: str | None = dlt.secrets.value,
+    es_ca_certs: str | None = dlt.config.value,
     es_verify_certs: bool = dlt.config.value,
     es_request_timeout: float = dlt.config.value,
     es_index: str = dlt.config.value,
@@ -198,15 +199,15 @@ elasticsearch = elasticsearch_destination
 @dataclasses.dataclass(frozen=True)
 class ConnectionReport:
     where: str
-    cluster_name: Optional[str]
-    version: Optional[str]
+    cluster_name: str | None
+    version: str | None
     index: str
     index_created: bool
 
 
 def check_connection(
-    client: Optional[Elasticsearch] = None,
-    settings: Optional[ElasticsearchSettings] = None,
+    client: Elasticsearch | None = None,
+    settings: ElasticsearchSettings | None = None,
     create_index: bool = True,
 ) -> ConnectionReport:
     """Preflight for the pipeline: can we reach, authenticate to and write the index? Call before extracting.
@@ -222,28 +223,19 @@ def check_connection(
     where = settings.connection.describe()
     policy = RetryPolicy(max_retries=PREFLIGHT_RETRIES)
     cluster_name = version = None
-    try:
-        info = call_with_backoff(client.info, policy, "connecting")
-        cluster_name = info.get("cluster_name")
-        version = (info.get("version") or {}).get("number")
-    except AuthorizationException:
-        pass  # authenticated, but not allowed to read cluster info: fine for an index-scoped key
-    except Exception as error:
-        translated = translate_client_error(error, where)
-        if translated is None:
-            raise
-        raise translated from error
+    with explained_client_errors(where):
+        try:
+            info = call_with_backoff(client.info, policy, "connecting")
+            cluster_name = info.get("cluster_name")
+            version = (info.get("version") or {}).get("number")
+        except AuthorizationException:
+            pass  # authenticated, but not allowed to read cluster info: fine for an index-scoped key
     created = False
     if create_index:
-        try:
+        with explained_client_errors(where, settings.index):
             created = create_index_if_missing(
                 client, settings.index, content_index_mappings(), content_index_settings(), policy
             )
-        except Exception as error:
-            translated = translate_client_error(error, where, settings.index)
-            if translated is None:
-                raise
-            raise translated from error
     return ConnectionReport(where, cluster_name, version, settings.index, created)
 
 
@@ -256,7 +248,7 @@ def elasticsearch_client_from_config(**explicit: Any) -> Elasticsearch:
     return build_client(resolve_settings(**explicit).connection)
 
 
-def find_destination_error(error: BaseException) -> Optional[ElasticsearchSettingsError]:
+def find_destination_error(error: BaseException) -> ElasticsearchSettingsError | None:
     """This destination's one-line error inside whatever dlt raised, or None.
 
     dlt does not chain the sink's exception with `raise ... from`: `PipelineStepFailed.exception`
@@ -284,13 +276,13 @@ def configured_index_name() -> str:
     return resolve_settings().index
 
 
-def load_statistics(load_ids: Iterable[Optional[str]]) -> LoadStatistics:
+def load_statistics(load_ids: Iterable[str | None]) -> LoadStatistics:
     """What the sink did in this process for these loads (e.g. `load_info.loads_ids`)."""
     return total_statistics(load_ids)
 
 
 def rejected_document_count(
-    load_id: Optional[str] = None, settings: Optional[ElasticsearchSettings] = None
+    load_id: str | None = None, settings: ElasticsearchSettings | None = None
 ) -> int:
     """Rejected documents in the dead-letter index, of one load or (load_id None) in total.
 
@@ -299,14 +291,10 @@ def rejected_document_count(
     settings = settings or resolve_settings()
     client = shared_client(settings.connection)
     query = {"term": {"load_id": load_id}} if load_id else {"match_all": {}}
-    try:
-        response = client.count(index=dead_letter_index_name(settings.index), query=query)
-    except NotFoundError:
-        return 0
-    except Exception as error:
-        translated = translate_client_error(error, settings.connection.describe(), settings.index)
-        if translated is None:
-            raise
-        raise translated from error
+    with explained_client_errors(settings.connection.describe(), settings.index):
+        try:
+            response = client.count(index=dead_letter_index_name(settings.index), query=query)
+        except NotFoundError:
+            return 0  # nothing was ever rejected
     return int(response["count"])
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Final, Iterable, Iterator, Literal, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, Literal, NoReturn
 
 from elasticsearch import ApiError, Elasticsearch, helpers
 
@@ -70,7 +71,7 @@ class BulkWriter:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
     threads: int = DEFAULT_THREADS
-    on_index_missing: Optional[Callable[[], None]] = None
+    on_index_missing: Callable[[], None] | None = None
 
     def write(self, actions: list[BulkAction]) -> BulkOutcome:
         outcome = BulkOutcome()
@@ -81,6 +82,7 @@ class BulkWriter:
             retry_later: list[BulkAction] = []
             reason = ""
             answered = 0
+            request_error: Exception | None = None
             try:
                 for ok, item in self._send(pending, chunk_bytes):
                     action = pending[answered]
@@ -105,21 +107,23 @@ class BulkWriter:
                     chunk_bytes = self._shrink_after_too_large(pending, chunk_bytes, outcome)
                     continue
                 if not is_retryable(error):
-                    raise self._fatal(error) from error
+                    self._raise_translated(error)
                 retry_later.extend(pending[answered:])
                 reason = f"bulk request failed with HTTP {error.status_code}"
+                request_error = error
             except Exception as error:
                 if not is_retryable(error):
-                    translated = translate_client_error(error, self.where, self.index)
-                    if translated is None:
-                        raise
-                    raise translated from error
+                    self._raise_translated(error)
                 retry_later.extend(pending[answered:])
                 reason = f"bulk request failed ({type(error).__name__})"
+                request_error = error
             pending = retry_later
             if not pending:
                 break
             if retry_number >= self.policy.max_retries:
+                if request_error is not None:
+                    # e.g. "Cannot reach Elasticsearch at ... (set destination.elasticsearch.es_hosts)"
+                    self._raise_translated(request_error)
                 raise ElasticsearchUnavailableError(
                     f"Elasticsearch at {self.where} kept refusing {len(pending)} document(s)"
                     f" after {retry_number} retries: {reason}"
@@ -135,22 +139,25 @@ class BulkWriter:
         common: dict[str, Any] = {
             "chunk_size": self.chunk_size,
             "max_chunk_bytes": chunk_bytes,
-            "expand_action_callback": self._expand,
             "raise_on_error": False,
             "raise_on_exception": True,
         }
+        requests = (self._as_helper_action(action) for action in actions)
         results: Iterable[tuple[bool, Any]]
         if self.strategy == "parallel" and len(actions) > self.chunk_size:
             results = helpers.parallel_bulk(
-                self.client, actions, thread_count=self.threads, queue_size=self.threads, **common
+                self.client, requests, thread_count=self.threads, queue_size=self.threads, **common
             )
         else:
-            results = helpers.streaming_bulk(self.client, actions, yield_ok=True, max_retries=0, **common)
+            results = helpers.streaming_bulk(self.client, requests, yield_ok=True, max_retries=0, **common)
         return iter(results)
 
-    def _expand(self, action: BulkAction) -> tuple[dict[str, Any], Optional[bytes]]:
-        header = {action.operation: {"_index": self.index, "_id": action.doc_id}}
-        return header, action.body
+    def _as_helper_action(self, action: BulkAction) -> dict[str, Any]:
+        """The helpers' action form; the body is already JSON bytes, which they send unchanged."""
+        request: dict[str, Any] = {"_op_type": action.operation, "_index": self.index, "_id": action.doc_id}
+        if action.body is not None:
+            request["_source"] = action.body
+        return request
 
     def _settle(
         self,
@@ -159,7 +166,7 @@ class BulkWriter:
         result: dict[str, Any],
         outcome: BulkOutcome,
         retry_later: list[BulkAction],
-    ) -> Optional[str]:
+    ) -> str | None:
         """Books one item; returns a retry reason if the item must be sent again."""
         _, item = next(iter(result.items()))
         if item.get("_id") != action.doc_id:
@@ -220,9 +227,12 @@ class BulkWriter:
             return self.max_chunk_bytes
         return max(_MIN_CHUNK_BYTES, chunk_bytes // 2)
 
-    def _fatal(self, error: ApiError) -> Exception:
+    def _raise_translated(self, error: Exception) -> NoReturn:
+        """Raises our one-line error for a client error, or any other exception unchanged."""
         translated = translate_client_error(error, self.where, self.index)
-        return translated if translated is not None else error
+        if translated is None:
+            raise error
+        raise translated from error
 
 
 def _describe_item_error(error: Any) -> tuple[str, str]:

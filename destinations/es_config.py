@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Any, Final, Optional
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.typing import TSecretStrValue
-from dlt.destinations.impl.destination.configuration import CustomDestinationClientConfiguration
+from dlt.destinations.impl.destination.configuration import (
+    CustomDestinationClientConfiguration,
+)
 
 from destinations.es_errors import ElasticsearchConfigurationError, redact_url
 
@@ -40,11 +42,11 @@ class ElasticsearchDestinationConfiguration(CustomDestinationClientConfiguration
     """What a user can set under [destination.elasticsearch]."""
 
     es_hosts: str = DEFAULT_HOSTS
-    es_cloud_id: Optional[str] = None
-    es_api_key: Optional[TSecretStrValue] = None
-    es_username: Optional[TSecretStrValue] = None
-    es_password: Optional[TSecretStrValue] = None
-    es_ca_certs: Optional[str] = None
+    es_cloud_id: str | None = None
+    es_api_key: TSecretStrValue | None = None
+    es_username: TSecretStrValue | None = None
+    es_password: TSecretStrValue | None = None
+    es_ca_certs: str | None = None
     es_verify_certs: bool = True
     es_request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     es_index: str = DEFAULT_INDEX
@@ -68,11 +70,11 @@ class ConnectionSettings:
     """
 
     hosts: tuple[str, ...]
-    cloud_id: Optional[str] = None
-    api_key: Optional[str] = dataclasses.field(default=None, repr=False)
-    username: Optional[str] = dataclasses.field(default=None, repr=False)
-    password: Optional[str] = dataclasses.field(default=None, repr=False)
-    ca_certs: Optional[str] = dataclasses.field(default=None, repr=False)
+    cloud_id: str | None = None
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    username: str | None = dataclasses.field(default=None, repr=False)
+    password: str | None = dataclasses.field(default=None, repr=False)
+    ca_certs: str | None = dataclasses.field(default=None, repr=False)
     verify_certs: bool = True
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
@@ -156,7 +158,7 @@ def _validate_index(index: str) -> str:
     return name
 
 
-def _validate_ca_certs(value: Optional[str]) -> Optional[str]:
+def _validate_ca_certs(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     if value.lstrip().startswith(_PEM_MARKER):
@@ -171,7 +173,7 @@ def _validate_ca_certs(value: Optional[str]) -> Optional[str]:
     return path
 
 
-def _blank_to_none(value: Optional[str]) -> Optional[str]:
+def _blank_to_none(value: str | None) -> str | None:
     if value is None:
         return None
     value = str(value).strip()
@@ -180,11 +182,11 @@ def _blank_to_none(value: Optional[str]) -> Optional[str]:
 
 def build_settings(
     es_hosts: str = DEFAULT_HOSTS,
-    es_cloud_id: Optional[str] = None,
-    es_api_key: Optional[str] = None,
-    es_username: Optional[str] = None,
-    es_password: Optional[str] = None,
-    es_ca_certs: Optional[str] = None,
+    es_cloud_id: str | None = None,
+    es_api_key: str | None = None,
+    es_username: str | None = None,
+    es_password: str | None = None,
+    es_ca_certs: str | None = None,
     es_verify_certs: bool = True,
     es_request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     es_index: str = DEFAULT_INDEX,

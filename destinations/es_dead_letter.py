@@ -13,8 +13,9 @@ the rejection is still logged and counted, and the load goes on.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Final, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from elasticsearch import Elasticsearch, helpers
 
@@ -51,7 +52,7 @@ def log_rejections(rejected: Sequence[RejectedDocument], table: str, index: str)
 
 
 def _entry(
-    rejected: RejectedDocument, content_index: str, table: str, load_id: Optional[str], now: str
+    rejected: RejectedDocument, content_index: str, table: str, load_id: str | None, now: str
 ) -> dict[str, Any]:
     document = rejected.body.decode("utf-8", "replace") if rejected.body else None
     truncated = document is not None and len(document) > MAX_STORED_DOCUMENT_CHARS
@@ -75,14 +76,14 @@ def record_rejections(
     dead_letter_index: str,
     content_index: str,
     table: str,
-    load_id: Optional[str],
+    load_id: str | None,
     rejected: Sequence[RejectedDocument],
     policy: RetryPolicy,
 ) -> int:
     """Stores rejections in the dead-letter index; returns how many were stored (errors are logged)."""
     if not rejected:
         return 0
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
 
     def actions() -> Iterator[dict[str, Any]]:
         for entry in rejected:

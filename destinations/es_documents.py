@@ -9,7 +9,8 @@ cannot be encoded or a document that is too large costs only that document, not 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Final, Literal, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal
 
 from destinations.es_errors import ElasticsearchConfigurationError
 from destinations.es_serializer import DocumentSerializer
@@ -30,7 +31,7 @@ class BulkAction:
 
     operation: Operation
     doc_id: str
-    body: Optional[bytes] = None
+    body: bytes | None = None
 
     @property
     def size(self) -> int:
@@ -46,7 +47,7 @@ class RejectedDocument:
     status: int  # HTTP status of the bulk item; 0 if never sent
     error_type: str
     reason: str
-    body: Optional[bytes] = None
+    body: bytes | None = None
 
 
 @dataclasses.dataclass
@@ -60,11 +61,11 @@ class TableKeys:
     """Where a table keeps its document id and its delete flag."""
 
     key_columns: tuple[str, ...]
-    hard_delete_column: Optional[str]
+    hard_delete_column: str | None
     hard_delete_is_bool: bool
 
     @classmethod
-    def from_table(cls, table: Mapping[str, Any]) -> "TableKeys":
+    def from_table(cls, table: Mapping[str, Any]) -> TableKeys:
         columns: Mapping[str, Mapping[str, Any]] = table.get("columns") or {}
         keys = tuple(name for name, column in columns.items() if column.get("primary_key"))
         if not keys:
@@ -80,7 +81,7 @@ class TableKeys:
         is_bool = hard_delete is not None and columns[hard_delete].get("data_type") == "bool"
         return cls(keys, hard_delete, is_bool)
 
-    def document_id(self, row: Mapping[str, Any]) -> Optional[str]:
+    def document_id(self, row: Mapping[str, Any]) -> str | None:
         values = [row.get(column) for column in self.key_columns]
         if any(value is None or value == "" for value in values):
             return None

@@ -8,6 +8,8 @@ that name the setting a user has to change, without ever echoing a secret.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,12 +21,14 @@ from elasticsearch import (
     ApiError,
     AuthenticationException,
     AuthorizationException,
-    ConnectionError as EsConnectionError,
     ConnectionTimeout,
     SerializationError,
     SSLError,
     TransportError,
     UnsupportedProductError,
+)
+from elasticsearch import (
+    ConnectionError as EsConnectionError,
 )
 
 CONFIG_SECTION: Final = "destination.elasticsearch"
@@ -138,7 +142,7 @@ def translate_client_error(
         target = f"index '{index}'" if index else "this request"
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} denied {target} (HTTP 403): the user needs the"
-            " create_index, write and read privileges on it",
+            " create_index, view_index_metadata, write and read privileges on it",
             "es_api_key",
             "es_username/es_password",
             "es_index",
@@ -169,3 +173,17 @@ def translate_client_error(
             f" (set {setting_path('es_hosts')})"
         )
     return None
+
+
+@contextmanager
+def explained_client_errors(where: str, index: str | None = None) -> Iterator[None]:
+    """Re-raises client errors of the enclosed block as our one-line errors (others unchanged)."""
+    try:
+        yield
+    except ElasticsearchSettingsError:
+        raise
+    except Exception as error:
+        translated = translate_client_error(error, where, index)
+        if translated is None:
+            raise
+        raise translated from error

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
 
@@ -26,7 +27,7 @@ from destinations.es_retry import RetryPolicy, call_with_backoff
 logger = logging.getLogger(__name__)
 
 #: Indices known to exist, per client (weak keys: a closed and dropped client takes its entries along).
-_known_indices: "weakref.WeakKeyDictionary[Elasticsearch, set[str]]" = weakref.WeakKeyDictionary()
+_known_indices: weakref.WeakKeyDictionary[Elasticsearch, set[str]] = weakref.WeakKeyDictionary()
 _known_indices_lock = threading.Lock()
 
 

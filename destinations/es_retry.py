@@ -12,7 +12,8 @@ import dataclasses
 import logging
 import random
 import time
-from typing import Callable, Final, TypeVar
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 from destinations.es_errors import is_retryable
 
@@ -34,7 +35,7 @@ class RetryPolicy:
 
     def delay(self, retry_number: int) -> float:
         """Wait before retry `retry_number` (1-based): half fixed, half random ("equal jitter")."""
-        ceiling = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
+        ceiling = min(self.max_delay, self.initial_delay * float(2 ** (retry_number - 1)))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def sleep_before(self, retry_number: int, reason: str) -> None:

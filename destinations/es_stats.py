@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from destinations.es_bulk import BulkOutcome
 from destinations.es_documents import RejectedDocument
@@ -28,16 +28,16 @@ class LoadStatistics:
     def rejected(self) -> int:
         return len(self.rejected_ids)
 
-    def copy(self) -> "LoadStatistics":
+    def copy(self) -> LoadStatistics:
         return dataclasses.replace(self, rejected_ids=set(self.rejected_ids))
 
 
-_by_load: dict[Optional[str], LoadStatistics] = {}
+_by_load: dict[str | None, LoadStatistics] = {}
 _lock = threading.Lock()
 
 
 def record_batch(
-    load_id: Optional[str], outcome: BulkOutcome, rejected: Iterable[RejectedDocument]
+    load_id: str | None, outcome: BulkOutcome, rejected: Iterable[RejectedDocument]
 ) -> None:
     with _lock:
         stats = _by_load.setdefault(load_id, LoadStatistics())
@@ -48,14 +48,14 @@ def record_batch(
         stats.rejected_ids.update(entry.doc_id for entry in rejected)
 
 
-def statistics_for(load_id: Optional[str]) -> LoadStatistics:
+def statistics_for(load_id: str | None) -> LoadStatistics:
     """A snapshot of the counters of one load (all zero if the sink did not run for it)."""
     with _lock:
         stats = _by_load.get(load_id)
         return stats.copy() if stats else LoadStatistics()
 
 
-def total_statistics(load_ids: Iterable[Optional[str]]) -> LoadStatistics:
+def total_statistics(load_ids: Iterable[str | None]) -> LoadStatistics:
     total = LoadStatistics()
     for load_id in load_ids:
         stats = statistics_for(load_id)

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from destinations.es_client import close_shared_clients
-from destinations.es_config import ElasticsearchSettings, build_settings, dead_letter_index_name
+from destinations.es_config import (
+    ElasticsearchSettings,
+    build_settings,
+    dead_letter_index_name,
+)
 from destinations.es_retry import RetryPolicy
 
 

@@ -7,7 +7,7 @@ and its Markdown twin, ancestors, labels. Deterministic (seeded) so runs compare
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 WORDS = (
@@ -38,7 +38,7 @@ def page_document(number: int, rng: random.Random | None = None, body_kb: float 
     while sum(len(part) + 1 for part in body_parts) < body_kb * 1024:
         body_parts.append(_sentence(rng, rng.randint(8, 20)))
     body = " ".join(body_parts)
-    created = datetime(2023, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=number * 7)
+    created = datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=number * 7)
     space_key = f"SP{number % 7}"
     return {
         "id": f"page-{number}",

@@ -12,32 +12,33 @@ the whole dlt pipeline (extract, normalize, load) with the shipped settings. Use
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dlt  # noqa: E402
+from destination_samples import PAGES_TABLE, page_documents  # noqa: E402
 from elasticsearch import Elasticsearch  # noqa: E402
 
 from destinations.elastic import elasticsearch_destination, load_statistics, write_batch  # noqa: E402
 from destinations.es_config import build_settings  # noqa: E402
 from destinations.es_serializer import DocumentSerializer  # noqa: E402
-from destination_samples import PAGES_TABLE, page_documents  # noqa: E402
 
 VARIANTS: list[dict[str, Any]] = [
     {"strategy": "streaming", "batch": 500, "chunk": 500},
     {"strategy": "streaming", "batch": 1000, "chunk": 500},
     {"strategy": "streaming", "batch": 1000, "chunk": 1000},
-    {"strategy": "streaming", "batch": 2000, "chunk": 1000},
     {"strategy": "parallel", "batch": 1000, "chunk": 500, "threads": 2},
-    {"strategy": "parallel", "batch": 2000, "chunk": 1000, "threads": 2},
+    {"strategy": "parallel", "batch": 1000, "chunk": 250, "threads": 4},
     {"strategy": "parallel", "batch": 2000, "chunk": 500, "threads": 4},
 ]
 
@@ -84,6 +85,7 @@ def measure_pipeline(es: Elasticsearch, es_url: str, docs: list[dict[str, Any]])
             total = time.perf_counter() - started
             assert load_statistics(info.loads_ids).indexed == len(docs)
             trace = pipeline.last_trace
+            assert trace is not None
             load_step = next(step for step in trace.steps if step.step == "load")
             load_seconds = (load_step.finished_at - load_step.started_at).total_seconds()
         finally:
@@ -96,7 +98,7 @@ def main() -> int:
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--body-kb", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=1, help="repeat each variant, keep the best")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements per variant (median reported)")
     parser.add_argument("--skip-pipeline", action="store_true")
     args = parser.parse_args()
 
@@ -105,10 +107,19 @@ def main() -> int:
     megabytes = sum(len(serializer.dumps(doc)) for doc in docs) / 1e6
     print(f"{len(docs)} documents, {megabytes:.1f} MB of JSON ({megabytes * 1e3 / len(docs):.1f} KB each)")
     es = Elasticsearch(args.es_url, request_timeout=120)
-    for variant in VARIANTS:
-        best = min(measure_variant(es, args.es_url, docs, variant) for _ in range(args.rounds))
+    # Rounds interleave the variants, so a burst of load from elsewhere on the machine does not
+    # land on one variant only; the median is reported.
+    timings: list[list[float]] = [[] for _ in VARIANTS]
+    for _ in range(args.rounds):
+        for position, variant in enumerate(VARIANTS):
+            timings[position].append(measure_variant(es, args.es_url, docs, variant))
+    for variant, seconds in zip(VARIANTS, timings, strict=True):
+        median = statistics.median(seconds)
         label = ", ".join(f"{key}={value}" for key, value in variant.items())
-        print(f"{label:60s} {len(docs) / best:8.0f} docs/s {megabytes / best:6.1f} MB/s ({best:.1f}s)")
+        print(
+            f"{label:56s} median {len(docs) / median:6.0f} docs/s {megabytes / median:5.1f} MB/s"
+            f"  (best {len(docs) / min(seconds):6.0f}, worst {len(docs) / max(seconds):6.0f})"
+        )
     if not args.skip_pipeline:
         total, load_seconds = measure_pipeline(es, args.es_url, docs)
         print(f"{'dlt pipeline.run() (extract+normalize+load)':60s} {len(docs) / total:8.0f} docs/s ({total:.1f}s)")

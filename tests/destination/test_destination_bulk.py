@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from destination_samples import PAGES_TABLE, page_documents, tombstone
 from elasticsearch import BadRequestError, Elasticsearch
 
 from destinations.elastic import write_batch
+from destinations.es_bulk import BulkWriter
+from destinations.es_client import build_client
 from destinations.es_config import ElasticsearchSettings, build_settings
-from destinations.es_errors import ElasticsearchConfigurationError, ElasticsearchUnavailableError
+from destinations.es_documents import TableKeys, plan_batch
+from destinations.es_errors import (
+    ElasticsearchConfigurationError,
+    ElasticsearchUnavailableError,
+)
 from destinations.es_retry import RetryPolicy
 from destinations.es_stats import statistics_for
-from destination_samples import PAGES_TABLE, page_documents, tombstone
+
+UNREACHABLE_MESSAGE = "Cannot reach Elasticsearch at http://127.0.0.1:9 (set destination.elasticsearch.es_hosts)"
 
 
 def _all_sources(es: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
@@ -115,7 +123,7 @@ def test_rejected_document_is_dead_lettered_while_batch_mates_land(
     assert entry["error_type"] in ("document_parsing_exception", "mapper_parsing_exception")
     assert "version" in entry["reason"]
     assert entry["load_id"] == "load-dead-letter"
-    assert datetime.fromisoformat(entry["failed_at"]) <= datetime.now(timezone.utc)
+    assert datetime.fromisoformat(entry["failed_at"]) <= datetime.now(UTC)
     assert '"not-a-number"' in entry["document"]
 
 
@@ -138,7 +146,7 @@ def test_python_values_are_stored_as_elasticsearch_types(
     row = {
         "id": "page-typed",
         "title": "Typed",
-        "created_at": datetime(2024, 2, 29, 23, 30, tzinfo=timezone.utc),
+        "created_at": datetime(2024, 2, 29, 23, 30, tzinfo=UTC),
         "updated_at": date(2024, 3, 1),
         "version": Decimal("7"),
         "file_size": Decimal("12345678901"),
@@ -148,7 +156,8 @@ def test_python_values_are_stored_as_elasticsearch_types(
     assert source["created_at"] == "2024-02-29T23:30:00+00:00"
     assert source["updated_at"] == "2024-03-01"
     assert source["version"] == 7 and source["file_size"] == 12345678901
-    in_range = es.count(index=index_name, query={"range": {"created_at": {"gte": "2024-02-29T23:00:00Z", "lt": "2024-03-01"}}})
+    window = {"gte": "2024-02-29T23:00:00Z", "lt": "2024-03-01"}
+    in_range = es.count(index=index_name, query={"range": {"created_at": window}})
     assert in_range["count"] == 1
 
 
@@ -205,7 +214,7 @@ def test_unreachable_cluster_gives_a_one_line_error_naming_es_hosts(index_name: 
     settings = build_settings(es_hosts="http://127.0.0.1:9", es_index=index_name, es_max_retries=1)
     with pytest.raises(ElasticsearchUnavailableError) as raised:
         write_batch(page_documents(1), PAGES_TABLE, settings, policy=RetryPolicy(1, 0.05, 0.1))
-    assert str(raised.value) == "Cannot reach Elasticsearch at http://127.0.0.1:9 (set destination.elasticsearch.es_hosts)"
+    assert str(raised.value) == UNREACHABLE_MESSAGE
 
 
 def test_parallel_sink_threads_share_one_client_and_create_the_index_once(
@@ -226,3 +235,19 @@ def test_parallel_sink_threads_share_one_client_and_create_the_index_once(
         thread.join()
     assert errors == []
     assert len(_all_sources(es, index_name)) == 1200
+
+
+def test_outage_in_the_middle_of_a_bulk_write_names_es_hosts() -> None:
+    """The index was already checked, then the node went away: the bulk path reports it the same way."""
+    settings = build_settings(es_hosts="http://127.0.0.1:9")
+    client = build_client(settings.connection)
+    writer = BulkWriter(
+        client=client, index="any-index", where=settings.connection.describe(), policy=RetryPolicy(2, 0.01, 0.02)
+    )
+    actions = plan_batch(page_documents(3), TableKeys.from_table(PAGES_TABLE), 10**6).actions
+    try:
+        with pytest.raises(ElasticsearchUnavailableError) as raised:
+            writer.write(actions)
+    finally:
+        client.close()
+    assert str(raised.value) == UNREACHABLE_MESSAGE

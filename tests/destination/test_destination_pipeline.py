@@ -14,6 +14,7 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 from elasticsearch import Elasticsearch
+from tiny_pipeline import tiny_source
 
 from destinations.elastic import (
     check_connection,
@@ -22,7 +23,6 @@ from destinations.elastic import (
     load_statistics,
 )
 from destinations.es_errors import ElasticsearchConfigurationError
-from tiny_pipeline import tiny_source
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_PIPELINE = Path(__file__).resolve().parent / "tiny_pipeline.py"

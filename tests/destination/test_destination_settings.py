@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import trustme
-from dlt.common.destination.exceptions import DestinationTerminalException
+from destination_samples import PAGES_TABLE, tombstone
+from dlt.common.destination.exceptions import (
+    DestinationTerminalException,
+    DestinationTransientException,
+)
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    BadRequestError,
+)
 
 from destinations import elastic
 from destinations.es_client import build_client
-from destinations.es_config import ElasticsearchDestinationConfiguration, build_settings, resolve_settings
+from destinations.es_config import (
+    ElasticsearchDestinationConfiguration,
+    build_settings,
+    resolve_settings,
+)
 from destinations.es_documents import TableKeys, plan_batch
-from destinations.es_errors import ElasticsearchConfigurationError, redact_url
+from destinations.es_errors import (
+    ElasticsearchConfigurationError,
+    is_retryable,
+    redact_url,
+    translate_client_error,
+)
 from destinations.es_retry import RetryPolicy
 from destinations.es_serializer import DocumentSerializer
-from destination_samples import PAGES_TABLE, tombstone
 
 
 def test_defaults_match_the_contract() -> None:
@@ -126,7 +145,7 @@ def test_ca_certificate_as_pem_text_or_path(tmp_path: Path) -> None:
 
 def test_serializer_handles_dlt_value_types() -> None:
     document = {
-        "updated_at": datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc),
+        "updated_at": datetime(2024, 5, 1, 12, 30, tzinfo=UTC),
         "offset_time": datetime(2024, 5, 1, 12, 30, tzinfo=timezone(timedelta(hours=2))),
         "day": date(2024, 5, 1),
         "at": time(8, 15),
@@ -166,7 +185,8 @@ def test_plan_turns_rows_into_index_and_delete_actions() -> None:
 
 
 def test_non_bool_hard_delete_column_deletes_when_set() -> None:
-    table = {"name": "t", "columns": {"id": {"primary_key": True}, "deleted_at": {"hard_delete": True, "data_type": "timestamp"}}}
+    columns = {"id": {"primary_key": True}, "deleted_at": {"hard_delete": True, "data_type": "timestamp"}}
+    table = {"name": "t", "columns": columns}
     keys = TableKeys.from_table(table)
     assert keys.is_delete({"id": "1", "deleted_at": "2024-01-01"})
     assert not keys.is_delete({"id": "1"})
@@ -184,3 +204,40 @@ def test_backoff_grows_and_is_capped_with_jitter() -> None:
         delays = {policy.delay(retry) for _ in range(50)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1  # jitter
+
+
+def _api_error(error_class: type[ApiError], status: int, body: dict[str, object]) -> ApiError:
+    meta = ApiResponseMeta(
+        status=status, http_version="1.1", headers=HttpHeaders(), duration=0.01,
+        node=NodeConfig("https", "es.example", 9200),
+    )
+    return error_class(message=str(status), meta=meta, body=body)
+
+
+def _error_body(error_type: str, reason: str) -> dict[str, object]:
+    return {"error": {"type": error_type, "reason": reason}}
+
+
+@pytest.mark.parametrize(
+    ("error", "terminal", "names"),
+    [
+        (_api_error(AuthenticationException, 401, _error_body("security_exception", "user [bob]")), True, "es_api_key"),
+        (_api_error(AuthorizationException, 403, _error_body("security_exception", "user [bob] has roles [x]")),
+         True, "es_index"),
+        (_api_error(ApiError, 503, _error_body("unavailable_shards_exception", "primary not active")), False, None),
+        (_api_error(BadRequestError, 400, _error_body("invalid_index_name_exception", "must be lowercase")),
+         True, "es_index"),
+    ],
+)
+def test_client_errors_become_terminal_or_transient_one_liners(
+    error: ApiError, terminal: bool, names: str | None
+) -> None:
+    translated = translate_client_error(error, "https://es.example:9200", "search-confluence")
+    assert translated is not None
+    assert isinstance(translated, DestinationTerminalException) is terminal
+    assert isinstance(translated, DestinationTransientException) is not terminal
+    message = str(translated)
+    assert "\n" not in message and "bob" not in message
+    if names:
+        assert f"destination.elasticsearch.{names}" in message
+    assert is_retryable(error) is not terminal

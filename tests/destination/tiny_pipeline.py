@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -21,6 +22,7 @@ if str(REPO_ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dlt  # noqa: E402
+from destination_samples import page_documents  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from destinations.elastic import (  # noqa: E402
@@ -29,10 +31,9 @@ from destinations.elastic import (  # noqa: E402
     elasticsearch_destination,
     find_destination_error,
 )
-from destination_samples import page_documents  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_SETTINGS = 0, 1, 2
-DELETED_AT = datetime(2030, 1, 1, tzinfo=timezone.utc)
+DELETED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @dlt.source(name="tiny_confluence")
@@ -47,7 +48,7 @@ def tiny_source(count: int = 10, delete_ids: Sequence[str] = ()) -> Any:
     )
     def pages(
         updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "updated_at", initial_value=datetime(2000, 1, 1, tzinfo=timezone.utc)
+            "updated_at", initial_value=datetime(2000, 1, 1, tzinfo=UTC)
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         yield page_documents(count)

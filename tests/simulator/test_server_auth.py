@@ -1,0 +1,136 @@
+"""Authentication and authorization: which credentials each flavour accepts, the 401 bodies, and 404 for content
+a user may not read (Confluence does not tell 'forbidden' from 'missing')."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from confluence_simulator.generator import GROUP_FINANCE
+from confluence_simulator.model import User
+from confluence_simulator.server import Simulator, SimulatorConfig
+from confluence_simulator.testing import collect, session_for, v2_pages
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[Simulator]:
+    simulator = Simulator.start(SimulatorConfig(flavour="cloud", prewarm=False))
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture(scope="module")
+def dc() -> Iterator[Simulator]:
+    simulator = Simulator.start(SimulatorConfig(flavour="datacenter", prewarm=False))
+    yield simulator
+    simulator.stop()
+
+
+def finance_user(sim: Simulator) -> User:
+    finance = next(g.id for g in sim.site.groups.values() if g.name == GROUP_FINANCE)
+    return next(u for u in sim.site.users.values() if finance in u.groups)
+
+
+@pytest.mark.parametrize("auth, headers", [
+    (None, {}),
+    (("sync.bot@example.com", "wrong-token"), {}),
+    (("sync.bot", "Simulator-Passw0rd"), {}),  # Cloud refuses passwords
+    (None, {"Authorization": "Bearer whatever"}),  # Bearer only works on the api.atlassian.com gateway
+    (None, {"Authorization": "Basic !!notbase64"}),
+])
+def test_cloud_bad_credentials_get_401(cloud: Simulator, auth: tuple[str, str] | None, headers: dict[str, str]
+                                       ) -> None:
+    v2 = requests.get(cloud.origin + "/wiki/api/v2/pages", auth=auth, headers=headers)
+    assert v2.status_code == 401
+    assert v2.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert v2.headers["WWW-Authenticate"].startswith("Basic")
+    v1 = requests.get(cloud.origin + "/wiki/rest/api/content/search?cql=type=page", auth=auth, headers=headers)
+    assert v1.status_code == 401 and v1.json()["statusCode"] == 401
+    download = requests.get(cloud.origin + "/wiki/download/attachments/1/x.txt", auth=auth, headers=headers)
+    assert download.status_code == 401
+
+
+def test_cloud_good_credentials(cloud: Simulator) -> None:
+    credentials = cloud.credentials
+    ok = requests.get(cloud.origin + "/wiki/api/v2/spaces", auth=(credentials["email"], credentials["api_token"]))
+    assert ok.status_code == 200
+    upper = requests.get(cloud.origin + "/wiki/api/v2/spaces",
+                         auth=(credentials["email"].upper(), credentials["api_token"]))
+    assert upper.status_code == 200  # e-mail addresses are case-insensitive
+
+
+@pytest.mark.parametrize("auth, headers", [
+    (None, {}),
+    (("sync.bot", "wrong"), {}),
+    (("nobody", "Simulator-Passw0rd"), {}),
+    (None, {"Authorization": "Bearer not-a-token"}),
+])
+def test_dc_bad_credentials_get_401(dc: Simulator, auth: tuple[str, str] | None, headers: dict[str, str]) -> None:
+    response = requests.get(dc.base_url + "/rest/api/space", auth=auth, headers=headers)
+    assert response.status_code == 401
+    body = response.json()
+    assert body["statusCode"] == 401 and body["reason"] == "Unauthorized"
+    assert response.headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+
+
+def test_dc_password_and_personal_access_token(dc: Simulator) -> None:
+    for scheme in ("basic", "pat"):
+        me = session_for(dc, scheme).get(dc.base_url + "/rest/api/user/current")
+        assert me.status_code == 200 and me.json()["username"] == dc.credentials["username"]
+    pat_as_password = requests.get(dc.base_url + "/rest/api/user/current",
+                                   auth=(dc.credentials["username"], dc.credentials["pat"]))
+    assert pat_as_password.status_code == 401
+
+
+def test_what_a_user_sees_depends_on_who_asks(cloud: Simulator) -> None:
+    hidden_root = cloud.site.landmarks["hidden_tree_root"][0]
+    default = session_for(cloud)
+    assert default.get(cloud.origin + f"/wiki/api/v2/pages/{hidden_root}").status_code == 404
+    insider = finance_user(cloud)
+    session = requests.Session()
+    session.auth = (insider.email, insider.api_token)
+    assert session.get(cloud.origin + f"/wiki/api/v2/pages/{hidden_root}").status_code == 200
+    insider_pages = {p["id"] for p in collect(v2_pages(session, cloud, "/wiki/api/v2/pages?limit=250"))}
+    default_pages = {p["id"] for p in collect(v2_pages(default, cloud, "/wiki/api/v2/pages?limit=250"))}
+    assert str(hidden_root) in insider_pages - default_pages
+    search = default.get(cloud.origin + f"/wiki/rest/api/content/search?cql=id%3D{hidden_root}").json()
+    assert search["results"] == []
+
+
+def test_restricted_attachment_download_is_404(dc: Simulator) -> None:
+    site = dc.site
+    hidden_root = site.landmarks["hidden_tree_root"][0]
+    hidden_pages = {hidden_root} | {c.id for c in site.content.values()
+                                    if c.type == "page" and hidden_root in {a.id for a in site.ancestors(c)}}
+    attachment = next((c for c in site.content.values() if c.type == "attachment" and c.parent_id in hidden_pages),
+                      None)
+    if attachment is None:
+        pytest.skip("no attachment under the hidden tree in this data set")
+    response = session_for(dc).get(dc.base_url + f"/download/attachments/{attachment.parent_id}/{attachment.title}")
+    assert response.status_code == 404
+
+
+def test_anonymous_access_sees_only_anonymous_spaces() -> None:
+    simulator = Simulator.start(SimulatorConfig(flavour="datacenter", allow_anonymous=True, prewarm=False))
+    try:
+        spaces = requests.get(simulator.base_url + "/rest/api/space?limit=50").json()["results"]
+        anonymous = sorted(s.key for s in simulator.site.spaces.values()
+                           if any(p.principal_type == "anonymous" for p in s.permissions))
+        assert sorted(s["key"] for s in spaces) == anonymous
+        me = requests.get(simulator.base_url + "/rest/api/user/current").json()
+        assert me["type"] == "anonymous"
+        assert requests.get(simulator.base_url + "/rest/api/space", auth=("sync.bot", "bad")).status_code == 401
+    finally:
+        simulator.stop()
+
+
+def test_admin_endpoints_need_no_confluence_credentials_but_honour_the_admin_token() -> None:
+    simulator = Simulator.start(SimulatorConfig(flavour="cloud", admin_token="s3cret", prewarm=False))
+    try:
+        assert requests.get(simulator.origin + "/__admin/stats").status_code == 401
+        ok = requests.get(simulator.origin + "/__admin/stats", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200 and "endpoints" in ok.json()
+    finally:
+        simulator.stop()

@@ -1,0 +1,316 @@
+"""The HTTP client in isolation (requests-mock): retries, backoff, Retry-After, NearLimit, error messages, paging."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import requests
+import requests_mock
+
+from confluence_source import (
+    ConfluenceAuthError,
+    ConfluenceConnectionError,
+    ConfluenceNotFoundError,
+    ConfluenceQueryError,
+    ConfluenceRequestError,
+    IncompleteListingError,
+    build_settings,
+)
+from confluence_source.client import ConfluenceClient
+from confluence_source.transport import retry_after_seconds
+
+SITE = "https://example.atlassian.net"
+TOKEN = "sekret-token-4711"
+V2 = SITE + "/wiki/api/v2"
+V1 = SITE + "/wiki/rest/api"
+
+
+def make_client(**overrides: Any) -> ConfluenceClient:
+    values: dict[str, Any] = dict(
+        data_source="Confluence Cloud", confluence_url=SITE, account_email="bot@example.com", api_token=TOKEN,
+        backoff_seconds=0.01, max_retry_delay=2.0, retry_count=3,
+    )
+    values.update(overrides)
+    return ConfluenceClient(build_settings(**values))
+
+
+def ok(body: Any, **headers: str) -> dict[str, Any]:
+    return {"json": body, "status_code": 200, "headers": headers}
+
+
+def test_server_errors_are_retried_until_success() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [{"status_code": 503}, {"status_code": 502}, ok({"results": []})])
+        assert client.get_json(V2 + "/spaces", purpose="test") == {"results": []}
+        assert mock.call_count == 3
+    assert client.stats.as_dict()["retries"] == 2
+    assert client.stats.as_dict()["by_status"] == {200: 1, 502: 1, 503: 1}
+
+
+def test_backoff_is_exponential_with_jitter() -> None:
+    client = make_client(backoff_seconds=0.05, retry_count=3)
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [{"status_code": 500}] * 3 + [ok({})])
+        client.get_json(V2 + "/spaces", purpose="test")
+    waited = client.stats.as_dict()["seconds_waiting"]
+    nominal = 0.05 + 0.1 + 0.2
+    assert 0.7 * nominal <= waited <= 1.3 * nominal
+
+
+def test_retries_run_out_with_a_message_naming_retry_count() -> None:
+    client = make_client(retry_count=2)
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", status_code=500)
+        with pytest.raises(ConfluenceRequestError, match="sources.confluence.retry_count") as error:
+            client.get_json(V2 + "/spaces", purpose="listing spaces")
+        assert mock.call_count == 3
+    assert error.value.status == 500
+
+
+def test_retry_after_is_honoured() -> None:
+    client = make_client(backoff_seconds=0.001)
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [{"status_code": 429, "headers": {"Retry-After": "1"}}, ok({})])
+        started = time.monotonic()
+        client.get_json(V2 + "/spaces", purpose="test")
+        assert time.monotonic() - started >= 0.95
+    assert client.stats.as_dict()["throttled"] == 1
+
+
+def test_absurd_retry_after_is_clamped() -> None:
+    client = make_client(max_retry_delay=0.3)
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [{"status_code": 429, "headers": {"Retry-After": "9223372036854775807"}}, ok({})])
+        started = time.monotonic()
+        client.get_json(V2 + "/spaces", purpose="test")
+        assert 0.25 <= time.monotonic() - started < 2.0
+
+
+def test_retry_after_forms() -> None:
+    def response(status: int, **headers: str) -> requests.Response:
+        result = requests.Response()
+        result.status_code = status
+        result.headers.update(headers)
+        return result
+
+    soon = datetime.now(timezone.utc) + timedelta(seconds=30)
+    assert retry_after_seconds(response(503, **{"Retry-After": "7"})) == 7
+    assert 25 <= (retry_after_seconds(response(429, **{"Retry-After": format_datetime(soon, usegmt=True)})) or 0) <= 31
+    reset = (datetime.now(timezone.utc) + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 15 <= (retry_after_seconds(response(429, **{"X-RateLimit-Reset": reset})) or 0) <= 21
+    assert retry_after_seconds(response(503)) is None
+    assert retry_after_seconds(response(429, **{"Retry-After": "soon"})) is None
+
+
+def test_other_client_errors_are_not_retried() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/pages/1", status_code=404, json={"errors": [{"status": 404, "title": "Not Found"}]})
+        mock.get(V2 + "/spaces", status_code=400, json={"errors": [{"title": "Bad limit"}]})
+        mock.get(V1 + "/content/search", status_code=400,
+                 json={"statusCode": 400, "message": "Could not parse cql : spaec = X"})
+        with pytest.raises(ConfluenceNotFoundError):
+            client.get_json(V2 + "/pages/1", purpose="reading a page")
+        with pytest.raises(ConfluenceRequestError, match="Bad limit"):
+            client.get_json(V2 + "/spaces", purpose="listing spaces")
+        with pytest.raises(ConfluenceQueryError, match="Could not parse cql"):
+            client.get_json(V1 + "/content/search", {"cql": "spaec = X"}, purpose="searching")
+        assert mock.call_count == 3
+
+
+def test_rejected_credentials_name_the_settings_and_never_the_secret(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/user/current", status_code=401, json={"message": "Unauthorized"})
+        with pytest.raises(ConfluenceAuthError) as error:
+            client.get_json(V1 + "/user/current", purpose="checking the credentials")
+        assert mock.call_count == 1
+        assert mock.last_request.headers["Authorization"].startswith("Basic ")
+    message = str(error.value)
+    assert message == (
+        "Confluence rejected the credentials (check sources.confluence.account_email and "
+        "sources.confluence.api_token)"
+    )
+    assert TOKEN not in message and TOKEN not in caplog.text
+
+
+def test_forbidden_before_any_success_is_a_credentials_problem_later_it_is_not() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/user/current", status_code=403)
+        with pytest.raises(ConfluenceAuthError):
+            client.get_json(V1 + "/user/current", purpose="checking the credentials")
+        mock.get(V2 + "/spaces", json={"results": []})
+        client.get_json(V2 + "/spaces", purpose="listing spaces")
+        mock.get(V2 + "/pages/5", status_code=403)
+        with pytest.raises(ConfluenceRequestError, match="HTTP 403"):
+            client.get_json(V2 + "/pages/5", purpose="reading a page")
+
+
+def test_cut_off_json_bodies_are_retried() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(
+            V2 + "/spaces",
+            [
+                {"status_code": 200, "text": '{"results": [{"id": "1"', "headers": {"Content-Type": "application/json"}},
+                ok({"results": [{"id": "1"}]}),
+            ],
+        )
+        assert client.get_json(V2 + "/spaces", purpose="test") == {"results": [{"id": "1"}]}
+        assert mock.call_count == 2
+
+
+def test_dropped_connections_are_retried() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [{"exc": requests.exceptions.ConnectionError("reset")}, ok({"results": []})])
+        client.get_json(V2 + "/spaces", purpose="test")
+        assert mock.call_count == 2
+    assert client.stats.as_dict()["failed_connections"] == 1
+
+
+def test_reads_sent_as_post_are_retried_too() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.post(V2 + "/users-bulk", [{"status_code": 503}, ok({"results": []})])
+        assert client.post_json(V2 + "/users-bulk", {"accountIds": ["a"]}, purpose="users") == {"results": []}
+        assert mock.last_request.json() == {"accountIds": ["a"]}
+
+
+def test_near_limit_slows_requests_down() -> None:
+    client = make_client()
+    client._pacer._interval = 0.2  # noqa: SLF001 - shorten the production spacing for the test
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/a", json={}, headers={"X-RateLimit-NearLimit": "true"})
+        mock.get(V2 + "/b", json={})
+        client.get_json(V2 + "/a", purpose="test")
+        started = time.monotonic()
+        for _ in range(3):
+            client.get_json(V2 + "/b", purpose="test")
+        assert time.monotonic() - started >= 0.35
+    fresh = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/b", json={})
+        started = time.monotonic()
+        for _ in range(3):
+            fresh.get_json(V2 + "/b", purpose="test")
+        assert time.monotonic() - started < 0.3
+
+
+def test_unreachable_site_names_the_url_setting() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = make_client(confluence_url=f"http://127.0.0.1:{port}", retry_count=1)
+    with pytest.raises(ConfluenceConnectionError, match=r"connection refused.*sources\.confluence\.confluence_url"):
+        client.get_json(client.v1("/user/current"), purpose="checking the credentials")
+
+
+def test_non_json_answer_points_at_the_url() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/user/current", text="<html>login</html>", headers={"Content-Type": "text/html"})
+        with pytest.raises(ConfluenceConnectionError, match="text/html instead of JSON.*confluence_url"):
+            client.get_json(V1 + "/user/current", purpose="checking the credentials")
+
+
+def test_v2_pages_follow_the_cursor_links() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces/1/pages?limit=2", complete_qs=False, json={
+            "results": [{"id": "1"}, {"id": "2"}], "_links": {"next": "/wiki/api/v2/spaces/1/pages?cursor=abc&limit=2"},
+        })
+        mock.get(V2 + "/spaces/1/pages?cursor=abc&limit=2", json={"results": [{"id": "3"}], "_links": {}})
+        ids = [item["id"] for page in client.pages(V2 + "/spaces/1/pages", {"limit": 2}, purpose="t", api="v2")
+               for item in page.items]
+    assert ids == ["1", "2", "3"]
+
+
+def test_v1_pages_advance_by_what_was_returned() -> None:
+    """The server capped `limit` at 2 and its next link says start=5 (wrong): the client asks for start=2."""
+    client = make_client(data_source="datacenter", confluence_url="https://wiki.example.com/confluence",
+                         username="u", password="p")
+    base = "https://wiki.example.com/confluence"
+    with requests_mock.Mocker() as mock:
+        first = mock.get(base + "/rest/api/content/search?cql=type%3Dpage&limit=100", complete_qs=True, json={
+            "results": [{"id": "1"}, {"id": "2"}], "start": 0, "limit": 2, "size": 2, "totalSize": 3,
+            "_links": {"base": "http://internal-host:8090/confluence", "context": "/confluence",
+                       "next": "/confluence/rest/api/content/search?cql=type%3Dpage&limit=2&start=5"},
+        })
+        second = mock.get(base + "/rest/api/content/search?cql=type%3Dpage&limit=2&start=2", complete_qs=True, json={
+            "results": [{"id": "3"}], "start": 2, "limit": 2, "size": 1,
+            "_links": {"base": base, "context": "/confluence"},
+        })
+        pages = list(client.pages(base + "/rest/api/content/search", {"cql": "type=page", "limit": 100}, purpose="t"))
+        assert first.called and second.called
+    assert [item["id"] for page in pages for item in page.items] == ["1", "2", "3"]
+    assert pages[0].total == 3
+
+
+def test_an_empty_page_that_links_onwards_is_followed() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/content/search", [
+            ok({"results": [{"id": "1"}], "size": 1, "_links": {"next": "/rest/api/content/search?cursor=x"}}),
+            ok({"results": [], "size": 0, "_links": {"next": "/rest/api/content/search?cursor=x"}}),
+            ok({"results": [{"id": "2"}], "size": 1, "_links": {}}),
+        ])
+        items = [item for page in client.pages(V1 + "/content/search", {"cql": "x"}, purpose="t")
+                 for item in page.items]
+        assert mock.request_history[1].url == V1 + "/content/search?cursor=x"
+    assert items == [{"id": "1"}, {"id": "2"}]
+
+
+def test_an_offset_listing_ends_at_the_overshoot_past_its_total() -> None:
+    client = make_client(data_source="dc", confluence_url="https://w.example.com", username="u", password="p")
+    api = "https://w.example.com/rest/api/content/search"
+    with requests_mock.Mocker() as mock:
+        mock.get(api, [
+            ok({"results": [{"id": "1"}], "start": 0, "size": 1, "totalCount": 1,
+                "_links": {"next": "/rest/api/content/search?cql=x&start=1"}}),
+            ok({"results": [], "start": 1, "size": 0, "totalCount": 1,
+                "_links": {"next": "/rest/api/content/search?cql=x&start=1"}}),
+        ])
+        items = [item for page in client.pages(api, {"cql": "x"}, purpose="t") for item in page.items]
+        assert mock.call_count == 2
+    assert items == [{"id": "1"}]
+
+
+def test_endless_empty_pages_short_of_the_total_fail_loudly() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/content/search", [
+            ok({"results": [{"id": "1"}], "size": 1, "totalSize": 5,
+                "_links": {"next": "/rest/api/content/search?cursor=x"}}),
+        ] + [ok({"results": [], "size": 0, "_links": {"next": "/rest/api/content/search?cursor=x"}})] * 10)
+        with pytest.raises(IncompleteListingError, match="1 of 5"):
+            list(client.pages(V1 + "/content/search", {"cql": "x"}, purpose="t"))
+        mock.get(V2 + "/attachments", json={"results": [], "_links": {"next": "/wiki/api/v2/attachments?cursor=z"}})
+        with pytest.raises(IncompleteListingError):
+            list(client.pages(V2 + "/attachments", {}, purpose="t", api="v2"))
+
+
+def test_every_request_has_a_timeout() -> None:
+    client = make_client(request_timeout=7)
+    seen: list[Any] = []
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", json={"results": []})
+        original = requests_mock.adapter.Adapter.send
+
+        def spy(self: Any, request: Any, **kwargs: Any) -> Any:
+            seen.append(kwargs.get("timeout"))
+            return original(self, request, **kwargs)
+
+        mock._adapter.send = spy.__get__(mock._adapter)  # noqa: SLF001 - observe what requests passes down
+        client.get_json(V2 + "/spaces", purpose="test")
+        list(client.pages(V2 + "/spaces", {}, purpose="t", api="v2"))
+    assert seen == [7, 7]

@@ -1,0 +1,205 @@
+"""Settings are validated and normalised before any request; every mistake names the setting to fix."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from confluence_source import ConfluenceConfigError, build_settings, confluence_settings
+
+CLOUD = {"data_source": "Confluence Cloud", "account_email": "a@example.com", "api_token": "tok"}
+DC = {"data_source": "Confluence Data Center", "username": "bob", "password": "pw"}
+
+
+def cloud(url: str = "https://example.atlassian.net", **extra: Any) -> Any:
+    return build_settings(confluence_url=url, **{**CLOUD, **extra})
+
+
+def dc(url: str = "https://wiki.example.com/confluence", **extra: Any) -> Any:
+    return build_settings(confluence_url=url, **{**DC, **extra})
+
+
+@pytest.mark.parametrize(
+    "value, flavour",
+    [
+        ("Confluence Cloud", "cloud"),
+        ("confluence cloud", "cloud"),
+        ("CLOUD", "cloud"),
+        ("Confluence Server", "datacenter"),
+        ("server", "datacenter"),
+        ("Confluence Data Center", "datacenter"),
+        ("datacenter", "datacenter"),
+        ("data-center", "datacenter"),
+    ],
+)
+def test_data_source_names(value: str, flavour: str) -> None:
+    credentials = CLOUD if flavour == "cloud" else DC
+    config = build_settings(confluence_url="https://x.example.com", **{**credentials, "data_source": value})
+    assert config.flavour == flavour
+
+
+def test_data_source_defaults_to_server() -> None:
+    config = build_settings(confluence_url="https://wiki.example.com", username="u", password="p")
+    assert config.flavour == "datacenter"
+
+
+def test_unknown_data_source_is_named() -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.data_source"):
+        build_settings(confluence_url="https://x", data_source="Jira")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.atlassian.net",
+        "https://example.atlassian.net/",
+        "https://example.atlassian.net/wiki",
+        "https://Example.Atlassian.net/wiki/",
+        "https://example.atlassian.net/wiki/spaces/ENG/overview",
+    ],
+)
+def test_cloud_url_with_or_without_wiki(url: str) -> None:
+    config = cloud(url)
+    assert config.site_url == "https://example.atlassian.net"
+    assert config.v2_root == "https://example.atlassian.net/wiki/api/v2"
+    assert config.v1_root == "https://example.atlassian.net/wiki/rest/api"
+    assert config.web_base == "https://example.atlassian.net/wiki"
+
+
+@pytest.mark.parametrize(
+    "url, site",
+    [
+        ("https://wiki.example.com/confluence", "https://wiki.example.com/confluence"),
+        ("https://wiki.example.com/confluence/", "https://wiki.example.com/confluence"),
+        ("https://wiki.example.com:8443/confluence/rest/api/space", "https://wiki.example.com:8443/confluence"),
+        ("http://10.0.0.5:8090", "http://10.0.0.5:8090"),
+        ("http://10.0.0.5:8090/", "http://10.0.0.5:8090"),
+    ],
+)
+def test_datacenter_url_keeps_the_context_path(url: str, site: str) -> None:
+    config = dc(url)
+    assert config.site_url == site
+    assert config.v1_root == site + "/rest/api"
+
+
+@pytest.mark.parametrize("url", ["", "example.atlassian.net", "ftp://example.com", "https://"])
+def test_bad_urls_name_the_setting(url: str) -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.confluence_url"):
+        cloud(url)
+
+
+def test_cloud_url_with_another_path_is_refused() -> None:
+    with pytest.raises(ConfluenceConfigError, match="site URL"):
+        cloud("https://example.atlassian.net/jira")
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfluenceConfigError) as error:
+        dc("https://bob:hunter2@wiki.example.com")
+    assert "hunter2" not in str(error.value)
+
+
+def test_cloud_needs_email_and_token() -> None:
+    with pytest.raises(ConfluenceConfigError, match=r"missing: sources\.confluence\.api_token"):
+        build_settings(data_source="cloud", confluence_url="https://x.atlassian.net", account_email="a@b.c")
+    with pytest.raises(ConfluenceConfigError, match=r"missing: sources\.confluence\.account_email, "):
+        build_settings(data_source="cloud", confluence_url="https://x.atlassian.net")
+
+
+def test_datacenter_auth_modes() -> None:
+    bearer = build_settings(data_source="dc", confluence_url="https://w", personal_access_token="pat", username="u")
+    assert bearer.auth.kind == "bearer" and bearer.auth.describe() == "sources.confluence.personal_access_token"
+    basic = dc()
+    assert basic.auth.kind == "basic" and basic.auth.username == "bob"
+    assert basic.auth.describe() == "sources.confluence.username and sources.confluence.password"
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.password"):
+        build_settings(data_source="dc", confluence_url="https://w", username="u")
+    with pytest.raises(ConfluenceConfigError, match="personal_access_token"):
+        build_settings(data_source="dc", confluence_url="https://w")
+
+
+def test_secrets_are_not_in_the_settings_repr() -> None:
+    assert "pw" not in repr(dc().auth).replace("password", "")
+    assert "tok" not in repr(cloud().auth).replace("api_token", "")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("*", None),
+        (None, None),
+        ("", None),
+        ("ENG", ("ENG",)),
+        ("ENG, OPS,  ~jdoe ,ENG", ("ENG", "OPS", "~jdoe")),
+        (["ENG", "OPS"], ("ENG", "OPS")),
+        ('["ENG", "OPS"]', ("ENG", "OPS")),
+    ],
+)
+def test_spaces(value: Any, expected: Any) -> None:
+    assert dc(spaces=value).spaces == expected
+
+
+def test_spaces_mixing_star_and_keys_is_refused() -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.spaces"):
+        dc(spaces="*, ENG")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, ()),
+        ("", ()),
+        ("space = ENG and type = page", ("space = ENG and type = page",)),
+        ('[{"query": "space = ENG"}, {"query": "label = x"}]', ("space = ENG", "label = x")),
+        ('["space = ENG"]', ("space = ENG",)),
+        ([{"query": "space = ENG"}, "label = x", "label = x"], ("space = ENG", "label = x")),
+    ],
+)
+def test_advanced_rules(value: Any, expected: Any) -> None:
+    assert dc(advanced_rules=value).advanced_rules == expected
+
+
+@pytest.mark.parametrize("value", ['[{"query": ', '[{"q": "x"}]', "[1]", '[{"query": "  "}]'])
+def test_bad_advanced_rules_are_named(value: str) -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.advanced_rules"):
+        dc(advanced_rules=value)
+
+
+def test_numbers_and_booleans() -> None:
+    config = dc(ssl_enabled="false", retry_count="5", concurrent_downloads="8", request_timeout="12.5",
+                index_archived="yes")
+    assert (config.ssl_enabled, config.retry_count, config.concurrent_downloads) == (False, 5, 8)
+    assert (config.request_timeout, config.index_archived) == (12.5, True)
+    defaults = dc()
+    assert (defaults.ssl_enabled, defaults.retry_count, defaults.concurrent_downloads) == (True, 3, 50)
+    assert (defaults.request_timeout, defaults.index_archived, defaults.spaces) == (30.0, False, None)
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.retry_count"):
+        dc(retry_count="many")
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.concurrent_downloads"):
+        dc(concurrent_downloads=0)
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_enabled"):
+        dc(ssl_enabled="maybe")
+
+
+def test_cql_timezone_is_checked() -> None:
+    assert dc(cql_timezone="Europe/Berlin").cql_timezone == "Europe/Berlin"
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.cql_timezone"):
+        dc(cql_timezone="Mars/Olympus")
+
+
+def test_settings_come_from_dlt_config_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SOURCES__CONFLUENCE__"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SOURCES__CONFLUENCE__DATA_SOURCE", "Confluence Cloud")
+    monkeypatch.setenv("SOURCES__CONFLUENCE__CONFLUENCE_URL", "https://example.atlassian.net/wiki")
+    monkeypatch.setenv("SOURCES__CONFLUENCE__ACCOUNT_EMAIL", "bot@example.com")
+    monkeypatch.setenv("SOURCES__CONFLUENCE__API_TOKEN", "secret-token")
+    monkeypatch.setenv("SOURCES__CONFLUENCE__SPACES", "ENG, OPS")
+    monkeypatch.setenv("SOURCES__CONFLUENCE__ADVANCED_RULES", '[{"query": "label = runbook"}]')
+    config = confluence_settings()
+    assert config.is_cloud and config.site_url == "https://example.atlassian.net"
+    assert config.auth.username == "bot@example.com" and config.auth.secret == "secret-token"
+    assert config.spaces == ("ENG", "OPS") and config.advanced_rules == ("label = runbook",)

@@ -1,0 +1,140 @@
+"""A bad day on the wire (simulator fault injection): retries heal transient failures without losing or doubling
+documents; a space or an item that vanishes mid-run is skipped; failures that do not heal stop the run loudly."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from confluence_simulator.faults import FaultKind, FaultRule
+from confluence_simulator.model import Content, Version
+from confluence_simulator.server import Simulator
+from confluence_source import ConfluenceRequestError, IncompleteListingError, open_reader
+
+from .conftest import RecordingLedger, document_id, expected_ids, run_pipeline, settings_for
+
+TABLES = {"page": "pages", "blogpost": "blogposts", "comment": "comments", "attachment": "attachments"}
+
+
+def listing_endpoints(sim: Simulator) -> list[str]:
+    if sim.config.flavour == "cloud":
+        return ["v2.spaces.pages", "v2.footer_comments.list", "v2.attachments.list", "v2.spaces.blogposts"]
+    return ["v1.content.scan", "v1.content.search"]
+
+
+def test_transient_failures_heal_without_losing_or_repeating_documents(fresh_sim: Simulator, tmp_path: Any) -> None:
+    for endpoint in listing_endpoints(fresh_sim):
+        for kind in (FaultKind.SERVICE_UNAVAILABLE, FaultKind.SERVER_ERROR, FaultKind.TRUNCATED_BODY,
+                     FaultKind.DROP_CONNECTION):
+            fresh_sim.faults.add(FaultRule(kind=kind, endpoint=endpoint, count=1, retry_after=None))
+        fresh_sim.faults.add(FaultRule(kind=FaultKind.EMPTY_PAGE, endpoint=endpoint, nth=6))
+    # the four faults of an endpoint hit four consecutive attempts of one request
+    run = run_pipeline(settings_for(fresh_sim, retry_count=5), tmp_path)
+    expected = expected_ids(fresh_sim)
+    for doc_type, table in TABLES.items():
+        rows = run.rows[table]
+        assert len(rows) == len({row["id"] for row in rows}), doc_type
+        assert {row["id"] for row in rows} == expected[doc_type], doc_type
+    stats = run.reader.stats
+    assert stats["retries"] >= 4 * len(listing_endpoints(fresh_sim)), stats
+    assert fresh_sim.stats()["faults"].get("truncated_body", 0) >= 1
+
+
+def test_rate_limits_are_waited_out(fresh_sim: Simulator, tmp_path: Any) -> None:
+    endpoint = listing_endpoints(fresh_sim)[0]
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint=endpoint, count=1, retry_after=1))
+    started = time.monotonic()
+    run = run_pipeline(settings_for(fresh_sim), tmp_path)
+    assert time.monotonic() - started >= 1.0
+    assert run.reader.stats["throttled"] == 1
+    assert run.ids("pages") == expected_ids(fresh_sim)["page"]
+
+
+def test_failures_that_do_not_heal_stop_the_read(fresh_sim: Simulator) -> None:
+    endpoint = listing_endpoints(fresh_sim)[0]
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=endpoint, status=502))
+    reader = open_reader(settings_for(fresh_sim, retry_count=2))
+    with pytest.raises(ConfluenceRequestError, match=r"HTTP 502.*2 retries \(sources\.confluence\.retry_count\)"):
+        for _ in reader.iter_content("page", reader.plan()):
+            pass
+
+
+def test_a_space_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path: Any,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    docs = fresh_sim.site.space_by_key("DOCS")
+    assert docs is not None
+    if fresh_sim.config.flavour == "cloud":
+        rule = FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v2.spaces.pages",
+                         path=f"/spaces/{docs.id}/pages")
+    else:  # scan takes the space as a query parameter: fail the scan of the second space in the list
+        rule = FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan", nth=2)
+    fresh_sim.faults.add(rule)
+    caplog.set_level(logging.WARNING)
+    ledger = RecordingLedger()
+    run = run_pipeline(settings_for(fresh_sim), tmp_path, ledger=ledger)
+    vanished = run.reader.vanished
+    assert len(vanished) == 1
+    (lost,) = vanished
+    assert f"Space {lost} disappeared during the run" in caplog.text
+    assert (lost, "page") not in ledger.fully_read
+    expected = expected_ids(fresh_sim)["page"]
+    others = {row["id"] for row in run.rows["pages"] if row["space_key"] != lost}
+    assert others == {doc for doc in expected if _space_of(fresh_sim, doc) != lost}
+    for key in {row["space_key"] for row in run.rows["spaces"]} - {lost}:
+        assert (key, "page") in ledger.fully_read
+
+
+def test_an_item_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path: Any,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """A comment on an attachment: Cloud reads the attachment for its container; when that 404s, the comment is
+    skipped and everything else is synced."""
+    site = fresh_sim.site
+    user = site.users[site.default_user_id]
+    attachment = next(
+        item for item in site.iter_content("attachment")
+        if item.status == "current" and site.can_read(user, item)
+        and site.content[item.parent_id].status == "current" and site.spaces[item.space_id].status == "current"
+    )
+    now = datetime.now(timezone.utc)
+    comment = Content(id=site.new_id(), type="comment", status="current", title=f"Re: {attachment.title}",
+                      space_id=attachment.space_id, created_at=now, author_id=user.account_id,
+                      versions=[Version(1, now, user.account_id)], body="<p>About this file</p>",
+                      parent_id=attachment.id, comment_location="footer")
+    site.add_content(comment)
+    fresh_sim.notify_changed()
+
+    run = run_pipeline(settings_for(fresh_sim), tmp_path / "first")
+    document = run.by_id()[f"comment-{comment.id}"]
+    assert document["parent_type"] == "attachment" and document["parent_id"] == document_id(fresh_sim, attachment)
+    assert document["parent_title"] == attachment.title and document["body"] == "About this file"
+    assert document["ancestor_ids"][-1] == document_id(fresh_sim, attachment)
+
+    if fresh_sim.config.flavour == "cloud":
+        fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v2.attachments.get"))
+        caplog.set_level(logging.INFO)
+        again = run_pipeline(settings_for(fresh_sim), tmp_path / "second")
+        assert f"comment-{comment.id}" not in again.ids("comments")
+        assert again.ids("comments") == run.ids("comments") - {f"comment-{comment.id}"}
+        assert f"Attachment att{attachment.id} is gone" in caplog.text
+
+
+def test_id_listings_raise_instead_of_coming_up_short(fresh_sim: Simulator) -> None:
+    reader = open_reader(settings_for(fresh_sim, retry_count=1))
+    endpoint = "v2.spaces.pages" if fresh_sim.config.flavour == "cloud" else "v1.content.scan"
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=endpoint))
+    with pytest.raises(ConfluenceRequestError):
+        list(reader.iter_current_ids("ENG", "page"))
+    fresh_sim.faults.clear()
+    endpoint = "v2.attachments.list" if fresh_sim.config.flavour == "cloud" else "v1.content.search"
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.EMPTY_PAGE, endpoint=endpoint))
+    with pytest.raises(IncompleteListingError):
+        list(reader.iter_current_ids("ENG", "attachment"))
+
+
+def _space_of(sim: Simulator, document: str) -> str:
+    item = sim.site.content[int(document.split("-", 1)[1].removeprefix("att"))]
+    return sim.site.spaces[item.space_id].key

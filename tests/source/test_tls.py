@@ -1,0 +1,84 @@
+"""TLS against a loopback HTTPS simulator whose certificate comes from a private CA (trustme)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import certifi
+import pytest
+import trustme
+
+from confluence_simulator.server import Simulator
+from confluence_source import ConfluenceConfigError, ConfluenceTLSError, open_reader
+from confluence_source.client import ConfluenceClient
+
+from .conftest import COMPACT, FLAVOURS, settings_for, start_simulator
+
+
+@pytest.fixture(scope="module")
+def private_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module", params=FLAVOURS)
+def https_sim(request: pytest.FixtureRequest, private_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[Simulator]:
+    folder = tmp_path_factory.mktemp("tls")
+    server_cert = private_ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    server_cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    for extra in server_cert.cert_chain_pems[1:]:
+        extra.write_to_path(str(cert_file), append=True)
+    server_cert.private_key_pem.write_to_path(str(key_file))
+    sim = start_simulator(request.param, dataset=COMPACT, tls_cert=str(cert_file), tls_key=str(key_file))
+    yield sim
+    sim.stop()
+
+
+def test_private_ca_is_trusted_through_ssl_ca(https_sim: Simulator, private_ca: trustme.CA) -> None:
+    assert https_sim.base_url.startswith("https://127.0.0.1:")
+    pem = private_ca.cert_pem.bytes().decode()
+    reader = open_reader(settings_for(https_sim, ssl_ca=pem))
+    assert reader.state.selected
+    plan = reader.plan()
+    assert sum(1 for _ in reader.iter_content("page", plan)) > 10
+
+
+def test_the_combined_bundle_keeps_the_public_roots(https_sim: Simulator, private_ca: trustme.CA) -> None:
+    reader = open_reader(settings_for(https_sim, ssl_ca=private_ca.cert_pem.bytes().decode()))
+    bundle = Path(str(reader.client._verify)).read_text()  # noqa: SLF001 - inspect what requests verifies with
+    assert private_ca.cert_pem.bytes().decode().strip() in bundle
+    first_public_root = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")[0]
+    assert first_public_root in bundle
+
+
+def test_ssl_ca_may_be_a_file_path(https_sim: Simulator, private_ca: trustme.CA, tmp_path: Path) -> None:
+    path = tmp_path / "ca.pem"
+    private_ca.cert_pem.write_to_path(str(path))
+    assert open_reader(settings_for(https_sim, ssl_ca=str(path))).state.selected
+
+
+def test_untrusted_certificate_is_refused_without_retries(https_sim: Simulator) -> None:
+    with pytest.raises(ConfluenceTLSError) as error:
+        open_reader(settings_for(https_sim, retry_count=3))
+    message = str(error.value)
+    assert "not trusted" in message
+    assert "sources.confluence.ssl_ca" in message and "sources.confluence.ssl_enabled" in message
+    client = ConfluenceClient(settings_for(https_sim, retry_count=3))
+    with pytest.raises(ConfluenceTLSError):
+        client.get_json(client.v1("/user/current"), purpose="checking the credentials")
+    assert client.stats.as_dict()["requests"] == 1
+
+
+def test_verification_can_be_switched_off(https_sim: Simulator, recwarn: pytest.WarningsRecorder) -> None:
+    assert open_reader(settings_for(https_sim, ssl_enabled=False)).state.selected
+    assert not [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]  # one log line, not per request
+
+
+def test_garbage_ssl_ca_is_a_config_error(https_sim: Simulator) -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca"):
+        open_reader(settings_for(https_sim, ssl_ca="not a certificate"))
+    broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca"):
+        open_reader(settings_for(https_sim, ssl_ca=broken))
