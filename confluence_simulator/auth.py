@@ -43,7 +43,7 @@ class Authenticator:
         self.site = site
         self.flavour = flavour
         self.allow_anonymous = allow_anonymous
-        self._cache: dict[str, tuple[str, str]] = {}  # header -> (account id, scheme)
+        self._cache: dict[str, str] = {}  # Authorization header -> account id
         self._lock = threading.Lock()
 
     def authenticate(self, header: str | None) -> User:
@@ -53,14 +53,14 @@ class Authenticator:
             raise ApiError(401, "Client must be authenticated to access this resource.")
         cached = self._cache.get(header)
         if cached is not None:
-            user = self.site.users.get(cached[0])
+            user = self.site.users.get(cached)
             if user is not None and self._still_valid(user, header):
                 return user
         user = self._resolve(header)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[header] = (user.account_id, header.split(" ", 1)[0].lower())
+            self._cache[header] = user.account_id
         return user
 
     def _resolve(self, header: str) -> User:

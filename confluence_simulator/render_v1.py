@@ -183,9 +183,8 @@ class V1Renderer:
             links["edit" if not self.cloud else "editui"] = f"/pages/resumedraft.action?draftId={item.id}"
             links["tinyui"] = self.fmt.tiny(item.id)
         links["self"] = self._self_link(item)
-        if single or not self.cloud:
-            links["collection"] = "/rest/api/content"
         if single:
+            links["collection"] = "/rest/api/content"
             links["base"] = self.base
             links["context"] = self.fmt.urls.context
         return links

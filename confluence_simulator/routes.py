@@ -2,8 +2,8 @@
 
 Handlers are plain functions `(request) -> Response`; the router maps a method and a path (already stripped of the
 flavour's prefix) to one handler plus a stable *endpoint name*. Endpoint names are what faults, rate limits and
-statistics are keyed by, so they are part of the simulator's public interface (listed in `docs/endpoints`-style
-tables in the server module docstring) and must not change casually.
+statistics are keyed by, so they are part of the simulator's public interface (`Simulator.endpoint_names()` lists
+them; the `register` methods of `api_v1` and `api_v2` define them) and must not change casually.
 """
 
 from __future__ import annotations

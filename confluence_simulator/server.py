@@ -14,8 +14,8 @@ Use it in-process (tests) or standalone (`python -m confluence_simulator`):
 
 Paths served:
     Cloud       /wiki/api/v2/...           endpoint names v2.*   (see api_v2.CloudV2Api.register)
-                /wiki/rest/api/...         endpoint names v1.*   (search, restrictions, user, download; removed
-                                                                   v1 endpoints answer 410)
+                /wiki/rest/api/...         endpoint names v1.*   (search, restrictions, users, download; the
+                                                                   removed v1 endpoints answer 410)
                 /wiki/download/attachments/{containerId}/{file}   "download" (302 to the media URL)
                 /media/file/{token}/binary "media" (no auth; the token is the credential)
     DataCenter  {ctx}/rest/api/...         endpoint names v1.*   (see api_v1.V1Api.register)
@@ -119,7 +119,8 @@ class _Dispatcher:
             self.download_prefix = f"{context}/download/attachments/"
 
     def endpoint_names(self) -> list[str]:
-        return [*self.v2.endpoints(), *self.v1.endpoints(), "download", "media", "admin"]
+        extra = ["download", "media", "admin"] if self.state.cloud else ["download", "admin"]
+        return [*self.v2.endpoints(), *self.v1.endpoints(), *extra]
 
     def resolve(self, method: str, path: str) -> _Route:
         if path.startswith("/__admin/") or path == "/__admin":

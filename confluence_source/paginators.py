@@ -85,7 +85,7 @@ class V1NextLinkPaginator(BaseNextUrlPaginator):
         else:
             self.empty_pages += 1
             complete = self.total is not None and self.returned >= self.total
-            if offset_link and (complete or (self.total is None and self.empty_pages > 1)):
+            if offset_link and complete:
                 self._next_reference = None  # Data Center's overshoot past the last item
                 return
             if self.empty_pages > MAX_EMPTY_PAGES:

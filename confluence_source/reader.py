@@ -438,34 +438,36 @@ class ConfluenceReader(ABC):
     def scope_ids_by_search(self, scope_key: str, doc_type: str) -> Iterator[str]:
         """Ids of one type in a scope (space or rule) from CQL search, checked against the server's own total.
 
-        The container is expanded so that content hanging on trashed (or unwanted archived) pages is left out
-        exactly as the readers leave it out."""
-        archived = self._in_archived_space(scope_key) or (
+        The generic search is used because it reports `totalSize` (so a listing that ends short is detected) and
+        can include archived spaces. The container is expanded so that content hanging on trashed (or unwanted
+        archived) pages is left out exactly as the readers leave it out.
+        """
+        include_archived = self._in_archived_space(scope_key) or (
             scope_key in self.config.advanced_rules and self.config.index_archived
         )
-        cql = and_all(self._scope_filter(scope_key), type_clause(doc_type))
-        expand = "container" if doc_type in ("comment", "attachment") else ""
+        params: dict[str, Any] = {
+            "cql": and_all(self._scope_filter(scope_key), type_clause(doc_type)),
+            "limit": defaults.V1_PAGE_SIZE_NO_BODY,
+        }
+        if include_archived:
+            params["includeArchivedSpaces"] = "true"
+        if doc_type in ("comment", "attachment"):
+            params["expand"] = "content.container"
         purpose = f"listing {doc_type} ids of {scope_key}"
         listed = 0
         total: int | None = None
-        params: dict[str, Any] = {"cql": cql, "limit": defaults.V1_PAGE_SIZE_NO_BODY}
-        endpoint = defaults.CONTENT_SEARCH
-        if archived:
-            params["includeArchivedSpaces"] = "true"
-            endpoint = defaults.SEARCH
-        if expand:
-            params["expand"] = f"content.{expand}" if archived else expand
-        for page in self.client.pages(self.client.v1(endpoint), params, purpose=purpose):
+        for page in self.client.pages(self.client.v1(defaults.SEARCH), params, purpose=purpose):
             total = page.total if page.total is not None else total
-            for raw in page.items:
-                item = raw.get("content") if archived else raw
+            for result in page.items:
+                item = result.get("content")
                 if not isinstance(item, dict) or item.get("id") is None:
                     continue
                 listed += 1
                 if item.get("type") != doc_type or self._facts_from_v1(item) is None:
                     continue
                 yield f"{doc_type}-{item['id']}"
-        if total is not None and listed < total:
+        if total is None or listed < total:
             raise IncompleteListingError(
-                f"Confluence listed {listed} of {total} items while {purpose}; not reconciling deletions on it"
+                f"Confluence listed {listed} of {total if total is not None else 'an unknown number of'} items "
+                f"while {purpose}; not reconciling deletions on it"
             )

@@ -49,14 +49,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def unwrap(error: BaseException) -> BaseException:
-    """dlt wraps errors raised inside extract/load steps; find the one the user should see."""
+    """dlt wraps errors raised inside extract and load steps (not always by chaining); find the one to show."""
     seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         if isinstance(current, USER_ERRORS):
             return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
+        for attribute in ("exception", "client_exception", "__cause__", "__context__"):
+            linked = getattr(current, attribute, None)
+            if isinstance(linked, BaseException):
+                pending.append(linked)
     return error
 
 

@@ -19,7 +19,7 @@ from destinations.elastic import elasticsearch_client_from_config
 DEMO_INDEX = "search-confluence-demo"
 DEMO_PIPELINE = "confluence_to_es_demo"
 DEMO_SEED = 7
-SAMPLE_QUERY = "rollback checklist"
+SAMPLE_QUERY = "deployment checklist rollback"
 
 
 def configure_environment(sim: Simulator, flavour: str, es_url: str) -> None:
@@ -48,7 +48,7 @@ def configure_environment(sim: Simulator, flavour: str, es_url: str) -> None:
 def change_some_content(sim: Simulator) -> list[str]:
     """Edit a page, comment on it and trash another one, as people do between two scheduled runs."""
     site = sim.site
-    reader = site.default_user()
+    reader = site.default_user
     pages = sorted(
         (item for item in site.iter_content("page") if item.status == "current" and site.can_read(reader, item)),
         key=lambda item: item.id,
@@ -64,11 +64,15 @@ def change_some_content(sim: Simulator) -> list[str]:
 
 
 def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path | None) -> int:
-    es_url = ensure_running()
+    es_url = ensure_running().url
     sim = Simulator.start(SimulatorConfig(flavour=flavour, preset=preset, seed=DEMO_SEED, port=0))
     try:
         print(f"Confluence simulator ({flavour}, {preset} preset) at {sim.base_url}; Elasticsearch at {es_url}")
         configure_environment(sim, flavour, es_url)
+        with elasticsearch_client_from_config() as client:
+            # the simulator listens on a new port each time: start the demo index afresh
+            for index in (DEMO_INDEX, f"{DEMO_INDEX}-sync-state", f"{DEMO_INDEX}-errors"):
+                client.options(ignore_status=404).indices.delete(index=index)
         demo_options = SyncOptions(
             pipeline_name=DEMO_PIPELINE,
             full_refresh=True,

@@ -29,7 +29,7 @@ def print_sample_search(client: Any, index: str, text: str, size: int = 3) -> No
     response = client.search(
         index=index,
         size=size,
-        query={"multi_match": {"query": text, "fields": ["title^3", "body", "file_name", "labels"]}},
+        query={"multi_match": {"query": text, "operator": "and", "fields": ["title^3", "body", "file_name", "labels"]}},
         source=["type", "title", "url", "space_key"],
     )
     hits = response["hits"]["hits"]

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Iterator
 
 import dlt
-from dlt.common.pipeline import LoadInfo
 
-from confluence_source import confluence
+from confluence_source import confluence, confluence_settings, open_reader
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
@@ -70,40 +68,6 @@ class SyncSummary:
         }
 
 
-class SyncHooks:
-    """The link between the source and this run: the source reports its resolved settings and reader here, and gets
-    back the watermarks stored in Elasticsearch for that site (none on --full-refresh)."""
-
-    def __init__(self, es_client: Any, index: str, options: SyncOptions) -> None:
-        self.es_client = es_client
-        self.index = index
-        self.options = options
-        self.ledger = SyncLedger()
-        self.store: WatermarkStore | None = None
-        self.settings: Any = None
-        self.reader: Any = None
-        self.synced_spaces: set[str] = set()
-        self.spaces_from_config = False
-        self.scopes: list[str] = []
-        self.watermarks: dict[str, str] = {}
-
-    def attach(self, settings: Any, reader: Any, synced_spaces: set[str], spaces_from_config: bool,
-               scopes: list[str]) -> dict[str, str]:
-        """Called by the source once preflight passed; returns the watermark per scope to read incrementally."""
-        self.settings = settings
-        self.reader = reader
-        self.synced_spaces = set(synced_spaces)
-        self.spaces_from_config = spaces_from_config
-        self.scopes = list(scopes)
-        self.store = WatermarkStore(self.es_client, self.index, settings.site_url, self.options.pipeline_name)
-        if self.options.full_refresh:
-            self.watermarks = {}
-        else:
-            saved = self.store.load().watermarks
-            self.watermarks = {scope: saved[scope] for scope in scopes if scope in saved}
-        return dict(self.watermarks)
-
-
 @dlt.resource(
     name="deletions",
     primary_key="id",
@@ -129,66 +93,71 @@ def make_pipeline(options: SyncOptions) -> dlt.Pipeline:
 def run_sync(options: SyncOptions) -> SyncSummary:
     """Run one sync; raises the source's or destination's one-line errors for the caller to print."""
     started = time.monotonic()
-    run_started_at: datetime = utc_now()
-    es_client = elastic.elasticsearch_client_from_config()
     index = elastic.configured_index_name()
-    elastic.check_connection(es_client)
+    with elastic.elasticsearch_client_from_config() as es_client:
+        elastic.check_connection(es_client)
+        settings = confluence_settings()
+        reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
+        store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
+        saved = {} if options.full_refresh else store.load().watermarks
+        ledger = SyncLedger()
+        source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh)
+        plan = reader.plan_in_use
+        assert plan is not None, "the source plans the run when it is created"
 
-    hooks = SyncHooks(es_client, index, options)
-    source = confluence(sync_hooks=hooks, ledger=hooks.ledger)
-    pipeline = make_pipeline(options)
-    if pipeline.has_pending_data:
-        logger.warning("Loading a package left pending by an earlier run before syncing")
-        pipeline.load()
+        pipeline = make_pipeline(options)
+        if pipeline.has_pending_data:
+            logger.warning("Loading a package left pending by an earlier run before syncing")
+            pipeline.load()
+        load_info = pipeline.run(source)
+        load_info.raise_on_failed_jobs()
 
-    rejected_before = elastic.rejected_document_count()
-    load_info = pipeline.run(source)
-    raise_on_failed_jobs(load_info)
-    summary = SyncSummary(
-        mode="incremental" if hooks.watermarks else "full",
-        index=index,
-        site_url=hooks.settings.site_url,
-    )
-    summary.documents = row_counts(pipeline)
+        summary = SyncSummary(
+            mode="full" if all(scope.is_full for scope in plan.scopes) else "incremental",
+            index=index,
+            site_url=settings.site_url,
+            documents=row_counts(pipeline),
+        )
+        load_ids = list(load_info.loads_ids)
+        space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
+        if space_scopes and not settings.advanced_rules:
+            deletion_plan = plan_deletions(
+                IndexedDocuments(es_client, index, settings.site_url),
+                synced_spaces=space_scopes,
+                spaces_from_config=settings.spaces is not None,
+                ledger=ledger,
+                count_current=reader.count_current,
+                iter_current_ids=reader.iter_current_ids,
+                policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
+                                      allow_mass_delete=options.allow_mass_delete),
+            )
+            load_ids += apply_deletions(pipeline, deletion_plan, summary)
 
-    plan = plan_deletions(
-        IndexedDocuments(es_client, index, hooks.settings.site_url),
-        synced_spaces=hooks.synced_spaces,
-        spaces_from_config=hooks.spaces_from_config,
-        ledger=hooks.ledger,
-        count_current=hooks.reader.count_current,
-        iter_current_ids=hooks.reader.iter_current_ids,
-        policy=DeletionPolicy(max_fraction=options.max_delete_fraction, allow_mass_delete=options.allow_mass_delete),
-    )
-    apply_deletions(pipeline, plan, summary)
-    summary.failed = elastic.rejected_document_count() - rejected_before
-
-    stats = hooks.reader.stats.as_dict()
-    summary.requests = int(stats.get("requests", 0))
-    summary.bytes = int(stats.get("bytes", 0))
-    summary.elapsed_seconds = time.monotonic() - started
-    assert hooks.store is not None
-    hooks.store.save(
-        {scope: run_started_at.isoformat() for scope in hooks.scopes},
-        last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
-    )
-    return summary
+        summary.failed = sum(elastic.rejected_document_count(load_id) for load_id in load_ids)
+        stats = reader.stats
+        summary.requests = int(stats.get("requests", 0))
+        summary.bytes = int(stats.get("bytes_received", 0))
+        summary.elapsed_seconds = time.monotonic() - started
+        store.save(
+            {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
+            last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
+        )
+        return summary
 
 
-def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSummary) -> None:
+def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSummary) -> list[str]:
+    """Send the planned deletions through the destination; returns the load ids used."""
+    load_ids: list[str] = []
     if plan.delete_ids:
         info = pipeline.run(deletion_rows(plan.delete_ids))
-        raise_on_failed_jobs(info)
+        info.raise_on_failed_jobs()
+        load_ids = list(info.loads_ids)
     summary.deleted = len(plan.delete_ids)
     summary.deleted_by_type = dict(plan.by_type)
     if plan.refused:
         summary.refused_deletions = [vars(refused) for refused in plan.refused]
         summary.refusal_message = plan.refusal_message()
-
-
-def raise_on_failed_jobs(load_info: LoadInfo) -> None:
-    """A load job that failed for good means the index may miss data: stop before deleting or moving watermarks."""
-    load_info.raise_on_failed_jobs()
+    return load_ids
 
 
 def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

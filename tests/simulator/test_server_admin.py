@@ -171,3 +171,25 @@ def test_moves_update_ancestors_of_the_whole_subtree() -> None:
         assert [a["id"] for a in after["ancestors"]] == [str(i) for i in expected]
     finally:
         simulator.stop()
+
+
+def test_concurrent_readers_during_mutations_get_consistent_pages(cloud: Simulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    home = cloud.site.space_by_key("ENG").homepage_id  # type: ignore[union-attr]
+
+    def read_all(_: int) -> int:
+        http = session_for(cloud)
+        pages = collect(v2_pages(http, cloud, "/wiki/api/v2/pages?limit=50&body-format=storage"))
+        ids = [int(p["id"]) for p in pages]
+        assert ids == sorted(set(ids))
+        return len(ids)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        readers = [pool.submit(read_all, n) for n in range(8)]
+        for number in range(20):
+            cloud.mutations.edit(content_id=home, body=f"<p>edit {number}</p>")
+        counts = [reader.result() for reader in readers]
+    assert min(counts) > 100
+    final = session_for(cloud).get(cloud.origin + f"/wiki/api/v2/pages/{home}?body-format=storage").json()
+    assert final["body"]["storage"]["value"] == "<p>edit 19</p>" and final["version"]["number"] >= 21

@@ -392,3 +392,18 @@ def test_cloud_v1_download_redirects_and_restrictions(cloud: Simulator, cloud_ht
     assert read["operation"] == "read" and "user" in read["restrictions"]
     me = cloud_http.get(cloud.origin + "/wiki/rest/api/user/current").json()
     assert me["accountId"] == cloud.site.default_user.account_id and me["timeZone"]
+
+
+def test_user_lookups(dc: Simulator, dc_http: requests.Session, cloud: Simulator, cloud_http: requests.Session
+                      ) -> None:
+    someone = next(u for u in dc.site.users.values() if u.account_id != dc.site.default_user_id)
+    by_key = dc_http.get(dc.base_url + "/rest/api/user", params={"key": someone.user_key}).json()
+    by_name = dc_http.get(dc.base_url + "/rest/api/user", params={"username": someone.username}).json()
+    assert by_key == by_name and by_key["displayName"] == someone.display_name
+    assert dc_http.get(dc.base_url + "/rest/api/user", params={"key": "nope"}).status_code == 404
+    assert dc_http.get(dc.base_url + "/rest/api/user").status_code == 400
+    cloud_user = cloud_http.get(cloud.origin + "/wiki/rest/api/user", params={"accountId": someone.account_id}).json()
+    assert cloud_user["accountId"] == someone.account_id and cloud_user["timeZone"] == someone.timezone
+    bulk = cloud_http.get(cloud.origin + "/wiki/rest/api/user/bulk",
+                          params=[("accountId", someone.account_id), ("accountId", "missing")]).json()
+    assert [u["accountId"] for u in bulk["results"]] == [someone.account_id]

@@ -129,7 +129,7 @@ def test_id_listings_raise_instead_of_coming_up_short(fresh_sim: Simulator) -> N
     with pytest.raises(ConfluenceRequestError):
         list(reader.iter_current_ids("ENG", "page"))
     fresh_sim.faults.clear()
-    endpoint = "v2.attachments.list" if fresh_sim.config.flavour == "cloud" else "v1.content.search"
+    endpoint = "v2.attachments.list" if fresh_sim.config.flavour == "cloud" else "v1.search"
     fresh_sim.faults.add(FaultRule(kind=FaultKind.EMPTY_PAGE, endpoint=endpoint))
     with pytest.raises(IncompleteListingError):
         list(reader.iter_current_ids("ENG", "attachment"))
