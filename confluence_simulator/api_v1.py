@@ -13,6 +13,7 @@ tenants saw during the transition.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from datetime import timezone, tzinfo
@@ -411,11 +412,9 @@ class V1Api:
         space = self._space_by_key(request, request.params["key"])
         tree, key = self._expand(request, TRASH_DEFAULT_EXPAND)
         user = self._user(request)
-        content = self.site.content
         ids = self.queries.ids_of(["page", "blogpost", "attachment", "comment"], [space.id])
-        items = [content[i] for i in ids if i in content and content[i].status == "trashed"]
-        items = [item for item in items if self.queries.can_see(user, item)]
-        return self._scan_page(request, items, tree, key, default_limit=25, cap=200)
+        return self._scan_page(request, ids, lambda item: item.status == "trashed" and self.queries.can_see(user, item),
+                               tree, key, default_limit=25, cap=200)
 
     # ---- content lists ---------------------------------------------------------------------------------
     @staticmethod
@@ -512,35 +511,42 @@ class V1Api:
         if space_key:
             space = self.site.space_by_key(space_key)
             space_ids = [space.id] if space is not None else []
-        content = self.site.content
         ids = self.queries.ids_of([content_type], space_ids)
-        items = [content[i] for i in ids if i in content and content[i].status in statuses]
-        visible = [item for item in self._window_after_cursor(request, items) if self.queries.can_see(user, item)]
         cap = self._cap(tree, self.state.config.list_caps)
-        return self._scan_page(request, visible, tree, key, default_limit=25, cap=cap, presliced=True)
+        return self._scan_page(request, ids, lambda item: item.status in statuses and self.queries.can_see(user, item),
+                               tree, key, default_limit=25, cap=cap)
 
-    def _window_after_cursor(self, request: Request, items: list[Content]) -> list[Content]:
-        cursor = parse_scan_cursor(request.arg("cursor"))
-        if cursor is None:
-            return items
-        reverse, last_id = cursor
-        if reverse:
-            return [item for item in items if item.id < last_id]
-        return [item for item in items if item.id > last_id]
+    def _scan_page(self, request: Request, ids: list[int], accept: Callable[[Content], bool], tree: ExpandTree,
+                   key: str, default_limit: int, cap: int) -> Response:
+        """DC cursor paging (`content:false:<id>`): accepted items in ascending id order after the cursor.
 
-    def _scan_page(self, request: Request, items: list[Content], tree: ExpandTree, key: str, default_limit: int,
-                   cap: int, presliced: bool = False) -> Response:
-        """DC cursor paging (`content:false:<id>`): ascending ids after the cursor, `nextCursor` when more."""
+        Only as many items as the page needs are looked at (ids are sorted, the cursor is a bisect), so a full
+        scan costs the same per page from the first page to the last.
+        """
         limit = min(max(parse_int(request, "limit", default_limit), 1), cap)
         cursor_text = request.arg("cursor")
-        window = items if presliced else self._window_after_cursor(request, items)
         cursor = parse_scan_cursor(cursor_text)
-        if cursor is not None and cursor[0]:
-            page = window[-limit:]
+        content = self.site.content
+        page: list[Content] = []
+        more_after = False
+        if cursor is not None and cursor[0]:  # backwards: the page before the cursor's id
+            for index in range(bisect.bisect_left(ids, cursor[1]) - 1, -1, -1):
+                item = content.get(ids[index])
+                if item is not None and accept(item):
+                    page.append(item)
+                    if len(page) == limit:
+                        break
+            page.reverse()
             more_after = True
         else:
-            page = window[:limit]
-            more_after = len(window) > limit
+            start = 0 if cursor is None else bisect.bisect_right(ids, cursor[1])
+            for index in range(start, len(ids)):
+                item = content.get(ids[index])
+                if item is not None and accept(item):
+                    if len(page) == limit:
+                        more_after = True
+                        break
+                    page.append(item)
         empty_fault = request.fault is not None and request.fault.kind == FaultKind.EMPTY_PAGE
         if empty_fault:
             page, more_after = [], True
@@ -550,7 +556,7 @@ class V1Api:
         if cursor_text:
             fields["cursor"] = cursor_text
         if more_after:
-            next_cursor = cursor_text or "" if empty_fault or not page else scan_cursor(page[-1].id)
+            next_cursor = (cursor_text or "") if empty_fault or not page else scan_cursor(page[-1].id)
             if next_cursor:
                 fields["nextCursor"] = next_cursor
             links["next"] = relative_link(path, request.query, {"cursor": next_cursor or None,

@@ -77,6 +77,7 @@ class SiteQueries:
         self.search_cache_seconds = search_cache_seconds
         self._cql_items: dict[int, tuple[tuple[object, ...], int, CqlItem]] = {}
         self._with_text: set[int] = set()
+        self._merged: dict[tuple[object, ...], list[int]] = {}
         self._results: dict[tuple[object, ...], _CachedResult] = {}
         self._lock = threading.Lock()
 
@@ -96,7 +97,7 @@ class SiteQueries:
 
     # ---- listings --------------------------------------------------------------------------------------
     def ids_of(self, content_types: Sequence[str], space_ids: Iterable[int] | None = None) -> list[int]:
-        """Ascending ids of the given types, over the given spaces (all spaces when None)."""
+        """Ascending ids of the given types, over the given spaces (all spaces when None). Do not mutate."""
         spaces = list(self.site.spaces) if space_ids is None else list(space_ids)
         lists = [self.site.ids_in_space(space_id, kind) for space_id in spaces for kind in content_types]
         lists = [ids for ids in lists if ids]
@@ -104,7 +105,17 @@ class SiteQueries:
             return []
         if len(lists) == 1:
             return list(lists[0])
-        return list(heapq.merge(*lists))
+        # merging every space's list is the main cost of paging a site-wide list: reuse the merge while no list
+        # changed (adding content appends the largest id yet; removing or moving changes a length)
+        key = (tuple(content_types), tuple(spaces), self.tracker.generation,
+               tuple((len(ids), ids[-1]) for ids in lists))
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = list(heapq.merge(*lists))
+            if len(self._merged) > 64:
+                self._merged.clear()
+            self._merged[key] = merged
+        return merged
 
     def children(self, container_id: int, content_type: str) -> list[Content]:
         content = self.site.content
@@ -188,6 +199,8 @@ class SiteQueries:
         for item in self._candidates(query):
             if item.status != "current":
                 continue
+            if item.type in ("comment", "attachment") and not self._container_is_current(item):
+                continue
             space = self.site.spaces.get(item.space_id)
             if space is None or (space.status == "archived" and not include_archived_spaces):
                 continue
@@ -205,6 +218,12 @@ class SiteQueries:
             self._results[key] = _CachedResult(ids=ids, made_at=wall, valid_until=next_unhide)
         content = self.site.content
         return [content[i] for i in ids if i in content]
+
+    def _container_is_current(self, item: Content) -> bool:
+        """Comments and attachments leave the search index with their page: trashing or archiving a page takes
+        what hangs on it out of search results too."""
+        container = self.site.content.get(item.parent_id) if item.parent_id is not None else None
+        return container is not None and container.status == "current"
 
     def _candidates(self, query: CqlQuery) -> Iterable[Content]:
         content = self.site.content

@@ -98,6 +98,7 @@ class Formatter:
         self.zone = _UTC if self.cloud else ZoneInfo(server_tz)
         self._times: dict[datetime, str] = {}
         self._users: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._user_texts: dict[str, str] = {}
 
     # ---- time ----------------------------------------------------------------------------------------------
     def ts(self, moment: datetime) -> str:
@@ -207,6 +208,13 @@ class Formatter:
         self._users[(account_id, with_timezone)] = rendered
         return rendered
 
+    def v1_user_json(self, account_id: str) -> str:
+        """`v1_user` as JSON text, cached (the same few authors appear in thousands of items)."""
+        text = self._user_texts.get(account_id)
+        if text is None:
+            text = self._user_texts[account_id] = dumps(self.v1_user(account_id))
+        return text
+
     def _render_v1_user(self, user: User | None, account_id: str, with_timezone: bool) -> dict[str, Any]:
         display = user.display_name if user else "Unknown user"
         if self.cloud:
@@ -266,3 +274,4 @@ class Formatter:
 
     def clear(self) -> None:
         self._users.clear()
+        self._user_texts.clear()

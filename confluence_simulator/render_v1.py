@@ -76,6 +76,7 @@ class V1Renderer:
         self.cache = fragments  # per item state and site generation: cleared on every change
         self.cloud = fmt.cloud
         self._user_keys: tuple[int, dict[str, str]] = (-1, {})
+        self._user_dependent: dict[str, bool] = {}  # expand key -> whether the output depends on the caller
 
     # ---- helpers ---------------------------------------------------------------------------------------
     @property
@@ -104,18 +105,21 @@ class V1Renderer:
     # ---- content ---------------------------------------------------------------------------------------
     def content(self, item: Content, tree: ExpandTree, key: str, user: User, single: bool = False) -> str:
         """JSON text of one content item with `tree` expanded; cached unless the output depends on the caller."""
-        user_part = user.account_id if _depends_on_user(tree) else ""
+        depends = self._user_dependent.get(key)
+        if depends is None:
+            depends = self._user_dependent[key] = _depends_on_user(tree)
+        user_part = user.account_id if depends else ""
         cache_key = ("v1", key, user_part, single, self.tracker.generation, *item_state(item),
                      *self._related_state(item, tree))
 
         def render() -> str:
-            obj = self.content_obj(item, tree, user, single, top=True)
-            body = obj.get("body")
-            if isinstance(body, dict) and "storage" in body and body["storage"].get("value") is _BODY_SLOT:
-                return dumps(obj).replace(_BODY_SLOT_JSON, self.cached_storage_value(item), 1)
-            return dumps(obj)
+            splicer = _Splicer()
+            return splicer.dumps(self.content_obj(item, tree, user, single, top=True, splice=splicer))
 
-        return self.cache.get_or_render(cache_key, render)
+        shell = self.cache.get_or_render(cache_key, render)
+        if "storage" in tree.get("body", {}):  # the cached JSON holds a slot; the body itself is cached once
+            return shell.replace(_BODY_SLOT_JSON, self.cached_storage_value(item), 1)
+        return shell
 
     def _related_state(self, item: Content, tree: ExpandTree) -> tuple[object, ...]:
         """State of other items an expansion shows (ancestors, container), so a move elsewhere is not missed."""
@@ -131,23 +135,37 @@ class V1Renderer:
         return self.bodies.get_or_render(key, lambda: dumps(self.storage_body(item)))
 
     def content_obj(
-        self, item: Content, tree: ExpandTree, user: User, single: bool = False, top: bool = False
+        self, item: Content, tree: ExpandTree, user: User, single: bool = False, top: bool = False,
+        splice: "_Splicer | None" = None,
     ) -> dict[str, Any]:
         """The v1 `Content` object as a dict (nested expansions rendered recursively).
 
         `top` marks the outermost object, whose storage body is spliced in from the body cache afterwards.
+        With `splice`, the space, ancestors, container and users are taken as cached JSON text (they repeat
+        across many items) and substituted when the object is serialized.
         """
         content_id = self.fmt.content_id(item)
         obj: dict[str, Any] = {"id": content_id, "type": item.type, "status": item.status, "title": item.title}
         space = self._space_of(item)
         expandable: dict[str, str] = {}
+
+        def space_value(sub: ExpandTree) -> Any:
+            if space is None:
+                return None
+            return splice(self.space_json(space, sub, user)) if splice else self.space_obj(space, sub, user)
+
+        def ancestors_value(sub: ExpandTree) -> list[Any]:
+            if splice:
+                sub_key = expand_key(sub)
+                return [splice(self.content(a, sub, sub_key, user)) for a in self.ancestors_of(item)]
+            return [self.content_obj(a, sub, user) for a in self.ancestors_of(item)]
+
         handlers: list[tuple[str, Callable[[ExpandTree], Any], str]] = [
-            ("space", lambda sub: self.space_obj(space, sub, user) if space else None,
-             f"/rest/api/space/{space.key}" if space else ""),
-            ("history", lambda sub: self.history_obj(item, sub), f"/rest/api/content/{content_id}/history"),
-            ("version", lambda sub: self.version_obj(item, item.versions[-1], sub), ""),
-            ("ancestors", lambda sub: [self.content_obj(a, sub, user) for a in self.ancestors_of(item)], ""),
-            ("container", lambda sub: self.container_obj(item, sub, user), self._container_link(item)),
+            ("space", space_value, f"/rest/api/space/{space.key}" if space else ""),
+            ("history", lambda sub: self.history_obj(item, sub, splice), f"/rest/api/content/{content_id}/history"),
+            ("version", lambda sub: self.version_obj(item, item.versions[-1], sub, splice), ""),
+            ("ancestors", ancestors_value, ""),
+            ("container", lambda sub: self.container_obj(item, sub, user, splice), self._container_link(item)),
             ("body", lambda sub: self.body_obj(item, sub, use_slot=top), ""),
             ("metadata", lambda sub: self.metadata_obj(item, sub), ""),
             ("restrictions", lambda sub: self.restrictions_obj(item, sub),
@@ -212,16 +230,26 @@ class V1Renderer:
             return f"/rest/api/space/{space.key}" if space else ""
         return f"/rest/api/content/{item.parent_id}" if item.parent_id is not None else ""
 
-    def container_obj(self, item: Content, tree: ExpandTree, user: User) -> dict[str, Any] | None:
+    def container_obj(self, item: Content, tree: ExpandTree, user: User, splice: "_Splicer | None" = None) -> Any:
         if item.type in ("page", "blogpost"):
             space = self._space_of(item)
-            return self.space_obj(space, tree, user) if space else None
+            if space is None:
+                return None
+            return splice(self.space_json(space, tree, user)) if splice else self.space_obj(space, tree, user)
         container = self.site.content.get(item.parent_id) if item.parent_id is not None else None
-        return self.content_obj(container, tree, user) if container is not None else None
+        if container is None:
+            return None
+        if splice:
+            return splice(self.content(container, tree, expand_key(tree), user))
+        return self.content_obj(container, tree, user)
 
-    def version_obj(self, item: Content, version: Version, tree: ExpandTree) -> dict[str, Any]:
+    def user_value(self, account_id: str, splice: "_Splicer | None") -> Any:
+        return splice(self.fmt.v1_user_json(account_id)) if splice else self.fmt.v1_user(account_id)
+
+    def version_obj(self, item: Content, version: Version, tree: ExpandTree, splice: "_Splicer | None" = None
+                    ) -> dict[str, Any]:
         obj: dict[str, Any] = {
-            "by": self.fmt.v1_user(version.author_id),
+            "by": self.user_value(version.author_id, splice),
             "when": self.fmt.ts(version.created_at),
             "friendlyWhen": self.fmt.friendly(version.created_at),
             "message": version.message,
@@ -244,20 +272,20 @@ class V1Renderer:
                                  f"/version/{version.number}"}
         return obj
 
-    def history_obj(self, item: Content, tree: ExpandTree) -> dict[str, Any]:
+    def history_obj(self, item: Content, tree: ExpandTree, splice: "_Splicer | None" = None) -> dict[str, Any]:
         first_author = item.versions[0].author_id if item.versions else item.author_id
         obj: dict[str, Any] = {
             "latest": True,
-            "createdBy": self.fmt.v1_user(item.author_id or first_author),
+            "createdBy": self.user_value(item.author_id or first_author, splice),
             "createdDate": self.fmt.ts(item.created_at),
         }
         expandable: dict[str, str] = {}
         if "lastUpdated" in tree:
-            obj["lastUpdated"] = self.version_obj(item, item.versions[-1], tree["lastUpdated"])
+            obj["lastUpdated"] = self.version_obj(item, item.versions[-1], tree["lastUpdated"], splice)
         else:
             expandable["lastUpdated"] = ""
         if "previousVersion" in tree and len(item.versions) > 1:
-            obj["previousVersion"] = self.version_obj(item, item.versions[-2], tree["previousVersion"])
+            obj["previousVersion"] = self.version_obj(item, item.versions[-2], tree["previousVersion"], splice)
         else:
             expandable["previousVersion"] = ""
         if "contributors" in tree:
@@ -418,6 +446,12 @@ class V1Renderer:
         return {}
 
     # ---- spaces ----------------------------------------------------------------------------------------
+    def space_json(self, space: Space, tree: ExpandTree, user: User) -> str:
+        """A space object as cached JSON text (items of one space all embed the same one)."""
+        key = ("v1space", space.id, expand_key(tree), user.account_id if _depends_on_user(tree) else "",
+               self.tracker.generation, space.key, space.name, space.status, space.homepage_id, len(space.labels))
+        return self.cache.get_or_render(key, lambda: dumps(self.space_obj(space, tree, user)))
+
     def space_obj(self, space: Space, tree: ExpandTree, user: User) -> dict[str, Any]:
         obj: dict[str, Any] = {"id": space.id, "key": space.key, "name": space.name}
         if self.cloud:
@@ -472,9 +506,9 @@ class V1Renderer:
         cache_key = ("v1search", key, user.account_id if _depends_on_user(tree) else "", self.tracker.generation,
                      *item_state(item))
 
+        content_tree = tree.get("content", {})
+
         def render() -> str:
-            content_tree = tree.get("content", {})
-            content_text = self.content(item, content_tree, expand_key(content_tree), user)
             space = self._space_of(item)
             icon = {"page": "aui-iconfont-page-default", "blogpost": "aui-iconfont-page-blogpost",
                     "comment": "aui-iconfont-comment", "attachment": "aui-iconfont-file-generic"}[item.type]
@@ -500,9 +534,27 @@ class V1Renderer:
                                                    "displayUrl": self.fmt.webui(container)}
             if not self.cloud:
                 result["timestamp"] = self.fmt.millis(item.last_modified)
-            return dumps(result).replace(_BODY_SLOT_JSON, content_text, 1)
+            return dumps(result)
 
-        return self.cache.get_or_render(cache_key, render)
+        shell = self.cache.get_or_render(cache_key, render)  # the content object is cached on its own
+        return shell.replace(_BODY_SLOT_JSON, self.content(item, content_tree, expand_key(content_tree), user), 1)
+
+
+class _Splicer:
+    """Pre-rendered JSON fragments standing in an object as tokens until it is serialized."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+
+    def __call__(self, text: str) -> str:
+        self._parts.append(text)
+        return f"\x00{len(self._parts) - 1}\x00"
+
+    def dumps(self, obj: Any) -> str:
+        text = dumps(obj)
+        for index, part in enumerate(self._parts):
+            text = text.replace(f'"\\u0000{index}\\u0000"', part, 1)
+        return text
 
 
 def _depends_on_user(tree: ExpandTree) -> bool:

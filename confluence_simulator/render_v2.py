@@ -55,16 +55,23 @@ class V2Renderer:
             value = item.body
         return {body_format: {"representation": body_format, "value": value}}
 
-    def _with_body(self, obj: dict[str, Any], item: Content, body_format: str | None) -> str:
-        """Serialize with `body` just before `_links` (Atlassian's field order), splicing in the cached body."""
+    def _shell(self, obj: dict[str, Any], body_format: str | None) -> str:
+        """JSON of `obj` with `body` just before `_links` (Atlassian's order); a body is a slot filled per response.
+
+        Cached item JSON keeps only the slot, so each body is held once (in the body cache), not once per shape.
+        """
         links = obj.pop("_links")
-        if body_format is None:
-            obj["body"] = {}
-            obj["_links"] = links
-            return dumps(obj)
-        obj["body"] = _BODY_SLOT
+        obj["body"] = {} if body_format is None else _BODY_SLOT
         obj["_links"] = links
-        return dumps(obj).replace(_BODY_SLOT_JSON, self.body_json(item, body_format), 1)
+        return dumps(obj)
+
+    def _fill(self, shell: str, item: Content, body_format: str | None) -> str:
+        if body_format is None:
+            return shell
+        return shell.replace(_BODY_SLOT_JSON, self.body_json(item, body_format), 1)
+
+    def _with_body(self, obj: dict[str, Any], item: Content, body_format: str | None) -> str:
+        return self._fill(self._shell(obj, body_format), item, body_format)
 
     def version(self, version: Version) -> dict[str, Any]:
         return {
@@ -78,7 +85,8 @@ class V2Renderer:
     # ---- pages and blog posts --------------------------------------------------------------------------
     def page(self, item: Content, body_format: str | None) -> str:
         key = ("v2page", body_format, self.tracker.generation, *item_state(item))
-        return self.cache.get_or_render(key, lambda: self._with_body(self._page_fields(item), item, body_format))
+        shell = self.cache.get_or_render(key, lambda: self._shell(self._page_fields(item), body_format))
+        return self._fill(shell, item, body_format)
 
     def _page_fields(self, item: Content) -> dict[str, Any]:
         parent = self.site.content.get(item.parent_id) if item.parent_id is not None else None
@@ -109,7 +117,8 @@ class V2Renderer:
 
     def blogpost(self, item: Content, body_format: str | None) -> str:
         key = ("v2blog", body_format, self.tracker.generation, *item_state(item))
-        return self.cache.get_or_render(key, lambda: self._with_body(self._blog_fields(item), item, body_format))
+        shell = self.cache.get_or_render(key, lambda: self._shell(self._blog_fields(item), body_format))
+        return self._fill(shell, item, body_format)
 
     def _blog_fields(self, item: Content) -> dict[str, Any]:
         return {
@@ -170,7 +179,8 @@ class V2Renderer:
     # ---- comments --------------------------------------------------------------------------------------
     def comment(self, item: Content, body_format: str | None) -> str:
         key = ("v2comment", body_format, self.tracker.generation, *item_state(item))
-        return self.cache.get_or_render(key, lambda: self._with_body(self.comment_fields(item), item, body_format))
+        shell = self.cache.get_or_render(key, lambda: self._shell(self.comment_fields(item), body_format))
+        return self._fill(shell, item, body_format)
 
     def comment_fields(self, item: Content) -> dict[str, Any]:
         container = self.site.content.get(item.parent_id) if item.parent_id is not None else None

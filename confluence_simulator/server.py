@@ -26,6 +26,15 @@ Per request the server authenticates the caller (401 on bad credentials), asks t
 RateLimiter, renders the answer under the site lock (so a response never mixes two states of the data) and
 records statistics. Faults happen on the wire: a dropped connection closes the socket without an answer, a
 truncated body announces the full Content-Length and sends only part of it before closing.
+
+Known differences from real Confluence (deliberate simplifications; see also the SimulatorConfig knobs):
+  * Only storage format is stored: `view`/`export_view`/`styled_view`/`editor` bodies are the storage XHTML
+    (macros unrendered) and `atlas_doc_format` is a reduced ADF (headings, paragraphs, code blocks of the text).
+  * CQL results without `order by` come in ascending id order (Confluence ranks by relevance).
+  * Rate limiting is a per-user token bucket costing 1 per request; Cloud's points (1 + objects returned) and the
+    api.atlassian.com gateway (OAuth, scoped tokens) are not simulated. v1 removal is all-or-nothing.
+  * v1 `ancestors` of a reply comment are its parent comments (root first); attachments have none.
+  * DC user objects carry `timeZone`; DC space permissions are readable by anyone who can view the space.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ from confluence_simulator.auth import Authenticator
 from confluence_simulator.config import SimulatorConfig
 from confluence_simulator.downloads import Downloads
 from confluence_simulator.faults import Fault, FaultInjector, FaultKind, RateLimiter, Stats
+from confluence_simulator.generator import DatasetSpec, generate_site
 from confluence_simulator.model import Site
 from confluence_simulator.mutations import Mutations
 from confluence_simulator.render_common import dumps
@@ -160,7 +170,29 @@ class _HttpServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], simulator: "Simulator") -> None:
         self.simulator = simulator
+        self._connections: set[Any] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Hang up on every open keep-alive connection (a stopped simulator must stop answering)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up or fail the TLS handshake are routine (tests do it on purpose): stay quiet."""
@@ -344,6 +376,7 @@ class Simulator:
         """Stop a simulator started with `start()` and release its socket."""
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -434,19 +467,5 @@ def build_site(config: SimulatorConfig) -> Site:
     """The site a config describes: `config.site` as given, else generated from `dataset` or preset + seed."""
     if config.site is not None:
         return config.site
-    from confluence_simulator.generator import DatasetSpec, generate_site
-
     spec = config.dataset or DatasetSpec(seed=config.seed, preset=config.preset)  # type: ignore[arg-type]
     return generate_site(spec)
-
-
-def wait_until_serving(simulator: Simulator, timeout: float = 5.0) -> None:
-    """Block until the listening socket accepts connections (useful right after a standalone start)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((simulator.host, simulator.port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"simulator on port {simulator.port} is not accepting connections")

@@ -40,8 +40,8 @@ class ServerState:
         context = "/wiki" if config.flavour == "cloud" else config.context_path
         urls = SiteUrls(origin=origin, context=context)
         fmt = Formatter(site, config.flavour, urls, config.server_tz)
-        bodies = FragmentCache()
-        fragments = FragmentCache()
+        bodies = FragmentCache(max_chars=1_200_000_000)
+        fragments = FragmentCache(max_chars=400_000_000)
         secret = hashlib.sha256(f"media-{config.seed}-{config.flavour}".encode()).digest()
         return cls(
             config=config,
@@ -68,7 +68,7 @@ class ServerState:
         self.fmt.clear()
 
     def warm_up(self, chunk: int = 200) -> int:
-        """Pre-render what every sync reads: storage bodies as JSON and the search index entries.
+        """Pre-render what every sync reads: storage bodies as JSON (v2 on Cloud, v1 on DC) and search entries.
 
         Runs on a background thread after start; it takes the site lock per chunk so requests are served
         between chunks. Returns the number of items visited.
@@ -81,9 +81,10 @@ class ServerState:
                     if item is None:
                         continue
                     if item.body:
-                        self.v1.cached_storage_value(item)
                         if self.cloud:
                             self.v2.body_json(item, "storage")
+                        else:
+                            self.v1.cached_storage_value(item)
                     self.queries.cql_item(item, with_text=False)
         return len(ids)
 

@@ -7,7 +7,7 @@ one `ConfluenceClient` safely. `stats` counts every attempt and byte; the pipeli
 
 Error mapping (after the transport's retries):
   401 (and 403 before the credentials were accepted once) -> ConfluenceAuthError naming the credential settings
-  404                   -> ConfluenceNotFoundError (readers skip single missing items; preflight turns it into a URL hint)
+  404                   -> ConfluenceNotFoundError (readers skip a missing item; preflight makes it a URL hint)
   400 on a CQL request  -> ConfluenceQueryError with Confluence's own message
   certificate failure   -> ConfluenceTLSError naming ssl_ca / ssl_enabled
   DNS / refused / timeout -> ConfluenceConnectionError naming confluence_url / request_timeout
@@ -22,7 +22,7 @@ from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import requests
-from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests.auth import AuthBase

@@ -26,6 +26,7 @@ from .documents import (
     ContentFacts,
     Ref,
     SpaceInfo,
+    json_object,
     facts_from_v2,
     label_names,
     space_from_v2,
@@ -230,7 +231,7 @@ class CloudReader(ConfluenceReader):
                 return None
             chain = tree.ancestors(str(container_id), final=True) or []
             page_ref = Ref(node.doc_type, node.confluence_id, node.title, node.url)
-            links = attachment.get("_links") if isinstance(attachment.get("_links"), dict) else {}
+            links = json_object(attachment, "_links")
             parent = Ref(
                 "attachment",
                 str(attachment.get("id")),
@@ -338,7 +339,7 @@ class CloudReader(ConfluenceReader):
         return containers
 
     def _node(self, raw: JsonObject, doc_type: str) -> Node:
-        links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+        links = json_object(raw, "_links")
         parent_type = raw.get("parentType")
         parent_id = raw.get("parentId") if parent_type in (None, "page") else None
         return Node(

@@ -123,7 +123,8 @@ def build_settings(
             ZoneInfo(timezone_name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfluenceConfigError(
-                f"{setting('cql_timezone')} = {timezone_name!r} is not a known time zone (use a name like 'Europe/Berlin')"
+                f"{setting('cql_timezone')} = {timezone_name!r} is not a known time zone "
+                "(use a name like 'Europe/Berlin')"
             ) from exc
     return ConfluenceSettings(
         flavour=flavour,
@@ -147,7 +148,8 @@ def build_settings(
 
 
 def parse_data_source(value: str | None) -> Flavour:
-    """'Confluence Cloud' / 'cloud' -> cloud; 'Confluence Server' / 'Confluence Data Center' / 'datacenter' -> datacenter."""
+    """'Confluence Cloud' / 'cloud' -> cloud; 'Confluence Server' / 'Confluence Data Center' / 'datacenter' and
+    similar spellings -> datacenter (Server and Data Center share one API)."""
     raw = (value or defaults.DEFAULT_DATA_SOURCE).strip()
     key = re.sub(r"[\s_\-]+", "", raw.lower())
     flavour = defaults.DATA_SOURCE_ALIASES.get(key)
@@ -209,7 +211,8 @@ def select_auth(
 ) -> AuthSettings:
     """Pick the authentication mode from the credentials present, or say exactly which ones are missing."""
     if flavour == defaults.CLOUD:
-        missing = [name for name, present in (("account_email", account_email), ("api_token", api_token)) if not present]
+        given = {"account_email": account_email, "api_token": api_token}
+        missing = [name for name, value in given.items() if not value]
         if missing:
             raise ConfluenceConfigError(
                 "Confluence Cloud needs " + " and ".join(setting(n) for n in ("account_email", "api_token"))
@@ -283,10 +286,7 @@ def parse_advanced_rules(value: str | Sequence[Any] | None) -> tuple[str, ...]:
         items = list(value)
     rules: list[str] = []
     for position, item in enumerate(items, start=1):
-        if isinstance(item, dict):
-            query = item.get("query")
-        else:
-            query = item
+        query = item.get("query") if isinstance(item, dict) else item
         if not isinstance(query, str) or not query.strip():
             raise ConfluenceConfigError(
                 f"{name}: rule {position} must be a CQL string or an object like {{\"query\": \"space = DEV\"}}"

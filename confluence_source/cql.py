@@ -16,6 +16,7 @@ from typing import Iterable
 
 CQL_TIME_FORMAT = "%Y-%m-%d %H:%M"
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'')
 
 
 def quote(value: str) -> str:
@@ -51,7 +52,8 @@ def _needs_parentheses(clause: str) -> bool:
 
 
 def _strip_quoted(text: str) -> str:
-    return re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'', '""', text)
+    """`text` with the inside of every quoted literal blanked out, same length (so positions still line up)."""
+    return _QUOTED.sub(lambda found: "'" + " " * (len(found.group(0)) - 2) + "'", text)
 
 
 def without_order_by(rule: str) -> str:

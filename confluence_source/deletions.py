@@ -5,9 +5,11 @@ newly restricted content silently drops out of it. Deletions are therefore found
 the facts allow:
 
 * a scope (space, type) that this run read in full already has its complete id set in the ledger;
-* otherwise one CQL count per run is compared with the index. Every id that Confluence currently shows was upserted by
-  this or an earlier successful run, so the Confluence set is contained in the indexed set; equal sizes therefore
-  prove equal sets and nothing needs listing. Only scopes whose counts differ are listed, id by id, without bodies.
+* otherwise CQL counts are compared with the index. Every id that Confluence currently shows was upserted by this or
+  an earlier successful run, so the Confluence set is contained in the indexed set; equal sizes therefore prove equal
+  sets and nothing needs listing. One count covers every unsettled scope at once; only where it disagrees does the
+  check narrow down (per type, then per space), and only scopes whose counts still differ are listed, id by id,
+  without bodies. A run without deletions costs one request.
 
 This runs only after the content load succeeded, and every listing raises on failure or truncation, so a failed or
 partial read of Confluence can never delete anything. A guard refuses to delete more than a configurable share of
@@ -27,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "comment", "attachment")
 
-CountCurrent = Callable[[set[str]], Mapping[tuple[str, str], int]]
+CountTotal = Callable[[list[str], list[str]], int]  # (space keys, types) -> current items Confluence counts
 IterCurrentIds = Callable[[str, str], Iterable[str]]
 
 
@@ -76,7 +78,7 @@ def plan_deletions(
     synced_spaces: set[str],
     spaces_from_config: bool,
     ledger: SyncLedger,
-    count_current: CountCurrent,
+    count_total: CountTotal,
     iter_current_ids: IterCurrentIds,
     policy: DeletionPolicy,
     content_types: Iterable[str] = CONTENT_TYPES,
@@ -95,31 +97,21 @@ def plan_deletions(
 
     indexed_counts = indexed.counts_by_space_and_type()
     content_types = tuple(content_types)
-    unsettled = [
-        (space_key, doc_type)
-        for space_key in sorted(synced_spaces)
-        for doc_type in content_types
-        if not ledger.is_fully_read(space_key, doc_type)
-    ]
-    current_counts: Mapping[tuple[str, str], int] = count_current(synced_spaces) if unsettled else {}
-
     plan = DeletionPlan()
+    unsettled: list[tuple[str, str]] = []
     for space_key in sorted(synced_spaces):
         for doc_type in content_types:
-            scope = (space_key, doc_type)
-            have = indexed_counts.get(scope, 0)
-            if have == 0:
+            if indexed_counts.get((space_key, doc_type), 0) == 0:
                 continue
             if ledger.is_fully_read(space_key, doc_type):
-                current = ledger.ids(space_key, doc_type)
-            elif current_counts.get(scope, 0) == have:
-                continue
+                _collect(indexed, space_key, doc_type, ledger.ids(space_key, doc_type), candidates)
             else:
-                current = set(iter_current_ids(space_key, doc_type))
-                plan.listed_scopes.append(scope)
-            for doc_id, _, _ in indexed.ids(space_key=space_key, doc_types=[doc_type]):
-                if doc_id not in current:
-                    candidates[space_key].append((doc_id, doc_type))
+                unsettled.append((space_key, doc_type))
+
+    for space_key, doc_type in _scopes_with_other_counts(unsettled, indexed_counts, count_total):
+        current = set(iter_current_ids(space_key, doc_type))
+        plan.listed_scopes.append((space_key, doc_type))
+        _collect(indexed, space_key, doc_type, current, candidates)
 
     space_totals: dict[str, int] = defaultdict(int)
     for (space_key, _), count in indexed_counts.items():
@@ -134,3 +126,46 @@ def plan_deletions(
             plan.delete_ids.append(doc_id)
             plan.by_type[doc_type] = plan.by_type.get(doc_type, 0) + 1
     return plan
+
+
+def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],
+             candidates: dict[str, list[tuple[str, str]]]) -> None:
+    """Add the indexed ids of one scope that Confluence no longer lists."""
+    for doc_id, _, _ in indexed.ids(space_key=space_key, doc_types=[doc_type]):
+        if doc_id not in current:
+            candidates[space_key].append((doc_id, doc_type))
+
+
+def _scopes_with_other_counts(
+    scopes: list[tuple[str, str]], indexed_counts: Mapping[tuple[str, str], int], count_total: CountTotal
+) -> list[tuple[str, str]]:
+    """The scopes whose Confluence count differs from the index, found top-down: all scopes in one count, then per
+    type, then per space, descending only into groups whose totals disagree."""
+    if not scopes:
+        return []
+
+    def disagrees(group: list[tuple[str, str]]) -> bool:
+        spaces = sorted({space for space, _ in group})
+        types = sorted({doc_type for _, doc_type in group})
+        # a group is a full cross product of its spaces and types, so the indexed side sums every pair in it
+        indexed_total = sum(indexed_counts.get((space, doc_type), 0) for space in spaces for doc_type in types)
+        return count_total(spaces, types) != indexed_total
+
+    if not disagrees(_cross_product(scopes)):
+        return []
+    differing: list[tuple[str, str]] = []
+    for doc_type in sorted({doc_type for _, doc_type in scopes}):
+        of_type = [scope for scope in scopes if scope[1] == doc_type]
+        if not disagrees(of_type):
+            continue
+        if len(of_type) == 1:
+            differing.extend(of_type)
+            continue
+        differing.extend(scope for scope in of_type if disagrees([scope]))
+    return differing
+
+
+def _cross_product(scopes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    spaces = sorted({space for space, _ in scopes})
+    types = sorted({doc_type for _, doc_type in scopes})
+    return [(space, doc_type) for space in spaces for doc_type in types]

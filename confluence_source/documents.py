@@ -54,6 +54,16 @@ COLUMNS_BY_TYPE: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def json_object(raw: Any, key: str) -> JsonObject:
+    """`raw[key]` when it is a JSON object, else an empty one (API objects omit what was not expanded)."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def doc_id(doc_type: str, confluence_id: Any) -> str:
     return f"{doc_type}-{confluence_id}"
 
@@ -131,7 +141,7 @@ class ContentFacts:
 
 def label_names(metadata: Any) -> list[str]:
     """Label names from v1 `metadata.labels` (prefix `my`/`team` kept, as Confluence shows them)."""
-    labels = ((metadata or {}).get("labels") or {}).get("results") or [] if isinstance(metadata, dict) else []
+    labels = json_object(json_object({"metadata": metadata}, "metadata"), "labels").get("results") or []
     names: list[str] = []
     for label in labels:
         if not isinstance(label, dict):
@@ -149,11 +159,11 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
     """A v1 content object expanded with body.storage, version, space, history, metadata.labels, ancestors and
     container (plus container.ancestors for comments and attachments)."""
     doc_type = str(raw.get("type") or "")
-    space = raw.get("space") if isinstance(raw.get("space"), dict) else {}
-    version = raw.get("version") if isinstance(raw.get("version"), dict) else {}
-    history = raw.get("history") if isinstance(raw.get("history"), dict) else {}
+    space = json_object(raw, "space")
+    version = json_object(raw, "version")
+    history = json_object(raw, "history")
     creator = history.get("createdBy")
-    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    links = json_object(raw, "_links")
     facts = ContentFacts(
         doc_type=doc_type,
         confluence_id=str(raw.get("id")),
@@ -162,7 +172,8 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
         space_key=space.get("key"),
         space_name=space.get("name"),
         url=web_url(links.get("webui")),
-        created_at=iso_utc(history.get("createdDate")) or (iso_utc(version.get("when")) if version.get("number") == 1 else None),
+        created_at=iso_utc(history.get("createdDate"))
+        or (iso_utc(version.get("when")) if version.get("number") == 1 else None),
         updated_at=iso_utc(version.get("when")),
         version=version.get("number") if isinstance(version.get("number"), int) else None,
         author_id=user_id(creator) or user_id(version.get("by")),
@@ -170,13 +181,13 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
         labels=label_names(raw.get("metadata")),
         storage=_v1_storage(raw),
     )
-    extensions = raw.get("extensions") if isinstance(raw.get("extensions"), dict) else {}
+    extensions = json_object(raw, "extensions")
     if doc_type in ("page", "blogpost"):
         facts.ancestors = [_v1_ref(item, web_url) for item in raw.get("ancestors") or [] if isinstance(item, dict)]
         if doc_type == "page" and facts.ancestors:
             facts.parent = facts.ancestors[-1]
         return facts
-    container = raw.get("container") if isinstance(raw.get("container"), dict) else None
+    container = json_object(raw, "container") or None
     if container is not None and container.get("type") in ("page", "blogpost", "attachment", "comment"):
         facts.parent = _v1_ref(container, web_url)
         chain = [_v1_ref(item, web_url) for item in container.get("ancestors") or [] if isinstance(item, dict)]
@@ -184,8 +195,8 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
     if doc_type == "comment":
         comment_ancestors = [item for item in raw.get("ancestors") or [] if isinstance(item, dict)]
         parent_comment = comment_ancestors[-1] if comment_ancestors else None
-        resolution = extensions.get("resolution") if isinstance(extensions.get("resolution"), dict) else {}
-        inline = extensions.get("inlineProperties") if isinstance(extensions.get("inlineProperties"), dict) else {}
+        resolution = json_object(extensions, "resolution")
+        inline = json_object(extensions, "inlineProperties")
         location = extensions.get("location") or ("inline" if inline else "footer")
         facts.extras = {
             "comment_location": location,
@@ -194,7 +205,7 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
             "inline_selection": inline.get("originalSelection") or None,
         }
     elif doc_type == "attachment":
-        metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        metadata = json_object(raw, "metadata")
         facts.extras = {
             "file_name": facts.title,
             "media_type": extensions.get("mediaType") or metadata.get("mediaType"),
@@ -206,17 +217,11 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
 
 
 def _v1_storage(raw: JsonObject) -> str | None:
-    body = raw.get("body")
-    if not isinstance(body, dict):
-        return None
-    storage = body.get("storage")
-    if isinstance(storage, dict) and isinstance(storage.get("value"), str):
-        return storage["value"]
-    return None
+    return _text(json_object(json_object(raw, "body"), "storage").get("value"))
 
 
 def _v1_ref(item: JsonObject, web_url: Callable[[str | None], str | None]) -> Ref:
-    links = item.get("_links") if isinstance(item.get("_links"), dict) else {}
+    links = json_object(item, "_links")
     return Ref(
         doc_type=str(item.get("type") or "page"),
         confluence_id=str(item.get("id")),
@@ -226,10 +231,10 @@ def _v1_ref(item: JsonObject, web_url: Callable[[str | None], str | None]) -> Re
 
 
 def space_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> SpaceInfo:
-    description = raw.get("description") if isinstance(raw.get("description"), dict) else {}
-    plain = description.get("plain") if isinstance(description.get("plain"), dict) else {}
-    history = raw.get("history") if isinstance(raw.get("history"), dict) else {}
-    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    description = json_object(raw, "description")
+    plain = json_object(description, "plain")
+    history = json_object(raw, "history")
+    links = json_object(raw, "_links")
     return SpaceInfo(
         id=str(raw.get("id")),
         key=str(raw.get("key")),
@@ -246,9 +251,9 @@ def space_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
 # ---- v2 (Cloud) ---------------------------------------------------------------------------------------------------
 
 def space_from_v2(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> SpaceInfo:
-    description = raw.get("description") if isinstance(raw.get("description"), dict) else {}
-    plain = description.get("plain") if isinstance(description.get("plain"), dict) else {}
-    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    description = json_object(raw, "description")
+    plain = json_object(description, "plain")
+    links = json_object(raw, "_links")
     return SpaceInfo(
         id=str(raw.get("id")),
         key=str(raw.get("key")),
@@ -263,13 +268,8 @@ def space_from_v2(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
 
 
 def v2_storage(raw: JsonObject) -> str | None:
-    body = raw.get("body")
-    if not isinstance(body, dict):
-        return None
-    storage = body.get("storage")
-    if isinstance(storage, dict) and isinstance(storage.get("value"), str):
-        return storage["value"]
-    return None
+    """The storage-format body of a v2 object listed with `body-format=storage`."""
+    return _text(json_object(json_object(raw, "body"), "storage").get("value"))
 
 
 def facts_from_v2(
@@ -280,8 +280,8 @@ def facts_from_v2(
     labels: list[str],
 ) -> ContentFacts:
     """The common part of a v2 page, blog post, comment or attachment; ancestry and parent are set by the caller."""
-    version = raw.get("version") if isinstance(raw.get("version"), dict) else {}
-    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    version = json_object(raw, "version")
+    links = json_object(raw, "_links")
     number = version.get("number") if isinstance(version.get("number"), int) else None
     created = iso_utc(raw.get("createdAt")) or (iso_utc(version.get("createdAt")) if number == 1 else None)
     return ContentFacts(
@@ -303,7 +303,7 @@ def facts_from_v2(
 
 
 def v2_comment_extras(raw: JsonObject, location: str) -> JsonObject:
-    properties = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
+    properties = json_object(raw, "properties")
     parent_comment = raw.get("parentCommentId")
     return {
         "comment_location": location,
@@ -314,7 +314,7 @@ def v2_comment_extras(raw: JsonObject, location: str) -> JsonObject:
 
 
 def v2_attachment_extras(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> JsonObject:
-    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    links = json_object(raw, "_links")
     return {
         "file_name": str(raw.get("title") or ""),
         "media_type": raw.get("mediaType"),

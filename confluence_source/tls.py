@@ -9,6 +9,7 @@ system's bundle when there is one) in a private bundle file that lives as long a
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import re
@@ -74,27 +75,20 @@ def _read_pem(value: str) -> str:
 
 def _write_bundle(extra_pem: str) -> str:
     """Write certifi's bundle + the system bundle (if any) + the extra CA into a temporary file; return its path."""
-    parts = [Path(certifi.where()).read_text(encoding="utf-8")]
+    public = certifi.where()
+    parts = [Path(public).read_text(encoding="utf-8")]
     system_cafile = ssl.get_default_verify_paths().cafile
-    if system_cafile and os.path.isfile(system_cafile) and os.path.realpath(system_cafile) != os.path.realpath(
-        certifi.where()
-    ):
-        try:
+    if system_cafile and os.path.isfile(system_cafile) and os.path.realpath(system_cafile) != os.path.realpath(public):
+        with contextlib.suppress(OSError):
             parts.append(Path(system_cafile).read_text(encoding="utf-8"))
-        except OSError:
-            pass
     parts.append(extra_pem)
-    handle = tempfile.NamedTemporaryFile(
-        mode="w", encoding="utf-8", prefix="confluence-ca-", suffix=".pem", delete=False
-    )
-    with handle:
-        handle.write("\n".join(parts))
-    atexit.register(_remove_quietly, handle.name)
-    return handle.name
+    descriptor, path = tempfile.mkstemp(prefix="confluence-ca-", suffix=".pem")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as bundle:
+        bundle.write("\n".join(parts))
+    atexit.register(_remove_quietly, path)
+    return path
 
 
 def _remove_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

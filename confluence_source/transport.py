@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import requests
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.session import Session
+from requests import Response
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_result, stop_after_attempt
 from tenacity.wait import wait_base
@@ -57,11 +59,8 @@ class RequestStats:
     by_status: Counter[int] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def record_response(self, response: requests.Response, streamed: bool = False) -> None:
-        if streamed:
-            size = int(response.headers.get("Content-Length") or 0)
-        else:
-            size = len(response.content or b"")
+    def record_response(self, response: Response, streamed: bool = False) -> None:
+        size = int(response.headers.get("Content-Length") or 0) if streamed else len(response.content or b"")
         with self._lock:
             self.requests += 1
             self.bytes_received += size
@@ -120,7 +119,7 @@ class RequestPacer:
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def observe(self, response: requests.Response) -> None:
+    def observe(self, response: Response) -> None:
         if response.headers.get("X-RateLimit-NearLimit", "").strip().lower() == "true":
             with self._lock:
                 if time.monotonic() >= self._slow_until:
@@ -132,7 +131,7 @@ class RequestPacer:
         return time.monotonic() < self._slow_until
 
 
-def retry_after_seconds(response: requests.Response) -> float | None:
+def retry_after_seconds(response: Response) -> float | None:
     """Seconds the server asked us to wait: `Retry-After` (seconds or HTTP date), else `X-RateLimit-Reset` on 429."""
     header = response.headers.get("Retry-After") or response.headers.get("Beta-Retry-After")
     if header:
@@ -160,7 +159,7 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     return None
 
 
-def _response_of(state: RetryCallState) -> requests.Response | None:
+def _response_of(state: RetryCallState) -> Response | None:
     outcome = state.outcome
     if outcome is None:
         return None
@@ -195,7 +194,7 @@ class BackoffWithJitter(wait_base):
                 self.pacer.pause(delay)
                 return delay
         exponential = self.base * (2 ** (retry_state.attempt_number - 1))
-        return min(self.max_delay, exponential * self.rng.uniform(0.7, 1.3))
+        return float(min(self.max_delay, exponential * self.rng.uniform(0.7, 1.3)))
 
 
 def is_retryable_exception(error: BaseException) -> bool:
@@ -256,7 +255,7 @@ class RetryingHttpClient(Client):
         session.verify = self.verify
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
-        send: Callable[..., requests.Response] = session.send
+        send: Callable[..., Response] = session.send
         session.send = self._retrying().wraps(self._observed(send))  # type: ignore[method-assign]
         return session
 
@@ -289,10 +288,10 @@ class RetryingHttpClient(Client):
             delay,
         )
 
-    def _observed(self, send: Callable[..., requests.Response]) -> Callable[..., requests.Response]:
+    def _observed(self, send: Callable[..., Response]) -> Callable[..., Response]:
         stats, pacer = self.stats, self.pacer
 
-        def observed_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        def observed_send(request: requests.PreparedRequest, **kwargs: Any) -> Response:
             pacer.before_request()
             try:
                 response = send(request, **kwargs)
@@ -314,7 +313,7 @@ class RetryingHttpClient(Client):
         return observed_send
 
 
-def _check_json_body(response: requests.Response) -> None:
+def _check_json_body(response: Response) -> None:
     """Parse a successful JSON body once; a body that does not parse was cut off, so the attempt is retried.
 
     The parsed value replaces `response.json` on this response object so that the client, dlt's paginators and
@@ -329,7 +328,7 @@ def _check_json_body(response: requests.Response) -> None:
     except ValueError as error:
         raise TruncatedResponseError(
             f"incomplete JSON body ({len(response.content)} bytes) from {response.request.method} "
-            f"{requests.utils.urlparse(response.url).path}",
+            f"{urlsplit(response.url).path}",
             response=response,
         ) from error
     response.json = lambda **_: parsed  # type: ignore[method-assign]

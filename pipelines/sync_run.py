@@ -126,7 +126,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
                 synced_spaces=space_scopes,
                 spaces_from_config=settings.spaces is not None,
                 ledger=ledger,
-                count_current=reader.count_current,
+                count_total=reader.count_total,
                 iter_current_ids=reader.iter_current_ids,
                 policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
                                       allow_mass_delete=options.allow_mass_delete),

@@ -153,3 +153,12 @@ def test_rate_limiter_answers_429_with_the_flavours_headers(flavour: str) -> Non
         assert disabled.status_code == 200 and http.get(url).status_code == 200
     finally:
         simulator.stop()
+
+
+def test_a_stopped_simulator_stops_answering_open_connections() -> None:
+    simulator = Simulator.start(SimulatorConfig(flavour="cloud", prewarm=False))
+    http = session_for(simulator)
+    assert http.get(simulator.origin + "/wiki/api/v2/spaces").status_code == 200  # keep-alive connection open
+    simulator.stop()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        http.get(simulator.origin + "/wiki/api/v2/spaces", timeout=5)

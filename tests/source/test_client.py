@@ -161,7 +161,8 @@ def test_cut_off_json_bodies_are_retried() -> None:
         mock.get(
             V2 + "/spaces",
             [
-                {"status_code": 200, "text": '{"results": [{"id": "1"', "headers": {"Content-Type": "application/json"}},
+                {"status_code": 200, "text": '{"results": [{"id": "1"',
+                 "headers": {"Content-Type": "application/json"}},
                 ok({"results": [{"id": "1"}]}),
             ],
         )

@@ -85,6 +85,7 @@ def test_rules_with_or_are_parenthesised() -> None:
         ("space = ENG ORDER BY title", "space = ENG"),
         ('title ~ "order by" and space = ENG', 'title ~ "order by" and space = ENG'),
         ("space = ENG", "space = ENG"),
+        ('space = "DOCS" and type = page order by created desc', 'space = "DOCS" and type = page'),
     ],
 )
 def test_order_by_is_dropped(rule: str, expected: str) -> None:

@@ -15,7 +15,15 @@ from confluence_simulator.model import Content, Version
 from confluence_simulator.server import Simulator
 from confluence_source import ConfluenceRequestError, IncompleteListingError, open_reader
 
-from .conftest import RecordingLedger, document_id, expected_ids, run_pipeline, settings_for
+from .conftest import (
+    COMPACT,
+    RecordingLedger,
+    document_id,
+    expected_ids,
+    run_pipeline,
+    settings_for,
+    start_simulator,
+)
 
 TABLES = {"page": "pages", "blogpost": "blogposts", "comment": "comments", "attachment": "attachments"}
 
@@ -120,6 +128,22 @@ def test_an_item_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path
         assert f"comment-{comment.id}" not in again.ids("comments")
         assert again.ids("comments") == run.ids("comments") - {f"comment-{comment.id}"}
         assert f"Attachment att{attachment.id} is gone" in caplog.text
+
+
+def test_datacenter_without_the_scan_api_reads_with_search(tmp_path: Any) -> None:
+    sim = start_simulator("datacenter", dataset=COMPACT)
+    try:
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan"))
+        ledger = RecordingLedger()
+        run = run_pipeline(settings_for(sim), tmp_path, ledger=ledger)
+        expected = expected_ids(sim)
+        for doc_type, table in TABLES.items():
+            assert run.ids(table) == expected[doc_type], doc_type
+        assert not run.reader.vanished
+        assert all((row["space_key"], "page") in ledger.fully_read for row in run.rows["spaces"])
+        assert sim.stats()["endpoints"]["v1.content.scan"]["requests"] == 1  # asked once, then not again
+    finally:
+        sim.stop()
 
 
 def test_id_listings_raise_instead_of_coming_up_short(fresh_sim: Simulator) -> None:

@@ -1,0 +1,285 @@
+"""End-to-end runs of the sync job: simulator over HTTP -> dlt -> a real Elasticsearch node."""
+
+from __future__ import annotations
+
+import pytest
+
+FLAVOURS = ("cloud", "datacenter")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_full_sync_indexes_exactly_what_the_default_user_sees(make_harness, flavour):
+    harness = make_harness(flavour)
+    summary = harness.run()
+    assert summary.mode == "full"
+    docs = harness.docs()
+    expected = harness.visible()
+    for doc_type, ids in expected.items():
+        indexed = {doc_id for doc_id, source in docs.items() if source["type"] == doc_type}
+        assert indexed == ids, (doc_type, sorted(indexed - ids)[:5], sorted(ids - indexed)[:5])
+    assert len(docs) == sum(len(ids) for ids in expected.values())
+    assert summary.failed == 0
+
+
+def readable_pages(harness, space_key: str | None = None):
+    """Current pages the default user can read in synced (current, readable) spaces, sorted by id."""
+    site = harness.site
+    wanted = harness.visible()["page"]
+    pages = [item for item in site.iter_content("page") if f"page-{item.id}" in wanted]
+    if space_key is not None:
+        space = site.space_by_key(space_key)
+        pages = [item for item in pages if item.space_id == space.id]
+    return sorted(pages, key=lambda item: item.id)
+
+
+def endpoint_counts(harness) -> dict[str, int]:
+    endpoints = harness.sim.stats()["endpoints"]
+    return {name: int(entry["requests"]) for name, entry in endpoints.items()}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_incremental_run_picks_up_edits_new_pages_comments_and_labels(make_harness, flavour):
+    harness = make_harness(flavour)
+    assert harness.run().mode == "full"
+    pages = readable_pages(harness)
+    edited = pages[0]
+    space_key = next(s.key for s in harness.site.spaces.values() if s.id == edited.space_id)
+    mutations = harness.sim.mutations
+    mutations.edit(content_id=edited.id, body=edited.body + "<p>Quokka rollback procedure added.</p>")
+    added = mutations.add_page(space_key=space_key, title="Wombat onboarding guide",
+                               body="<p>Every wombat gets a badge.</p>")
+    comment = mutations.add_comment(container_id=edited.id, body="<p>Platypus approves this change.</p>")
+
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    docs = harness.docs()
+    edited_doc = docs[f"page-{edited.id}"]
+    assert "Quokka rollback procedure added." in edited_doc["body"]
+    assert edited_doc["version"] == edited.versions[-1].number
+    assert "Every wombat gets a badge." in docs[f"page-{added.id}"]["body"]
+    assert "Platypus approves" in docs[f"comment-{comment.id}"]["body"]
+    assert docs[f"comment-{comment.id}"]["parent_id"] in (str(edited.id), f"page-{edited.id}")
+    assert set(docs) == set().union(*harness.visible().values())
+
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_watermarks_live_in_elasticsearch_so_a_fresh_dlt_folder_stays_incremental(make_harness, flavour, tmp_path):
+    harness = make_harness(flavour)
+    harness.run()
+    edited = readable_pages(harness)[2]
+    harness.sim.mutations.edit(content_id=edited.id, body="<p>Echidna migration notes.</p>")
+    summary = harness.run(pipelines_dir=str(tmp_path / "brand-new-dlt-folder"))
+    assert summary.mode == "incremental"
+    assert summary.documents.get("pages", 0) <= 3, summary.documents
+    assert "Echidna migration notes." in harness.docs()[f"page-{edited.id}"]["body"]
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+@pytest.mark.xfail(strict=True, reason="adding a label creates no version, so CQL lastmodified does not move and the "
+                   "incremental run cannot see it; only --full-refresh picks it up")
+def test_incremental_run_picks_up_a_label_added_without_a_new_version(make_harness):
+    harness = make_harness("cloud")
+    harness.run()
+    labelled = readable_pages(harness)[1]
+    harness.sim.mutations.add_labels(content_id=labelled.id, labels=["needs-review"])
+    assert harness.run().mode == "incremental"
+    assert "needs-review" in harness.docs()[f"page-{labelled.id}"]["labels"]
+
+
+def test_full_refresh_picks_up_a_label_added_without_a_new_version(make_harness):
+    harness = make_harness("datacenter")
+    harness.run()
+    labelled = readable_pages(harness)[1]
+    harness.sim.mutations.add_labels(content_id=labelled.id, labels=["needs-review"])
+    assert harness.run(full_refresh=True).mode == "full"
+    assert "needs-review" in harness.docs()[f"page-{labelled.id}"]["labels"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_run_without_changes_costs_a_handful_of_requests(make_harness, flavour):
+    harness = make_harness(flavour)
+    harness.run()
+    harness.run()  # the changes of the last minute are read once more (CQL dates have minute resolution)
+    before = endpoint_counts(harness)
+    quiet = harness.run()
+    by_endpoint = {name: count - before.get(name, 0) for name, count in endpoint_counts(harness).items()
+                   if count != before.get(name, 0)}
+    assert quiet.mode == "incremental"
+    # CQL dates have minute resolution, so the changes of the last minute are read again (idempotent upserts)
+    assert quiet.deleted == 0, quiet.as_dict()
+    rewritten = {table: count for table, count in quiet.documents.items() if table != "spaces"}
+    assert sum(rewritten.values()) <= 3, quiet.as_dict()
+    print(f"{flavour}: no-change incremental run made {quiet.requests} requests: {by_endpoint}")
+    assert quiet.requests <= 10, (quiet.requests, by_endpoint)
+
+
+def leaf_pages(harness, space_key: str):
+    """Readable current pages of a space with no child pages, so each change touches one page and what hangs on it."""
+    site = harness.site
+    return [page for page in readable_pages(harness, space_key)
+            if not any(site.content[child].status == "current" for child in site.child_ids(page.id, "page"))]
+
+
+def indexed_ids(harness) -> set[str]:
+    return set(harness.docs())
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_trashed_purged_archived_and_moved_away_content_leaves_the_index(make_harness, flavour):
+    harness = make_harness(flavour, spaces="ENG")
+    harness.run()
+    assert indexed_ids(harness) == set().union(*harness.visible({"ENG"}).values())
+    trashed, purged, moved, archived = leaf_pages(harness, "ENG")[:4]
+    mutations = harness.sim.mutations
+    mutations.trash(content_id=trashed.id)
+    mutations.trash(content_id=purged.id)
+    mutations.purge(content_id=purged.id)
+    mutations.move_page(page_id=moved.id, space_key="DOCS")
+    if flavour == "cloud":  # page archiving is a Cloud feature
+        mutations.archive_page(page_id=archived.id)
+    gone = {f"page-{page.id}" for page in (trashed, purged, moved)} | (
+        {f"page-{archived.id}"} if flavour == "cloud" else set())
+    assert gone <= indexed_ids(harness)
+
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    assert not summary.refused_deletions, summary.refusal_message
+    remaining = indexed_ids(harness)
+    assert not gone & remaining
+    assert remaining == set().union(*harness.visible({"ENG"}).values())
+    assert summary.deleted >= len(gone)
+
+
+FAULTS_ON_LISTINGS = {
+    # the endpoints the deletion reconciliation lists ids with (see the no-change run's request breakdown)
+    "cloud": ("v2.spaces.pages", "drop_connection"),
+    "datacenter": ("v1.search", "server_error"),
+}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_failed_listing_fails_the_run_and_deletes_nothing(make_harness, flavour):
+    from confluence_simulator.faults import FaultRule
+
+    harness = make_harness(flavour)
+    harness.run()
+    before = indexed_ids(harness)
+    trashed = leaf_pages(harness, "ENG")[0]
+    harness.sim.mutations.trash(content_id=trashed.id)
+    endpoint, kind = FAULTS_ON_LISTINGS[flavour]
+    harness.sim.faults.add(FaultRule(kind=kind, endpoint=endpoint, retry_after=None))
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "1")
+    with pytest.raises(Exception):
+        harness.run()
+    assert indexed_ids(harness) == before
+    assert harness.sim.stats()["faults"], "the fault never fired: the test did not exercise a failed listing"
+
+    harness.sim.faults.clear()
+    assert harness.run().mode == "incremental"  # the failed run moved no watermark; the next one catches up
+    assert f"page-{trashed.id}" not in indexed_ids(harness)
+
+
+def test_mass_delete_guard_keeps_a_vanished_space_until_allowed(make_harness, tmp_path, capsys):
+    from pipelines.confluence_to_es import main
+
+    harness = make_harness("datacenter")
+    harness.run()
+    eng_ids = {doc_id for doc_id, source in harness.docs().items() if source.get("space_key") == "ENG"}
+    assert len(eng_ids) > 25, "the data set must give the guard something large to refuse"
+    harness.sim.mutations.delete_space(space_key="ENG")
+
+    summary = harness.run()
+    assert [refused["space_key"] for refused in summary.refused_deletions] == ["ENG"]
+    assert eng_ids <= indexed_ids(harness)
+
+    harness.monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "cli-dlt"))
+    code = main(["--pipeline-name", harness.pipeline_name])
+    stderr = capsys.readouterr().err
+    assert code == 3, stderr
+    assert "ENG" in stderr and "--allow-mass-delete" in stderr
+    assert eng_ids <= indexed_ids(harness)
+
+    allowed = harness.run(allow_mass_delete=True)
+    assert not allowed.refused_deletions
+    assert not eng_ids & indexed_ids(harness)
+    assert indexed_ids(harness) == set().union(*harness.visible().values())
+
+
+def test_trashing_most_of_a_space_is_refused_then_allowed(make_harness):
+    harness = make_harness("cloud")
+    harness.run()
+    roots = [page for page in readable_pages(harness, "ENG") if page.parent_id is None]
+    for page in roots:
+        harness.sim.mutations.trash(content_id=page.id, with_descendants=True)
+    before = indexed_ids(harness)
+    summary = harness.run()
+    assert [refused["space_key"] for refused in summary.refused_deletions] == ["ENG"], summary.as_dict()
+    assert indexed_ids(harness) == before
+    assert harness.run(allow_mass_delete=True).refused_deletions == []
+    assert indexed_ids(harness) == set().union(*harness.visible().values())
+
+
+def run_cli(harness, tmp_path, capsys, *args: str) -> tuple[int, str]:
+    from pipelines.confluence_to_es import main
+
+    harness.monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "cli-dlt"))
+    code = main(["--pipeline-name", harness.pipeline_name, *args])
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_cli_bad_credentials_exit_2_naming_the_setting_without_the_secret(make_harness, flavour, tmp_path, capsys):
+    harness = make_harness(flavour)
+    wrong = "wrong-secret-value-5f3a9c"
+    setting = "API_TOKEN" if flavour == "cloud" else "PERSONAL_ACCESS_TOKEN"
+    harness.monkeypatch.setenv(f"SOURCES__CONFLUENCE__{setting}", wrong)
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert setting.lower() in stderr, stderr
+    assert wrong not in stderr
+    assert all(secret not in stderr for secret in harness.sim.credentials.values() if len(secret) > 6), stderr
+
+
+def test_cli_unknown_space_key_exit_2_listing_the_available_keys(make_harness, tmp_path, capsys):
+    harness = make_harness("cloud", spaces="ENG, NOPE")
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert "NOPE" in stderr and "spaces" in stderr
+    assert "ENG" in stderr and "DOCS" in stderr, stderr
+
+
+def test_cli_elasticsearch_unreachable_exit_2_naming_es_hosts(make_harness, tmp_path, capsys):
+    harness = make_harness("datacenter")
+    harness.monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", "http://127.0.0.1:9")
+    harness.monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_REQUEST_TIMEOUT", "3")
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert "es_hosts" in stderr, stderr
+
+
+def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from es_local.options import DEFAULT_PORT
+
+    parts = urlsplit(es_url)
+    if parts.hostname not in ("127.0.0.1", "localhost") or parts.port != DEFAULT_PORT:
+        pytest.skip(f"the demo always uses es_local's node on port {DEFAULT_PORT} (es_local.ensure_running() "
+                    f"without options); the session's node is {es_url}")
+    repo = Path(__file__).resolve().parents[2]
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("SOURCES__", "DESTINATION__"))} | {"DLT_DATA_DIR": str(tmp_path / "dlt")}
+    result = subprocess.run([sys.executable, str(repo / "pipelines" / "confluence_to_es.py"), "--demo"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "Full sync finished" in out and "Incremental sync finished" in out, out
+    assert "deployment checklist" in out.lower() or "rollback" in out.lower(), out

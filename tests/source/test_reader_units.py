@@ -1,0 +1,86 @@
+"""Reader details that the simulator cannot show (requests-mock): the Cloud label listing (the simulator does not serve
+`/labels`; a site without it is read with a body-less CQL search), and the Data Center time zone fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests_mock
+
+from confluence_source import build_settings
+from confluence_source.client import ConfluenceClient
+from confluence_source.cloud import CloudReader
+from confluence_source.datacenter import DataCenterReader
+from confluence_source.documents import SpaceInfo
+
+SITE = "https://example.atlassian.net"
+V2 = SITE + "/wiki/api/v2"
+V1 = SITE + "/wiki/rest/api"
+
+
+def reader_with_spaces(*spaces: SpaceInfo) -> CloudReader:
+    settings = build_settings(data_source="cloud", confluence_url=SITE, account_email="a@b.c", api_token="t",
+                              backoff_seconds=0.01)
+    reader = CloudReader(ConfluenceClient(settings))
+    reader.state.selected = list(spaces)
+    reader.state.all_spaces = {space.key: space for space in spaces}
+    return reader
+
+
+def page(ids: list[str], next_link: str | None = None) -> dict[str, Any]:
+    return {"results": [{"id": i} for i in ids], "_links": {"next": next_link} if next_link else {}}
+
+
+def test_labels_are_read_per_label_and_filtered_to_the_synced_spaces() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"), SpaceInfo("12", "OPS", "Operations"))
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", json={"results": [
+            {"id": "1", "name": "runbook", "prefix": "global"},
+            {"id": "2", "name": "todo", "prefix": "my"},
+        ], "_links": {}})
+        first = mock.get(V2 + "/labels/1/pages", json=page(["100", "101"], "/wiki/api/v2/labels/1/pages?cursor=c"))
+        mock.get(V2 + "/labels/1/pages?cursor=c", json=page(["102"]))
+        mock.get(V2 + "/labels/2/pages", json=page(["101"]))
+        mapping = reader._label_map("page")  # noqa: SLF001 - the unit under test
+        assert first.last_request.qs["space-id"] == ["11,12"]
+        assert first.last_request.qs["limit"] == ["250"]
+        calls = mock.call_count
+        assert reader._label_map("page") is mapping and mock.call_count == calls  # noqa: SLF001 - built once
+    assert mapping == {"100": ["runbook"], "101": ["my:todo", "runbook"], "102": ["runbook"]}
+
+
+def test_without_a_label_listing_labels_come_from_search() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", status_code=404, json={"errors": [{"status": 404, "title": "Not Found"}]})
+        search = mock.get(V1 + "/content/search", json={"results": [
+            {"id": "100", "type": "attachment",
+             "metadata": {"labels": {"results": [{"prefix": "global", "name": "diagram"}]}}},
+            {"id": "101", "type": "attachment", "metadata": {"labels": {"results": []}}},
+        ], "size": 2, "_links": {}})
+        mapping = reader._label_map("attachment")  # noqa: SLF001 - the unit under test
+        assert search.last_request.qs["cql"] == ['space = "eng" and type = attachment']
+        assert search.last_request.qs["expand"] == ["metadata.labels"]
+    assert mapping == {"100": ["diagram"]}
+
+
+def test_datacenter_without_a_user_time_zone_uses_the_servers_offset() -> None:
+    base = "https://wiki.example.com/confluence"
+    settings = build_settings(data_source="dc", confluence_url=base, username="u", password="p")
+    reader = DataCenterReader(ConfluenceClient(settings))
+    with requests_mock.Mocker() as mock:
+        mock.get(base + "/rest/api/user/current", json={"type": "known", "username": "u", "userKey": "k1",
+                                                         "displayName": "U"})
+        mock.get(base + "/rest/api/space", json={"results": [], "size": 0, "_links": {}})
+        mock.get(base + "/rest/api/content/search", json={"results": [
+            {"id": "5", "type": "page", "version": {"when": "2024-05-09T11:14:01.818+02:00", "number": 3}},
+        ], "size": 1, "_links": {}})
+        reader.preflight()
+    assert reader.zone.utcoffset(None).total_seconds() == 7200  # type: ignore[union-attr]
+    explicit = DataCenterReader(ConfluenceClient(build_settings(
+        data_source="dc", confluence_url=base, username="u", password="p", cql_timezone="Asia/Tokyo")))
+    with requests_mock.Mocker() as mock:
+        mock.get(base + "/rest/api/user/current", json={"type": "known", "username": "u", "timeZone": "UTC"})
+        mock.get(base + "/rest/api/space", json={"results": [], "size": 0, "_links": {}})
+        explicit.preflight()
+    assert str(explicit.zone) == "Asia/Tokyo"
