@@ -199,7 +199,7 @@ class SiteQueries:
         for item in self._candidates(query):
             if item.status != "current":
                 continue
-            if item.type in ("comment", "attachment") and not self._container_is_current(item):
+            if item.type in ("comment", "attachment") and not self._container_is_live(item):
                 continue
             space = self.site.spaces.get(item.space_id)
             if space is None or (space.status == "archived" and not include_archived_spaces):
@@ -219,9 +219,9 @@ class SiteQueries:
         content = self.site.content
         return [content[i] for i in ids if i in content]
 
-    def _container_is_current(self, item: Content) -> bool:
-        """Comments and attachments leave the search index with their page: trashing or archiving a page takes
-        what hangs on it out of search results too."""
+    def _container_is_live(self, item: Content) -> bool:
+        """Comments and attachments leave the search index with their page: trashing, archiving or un-publishing a
+        page takes what hangs on it out of search results too."""
         container = self.site.content.get(item.parent_id) if item.parent_id is not None else None
         return container is not None and container.status == "current"
 

@@ -352,7 +352,7 @@ class ConfluenceReader(ABC):
                         continue
                     batch.append((scope_key, facts))
                 yield from self.emit(batch)
-        if window is None:
+        if window is None and mark_fully_read:
             for scope in scopes:
                 self.record_fully_read(scope.key, doc_type)
 
@@ -413,7 +413,8 @@ class ConfluenceReader(ABC):
         return facts_from_v1(raw, self.client.web_url)
 
     def is_indexed_status(self, status: Any) -> bool:
-        """Current content is indexed; archived content only with `index_archived`."""
+        """Current content is indexed; archived content only with `index_archived`. Also applied to the container
+        of a comment or attachment: what hangs on a trashed (or unwanted archived) page is not indexed."""
         if status in (None, "current"):
             return True
         return status == "archived" and self.config.index_archived

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from confluence_simulator.model import Content
+from confluence_simulator.model import Content, Site
 from confluence_simulator.server import Simulator, SimulatorConfig
 from confluence_simulator.testing import collect, session_for, v1_pages
 
@@ -55,9 +55,18 @@ def searchable(sim: Simulator, content_type: str) -> list[str]:
         item for item in site.content.values()
         if item.type == content_type and item.status == "current"
         and site.spaces[item.space_id].status == "current" and visible(sim, item)
+        and container_is_live(site, item)
     ]
     prefix = "att" if content_type == "attachment" and sim.config.flavour == "cloud" else ""
     return [f"{prefix}{item.id}" for item in sorted(items, key=lambda item: item.id)]
+
+
+def container_is_live(site: Site, item: Content) -> bool:
+    """Comments and attachments of a page that is not current (trashed, archived, draft) are not searchable."""
+    if item.type not in ("comment", "attachment"):
+        return True
+    container = site.content.get(item.parent_id) if item.parent_id is not None else None
+    return container is not None and container.status == "current"
 
 
 def page_with(sim: Simulator, child_type: str, minimum: int) -> Content:

@@ -70,7 +70,11 @@ def test_documents_follow_the_contract(small_sim: Simulator, tmp_path: Any) -> N
             container = site.content[item.parent_id]
             assert document["parent_id"] == document_id(small_sim, container)
             assert document["parent_type"] == container.type and document["parent_title"] == container.title
-            assert document["parent_url"] == documents[document["parent_id"]]["url"]
+            parent_document = documents.get(document["parent_id"])  # absent when the page is archived
+            if parent_document is not None:
+                assert document["parent_url"] == parent_document["url"]
+            else:
+                assert container.status == "archived" and document["parent_url"].startswith(base + "/")
         if item.type == "comment":
             assert document["comment_location"] == item.comment_location
             expected_parent = f"comment-{item.parent_comment_id}" if item.parent_comment_id else None
@@ -126,6 +130,15 @@ def test_selected_spaces_only(small_sim: Simulator, tmp_path: Any) -> None:
 def test_archived_content_only_when_asked(small_sim: Simulator, tmp_path: Any) -> None:
     run = run_pipeline(settings_for(small_sim, index_archived=True), tmp_path)
     expected = expected_ids(small_sim, index_archived=True)
+    if small_sim.config.flavour == "datacenter":
+        # Server/DC lists comments and attachments through CQL search, which leaves out what hangs on archived pages
+        site = small_sim.site
+        for doc_type in ("comment", "attachment"):
+            expected[doc_type] = {
+                doc_id for doc_id in expected.get(doc_type, set())
+                if site.content[int(doc_id.rsplit("-", 1)[1])].parent_id is None
+                or site.content[site.content[int(doc_id.rsplit("-", 1)[1])].parent_id].status != "archived"
+            }
     for doc_type, table in TABLES.items():
         assert run.ids(table) == expected.get(doc_type, set()), doc_type
     archived = [row for row in run.rows["pages"] if row["status"] == "archived"]
@@ -140,14 +153,17 @@ def test_reader_counts_and_lists_what_it_indexes(small_sim: Simulator, tmp_path:
     before = reader.stats["requests"]
     counts = reader.count_current(keys)
     assert reader.stats["requests"] - before == 4 * len(keys)
+    before = reader.stats["requests"]
+    assert reader.count_total(sorted(keys), ["page", "blogpost"]) == sum(
+        counts[(key, doc_type)] for key in keys for doc_type in ("page", "blogpost"))
+    assert reader.stats["requests"] - before == 1
     for key in keys:
         for doc_type in ("page", "blogpost", "comment", "attachment"):
             synced = {row["id"] for row in run.rows[TABLES[doc_type]] if row["space_key"] == key}
             listed = list(reader.iter_current_ids(key, doc_type))
             assert len(listed) == len(set(listed))
             assert set(listed) == synced, (key, doc_type)
-            if doc_type in ("page", "blogpost"):
-                assert counts[(key, doc_type)] == len(synced), (key, doc_type)
+            assert counts[(key, doc_type)] == len(synced), (key, doc_type)
 
 
 def _ancestry(site: Site, item: Content) -> list[Content]:
