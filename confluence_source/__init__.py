@@ -8,7 +8,8 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
     source = confluence(reader=reader, watermarks=saved, ledger=ledger)
     pipeline.run(source)
     new_watermark = reader.plan_in_use.started_at        # store per scope after a successful load
-    reader.count_current(...), reader.iter_current_ids(...)  # deletion reconciliation
+    reader.count_total(keys, types), reader.iter_current_ids(key, type)  # deletion reconciliation
+    reader.stats                                          # requests, bytes, retries, throttling
 
 `confluence()` without `reader` opens (and checks) one itself. Scopes with a watermark are read incrementally
 (CQL `lastmodified` window); the others, or all with `full_refresh`, are read in full.

@@ -6,7 +6,8 @@ Requests per document are kept low by reading lists, never items:
   to containers of the synced spaces (known from the page listings). When only a small part of the site is synced,
   reading the whole site's comments would waste requests, so those spaces use a CQL search instead;
 * labels: `/labels`, then `/labels/{id}/pages|blogposts|attachments` (requests grow with the number of labels, not
-  pages), looked up concurrently;
+  pages), looked up concurrently; on sites with more labels than that costs, a body-less CQL search;
+* comments on attachments: the attachment (for its page) is read once per attachment, in parallel;
 * ancestors: assembled from `parentId` of the page listing (`hierarchy.SpaceTree`);
 * names: one `users-bulk` request per 250 unknown account ids.
 Removed v1 list endpoints (410 since 2025) are never used.
@@ -26,8 +27,8 @@ from .documents import (
     ContentFacts,
     Ref,
     SpaceInfo,
-    json_object,
     facts_from_v2,
+    json_object,
     label_names,
     space_from_v2,
     v2_attachment_extras,
@@ -52,6 +53,7 @@ class CloudReader(ConfluenceReader):
         self._trees_lock = threading.Lock()
         self._labels: dict[str, dict[str, list[str]]] = {}
         self._label_objects: list[JsonObject] | None = None
+        self._label_listing_available = True
         self._labels_lock = threading.Lock()
         self._attachments: dict[str, JsonObject | None] = {}
         self._id_listings: dict[str, list[JsonObject]] = {}
@@ -87,9 +89,10 @@ class CloudReader(ConfluenceReader):
             yield from self.read_cql(doc_type, scopes, None)
 
     def _site_wide_is_cheaper(self, scopes: list[Scope]) -> bool:
-        """Site-wide lists read every space's comments/attachments; worth it when most spaces are synced."""
+        """Site-wide lists read every space's comments/attachments; worth it when most spaces are synced. With
+        `index_archived` they are used anyway: search leaves out what hangs on archived pages, v2 lists do not."""
         visible = [s for s in self.state.all_spaces.values() if s.status != "archived" or self.config.index_archived]
-        return 2 * len(scopes) >= len(visible)
+        return self.config.index_archived or 2 * len(scopes) >= len(visible)
 
     def _read_pages(self, scope: Scope) -> Iterator[Emitted]:
         space = _space_of(scope)
@@ -352,35 +355,59 @@ class CloudReader(ConfluenceReader):
         )
 
     def _label_map(self, doc_type: str) -> dict[str, list[str]]:
-        """Content id -> label names for one content type, built once per run.
+        """Content id -> label names for one content type, built once per run, by the cheaper of two ways:
 
-        From `/labels` and `/labels/{id}/<kind>` (requests grow with the number of labels); a site that does not
-        offer the label listing (404) is read with a body-less CQL search with `metadata.labels` instead.
+        * `/labels`, then `/labels/{id}/<kind>` per label: requests grow with the number of labels, not pages;
+        * a body-less CQL search with `metadata.labels`: requests grow with the number of items (about 1 per 200),
+          which wins on sites with many labels, and is the only way where the label listing is missing (404).
         """
         kind = _LABEL_KINDS[doc_type]
         with self._labels_lock:
             if kind in self._labels:
                 return self._labels[kind]
-            try:
-                mapping = self._labels_from_label_listing(kind)
-            except ConfluenceNotFoundError:
-                logger.info("This site has no label listing; reading %s labels with CQL search", doc_type)
+            mapping = None
+            labels = self._site_labels()
+            if labels is not None and len(labels) <= self._label_search_cost(doc_type):
+                mapping = self._labels_from_label_listing(kind, labels)
+            if mapping is None:
                 mapping = self._labels_from_search(doc_type)
             for names in mapping.values():
                 names.sort()
             self._labels[kind] = mapping
             return mapping
 
-    def _labels_from_label_listing(self, kind: str) -> dict[str, list[str]]:
-        if self._label_objects is None:
-            self._label_objects = [
-                raw
-                for page in self.client.pages(
-                    self.client.v2(defaults.V2_LABELS), {"limit": defaults.V2_PAGE_SIZE},
-                    purpose="listing labels", api="v2",
-                )
-                for raw in page.items
-            ]
+    def _site_labels(self) -> list[JsonObject] | None:
+        """Every label of the site (cached), or None when the site has no label listing."""
+        if self._label_objects is None and self._label_listing_available:
+            try:
+                self._label_objects = [
+                    raw
+                    for page in self.client.pages(
+                        self.client.v2(defaults.V2_LABELS), {"limit": defaults.V2_PAGE_SIZE},
+                        purpose="listing labels", api="v2",
+                    )
+                    for raw in page.items
+                    if raw.get("id") is not None
+                ]
+            except ConfluenceNotFoundError:
+                logger.info("This site has no label listing; reading labels with CQL search")
+                self._label_listing_available = False
+        return self._label_objects
+
+    def _label_search_cost(self, doc_type: str) -> int:
+        """Requests a label search would need: items of this type in the synced spaces / 200 (one count request)."""
+        keys = [space.key for space in self.state.selected][: defaults.CQL_SPACE_BATCH]
+        if not keys:
+            return 0
+        body = self.client.get_json(
+            self.client.v1(defaults.SEARCH),
+            {"cql": and_all(space_clause(keys), type_clause(doc_type)), "limit": 1},
+            purpose=f"counting {doc_type}s",
+        )
+        total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
+        return 1 + int(total) // 200 if isinstance(total, int) else 0
+
+    def _labels_from_label_listing(self, kind: str, labels: list[JsonObject]) -> dict[str, list[str]]:
         space_ids = [space.id for space in self.state.selected]
         params: dict[str, Any] = {"limit": defaults.V2_PAGE_SIZE}
         if kind != "attachments" and 0 < len(space_ids) <= defaults.V2_MAX_SPACE_IDS:
@@ -400,13 +427,12 @@ class CloudReader(ConfluenceReader):
                 logger.info("Label %r disappeared during the run", label.get("name"))
             return _label_text(label), ids
 
-        usable = [label for label in self._label_objects if label.get("id") is not None]
-        workers = min(self.config.concurrent_downloads, len(usable), 16)
+        workers = min(self.config.concurrent_downloads, len(labels), 16)
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-labels") as pool:
-                results = list(pool.map(content_ids, usable))
+                results = list(pool.map(content_ids, labels))
         else:
-            results = [content_ids(label) for label in usable]
+            results = [content_ids(label) for label in labels]
         mapping: dict[str, list[str]] = {}
         for name, ids in results:
             for content_id in ids:

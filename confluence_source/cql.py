@@ -35,10 +35,6 @@ def type_clause(content_type: str) -> str:
     return f"type = {content_type}"
 
 
-def id_clause(ids: Iterable[str]) -> str:
-    return "id in (" + ", ".join(ids) + ")"
-
-
 def and_all(*clauses: str | None) -> str:
     """Join clauses with `and`, parenthesising each so a rule's `or` cannot escape its scope."""
     parts = [clause for clause in clauses if clause]

@@ -1,10 +1,13 @@
 """Confluence Server / Data Center reader: REST v1 only (v2 does not exist there).
 
-Pages and blog posts are read with `/rest/api/content/scan` (Confluence 7.18+): a cursor over the database, so deep
-spaces cost no growing offsets and the listing does not depend on the search index. Older servers answer 404 there;
-they are read with CQL search instead. Comments and attachments come from CQL search per batch of spaces. Every v1
-read asks for the expansions the document needs (body, version, space, history, labels, ancestors, container), so
-each listed item becomes a document without further requests; authors' names come embedded in the answers.
+Pages, blog posts and comments are read with `/rest/api/content/scan` (Confluence 7.18+): a cursor over the database,
+so deep spaces cost no growing offsets and nothing depends on the eventually consistent search index. Older servers
+answer 404 there and are read with CQL search instead. Attachments (which scan does not list) come from CQL search
+per batch of spaces; archiving a page takes what hangs on it out of search, so with `index_archived` the attachments
+of archived pages are listed from each archived page. Every read asks for the expansions a document needs (body,
+version, space, history, labels, ancestors, container), so each listed item becomes a document without further
+requests, with authors' names embedded; only @mentions need user lookups (one per distinct user key, in parallel,
+cached).
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterator
 
 from . import settings as defaults
+from .client import JsonObject
 from .documents import ContentFacts, SpaceInfo, space_from_v1
 from .errors import ConfluenceNotFoundError
-from .reader import V1_EXPAND, ConfluenceReader, Emitted, Scope
+from .reader import ConfluenceReader, Emitted, Scope
 
 logger = logging.getLogger(__name__)
+
+# Content types the scan API lists (attachments it does not).
+SCAN_TYPES = ("page", "blogpost", "comment")
 
 
 class DataCenterReader(ConfluenceReader):
@@ -64,9 +71,18 @@ class DataCenterReader(ConfluenceReader):
 
     # ---- full reads ------------------------------------------------------------------------------------------
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
-        if doc_type not in ("page", "blogpost") or self._scan_supported is False:
+        if doc_type in SCAN_TYPES and self._scan_supported is not False:
+            yield from self._read_by_scan(doc_type, scopes)
+        elif doc_type == "attachment" and self.config.index_archived:
+            found: set[str] = set()
+            for emitted in self.read_cql(doc_type, scopes, None, mark_fully_read=False):
+                found.add(emitted[1]["id"])
+                yield emitted
+            yield from self._attachments_of_archived_pages(scopes, found)
+        else:
             yield from self.read_cql(doc_type, scopes, None)
-            return
+
+    def _read_by_scan(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
         for position, scope in enumerate(scopes):
             try:
                 yield from self._scan(doc_type, scope)
@@ -74,7 +90,7 @@ class DataCenterReader(ConfluenceReader):
                 if self._scan_supported is None:  # the very first scan failed: a server without the scan API
                     logger.info("This Confluence has no content scan API; reading with CQL search instead")
                     self._scan_supported = False
-                    yield from self.read_cql(doc_type, scopes[position:], None)
+                    yield from self.read_full(doc_type, scopes[position:])
                     return
                 self.space_vanished(scope.key)
 
@@ -84,7 +100,7 @@ class DataCenterReader(ConfluenceReader):
         params: dict[str, Any] = {
             "spaceKey": space.key,
             "type": doc_type,
-            "expand": V1_EXPAND[doc_type],
+            "expand": defaults.V1_EXPAND[doc_type],
             "limit": defaults.V1_PAGE_SIZE_WITH_BODY,
         }
         if self.config.index_archived and doc_type == "page":
@@ -93,45 +109,51 @@ class DataCenterReader(ConfluenceReader):
             self.client.v1(defaults.DC_CONTENT_SCAN), params, purpose=f"scanning {doc_type}s of space {space.key}"
         ):
             self._scan_supported = True
-            batch: list[tuple[str, ContentFacts]] = []
-            for raw in page.items:
-                facts = self._facts_from_v1(raw)
-                if facts is None or facts.doc_type != doc_type:
-                    continue
-                if facts.space_key is None:
-                    facts.space_key, facts.space_name = space.key, space.name
-                batch.append((scope.key, facts))
-            yield from self.emit(batch)
+            yield from self.emit(self._batch(scope, page.items, doc_type))
         self.record_fully_read(scope.key, doc_type)
+
+    def _batch(self, scope: Scope, items: list[JsonObject], doc_type: str) -> list[tuple[str, ContentFacts]]:
+        batch: list[tuple[str, ContentFacts]] = []
+        for raw in items:
+            facts = self._facts_from_v1(raw)
+            if facts is None or facts.doc_type != doc_type:
+                continue
+            if facts.space_key is None and scope.space is not None:
+                facts.space_key, facts.space_name = scope.space.key, scope.space.name
+            batch.append((scope.key, facts))
+        return batch
 
     def _attachments_of_archived_pages(self, scopes: list[Scope], found: set[str]) -> Iterator[Emitted]:
         """Archiving a page takes what hangs on it out of search, so with `index_archived` the attachments of
-        archived pages are listed from each of them (archived pages are few: one request each)."""
+        archived pages are listed from each of them (archived pages are few: one request each); those the search
+        did return are not repeated."""
         for scope in scopes:
             try:
                 for page_id in self._archived_page_ids(scope.key):
                     for items in self._child_attachments(page_id, defaults.V1_EXPAND["attachment"]):
                         batch = self._batch(scope, items, "attachment")
-                        yield from self.emit([(key, facts) for key, facts in batch
-                                              if f"attachment-{facts.confluence_id}" not in found])
+                        yield from self.emit(
+                            [(key, facts) for key, facts in batch if f"attachment-{facts.confluence_id}" not in found]
+                        )
             except ConfluenceNotFoundError:
                 self.space_vanished(scope.key)
                 continue
             self.record_fully_read(scope.key, "attachment")
 
     def _child_attachments(self, page_id: str, expand: str) -> Iterator[list[JsonObject]]:
-        params: dict[str, Any] = {"limit": defaults.V1_PAGE_SIZE_WITH_BODY if expand else defaults.V1_PAGE_SIZE_NO_BODY}
+        params: dict[str, Any] = {"limit": defaults.V1_PAGE_SIZE_WITH_BODY}
         if expand:
             params["expand"] = expand
         for page in self.client.pages(
-            self.client.v1(f"/content/{page_id}/child/attachment"), params,
+            self.client.v1(f"/content/{page_id}/child/attachment"),
+            params,
             purpose=f"listing attachments of archived page {page_id}",
         ):
             yield page.items
 
     def _archived_page_ids(self, space_key: str) -> list[str]:
         if self._scan_supported is False:
-            return []  # servers without the scan API predate archiving pages
+            return []  # servers without the scan API predate archived pages
         ids: list[str] = []
         for page in self.client.pages(
             self.client.v1(defaults.DC_CONTENT_SCAN),
@@ -144,7 +166,17 @@ class DataCenterReader(ConfluenceReader):
     # ---- id listings -------------------------------------------------------------------------------------------
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         if scope_key in self.config.advanced_rules:
-            listed: set[str] = set()
+            yield from self.scope_ids_by_search(scope_key, doc_type)
+            return
+        if doc_type in SCAN_TYPES and self._scan_supported is not False:
+            try:
+                yield from self._scan_ids(scope_key, doc_type)
+                return
+            except ConfluenceNotFoundError:
+                if self._scan_supported:
+                    raise
+                self._scan_supported = False
+        listed: set[str] = set()
         for document_id in self.scope_ids_by_search(scope_key, doc_type):
             listed.add(document_id)
             yield document_id
@@ -156,19 +188,12 @@ class DataCenterReader(ConfluenceReader):
                         if raw.get("id") is not None and document_id not in listed:
                             listed.add(document_id)
                             yield document_id
-            return
-        if doc_type in ("page", "blogpost") and self._scan_supported is not False:
-            try:
-                yield from self._scan_ids(scope_key, doc_type)
-                return
-            except ConfluenceNotFoundError:
-                if self._scan_supported:
-                    raise
-                self._scan_supported = False
-        yield from self.scope_ids_by_search(scope_key, doc_type)
 
     def _scan_ids(self, space_key: str, doc_type: str) -> Iterator[str]:
+        """Ids from the scan; comments expand their container so those on trashed pages are left out, as in syncs."""
         params: dict[str, Any] = {"spaceKey": space_key, "type": doc_type, "limit": defaults.V1_PAGE_SIZE_NO_BODY}
+        if doc_type == "comment":
+            params["expand"] = "container"
         if self.config.index_archived and doc_type == "page":
             params["status"] = ["current", "archived"]
         for page in self.client.pages(
@@ -176,5 +201,7 @@ class DataCenterReader(ConfluenceReader):
         ):
             self._scan_supported = True
             for raw in page.items:
-                if raw.get("id") is not None and raw.get("type", doc_type) == doc_type:
+                if raw.get("id") is None or raw.get("type", doc_type) != doc_type:
+                    continue
+                if self._facts_from_v1(raw) is not None:
                     yield f"{doc_type}-{raw['id']}"

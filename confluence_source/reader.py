@@ -65,6 +65,9 @@ class Scope:
 
 @dataclass(frozen=True)
 class SyncPlan:
+    """What one run reads. `started_at` is taken before anything is read, so storing it as every scope's new
+    watermark after a successful run cannot skip a change made while the run was reading."""
+
     scopes: tuple[Scope, ...]
     started_at: datetime  # store this as the new watermark of every scope once the run has succeeded
     window_end: datetime
@@ -93,18 +96,6 @@ class ReaderState:
     zone: tzinfo = timezone.utc
     all_spaces: dict[str, SpaceInfo] = field(default_factory=dict)  # by key, every space the user can see
     selected: list[SpaceInfo] = field(default_factory=list)
-
-
-# Expansions per content type for v1 reads (comments and attachments need their container's ancestry).
-V1_EXPAND: dict[str, str] = {
-    "page": "body.storage,version,space,history,metadata.labels,ancestors",
-    "blogpost": "body.storage,version,space,history,metadata.labels,ancestors",
-    "comment": (
-        "body.storage,version,space,history,metadata.labels,ancestors,container,container.ancestors,"
-        "extensions.inlineProperties,extensions.resolution"
-    ),
-    "attachment": "version,space,history,metadata.labels,container,container.ancestors",
-}
 
 
 class ConfluenceReader(ABC):
@@ -163,7 +154,7 @@ class ConfluenceReader(ABC):
         plan = SyncPlan(scopes=tuple(scopes), started_at=started_at, window_end=window_end)
         self.plan_in_use = plan
         for scope in plan.scopes:
-            how = "in full" if scope.is_full else f"changes since {scope.window.start.isoformat()}"  # type: ignore[union-attr]
+            how = "in full" if scope.window is None else f"changes since {scope.window.start.isoformat()}"
             logger.info("Confluence scope %s: reading %s", scope.key, how)
         return plan
 
@@ -184,7 +175,8 @@ class ConfluenceReader(ABC):
         changed = [scope for scope in plan.changed_scopes if scope.kind == "space"]
         by_window: dict[ChangeWindow, list[Scope]] = {}
         for scope in changed:
-            by_window.setdefault(scope.window, []).append(scope)  # type: ignore[arg-type]
+            if scope.window is not None:
+                by_window.setdefault(scope.window, []).append(scope)
         for window, scopes in by_window.items():
             yield from self.read_cql(doc_type, scopes, window)
 
@@ -192,42 +184,30 @@ class ConfluenceReader(ABC):
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
         """Every current item of this type in these spaces."""
 
-    def count_current(self, scope_keys: Iterable[str]) -> dict[tuple[str, str], int]:
-        """Items per (scope key, type) as Confluence's search counts them: one small request per pair.
-
-        A count, unlike `iter_current_ids`, cannot apply every indexing rule (content hanging on archived or trashed
-        pages is counted by Confluence but not indexed; very recent changes may be missing from the search index),
-        so treat it as a cheap hint for whether a listing is needed, not as proof.
-        """
-        counts: dict[tuple[str, str], int] = {}
-        for key in scope_keys:
-            archived = self._in_archived_space(key)
-            for doc_type in defaults.CONTENT_TYPES:
-                params: dict[str, Any] = {"cql": and_all(self._scope_filter(key), type_clause(doc_type)), "limit": 1}
-                if archived:
-                    params["includeArchivedSpaces"] = "true"
-                body = self.client.get_json(
-                    self.client.v1(defaults.SEARCH), params, purpose=f"counting {doc_type}s of {key}"
-                )
-                total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
-                if not isinstance(total, int):
-                    raise IncompleteListingError(f"Confluence did not report a total for {doc_type}s of {key}")
-                counts[(key, doc_type)] = total
-        return counts
-
     def count_total(self, space_keys: Iterable[str], doc_types: Iterable[str]) -> int:
-        """How many current items of these types Confluence's search counts in these spaces: one request.
+        """How many current items of these types Confluence's search counts in these scopes (space keys, or
+        advanced-rule texts): one request per 100 spaces and per rule, whatever the number of types.
 
         The deletion check starts with one such count for the whole site and only narrows down (per type, then per
-        space) where it disagrees with the index, so a run without deletions costs a single request.
+        space) where it disagrees with the index, so a run without deletions costs a single request. A count cannot
+        apply every indexing rule (very recent changes may not be searchable yet), so it decides whether an id
+        listing is needed; it is never the list of what exists.
         """
-        keys, types = sorted(space_keys), sorted(doc_types)
+        keys = sorted(set(space_keys))
+        types = sorted(set(doc_types))
+        if not keys or not types:
+            return 0
         type_filter = type_clause(types[0]) if len(types) == 1 else "type in (" + ", ".join(types) + ")"
+        spaces = [key for key in keys if key not in self.config.advanced_rules]
+        queries = [(self._scope_filter(rule), self.config.index_archived)
+                   for rule in keys if rule in self.config.advanced_rules]
+        for start in range(0, len(spaces), defaults.CQL_SPACE_BATCH):
+            batch = spaces[start : start + defaults.CQL_SPACE_BATCH]
+            queries.append((space_clause(batch), any(self._in_archived_space(key) for key in batch)))
         total = 0
-        for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
-            batch = keys[start:start + defaults.CQL_SPACE_BATCH]
-            params: dict[str, Any] = {"cql": and_all(space_clause(batch), type_filter), "limit": 1}
-            if any(self._in_archived_space(key) for key in batch):
+        for scope_filter, include_archived in queries:
+            params: dict[str, Any] = {"cql": and_all(scope_filter, type_filter), "limit": 1}
+            if include_archived:
                 params["includeArchivedSpaces"] = "true"
             body = self.client.get_json(self.client.v1(defaults.SEARCH), params, purpose="counting current content")
             count = (body or {}).get("totalSize", (body or {}).get("totalCount"))
@@ -235,6 +215,14 @@ class ConfluenceReader(ABC):
                 raise IncompleteListingError("Confluence did not report a total for a content count")
             total += count
         return total
+
+    def count_current(self, scope_keys: Iterable[str]) -> dict[tuple[str, str], int]:
+        """Items per (scope key, type) as Confluence's search counts them (one small request per pair)."""
+        return {
+            (key, doc_type): self.count_total([key], [doc_type])
+            for key in dict.fromkeys(scope_keys)
+            for doc_type in defaults.CONTENT_TYPES
+        }
 
     @abstractmethod
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
@@ -330,13 +318,16 @@ class ConfluenceReader(ABC):
             return f"({without_order_by(key)})"
         return space_clause([key])
 
-    def read_cql(self, doc_type: str, scopes: list[Scope], window: ChangeWindow | None) -> Iterator[Emitted]:
+    def read_cql(
+        self, doc_type: str, scopes: list[Scope], window: ChangeWindow | None, mark_fully_read: bool = True
+    ) -> Iterator[Emitted]:
         """Items of one type matching the scopes' CQL (space keys batched into `space in (...)`), deduplicated by
-        (id, version); every document is attributed to the scope that selected it."""
+        (id, version); every document is attributed to the scope that selected it. Without a window (and unless
+        the caller completes the read itself) the scopes are recorded as fully read."""
         seen: set[tuple[str, Any]] = set()
         window_clause = window.clause(self.zone) if window is not None else None
         for scope_key_of, cql, archived in self._cql_queries(doc_type, scopes, window_clause):
-            for items in self.search(cql, V1_EXPAND[doc_type], defaults.V1_PAGE_SIZE_WITH_BODY, archived,
+            for items in self.search(cql, defaults.V1_EXPAND[doc_type], defaults.V1_PAGE_SIZE_WITH_BODY, archived,
                                      purpose=f"searching {doc_type}s"):
                 batch: list[tuple[str, ContentFacts]] = []
                 for raw in items:

@@ -58,19 +58,23 @@ V1_PAGE_SIZE_WITH_BODY: Final = 100
 V1_PAGE_SIZE_NO_BODY: Final = 1000
 V1_SPACES_PAGE_SIZE: Final = 500
 CLOUD_USERS_BULK_MAX: Final = 250
-# Ids per CQL `id in (...)` lookup; keeps URLs well below common 8 KB limits.
-CQL_ID_BATCH: Final = 100
 # Space keys per CQL `space in (...)` clause.
 CQL_SPACE_BATCH: Final = 100
 # v2 label listings accept at most 100 space ids.
 V2_MAX_SPACE_IDS: Final = 100
 
 # ---- expansions ----------------------------------------------------------------------------------------------------
-V1_CONTENT_EXPAND: Final = (
-    "body.storage,version,space,history,metadata.labels,ancestors,container,"
-    "extensions.inlineProperties,extensions.resolution"
-)
-V1_ID_ONLY_EXPAND: Final = ""
+# v1 expansions per content type: everything a document needs, so a listed item needs no further request.
+# Comments and attachments also expand their container's ancestry (for breadcrumbs).
+V1_EXPAND: Final[dict[str, str]] = {
+    "page": "body.storage,version,space,history,metadata.labels,ancestors",
+    "blogpost": "body.storage,version,space,history,metadata.labels,ancestors",
+    "comment": (
+        "body.storage,version,space,history,metadata.labels,ancestors,container,container.ancestors,"
+        "extensions.inlineProperties,extensions.resolution"
+    ),
+    "attachment": "version,space,history,metadata.labels,container,container.ancestors",
+}
 DC_SPACE_EXPAND: Final = "description.plain"
 
 # ---- behaviour defaults ----------------------------------------------------------------------------------------------

@@ -41,12 +41,26 @@ def test_labels_are_read_per_label_and_filtered_to_the_synced_spaces() -> None:
         first = mock.get(V2 + "/labels/1/pages", json=page(["100", "101"], "/wiki/api/v2/labels/1/pages?cursor=c"))
         mock.get(V2 + "/labels/1/pages?cursor=c", json=page(["102"]))
         mock.get(V2 + "/labels/2/pages", json=page(["101"]))
+        mock.get(V1 + "/search", json={"results": [], "totalSize": 5000, "size": 0, "_links": {}})
         mapping = reader._label_map("page")  # noqa: SLF001 - the unit under test
         assert first.last_request.qs["space-id"] == ["11,12"]
         assert first.last_request.qs["limit"] == ["250"]
         calls = mock.call_count
         assert reader._label_map("page") is mapping and mock.call_count == calls  # noqa: SLF001 - built once
     assert mapping == {"100": ["runbook"], "101": ["my:todo", "runbook"], "102": ["runbook"]}
+
+
+def test_with_more_labels_than_search_pages_labels_come_from_search() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", json={"results": [{"id": str(n), "name": f"l{n}"} for n in range(40)], "_links": {}})
+        count = mock.get(V1 + "/search", json={"results": [], "totalSize": 900, "size": 0, "_links": {}})
+        search = mock.get(V1 + "/content/search", json={"results": [
+            {"id": "7", "type": "page", "metadata": {"labels": {"results": [{"prefix": "global", "name": "l3"}]}}},
+        ], "size": 1, "_links": {}})
+        assert reader._label_map("page") == {"7": ["l3"]}  # noqa: SLF001 - the unit under test
+        assert count.call_count == 1 and search.call_count == 1
+        assert not any("/labels/" in request.path for request in mock.request_history)
 
 
 def test_without_a_label_listing_labels_come_from_search() -> None:
