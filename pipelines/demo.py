@@ -19,7 +19,7 @@ from destinations.elastic import elasticsearch_client_from_config
 DEMO_INDEX = "search-confluence-demo"
 DEMO_PIPELINE = "confluence_to_es_demo"
 DEMO_SEED = 7
-SAMPLE_QUERY = "deployment checklist rollback"
+SAMPLE_QUERY = "canary rollback drill"
 
 
 def configure_environment(sim: Simulator, flavour: str, es_url: str) -> None:
@@ -56,7 +56,7 @@ def change_some_content(sim: Simulator) -> list[str]:
     edited, trashed = pages[0], pages[-1]
     sim.mutations.edit(
         content_id=edited.id,
-        body=edited.body + "<p>Updated for the demo: the deployment checklist now has a rollback step.</p>",
+        body=edited.body + "<p>Updated for the demo: add the canary rollback drill to the release checklist.</p>",
     )
     sim.mutations.add_comment(container_id=edited.id, body="<p>Looks good, ship it.</p>")
     sim.mutations.trash(content_id=trashed.id)
