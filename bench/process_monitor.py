@@ -1,10 +1,11 @@
 """Run a program as a child process and measure what it costs: wall time, CPU time and peak memory.
 
 Why a child process: the pipeline and the naive loader must be measured alone, without the benchmark's own work
-(and without the simulator, which runs in yet another process). CPU time and the kernel's peak RSS come from
-`os.wait4` on that child, which is exact and includes any helper processes it waited for; on top of that the
-process tree's resident memory is sampled every 50 ms with psutil, which also catches worker processes that are
-still alive when their parent exits.
+(and without the simulator, which runs in yet another process). CPU time comes from `os.wait4` on that child,
+which is exact and includes any helper processes it waited for. Peak memory is sampled every 50 ms over the
+child's process tree: the kernel's own high-water mark of each process (VmHWM, so a spike between two samples is
+not missed) and the tree's summed RSS (for workers running side by side). wait4's `ru_maxrss` is not used: Linux
+carries the parent's RSS at fork time into it, so it would report the benchmark's memory, not the child's.
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ class ProcessMeasurement:
         return "\n".join(text.strip().splitlines()[-lines:])
 
 
+def _high_water_mark(pid: int) -> int:
+    """Peak resident set size of one process since it started its program (Linux VmHWM); 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024  # reported in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class _TreeMemorySampler(threading.Thread):
     """Sums the RSS of a process and its descendants every SAMPLE_INTERVAL_S and keeps the peak."""
 
@@ -77,6 +90,7 @@ class _TreeMemorySampler(threading.Thread):
                     total += process.memory_info().rss
                 except psutil.Error:
                     continue  # exited between listing and reading
+                self.peak_rss_bytes = max(self.peak_rss_bytes, _high_water_mark(process.pid))
             self.peak_rss_bytes = max(self.peak_rss_bytes, total)
             self._stop_event.wait(SAMPLE_INTERVAL_S)
 
@@ -116,7 +130,7 @@ def run_measured(
         wall_seconds=wall,
         cpu_user_seconds=usage.ru_utime,
         cpu_system_seconds=usage.ru_stime,
-        peak_rss_bytes=max(sampler.peak_rss_bytes, usage.ru_maxrss * 1024),  # Linux reports ru_maxrss in KiB
+        peak_rss_bytes=sampler.peak_rss_bytes,
         stdout_path=stdout_path,
         stderr_path=stderr_path,
     )

@@ -22,9 +22,11 @@ from bench.series import Series
 from bench.targets import evaluate, ratios
 
 NOTES = (
-    "Docs/s = documents the run wrote / wall time of its process (interpreter start-up and imports included).",
-    "Wall and CPU time, and peak RSS, are those of the measured process and its children (os.wait4 plus a "
-    "50 ms psutil sample of the process tree); the simulator runs in its own process and is not included.",
+    "Docs/s = documents the run wrote / wall time of its process (interpreter start-up and imports included); "
+    "'Own s' is the time the program reports for its own work, without start-up.",
+    "Wall and CPU time (os.wait4) and peak RSS (kernel high-water mark and summed RSS of the process tree, "
+    "sampled every 50 ms) are those of the measured process and its children; the simulator runs in its own "
+    "process and is not included.",
     "Requests and MB read are counted by the simulator (admin endpoints excluded).",
     "Sink limit = the pipeline's final documents (read back from its index) bulk-loaded with the official "
     "client's helpers into a fresh index with the same mapping, best of streaming_bulk and parallel_bulk "

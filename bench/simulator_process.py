@@ -17,6 +17,8 @@ from typing import Any
 import psutil
 import requests
 
+from confluence_simulator.generator import DEFAULT_CREDENTIALS
+
 from bench.options import REPO_ROOT
 
 STARTUP_TIMEOUT_S = {"small": 120.0, "medium": 300.0, "large": 1200.0}
@@ -56,8 +58,7 @@ class SimulatorProcess:
         self.preset = preset
         self.base_url: str = str(info["base_url"]).rstrip("/")
         self.session = requests.Session()
-        from confluence_simulator.generator import DEFAULT_CREDENTIALS
-
+        # the data set's fixed sync user; the simulator does not print credentials, so they come from its package
         self.credentials = dict(DEFAULT_CREDENTIALS)
 
     @classmethod

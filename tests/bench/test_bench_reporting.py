@@ -21,10 +21,11 @@ from bench.targets import evaluate, ratios
 
 
 def _record(scenario: str, size: str, repeat: int, docs_per_second: float, wall: float, documents: int = 1000,
-            flavour: str = "cloud", rss: float = 100.0, requests: int = 10) -> RunRecord:
+            flavour: str = "cloud", rss: float = 100.0, requests: int = 10,
+            own: float | None = None) -> RunRecord:
     return RunRecord(scenario=scenario, flavour=flavour, size=size, repeat=repeat, ok=True, documents=documents,
                      docs_per_second=docs_per_second, wall_seconds=wall, peak_rss_mb=rss, requests=requests,
-                     docs_per_request=documents / requests)
+                     docs_per_request=documents / requests, reported_elapsed_seconds=own)
 
 
 def _status(results: list, prefix: str) -> list[str]:  # type: ignore[type-arg]
@@ -42,15 +43,16 @@ def test_summary_takes_medians_of_successful_runs_only() -> None:
 
 def test_targets_pass_fail_and_skip() -> None:
     records = [
-        _record(FULL, "medium", 1, 1000.0, 10.0, documents=10000, requests=50),
+        _record(FULL, "medium", 1, 1000.0, 10.0, documents=10000, requests=50, own=8.0),
         _record(SINK_LIMIT, "medium", 1, 4000.0, 2.5, documents=10000),
         _record(NAIVE, "medium", 1, 100.0, 50.0, documents=5000),
-        _record(INCREMENTAL_NO_CHANGE, "medium", 1, 0.0, 2.0, documents=0, rss=600.0),
+        _record(INCREMENTAL_NO_CHANGE, "medium", 1, 0.0, 2.0, documents=0, rss=600.0, own=0.4),
         _record(FULL, "small", 1, 500.0, 2.0, documents=1000, requests=5),
     ]
     summaries = summarise(records)
     assert ratios(summaries, "cloud", "medium") == {
-        "ours_vs_sink_limit": 0.25, "ours_vs_naive": 10.0, "incremental_no_change_vs_full_time": 0.2}
+        "ours_vs_sink_limit": 0.25, "ours_vs_naive": 10.0, "incremental_no_change_vs_full_time": 0.2,
+        "incremental_no_change_vs_full_own_time": 0.05}
     results = evaluate(summaries, records, ("cloud",), ("small", "medium"))
     assert _status(results, "full sync vs naive") == ["PASS"]
     assert _status(results, "full sync vs sink limit") == ["FAIL"]
@@ -58,8 +60,16 @@ def test_targets_pass_fail_and_skip() -> None:
     assert _status(results, "Cloud full sync documents per request") == ["PASS"]  # 200 per request
     assert _status(results, "peak RSS of the pipeline") == ["FAIL"]  # the 600 MB run
     assert _status(results, "peak RSS large vs medium") == ["SKIP"]
-    assert _status(results, "full sync time linear") == ["PASS"]  # 2 ms -> 1 ms per document
+    assert _status(results, "full sync time linear") == ["PASS"]  # 2 ms (wall) -> 0.8 ms (own) per document
     assert all(result.line().startswith(result.status) for result in results)
+
+
+def test_super_linear_time_fails_the_linearity_target() -> None:
+    records = [_record(FULL, "small", 1, 0.0, 3.0, documents=1000, own=1.0),
+               _record(FULL, "medium", 1, 0.0, 21.0, documents=10000, own=20.0)]
+    results = evaluate(summarise(records), records, ("cloud",), ("small", "medium"))
+    [linearity] = [result for result in results if result.name.startswith("full sync time linear")]
+    assert linearity.status == "FAIL" and linearity.value == pytest.approx(2.0)
 
 
 def test_medium_targets_are_skipped_when_medium_was_not_run() -> None:

@@ -122,7 +122,8 @@ def test_sink_limit_ratios_and_serving_rate(
     assert sink["ok"] and sink["docs_per_second"] > 0 and sink["wall_seconds"] > 0
     assert sink["documents"] == _run(report, FULL, flavour)["index_documents"]
     ratio = next(r for r in report["ratios"] if r["flavour"] == flavour and r["size"] == "small")
-    for name in ("ours_vs_sink_limit", "ours_vs_naive", "incremental_no_change_vs_full_time"):
+    for name in ("ours_vs_sink_limit", "ours_vs_naive", "incremental_no_change_vs_full_time",
+                 "incremental_no_change_vs_full_own_time"):
         assert ratio[name] is not None and ratio[name] > 0, name
     serving = next(s for s in report["simulator_serving"] if s["flavour"] == flavour)
     assert serving["pages"] > 0 and serving["pages_per_second"] > 0 and serving["keepalive_request_ms"] > 0
