@@ -37,6 +37,7 @@ from .errors import (
     ConfluenceRequestError,
     ConfluenceTLSError,
 )
+from .prefetch import prefetched
 from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
 from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, new_pacer
@@ -113,7 +114,18 @@ class ConfluenceClient:
         purpose: str,
         api: str = "v1",
     ) -> Iterator[Page]:
-        """Iterate the pages of a v1 (`_links.next` + `_links.base`) or v2 (cursor `_links.next`) listing."""
+        """Iterate the pages of a v1 (`_links.next` + `_links.base`) or v2 (cursor `_links.next`) listing, fetching
+        ahead in the background while the caller processes the current page."""
+        return prefetched(self._fetch_pages(url, params, purpose=purpose, api=api))
+
+    def _fetch_pages(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        *,
+        purpose: str,
+        api: str,
+    ) -> Iterator[Page]:
         paginator: BasePaginator = V1NextLinkPaginator(self.config.web_base) if api == "v1" else V2CursorPaginator()
         rest = self._rest()
         iterator = rest.paginate(

@@ -82,12 +82,14 @@ def plan_deletions(
     iter_current_ids: IterCurrentIds,
     policy: DeletionPolicy,
     content_types: Iterable[str] = CONTENT_TYPES,
+    all_seen_indexed: bool = True,
 ) -> DeletionPlan:
     """Work out which indexed documents of this site must go.
 
     `synced_spaces` is the set of space keys this run synced. Documents of other spaces go too: when the user
     listed the spaces explicitly that is their decision and is not guarded; with `spaces = "*"` a vanished space
-    was deleted, archived or hidden in Confluence, so the guard applies.
+    was deleted, archived or hidden in Confluence, so the guard applies. `all_seen_indexed` says that Elasticsearch
+    accepted every document of this run's load (none was dead-lettered), which lets counts stand in for id sets.
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
@@ -104,7 +106,10 @@ def plan_deletions(
             if indexed_counts.get((space_key, doc_type), 0) == 0:
                 continue
             if ledger.is_fully_read(space_key, doc_type):
-                _collect(indexed, space_key, doc_type, ledger.ids(space_key, doc_type), candidates)
+                seen = ledger.ids(space_key, doc_type)
+                # everything seen was just indexed, so equal sizes mean equal sets: no id scan needed
+                if not all_seen_indexed or len(seen) != indexed_counts[(space_key, doc_type)]:
+                    _collect(indexed, space_key, doc_type, seen, candidates)
             else:
                 unsettled.append((space_key, doc_type))
 

@@ -121,7 +121,7 @@ class WatermarkStore:
                 "watermarks": watermarks,
                 "last_run": last_run,
             },
-            refresh="wait_for",
+            refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
 
     def clear(self) -> None:

@@ -119,6 +119,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
             documents=row_counts(pipeline),
         )
         load_ids = list(load_info.loads_ids)
+        rejected = sum(elastic.rejected_document_count(load_id) for load_id in load_ids)
         space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
         if space_scopes and not settings.advanced_rules:
             deletion_plan = plan_deletions(
@@ -130,10 +131,12 @@ def run_sync(options: SyncOptions) -> SyncSummary:
                 iter_current_ids=reader.iter_current_ids,
                 policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
                                       allow_mass_delete=options.allow_mass_delete),
+                all_seen_indexed=rejected == 0,
             )
-            load_ids += apply_deletions(pipeline, deletion_plan, summary)
+            deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
+            rejected += sum(elastic.rejected_document_count(load_id) for load_id in deletion_load_ids)
 
-        summary.failed = sum(elastic.rejected_document_count(load_id) for load_id in load_ids)
+        summary.failed = rejected
         stats = reader.stats
         summary.requests = int(stats.get("requests", 0))
         summary.bytes = int(stats.get("bytes_received", 0))
