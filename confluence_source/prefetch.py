@@ -40,6 +40,9 @@ def prefetched(source: Iterator[T], depth: int = 2) -> Iterator[T]:
         try:
             for item in source:
                 if not put(item):
+                    close = getattr(source, "close", None)
+                    if close is not None:
+                        close()  # runs the source's own clean-up now, in the thread that iterated it
                     return
         except BaseException as error:  # handed to the consumer, raised there
             put(_Failure(error))

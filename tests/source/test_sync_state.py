@@ -1,0 +1,192 @@
+"""Sync state kept in Elasticsearch (watermarks per site and pipeline) and the index queries deletion planning uses,
+against the real test node."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch, helpers
+
+from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, state_index_name
+from destinations.es_indices import create_index_if_missing
+from destinations.es_mapping import content_index_mappings, content_index_settings
+from destinations.es_retry import RetryPolicy
+
+SITE = "https://wiki.example.test"
+OTHER_SITE = "https://other.example.test/confluence"
+
+
+@pytest.fixture(scope="module")
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=30)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def index(request: pytest.FixtureRequest, es: Elasticsearch) -> Iterator[str]:
+    """A unique content index name per test (not created here); it and its state index are deleted afterwards."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50]
+    name = f"test-sync-state-{slug}-{uuid.uuid4().hex[:8]}"
+    yield name
+    for created in (name, state_index_name(name)):
+        es.options(ignore_status=404).indices.delete(index=created)
+
+
+def test_load_on_a_missing_index_is_empty(es: Elasticsearch, index: str) -> None:
+    state = WatermarkStore(es, index, SITE, "confluence_to_es").load()
+
+    assert state.watermarks == {} and state.last_run == {} and state.updated_at is None
+    assert not es.indices.exists(index=state_index_name(index)), "loading must not create the state index"
+
+
+def test_save_and_load_round_trip(es: Elasticsearch, index: str) -> None:
+    store = WatermarkStore(es, index, SITE, "confluence_to_es")
+    watermarks = {"ENG": "2024-05-01T10:00:00+00:00", "space = \"OPS\" and type = page": "2024-05-02T11:30:00+00:00"}
+    last_run = {"mode": "incremental", "documents": {"pages": 12}, "deleted": 1}
+
+    store.save(watermarks, last_run)
+    # a new store object on a new lookup, as the next run on another machine would do
+    loaded = WatermarkStore(es, index, SITE, "confluence_to_es").load()
+
+    assert loaded.watermarks == watermarks
+    assert loaded.last_run == last_run
+    assert loaded.updated_at is not None and loaded.updated_at.endswith("+00:00")
+
+    store.save({"ENG": "2024-06-01T00:00:00+00:00"}, {"mode": "full"})
+    assert WatermarkStore(es, index, SITE, "confluence_to_es").load().watermarks == {
+        "ENG": "2024-06-01T00:00:00+00:00"
+    }, "saving replaces the document, it does not merge old scopes into it"
+
+
+def test_each_site_and_pipeline_has_its_own_document(es: Elasticsearch, index: str) -> None:
+    stores = {
+        (site, pipeline): WatermarkStore(es, index, site, pipeline)
+        for site in (SITE, OTHER_SITE)
+        for pipeline in ("confluence_to_es", "nightly")
+    }
+    for number, ((site, pipeline), store) in enumerate(sorted(stores.items())):
+        store.save({"SPACE": f"2024-01-0{number + 1}T00:00:00+00:00"}, {"site": site, "pipeline": pipeline})
+
+    for number, ((site, pipeline), _) in enumerate(sorted(stores.items())):
+        loaded = WatermarkStore(es, index, site, pipeline).load()
+        assert loaded.watermarks == {"SPACE": f"2024-01-0{number + 1}T00:00:00+00:00"}
+        assert loaded.last_run == {"site": site, "pipeline": pipeline}
+    assert es.count(index=state_index_name(index))["count"] == 4
+    # the content index itself holds no state
+    assert not es.indices.exists(index=index)
+
+
+def test_clear_forgets_one_pair_only(es: Elasticsearch, index: str) -> None:
+    kept = WatermarkStore(es, index, OTHER_SITE, "confluence_to_es")
+    cleared = WatermarkStore(es, index, SITE, "confluence_to_es")
+    kept.save({"A": "2024-01-01T00:00:00+00:00"}, {})
+    cleared.save({"B": "2024-01-02T00:00:00+00:00"}, {})
+
+    cleared.clear()
+    cleared.clear()  # clearing twice (nothing left) is fine
+
+    assert cleared.load().watermarks == {}
+    assert kept.load().watermarks == {"A": "2024-01-01T00:00:00+00:00"}
+
+
+def test_clear_on_a_missing_index_is_fine(es: Elasticsearch, index: str) -> None:
+    WatermarkStore(es, index, SITE, "confluence_to_es").clear()
+    assert WatermarkStore(es, index, SITE, "confluence_to_es").load().watermarks == {}
+
+
+def _content(doc_id: str, doc_type: str, space_key: str, site_url: str = SITE) -> dict[str, str]:
+    return {"id": doc_id, "type": doc_type, "space_key": space_key, "site_url": site_url}
+
+
+@pytest.fixture
+def filled_index(es: Elasticsearch, index: str) -> str:
+    create_index_if_missing(es, index, content_index_mappings(), content_index_settings(), RetryPolicy(max_retries=2))
+    docs = [
+        *(_content(f"page-{n}", "page", "ENG") for n in range(5)),
+        *(_content(f"comment-{n}", "comment", "ENG") for n in range(3)),
+        _content("space-1", "space", "ENG"),
+        *(_content(f"page-{n}", "page", "OPS") for n in range(100, 102)),
+        _content("attachment-att7", "attachment", "OPS"),
+        *(_content(f"blogpost-{n}", "blogpost", "HR") for n in range(4)),
+        # the same keys on another site: never counted or listed for SITE
+        *(_content(f"page-{n}", "page", "ENG", OTHER_SITE) for n in range(900, 907)),
+        _content("blogpost-999", "blogpost", "LEGAL", OTHER_SITE),
+    ]
+    # bulk without refresh: counts_by_space_and_type must see them anyway
+    helpers.bulk(es, ({"_index": index, "_id": f"{d['site_url']}|{d['id']}", "_source": d} for d in docs))
+    return index
+
+
+def test_counts_by_space_and_type(es: Elasticsearch, filled_index: str) -> None:
+    counts = IndexedDocuments(es, filled_index, SITE).counts_by_space_and_type()
+
+    assert counts == {
+        ("ENG", "page"): 5, ("ENG", "comment"): 3, ("ENG", "space"): 1,
+        ("OPS", "page"): 2, ("OPS", "attachment"): 1,
+        ("HR", "blogpost"): 4,
+    }
+    assert IndexedDocuments(es, filled_index, OTHER_SITE).counts_by_space_and_type() == {
+        ("ENG", "page"): 7, ("LEGAL", "blogpost"): 1,
+    }
+
+
+def test_ids_filters(es: Elasticsearch, filled_index: str) -> None:
+    indexed = IndexedDocuments(es, filled_index, SITE)
+    es.indices.refresh(index=filled_index)
+
+    def ids(**filters: object) -> set[tuple[str, str, str]]:
+        return set(indexed.ids(**filters))  # type: ignore[arg-type]
+
+    everything = ids()
+    assert len(everything) == 16 and all(OTHER_SITE not in doc_id for doc_id, _, _ in everything)
+    assert (f"{SITE}|attachment-att7", "OPS", "attachment") in everything
+    assert {doc_id for doc_id, _, _ in ids(space_key="ENG", doc_types=["page"])} == {
+        f"{SITE}|page-{n}" for n in range(5)
+    }
+    assert {t for _, _, t in ids(space_key="ENG", doc_types=["comment", "space"])} == {"comment", "space"}
+    assert len(ids(space_key="ENG", doc_types=["comment", "space"])) == 4
+    assert {space for _, space, _ in ids(exclude_space_keys={"ENG", "HR"})} == {"OPS"}
+    assert len(ids(exclude_space_keys={"ENG", "HR"})) == 3
+    assert ids(doc_types=["blogpost"]) == {(f"{SITE}|blogpost-{n}", "HR", "blogpost") for n in range(4)}
+    assert ids(space_key="NOPE") == set()
+
+
+def test_ids_stream_past_one_scan_page(es: Elasticsearch, index: str) -> None:
+    """More documents than one scroll page (5000) are all listed."""
+    create_index_if_missing(es, index, content_index_mappings(), content_index_settings(), RetryPolicy(max_retries=2))
+    total = 5_300
+    helpers.bulk(es, ({"_index": index, "_id": f"page-{n}", "_source": _content(f"page-{n}", "page", "BIG")}
+                      for n in range(total)), refresh=True)
+
+    listed = [doc_id for doc_id, _, _ in IndexedDocuments(es, index, SITE).ids(space_key="BIG")]
+
+    assert len(listed) == total and len(set(listed)) == total
+
+
+def test_missing_content_index_has_no_documents(es: Elasticsearch, index: str) -> None:
+    indexed = IndexedDocuments(es, index, SITE)
+
+    assert not indexed.exists()
+    assert indexed.counts_by_space_and_type() == {}
+    assert list(indexed.ids()) == []
+
+
+def test_ledger_records_ids_and_full_reads_per_scope() -> None:
+    ledger = SyncLedger()
+    ledger.saw("ENG", "page", "page-1")
+    ledger.saw("ENG", "page", "page-1")
+    ledger.saw("ENG", "page", "page-2")
+    ledger.saw("OPS", "comment", "comment-9")
+    ledger.mark_fully_read("ENG", "page")
+
+    assert ledger.ids("ENG", "page") == {"page-1", "page-2"}
+    assert ledger.ids("ENG", "comment") == set()
+    assert ledger.counts() == {("ENG", "page"): 2, ("OPS", "comment"): 1}
+    assert ledger.is_fully_read("ENG", "page") and not ledger.is_fully_read("OPS", "comment")
+    returned = ledger.ids("ENG", "page")
+    returned.add("page-3")
+    assert ledger.ids("ENG", "page") == {"page-1", "page-2"}, "callers get a copy"
