@@ -78,8 +78,7 @@ class CloudReader(ConfluenceReader):
             for scope in scopes:
                 yield from self.guarded(scope, self._read_pages(scope))
         elif doc_type == "blogpost":
-            for scope in scopes:
-                yield from self.guarded(scope, self._read_blogposts(scope))
+            yield from self._read_blogposts(scopes)
         elif self._site_wide_is_cheaper(scopes):
             if doc_type == "comment":
                 yield from self._read_comments_site_wide(scopes)
@@ -139,26 +138,35 @@ class CloudReader(ConfluenceReader):
             facts.parent = chain[-1] if chain and str(raw.get("parentId")) == chain[-1].confluence_id else None
             yield facts
 
-    def _read_blogposts(self, scope: Scope) -> Iterator[Emitted]:
-        space = _space_of(scope)
-        tree = self._tree(space.key)
+    def _read_blogposts(self, scopes: list[Scope]) -> Iterator[Emitted]:
+        """Blog posts of many spaces per listing (`space-id` takes up to 100 ids): spaces often hold only a handful
+        of posts, and one listing per space would cost a request for each."""
         labels = self._label_map("blogpost")
-        for page in self.client.pages(
-            self.client.v2(defaults.V2_SPACE_BLOGPOSTS.format(space_id=space.id)),
-            {"body-format": "storage", "limit": defaults.V2_PAGE_SIZE},
-            purpose=f"listing blog posts of space {space.key}",
-            api="v2",
-        ):
-            batch: list[tuple[str, ContentFacts]] = []
-            for raw in page.items:
-                tree.add(self._node(raw, "blogpost"))
-                if not self.is_indexed_status(raw.get("status")):
-                    continue
-                facts = facts_from_v2(raw, "blogpost", space, self.client.web_url, labels.get(str(raw.get("id")), []))
-                batch.append((scope.key, facts))
-            yield from self.emit(batch)
-        tree.blogposts_complete = True
-        self.record_fully_read(scope.key, "blogpost")
+        for start in range(0, len(scopes), defaults.V2_MAX_SPACE_IDS):
+            group = scopes[start:start + defaults.V2_MAX_SPACE_IDS]
+            by_space_id = {str(_space_of(scope).id): scope for scope in group}
+            for page in self.client.pages(
+                self.client.v2(defaults.V2_BLOGPOSTS),
+                {"space-id": ",".join(by_space_id), "body-format": "storage", "limit": defaults.V2_PAGE_SIZE},
+                purpose="listing blog posts of " + ", ".join(scope.key for scope in group),
+                api="v2",
+            ):
+                batch: list[tuple[str, ContentFacts]] = []
+                for raw in page.items:
+                    scope = by_space_id.get(str(raw.get("spaceId")))
+                    if scope is None:
+                        continue
+                    space = _space_of(scope)
+                    self._tree(space.key).add(self._node(raw, "blogpost"))
+                    if not self.is_indexed_status(raw.get("status")):
+                        continue
+                    facts = facts_from_v2(raw, "blogpost", space, self.client.web_url,
+                                          labels.get(str(raw.get("id")), []))
+                    batch.append((scope.key, facts))
+                yield from self.emit(batch)
+            for scope in group:
+                self._tree(_space_of(scope).key).blogposts_complete = True
+                self.record_fully_read(scope.key, "blogpost")
 
     def _read_comments_site_wide(self, scopes: list[Scope]) -> Iterator[Emitted]:
         containers = self._containers(scopes)

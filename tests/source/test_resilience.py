@@ -30,7 +30,7 @@ TABLES = {"page": "pages", "blogpost": "blogposts", "comment": "comments", "atta
 
 def listing_endpoints(sim: Simulator) -> list[str]:
     if sim.config.flavour == "cloud":
-        return ["v2.spaces.pages", "v2.footer_comments.list", "v2.attachments.list", "v2.spaces.blogposts"]
+        return ["v2.spaces.pages", "v2.footer_comments.list", "v2.attachments.list", "v2.blogposts.list"]
     return ["v1.content.scan", "v1.content.search"]
 
 
