@@ -60,6 +60,14 @@ class CloudReader(ConfluenceReader):
         self._id_lock = threading.Lock()
         self.builder.title_link = self._title_link
 
+    def release_read_caches(self) -> None:
+        with self._trees_lock:
+            self._trees.clear()
+        with self._labels_lock:
+            self._labels.clear()
+            self._label_objects = None
+        self._attachments.clear()
+
     # ---- preflight -------------------------------------------------------------------------------------------
     def _list_spaces(self) -> list[SpaceInfo]:
         spaces: list[SpaceInfo] = []

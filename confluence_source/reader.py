@@ -180,6 +180,10 @@ class ConfluenceReader(ABC):
         for window, scopes in by_window.items():
             yield from self.read_cql(doc_type, scopes, window)
 
+    def release_read_caches(self) -> None:
+        """Drop what only the content read needed (page trees, label maps): the deletion check that follows lists
+        ids afresh, and a large site's caches would otherwise stay in memory through the load."""
+
     @abstractmethod
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
         """Every current item of this type in these spaces."""

@@ -64,7 +64,7 @@ logger = logging.getLogger(__name__)
 
 #: Rows per sink call = the unit dlt re-sends after a failure. Two bulk chunks of 500, sent in
 #: parallel, measured fastest on realistic page documents (see the destination README section).
-SINK_BATCH_SIZE: Final = 1000
+SINK_BATCH_SIZE: Final = 500
 #: Retries of the preflight: long enough for a blip, short enough to fail fast when ES is down.
 PREFLIGHT_RETRIES: Final = 2
 
@@ -85,6 +85,7 @@ __all__ = [
     "ElasticsearchConfigurationError",
     "ElasticsearchUnavailableError",
     "find_destination_error",
+    "find_wrapped_error",
 ]
 
 
@@ -249,11 +250,19 @@ def elasticsearch_client_from_config(**explicit: Any) -> Elasticsearch:
 
 
 def find_destination_error(error: BaseException) -> ElasticsearchSettingsError | None:
-    """This destination's one-line error inside whatever dlt raised, or None.
+    """This destination's one-line error inside whatever dlt raised, or None."""
+    found = find_wrapped_error(error, (ElasticsearchSettingsError,))
+    return found if isinstance(found, ElasticsearchSettingsError) else None
 
-    dlt does not chain the sink's exception with `raise ... from`: `PipelineStepFailed.exception`
+
+def find_wrapped_error(
+    error: BaseException, wanted: tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of the `wanted` types inside whatever dlt raised, or None.
+
+    dlt does not chain a sink's or a resource's exception with `raise ... from`: `PipelineStepFailed.exception`
     holds a `LoadClientJobFailed`/`LoadClientJobRetry` whose `client_exception` (or `exception`)
-    is ours. Walk those links as well as `__cause__`/`__context__`.
+    is the original. Walk those links as well as `__cause__`/`__context__`.
     """
     pending: list[BaseException] = [error]
     seen: set[int] = set()
@@ -262,7 +271,7 @@ def find_destination_error(error: BaseException) -> ElasticsearchSettingsError |
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ElasticsearchSettingsError):
+        if isinstance(current, wanted):
             return current
         for link in ("client_exception", "exception", "__cause__", "__context__"):
             linked = getattr(current, link, None)

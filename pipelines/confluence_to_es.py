@@ -4,8 +4,9 @@
     python pipelines/confluence_to_es.py --full-refresh  # read everything again
     python pipelines/confluence_to_es.py --demo          # built-in demo: simulator + local Elasticsearch
 
-Exit codes: 0 success; 1 unexpected failure; 2 a setting to fix (the message names it); 3 the mass-delete guard
-kept documents that Confluence no longer shows (rerun with --allow-mass-delete if that is really wanted).
+Exit codes: 0 success; 1 the run failed (e.g. Confluence kept failing after all retries); 2 a setting to fix (the
+message names it); 3 the mass-delete guard kept documents that Confluence no longer shows (rerun with
+--allow-mass-delete if that is really wanted).
 """
 
 from __future__ import annotations
@@ -22,13 +23,28 @@ if str(REPO_ROOT) not in sys.path:
 
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
-from confluence_source.errors import ConfluenceError  # noqa: E402
-from destinations.elastic import ElasticsearchSettingsError  # noqa: E402
+from confluence_source.errors import (  # noqa: E402
+    ConfluenceAuthError,
+    ConfluenceConfigError,
+    ConfluenceConnectionError,
+    ConfluenceError,
+    ConfluenceQueryError,
+)
+from destinations.elastic import ElasticsearchSettingsError, find_wrapped_error  # noqa: E402
+from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
+# errors whose one-line message is the whole story (no traceback) ...
 USER_ERRORS = (ConfluenceError, ElasticsearchSettingsError)
+# ... and among them those a setting fixes (exit 2); the rest (e.g. Confluence failing after all retries) exit 1
+SETTING_ERRORS = (ConfluenceConfigError, ConfluenceAuthError, ConfluenceConnectionError, ConfluenceQueryError,
+                  ElasticsearchSettingsError)
+
+
+def exit_code_of(error: BaseException) -> int:
+    return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -48,25 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def unwrap(error: BaseException) -> BaseException:
-    """dlt wraps errors raised inside extract and load steps (not always by chaining); find the one to show."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, USER_ERRORS):
-            return current
-        for attribute in ("exception", "client_exception", "__cause__", "__context__"):
-            linked = getattr(current, attribute, None)
-            if isinstance(linked, BaseException):
-                pending.append(linked)
-    return error
-
-
 def main(argv: list[str] | None = None) -> int:
+    limit_malloc_arenas()
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -85,13 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_sync(options)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+        return exit_code_of(error)
     except PipelineStepFailed as error:
-        cause = unwrap(error)
-        if isinstance(cause, USER_ERRORS):
+        cause = find_wrapped_error(error, USER_ERRORS)
+        if cause is not None:
             print(f"error: {cause}", file=sys.stderr)
-            return EXIT_CONFIG
-        print(f"error: the {error.step} step failed: {cause}", file=sys.stderr)
+            return exit_code_of(cause)
+        print(f"error: the {error.step} step failed: {error.exception}", file=sys.stderr)
         return EXIT_FAILED
     print_summary(summary)
     if args.summary_json:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import dlt
+from dlt.common.pipeline import LoadInfo
 
-from confluence_source import confluence, confluence_settings, open_reader
+from confluence_source import ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
+from pipelines.memory import release_free_memory
 
 logger = logging.getLogger("confluence_to_es")
 
@@ -109,7 +111,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         if pipeline.has_pending_data:
             logger.warning("Loading a package left pending by an earlier run before syncing")
             pipeline.load()
-        load_info = pipeline.run(source)
+        load_info = run_in_steps(pipeline, source, reader)
         load_info.raise_on_failed_jobs()
 
         summary = SyncSummary(
@@ -146,6 +148,18 @@ def run_sync(options: SyncOptions) -> SyncSummary:
             last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
         )
         return summary
+
+
+def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:
+    """`pipeline.run`, one step at a time, handing freed memory back between steps: the extract step's garbage
+    (parsed listings, bodies, the reader's page trees) would otherwise stay mapped while the load step allocates
+    its batches."""
+    pipeline.extract(source)
+    reader.release_read_caches()
+    release_free_memory()
+    pipeline.normalize()
+    release_free_memory()
+    return pipeline.load()
 
 
 def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSummary) -> list[str]:
