@@ -62,8 +62,8 @@ from destinations.es_stats import LoadStatistics, record_batch, total_statistics
 
 logger = logging.getLogger(__name__)
 
-#: Rows per sink call = the unit dlt re-sends after a failure. Two bulk chunks of 500, sent in
-#: parallel, measured fastest on realistic page documents (see the destination README section).
+#: Rows per sink call = the unit dlt re-sends after a failure, and one bulk request. Parallelism comes from dlt's
+#: load workers (two by default), which keeps memory per job small (see the destination README section).
 SINK_BATCH_SIZE: Final = 500
 #: Retries of the preflight: long enough for a blip, short enough to fail fast when ES is down.
 PREFLIGHT_RETRIES: Final = 2
