@@ -15,7 +15,6 @@ Every attempt (including retries and redirects) is counted in `RequestStats`, wh
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -27,6 +26,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.session import Session
@@ -324,8 +324,8 @@ def _check_json_body(response: Response) -> None:
     if not response.content:
         return
     try:
-        parsed = json.loads(response.content)
-    except ValueError as error:
+        parsed = orjson.loads(response.content)  # several times faster than json on listing pages
+    except orjson.JSONDecodeError as error:
         raise TruncatedResponseError(
             f"incomplete JSON body ({len(response.content)} bytes) from {response.request.method} "
             f"{urlsplit(response.url).path}",

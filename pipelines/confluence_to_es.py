@@ -47,12 +47,23 @@ def exit_code_of(error: BaseException) -> int:
     return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED
 
 
+def fraction(text: str) -> float:
+    """A share between 0 and 1, for --max-delete-fraction."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1 (0.2 means 20% of a space)")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Sync a Confluence site into an Elasticsearch index.")
     parser.add_argument("--full-refresh", action="store_true", help="ignore saved watermarks and read everything")
     parser.add_argument("--allow-mass-delete", action="store_true",
                         help="delete even when a space would lose more than --max-delete-fraction of its documents")
-    parser.add_argument("--max-delete-fraction", type=float, default=0.2,
+    parser.add_argument("--max-delete-fraction", type=fraction, default=0.2,
                         help="share of a space's documents one run may delete without --allow-mass-delete (0.2)")
     parser.add_argument("--pipeline-name", default="confluence_to_es", help="dlt pipeline name (confluence_to_es)")
     parser.add_argument("--summary-json", type=Path, help="also write the run summary as JSON to this file")

@@ -13,7 +13,7 @@ from pathlib import Path
 from confluence_simulator.server import Simulator, SimulatorConfig
 from es_local import ensure_running
 from pipelines.report import print_sample_search, print_summary
-from pipelines.sync_run import SyncOptions, SyncSummary, run_sync
+from pipelines.sync_run import SyncOptions, run_sync
 from destinations.elastic import elasticsearch_client_from_config
 
 DEMO_INDEX = "search-confluence-demo"
@@ -96,5 +96,3 @@ def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path
     finally:
         sim.stop()
 
-
-__all__ = ["run_demo", "SyncSummary"]
