@@ -42,6 +42,7 @@ from .errors import (
     IncompleteListingError,
 )
 from .reader import ConfluenceReader, Scope, SeenLedger, SyncPlan
+from .structure import IndexedOutlines, StructureCheck
 
 __all__ = [
     "ConfluenceAuthError",
@@ -92,6 +93,7 @@ def confluence_settings(
     request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT,
     overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES,
     cql_timezone: Optional[str] = None,
+    check_labels_and_moves: bool = True,
 ) -> ConfluenceSettings:
     """The validated `[sources.confluence]` settings (same names as the source arguments)."""
     return build_settings(
@@ -112,6 +114,7 @@ def confluence_settings(
         request_timeout=request_timeout,
         overlap_minutes=overlap_minutes,
         cql_timezone=cql_timezone,
+        check_labels_and_moves=check_labels_and_moves,
     )
 
 
@@ -134,10 +137,12 @@ def confluence(
     request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT,
     overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES,
     cql_timezone: Optional[str] = None,
+    check_labels_and_moves: bool = True,
     watermarks: Optional[Dict[str, str]] = None,
     full_refresh: bool = False,
     ledger: Optional[SeenLedger] = None,
     reader: Optional[ConfluenceReader] = None,
+    indexed: Optional[IndexedOutlines] = None,
 ) -> Iterable[DltResource]:
     """Spaces, pages, blog posts, comments and attachments of a Confluence site as search documents.
 
@@ -148,6 +153,9 @@ def confluence(
         ledger: receives `saw(scope, type, id)` for every document and `mark_fully_read(scope, type)` after a
             complete full read, for deletion reconciliation.
         reader: an already opened (preflighted) reader; when omitted one is opened from the settings above.
+        indexed: what the index holds (`sync_state.IndexedDocuments`); with it, and unless
+            `check_labels_and_moves` is off, incremental runs also pick up label changes, page moves, restored
+            pages and renamed ancestors, none of which moves `lastmodified` (see `structure.py`).
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:
@@ -170,11 +178,15 @@ def confluence(
                 request_timeout=request_timeout,
                 overlap_minutes=overlap_minutes,
                 cql_timezone=cql_timezone,
+                check_labels_and_moves=check_labels_and_moves,
             )
         )
     reader.ledger = ledger
     plan = reader.plan(watermarks, full_refresh=full_refresh)
     space_emitter = _SpaceEmitter(reader, plan)
+    structure = None
+    if indexed is not None and reader.config.check_labels_and_moves:
+        structure = StructureCheck(reader, plan, indexed)
     resources = [
         dlt.resource(
             _space_rows,
@@ -192,7 +204,7 @@ def confluence(
                 primary_key="id",
                 write_disposition="merge",
                 columns=COLUMNS_BY_TYPE[doc_type],
-            )(reader, plan, doc_type, space_emitter)
+            )(reader, plan, doc_type, space_emitter, structure)
         )
     return resources
 
@@ -202,13 +214,27 @@ def _space_rows(space_emitter: "_SpaceEmitter") -> Iterator[Any]:
 
 
 def _content_rows(
-    reader: ConfluenceReader, plan: SyncPlan, doc_type: str, space_emitter: "_SpaceEmitter"
+    reader: ConfluenceReader,
+    plan: SyncPlan,
+    doc_type: str,
+    space_emitter: "_SpaceEmitter",
+    structure: Optional[StructureCheck],
 ) -> Iterator[Any]:
+    checking = structure is not None and bool(structure.scopes)
+    already_read: set[str] = set()
     for scope_key, document in reader.iter_content(doc_type, plan):
         space_row = space_emitter.for_rule_document(scope_key, document)
         if space_row is not None:
             yield dlt.mark.with_table_name(space_row, "spaces")
+        if checking:
+            already_read.add(document["id"])
         yield document
+    if structure is not None and checking:
+        for scope_key, document in structure.reread(doc_type, already_read):
+            space_row = space_emitter.for_rule_document(scope_key, document)
+            if space_row is not None:
+                yield dlt.mark.with_table_name(space_row, "spaces")
+            yield document
 
 
 class _SpaceEmitter:

@@ -31,8 +31,18 @@ def space_clause(keys: Iterable[str]) -> str:
     return "space in (" + ", ".join(quote(key) for key in keys) + ")"
 
 
-def type_clause(content_type: str) -> str:
-    return f"type = {content_type}"
+def type_clause(*content_types: str) -> str:
+    """`type = page`, or `type in (page, blogpost)` for several types (one query instead of one per type)."""
+    if len(content_types) == 1:
+        return f"type = {content_types[0]}"
+    return "type in (" + ", ".join(content_types) + ")"
+
+
+def id_clause(content_ids: Iterable[str], field: str = "id") -> str:
+    """`id in (...)` (or another content-id field such as `container`); Cloud attachment ids (`att123`) are written
+    as the number they wrap, as CQL expects."""
+    numbers = [value[3:] if value.lower().startswith("att") else value for value in content_ids]
+    return f"{field} in (" + ", ".join(numbers) + ")"
 
 
 def and_all(*clauses: str | None) -> str:

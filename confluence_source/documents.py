@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 from .storage_format import ConvertedBody, convert_storage
 from .users import UserDirectory, display_name, mentioned_users, user_id
@@ -155,6 +155,14 @@ def label_names(metadata: Any) -> list[str]:
     return names
 
 
+def _space_key_from_link(link: Any) -> str | None:
+    """The space key of an unexpanded `space` (`_expandable.space` is `/rest/api/space/KEY`), so body-less listings
+    need not pay for the space expansion."""
+    if not isinstance(link, str) or "/space/" not in link:
+        return None
+    return unquote(link.rstrip("/").rsplit("/", 1)[-1]) or None
+
+
 def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) -> ContentFacts:
     """A v1 content object expanded with body.storage, version, space, history, metadata.labels, ancestors and
     container (plus container.ancestors for comments and attachments)."""
@@ -169,7 +177,7 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
         confluence_id=str(raw.get("id")),
         title=str(raw.get("title") or ""),
         status=str(raw.get("status") or "current"),
-        space_key=space.get("key"),
+        space_key=space.get("key") or _space_key_from_link(json_object(raw, "_expandable").get("space")),
         space_name=space.get("name"),
         url=web_url(links.get("webui")),
         created_at=iso_utc(history.get("createdDate"))

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .config import ConfluenceSettings, setting
-from .cql import ChangeWindow, and_all, change_window, parse_instant, run_window_end, space_clause, type_clause
+from .cql import ChangeWindow, and_all, change_window, id_clause, parse_instant, run_window_end, space_clause, type_clause
 from .cql import without_order_by
 from .documents import ContentFacts, DocumentBuilder, SpaceInfo, facts_from_v1
 from .errors import (
@@ -201,7 +201,7 @@ class ConfluenceReader(ABC):
         types = sorted(set(doc_types))
         if not keys or not types:
             return 0
-        type_filter = type_clause(types[0]) if len(types) == 1 else "type in (" + ", ".join(types) + ")"
+        type_filter = type_clause(*types)
         spaces = [key for key in keys if key not in self.config.advanced_rules]
         queries = [(self._scope_filter(rule), self.config.index_archived)
                    for rule in keys if rule in self.config.advanced_rules]
@@ -330,7 +330,7 @@ class ConfluenceReader(ABC):
         the caller completes the read itself) the scopes are recorded as fully read."""
         seen: set[tuple[str, Any]] = set()
         window_clause = window.clause(self.zone) if window is not None else None
-        for scope_key_of, cql, archived in self._cql_queries(doc_type, scopes, window_clause):
+        for scope_key_of, cql, archived in self._cql_queries(type_clause(doc_type), scopes, window_clause):
             for items in self.search(cql, defaults.V1_EXPAND[doc_type], defaults.V1_PAGE_SIZE_WITH_BODY, archived,
                                      purpose=f"searching {doc_type}s"):
                 batch: list[tuple[str, ContentFacts]] = []
@@ -350,6 +350,54 @@ class ConfluenceReader(ABC):
         if window is None and mark_fully_read:
             for scope in scopes:
                 self.record_fully_read(scope.key, doc_type)
+
+    def iter_outlines(self, doc_types: tuple[str, ...], scopes: list[Scope]) -> Iterator[tuple[str, ContentFacts]]:
+        """Every current item of these types in these scopes, without bodies but with what shows a change that
+        creates no version (title, space, labels, ancestors): one request per 200 items, all types in one query.
+        The space comes from the unexpanded `space` link and no version is asked for: both expansions would
+        more than double what Confluence has to render."""
+        for scope_key_of, cql, archived in self._cql_queries(type_clause(*doc_types), scopes, None):
+            for items in self.search(cql, defaults.V1_OUTLINE_EXPAND, defaults.V1_PAGE_SIZE_NO_BODY, archived,
+                                     purpose="listing labels and page trees"):
+                for raw in items:
+                    facts = self._facts_from_v1(raw)
+                    if facts is None or facts.doc_type not in doc_types:
+                        continue
+                    scope_key = scope_key_of(facts)
+                    if scope_key is not None:
+                        yield scope_key, facts
+
+    def iter_contained(self, container_ids: list[str], doc_types: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
+        """(type, Confluence id, container id) of the items of these types hanging on these pages or blog posts,
+        without bodies: CQL `container in (...)`, one query per batch of containers."""
+        archived = self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
+        for start in range(0, len(container_ids), defaults.CQL_ID_BATCH):
+            batch = container_ids[start : start + defaults.CQL_ID_BATCH]
+            cql = and_all(type_clause(*doc_types), id_clause(batch, field="container"))
+            for items in self.search(cql, "container", defaults.V1_PAGE_SIZE_NO_BODY, archived,
+                                     purpose="listing comments and attachments of returning pages"):
+                for raw in items:
+                    container = raw.get("container")
+                    if raw.get("type") in doc_types and isinstance(container, dict) and container.get("id"):
+                        yield str(raw["type"]), str(raw.get("id")), str(container["id"])
+
+    def read_ids(self, doc_type: str, wanted: Mapping[str, str]) -> Iterator[Emitted]:
+        """Full documents of chosen items (Confluence id -> scope key), fetched with CQL `id in (...)` in batches
+        and every expansion a document needs. Items that vanished in the meantime are simply not returned."""
+        ids = sorted(wanted)
+        archived = self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
+        for start in range(0, len(ids), defaults.CQL_ID_BATCH):
+            batch = ids[start : start + defaults.CQL_ID_BATCH]
+            cql = and_all(type_clause(doc_type), id_clause(batch))
+            for items in self.search(cql, defaults.V1_EXPAND[doc_type], defaults.V1_PAGE_SIZE_WITH_BODY, archived,
+                                     purpose=f"reading changed {doc_type}s"):
+                emitted: list[tuple[str, ContentFacts]] = []
+                for raw in items:
+                    facts = self._facts_from_v1(raw)
+                    if facts is None or facts.doc_type != doc_type or facts.confluence_id not in wanted:
+                        continue
+                    emitted.append((wanted[facts.confluence_id], facts))
+                yield from self.emit(emitted)
 
     def search(
         self, cql: str, expand: str, limit: int, archived_spaces: bool, *, purpose: str
@@ -374,14 +422,14 @@ class ConfluenceReader(ABC):
         return bool(space is not None and space.status == "archived")
 
     def _cql_queries(
-        self, doc_type: str, scopes: list[Scope], window_clause: str | None
+        self, type_filter: str, scopes: list[Scope], window_clause: str | None
     ) -> Iterator[tuple[Any, str, bool]]:
         """(scope attribution, CQL, whether archived spaces are involved) for each query to run."""
         for scope in scopes:
             if scope.kind == "rule":
                 key = scope.key
                 yield (lambda facts, key=key: key), and_all(
-                    f"({without_order_by(scope.rule or '')})", type_clause(doc_type), window_clause
+                    f"({without_order_by(scope.rule or '')})", type_filter, window_clause
                 ), self.config.index_archived
         for archived in (False, True):
             keys = [s.key for s in scopes if s.kind == "space" and self._in_archived_space(s.key) == archived]
@@ -389,7 +437,7 @@ class ConfluenceReader(ABC):
                 batch = keys[start : start + defaults.CQL_SPACE_BATCH]
                 allowed = set(batch)
                 yield (lambda facts, allowed=allowed: facts.space_key if facts.space_key in allowed else None), and_all(
-                    space_clause(batch), type_clause(doc_type), window_clause
+                    space_clause(batch), type_filter, window_clause
                 ), archived
 
     def _facts_from_v1(self, raw: JsonObject) -> ContentFacts | None:

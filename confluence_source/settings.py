@@ -59,6 +59,8 @@ V1_PAGE_SIZE_WITH_BODY: Final = 100
 V1_PAGE_SIZE_NO_BODY: Final = 1000
 V1_SPACES_PAGE_SIZE: Final = 500
 CLOUD_USERS_BULK_MAX: Final = 250
+# Content ids per CQL `id in (...)` clause (re-reading items whose labels or place in the tree changed).
+CQL_ID_BATCH: Final = 100
 # Space keys per CQL `space in (...)` clause.
 CQL_SPACE_BATCH: Final = 100
 # v2 label listings accept at most 100 space ids.
@@ -76,6 +78,9 @@ V1_EXPAND: Final[dict[str, str]] = {
     ),
     "attachment": "version,space,history,metadata.labels,container,container.ancestors",
 }
+# Body-less outline of pages and blog posts: what shows a label, title or page-tree change (the space key comes
+# from the unexpanded `space` link).
+V1_OUTLINE_EXPAND: Final = "metadata.labels,ancestors"
 DC_SPACE_EXPAND: Final = "description.plain"
 
 # ---- behaviour defaults ----------------------------------------------------------------------------------------------

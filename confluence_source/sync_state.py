@@ -14,12 +14,16 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan
 
+from .structure import IndexedDependent, Outline
+
 STATE_INDEX_SUFFIX = "-sync-state"
+# Values per `terms` query (Elasticsearch allows 65,536 by default).
+TERMS_BATCH = 10_000
 STATE_MAPPING: dict[str, Any] = {
     "dynamic": False,
     "properties": {
@@ -66,6 +70,46 @@ class SyncLedger:
     def is_fully_read(self, space_key: str, doc_type: str) -> bool:
         with self._lock:
             return (space_key, doc_type) in self._fully_read
+
+    def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]:
+        """Document id -> outline (title, version, space, labels, ancestors) of the indexed documents of these types,
+        in these spaces (None: all of this site's)."""
+        if not self.exists():
+            return {}
+        self.client.indices.refresh(index=self.index)
+        filters: list[dict[str, Any]] = [{"term": {"site_url": self.site_url}}, {"terms": {"type": list(doc_types)}}]
+        if space_keys is not None:
+            filters.append({"terms": {"space_key": list(space_keys)}})
+        fields = ["title", "version", "space_key", "labels", "ancestor_ids", "ancestor_titles"]
+        return {
+            hit["_id"]: Outline.of_document(hit.get("_source") or {})
+            for hit in scan(self.client, index=self.index, query={"query": {"bool": {"filter": filters}},
+                                                                  "_source": fields},
+                            size=5000, preserve_order=False)
+        }
+
+    def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]:
+        """Indexed comments and attachments of this site hanging (directly or further down) under these documents."""
+        if not self.exists() or not document_ids:
+            return []
+        found: dict[str, IndexedDependent] = {}
+        ids = sorted(document_ids)
+        for start in range(0, len(ids), TERMS_BATCH):
+            batch = ids[start : start + TERMS_BATCH]
+            query = {"bool": {
+                "filter": [{"term": {"site_url": self.site_url}}, {"terms": {"type": ["comment", "attachment"]}}],
+                "should": [{"terms": {"parent_id": batch}}, {"terms": {"ancestor_ids": batch}}],
+                "minimum_should_match": 1,
+            }}
+            for hit in scan(self.client, index=self.index,
+                            query={"query": query, "_source": ["type", "space_key", "parent_id", "ancestor_ids"]},
+                            size=5000, preserve_order=False):
+                source = hit.get("_source") or {}
+                above = ([source["parent_id"]] if isinstance(source.get("parent_id"), str) else []) + [
+                    str(value) for value in source.get("ancestor_ids") or [] if value is not None]
+                found[hit["_id"]] = IndexedDependent(id=hit["_id"], doc_type=str(source.get("type") or ""),
+                                                     space_key=source.get("space_key"), above=tuple(above))
+        return list(found.values())
 
     def ids(self, space_key: str, doc_type: str) -> set[str]:
         with self._lock:
@@ -164,6 +208,46 @@ class IndexedDocuments:
             for type_bucket in space_bucket["types"]["buckets"]:
                 counts[(space_bucket["key"], type_bucket["key"])] = type_bucket["doc_count"]
         return counts
+
+    def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]:
+        """Document id -> outline (title, version, space, labels, ancestors) of the indexed documents of these types,
+        in these spaces (None: all of this site's)."""
+        if not self.exists():
+            return {}
+        self.client.indices.refresh(index=self.index)
+        filters: list[dict[str, Any]] = [{"term": {"site_url": self.site_url}}, {"terms": {"type": list(doc_types)}}]
+        if space_keys is not None:
+            filters.append({"terms": {"space_key": list(space_keys)}})
+        fields = ["title", "version", "space_key", "labels", "ancestor_ids", "ancestor_titles"]
+        return {
+            hit["_id"]: Outline.of_document(hit.get("_source") or {})
+            for hit in scan(self.client, index=self.index, query={"query": {"bool": {"filter": filters}},
+                                                                  "_source": fields},
+                            size=5000, preserve_order=False)
+        }
+
+    def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]:
+        """Indexed comments and attachments of this site hanging (directly or further down) under these documents."""
+        if not self.exists() or not document_ids:
+            return []
+        found: dict[str, IndexedDependent] = {}
+        ids = sorted(document_ids)
+        for start in range(0, len(ids), TERMS_BATCH):
+            batch = ids[start : start + TERMS_BATCH]
+            query = {"bool": {
+                "filter": [{"term": {"site_url": self.site_url}}, {"terms": {"type": ["comment", "attachment"]}}],
+                "should": [{"terms": {"parent_id": batch}}, {"terms": {"ancestor_ids": batch}}],
+                "minimum_should_match": 1,
+            }}
+            for hit in scan(self.client, index=self.index,
+                            query={"query": query, "_source": ["type", "space_key", "parent_id", "ancestor_ids"]},
+                            size=5000, preserve_order=False):
+                source = hit.get("_source") or {}
+                above = ([source["parent_id"]] if isinstance(source.get("parent_id"), str) else []) + [
+                    str(value) for value in source.get("ancestor_ids") or [] if value is not None]
+                found[hit["_id"]] = IndexedDependent(id=hit["_id"], doc_type=str(source.get("type") or ""),
+                                                     space_key=source.get("space_key"), above=tuple(above))
+        return list(found.values())
 
     def ids(self, space_key: str | None = None, doc_types: Iterable[str] | None = None,
             exclude_space_keys: Iterable[str] | None = None) -> Iterator[tuple[str, str, str]]:

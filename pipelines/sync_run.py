@@ -103,7 +103,9 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
         saved = {} if options.full_refresh else store.load().watermarks
         ledger = SyncLedger()
-        source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh)
+        indexed = IndexedDocuments(es_client, index, settings.site_url)
+        source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
+                            indexed=indexed)
         plan = reader.plan_in_use
         assert plan is not None, "the source plans the run when it is created"
 
@@ -125,7 +127,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
         if space_scopes and not settings.advanced_rules:
             deletion_plan = plan_deletions(
-                IndexedDocuments(es_client, index, settings.site_url),
+                indexed,
                 synced_spaces=space_scopes,
                 spaces_from_config=settings.spaces is not None,
                 ledger=ledger,

@@ -76,15 +76,98 @@ def test_watermarks_live_in_elasticsearch_so_a_fresh_dlt_folder_stays_incrementa
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
-@pytest.mark.xfail(strict=True, reason="adding a label creates no version, so CQL lastmodified does not move and the "
-                   "incremental run cannot see it; only --full-refresh picks it up")
-def test_incremental_run_picks_up_a_label_added_without_a_new_version(make_harness):
-    harness = make_harness("cloud")
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_incremental_run_picks_up_a_label_added_without_a_new_version(make_harness, flavour):
+    harness = make_harness(flavour)
     harness.run()
     labelled = readable_pages(harness)[1]
     harness.sim.mutations.add_labels(content_id=labelled.id, labels=["needs-review"])
-    assert harness.run().mode == "incremental"
+    summary = harness.run()
+    assert summary.mode == "incremental"
     assert "needs-review" in harness.docs()[f"page-{labelled.id}"]["labels"]
+    assert summary.documents.get("pages", 0) <= 3, summary.documents  # the labelled page, not every page
+
+
+def subtrees_with_dependents(harness, space_keys: set[str]) -> list:
+    """Readable pages with a readable child page and a comment or attachment somewhere below, in these spaces."""
+    site = harness.site
+    visible = set().union(*harness.visible().values())
+    found = []
+    for page in readable_pages(harness):
+        if site.spaces[page.space_id].key not in space_keys:
+            continue
+        children = [child for child in site.child_ids(page.id, "page") if f"page-{child}" in visible]
+        hanging = [item for item in site.iter_content() if item.type in ("comment", "attachment")
+                   and f"{item.type}-{item.id}" in visible and page in site.ancestors(item)]
+        if children and hanging:
+            found.append(page)
+    return found
+
+
+def outline_of(document: dict) -> dict:
+    fields = ("title", "space_key", "labels", "ancestor_ids", "ancestor_titles", "breadcrumb", "parent_id",
+              "parent_title", "version", "status")
+    return {name: document.get(name) for name in fields}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_changes_without_a_new_version_reach_the_index_as_a_full_refresh_would(make_harness, flavour):
+    """Label removals, moves (inside a space and to another synced one), a restore from the trash and a lifted
+    restriction create no version, and a rename creates none on the pages, comments and attachments below: the next
+    incremental run must still leave every document exactly as a full refresh writes it."""
+    harness = make_harness(flavour, spaces="ENG,DOCS")
+    harness.run()
+    site = harness.site
+    mutations = harness.sim.mutations
+    candidates = subtrees_with_dependents(harness, {"ENG", "DOCS"})
+    moved = next(page for page in candidates if page.parent_id is not None)
+    renamed = next(page for page in candidates
+                   if page.id != moved.id and page not in site.ancestors(moved) and moved not in site.ancestors(page))
+    space_key = site.spaces[moved.space_id].key
+    new_parent = next(page for page in readable_pages(harness, space_key)
+                      if page.id not in (moved.id, moved.parent_id, renamed.id) and moved not in site.ancestors(page))
+    labelled = next(page for page in readable_pages(harness) if page.labels and page.id not in (moved.id, renamed.id))
+    untouched = {moved.id, renamed.id, labelled.id, new_parent.id}
+    restored = next(page for page in reversed(leaf_pages(harness, "DOCS")) if page.id not in untouched)
+    across = next(page for page in leaf_pages(harness, "ENG") if page.id not in untouched | {restored.id})
+    unrestricted = next(page for page in leaf_pages(harness, "ENG")
+                        if page.id not in untouched | {restored.id, across.id})
+    someone_else = next(user.account_id for user in site.users.values() if user.account_id != site.default_user_id)
+    mutations.trash(content_id=restored.id)
+    mutations.set_restrictions(content_id=unrestricted.id, read_users=[someone_else])
+    assert harness.run().deleted >= 2
+    assert not {f"page-{restored.id}", f"page-{unrestricted.id}"} & set(harness.docs())
+
+    mutations.move_page(page_id=moved.id, parent_id=new_parent.id)
+    mutations.move_page(page_id=across.id, space_key="DOCS")
+    mutations.edit(content_id=renamed.id, title=renamed.title + " (renamed)")
+    mutations.remove_label(content_id=labelled.id, label=labelled.labels[0])
+    mutations.restore(content_id=restored.id)
+    mutations.clear_restrictions(content_id=unrestricted.id)
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    incremental = {doc_id: outline_of(doc) for doc_id, doc in harness.docs().items()}
+    assert incremental[f"page-{moved.id}"]["parent_id"] == f"page-{new_parent.id}"
+    assert {f"page-{restored.id}", f"page-{unrestricted.id}"} <= set(incremental)
+    assert incremental[f"page-{across.id}"]["space_key"] == "DOCS"
+
+    refreshed = harness.run(full_refresh=True)
+    assert refreshed.mode == "full" and refreshed.deleted == 0
+    full = {doc_id: outline_of(doc) for doc_id, doc in harness.docs().items()}
+    stale = {doc_id: (incremental.get(doc_id), full[doc_id]) for doc_id in full if incremental.get(doc_id) != full[doc_id]}
+    assert not stale, list(stale.items())[:3]
+    assert set(incremental) == set(full)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_labels_and_moves_check_can_be_turned_off(make_harness, flavour, monkeypatch):
+    harness = make_harness(flavour)
+    harness.run()
+    monkeypatch.setenv("SOURCES__CONFLUENCE__CHECK_LABELS_AND_MOVES", "false")
+    labelled = readable_pages(harness)[1]
+    harness.sim.mutations.add_labels(content_id=labelled.id, labels=["needs-review"])
+    assert harness.run().mode == "incremental"
+    assert "needs-review" not in harness.docs()[f"page-{labelled.id}"]["labels"]
 
 
 def test_full_refresh_picks_up_a_label_added_without_a_new_version(make_harness):
@@ -152,22 +235,27 @@ def test_trashed_purged_archived_and_moved_away_content_leaves_the_index(make_ha
 
 
 FAULTS_ON_LISTINGS = {
-    # the endpoints the deletion reconciliation lists ids with (see the no-change run's request breakdown)
-    "cloud": ("v2.spaces.pages", "drop_connection"),
-    "datacenter": ("v1.search", "server_error"),
+    # The endpoint a listing that finds the deletion uses, and the fault to inject: the label and page-tree check's
+    # outline listing (content search) during the read, and the deletion reconciliation's id listing after the load
+    # (see the no-change run's request breakdown).
+    ("cloud", "outline"): ("v1.content.search", "drop_connection"),
+    ("datacenter", "outline"): ("v1.content.search", "server_error"),
+    ("cloud", "deletions"): ("v2.spaces.pages", "drop_connection"),
+    ("datacenter", "deletions"): ("v1.search", "server_error"),
 }
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
-def test_a_failed_listing_fails_the_run_and_deletes_nothing(make_harness, flavour):
+@pytest.mark.parametrize("flavour,listing", list(FAULTS_ON_LISTINGS))
+def test_a_failed_listing_fails_the_run_and_deletes_nothing(make_harness, flavour, listing):
     from confluence_simulator.faults import FaultRule
 
     harness = make_harness(flavour)
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__CHECK_LABELS_AND_MOVES", str(listing == "outline").lower())
     harness.run()
     before = indexed_ids(harness)
     trashed = leaf_pages(harness, "ENG")[0]
     harness.sim.mutations.trash(content_id=trashed.id)
-    endpoint, kind = FAULTS_ON_LISTINGS[flavour]
+    endpoint, kind = FAULTS_ON_LISTINGS[(flavour, listing)]
     harness.sim.faults.add(FaultRule(kind=kind, endpoint=endpoint, retry_after=None))
     harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "1")
     with pytest.raises(Exception):

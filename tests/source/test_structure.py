@@ -1,0 +1,116 @@
+"""The label and page-tree check in isolation: which items it re-reads.
+
+The end-to-end behaviour (simulator, Elasticsearch) is covered in tests/pipeline/test_sync_job.py; these tests pin
+the decisions with a scripted reader and index."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from confluence_source.cql import ChangeWindow
+from confluence_source.documents import ContentFacts, Ref
+from confluence_source.reader import Scope, SyncPlan
+from confluence_source.structure import IndexedDependent, Outline, StructureCheck
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+WINDOW = ChangeWindow(start=datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc), end=NOW)
+
+
+def page(confluence_id: str, title: str = "T", labels: tuple[str, ...] = (), ancestors: tuple[str, ...] = (),
+         version: int = 1, doc_type: str = "page") -> ContentFacts:
+    return ContentFacts(
+        doc_type=doc_type, confluence_id=confluence_id, title=title, status="current", space_key="ENG",
+        space_name="Engineering", url=None, created_at=None, updated_at=None, version=version, author_id=None,
+        author_name=None, labels=list(labels), ancestors=[Ref("page", a, f"title {a}") for a in ancestors],
+    )
+
+
+class ScriptedReader:
+    """Answers the check's questions from fixed listings and records what it was asked to read."""
+
+    def __init__(self, outlines: list[ContentFacts], contained: list[tuple[str, str, str]] | None = None) -> None:
+        self.outlines = outlines
+        self.contained = contained or []
+        self.read: dict[str, dict[str, str]] = {}
+
+    def iter_outlines(self, doc_types, scopes):
+        for facts in self.outlines:
+            yield "ENG", facts
+
+    def iter_contained(self, container_ids, doc_types):
+        yield from (item for item in self.contained if item[2] in container_ids)
+
+    def read_ids(self, doc_type, wanted):
+        self.read[doc_type] = dict(wanted)
+        return iter(())
+
+
+class ScriptedIndex:
+    def __init__(self, documents: dict[str, ContentFacts], dependents: list[IndexedDependent] | None = None) -> None:
+        self.documents = {f"{facts.doc_type}-{facts.confluence_id}": Outline.of_facts(facts)
+                          for facts in documents.values()}
+        self._dependents = dependents or []
+        self.asked_dependents: list[str] = []
+
+    def outlines(self, doc_types, space_keys):
+        return dict(self.documents)
+
+    def dependents(self, document_ids):
+        self.asked_dependents = sorted(document_ids)
+        return [d for d in self._dependents if set(d.above) & set(document_ids)]
+
+
+def incremental_plan() -> SyncPlan:
+    return SyncPlan(scopes=(Scope(key="ENG", kind="space", window=WINDOW),), started_at=NOW, window_end=NOW)
+
+
+def run_check(reader: ScriptedReader, index: ScriptedIndex, already_read: set[str] | None = None) -> StructureCheck:
+    check = StructureCheck(reader, incremental_plan(), index)  # type: ignore[arg-type]
+    for doc_type in ("page", "blogpost", "comment", "attachment"):
+        list(check.reread(doc_type, already_read or set()))
+    return check
+
+
+def test_label_order_and_unchanged_items_cause_no_reads():
+    indexed = {"1": page("1", labels=("b", "a")), "2": page("2", ancestors=("1",))}
+    reader = ScriptedReader([page("1", labels=("a", "b")), page("2", ancestors=("1",))])
+    run_check(reader, ScriptedIndex(indexed))
+    assert reader.read == {}
+
+
+def test_label_move_and_rename_are_read_with_what_hangs_below_a_renamed_or_moved_page():
+    indexed = {"1": page("1", title="Old"), "2": page("2", ancestors=("1",)), "3": page("3", labels=("x",)),
+               "4": page("4", ancestors=("1",))}
+    below = [IndexedDependent("comment-10", "comment", "ENG", ("page-2",)),
+             IndexedDependent("attachment-att11", "attachment", "ENG", ("page-9", "page-4")),
+             IndexedDependent("comment-12", "comment", "ENG", ("page-3",))]
+    reader = ScriptedReader([
+        page("1", title="New", version=2),   # renamed (a new version: the change window read it already)
+        page("2", ancestors=("1",)),         # unchanged
+        page("3", labels=()),                # label removed: re-read, nothing below changes
+        page("4", ancestors=("2",)),         # moved under page 2
+    ])
+    run_check(reader, ScriptedIndex(indexed, below), already_read={"page-1"})
+    assert reader.read["page"] == {"3": "ENG", "4": "ENG"}  # page 1 was read by the change window already
+    assert reader.read["attachment"] == {"att11": "ENG"}  # under page 4, which moved
+    assert "comment" not in reader.read  # comment 12 hangs on page 3, whose title and place did not change
+
+
+def test_pages_new_to_the_index_bring_their_comments_and_attachments():
+    reader = ScriptedReader([page("1"), page("5")], contained=[("comment", "50", "5"), ("attachment", "att51", "5")])
+    run_check(reader, ScriptedIndex({"1": page("1")}))
+    assert reader.read == {"page": {"5": "ENG"}, "comment": {"50": "ENG"}, "attachment": {"att51": "ENG"}}
+
+
+def test_an_edit_is_left_to_the_change_window():
+    reader = ScriptedReader([page("1", version=3)])
+    run_check(reader, ScriptedIndex({"1": page("1", version=2)}))
+    assert reader.read == {}
+
+
+def test_full_reads_need_no_check():
+    reader = ScriptedReader([page("1", labels=("new",))])
+    plan = SyncPlan(scopes=(Scope(key="ENG", kind="space"),), started_at=NOW, window_end=NOW)
+    check = StructureCheck(reader, plan, ScriptedIndex({"1": page("1")}))  # type: ignore[arg-type]
+    assert list(check.reread("page", set())) == []
+    assert reader.read == {}
