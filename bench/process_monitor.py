@@ -4,8 +4,10 @@ Why a child process: the pipeline and the naive loader must be measured alone, w
 (and without the simulator, which runs in yet another process). CPU time comes from `os.wait4` on that child,
 which is exact and includes any helper processes it waited for. Peak memory is sampled every 50 ms over the
 child's process tree: the kernel's own high-water mark of each process (VmHWM, so a spike between two samples is
-not missed) and the tree's summed RSS (for workers running side by side). wait4's `ru_maxrss` is not used: Linux
-carries the parent's RSS at fork time into it, so it would report the benchmark's memory, not the child's.
+not missed) and, while several processes run side by side, the tree's summed proportional set size (PSS: pages a
+forked worker still shares with its parent are counted once, not once per process, as summed RSS would).
+wait4's `ru_maxrss` is not used: Linux carries the parent's RSS at fork time into it, so it would report the
+benchmark's memory, not the child's.
 """
 
 from __future__ import annotations
@@ -65,8 +67,19 @@ def _high_water_mark(pid: int) -> int:
     return 0
 
 
+def _tree_footprint(processes: list[psutil.Process]) -> int:
+    """What a process tree holds in memory now: its RSS when it is one process, else its summed PSS."""
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss if len(processes) == 1 else process.memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            continue  # exited between listing and reading (or no PSS on this system)
+    return total
+
+
 class _TreeMemorySampler(threading.Thread):
-    """Sums the RSS of a process and its descendants every SAMPLE_INTERVAL_S and keeps the peak."""
+    """Samples the memory of a process and its descendants every SAMPLE_INTERVAL_S and keeps the peak."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(name=f"rss-sampler-{pid}", daemon=True)
@@ -80,18 +93,13 @@ class _TreeMemorySampler(threading.Thread):
         except psutil.Error:
             return
         while not self._stop_event.is_set():
-            total = 0
             try:
                 processes = [root, *root.children(recursive=True)]
             except psutil.Error:
                 return
             for process in processes:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    continue  # exited between listing and reading
                 self.peak_rss_bytes = max(self.peak_rss_bytes, _high_water_mark(process.pid))
-            self.peak_rss_bytes = max(self.peak_rss_bytes, total)
+            self.peak_rss_bytes = max(self.peak_rss_bytes, _tree_footprint(processes))
             self._stop_event.wait(SAMPLE_INTERVAL_S)
 
     def stop(self) -> None:

@@ -17,7 +17,9 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections import deque
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
 import dlt
@@ -29,7 +31,8 @@ from dlt.extract import DltResource
 from . import settings as defaults
 from .config import ConfluenceSettings, build_settings
 from .connection import open_reader
-from .documents import COLUMNS_BY_TYPE
+from .body_conversion import default_workers
+from .documents import COLUMNS_BY_TYPE, PENDING_BODY, finish_body
 from .errors import (
     ConfluenceAuthError,
     ConfluenceConfigError,
@@ -65,6 +68,9 @@ __all__ = [
     "confluence_settings",
     "open_reader",
 ]
+
+# Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
+MAX_DOCUMENTS_CONVERTING = 600
 
 RESOURCE_TYPES: dict[str, str] = {
     "pages": "page",
@@ -143,6 +149,7 @@ def confluence(
     ledger: Optional[SeenLedger] = None,
     reader: Optional[ConfluenceReader] = None,
     indexed: Optional[IndexedOutlines] = None,
+    body_workers: Optional[int] = 0,
 ) -> Iterable[DltResource]:
     """Spaces, pages, blog posts, comments and attachments of a Confluence site as search documents.
 
@@ -156,6 +163,8 @@ def confluence(
         indexed: what the index holds (`sync_state.IndexedDocuments`); with it, and unless
             `check_labels_and_moves` is off, incremental runs also pick up label changes, page moves, restored
             pages and renamed ancestors, none of which moves `lastmodified` (see `structure.py`).
+        body_workers: processes converting bodies during full reads (None: one per spare core; 0: none). With
+            workers the caller must call `reader.stop_body_workers()` once extraction is over.
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:
@@ -183,6 +192,9 @@ def confluence(
         )
     reader.ledger = ledger
     plan = reader.plan(watermarks, full_refresh=full_refresh)
+    if plan.full_scopes and body_workers != 0:
+        # a full read converts thousands of bodies: share them out (the caller stops the workers after extract)
+        reader.start_body_workers(default_workers() if body_workers is None else body_workers)
     space_emitter = _SpaceEmitter(reader, plan)
     structure = None
     if indexed is not None and reader.config.check_labels_and_moves:
@@ -222,19 +234,26 @@ def _content_rows(
 ) -> Iterator[Any]:
     checking = structure is not None and bool(structure.scopes)
     already_read: set[str] = set()
-    for scope_key, document in reader.iter_content(doc_type, plan):
+    reading: Iterator[tuple[str, dict[str, Any]]] = reader.iter_content(doc_type, plan)
+    if structure is not None and checking:
+        # a generator: it runs only after the change window's read has filled `already_read`
+        reading = itertools.chain(reading, structure.reread(doc_type, already_read))
+    converting: deque[dict[str, Any]] = deque()  # documents whose bodies workers are still converting
+    for scope_key, document in reading:
         space_row = space_emitter.for_rule_document(scope_key, document)
         if space_row is not None:
             yield dlt.mark.with_table_name(space_row, "spaces")
         if checking:
             already_read.add(document["id"])
-        yield document
-    if structure is not None and checking:
-        for scope_key, document in structure.reread(doc_type, already_read):
-            space_row = space_emitter.for_rule_document(scope_key, document)
-            if space_row is not None:
-                yield dlt.mark.with_table_name(space_row, "spaces")
+        if PENDING_BODY not in document:
             yield document
+            continue
+        # keep a few batches in flight, so workers convert while this process fetches and builds the next ones
+        converting.append(document)
+        while len(converting) > MAX_DOCUMENTS_CONVERTING:
+            yield finish_body(converting.popleft())
+    while converting:
+        yield finish_body(converting.popleft())
 
 
 class _SpaceEmitter:

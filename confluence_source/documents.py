@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import quote_plus, unquote
+from urllib.parse import unquote
 
+from .body_conversion import BodyJob, display_url, link_keys
 from .storage_format import ConvertedBody, convert_storage
 from .users import UserDirectory, display_name, mentioned_users, user_id
 
@@ -62,6 +63,10 @@ def json_object(raw: Any, key: str) -> JsonObject:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+# Key of a document whose body is still being converted in a worker; removed by `finish_body` before dlt sees it.
+PENDING_BODY = "__pending_body"
 
 
 def doc_id(doc_type: str, confluence_id: Any) -> str:
@@ -332,6 +337,70 @@ def v2_attachment_extras(raw: JsonObject, web_url: Callable[[str | None], str | 
     }
 
 
+# ---- outlines (what changes without a new version) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outline:
+    """What a body-less listing shows of an item and what changes without a new version (edits, which do create
+    one, are the change window's business)."""
+
+    title: str
+    space_key: str | None
+    labels: tuple[str, ...]  # sorted: label order carries no meaning
+    ancestor_ids: tuple[str, ...]
+    ancestor_titles: tuple[str, ...]
+
+    @classmethod
+    def of_facts(cls, facts: "ContentFacts") -> "Outline":
+        return cls(
+            title=facts.title,
+            space_key=facts.space_key,
+            labels=tuple(sorted(facts.labels)),
+            ancestor_ids=tuple(ref.doc_id for ref in facts.ancestors),
+            ancestor_titles=tuple(ref.title for ref in facts.ancestors),
+        )
+
+    @classmethod
+    def of_document(cls, source: Mapping[str, Any]) -> "Outline":
+        """The outline of an indexed document (its `_source`)."""
+        return cls(
+            title=str(source.get("title") or ""),
+            space_key=source.get("space_key"),
+            labels=tuple(sorted(_strings(source.get("labels")))),
+            ancestor_ids=tuple(_strings(source.get("ancestor_ids"))),
+            ancestor_titles=tuple(_strings(source.get("ancestor_titles"))),
+        )
+
+    def reshapes_dependents(self, other: "Outline") -> bool:
+        """Whether going from `other` to this outline changes what hangs below: titles and breadcrumbs."""
+        return (self.title, self.space_key, self.ancestor_ids, self.ancestor_titles) != (
+            other.title, other.space_key, other.ancestor_ids, other.ancestor_titles
+        )
+
+
+def outline_from_v1(raw: JsonObject) -> tuple[str, str, Outline]:
+    """(type, Confluence id, outline) of a v1 content object expanded with `metadata.labels` and `ancestors`: the
+    same values `facts_from_v1` gives, without the dates, links and names a body-less comparison does not need."""
+    ancestors = [item for item in raw.get("ancestors") or [] if isinstance(item, dict)]
+    outline = Outline(
+        title=str(raw.get("title") or ""),
+        space_key=json_object(raw, "space").get("key") or _space_key_from_link(json_object(raw, "_expandable").get("space")),
+        labels=tuple(sorted(label_names(raw.get("metadata")))),
+        ancestor_ids=tuple(doc_id(str(item.get("type") or "page"), item.get("id")) for item in ancestors),
+        ancestor_titles=tuple(str(item.get("title") or "") for item in ancestors),
+    )
+    return str(raw.get("type") or ""), str(raw.get("id")), outline
+
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(item) for item in value if item is not None]
+    return []
+
+
 # ---- documents ----------------------------------------------------------------------------------------------------
 
 class DocumentBuilder:
@@ -368,8 +437,9 @@ class DocumentBuilder:
             "site_url": self.site_url,
         }
 
-    def content(self, facts: ContentFacts) -> JsonObject:
-        """The document for one page, blog post, comment or attachment (names must be resolved beforehand)."""
+    def content(self, facts: ContentFacts, convert: bool = True) -> JsonObject:
+        """The document for one page, blog post, comment or attachment (names must be resolved beforehand);
+        with `convert=False` the body is left for a worker (see `body_job`)."""
         document: JsonObject = {
             "id": doc_id(facts.doc_type, facts.confluence_id),
             "type": facts.doc_type,
@@ -392,7 +462,7 @@ class DocumentBuilder:
                 [facts.space_name or facts.space_key or ""] + [ref.title for ref in facts.ancestors]
             ).strip(),
         }
-        if facts.doc_type in ("page", "blogpost", "comment"):
+        if has_body(facts.doc_type) and convert:
             converted = self.convert(facts.storage, facts.space_key)
             document["body"] = converted.text
             document["body_markdown"] = converted.markdown
@@ -412,14 +482,36 @@ class DocumentBuilder:
     def convert(self, storage: str | None, space_key: str | None) -> ConvertedBody:
         if not storage:
             return ConvertedBody("", "")
+        return convert_storage(storage, user_resolver=self.users.name,
+                               page_url=lambda title, key: self.page_url(title, key, space_key))
 
-        def page_url(title: str, key: str | None) -> str | None:
-            target_space = key or space_key
-            if not target_space:
-                return None
-            known = self.title_link(target_space, title)
-            if known:
-                return known
-            return f"{self.web_base}/display/{quote_plus(target_space)}/{quote_plus(title)}"
+    def page_url(self, title: str, key: str | None, space_key: str | None) -> str | None:
+        """The URL of a page linked by title (`key`: the space named in the link; else the body's own space)."""
+        target_space = key or space_key
+        if not target_space:
+            return None
+        return self.title_link(target_space, title) or display_url(self.web_base, target_space, title)
 
-        return convert_storage(storage, user_resolver=self.users.name, page_url=page_url)
+    def body_job(self, facts: ContentFacts) -> BodyJob:
+        """The conversion of one body as a job for a worker process, with the lookups it needs resolved here."""
+        storage = facts.storage or ""
+        return BodyJob(
+            storage=storage,
+            space_key=facts.space_key,
+            links={(title, key): self.page_url(title, key, facts.space_key) for title, key in link_keys(storage)},
+            users={value: self.users.name(value) for _, value in facts.mentions()},
+        )
+
+
+def has_body(doc_type: str) -> bool:
+    return doc_type in ("page", "blogpost", "comment")
+
+
+def finish_body(document: JsonObject) -> JsonObject:
+    """Fill in `body` and `body_markdown` of a document whose body was converted in a worker (waits for it)."""
+    pending = document.pop(PENDING_BODY, None)
+    if pending is not None:
+        converted = pending.result()
+        document["body"] = converted.text
+        document["body_markdown"] = converted.markdown
+    return document

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Literal, Mapping, Protocol
@@ -24,7 +25,17 @@ from .client import ConfluenceClient, JsonObject
 from .config import ConfluenceSettings, setting
 from .cql import ChangeWindow, and_all, change_window, id_clause, parse_instant, run_window_end, space_clause, type_clause
 from .cql import without_order_by
-from .documents import ContentFacts, DocumentBuilder, SpaceInfo, facts_from_v1
+from .body_conversion import BodyConversionPool, PendingBody
+from .documents import (
+    PENDING_BODY,
+    ContentFacts,
+    DocumentBuilder,
+    Outline,
+    SpaceInfo,
+    facts_from_v1,
+    has_body,
+    outline_from_v1,
+)
 from .errors import (
     ConfluenceConfigError,
     ConfluenceConnectionError,
@@ -37,6 +48,8 @@ from .users import UserDirectory
 logger = logging.getLogger(__name__)
 
 ScopeKind = Literal["space", "rule"]
+# Below this many bodies in a batch, handing them to a worker costs more than converting them here.
+MIN_BODIES_FOR_WORKERS = 8
 Emitted = tuple[str, JsonObject]  # (scope key, document)
 
 
@@ -112,6 +125,9 @@ class ConfluenceReader(ABC):
         self.ledger: SeenLedger | None = None
         # spaces that answered 404 after preflight (deleted or hidden mid-run): skipped, never marked fully read
         self.vanished: set[str] = set()
+        # worker processes converting bodies during large reads (None: convert inline)
+        self.body_pool: BodyConversionPool | None = None
+        self.bodies_sent_to_workers = 0
 
     # ---- public interface ------------------------------------------------------------------------------------
     @property
@@ -351,21 +367,25 @@ class ConfluenceReader(ABC):
             for scope in scopes:
                 self.record_fully_read(scope.key, doc_type)
 
-    def iter_outlines(self, doc_types: tuple[str, ...], scopes: list[Scope]) -> Iterator[tuple[str, ContentFacts]]:
-        """Every current item of these types in these scopes, without bodies but with what shows a change that
-        creates no version (title, space, labels, ancestors): one request per 200 items, all types in one query.
-        The space comes from the unexpanded `space` link and no version is asked for: both expansions would
-        more than double what Confluence has to render."""
+    def iter_outlines(
+        self, doc_types: tuple[str, ...], scopes: list[Scope]
+    ) -> Iterator[tuple[str, str, str, Outline]]:
+        """(scope key, type, Confluence id, outline) of every current item of these types in these scopes: no
+        bodies, just what shows a change that creates no version (title, space, labels, ancestors), one request per
+        200 items, all types in one query. The space comes from the unexpanded `space` link and no version is asked
+        for: both expansions would more than double what Confluence has to render."""
         for scope_key_of, cql, archived in self._cql_queries(type_clause(*doc_types), scopes, None):
             for items in self.search(cql, defaults.V1_OUTLINE_EXPAND, defaults.V1_PAGE_SIZE_NO_BODY, archived,
                                      purpose="listing labels and page trees"):
                 for raw in items:
-                    facts = self._facts_from_v1(raw)
-                    if facts is None or facts.doc_type not in doc_types:
+                    if not self.is_indexed_status(raw.get("status")):
                         continue
-                    scope_key = scope_key_of(facts)
+                    doc_type, confluence_id, outline = outline_from_v1(raw)
+                    if doc_type not in doc_types:
+                        continue
+                    scope_key = scope_key_of(outline)
                     if scope_key is not None:
-                        yield scope_key, facts
+                        yield scope_key, doc_type, confluence_id, outline
 
     def iter_contained(self, container_ids: list[str], doc_types: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
         """(type, Confluence id, container id) of the items of these types hanging on these pages or blog posts,
@@ -473,10 +493,35 @@ class ConfluenceReader(ABC):
             if facts.author_id and not facts.author_name and self.users.name(facts.author_id) is None:
                 references.add(("account-id" if self.config.is_cloud else "userkey", facts.author_id))
         self.users.resolve(references)
+        pool = self.body_pool
+        with_bodies = [facts for _, facts in batch if has_body(facts.doc_type) and facts.storage]
+        if pool is None or len(with_bodies) < MIN_BODIES_FOR_WORKERS:
+            for scope_key, facts in batch:
+                document = self.builder.content(facts)
+                self.record_seen(scope_key, facts.doc_type, document["id"])
+                yield scope_key, document
+            return
+        future = pool.submit([self.builder.body_job(facts) for facts in with_bodies])
+        self.bodies_sent_to_workers += len(with_bodies)
+        place = {id(facts): index for index, facts in enumerate(with_bodies)}
         for scope_key, facts in batch:
-            document = self.builder.content(facts)
+            document = self.builder.content(facts, convert=id(facts) not in place)
+            if id(facts) in place:
+                document[PENDING_BODY] = PendingBody(
+                    future, place[id(facts)], partial(self.builder.convert, facts.storage, facts.space_key))
             self.record_seen(scope_key, facts.doc_type, document["id"])
             yield scope_key, document
+
+    def start_body_workers(self, workers: int) -> None:
+        """Convert bodies in `workers` forked processes from now on (see `body_conversion`); documents then carry
+        a pending body that `documents.finish_body` fills in."""
+        if workers > 0 and self.body_pool is None:
+            self.body_pool = BodyConversionPool(workers, self.builder.web_base)
+
+    def stop_body_workers(self) -> None:
+        if self.body_pool is not None:
+            self.body_pool.close()
+            self.body_pool = None
 
     def guarded(self, scope: Scope, reading: Iterator[Emitted]) -> Iterator[Emitted]:
         """Read one space; if it disappears mid-run (404), log it, skip it and carry on with the others."""

@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterator, Mapping, Protocol
+from typing import Collection, Iterator, Protocol
 
-from .documents import ContentFacts, doc_id
+from .documents import Outline, doc_id
 from .reader import ConfluenceReader, Emitted, Scope, SyncPlan
 
 logger = logging.getLogger(__name__)
@@ -30,45 +31,6 @@ logger = logging.getLogger(__name__)
 # Types whose outline is listed; comments and attachments follow the pages they hang on.
 OUTLINED_TYPES: tuple[str, ...] = ("page", "blogpost")
 DEPENDENT_TYPES: tuple[str, ...] = ("comment", "attachment")
-
-
-@dataclass(frozen=True)
-class Outline:
-    """What a body-less listing shows of an item and what changes without a new version (edits, which do create
-    one, are the change window's business)."""
-
-    title: str
-    space_key: str | None
-    labels: tuple[str, ...]  # sorted: label order carries no meaning
-    ancestor_ids: tuple[str, ...]
-    ancestor_titles: tuple[str, ...]
-
-    @classmethod
-    def of_facts(cls, facts: ContentFacts) -> "Outline":
-        return cls(
-            title=facts.title,
-            space_key=facts.space_key,
-            labels=tuple(sorted(facts.labels)),
-            ancestor_ids=tuple(ref.doc_id for ref in facts.ancestors),
-            ancestor_titles=tuple(ref.title for ref in facts.ancestors),
-        )
-
-    @classmethod
-    def of_document(cls, source: Mapping[str, Any]) -> "Outline":
-        """The outline of an indexed document (its `_source`)."""
-        return cls(
-            title=str(source.get("title") or ""),
-            space_key=source.get("space_key"),
-            labels=tuple(sorted(_strings(source.get("labels")))),
-            ancestor_ids=tuple(_strings(source.get("ancestor_ids"))),
-            ancestor_titles=tuple(_strings(source.get("ancestor_titles"))),
-        )
-
-    def reshapes_dependents(self, other: "Outline") -> bool:
-        """Whether going from `other` to this outline changes what hangs below: titles and breadcrumbs."""
-        return (self.title, self.space_key, self.ancestor_ids, self.ancestor_titles) != (
-            other.title, other.space_key, other.ancestor_ids, other.ancestor_titles
-        )
 
 
 @dataclass(frozen=True)
@@ -143,19 +105,22 @@ class StructureCheck:
     def _compare(self) -> StructureChanges:
         scopes = self.scopes
         space_keys = None if any(scope.kind == "rule" for scope in scopes) else [scope.key for scope in scopes]
-        before = self.indexed.outlines(OUTLINED_TYPES, space_keys)
+        # the index and Confluence are asked at the same time: neither answer depends on the other
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-outlines") as pool:
+            indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES, space_keys)
+            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes))
+            before = indexed.result()
         changes = StructureChanges()
         reshaped: dict[str, str] = {}  # document id -> scope key
         arrived: dict[str, str] = {}  # Confluence id -> scope key of pages and blog posts new to the index
-        for scope_key, facts in self.reader.iter_outlines(OUTLINED_TYPES, scopes):
+        for scope_key, doc_type, confluence_id, now in listed:
             changes.listed += 1
-            document_id = doc_id(facts.doc_type, facts.confluence_id)
-            now = Outline.of_facts(facts)
+            document_id = doc_id(doc_type, confluence_id)
             old = before.get(document_id)
             if old != now:
-                changes.to_read[facts.doc_type][facts.confluence_id] = scope_key
+                changes.to_read[doc_type][confluence_id] = scope_key
             if old is None:
-                arrived[facts.confluence_id] = scope_key
+                arrived[confluence_id] = scope_key
             elif now.reshapes_dependents(old):
                 reshaped[document_id] = scope_key
         if reshaped:
@@ -177,11 +142,3 @@ class StructureCheck:
                         changes.count(), changes.listed,
                         ", ".join(f"{len(items)} {kind}s" for kind, items in sorted(changes.to_read.items()) if items))
         return changes
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [str(item) for item in value if item is not None]
-    return []

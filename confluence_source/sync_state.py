@@ -19,7 +19,8 @@ from typing import Any, Collection, Iterable, Iterator
 from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan
 
-from .structure import IndexedDependent, Outline
+from .documents import Outline
+from .structure import IndexedDependent
 
 STATE_INDEX_SUFFIX = "-sync-state"
 # Values per `terms` query (Elasticsearch allows 65,536 by default).

@@ -105,7 +105,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         ledger = SyncLedger()
         indexed = IndexedDocuments(es_client, index, settings.site_url)
         source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
-                            indexed=indexed)
+                            indexed=indexed, body_workers=None)
         plan = reader.plan_in_use
         assert plan is not None, "the source plans the run when it is created"
 
@@ -156,7 +156,10 @@ def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) 
     """`pipeline.run`, one step at a time, handing freed memory back between steps: the extract step's garbage
     (parsed listings, bodies, the reader's page trees) would otherwise stay mapped while the load step allocates
     its batches."""
-    pipeline.extract(source)
+    try:
+        pipeline.extract(source)
+    finally:
+        reader.stop_body_workers()
     reader.release_read_caches()
     release_free_memory()
     pipeline.normalize()

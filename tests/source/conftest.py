@@ -135,6 +135,7 @@ def run_pipeline(
     watermarks: dict[str, str] | None = None,
     full_refresh: bool = False,
     ledger: RecordingLedger | None = None,
+    body_workers: int = 0,
 ) -> CapturedRun:
     """Open a reader (preflight), run the source through dlt into a capturing destination."""
     rows: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
@@ -144,11 +145,17 @@ def run_pipeline(
         rows[table["name"]].extend(dict(item) for item in items)
 
     reader = open_reader(settings)
-    source = confluence(reader=reader, watermarks=watermarks, full_refresh=full_refresh, ledger=ledger)
+    source = confluence(reader=reader, watermarks=watermarks, full_refresh=full_refresh, ledger=ledger,
+                        body_workers=body_workers)
     pipeline = dlt.pipeline(
         pipeline_name=f"source_test_{uuid.uuid4().hex[:10]}",
         destination=capture,
         pipelines_dir=str(pipelines_dir),
     )
-    pipeline.run(source)
+    try:
+        pipeline.extract(source)
+    finally:
+        reader.stop_body_workers()
+    pipeline.normalize()
+    pipeline.load()
     return CapturedRun(reader, dict(rows))

@@ -192,3 +192,16 @@ def test_urls_are_web_links(small_sim: Simulator, tmp_path: Any) -> None:
                                f"{quote_plus(page['title'])}")
     else:
         assert page["url"] == f"{small_sim.base_url}/display/ENG/{quote_plus(page['title'])}"
+
+
+def test_bodies_converted_in_worker_processes_equal_inline_conversion(small_sim: Simulator, tmp_path: Any) -> None:
+    inline = run_pipeline(settings_for(small_sim), tmp_path / "inline").by_id()
+    parallel_run = run_pipeline(settings_for(small_sim), tmp_path / "parallel", body_workers=2)
+    parallel = parallel_run.by_id()
+    assert parallel_run.reader.body_pool is None  # stopped after the extract
+    assert parallel_run.reader.bodies_sent_to_workers > 50
+    assert set(parallel) == set(inline)
+    with_bodies = [doc_id for doc_id, row in inline.items() if row.get("body")]
+    assert len(with_bodies) > 50
+    differing = [doc_id for doc_id in inline if inline[doc_id] != parallel[doc_id]]
+    assert not differing, differing[:3]

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from confluence_source.cql import ChangeWindow
 from confluence_source.documents import ContentFacts, Ref
 from confluence_source.reader import Scope, SyncPlan
-from confluence_source.structure import IndexedDependent, Outline, StructureCheck
+from confluence_source.documents import Outline
+from confluence_source.structure import IndexedDependent, StructureCheck
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 WINDOW = ChangeWindow(start=datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc), end=NOW)
@@ -35,7 +36,7 @@ class ScriptedReader:
 
     def iter_outlines(self, doc_types, scopes):
         for facts in self.outlines:
-            yield "ENG", facts
+            yield "ENG", facts.doc_type, facts.confluence_id, Outline.of_facts(facts)
 
     def iter_contained(self, container_ids, doc_types):
         yield from (item for item in self.contained if item[2] in container_ids)
@@ -114,3 +115,21 @@ def test_full_reads_need_no_check():
     check = StructureCheck(reader, plan, ScriptedIndex({"1": page("1")}))  # type: ignore[arg-type]
     assert list(check.reread("page", set())) == []
     assert reader.read == {}
+
+
+def test_the_light_v1_outline_equals_the_outline_of_the_full_facts():
+    from confluence_source.documents import facts_from_v1, outline_from_v1
+
+    raw = {
+        "id": "42", "type": "page", "status": "current", "title": "Runbook & rollback",
+        "_expandable": {"space": "/rest/api/space/OPS%2DX"},
+        "metadata": {"labels": {"results": [{"prefix": "global", "name": "zeta"}, {"prefix": "team", "name": "ops"},
+                                            {"prefix": "global", "name": "alpha"}]}},
+        "ancestors": [{"id": "1", "type": "page", "title": "Home"}, {"id": "7", "type": "page", "title": "Ops"}],
+    }
+    doc_type, confluence_id, outline = outline_from_v1(raw)
+    assert (doc_type, confluence_id) == ("page", "42")
+    assert outline == Outline.of_facts(facts_from_v1(raw, lambda link: link))
+    assert outline.space_key == "OPS-X"
+    assert outline.labels == ("alpha", "team:ops", "zeta")
+    assert outline.ancestor_ids == ("page-1", "page-7")

@@ -1,0 +1,137 @@
+"""Storage-format conversion of bodies in worker processes, overlapping the rest of the read.
+
+Converting bodies to text and Markdown is the largest share of a full read's CPU time (lxml parsing plus a Python
+walk of each tree), and it holds the GIL, so threads cannot share it out. A full read therefore hands batches of
+bodies to forked worker processes while the main process goes on fetching and building the next batch.
+
+Workers cannot call back into the reader, so each job carries what conversion looks up: the display names of the
+users its body mentions and the URLs of the page titles it links to (found with a regular expression, resolved by the
+reader beforehand). A body that needs a name or link the job did not carry is reported back and converted again in
+the main process, so the result is always exactly what inline conversion gives.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import multiprocessing
+import os
+import re
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import quote_plus
+
+from .storage_format import ConvertedBody, convert_storage
+
+logger = logging.getLogger(__name__)
+
+LinkKey = tuple[str, "str | None"]  # (page title, space key as written in the link, or None)
+
+_CONTENT_TITLE = re.compile(r'ri:content-title="([^"]*)"')
+_SPACE_KEY = re.compile(r'ri:space-key="([^"]*)"')
+
+
+def display_url(web_base: str, space_key: str | None, title: str) -> str | None:
+    """The `/display/SPACE/Title` URL Confluence resolves for a page known only by its title."""
+    if not space_key:
+        return None
+    return f"{web_base}/display/{quote_plus(space_key)}/{quote_plus(title)}"
+
+
+def link_keys(storage: str) -> list[LinkKey]:
+    """Every (title, space key) pair a body's page links may ask for: each linked title, in the current space and in
+    every space the body names."""
+    if "ri:content-title" not in storage:
+        return []
+    titles = {html.unescape(value) for value in _CONTENT_TITLE.findall(storage)}
+    spaces: set[str | None] = {None} | {html.unescape(value) for value in _SPACE_KEY.findall(storage)}
+    return [(title, space) for title in titles for space in spaces]
+
+
+@dataclass(frozen=True)
+class BodyJob:
+    """One body and everything its conversion looks up."""
+
+    storage: str
+    space_key: str | None
+    links: dict[LinkKey, str | None]
+    users: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class BodyResult:
+    body: ConvertedBody
+    complete: bool  # False: conversion asked for a link or name the job did not carry
+
+
+def convert_job(job: BodyJob, web_base: str) -> BodyResult:
+    """Convert one body with the job's lookups (in a worker process)."""
+    complete = True
+
+    def page_url(title: str, key: str | None) -> str | None:
+        nonlocal complete
+        if (title, key) in job.links:
+            return job.links[(title, key)]
+        complete = False
+        return display_url(web_base, key or job.space_key, title)
+
+    def user_name(lookup: str) -> str | None:
+        nonlocal complete
+        if lookup in job.users:
+            return job.users[lookup]
+        complete = False
+        return None
+
+    body = convert_storage(job.storage, user_resolver=user_name, page_url=page_url)
+    return BodyResult(body, complete)
+
+
+def convert_jobs(jobs: list[BodyJob], web_base: str) -> list[BodyResult]:
+    return [convert_job(job, web_base) for job in jobs]
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def default_workers() -> int:
+    """One worker per core, up to four (none on a single core). While workers convert, the main process mostly
+    waits for them and for Confluence, so it needs no core of its own (measured on two cores: two workers beat one)."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(4, cores)
+
+
+class BodyConversionPool:
+    """Worker processes converting batches of bodies; `submit` returns a future of the batch's results."""
+
+    def __init__(self, workers: int, web_base: str) -> None:
+        self.web_base = web_base
+        # fork: the workers start with the converter already imported, and they are started here, before the
+        # read starts any thread, so no lock can be copied mid-use
+        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        for future in [self._executor.submit(_ready) for _ in range(workers)]:
+            future.result()
+
+    def submit(self, jobs: list[BodyJob]) -> Future[list[BodyResult]]:
+        return self._executor.submit(convert_jobs, jobs, self.web_base)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class PendingBody:
+    """A body being converted in a worker: the batch's future and this body's place in it."""
+
+    future: Future[list[BodyResult]]
+    index: int
+    redo: Callable[[], ConvertedBody]  # inline conversion, for bodies a worker could not fully resolve
+
+    def result(self) -> ConvertedBody:
+        try:
+            outcome = self.future.result()[self.index]
+        except Exception:  # noqa: BLE001 - a lost worker must not lose the document: convert it here instead
+            logger.warning("A body conversion worker failed; converting in the main process", exc_info=True)
+            return self.redo()
+        return outcome.body if outcome.complete else self.redo()
