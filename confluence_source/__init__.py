@@ -71,6 +71,8 @@ __all__ = [
 
 # Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
 MAX_DOCUMENTS_CONVERTING = 600
+# Documents per list handed to dlt.
+ROWS_PER_YIELD = 250
 
 RESOURCE_TYPES: dict[str, str] = {
     "pages": "page",
@@ -239,6 +241,7 @@ def _content_rows(
         # a generator: it runs only after the change window's read has filled `already_read`
         reading = itertools.chain(reading, structure.reread(doc_type, already_read))
     converting: deque[dict[str, Any]] = deque()  # documents whose bodies workers are still converting
+    ready: list[dict[str, Any]] = []  # handed to dlt as lists: one pass through its pipe per list, not per row
     for scope_key, document in reading:
         space_row = space_emitter.for_rule_document(scope_key, document)
         if space_row is not None:
@@ -246,14 +249,18 @@ def _content_rows(
         if checking:
             already_read.add(document["id"])
         if PENDING_BODY not in document:
-            yield document
-            continue
-        # keep a few batches in flight, so workers convert while this process fetches and builds the next ones
-        converting.append(document)
-        while len(converting) > MAX_DOCUMENTS_CONVERTING:
-            yield finish_body(converting.popleft())
-    while converting:
-        yield finish_body(converting.popleft())
+            ready.append(document)
+        else:
+            # keep a few batches in flight, so workers convert while this process fetches and builds the next ones
+            converting.append(document)
+            while len(converting) > MAX_DOCUMENTS_CONVERTING:
+                ready.append(finish_body(converting.popleft()))
+        if len(ready) >= ROWS_PER_YIELD:
+            yield ready
+            ready = []
+    ready.extend(finish_body(document) for document in converting)
+    if ready:
+        yield ready
 
 
 class _SpaceEmitter:

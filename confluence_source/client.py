@@ -75,7 +75,8 @@ class ConfluenceClient:
             verify=self._verify,
         )
         self._auth = _auth_for(config)
-        self._local = threading.local()
+        self._rest_lock = threading.Lock()
+        self._rest_client: RESTClient | None = None
         # Until one request has been accepted, a 403 means the credentials are not good for this site.
         self.credentials_accepted = False
 
@@ -156,11 +157,14 @@ class ConfluenceClient:
 
     # ---- internals --------------------------------------------------------------------------------------------
     def _rest(self) -> RESTClient:
-        rest: RESTClient | None = getattr(self._local, "rest", None)
-        if rest is None:
-            rest = RESTClient(base_url=self.config.site_url, auth=self._auth, session=self._http.session)
-            self._local.rest = rest
-        return rest
+        """One REST client for every thread: it holds only settings (the HTTP session is shared anyway), and
+        building one per listing thread resolved dlt's runtime configuration each time, leaving small objects
+        behind that kept the memory of a large read from being handed back."""
+        with self._rest_lock:
+            if self._rest_client is None:
+                self._rest_client = RESTClient(base_url=self.config.site_url, auth=self._auth,
+                                               session=self._http.session)
+            return self._rest_client
 
     def _call(self, send: Any, purpose: str) -> requests.Response:
         try:

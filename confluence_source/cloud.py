@@ -16,6 +16,7 @@ Removed v1 list endpoints (410 since 2025) are never used.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
@@ -180,6 +181,8 @@ class CloudReader(ConfluenceReader):
         containers = self._containers(scopes)
         # comment id -> (scope key, parent ref, ancestry) of comments already placed, to place replies
         placed: dict[str, tuple[str, Ref, list[Ref], SpaceInfo]] = {}
+        # (container field, id) -> placement: the comments of one page share one placement (and its ancestry)
+        placements: dict[tuple[str, str], tuple[str, Ref, list[Ref], SpaceInfo] | None] = {}
         orphans: list[tuple[JsonObject, str]] = []
         for location, path in (("footer", defaults.V2_FOOTER_COMMENTS), ("inline", defaults.V2_INLINE_COMMENTS)):
             for page in self.client.pages(
@@ -195,7 +198,7 @@ class CloudReader(ConfluenceReader):
                 for raw in page.items:
                     if raw.get("status") not in (None, "current"):
                         continue
-                    placement = self._comment_placement(raw, containers)
+                    placement = self._shared_placement(raw, containers, placements)
                     if placement is None:
                         if raw.get("parentCommentId") and not _container_id(raw):
                             orphans.append((raw, location))
@@ -221,6 +224,22 @@ class CloudReader(ConfluenceReader):
             yield from self.emit(batch)
         for scope in scopes:
             self.record_fully_read(scope.key, "comment")
+
+    def _shared_placement(
+        self,
+        raw: JsonObject,
+        containers: dict[str, tuple[str, SpaceTree, Scope]],
+        placements: dict[tuple[str, str], tuple[str, Ref, list[Ref], SpaceInfo] | None],
+    ) -> tuple[str, Ref, list[Ref], SpaceInfo] | None:
+        """`_comment_placement`, computed once per container: a large site's comments would otherwise each hold
+        their own copy of the same ancestry until the last reply is placed."""
+        key = next(((name, str(raw[name])) for name in ("pageId", "blogPostId", "attachmentId") if raw.get(name)),
+                   None)
+        if key is None:
+            return None
+        if key not in placements:
+            placements[key] = self._comment_placement(raw, containers)
+        return placements[key]
 
     def _comment_placement(
         self, raw: JsonObject, containers: dict[str, tuple[str, SpaceTree, Scope]]
@@ -353,8 +372,9 @@ class CloudReader(ConfluenceReader):
             except ConfluenceNotFoundError:
                 self.space_vanished(scope.key)
                 continue
+            shared = (scope.key, tree, scope)  # one tuple per space, not one per page
             for node_id in tree.node_ids():
-                containers[node_id] = (scope.key, tree, scope)
+                containers[node_id] = shared
         return containers
 
     def _node(self, raw: JsonObject, doc_type: str) -> Node:
@@ -367,7 +387,7 @@ class CloudReader(ConfluenceReader):
             title=str(raw.get("title") or ""),
             parent_id=str(parent_id) if parent_id else None,
             url=self.client.web_url(links.get("webui")),
-            status=str(raw.get("status") or "current"),
+            status=sys.intern(str(raw.get("status") or "current")),  # a handful of values, one object each
         )
 
     def _label_map(self, doc_type: str) -> dict[str, list[str]]:
@@ -441,7 +461,7 @@ class CloudReader(ConfluenceReader):
                     ids.extend(str(item.get("id")) for item in page.items)
             except ConfluenceNotFoundError:
                 logger.info("Label %r disappeared during the run", label.get("name"))
-            return _label_text(label), ids
+            return sys.intern(_label_text(label)), ids
 
         workers = min(self.config.concurrent_downloads, len(labels), 16)
         if workers > 1:
@@ -468,7 +488,7 @@ class CloudReader(ConfluenceReader):
                     for raw in items:
                         names = label_names(raw.get("metadata"))
                         if names:
-                            mapping[str(raw.get("id"))] = names
+                            mapping[str(raw.get("id"))] = [sys.intern(name) for name in names]
         return mapping
 
     def _prefetch_attachments(self, attachment_ids: Any) -> None:

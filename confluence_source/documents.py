@@ -101,7 +101,7 @@ class SpaceInfo:
     author_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A reference to another document: its index id, title, type and web URL."""
 

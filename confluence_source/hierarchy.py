@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .documents import Ref
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     """One page or blog post of a space, without its body."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,6 +48,37 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class CompactIds:
+    """A growing collection of document ids (`page-123`, `attachment-att45`) kept as machine integers.
+
+    A full read records tens of thousands of ids, one at a time, between the allocations of the documents they came
+    from. Kept as small string objects they would pin nearly every block of memory the read used, so the memory of
+    the (long gone) documents could not be handed back before the load. Integers in `array` buffers live outside
+    Python's small-object allocator and cost 8 bytes each; ids of any other shape are kept as strings.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, array[int]] = {}  # "page-" / "attachment-att" -> numeric tails
+        self._others: set[str] = set()
+
+    def add(self, doc_id: str) -> None:
+        head = doc_id.rstrip("0123456789")
+        tail = doc_id[len(head):]
+        if not tail or not head or (len(tail) > 1 and tail[0] == "0") or len(tail) > 18:
+            self._others.add(doc_id)
+            return
+        numbers = self._numbers.get(head)
+        if numbers is None:
+            numbers = self._numbers[head] = array("q")
+        numbers.append(int(tail))
+
+    def as_set(self) -> set[str]:
+        ids = set(self._others)
+        for head, numbers in self._numbers.items():
+            ids.update(f"{head}{number}" for number in numbers)
+        return ids
+
+
 class SyncLedger:
     """Ids seen during one run, per (space key, document type).
 
@@ -56,7 +88,7 @@ class SyncLedger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ids: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._ids: dict[tuple[str, str], CompactIds] = defaultdict(CompactIds)
         self._fully_read: set[tuple[str, str]] = set()
 
     def saw(self, space_key: str, doc_type: str, doc_id: str) -> None:
@@ -72,53 +104,14 @@ class SyncLedger:
         with self._lock:
             return (space_key, doc_type) in self._fully_read
 
-    def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]:
-        """Document id -> outline (title, version, space, labels, ancestors) of the indexed documents of these types,
-        in these spaces (None: all of this site's)."""
-        if not self.exists():
-            return {}
-        self.client.indices.refresh(index=self.index)
-        filters: list[dict[str, Any]] = [{"term": {"site_url": self.site_url}}, {"terms": {"type": list(doc_types)}}]
-        if space_keys is not None:
-            filters.append({"terms": {"space_key": list(space_keys)}})
-        fields = ["title", "version", "space_key", "labels", "ancestor_ids", "ancestor_titles"]
-        return {
-            hit["_id"]: Outline.of_document(hit.get("_source") or {})
-            for hit in scan(self.client, index=self.index, query={"query": {"bool": {"filter": filters}},
-                                                                  "_source": fields},
-                            size=5000, preserve_order=False)
-        }
-
-    def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]:
-        """Indexed comments and attachments of this site hanging (directly or further down) under these documents."""
-        if not self.exists() or not document_ids:
-            return []
-        found: dict[str, IndexedDependent] = {}
-        ids = sorted(document_ids)
-        for start in range(0, len(ids), TERMS_BATCH):
-            batch = ids[start : start + TERMS_BATCH]
-            query = {"bool": {
-                "filter": [{"term": {"site_url": self.site_url}}, {"terms": {"type": ["comment", "attachment"]}}],
-                "should": [{"terms": {"parent_id": batch}}, {"terms": {"ancestor_ids": batch}}],
-                "minimum_should_match": 1,
-            }}
-            for hit in scan(self.client, index=self.index,
-                            query={"query": query, "_source": ["type", "space_key", "parent_id", "ancestor_ids"]},
-                            size=5000, preserve_order=False):
-                source = hit.get("_source") or {}
-                above = ([source["parent_id"]] if isinstance(source.get("parent_id"), str) else []) + [
-                    str(value) for value in source.get("ancestor_ids") or [] if value is not None]
-                found[hit["_id"]] = IndexedDependent(id=hit["_id"], doc_type=str(source.get("type") or ""),
-                                                     space_key=source.get("space_key"), above=tuple(above))
-        return list(found.values())
-
     def ids(self, space_key: str, doc_type: str) -> set[str]:
         with self._lock:
-            return set(self._ids.get((space_key, doc_type), set()))
+            found = self._ids.get((space_key, doc_type))
+            return found.as_set() if found is not None else set()
 
     def counts(self) -> dict[tuple[str, str], int]:
         with self._lock:
-            return {scope: len(ids) for scope, ids in self._ids.items()}
+            return {scope: len(ids.as_set()) for scope, ids in self._ids.items()}
 
 
 @dataclass

@@ -190,3 +190,14 @@ def test_ledger_records_ids_and_full_reads_per_scope() -> None:
     returned = ledger.ids("ENG", "page")
     returned.add("page-3")
     assert ledger.ids("ENG", "page") == {"page-1", "page-2"}, "callers get a copy"
+
+
+def test_compact_ids_give_back_exactly_what_was_added():
+    from confluence_source.sync_state import CompactIds
+
+    ids = CompactIds()
+    added = ["page-1", "page-1", "page-20", "attachment-att77", "attachment-0123", "blogpost-", "weird-id-x",
+             "comment-9" * 1, "page-123456789012345678901234567890"]
+    for doc_id in added:
+        ids.add(doc_id)
+    assert ids.as_set() == set(added)
