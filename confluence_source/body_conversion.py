@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote_plus
@@ -96,10 +97,13 @@ def _ready() -> int:
 
 
 def default_workers() -> int:
-    """One worker per core, up to four (none on a single core). While workers convert, the main process mostly
-    waits for them and for Confluence, so it needs no core of its own (measured on two cores: two workers beat one)."""
+    """One worker per core, up to four (none on a single core, or where processes cannot be forked). While workers
+    convert, the main process mostly waits for them and for Confluence, so it needs no core of its own (measured on
+    two cores: two workers beat one)."""
     cores = os.cpu_count() or 1
-    return 0 if cores < 2 else min(4, cores)
+    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(4, cores)
 
 
 class BodyConversionPool:
@@ -107,14 +111,23 @@ class BodyConversionPool:
 
     def __init__(self, workers: int, web_base: str) -> None:
         self.web_base = web_base
+        self.broken = False
         # fork: the workers start with the converter already imported, and they are started here, before the
         # read starts any thread, so no lock can be copied mid-use
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         for future in [self._executor.submit(_ready) for _ in range(workers)]:
             future.result()
 
-    def submit(self, jobs: list[BodyJob]) -> Future[list[BodyResult]]:
-        return self._executor.submit(convert_jobs, jobs, self.web_base)
+    def submit(self, jobs: list[BodyJob]) -> Future[list[BodyResult]] | None:
+        """The batch's future, or None once a worker has died (the caller then converts in its own process)."""
+        if self.broken:
+            return None
+        try:
+            return self._executor.submit(convert_jobs, jobs, self.web_base)
+        except BrokenProcessPool:
+            logger.warning("A body conversion worker died; converting the remaining bodies in the main process")
+            self.broken = True
+            return None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -132,6 +145,9 @@ class PendingBody:
         try:
             outcome = self.future.result()[self.index]
         except Exception:  # noqa: BLE001 - a lost worker must not lose the document: convert it here instead
-            logger.warning("A body conversion worker failed; converting in the main process", exc_info=True)
+            if not getattr(self.future, "failure_logged", False):  # once per batch, not once per body
+                logger.warning("A body conversion worker failed; converting its batch in the main process",
+                               exc_info=True)
+                setattr(self.future, "failure_logged", True)
             return self.redo()
         return outcome.body if outcome.complete else self.redo()

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from functools import partial
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Literal, Mapping, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -368,29 +369,79 @@ class ConfluenceReader(ABC):
                 self.record_fully_read(scope.key, doc_type)
 
     def iter_outlines(
-        self, doc_types: tuple[str, ...], scopes: list[Scope]
+        self, doc_types: tuple[str, ...], scopes: list[Scope], sizes: Mapping[str, int] | None = None
     ) -> Iterator[tuple[str, str, str, Outline]]:
         """(scope key, type, Confluence id, outline) of every current item of these types in these scopes: no
-        bodies, just what shows a change that creates no version (title, space, labels, ancestors), one request per
-        200 items, all types in one query. The space comes from the unexpanded `space` link and no version is asked
-        for: both expansions would more than double what Confluence has to render."""
-        for scope_key_of, cql, archived in self._cql_queries(type_clause(*doc_types), scopes, None):
+        bodies, just what shows a change that creates no version (title, space, labels, ancestors), about one request
+        per 200 items. The space comes from the unexpanded `space` link and no version is asked for: both expansions
+        would more than double what Confluence has to render.
+
+        Such a listing is a long chain of small requests, so it is split into a few queries of similar size (`sizes`:
+        items per space key, e.g. what the index holds) that run side by side; on the simulator four queries list a
+        50,000-page site three times faster than one. A failed query fails the whole listing."""
+        queries = self._outline_queries(type_clause(*doc_types), scopes, sizes or {})
+
+        def run(query: tuple[Any, str, bool]) -> list[tuple[str, str, str, Outline]]:
+            scope_key_of, cql, archived = query
+            found: list[tuple[str, str, str, Outline]] = []
             for items in self.search(cql, defaults.V1_OUTLINE_EXPAND, defaults.V1_PAGE_SIZE_NO_BODY, archived,
                                      purpose="listing labels and page trees"):
                 for raw in items:
                     if not self.is_indexed_status(raw.get("status")):
                         continue
                     doc_type, confluence_id, outline = outline_from_v1(raw)
-                    if doc_type not in doc_types:
-                        continue
-                    scope_key = scope_key_of(outline)
+                    scope_key = scope_key_of(outline) if doc_type in doc_types else None
                     if scope_key is not None:
-                        yield scope_key, doc_type, confluence_id, outline
+                        found.append((scope_key, doc_type, confluence_id, outline))
+            return found
+
+        workers = max(1, min(defaults.OUTLINE_QUERIES, self.config.concurrent_downloads, len(queries)))
+        if workers == 1:
+            for query in queries:
+                yield from run(query)
+            return
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-outlines")
+        try:
+            for future in as_completed([pool.submit(run, query) for query in queries]):
+                yield from future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _outline_queries(
+        self, type_filter: str, scopes: list[Scope], sizes: Mapping[str, int]
+    ) -> list[tuple[Any, str, bool]]:
+        """The queries of an outline listing: one per advanced rule, and the spaces spread over a few queries of
+        similar expected size (largest spaces first, each to the lightest query; at most 100 spaces per query)."""
+        queries: list[tuple[Any, str, bool]] = [
+            query for query in self._cql_queries(type_filter, [s for s in scopes if s.kind == "rule"], None)
+        ]
+        for archived in (False, True):
+            keys = sorted((s.key for s in scopes if s.kind == "space" and self._in_archived_space(s.key) == archived),
+                          key=lambda key: -sizes.get(key, 1))
+            if not keys:
+                continue
+            count = max(min(defaults.OUTLINE_QUERIES, len(keys)), -(-len(keys) // defaults.CQL_SPACE_BATCH))
+            groups: list[list[str]] = [[] for _ in range(count)]
+            loads = [0] * count
+            for key in keys:
+                lightest = min((i for i in range(count) if len(groups[i]) < defaults.CQL_SPACE_BATCH),
+                               key=lambda i: loads[i])
+                groups[lightest].append(key)
+                loads[lightest] += max(1, sizes.get(key, 1))
+            for group in groups:
+                allowed = set(group)
+                queries.append((lambda outline, allowed=allowed: outline.space_key if outline.space_key in allowed
+                                else None, and_all(space_clause(group), type_filter), archived))
+        return queries
+
+    def _reads_archived(self) -> bool:
+        """Whether reads by id must include archived spaces (archived content, or an archived space synced)."""
+        return self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
 
     def iter_contained(self, container_ids: list[str], doc_types: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
         """(type, Confluence id, container id) of the items of these types hanging on these pages or blog posts,
         without bodies: CQL `container in (...)`, one query per batch of containers."""
-        archived = self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
+        archived = self._reads_archived()
         for start in range(0, len(container_ids), defaults.CQL_ID_BATCH):
             batch = container_ids[start : start + defaults.CQL_ID_BATCH]
             cql = and_all(type_clause(*doc_types), id_clause(batch, field="container"))
@@ -405,7 +456,7 @@ class ConfluenceReader(ABC):
         """Full documents of chosen items (Confluence id -> scope key), fetched with CQL `id in (...)` in batches
         and every expansion a document needs. Items that vanished in the meantime are simply not returned."""
         ids = sorted(wanted)
-        archived = self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
+        archived = self._reads_archived()
         for start in range(0, len(ids), defaults.CQL_ID_BATCH):
             batch = ids[start : start + defaults.CQL_ID_BATCH]
             cql = and_all(type_clause(doc_type), id_clause(batch))
@@ -495,13 +546,15 @@ class ConfluenceReader(ABC):
         self.users.resolve(references)
         pool = self.body_pool
         with_bodies = [facts for _, facts in batch if has_body(facts.doc_type) and facts.storage]
-        if pool is None or len(with_bodies) < MIN_BODIES_FOR_WORKERS:
+        future = None
+        if pool is not None and len(with_bodies) >= MIN_BODIES_FOR_WORKERS:
+            future = pool.submit([self.builder.body_job(facts) for facts in with_bodies])
+        if future is None:
             for scope_key, facts in batch:
                 document = self.builder.content(facts)
                 self.record_seen(scope_key, facts.doc_type, document["id"])
                 yield scope_key, document
             return
-        future = pool.submit([self.builder.body_job(facts) for facts in with_bodies])
         self.bodies_sent_to_workers += len(with_bodies)
         place = {id(facts): index for index, facts in enumerate(with_bodies)}
         for scope_key, facts in batch:

@@ -59,6 +59,8 @@ V1_PAGE_SIZE_WITH_BODY: Final = 100
 V1_PAGE_SIZE_NO_BODY: Final = 1000
 V1_SPACES_PAGE_SIZE: Final = 500
 CLOUD_USERS_BULK_MAX: Final = 250
+# Queries an outline listing (label and page-tree check) is split into, run side by side.
+OUTLINE_QUERIES: Final = 4
 # Content ids per CQL `id in (...)` clause (re-reading items whose labels or place in the tree changed).
 CQL_ID_BATCH: Final = 100
 # Space keys per CQL `space in (...)` clause.

@@ -39,7 +39,6 @@ class IndexedDependent:
 
     id: str
     doc_type: str
-    space_key: str | None
     above: tuple[str, ...]  # document ids of its parent and the parent's ancestors
 
 
@@ -49,6 +48,8 @@ class IndexedOutlines(Protocol):
     def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]: ...
 
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]: ...
+
+    def sizes(self, doc_types: Collection[str]) -> dict[str, int]: ...
 
 
 @dataclass
@@ -105,10 +106,12 @@ class StructureCheck:
     def _compare(self) -> StructureChanges:
         scopes = self.scopes
         space_keys = None if any(scope.kind == "rule" for scope in scopes) else [scope.key for scope in scopes]
-        # the index and Confluence are asked at the same time: neither answer depends on the other
+        # what the index holds per space sizes the listing's queries; the index and Confluence are then asked at the
+        # same time, since neither answer depends on the other
+        sizes = self.indexed.sizes(OUTLINED_TYPES)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-outlines") as pool:
             indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES, space_keys)
-            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes))
+            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, sizes))
             before = indexed.result()
         changes = StructureChanges()
         reshaped: dict[str, str] = {}  # document id -> scope key

@@ -220,6 +220,15 @@ class IndexedDocuments:
                             size=5000, preserve_order=False)
         }
 
+    def sizes(self, doc_types: Collection[str]) -> dict[str, int]:
+        """Indexed documents of these types per space key (one aggregation)."""
+        wanted = set(doc_types)
+        sizes: dict[str, int] = {}
+        for (space_key, doc_type), count in self.counts_by_space_and_type().items():
+            if doc_type in wanted:
+                sizes[space_key] = sizes.get(space_key, 0) + count
+        return sizes
+
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]:
         """Indexed comments and attachments of this site hanging (directly or further down) under these documents."""
         if not self.exists() or not document_ids:
@@ -234,13 +243,13 @@ class IndexedDocuments:
                 "minimum_should_match": 1,
             }}
             for hit in scan(self.client, index=self.index,
-                            query={"query": query, "_source": ["type", "space_key", "parent_id", "ancestor_ids"]},
+                            query={"query": query, "_source": ["type", "parent_id", "ancestor_ids"]},
                             size=5000, preserve_order=False):
                 source = hit.get("_source") or {}
                 above = ([source["parent_id"]] if isinstance(source.get("parent_id"), str) else []) + [
                     str(value) for value in source.get("ancestor_ids") or [] if value is not None]
                 found[hit["_id"]] = IndexedDependent(id=hit["_id"], doc_type=str(source.get("type") or ""),
-                                                     space_key=source.get("space_key"), above=tuple(above))
+                                                     above=tuple(above))
         return list(found.values())
 
     def ids(self, space_key: str | None = None, doc_types: Iterable[str] | None = None,

@@ -97,13 +97,14 @@ def run_sync(options: SyncOptions) -> SyncSummary:
     started = time.monotonic()
     index = elastic.configured_index_name()
     with elastic.elasticsearch_client_from_config() as es_client:
-        elastic.check_connection(es_client)
+        connection = elastic.check_connection(es_client)  # creates the content index when it is missing
         settings = confluence_settings()
         reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
         store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
-        saved = {} if options.full_refresh else store.load().watermarks
-        ledger = SyncLedger()
         indexed = IndexedDocuments(es_client, index, settings.site_url)
+        # a content index that was missing (never created, or deleted by hand) has nothing to update: read in full
+        saved = {} if options.full_refresh or connection.index_created else store.load().watermarks
+        ledger = SyncLedger()
         source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
                             indexed=indexed, body_workers=None)
         plan = reader.plan_in_use

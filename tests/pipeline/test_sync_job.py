@@ -179,6 +179,15 @@ def test_full_refresh_picks_up_a_label_added_without_a_new_version(make_harness)
     assert "needs-review" in harness.docs()[f"page-{labelled.id}"]["labels"]
 
 
+def test_a_deleted_content_index_is_filled_again_by_a_full_read(make_harness):
+    harness = make_harness("datacenter")
+    harness.run()
+    harness.es.indices.delete(index=harness.index)  # the state index with its watermarks stays
+    summary = harness.run()
+    assert summary.mode == "full"
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_run_without_changes_costs_a_handful_of_requests(make_harness, flavour):
     harness = make_harness(flavour)

@@ -98,3 +98,22 @@ def test_datacenter_without_a_user_time_zone_uses_the_servers_offset() -> None:
         mock.get(base + "/rest/api/space", json={"results": [], "size": 0, "_links": {}})
         explicit.preflight()
     assert str(explicit.zone) == "Asia/Tokyo"
+
+
+def test_outline_listing_spreads_spaces_over_a_few_queries_of_similar_size() -> None:
+    from confluence_source.reader import Scope
+
+    spaces = [SpaceInfo(str(n), f"S{n}", f"Space {n}") for n in range(230)]
+    archived = SpaceInfo("999", "OLD", "Old", status="archived")
+    reader = reader_with_spaces(*spaces, archived)
+    scopes = [Scope(key=space.key, kind="space", space=space) for space in [*spaces, archived]]
+    sizes = {"S0": 5000, "S1": 4000, "S2": 3000} | {f"S{n}": 10 for n in range(3, 230)}
+    queries = reader._outline_queries("type in (page, blogpost)", scopes, sizes)  # noqa: SLF001 - the unit under test
+    current = [cql for _, cql, is_archived in queries if not is_archived]
+    assert len(current) == 4  # 230 spaces need at least 3 queries of 100; four run side by side
+    assert [cql for _, cql, is_archived in queries if is_archived] == ['space = "OLD" and type in (page, blogpost)']
+    per_query = [sum(sizes[key] for key in sizes if f'"{key}"' in cql) for cql in current]
+    assert max(per_query) < 6000  # the three big spaces landed in different queries
+    assert all(cql.count('"S') <= 100 for cql in current)
+    listed = [key for cql in current for key in sizes if f'"{key}"' in cql]
+    assert sorted(listed) == sorted(sizes)  # every space in exactly one query

@@ -34,7 +34,7 @@ class ScriptedReader:
         self.contained = contained or []
         self.read: dict[str, dict[str, str]] = {}
 
-    def iter_outlines(self, doc_types, scopes):
+    def iter_outlines(self, doc_types, scopes, sizes=None):
         for facts in self.outlines:
             yield "ENG", facts.doc_type, facts.confluence_id, Outline.of_facts(facts)
 
@@ -55,6 +55,9 @@ class ScriptedIndex:
 
     def outlines(self, doc_types, space_keys):
         return dict(self.documents)
+
+    def sizes(self, doc_types):
+        return {"ENG": len(self.documents)}
 
     def dependents(self, document_ids):
         self.asked_dependents = sorted(document_ids)
@@ -82,9 +85,9 @@ def test_label_order_and_unchanged_items_cause_no_reads():
 def test_label_move_and_rename_are_read_with_what_hangs_below_a_renamed_or_moved_page():
     indexed = {"1": page("1", title="Old"), "2": page("2", ancestors=("1",)), "3": page("3", labels=("x",)),
                "4": page("4", ancestors=("1",))}
-    below = [IndexedDependent("comment-10", "comment", "ENG", ("page-2",)),
-             IndexedDependent("attachment-att11", "attachment", "ENG", ("page-9", "page-4")),
-             IndexedDependent("comment-12", "comment", "ENG", ("page-3",))]
+    below = [IndexedDependent("comment-10", "comment", ("page-2",)),
+             IndexedDependent("attachment-att11", "attachment", ("page-9", "page-4")),
+             IndexedDependent("comment-12", "comment", ("page-3",))]
     reader = ScriptedReader([
         page("1", title="New", version=2),   # renamed (a new version: the change window read it already)
         page("2", ancestors=("1",)),         # unchanged
