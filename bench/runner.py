@@ -24,9 +24,9 @@ from bench.targets import evaluate, ratios
 NOTES = (
     "Docs/s = documents the run wrote / wall time of its process (interpreter start-up and imports included); "
     "'Own s' is the time the program reports for its own work, without start-up.",
-    "Wall and CPU time (os.wait4) and peak RSS (kernel high-water mark and summed RSS of the process tree, "
-    "sampled every 50 ms) are those of the measured process and its children; the simulator runs in its own "
-    "process and is not included.",
+    "Wall and CPU time (os.wait4) and peak RSS (kernel high-water mark of each process, and the process tree's "
+    "summed PSS while worker processes run, sampled every 50 ms) are those of the measured process and its "
+    "children; the simulator runs in its own process and is not included.",
     "Requests and MB read are counted by the simulator (admin endpoints excluded).",
     "Sink limit = the pipeline's final documents (read back from its index) bulk-loaded with the official "
     "client's helpers into a fresh index with the same mapping, best of streaming_bulk and parallel_bulk "

@@ -165,8 +165,8 @@ def confluence(
         indexed: what the index holds (`sync_state.IndexedDocuments`); with it, and unless
             `check_labels_and_moves` is off, incremental runs also pick up label changes, page moves, restored
             pages and renamed ancestors, none of which moves `lastmodified` (see `structure.py`).
-        body_workers: processes converting bodies during full reads (None: one per spare core; 0: none). With
-            workers the caller must call `reader.stop_body_workers()` once extraction is over.
+        body_workers: processes converting bodies during full reads (None: one per core, up to four; 0: none).
+            With workers the caller must call `reader.stop_body_workers()` once extraction is over.
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import unquote
 
 from .body_conversion import BodyJob, display_url, link_keys
@@ -384,13 +384,13 @@ def outline_from_v1(raw: JsonObject) -> tuple[str, str, Outline]:
     ancestors = [item for item in raw.get("ancestors") or [] if isinstance(item, dict)]
     outline = Outline(
         title=str(raw.get("title") or ""),
-        space_key=json_object(raw, "space").get("key") or _space_key_from_link(json_object(raw, "_expandable").get("space")),
+        space_key=(json_object(raw, "space").get("key")
+                   or _space_key_from_link(json_object(raw, "_expandable").get("space"))),
         labels=tuple(sorted(label_names(raw.get("metadata")))),
         ancestor_ids=tuple(doc_id(str(item.get("type") or "page"), item.get("id")) for item in ancestors),
         ancestor_titles=tuple(str(item.get("title") or "") for item in ancestors),
     )
     return str(raw.get("type") or ""), str(raw.get("id")), outline
-
 
 
 def _strings(value: Any) -> list[str]:

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .config import ConfluenceSettings, setting
-from .cql import ChangeWindow, and_all, change_window, id_clause, parse_instant, run_window_end, space_clause, type_clause
-from .cql import without_order_by
+from .cql import ChangeWindow, and_all, change_window, id_clause, parse_instant, run_window_end, space_clause
+from .cql import type_clause, without_order_by
 from .body_conversion import BodyConversionPool, PendingBody
 from .documents import (
     PENDING_BODY,

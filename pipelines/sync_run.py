@@ -105,15 +105,15 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         # a content index that was missing (never created, or deleted by hand) has nothing to update: read in full
         saved = {} if options.full_refresh or connection.index_created else store.load().watermarks
         ledger = SyncLedger()
-        source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
-                            indexed=indexed, body_workers=None)
-        plan = reader.plan_in_use
-        assert plan is not None, "the source plans the run when it is created"
-
         pipeline = make_pipeline(options)
         if pipeline.has_pending_data:
             logger.warning("Loading a package left pending by an earlier run before syncing")
             pipeline.load()
+        # created last: for a full read it starts the body conversion workers, which the extract step stops
+        source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
+                            indexed=indexed, body_workers=None)
+        plan = reader.plan_in_use
+        assert plan is not None, "the source plans the run when it is created"
         load_info = run_in_steps(pipeline, source, reader)
         load_info.raise_on_failed_jobs()
 

@@ -154,7 +154,8 @@ def test_changes_without_a_new_version_reach_the_index_as_a_full_refresh_would(m
     refreshed = harness.run(full_refresh=True)
     assert refreshed.mode == "full" and refreshed.deleted == 0
     full = {doc_id: outline_of(doc) for doc_id, doc in harness.docs().items()}
-    stale = {doc_id: (incremental.get(doc_id), full[doc_id]) for doc_id in full if incremental.get(doc_id) != full[doc_id]}
+    stale = {doc_id: (incremental.get(doc_id), full[doc_id])
+             for doc_id in full if incremental.get(doc_id) != full[doc_id]}
     assert not stale, list(stale.items())[:3]
     assert set(incremental) == set(full)
 

@@ -24,7 +24,8 @@ def inline(storage: str):
 def job_for(storage: str, links=None, users=None) -> BodyJob:
     if links is None:
         links = {key: f"{WEB_BASE}/x/{key[1] or 'ENG'}/{key[0]}" for key in link_keys(storage)}
-    return BodyJob(storage=storage, space_key="ENG", links=links, users={"u-1": "Ada Lovelace"} if users is None else users)
+    return BodyJob(storage=storage, space_key="ENG", links=links,
+                   users={"u-1": "Ada Lovelace"} if users is None else users)
 
 
 def test_link_keys_cover_every_linked_title_in_every_named_space():
