@@ -72,9 +72,13 @@ def _tree_footprint(processes: list[psutil.Process]) -> int:
     total = 0
     for process in processes:
         try:
-            total += process.memory_info().rss if len(processes) == 1 else process.memory_full_info().pss
-        except (psutil.Error, AttributeError):
-            continue  # exited between listing and reading (or no PSS on this system)
+            if len(processes) == 1:
+                total += process.memory_info().rss
+            else:
+                full = process.memory_full_info()
+                total += getattr(full, "pss", full.rss)  # PSS is Linux-only; RSS over-counts shared pages
+        except psutil.Error:
+            continue  # exited between listing and reading
     return total
 
 

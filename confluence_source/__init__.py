@@ -194,9 +194,6 @@ def confluence(
         )
     reader.ledger = ledger
     plan = reader.plan(watermarks, full_refresh=full_refresh)
-    if plan.full_scopes and body_workers != 0:
-        # a full read converts thousands of bodies: share them out (the caller stops the workers after extract)
-        reader.start_body_workers(default_workers() if body_workers is None else body_workers)
     space_emitter = _SpaceEmitter(reader, plan)
     structure = None
     if indexed is not None and reader.config.check_labels_and_moves:
@@ -220,6 +217,9 @@ def confluence(
                 columns=COLUMNS_BY_TYPE[doc_type],
             )(reader, plan, doc_type, space_emitter, structure)
         )
+    if plan.full_scopes and body_workers != 0:
+        # a full read converts thousands of bodies: share them out (the caller stops the workers after extract)
+        reader.start_body_workers(default_workers() if body_workers is None else body_workers)
     return resources
 
 
@@ -248,10 +248,11 @@ def _content_rows(
             yield dlt.mark.with_table_name(space_row, "spaces")
         if checking:
             already_read.add(document["id"])
-        if PENDING_BODY not in document:
+        if PENDING_BODY not in document and not converting:
             ready.append(document)
         else:
-            # keep a few batches in flight, so workers convert while this process fetches and builds the next ones
+            # keep a few batches in flight, so workers convert while this process fetches and builds the next ones;
+            # documents queue behind them in the order they were read (a later version must reach dlt last)
             converting.append(document)
             while len(converting) > MAX_DOCUMENTS_CONVERTING:
                 ready.append(finish_body(converting.popleft()))

@@ -7,7 +7,7 @@ bodies to forked worker processes while the main process goes on fetching and bu
 Workers cannot call back into the reader, so each job carries what conversion looks up: the display names of the
 users its body mentions and the URLs of the page titles it links to (found with a regular expression, resolved by the
 reader beforehand). A body that needs a name or link the job did not carry is reported back and converted again in
-the main process, so the result is always exactly what inline conversion gives.
+the main process, with what the reader knows by then, as is the batch of a worker that died.
 """
 
 from __future__ import annotations
@@ -112,8 +112,8 @@ class BodyConversionPool:
     def __init__(self, workers: int, web_base: str) -> None:
         self.web_base = web_base
         self.broken = False
-        # fork: the workers start with the converter already imported, and they are started here, before the
-        # read starts any thread, so no lock can be copied mid-use
+        # fork: the workers start with the converter already imported. They are started here, before the read
+        # starts its listing threads; the locks a worker could touch (logging, imports) are reset after a fork
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         for future in [self._executor.submit(_ready) for _ in range(workers)]:
             future.result()

@@ -118,8 +118,9 @@ class DataCenterReader(ConfluenceReader):
             facts = self._facts_from_v1(raw)
             if facts is None or facts.doc_type != doc_type:
                 continue
-            if facts.space_key is None and scope.space is not None:
-                facts.space_key, facts.space_name = scope.space.key, scope.space.name
+            if scope.space is not None and facts.space_key in (None, scope.space.key):
+                facts.space_key = scope.space.key
+                facts.space_name = facts.space_name or scope.space.name
             batch.append((scope.key, facts))
         return batch
 

@@ -524,7 +524,10 @@ class ConfluenceReader(ABC):
         # content hanging on a trashed (or, unless wanted, archived) page is not indexed with it
         if raw.get("type") in ("comment", "attachment") and not self.is_indexed_status(hangs_on):
             return None
-        return facts_from_v1(raw, self.client.web_url)
+        facts = facts_from_v1(raw, self.client.web_url)
+        if facts.space_name is None and facts.space_key in self.state.all_spaces:
+            facts.space_name = self.state.all_spaces[facts.space_key].name  # `space` was not expanded
+        return facts
 
     def is_indexed_status(self, status: Any) -> bool:
         """Current content is indexed; archived content only with `index_archived`. Also applied to the container

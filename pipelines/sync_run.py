@@ -99,11 +99,14 @@ def run_sync(options: SyncOptions) -> SyncSummary:
     with elastic.elasticsearch_client_from_config() as es_client:
         connection = elastic.check_connection(es_client)  # creates the content index when it is missing
         settings = confluence_settings()
-        reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
         store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
+        if connection.index_created:
+            # a content index that was missing (never created, or deleted by hand) has nothing to update: forget
+            # the watermarks before anything can fail, so that this run, or the next one, reads everything
+            store.clear()
+        reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
         indexed = IndexedDocuments(es_client, index, settings.site_url)
-        # a content index that was missing (never created, or deleted by hand) has nothing to update: read in full
-        saved = {} if options.full_refresh or connection.index_created else store.load().watermarks
+        saved = {} if options.full_refresh else store.load().watermarks
         ledger = SyncLedger()
         pipeline = make_pipeline(options)
         if pipeline.has_pending_data:

@@ -180,10 +180,16 @@ def test_full_refresh_picks_up_a_label_added_without_a_new_version(make_harness)
     assert "needs-review" in harness.docs()[f"page-{labelled.id}"]["labels"]
 
 
-def test_a_deleted_content_index_is_filled_again_by_a_full_read(make_harness):
+def test_a_deleted_content_index_is_filled_again_by_a_full_read(make_harness, monkeypatch):
+    from confluence_source import ConfluenceConfigError
+
     harness = make_harness("datacenter")
     harness.run()
     harness.es.indices.delete(index=harness.index)  # the state index with its watermarks stays
+    monkeypatch.setenv("SOURCES__CONFLUENCE__SPACES", "NOPE")
+    with pytest.raises(ConfluenceConfigError):
+        harness.run()  # fails after the preflight re-created the (empty) content index
+    monkeypatch.setenv("SOURCES__CONFLUENCE__SPACES", "*")
     summary = harness.run()
     assert summary.mode == "full"
     assert set(harness.docs()) == set().union(*harness.visible().values())
