@@ -1,6 +1,7 @@
 """Shared pytest fixtures.
 
-``es_url``: the URL of a real Elasticsearch node for the whole session. ``ES_URL`` points the suite at an
+``es_url``: the URL of a real Elasticsearch node for the whole session; ``es``: a plain client for it, independent of
+the code under test. ``ES_URL`` points the suite at an
 existing node; otherwise a local node is started with ``es_local`` on port 9200 (``ES_LOCAL_PORT`` to change it),
 reused if one already answers there, and stopped at the end only if this session started it.
 """
@@ -11,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from es_local import NodeOptions, ensure_running, stop
 
@@ -33,3 +35,10 @@ def es_url() -> Iterator[str]:
     finally:
         if node.started:
             stop(options)
+
+
+@pytest.fixture(scope="session")
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=60)
+    yield client
+    client.close()

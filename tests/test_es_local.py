@@ -23,13 +23,6 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url, request_timeout=30)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def index_name(es: Elasticsearch) -> Iterator[str]:
     name = f"es-local-test-{uuid.uuid4().hex[:8]}"
     yield name

@@ -1,12 +1,10 @@
-"""Fixtures of the destination tests: a client for the real test node, and one fresh index per test.
+"""Fixtures of the destination tests: one fresh index per test.
 
-`es_url` (session fixture in tests/conftest.py) provides the running Elasticsearch node.
+`es_url` and `es` (session fixtures in tests/conftest.py) provide the running Elasticsearch node and a plain client.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,14 +17,7 @@ from destinations.es_config import (
     dead_letter_index_name,
 )
 from destinations.es_retry import RetryPolicy
-
-
-@pytest.fixture(scope="session")
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    """A plain client for assertions, independent of the code under test."""
-    client = Elasticsearch(es_url, request_timeout=60)
-    yield client
-    client.close()
+from tests.es_helpers import delete_indices, unique_index_name
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,11 +29,9 @@ def _close_destination_clients() -> Iterator[None]:
 @pytest.fixture
 def index_name(request: pytest.FixtureRequest, es: Elasticsearch) -> Iterator[str]:
     """A unique index per test; it and its dead-letter index are deleted afterwards."""
-    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
-    name = f"test-dest-{slug}-{uuid.uuid4().hex[:8]}"
+    name = unique_index_name(request, "test-dest", slug_length=60)
     yield name
-    for index in (name, dead_letter_index_name(name)):
-        es.options(ignore_status=404).indices.delete(index=index)
+    delete_indices(es, name, dead_letter_index_name(name))
 
 
 @pytest.fixture

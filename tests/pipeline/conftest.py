@@ -128,13 +128,6 @@ def unique_name(prefix: str) -> str:
 
 
 @pytest.fixture
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url, request_timeout=30)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def make_harness(es: Elasticsearch, es_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> Iterator[Any]:
     """Factory: `make_harness("cloud")` starts a simulator and configures the job for a fresh index."""

@@ -9,8 +9,6 @@ filled from, and every call is recorded: the point of the count narrowing is to 
 from __future__ import annotations
 
 import itertools
-import re
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ from confluence_source.sync_state import IndexedDocuments, SyncLedger
 from destinations.es_indices import create_index_if_missing
 from destinations.es_mapping import content_index_mappings, content_index_settings
 from destinations.es_retry import RetryPolicy
+from tests.es_helpers import delete_indices, unique_index_name
 
 SITE = "https://wiki.example.test"
 OTHER_SITE = "https://other.example.test"
@@ -30,21 +29,13 @@ SPACES = ("ALPHA", "BETA", "GAMMA")
 _ids = itertools.count(1000)
 
 
-@pytest.fixture(scope="module")
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url, request_timeout=30)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def index(request: pytest.FixtureRequest, es: Elasticsearch) -> Iterator[str]:
     """A fresh content index per test, created the way the destination creates it, deleted afterwards."""
-    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50]
-    name = f"test-deletions-{slug}-{uuid.uuid4().hex[:8]}"
+    name = unique_index_name(request, "test-deletions")
     create_index_if_missing(es, name, content_index_mappings(), content_index_settings(), RetryPolicy(max_retries=2))
     yield name
-    es.options(ignore_status=404).indices.delete(index=name)
+    delete_indices(es, name)
 
 
 def make_docs(space_key: str, doc_type: str, count: int, site_url: str = SITE) -> list[dict[str, str]]:

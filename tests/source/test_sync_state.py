@@ -3,8 +3,6 @@ against the real test node."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,26 +12,18 @@ from confluence_source.sync_state import IndexedDocuments, SyncLedger, Watermark
 from destinations.es_indices import create_index_if_missing
 from destinations.es_mapping import content_index_mappings, content_index_settings
 from destinations.es_retry import RetryPolicy
+from tests.es_helpers import delete_indices, unique_index_name
 
 SITE = "https://wiki.example.test"
 OTHER_SITE = "https://other.example.test/confluence"
 
 
-@pytest.fixture(scope="module")
-def es(es_url: str) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(es_url, request_timeout=30)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def index(request: pytest.FixtureRequest, es: Elasticsearch) -> Iterator[str]:
     """A unique content index name per test (not created here); it and its state index are deleted afterwards."""
-    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50]
-    name = f"test-sync-state-{slug}-{uuid.uuid4().hex[:8]}"
+    name = unique_index_name(request, "test-sync-state")
     yield name
-    for created in (name, state_index_name(name)):
-        es.options(ignore_status=404).indices.delete(index=created)
+    delete_indices(es, name, state_index_name(name))
 
 
 def test_load_on_a_missing_index_is_empty(es: Elasticsearch, index: str) -> None:
