@@ -16,9 +16,11 @@ Error mapping (after the transport's retries):
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from functools import partial
+from typing import Any, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -37,14 +39,32 @@ from .errors import (
     ConfluenceRequestError,
     ConfluenceTLSError,
 )
-from .prefetch import prefetched
+from . import settings as defaults
+from .prefetch import opened_ahead, prefetched
 from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
 from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, new_pacer
 
 logger = logging.getLogger(__name__)
 
+K = TypeVar("K")
+
+# A link that carries its own scheme (what `urlsplit(link).scheme` finds), matched without parsing the whole URL:
+# web_url runs for every document and every ancestor of a large read.
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
 JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One paged listing to read: its URL, query parameters, which API's paging it uses, and what it is for
+    (named in errors)."""
+
+    url: str
+    params: Mapping[str, Any]
+    purpose: str
+    api: str = "v1"
 
 
 @dataclass
@@ -91,7 +111,7 @@ class ConfluenceClient:
         """Absolute URL of a `_links.webui` / download link (relative to the site base)."""
         if not link:
             return None
-        if urlsplit(link).scheme:
+        if _ABSOLUTE.match(link):
             return link
         root = (base or self.config.web_base).rstrip("/")
         return root + (link if link.startswith("/") else "/" + link)
@@ -118,6 +138,18 @@ class ConfluenceClient:
         """Iterate the pages of a v1 (`_links.next` + `_links.base`) or v2 (cursor `_links.next`) listing, fetching
         ahead in the background while the caller processes the current page."""
         return prefetched(self._fetch_pages(url, params, purpose=purpose, api=api))
+
+    def pages_of_each(self, listings: Iterable[tuple[K, Listing]]) -> Iterator[tuple[K, Iterator[Page]]]:
+        """(key, pages) of several listings, in order, with the next few already fetching while the current one is
+        consumed (at most `concurrent_downloads` listings at a time): a run reads dozens of per-space listings, and
+        one after another each would leave the server idle while the previous one is turned into documents.
+        A listing's errors (e.g. 404 for a space deleted meanwhile) surface when its own pages are read."""
+        starts = (
+            (key, partial(self._fetch_pages, listing.url, listing.params, purpose=listing.purpose, api=listing.api))
+            for key, listing in listings
+        )
+        ahead = max(0, min(defaults.LISTINGS_AHEAD, self.config.concurrent_downloads - 1))
+        return opened_ahead(starts, ahead=ahead, depth=defaults.LISTING_READ_AHEAD_PAGES)
 
     def _fetch_pages(
         self,

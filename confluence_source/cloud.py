@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
 from . import settings as defaults
-from .client import JsonObject
+from .client import JsonObject, Listing, Page
 from .cql import and_all, space_clause, type_clause
 from .documents import (
     ContentFacts,
@@ -84,8 +84,10 @@ class CloudReader(ConfluenceReader):
     # ---- full reads ------------------------------------------------------------------------------------------
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
         if doc_type == "page":
-            for scope in scopes:
-                yield from self.guarded(scope, self._read_pages(scope))
+            # each space's pages in turn, the next spaces' already fetching (see `ConfluenceClient.pages_of_each`)
+            listings = ((scope, self._pages_listing(scope)) for scope in scopes)
+            for scope, pages in self.client.pages_of_each(listings):
+                yield from self.guarded(scope, self._read_pages(scope, pages))
         elif doc_type == "blogpost":
             yield from self._read_blogposts(scopes)
         elif self._site_wide_is_cheaper(scopes):
@@ -102,17 +104,21 @@ class CloudReader(ConfluenceReader):
         visible = [s for s in self.state.all_spaces.values() if s.status != "archived" or self.config.index_archived]
         return self.config.index_archived or 2 * len(scopes) >= len(visible)
 
-    def _read_pages(self, scope: Scope) -> Iterator[Emitted]:
+    def _pages_listing(self, scope: Scope) -> Listing:
         space = _space_of(scope)
-        tree = self._tree(space.key)
-        labels = self._label_map("page")
-        pending: list[JsonObject] = []
-        for page in self.client.pages(
+        return Listing(
             self.client.v2(defaults.V2_SPACE_PAGES.format(space_id=space.id)),
             {"body-format": "storage", "limit": defaults.V2_PAGE_SIZE, "status": list(_LIVE_STATUSES)},
             purpose=f"listing pages of space {space.key}",
             api="v2",
-        ):
+        )
+
+    def _read_pages(self, scope: Scope, pages: Iterator[Page]) -> Iterator[Emitted]:
+        space = _space_of(scope)
+        tree = self._tree(space.key)
+        labels = self._label_map("page")
+        pending: list[JsonObject] = []
+        for page in pages:
             for raw in page.items:
                 tree.add(self._node(raw, "page"))
             ready, pending = self._pages_with_known_ancestors(pending + page.items, tree, final=tree.pages_complete)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterator
 
 from . import settings as defaults
-from .client import JsonObject
+from .client import JsonObject, Listing
 from .documents import ContentFacts, SpaceInfo, space_from_v1
 from .errors import ConfluenceNotFoundError
 from .reader import ConfluenceReader, Emitted, Scope
@@ -83,18 +83,31 @@ class DataCenterReader(ConfluenceReader):
             yield from self.read_cql(doc_type, scopes, None)
 
     def _read_by_scan(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
-        for position, scope in enumerate(scopes):
-            try:
-                yield from self._scan(doc_type, scope)
-            except ConfluenceNotFoundError:
-                if self._scan_supported is None:  # the very first scan failed: a server without the scan API
+        """Each space's scan in turn, the next ones already fetching (see `ConfluenceClient.pages_of_each`). Until a
+        scan has answered, the first space is scanned alone: a server without the scan API is asked once."""
+        first = 1 if self._scan_supported is None else 0
+        for part in (scopes[:first], scopes[first:]):
+            listings = ((position, self._scan_listing(doc_type, part[position])) for position in range(len(part)))
+            for position, pages in self.client.pages_of_each(listings):
+                scope = part[position]
+                try:
+                    for page in pages:
+                        self._scan_supported = True
+                        yield from self.emit(self._batch(scope, page.items, doc_type))
+                    self.record_fully_read(scope.key, doc_type)
+                except ConfluenceNotFoundError:
+                    if self._scan_supported is not None:
+                        self.space_vanished(scope.key)
+                        continue
+                    # the very first scan failed: a server without the scan API
                     logger.info("This Confluence has no content scan API; reading with CQL search instead")
                     self._scan_supported = False
-                    yield from self.read_full(doc_type, scopes[position:])
-                    return
-                self.space_vanished(scope.key)
+                    break
+            if self._scan_supported is False:
+                yield from self.read_full(doc_type, scopes)
+                return
 
-    def _scan(self, doc_type: str, scope: Scope) -> Iterator[Emitted]:
+    def _scan_listing(self, doc_type: str, scope: Scope) -> Listing:
         space = scope.space
         assert space is not None
         params: dict[str, Any] = {
@@ -105,12 +118,7 @@ class DataCenterReader(ConfluenceReader):
         }
         if self.config.index_archived and doc_type == "page":
             params["status"] = ["current", "archived"]
-        for page in self.client.pages(
-            self.client.v1(defaults.DC_CONTENT_SCAN), params, purpose=f"scanning {doc_type}s of space {space.key}"
-        ):
-            self._scan_supported = True
-            yield from self.emit(self._batch(scope, page.items, doc_type))
-        self.record_fully_read(scope.key, doc_type)
+        return Listing(self.client.v1(defaults.DC_CONTENT_SCAN), params, f"scanning {doc_type}s of space {space.key}")
 
     def _batch(self, scope: Scope, items: list[JsonObject], doc_type: str) -> list[tuple[str, ContentFacts]]:
         batch: list[tuple[str, ContentFacts]] = []

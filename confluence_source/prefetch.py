@@ -4,15 +4,20 @@ Fetching a page is mostly waiting on the network and the server; converting its 
 fetch loop one or two pages ahead in a background thread overlaps the two, so a long listing costs roughly
 max(fetch, convert) instead of their sum. Order is kept, errors surface at the position they happened, and a
 consumer that stops early stops the background thread too.
+
+A run also reads many short listings one after another (the pages of each space): `opened_ahead` starts the next
+few while the current one is consumed, so the server is never left idle between two of them.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterator, TypeVar
+from collections import deque
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 _DONE = object()
 
@@ -22,43 +27,95 @@ class _Failure:
         self.error = error
 
 
-def prefetched(source: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Yield what `source` yields, produced up to `depth` items ahead in a daemon thread."""
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class ReadAhead(Generic[T]):
+    """An iterator over `source` whose items are produced up to `depth` ahead in a daemon thread that starts at
+    once. `close()` stops the thread (and closes the source in it); iterating to the end or to an error closes
+    it too."""
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
+    def __init__(self, source: Iterator[T], depth: int = 2) -> None:
+        self._source = source
+        self._buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._finished = False
+        self._worker = threading.Thread(target=self._produce, name="confluence-prefetch", daemon=True)
+        self._worker.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
             try:
-                buffer.put(item, timeout=0.1)
+                self._buffer.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self) -> None:
         try:
-            for item in source:
-                if not put(item):
-                    close = getattr(source, "close", None)
+            for item in self._source:
+                if not self._put(item):
+                    close = getattr(self._source, "close", None)
                     if close is not None:
                         close()  # runs the source's own clean-up now, in the thread that iterated it
                     return
         except BaseException as error:  # handed to the consumer, raised there
-            put(_Failure(error))
+            self._put(_Failure(error))
             return
-        put(_DONE)
+        self._put(_DONE)
 
-    worker = threading.Thread(target=produce, name="confluence-prefetch", daemon=True)
-    worker.start()
+    def __iter__(self) -> ReadAhead[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._finished:
+            raise StopIteration
+        item = self._buffer.get()
+        if item is _DONE:
+            self.close()
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self.close()
+            raise item.error
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._finished = True
+        self._stop.set()
+        self._worker.join(timeout=5)
+
+
+def prefetched(source: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Yield what `source` yields, produced up to `depth` items ahead in a daemon thread (started on first use)."""
+    ahead = ReadAhead(source, depth)
     try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
+        yield from ahead
     finally:
-        stop.set()
-        worker.join(timeout=5)
+        ahead.close()
+
+
+def opened_ahead(
+    listings: Iterable[tuple[K, Callable[[], Iterator[T]]]], ahead: int, depth: int = 2
+) -> Iterator[tuple[K, Iterator[T]]]:
+    """(key, read-ahead listing) in the given order, with the next `ahead` listings already fetching in their own
+    threads. Each listing's errors surface when that listing is consumed, in order; a consumer that stops early
+    (or moves on without finishing a listing) closes what was opened for it."""
+    pending = iter(listings)
+    opened: deque[tuple[K, ReadAhead[T]]] = deque()
+
+    def open_next() -> None:
+        for key, start in pending:
+            opened.append((key, ReadAhead(start(), depth)))
+            return
+
+    try:
+        for _ in range(ahead + 1):
+            open_next()
+        while opened:
+            key, listing = opened.popleft()
+            try:
+                yield key, listing
+            finally:
+                listing.close()
+            open_next()
+    finally:
+        for _, listing in opened:
+            listing.close()

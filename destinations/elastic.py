@@ -64,7 +64,7 @@ logger = logging.getLogger(__name__)
 
 #: Rows per sink call = the unit dlt re-sends after a failure, and one bulk request. Parallelism comes from dlt's
 #: load workers (two by default), which keeps memory per job small (see the destination README section).
-SINK_BATCH_SIZE: Final = 500
+SINK_BATCH_SIZE: Final = 2000
 #: Retries of the preflight: long enough for a blip, short enough to fail fast when ES is down.
 PREFLIGHT_RETRIES: Final = 2
 
