@@ -38,6 +38,7 @@ class BenchOptions:
     python: str  # interpreter for the pipeline, the naive loader and the simulator
     pipeline_timeout_s: float
     quick: bool
+    latency_ms: float = 0.0  # added by the simulator to every Confluence API request of the measured runs
 
 
 def _csv_choice(allowed: Sequence[str], what: str):  # type: ignore[no-untyped-def]
@@ -55,6 +56,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
 
 
@@ -81,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pipeline", type=Path, default=DEFAULT_PIPELINE, help="the pipeline script to measure")
     parser.add_argument("--python", default=str(REPO_ROOT / ".venv" / "bin" / "python"),
                         help="interpreter that runs the pipeline, the naive loader and the simulator")
+    parser.add_argument("--latency-ms", type=_non_negative_float, default=0.0,
+                        help="milliseconds the simulator waits before answering each Confluence API request of the "
+                        "measured runs, as a remote server would (default 0: every request answered at once)")
     parser.add_argument("--pipeline-timeout", type=float, default=3600.0,
                         help="seconds after which one pipeline run is killed and reported as failed")
     return parser
@@ -102,4 +113,5 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         python=python,
         pipeline_timeout_s=args.pipeline_timeout,
         quick=args.quick,
+        latency_ms=args.latency_ms,
     )

@@ -49,6 +49,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{options['repeat']} repetition(s), medians shown; seed {options['seed']}"
         f"{' (quick mode: indicative only)' if options['quick'] else ''}. Took {report['duration_seconds']:.0f} s.",
         "",
+        *(([f"Every Confluence API request of the measured runs waited {options['latency_ms']:g} ms before its answer "
+            "(`--latency-ms`), as a remote server would; the targets below are set for a local server.", ""])
+          if options.get("latency_ms") else []),
         f"Machine: {machine['cpu_model']}, {machine['logical_cores']} logical cores "
         f"({machine['usable_cores']} usable), {machine['memory_total_mb']:,} MB memory, load {machine['load_average_1m']}; "
         f"Python {machine['python']}; Elasticsearch {machine['elasticsearch_version']} "

@@ -72,6 +72,9 @@ class Series:
             waited = self.simulator.wait_until_idle()
             self.say(f"simulator ready at {self.simulator.base_url} (warm-up {waited:.1f} s)")
             self._guarded("serving rate", self._serving_rate)
+            if self.options.latency_ms > 0:  # after the serving rate, which is the simulator's own speed
+                self.simulator.add_latency(self.options.latency_ms / 1000)
+                self.say(f"every Confluence API request now waits {self.options.latency_ms:g} ms")
             pending: tuple[RunRecord, str] | None = None  # last incremental run, awaiting its reference
             for repeat in range(self.options.repeat):
                 pending = self._guarded(f"repetition {repeat + 1}",

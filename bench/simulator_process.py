@@ -106,6 +106,10 @@ class SimulatorProcess:
             by_endpoint={name: int(value["requests"]) for name, value in endpoints.items()},
         )
 
+    def add_latency(self, seconds: float) -> None:
+        """Delay every Confluence API answer by `seconds` (the simulator's `slow` fault on all endpoints)."""
+        self._admin("POST", "faults", {"add": {"kind": "slow", "endpoint": "*", "delay_seconds": seconds}})
+
     def mutate(self, op: str, **kwargs: Any) -> dict[str, Any]:
         return self._admin("POST", "mutations", {"op": op, "kwargs": kwargs})
 

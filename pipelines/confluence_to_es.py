@@ -12,10 +12,12 @@ message names it); 3 the mass-delete guard kept documents that Confluence no lon
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -112,5 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
+def exit_with(code: int) -> NoReturn:
+    """Exit with the heap frozen, so the interpreter's final garbage collection skips everything the run and its
+    imports allocated: the work is done and written, and that pass alone costs about 0.2 s, a sixth of a run with
+    nothing to sync. Exit handlers still run and streams are still flushed."""
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -42,7 +42,8 @@ def quick_run(es_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[su
                                                                                dict[str, Any], Path]:
     output_dir = tmp_path_factory.mktemp("bench-results")
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--es-url", es_url, "--output-dir", str(output_dir)],
+        [sys.executable, "-m", "bench", "--quick", "--es-url", es_url, "--output-dir", str(output_dir),
+         "--latency-ms", "1"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT_S,
     )
     latest = output_dir / "latest.json"
@@ -64,6 +65,8 @@ def test_quick_run_succeeds_without_errors(quick_run: tuple[subprocess.Completed
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert report["options"]["quick"] is True
     assert report["options"]["sizes"] == ["small"] and report["options"]["repeat"] == 1
+    assert report["options"]["latency_ms"] == 1
+    assert "every Confluence API request now waits 1 ms" in completed.stdout
     assert sorted(report["options"]["flavours"]) == sorted(FLAVOURS)
 
 
