@@ -39,6 +39,7 @@ VARIANTS: list[dict[str, Any]] = [
     {"strategy": "streaming", "batch": 1000, "chunk": 1000},
     {"strategy": "parallel", "batch": 1000, "chunk": 500, "threads": 2},
     {"strategy": "parallel", "batch": 1000, "chunk": 250, "threads": 4},
+    {"strategy": "parallel", "batch": 2000, "chunk": 500, "threads": 2},
     {"strategy": "parallel", "batch": 2000, "chunk": 500, "threads": 4},
 ]
 
