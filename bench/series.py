@@ -72,9 +72,10 @@ class Series:
             waited = self.simulator.wait_until_idle()
             self.say(f"simulator ready at {self.simulator.base_url} (warm-up {waited:.1f} s)")
             self._guarded("serving rate", self._serving_rate)
-            if self.options.latency_ms > 0:  # after the serving rate, which is the simulator's own speed
-                self.simulator.add_latency(self.options.latency_ms / 1000)
-                self.say(f"every Confluence API request now waits {self.options.latency_ms:g} ms")
+            # after the serving rate, which is the simulator's own speed; without the latency asked for, the runs
+            # would measure something else, so the series stops (the error is in the report)
+            if self.options.latency_ms > 0 and not self._guarded("adding latency", self._add_latency):
+                return self.result
             pending: tuple[RunRecord, str] | None = None  # last incremental run, awaiting its reference
             for repeat in range(self.options.repeat):
                 pending = self._guarded(f"repetition {repeat + 1}",
@@ -92,6 +93,12 @@ class Series:
             self.result.errors.append(f"{what}: {type(error).__name__}: {error}")
             self.say(f"ERROR in {what}: {error}\n{traceback.format_exc(limit=3)}")
             return None
+
+    def _add_latency(self) -> bool:
+        assert self.simulator is not None
+        self.simulator.add_latency(self.options.latency_ms / 1000)
+        self.say(f"every Confluence API request now waits {self.options.latency_ms:g} ms")
+        return True
 
     def _serving_rate(self) -> None:
         assert self.simulator is not None

@@ -6,13 +6,14 @@ max(fetch, convert) instead of their sum. Order is kept, errors surface at the p
 consumer that stops early stops the background thread too.
 
 A run also reads many short listings one after another (the pages of each space): `opened_ahead` starts the next
-few while the current one is consumed, so the server is never left idle between two of them.
+few while the current one is consumed, so the server is not left waiting between two of them.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
@@ -20,6 +21,8 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 _DONE = object()
+# How long closing waits for read-ahead threads (in the middle of a request) before leaving them to finish alone.
+CLOSE_TIMEOUT_S = 5.0
 
 
 class _Failure:
@@ -77,10 +80,17 @@ class ReadAhead(Generic[T]):
             raise item.error
         return item  # type: ignore[return-value]
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Tell the thread to stop (it closes the source once its current fetch returns) without waiting for it."""
         self._finished = True
         self._stop.set()
-        self._worker.join(timeout=5)
+
+    def join(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        self._worker.join(timeout=max(0.0, timeout))
+
+    def close(self) -> None:
+        self.stop()
+        self.join()
 
 
 def prefetched(source: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -117,5 +127,9 @@ def opened_ahead(
                 listing.close()
             open_next()
     finally:
+        # stop them all first, then wait once: each may be in the middle of a request
         for _, listing in opened:
-            listing.close()
+            listing.stop()
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S
+        for _, listing in opened:
+            listing.join(deadline - time.monotonic())

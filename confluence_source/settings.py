@@ -61,7 +61,7 @@ V1_SPACES_PAGE_SIZE: Final = 500
 CLOUD_USERS_BULK_MAX: Final = 250
 # Per-space listings of a full read opened ahead of the one being consumed, and the pages each may fetch ahead.
 LISTINGS_AHEAD: Final = 2
-LISTING_READ_AHEAD_PAGES: Final = 4
+LISTING_READ_AHEAD_PAGES: Final = 2
 # Queries an outline listing (label and page-tree check) is split into, run side by side.
 OUTLINE_QUERIES: Final = 4
 # Content ids per CQL `id in (...)` clause (re-reading items whose labels or place in the tree changed).

@@ -71,19 +71,22 @@ def test_failures_that_do_not_heal_stop_the_read(fresh_sim: Simulator) -> None:
             pass
 
 
+@pytest.mark.parametrize("concurrent_downloads", [1, 50], ids=["one-listing-at-a-time", "next-spaces-read-ahead"])
 def test_a_space_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path: Any,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+                                                  caplog: pytest.LogCaptureFixture, concurrent_downloads: int) -> None:
     docs = fresh_sim.site.space_by_key("DOCS")
     assert docs is not None
     if fresh_sim.config.flavour == "cloud":
         rule = FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v2.spaces.pages",
                          path=f"/spaces/{docs.id}/pages")
-    else:  # scan takes the space as a query parameter: fail the scan of the second space in the list
+    else:
+        # scan takes the space as a query parameter: fail the second scan request, a later page of the first space
+        # or the first page of another (with read-ahead, whichever listing asked second)
         rule = FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan", nth=2)
     fresh_sim.faults.add(rule)
     caplog.set_level(logging.WARNING)
     ledger = RecordingLedger()
-    run = run_pipeline(settings_for(fresh_sim), tmp_path, ledger=ledger)
+    run = run_pipeline(settings_for(fresh_sim, concurrent_downloads=concurrent_downloads), tmp_path, ledger=ledger)
     vanished = run.reader.vanished
     assert len(vanished) == 1
     (lost,) = vanished
