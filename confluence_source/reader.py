@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -26,7 +26,7 @@ from .client import ConfluenceClient, JsonObject
 from .config import ConfluenceSettings, setting
 from .cql import ChangeWindow, and_all, change_window, id_clause, parse_instant, run_window_end, space_clause
 from .cql import type_clause, without_order_by
-from .body_conversion import BodyConversionPool, PendingBody
+from .body_conversion import BodyConversionPool, BodyResult, PendingBody
 from .documents import (
     PENDING_BODY,
     ContentFacts,
@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 ScopeKind = Literal["space", "rule"]
 # Below this many bodies in a batch, handing them to a worker costs more than converting them here.
 MIN_BODIES_FOR_WORKERS = 8
+# Bodies per job handed to a conversion worker.
+BODIES_PER_JOB = 50
 Emitted = tuple[str, JsonObject]  # (scope key, document)
 
 
@@ -549,22 +551,30 @@ class ConfluenceReader(ABC):
         self.users.resolve(references)
         pool = self.body_pool
         with_bodies = [facts for _, facts in batch if has_body(facts.doc_type) and facts.storage]
-        future = None
+        # facts id -> (the future of its job, its place in the job); bodies of a job the pool refused are converted here
+        place: dict[int, tuple[Future[list[BodyResult]], int]] = {}
         if pool is not None and len(with_bodies) >= MIN_BODIES_FOR_WORKERS:
-            future = pool.submit([self.builder.body_job(facts) for facts in with_bodies])
-        if future is None:
+            # jobs of a few dozen bodies: a worker starts on the first while the rest are still being packed, and
+            # never holds a whole listing page of bodies and their conversions at once
+            for start in range(0, len(with_bodies), BODIES_PER_JOB):
+                chunk = with_bodies[start : start + BODIES_PER_JOB]
+                future = pool.submit([self.builder.body_job(facts) for facts in chunk])
+                if future is None:
+                    break
+                place.update((id(facts), (future, index)) for index, facts in enumerate(chunk))
+        if not place:
             for scope_key, facts in batch:
                 document = self.builder.content(facts)
                 self.record_seen(scope_key, facts.doc_type, document["id"])
                 yield scope_key, document
             return
-        self.bodies_sent_to_workers += len(with_bodies)
-        place = {id(facts): index for index, facts in enumerate(with_bodies)}
+        self.bodies_sent_to_workers += len(place)
         for scope_key, facts in batch:
             document = self.builder.content(facts, convert=id(facts) not in place)
             if id(facts) in place:
+                job_future, index = place[id(facts)]
                 document[PENDING_BODY] = PendingBody(
-                    future, place[id(facts)], partial(self.builder.convert, facts.storage, facts.space_key))
+                    job_future, index, partial(self.builder.convert, facts.storage, facts.space_key))
             self.record_seen(scope_key, facts.doc_type, document["id"])
             yield scope_key, document
 

@@ -63,9 +63,9 @@ from destinations.es_stats import LoadStatistics, record_batch, total_statistics
 logger = logging.getLogger(__name__)
 
 #: Rows per sink call = the unit dlt re-sends after a failure, and one bulk request. Parallelism comes from dlt's
-#: load workers (two by default), which keeps memory per job small: larger calls sent as parallel requests were
-#: faster for one table alone but no faster in the whole job, and cost memory (see the destination README section).
-SINK_BATCH_SIZE: Final = 500
+#: load workers (two by default), which keeps memory per job small: larger calls, sent as parallel requests or not,
+#: were no faster in the whole job and cost memory (see the destination README section).
+SINK_BATCH_SIZE: Final = 250
 #: Retries of the preflight: long enough for a blip, short enough to fail fast when ES is down.
 PREFLIGHT_RETRIES: Final = 2
 
