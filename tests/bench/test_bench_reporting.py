@@ -114,10 +114,10 @@ def test_a_hanging_child_is_stopped_at_the_timeout(tmp_path: Path) -> None:
     assert measured.wall_seconds < 15
 
 
-def test_markdown_report_renders_without_measurements() -> None:
-    report = {
+def _report_without_measurements(**options: object) -> dict[str, object]:
+    return {
         "run_id": "20250101T000000Z", "duration_seconds": 1.0,
-        "options": {"sizes": ["small"], "flavours": ["cloud"], "repeat": 1, "seed": 1, "quick": True},
+        "options": {"sizes": ["small"], "flavours": ["cloud"], "repeat": 1, "seed": 1, "quick": True, **options},
         "machine": {"cpu_model": "cpu", "logical_cores": 2, "usable_cores": 2, "memory_total_mb": 1024,
                     "load_average_1m": 0.1, "python": "3.11", "elasticsearch_version": "8.19.0",
                     "elasticsearch_client": "8.19.0", "os": "Linux"},
@@ -125,5 +125,15 @@ def test_markdown_report_renders_without_measurements() -> None:
         "extraction": {"available": False, "reason": "no module"}, "targets": [], "warnings": [], "errors": [],
         "notes": ["n"],
     }
+
+
+def test_the_report_says_when_latency_was_added() -> None:
+    assert "waited 50 ms" in render_markdown(_report_without_measurements(latency_ms=50.0))
+    assert "waited" not in render_markdown(_report_without_measurements(latency_ms=0.0))
+    assert "waited" not in render_markdown(_report_without_measurements())  # reports written before the option
+
+
+def test_markdown_report_renders_without_measurements() -> None:
+    report = _report_without_measurements()
     markdown = render_markdown(report)
     assert "Skipped: no module." in markdown and "## Targets" in markdown
