@@ -34,6 +34,7 @@ from destinations.es_config import build_settings  # noqa: E402
 from destinations.es_serializer import DocumentSerializer  # noqa: E402
 
 VARIANTS: list[dict[str, Any]] = [
+    {"strategy": "streaming", "batch": 250, "chunk": 250},
     {"strategy": "streaming", "batch": 500, "chunk": 500},
     {"strategy": "streaming", "batch": 1000, "chunk": 500},
     {"strategy": "streaming", "batch": 1000, "chunk": 1000},
