@@ -46,7 +46,8 @@ def run_naive(options: BenchOptions, es: Elasticsearch, es_url: str, simulator: 
         wall_seconds=wall, cpu_seconds=measurement.cpu_seconds, cpu_user_seconds=measurement.cpu_user_seconds,
         cpu_system_seconds=measurement.cpu_system_seconds, requests=traffic.requests,
         docs_per_request=documents / traffic.requests if documents is not None and traffic.requests else None,
-        bytes_read=traffic.bytes_sent, peak_rss_mb=measurement.peak_rss_bytes / 2**20,
+        bytes_read=traffic.bytes_sent, file_requests=traffic.file_requests, file_bytes_read=traffic.file_bytes_sent,
+        peak_rss_mb=measurement.peak_rss_bytes / 2**20,
         reported_elapsed_seconds=(summary or {}).get("elapsed_seconds"), documents_by_type=by_type,
         details={"indexes": "pages and blog posts only", "requests_by_endpoint": traffic.by_endpoint},
     )

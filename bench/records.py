@@ -22,7 +22,8 @@ SCENARIOS = (FULL, INCREMENTAL_NO_CHANGE, INCREMENTAL_CHANGE, NAIVE, SINK_LIMIT,
 
 # Numeric fields of a run that are summarised as medians
 METRICS = ("documents", "index_documents", "docs_per_second", "wall_seconds", "cpu_seconds", "cpu_user_seconds",
-           "cpu_system_seconds", "requests", "docs_per_request", "bytes_read", "peak_rss_mb",
+           "cpu_system_seconds", "requests", "docs_per_request", "bytes_read", "file_requests", "file_bytes_read",
+           "peak_rss_mb",
            "reported_elapsed_seconds")
 
 
@@ -59,9 +60,11 @@ class RunRecord:
     cpu_seconds: float | None = None
     cpu_user_seconds: float | None = None
     cpu_system_seconds: float | None = None
-    requests: int | None = None  # HTTP requests the simulator served for this run
+    requests: int | None = None  # Confluence API requests the simulator served for this run
     docs_per_request: float | None = None
-    bytes_read: int | None = None  # response bytes the simulator sent for this run
+    bytes_read: int | None = None  # API response bytes the simulator sent for this run
+    file_requests: int | None = None  # attachment file downloads (and Cloud's redirects to them)
+    file_bytes_read: int | None = None
     peak_rss_mb: float | None = None
     reported_elapsed_seconds: float | None = None  # what the program itself says it took
     documents_by_type: dict[str, int] = field(default_factory=dict)

@@ -71,11 +71,13 @@ def render_markdown(report: dict[str, Any]) -> str:
             _number(m["reported_elapsed_seconds"], 2), _number(m["cpu_seconds"], 2),
             _number(m["requests"], 0), _number(m["docs_per_request"], 1),
             _number(None if m["bytes_read"] is None else m["bytes_read"] / 2**20, 1),
+            _number(m.get("file_requests"), 0),
+            _number(None if m.get("file_bytes_read") is None else m["file_bytes_read"] / 2**20, 1),
             _number(m["peak_rss_mb"], 0), "–" if check is None else ("yes" if check else "NO"),
         ])
     lines += _table(["Scenario", "Flavour", "Size", "OK runs", "Docs", "Docs/s", "Wall s",
                      "Own s", "CPU s", "Requests",
-                     "Docs/request", "MB read", "Peak RSS MB", "Index matches"], rows)
+                     "Docs/request", "MB read", "File requests", "File MB", "Peak RSS MB", "Index matches"], rows)
     lines += ["", "## Ratios", ""]
     lines += _table(["Flavour", "Size", "ours / sink limit", "ours / naive", "incremental no-change / full time",
                      "same, own time (no start-up)"],

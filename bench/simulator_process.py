@@ -31,18 +31,27 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Simulator endpoints that serve attachment files rather than API answers (Cloud's download is a redirect to media).
+FILE_ENDPOINTS = frozenset({"download", "media"})
+
+
 @dataclass(frozen=True)
 class TrafficCounters:
-    """Requests served and response bytes sent, Confluence API endpoints only (admin calls excluded)."""
+    """Requests served and response bytes sent: Confluence API endpoints, and apart from them attachment file
+    downloads (one request per file, two on Cloud with its media redirect). Admin calls are excluded."""
 
     requests: int
     bytes_sent: int
     by_endpoint: dict[str, int]
+    file_requests: int = 0
+    file_bytes_sent: int = 0
 
     def since(self, earlier: "TrafficCounters") -> "TrafficCounters":
         endpoints = {name: count - earlier.by_endpoint.get(name, 0) for name, count in self.by_endpoint.items()}
         return TrafficCounters(self.requests - earlier.requests, self.bytes_sent - earlier.bytes_sent,
-                               {name: count for name, count in endpoints.items() if count})
+                               {name: count for name, count in endpoints.items() if count},
+                               self.file_requests - earlier.file_requests,
+                               self.file_bytes_sent - earlier.file_bytes_sent)
 
 
 class SimulatorProcess:
@@ -100,10 +109,14 @@ class SimulatorProcess:
     def counters(self) -> TrafficCounters:
         snapshot = self._admin("GET", "stats")
         endpoints = {name: value for name, value in snapshot.get("endpoints", {}).items() if "admin" not in name}
+        api = {name: value for name, value in endpoints.items() if name not in FILE_ENDPOINTS}
+        files = [value for name, value in endpoints.items() if name in FILE_ENDPOINTS]
         return TrafficCounters(
-            requests=sum(int(value["requests"]) for value in endpoints.values()),
-            bytes_sent=sum(int(value["bytes_sent"]) for value in endpoints.values()),
+            requests=sum(int(value["requests"]) for value in api.values()),
+            bytes_sent=sum(int(value["bytes_sent"]) for value in api.values()),
             by_endpoint={name: int(value["requests"]) for name, value in endpoints.items()},
+            file_requests=sum(int(value["requests"]) for value in files),
+            file_bytes_sent=sum(int(value["bytes_sent"]) for value in files),
         )
 
     def add_latency(self, seconds: float) -> None:

@@ -102,6 +102,7 @@ def confluence_settings(
     overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES,
     cql_timezone: Optional[str] = None,
     check_labels_and_moves: bool = True,
+    extract_attachment_content: bool = True,
 ) -> ConfluenceSettings:
     """The validated `[sources.confluence]` settings (same names as the source arguments)."""
     return build_settings(
@@ -123,6 +124,7 @@ def confluence_settings(
         overlap_minutes=overlap_minutes,
         cql_timezone=cql_timezone,
         check_labels_and_moves=check_labels_and_moves,
+        extract_attachment_content=extract_attachment_content,
     )
 
 
@@ -146,6 +148,7 @@ def confluence(
     overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES,
     cql_timezone: Optional[str] = None,
     check_labels_and_moves: bool = True,
+    extract_attachment_content: bool = True,
     watermarks: Optional[Dict[str, str]] = None,
     full_refresh: bool = False,
     ledger: Optional[SeenLedger] = None,
@@ -166,7 +169,7 @@ def confluence(
             `check_labels_and_moves` is off, incremental runs also pick up label changes, page moves, restored
             pages and renamed ancestors, none of which moves `lastmodified` (see `structure.py`).
         body_workers: processes converting bodies during full reads (None: one per core, up to four; 0: none).
-            With workers the caller must call `reader.stop_body_workers()` once extraction is over.
+            With workers the caller must call `reader.stop_workers()` once extraction is over.
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:
@@ -190,6 +193,7 @@ def confluence(
                 overlap_minutes=overlap_minutes,
                 cql_timezone=cql_timezone,
                 check_labels_and_moves=check_labels_and_moves,
+                extract_attachment_content=extract_attachment_content,
             )
         )
     reader.ledger = ledger
@@ -234,13 +238,27 @@ def _content_rows(
     space_emitter: "_SpaceEmitter",
     structure: Optional[StructureCheck],
 ) -> Iterator[Any]:
+    try:
+        yield from _read_rows(reader, plan, doc_type, space_emitter, structure)
+    finally:
+        if doc_type == "attachment":
+            reader.attachment_text.finish()  # the download threads are not needed by the other resources
+
+
+def _read_rows(
+    reader: ConfluenceReader,
+    plan: SyncPlan,
+    doc_type: str,
+    space_emitter: "_SpaceEmitter",
+    structure: Optional[StructureCheck],
+) -> Iterator[Any]:
     checking = structure is not None and bool(structure.scopes)
     already_read: set[str] = set()
     reading: Iterator[tuple[str, dict[str, Any]]] = reader.iter_content(doc_type, plan)
     if structure is not None and checking:
         # a generator: it runs only after the change window's read has filled `already_read`
         reading = itertools.chain(reading, structure.reread(doc_type, already_read))
-    converting: deque[dict[str, Any]] = deque()  # documents whose bodies workers are still converting
+    converting: deque[dict[str, Any]] = deque()  # documents whose bodies (or files' text) are still pending
     ready: list[dict[str, Any]] = []  # handed to dlt as lists: one pass through its pipe per list, not per row
     for scope_key, document in reading:
         space_row = space_emitter.for_rule_document(scope_key, document)

@@ -149,6 +149,11 @@ class PendingBody:
     index: int
     redo: Callable[[], ConvertedBody]  # inline conversion, for bodies a worker could not fully resolve
 
+    def fill(self, document: dict[str, object]) -> None:
+        converted = self.result()
+        document["body"] = converted.text
+        document["body_markdown"] = converted.markdown
+
     def result(self) -> ConvertedBody:
         try:
             outcome = self.future.result()[self.index]

@@ -43,7 +43,7 @@ from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
 from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
-from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, new_pacer
+from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, environment_settings, new_pacer
 
 logger = logging.getLogger(__name__)
 
@@ -81,24 +81,32 @@ class ConfluenceClient:
 
     def __init__(self, config: ConfluenceSettings) -> None:
         self.config = config
-        self.stats = RequestStats()
-        self._pacer = new_pacer()
-        self._verify = verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or "")
-        self._http = RetryingHttpClient(
-            timeout=config.request_timeout,
-            retry_count=config.retry_count,
-            backoff_seconds=config.backoff_seconds,
-            max_retry_delay=config.max_retry_delay,
-            pool_size=max(10, min(config.concurrent_downloads, 100)),
-            stats=self.stats,
-            pacer=self._pacer,
-            verify=self._verify,
-        )
+        self.stats = RequestStats()  # REST API requests
+        self.file_stats = RequestStats()  # attachment file downloads, one request (or two, redirected) per file
+        self._pacer = new_pacer()  # shared: when the site throttles, downloads pause with the API requests
+        self._verify, self._proxies = environment_settings(
+            config.site_url, verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or ""))
+        self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
+        self._files = self._transport(self.file_stats, pool_size=max(1, min(config.concurrent_downloads, 100)))
         self._auth = _auth_for(config)
         self._rest_lock = threading.Lock()
         self._rest_client: RESTClient | None = None
         # Until one request has been accepted, a 403 means the credentials are not good for this site.
         self.credentials_accepted = False
+
+    def _transport(self, stats: RequestStats, pool_size: int) -> RetryingHttpClient:
+        config = self.config
+        return RetryingHttpClient(
+            timeout=config.request_timeout,
+            retry_count=config.retry_count,
+            backoff_seconds=config.backoff_seconds,
+            max_retry_delay=config.max_retry_delay,
+            pool_size=pool_size,
+            stats=stats,
+            pacer=self._pacer,
+            verify=self._verify,
+            proxies=self._proxies,
+        )
 
     # ---- URLs --------------------------------------------------------------------------------------------------
     def v1(self, path: str) -> str:
@@ -126,6 +134,21 @@ class ConfluenceClient:
         """POST a JSON body for a read (e.g. bulk user lookup); the transport retries it like a GET."""
         response = self._call(lambda rest: rest.post(url, json=body, verify=self._verify), purpose)
         return self._json_of(response, purpose)
+
+    def download(self, url: str, *, purpose: str) -> bytes:
+        """The bytes of a file on the site (an attachment's download link). Cloud answers with a redirect to its media
+        service, which is followed; the credentials go to the configured site only (requests drops them when a
+        redirect leaves the host, and a link pointing elsewhere is refused before any request)."""
+        if not self.on_site(url):
+            raise ConfluenceRequestError(f"Not {purpose}: the link leads away from the Confluence site "
+                                         f"({urlsplit(url).netloc})")
+        session = self._files.session  # this thread's session on the download connection pool
+        return self._call(lambda _: session.get(url, auth=self._auth, verify=self._verify), purpose).content
+
+    def on_site(self, url: str) -> bool:
+        """Whether `url` has the scheme, host and port of `confluence_url`."""
+        target, site = urlsplit(url), urlsplit(self.config.site_url)
+        return (target.scheme.lower(), target.netloc.lower()) == (site.scheme.lower(), site.netloc.lower())
 
     def pages(
         self,

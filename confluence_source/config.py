@@ -58,6 +58,7 @@ class ConfluenceSettings:
     overlap_minutes: int = defaults.DEFAULT_OVERLAP_MINUTES
     cql_timezone: str | None = None
     check_labels_and_moves: bool = True
+    extract_attachment_content: bool = True
     backoff_seconds: float = defaults.DEFAULT_BACKOFF_SECONDS
     max_retry_delay: float = defaults.DEFAULT_MAX_RETRY_DELAY
 
@@ -105,6 +106,7 @@ def build_settings(
     overlap_minutes: int | str | None = defaults.DEFAULT_OVERLAP_MINUTES,
     cql_timezone: str | None = None,
     check_labels_and_moves: bool | str | None = True,
+    extract_attachment_content: bool | str | None = True,
     backoff_seconds: float | str | None = defaults.DEFAULT_BACKOFF_SECONDS,
     max_retry_delay: float | str | None = defaults.DEFAULT_MAX_RETRY_DELAY,
 ) -> ConfluenceSettings:
@@ -145,6 +147,7 @@ def build_settings(
         overlap_minutes=_parse_int(overlap_minutes, "overlap_minutes", defaults.DEFAULT_OVERLAP_MINUTES, minimum=0),
         cql_timezone=timezone_name,
         check_labels_and_moves=_parse_bool(check_labels_and_moves, "check_labels_and_moves", default=True),
+        extract_attachment_content=_parse_bool(extract_attachment_content, "extract_attachment_content", default=True),
         backoff_seconds=_parse_float(backoff_seconds, "backoff_seconds", defaults.DEFAULT_BACKOFF_SECONDS, minimum=0),
         max_retry_delay=_parse_float(max_retry_delay, "max_retry_delay", defaults.DEFAULT_MAX_RETRY_DELAY, minimum=0),
     )

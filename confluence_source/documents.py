@@ -50,7 +50,8 @@ COLUMNS_BY_TYPE: dict[str, dict[str, dict[str, Any]]] = {
     },
     "attachment": {
         **COMMON_COLUMNS, **_TREE_COLUMNS, **_PARENT_COLUMNS,
-        **_columns(file_name="text", media_type="text", file_size="bigint", download_url="text", comment="text"),
+        **_columns(file_name="text", media_type="text", file_size="bigint", download_url="text", comment="text",
+                   body="text", content_extraction="text"),
     },
 }
 
@@ -508,10 +509,9 @@ def has_body(doc_type: str) -> bool:
 
 
 def finish_body(document: JsonObject) -> JsonObject:
-    """Fill in `body` and `body_markdown` of a document whose body was converted in a worker (waits for it)."""
+    """Fill in the body of a document whose body a worker was still converting (a page's, blog post's or comment's)
+    or whose file was still being downloaded and read (an attachment's text); waits for it."""
     pending = document.pop(PENDING_BODY, None)
     if pending is not None:
-        converted = pending.result()
-        document["body"] = converted.text
-        document["body_markdown"] = converted.markdown
+        pending.fill(document)
     return document

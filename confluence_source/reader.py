@@ -26,6 +26,7 @@ from .client import ConfluenceClient, JsonObject
 from .config import ConfluenceSettings, setting
 from .cql import ChangeWindow, and_all, change_window, id_clause, parse_instant, run_window_end, space_clause
 from .cql import type_clause, without_order_by
+from .attachment_text import AttachmentTextReader
 from .body_conversion import BodyConversionPool, BodyResult, PendingBody
 from .documents import (
     PENDING_BODY,
@@ -131,6 +132,8 @@ class ConfluenceReader(ABC):
         # worker processes converting bodies during large reads (None: convert inline)
         self.body_pool: BodyConversionPool | None = None
         self.bodies_sent_to_workers = 0
+        # threads downloading attachment files and extracting their text
+        self.attachment_text = AttachmentTextReader(client)
 
     # ---- public interface ------------------------------------------------------------------------------------
     @property
@@ -562,12 +565,6 @@ class ConfluenceReader(ABC):
                 if future is None:
                     break
                 place.update((id(facts), (future, index)) for index, facts in enumerate(chunk))
-        if not place:
-            for scope_key, facts in batch:
-                document = self.builder.content(facts)
-                self.record_seen(scope_key, facts.doc_type, document["id"])
-                yield scope_key, document
-            return
         self.bodies_sent_to_workers += len(place)
         for scope_key, facts in batch:
             document = self.builder.content(facts, convert=id(facts) not in place)
@@ -575,6 +572,10 @@ class ConfluenceReader(ABC):
                 job_future, index = place[id(facts)]
                 document[PENDING_BODY] = PendingBody(
                     job_future, index, partial(self.builder.convert, facts.storage, facts.space_key))
+            elif facts.doc_type == "attachment":
+                pending_text = self.attachment_text.attach(document)
+                if pending_text is not None:
+                    document[PENDING_BODY] = pending_text
             self.record_seen(scope_key, facts.doc_type, document["id"])
             yield scope_key, document
 
@@ -584,10 +585,12 @@ class ConfluenceReader(ABC):
         if workers > 0 and self.body_pool is None:
             self.body_pool = BodyConversionPool(workers, self.builder.web_base)
 
-    def stop_body_workers(self) -> None:
+    def stop_workers(self) -> None:
+        """Stop the body conversion processes and the attachment download threads (once extraction is over)."""
         if self.body_pool is not None:
             self.body_pool.close()
             self.body_pool = None
+        self.attachment_text.finish()
 
     def guarded(self, scope: Scope, reading: Iterator[Emitted]) -> Iterator[Emitted]:
         """Read one space; if it disappears mid-run (404), log it, skip it and carry on with the others."""

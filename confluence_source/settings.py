@@ -103,5 +103,15 @@ NEAR_LIMIT_INTERVAL: Final = 0.5
 # How long the slow-down lasts after the last NearLimit answer.
 NEAR_LIMIT_HOLD_SECONDS: Final = 30.0
 
+# ---- attachment text ---------------------------------------------------------------------------------------------
+# Files above this size are indexed without their text (the reference connector's rule).
+MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
+# File bytes held in memory at once by all downloads together (a single larger file is still read, alone).
+DOWNLOAD_BUFFER_BYTES: Final = 64 * 1024 * 1024
+# Characters of text kept per file: Elasticsearch highlights at most 1,000,000 characters of a field by default.
+MAX_EXTRACTED_CHARS: Final = 1_000_000
+# One file's extraction is abandoned after this long (the file is indexed without its text).
+EXTRACTION_TIMEOUT_SECONDS: Final = 60
+
 # Content types the source indexes (space documents come from the spaces resource).
 CONTENT_TYPES: Final = ("page", "blogpost", "comment", "attachment")

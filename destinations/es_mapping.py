@@ -75,6 +75,7 @@ _ATTACHMENT_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "file_size": LONG,
     "download_url": KEYWORD,
     "comment": TEXT,  # the upload comment
+    "content_extraction": KEYWORD,  # what became of the file's text (extracted, too_large, unsupported_type, ...)
 }
 
 _SPACE_FIELDS: Final[dict[str, dict[str, Any]]] = {

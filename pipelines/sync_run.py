@@ -51,6 +51,9 @@ class SyncSummary:
     failed: int = 0
     requests: int = 0
     bytes: int = 0
+    file_requests: int = 0  # attachment downloads (not counted in `requests`)
+    file_bytes: int = 0
+    attachment_text: dict[str, int] = field(default_factory=dict)  # files per outcome (extracted, too_large, ...)
     elapsed_seconds: float = 0.0
     refused_deletions: list[dict[str, Any]] = field(default_factory=list)
     refusal_message: str = ""
@@ -66,6 +69,9 @@ class SyncSummary:
             "failed": self.failed,
             "requests": self.requests,
             "bytes": self.bytes,
+            "file_requests": self.file_requests,
+            "file_bytes": self.file_bytes,
+            "attachment_text": self.attachment_text,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "refused_deletions": self.refused_deletions,
             "index": self.index,
@@ -151,6 +157,10 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         stats = reader.stats
         summary.requests = int(stats.get("requests", 0))
         summary.bytes = int(stats.get("bytes_received", 0))
+        file_stats = reader.client.file_stats.as_dict()
+        summary.file_requests = int(file_stats["requests"])
+        summary.file_bytes = int(file_stats["bytes_received"])
+        summary.attachment_text = dict(sorted(reader.attachment_text.outcomes.items()))
         summary.elapsed_seconds = time.monotonic() - started
         store.save(
             {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
@@ -167,7 +177,7 @@ def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) 
     try:
         pipeline.extract(source)
     finally:
-        reader.stop_body_workers()
+        reader.stop_workers()
     reader.release_read_caches()
     large_read = int(reader.stats.get("bytes_received", 0)) >= RELEASE_MEMORY_AFTER_BYTES
     if large_read:

@@ -95,8 +95,11 @@ def test_every_process_run_reports_every_metric(
     assert full["index_documents"] == full["documents"], "documents written != documents in the index"
     assert set(full["documents_by_type"]) >= {"spaces", "pages", "blogposts", "comments", "attachments"}, \
         full["documents_by_type"]
+    # attachment files are downloaded apart from the API requests
+    assert full["file_requests"] > 0 and full["file_bytes_read"] > 0
     naive = _run(report, NAIVE, flavour)
     assert 0 < naive["documents"] < full["documents"]  # pages and blog posts only
+    assert naive["file_requests"] == 0
 
 
 @pytest.mark.bench
@@ -140,10 +143,11 @@ def test_extraction_and_targets_are_reported(
 ) -> None:
     report = quick_run[1]
     extraction = report["extraction"]
-    if extraction["available"]:
-        assert extraction["formats"] and all(f["error"] or f["mb_per_second"] for f in extraction["formats"])
-    else:
-        assert extraction["reason"]
+    assert extraction["available"], extraction["reason"]
+    assert extraction["extractor"] == "confluence_source.extraction.extract_text"
+    for measured in extraction["formats"]:
+        assert measured["error"] is None, measured
+        assert measured["mb_per_second"] > 0 and measured["characters_extracted"] > 0, measured
     statuses = {target["status"] for target in report["targets"]}
     assert statuses <= {"PASS", "FAIL", "SKIP"}
     for name in TARGET_NAMES:

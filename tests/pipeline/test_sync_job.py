@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 FLAVOURS = ("cloud", "datacenter")
@@ -387,3 +389,51 @@ def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path)
     out = result.stdout
     assert "Full sync finished" in out and "Incremental sync finished" in out, out
     assert "deployment checklist" in out.lower() or "rollback" in out.lower(), out
+
+
+def phrase_hits(harness, phrase: str) -> set[str]:
+    """Ids of the documents a search for this exact phrase finds, the way a search UI would ask."""
+    response = harness.es.search(index=harness.index, query={"match_phrase": {"body": phrase}}, size=50)
+    return {hit["_id"] for hit in response["hits"]["hits"]}
+
+
+def docx_with(text: str) -> bytes:
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def pdf_with(text: str) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(text=text)
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_attachment_text_is_searchable_and_follows_a_new_file_version(make_harness, flavour):
+    harness = make_harness(flavour)
+    pages = readable_pages(harness)
+    mutations = harness.sim.mutations
+    attached = mutations.add_attachment(container_id=pages[0].id, file_name="capacity-plan.docx",
+                                        data=docx_with("Quokka capacity forecast for the northern region"))
+    harness.run()
+    doc_id = f"attachment-att{attached.id}" if flavour == "cloud" else f"attachment-{attached.id}"
+    assert phrase_hits(harness, "quokka capacity forecast") == {doc_id}
+    assert harness.docs()[doc_id]["content_extraction"] == "extracted"
+
+    replaced = mutations.add_attachment_version(attachment_id=attached.id, media_type="application/pdf",
+                                                data=pdf_with("Numbat migration ledger, second revision"))
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    assert phrase_hits(harness, "numbat migration ledger") == {doc_id}
+    assert phrase_hits(harness, "quokka capacity forecast") == set()
+    assert harness.docs()[doc_id]["version"] == replaced.version.number
+    assert summary.attachment_text == {"extracted": 1}

@@ -155,7 +155,7 @@ def run_pipeline(
     try:
         pipeline.extract(source)
     finally:
-        reader.stop_body_workers()
+        reader.stop_workers()
     pipeline.normalize()
     pipeline.load()
     return CapturedRun(reader, dict(rows))

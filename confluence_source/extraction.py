@@ -1,0 +1,121 @@
+"""The text of an attachment file, so that people find a file by what is written in it.
+
+Documents (PDF, Word, Excel, PowerPoint, OpenDocument, RTF, e-mail, EPUB, HTML, XML, Markdown, ...) are read with
+kreuzberg: a Rust core (PDFium for PDFs) that releases the GIL, so the download threads extract side by side on
+every core without a process pool. Plain text and CSV are only decoded (kreuzberg would rewrite every CSV row as
+`header: value` lines), with charset-normalizer guessing the encoding when the file is not UTF-8.
+
+What is not worth or not safe to open is recognised from the media type (or, for `application/octet-stream`, the
+file name) before anything is downloaded: images (no OCR: slow, and mostly noise for screenshots), audio, video,
+fonts, archives (nothing unpacks a zip bomb into memory) and types kreuzberg cannot read.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from functools import lru_cache
+from typing import Any
+
+import charset_normalizer
+
+from . import settings as defaults
+
+# Media types that say nothing about the content: the file name decides instead.
+_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/binary",
+                            "application/unknown", "application/download", "application/force-download"})
+_SKIPPED_FAMILIES = ("image/", "audio/", "video/", "font/", "model/", "multipart/")
+_ARCHIVES = frozenset({
+    "application/zip", "application/x-zip-compressed", "application/gzip", "application/x-gzip",
+    "application/x-tar", "application/x-gtar", "application/x-7z-compressed", "application/x-rar-compressed",
+    "application/vnd.rar", "application/x-bzip", "application/x-bzip2", "application/x-xz", "application/zstd",
+    "application/java-archive", "application/vnd.android.package-archive", "application/x-iso9660-image",
+})
+# Decoded as they are rather than handed to kreuzberg.
+_PLAIN_TEXT = frozenset({"text/plain", "text/csv", "text/tab-separated-values", "text/x-log"})
+
+
+class ExtractionError(Exception):
+    """A file that cannot be read. `reason` is `encrypted` (password-protected) or `unreadable` (damaged, or not
+    what its type says)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def extractable_type(media_type: str | None, file_name: str = "") -> str | None:
+    """The media type to extract this file as, or None when its text is not extracted (see the module doc)."""
+    normalised = (media_type or "").split(";", 1)[0].strip().lower()
+    if normalised in _GENERIC_TYPES:
+        normalised = (mimetypes.guess_type(file_name, strict=False)[0] or "").lower()
+    if not normalised:
+        return None
+    return normalised if _readable(normalised) else None
+
+
+@lru_cache(maxsize=256)
+def _readable(media_type: str) -> bool:
+    if media_type.startswith(_SKIPPED_FAMILIES) or media_type in _ARCHIVES:
+        return False
+    if media_type in _PLAIN_TEXT:
+        return True
+    try:
+        _kreuzberg().validate_mime_type(media_type)
+    except Exception:  # noqa: BLE001 - kreuzberg says "unsupported format" with a RuntimeError
+        return False
+    return True
+
+
+def extract_text(data: bytes, media_type: str | None, file_name: str = "") -> str:
+    """The text of one file (at most `MAX_EXTRACTED_CHARS` characters). Raises `ExtractionError` for a file that
+    cannot be read, and `ValueError` for a type that `extractable_type` turns down."""
+    kind = extractable_type(media_type, file_name)
+    if kind is None:
+        raise ValueError(f"no text is extracted from files of type {media_type or 'unknown'} ({file_name})")
+    if kind in _PLAIN_TEXT:
+        text = _decoded(data)
+    else:
+        text = _with_kreuzberg(data, kind)
+    return text.strip()[: defaults.MAX_EXTRACTED_CHARS]
+
+
+def _decoded(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise ExtractionError("unreadable", "not text in any known encoding")
+    return str(best)
+
+
+def _with_kreuzberg(data: bytes, media_type: str) -> str:
+    kreuzberg = _kreuzberg()
+    try:
+        result = kreuzberg.extract_bytes_sync(data, media_type, _config())
+    except kreuzberg.KreuzbergError as error:
+        detail = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        reason = "encrypted" if "password" in detail.lower() or "encrypt" in detail.lower() else "unreadable"
+        raise ExtractionError(reason, detail) from None
+    except Exception as error:  # noqa: BLE001 - a panic or runtime error inside the extractor: this file only
+        raise ExtractionError("unreadable", f"{type(error).__name__}: {str(error)[:300]}") from None
+    return str(result.content or "")
+
+
+def _kreuzberg() -> Any:
+    """Imported on first use: a run without attachments to read does not pay for it."""
+    import kreuzberg
+
+    return kreuzberg
+
+
+@lru_cache(maxsize=1)
+def _config() -> Any:
+    """No result cache (it would write every file's text under the user's home), no OCR, and a time limit so that
+    one pathological file cannot stall the run."""
+    return _kreuzberg().ExtractionConfig(
+        use_cache=False,
+        enable_quality_processing=False,
+        extraction_timeout_secs=defaults.EXTRACTION_TIMEOUT_SECONDS,
+    )

@@ -1,0 +1,105 @@
+"""Attachment text during a sync: files downloaded from the simulator over HTTP (Cloud through its media redirect),
+their text extracted into `body`, and what became of every file in `content_extraction`."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from confluence_simulator import files
+from confluence_simulator.faults import FaultKind, FaultRule
+from confluence_source.attachment_text import ByteBudget
+from confluence_source.client import ConfluenceClient
+from confluence_source.errors import ConfluenceRequestError
+from confluence_source.extraction import extractable_type
+
+from .conftest import document_id, run_pipeline, settings_for
+
+
+def attachment_rows(run):
+    return {row["id"]: row for row in run.rows.get("attachments", [])}
+
+
+def test_every_attachment_says_what_became_of_its_text(small_sim, tmp_path):
+    run = run_pipeline(settings_for(small_sim), tmp_path)
+    rows = attachment_rows(run)
+    site = small_sim.site
+    landmarks = {name: document_id(small_sim, site.content[ids[0]]) for name, ids in site.landmarks.items()
+                 if name in ("large_file", "encrypted_pdf", "corrupt_pdf")}
+    assert rows[landmarks["large_file"]]["content_extraction"] == "too_large"
+    assert rows[landmarks["encrypted_pdf"]]["content_extraction"] == "encrypted"
+    assert rows[landmarks["corrupt_pdf"]]["content_extraction"] == "unreadable"
+    checked = 0
+    for item in site.iter_content("attachment"):
+        row = rows.get(document_id(small_sim, item))
+        if row is None or row["id"] in landmarks.values():
+            continue
+        if extractable_type(item.media_type, item.title) is None:
+            assert row["content_extraction"] == "unsupported_type" and row.get("body") is None, row
+            continue
+        assert row["content_extraction"] == "extracted", row
+        assert " ".join(item.extractable_phrase.split()) in " ".join(row["body"].split()), row["file_name"]
+        checked += 1
+    assert checked >= 20
+    # the 11 MB file was never downloaded, and file downloads are not API requests
+    downloads = run.reader.client.file_stats.as_dict()
+    assert downloads["bytes_received"] < files.LARGE_FILE_SIZE
+    assert downloads["requests"] >= checked
+    assert run.requests < downloads["requests"]
+
+
+def test_nothing_is_downloaded_when_extraction_is_off(fresh_sim, tmp_path):
+    run = run_pipeline(settings_for(fresh_sim, extract_attachment_content="false"), tmp_path)
+    rows = attachment_rows(run)
+    assert rows
+    assert {row["content_extraction"] for row in rows.values()} == {"disabled"}
+    assert all(row.get("body") is None for row in rows.values())
+    assert run.reader.client.file_stats.as_dict()["requests"] == 0
+
+
+def test_failed_downloads_leave_the_metadata_indexed_and_the_run_going(fresh_sim, tmp_path, caplog):
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
+    run = run_pipeline(settings_for(fresh_sim, retry_count=1), tmp_path)
+    rows = attachment_rows(run)
+    statuses = {row["content_extraction"] for row in rows.values()}
+    assert "download_failed" in statuses and "extracted" not in statuses
+    assert all(row["file_name"] and row["download_url"] for row in rows.values())
+    assert "indexed without their text" in caplog.text
+    # the API requests themselves were unaffected
+    assert run.ids("pages")
+
+
+def test_a_download_that_heals_on_retry_is_extracted(fresh_sim, tmp_path):
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download", count=3))
+    run = run_pipeline(settings_for(fresh_sim), tmp_path)
+    statuses = [row["content_extraction"] for row in attachment_rows(run).values()]
+    assert "download_failed" not in statuses and "extracted" in statuses
+    assert run.reader.client.file_stats.as_dict()["retries"] >= 3
+
+
+def test_links_that_leave_the_site_are_not_followed_with_credentials(small_sim):
+    client = ConfluenceClient(settings_for(small_sim))
+    with pytest.raises(ConfluenceRequestError, match="leads away from the Confluence site"):
+        client.download("https://elsewhere.example.com/download/attachments/1/a.pdf", purpose="downloading a.pdf")
+    assert client.file_stats.as_dict()["requests"] == 0
+
+
+def test_the_byte_budget_holds_downloads_back_until_memory_is_handed_back():
+    budget = ByteBudget(100)
+    order: list[str] = []
+    with budget.hold(70):
+        waiter = threading.Thread(target=lambda: _hold_and_note(budget, 50, order))
+        waiter.start()
+        time.sleep(0.1)
+        order.append("first released")
+    waiter.join(timeout=5)
+    assert order == ["first released", "second held"]
+    with budget.hold(1_000):  # larger than the whole budget: still read, alone
+        pass
+
+
+def _hold_and_note(budget: ByteBudget, size: int, order: list[str]) -> None:
+    with budget.hold(size):
+        order.append("second held")

@@ -1,0 +1,81 @@
+"""Text extraction from attachment files: real files of every format the simulator attaches, written by their usual
+libraries, and what is turned down before any download."""
+
+from __future__ import annotations
+
+import pytest
+
+from confluence_simulator import files
+from confluence_source import extraction
+from confluence_source.extraction import ExtractionError, extract_text, extractable_type
+
+READABLE_KINDS = ("pdf", "docx", "xlsx", "pptx", "odt", "txt", "csv", "html")
+
+
+@pytest.mark.parametrize("kind", READABLE_KINDS)
+@pytest.mark.parametrize("variant", [0, 1])
+def test_every_attached_format_yields_its_searchable_phrase(kind, variant):
+    data = files.file_bytes(kind, variant)
+    text = extract_text(data, files.MEDIA_TYPES[kind], f"sample.{files.EXTENSIONS[kind]}")
+    # words may be split over lines (PDF) or cells (spreadsheets): compare the word sequence
+    assert " ".join(files.phrase(kind, variant).split()) in " ".join(text.split())
+
+
+def test_non_latin_text_and_table_cells_survive_extraction():
+    text = extract_text(files.file_bytes("docx", 0), files.MEDIA_TYPES["docx"], "brief.docx")
+    assert "Отчёт о развёртывании утверждён." in text
+    assert "部署指南已更新" in text
+    assert "R2C3" in text  # a table cell
+
+
+def test_a_password_protected_pdf_is_reported_as_encrypted():
+    with pytest.raises(ExtractionError) as raised:
+        extract_text(files.file_bytes("pdf-encrypted", 0), "application/pdf", "salary-bands-protected.pdf")
+    assert raised.value.reason == "encrypted"
+
+
+def test_a_damaged_pdf_is_reported_as_unreadable():
+    with pytest.raises(ExtractionError) as raised:
+        extract_text(files.file_bytes("pdf-corrupt", 0), "application/pdf", "scanned-contract.pdf")
+    assert raised.value.reason == "unreadable"
+
+
+def test_plain_text_in_a_legacy_encoding_is_decoded():
+    data = "Résumé des opérations: la procédure de déploiement a été validée par l'équipe.".encode("cp1252")
+    assert "procédure de déploiement" in extract_text(data, "text/plain", "notes.txt")
+
+
+def test_utf8_text_keeps_its_characters_and_loses_its_byte_order_mark():
+    data = "\ufeffDeployment checklist – ✓ reviewed".encode("utf-8")
+    assert extract_text(data, "text/plain; charset=utf-8", "checklist.txt") == "Deployment checklist – ✓ reviewed"
+
+
+def test_extracted_text_is_capped(monkeypatch):
+    monkeypatch.setattr(extraction.defaults, "MAX_EXTRACTED_CHARS", 100)
+    data = ("word " * 10_000).encode()
+    assert len(extract_text(data, "text/plain", "long.txt")) == 100
+
+
+@pytest.mark.parametrize(
+    ("media_type", "file_name", "expected"),
+    [
+        ("application/pdf", "a.pdf", "application/pdf"),
+        ("Text/Plain; charset=ISO-8859-1", "a.txt", "text/plain"),
+        ("application/octet-stream", "report.pdf", "application/pdf"),
+        (None, "minutes.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("application/msword", "legacy.doc", "application/msword"),
+        ("message/rfc822", "mail.eml", "message/rfc822"),
+        ("image/png", "diagram.png", None),  # no OCR
+        ("video/mp4", "demo.mp4", None),
+        ("application/zip", "export.zip", None),  # archives are never unpacked
+        ("application/octet-stream", "blob.bin", None),
+        ("application/x-unknown-thing", "thing.xyz", None),
+    ],
+)
+def test_which_files_have_their_text_extracted(media_type, file_name, expected):
+    assert extractable_type(media_type, file_name) == expected
+
+
+def test_a_type_that_is_turned_down_is_not_extracted():
+    with pytest.raises(ValueError):
+        extract_text(files.file_bytes("png", 0), "image/png", "diagram.png")
