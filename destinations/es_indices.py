@@ -2,8 +2,9 @@
 
 Several sink threads (and the pipeline's preflight) may try to create the same index at the same
 moment; Elasticsearch answers all but one with `resource_already_exists_exception`, which simply
-means someone else won. An index that already exists is used as it is: its mapping is never
-changed behind the user's back.
+means someone else won. An index that already exists keeps every field it maps; only fields of the
+contract it does not map yet (added by a newer version of this connector) are added to it, so that
+they are searchable there too. A key without the right to change mappings just leaves them unmapped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from destinations.es_mapping import (
     content_index_mappings,
@@ -51,6 +52,7 @@ def create_index_if_missing(
 
     def create() -> bool:
         if client.indices.exists(index=index):
+            add_missing_fields(client, index, mappings)
             return False
         try:
             client.indices.create(index=index, mappings=mappings, settings=settings)
@@ -62,6 +64,25 @@ def create_index_if_missing(
         return True
 
     return call_with_backoff(create, policy, f"creating index {index}")
+
+
+def add_missing_fields(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> list[str]:
+    """Map the contract's top-level fields that the existing `index` does not map; returns their names. Fields the
+    index maps already are never touched, whatever their type."""
+    try:
+        current = client.indices.get_mapping(index=index)
+        mapped: set[str] = set()
+        for entry in current.body.values():  # one entry per concrete index (several behind an alias)
+            mapped |= set((entry.get("mappings") or {}).get("properties") or {})
+        missing = {name: spec for name, spec in mappings.get("properties", {}).items() if name not in mapped}
+        if missing:
+            client.indices.put_mapping(index=index, properties=missing)
+            logger.info("Added the field(s) %s to the mapping of %s", ", ".join(sorted(missing)), index)
+        return sorted(missing)
+    except ApiError as error:
+        logger.warning("Could not add new fields to the mapping of %s (HTTP %s); they stay unsearchable there",
+                       index, error.meta.status)
+        return []
 
 
 def _ensure_once(

@@ -1,7 +1,8 @@
 """The built-in demo: a real sync from the Confluence simulator into a local Elasticsearch node.
 
 It shows what a user gets without configuring anything: a full sync, then a few edits in "Confluence" (an edited
-page, a new comment, a trashed page) picked up by an incremental sync, then a search over the index.
+page, a new comment, a trashed page) picked up by an incremental sync, then two searches over the index: one for the
+edit, one for words that only appear inside an attached file.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ def change_some_content(sim: Simulator) -> list[str]:
     return [f"edited page {edited.title!r} and added a comment", f"trashed page {trashed.title!r}"]
 
 
+def attached_file_phrase(sim: Simulator) -> str | None:
+    """Words written inside one of the demo site's attached PDF files (found only through their extracted text)."""
+    site = sim.site
+    reader = site.default_user
+    for item in sorted(site.iter_content("attachment"), key=lambda item: item.id):
+        container = site.content.get(item.parent_id) if item.parent_id is not None else None
+        if (item.status == "current" and item.media_type == "application/pdf" and item.extractable_phrase
+                and container is not None and container.status == "current" and site.can_read(reader, container)):
+            return item.extractable_phrase
+    return None
+
+
 def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path | None) -> int:
     es_url = ensure_running().url
     sim = Simulator.start(SimulatorConfig(flavour=flavour, preset=preset, seed=DEMO_SEED, port=0))
@@ -90,6 +103,9 @@ def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path
         with elasticsearch_client_from_config() as client:
             client.indices.refresh(index=DEMO_INDEX)
             print_sample_search(client, DEMO_INDEX, SAMPLE_QUERY)
+            phrase = attached_file_phrase(sim)
+            if phrase:
+                print_sample_search(client, DEMO_INDEX, phrase)
         if summary_json:
             summary_json.write_text(json.dumps({"full": first.as_dict(), "incremental": second.as_dict()}, indent=2))
         return 0 if not (first.refused_deletions or second.refused_deletions) else 3

@@ -156,3 +156,20 @@ def test_preflight_creates_the_index_and_reports_the_cluster(
     assert check_connection().index_created is False
     mapping: dict[str, Any] = es.indices.get_mapping(index=index_name)[index_name]["mappings"]
     assert mapping["dynamic"] in (False, "false")
+
+
+def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_others(
+    es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from destinations.es_mapping import content_index_mappings
+
+    older = content_index_mappings()
+    del older["properties"]["content_extraction"]  # an index made before attachments reported their text
+    older["properties"]["comment"] = {"type": "keyword"}  # and a field someone mapped their own way
+    es.indices.create(index=index_name, mappings=older)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    assert check_connection().index_created is False
+    properties = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+    assert properties["content_extraction"] == {"type": "keyword", "ignore_above": 8191}
+    assert properties["comment"] == {"type": "keyword"}

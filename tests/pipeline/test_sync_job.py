@@ -389,6 +389,8 @@ def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path)
     out = result.stdout
     assert "Full sync finished" in out and "Incremental sync finished" in out, out
     assert "deployment checklist" in out.lower() or "rollback" in out.lower(), out
+    assert "[attachment]" in out, out  # the second sample search finds words inside an attached PDF
+    assert "extracted" in out  # the summary says how many file texts were extracted
 
 
 def phrase_hits(harness, phrase: str) -> set[str]:
