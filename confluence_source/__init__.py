@@ -197,6 +197,8 @@ def confluence(
             )
         )
     reader.ledger = ledger
+    if indexed is not None:
+        reader.attachment_text.indexed = indexed  # files whose version is indexed are not downloaded again
     plan = reader.plan(watermarks, full_refresh=full_refresh)
     space_emitter = _SpaceEmitter(reader, plan)
     structure = None
@@ -253,18 +255,21 @@ def _read_rows(
     structure: Optional[StructureCheck],
 ) -> Iterator[Any]:
     checking = structure is not None and bool(structure.scopes)
+    retrying = doc_type == "attachment" and any(scope.kind == "space" for scope in plan.changed_scopes)
     already_read: set[str] = set()
     reading: Iterator[tuple[str, dict[str, Any]]] = reader.iter_content(doc_type, plan)
     if structure is not None and checking:
         # a generator: it runs only after the change window's read has filled `already_read`
         reading = itertools.chain(reading, structure.reread(doc_type, already_read))
+    if retrying:
+        reading = itertools.chain(reading, _failed_downloads_again(reader, plan, already_read))
     converting: deque[dict[str, Any]] = deque()  # documents whose bodies (or files' text) are still pending
     ready: list[dict[str, Any]] = []  # handed to dlt as lists: one pass through its pipe per list, not per row
     for scope_key, document in reading:
         space_row = space_emitter.for_rule_document(scope_key, document)
         if space_row is not None:
             yield dlt.mark.with_table_name(space_row, "spaces")
-        if checking:
+        if checking or retrying:
             already_read.add(document["id"])
         if PENDING_BODY not in document and not converting:
             ready.append(document)
@@ -280,6 +285,15 @@ def _read_rows(
     ready.extend(finish_body(document) for document in converting)
     if ready:
         yield ready
+
+
+def _failed_downloads_again(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:
+    """Attachments whose file an earlier run could not download are read again (a generator: it runs after the
+    change window's read, so what that read brought is not read twice)."""
+    scope_keys = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
+    wanted = reader.attachment_text.failed_downloads(scope_keys, already_read)
+    if wanted:
+        yield from reader.read_ids("attachment", wanted)
 
 
 class _SpaceEmitter:

@@ -12,6 +12,10 @@ became of its text in `content_extraction`, so people can find the files whose t
 
     extracted, no_text, too_large, unsupported_type, encrypted, unreadable, download_failed, disabled
 
+A file whose version the index already holds with its text (or with the finding that it has none) is not downloaded
+again: its text is taken from the index. So a full refresh, or an attachment re-read because its page moved, costs no
+download; only new versions are fetched, and files whose download failed are tried again by the next run.
+
 A download that fails after the client's retries, or a file that cannot be read, leaves that attachment indexed with
 its metadata only: one broken file must not stop a site's sync. The run's log says how many there were.
 """
@@ -25,10 +29,11 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator, Protocol
 
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
+from .documents import PENDING_BODY
 from .errors import ConfluenceError
 from .extraction import ExtractionError, extract_text, extractable_type
 
@@ -41,6 +46,20 @@ UNSUPPORTED_TYPE = "unsupported_type"
 DOWNLOAD_FAILED = "download_failed"
 DISABLED = "disabled"
 # ... and ExtractionError.reason: "encrypted", "unreadable"
+# Outcomes that a later run can take from the index for the same version of the file (the others are decided again).
+REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", "unreadable"})
+# Counted in `outcomes` (not a `content_extraction` value): text taken from the index, nothing downloaded.
+KEPT_FROM_INDEX = "kept_from_index"
+# Attachments per lookup of their indexed text (each may carry up to MAX_EXTRACTED_CHARS characters).
+INDEX_LOOKUP_BATCH = 50
+
+
+class IndexedTexts(Protocol):
+    """What the index holds for attachments (implemented by `sync_state.IndexedDocuments`)."""
+
+    def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
+
+    def failed_downloads(self) -> Iterator[tuple[str, str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -101,29 +120,43 @@ class AttachmentTextReader:
         self._downloads: ThreadPoolExecutor | None = None
         self._extractors: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        # where texts of files already indexed are looked up (set by the source when it knows the index)
+        self.indexed: IndexedTexts | None = None
 
-    def attach(self, document: JsonObject) -> PendingAttachmentText | None:
-        """Fill in the attachment document's text now when it is not extracted; otherwise start fetching it and
-        return the pending text (the caller puts it on the document)."""
-        size = document.get("file_size")
-        size = size if isinstance(size, int) and size >= 0 else None
-        media_type = extractable_type(document.get("media_type"), str(document.get("file_name") or ""))
-        url = document.get("download_url")
-        if not self.enabled:
-            status = DISABLED
-        elif size is not None and size > defaults.MAX_ATTACHMENT_BYTES:
-            status = TOO_LARGE
-        elif media_type is None:
-            status = UNSUPPORTED_TYPE
-        elif not url:
-            status = DOWNLOAD_FAILED
-        else:
+    def attach(self, documents: list[JsonObject]) -> None:
+        """Give each attachment document its text: now, when it is not extracted or the index already holds it for
+        this version; otherwise the download starts and the document carries the pending text (`PENDING_BODY`)."""
+        to_fetch: list[tuple[JsonObject, str, int | None, str]] = []
+        for document in documents:
+            size = document.get("file_size")
+            size = size if isinstance(size, int) and size >= 0 else None
+            media_type = extractable_type(document.get("media_type"), str(document.get("file_name") or ""))
+            url = document.get("download_url")
+            if not self.enabled:
+                status = DISABLED
+            elif size is not None and size > defaults.MAX_ATTACHMENT_BYTES:
+                status = TOO_LARGE
+            elif media_type is None:
+                status = UNSUPPORTED_TYPE
+            elif not url:
+                status = DOWNLOAD_FAILED
+            else:
+                to_fetch.append((document, str(url), size, media_type))
+                continue
+            self._settled(status)
+            fill(document, AttachmentText(None, status))
+        known = self._indexed_texts([str(document["id"]) for document, *_ in to_fetch])
+        for document, url, size, media_type in to_fetch:
+            previous = known.get(str(document["id"]))
+            if (previous is not None and previous.get("version") == document.get("version")
+                    and previous.get("content_extraction") in REUSABLE):
+                self._settled(KEPT_FROM_INDEX)
+                fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])))
+                continue
             downloads, extractors = self._pools()
-            return PendingAttachmentText(downloads.submit(self._fetch, extractors, str(document["id"]), str(url),
-                                                          size, media_type, str(document.get("file_name") or "")))
-        self._settled(status)
-        fill(document, AttachmentText(None, status))
-        return None
+            document[PENDING_BODY] = PendingAttachmentText(downloads.submit(
+                self._fetch, extractors, str(document["id"]), url, size, media_type,
+                str(document.get("file_name") or "")))
 
     def finish(self) -> None:
         """Stop the download threads (they start again on the next `attach`) and log what became of the files."""
@@ -142,7 +175,33 @@ class AttachmentTextReader:
                 logger.warning("%d attachment(s) are indexed without their text (download failed, damaged or "
                                "password-protected); their documents say why in content_extraction", failed)
 
+    def failed_downloads(self, scope_keys: Collection[str], already_read: Collection[str]) -> dict[str, str]:
+        """Confluence id -> space key of the indexed attachments in these spaces whose download failed in an earlier
+        run (and that this run has not read again yet), so that an incremental run tries them once more."""
+        if self.indexed is None or not self.enabled or not scope_keys:
+            return {}
+        try:
+            return {confluence_id: space_key for document_id, confluence_id, space_key in self.indexed.failed_downloads()
+                    if space_key in scope_keys and document_id not in already_read}
+        except Exception as error:  # noqa: BLE001 - the next run asks again; this one goes on without them
+            logger.warning("Could not look up attachments whose download failed before (%s); trying them next run",
+                           type(error).__name__)
+            return {}
+
     # ---- internals --------------------------------------------------------------------------------------------
+    def _indexed_texts(self, document_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What the index holds for these attachments; nothing when it cannot say (the files are then fetched)."""
+        if self.indexed is None or not self.enabled or not document_ids:
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(document_ids), INDEX_LOOKUP_BATCH):
+            try:
+                found.update(self.indexed.attachment_texts(document_ids[start : start + INDEX_LOOKUP_BATCH]))
+            except Exception as error:  # noqa: BLE001 - no index yet, or it is unavailable: download instead
+                logger.debug("Indexed attachment texts not available (%s); downloading the files", error)
+                return found
+        return found
+
     def _pools(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
         with self._lock:
             if self._downloads is None or self._extractors is None:

@@ -566,17 +566,19 @@ class ConfluenceReader(ABC):
                     break
                 place.update((id(facts), (future, index)) for index, facts in enumerate(chunk))
         self.bodies_sent_to_workers += len(place)
+        built: list[tuple[str, JsonObject]] = []
         for scope_key, facts in batch:
             document = self.builder.content(facts, convert=id(facts) not in place)
             if id(facts) in place:
                 job_future, index = place[id(facts)]
                 document[PENDING_BODY] = PendingBody(
                     job_future, index, partial(self.builder.convert, facts.storage, facts.space_key))
-            elif facts.doc_type == "attachment":
-                pending_text = self.attachment_text.attach(document)
-                if pending_text is not None:
-                    document[PENDING_BODY] = pending_text
-            self.record_seen(scope_key, facts.doc_type, document["id"])
+            built.append((scope_key, document))
+        attachments = [document for _, document in built if document["type"] == "attachment"]
+        if attachments:
+            self.attachment_text.attach(attachments)  # their text, or its download, pending
+        for scope_key, document in built:
+            self.record_seen(scope_key, document["type"], document["id"])
             yield scope_key, document
 
     def start_body_workers(self, workers: int) -> None:

@@ -229,6 +229,31 @@ class IndexedDocuments:
                 sizes[space_key] = sizes.get(space_key, 0) + count
         return sizes
 
+    def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        """Id -> `version`, `content_extraction` and `body` of these attachments as this site's documents in the index
+        (one request; ids the index does not hold are left out)."""
+        if not document_ids:
+            return {}
+        response = self.client.mget(index=self.index, ids=list(document_ids),
+                                    source_includes=["version", "content_extraction", "body", "site_url"])
+        return {
+            entry["_id"]: entry["_source"] for entry in response["docs"]
+            if entry.get("found") and (entry.get("_source") or {}).get("site_url") == self.site_url
+        }
+
+    def failed_downloads(self) -> Iterator[tuple[str, str, str]]:
+        """(document id, Confluence id, space key) of this site's attachments whose file could not be downloaded."""
+        if not self.exists():
+            return
+        query = {"bool": {"filter": [{"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}},
+                                     {"term": {"content_extraction": "download_failed"}}]}}
+        for hit in scan(self.client, index=self.index,
+                        query={"query": query, "_source": ["confluence_id", "space_key"]}, size=5000,
+                        preserve_order=False):
+            source = hit.get("_source") or {}
+            if source.get("confluence_id") and source.get("space_key"):
+                yield hit["_id"], str(source["confluence_id"]), str(source["space_key"])
+
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]:
         """Indexed comments and attachments of this site hanging (directly or further down) under these documents."""
         if not self.exists() or not document_ids:

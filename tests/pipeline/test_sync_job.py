@@ -439,3 +439,47 @@ def test_attachment_text_is_searchable_and_follows_a_new_file_version(make_harne
     assert phrase_hits(harness, "quokka capacity forecast") == set()
     assert harness.docs()[doc_id]["version"] == replaced.version.number
     assert summary.attachment_text == {"extracted": 1}
+
+
+def attachment_statuses(harness) -> dict[str, str]:
+    return {doc_id: source["content_extraction"] for doc_id, source in harness.docs().items()
+            if source["type"] == "attachment"}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_full_refresh_takes_unchanged_files_text_from_the_index(make_harness, flavour):
+    harness = make_harness(flavour)
+    first = harness.run()
+    extracted = first.attachment_text["extracted"]
+    assert extracted > 0 and first.file_requests >= extracted
+    before = {doc_id: source.get("body") for doc_id, source in harness.docs().items()}
+
+    again = harness.run(full_refresh=True)
+    assert again.file_requests == 0, again.as_dict()
+    # every file downloaded before (extracted, or found encrypted or damaged) is taken from the index
+    downloaded_before = sum(first.attachment_text.get(status, 0)
+                            for status in ("extracted", "no_text", "encrypted", "unreadable"))
+    assert again.attachment_text["kept_from_index"] == downloaded_before
+    assert "extracted" not in again.attachment_text
+    after = harness.docs()
+    assert {doc_id: source.get("body") for doc_id, source in after.items()} == before
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harness, flavour, monkeypatch):
+    from confluence_simulator.faults import FaultKind, FaultRule
+
+    harness = make_harness(flavour)
+    monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
+    harness.sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
+    first = harness.run()
+    failed = {doc_id for doc_id, status in attachment_statuses(harness).items() if status == "download_failed"}
+    assert failed and first.attachment_text["download_failed"] == len(failed)
+
+    harness.sim.faults.clear()
+    second = harness.run()
+    assert second.mode == "incremental"
+    statuses = attachment_statuses(harness)
+    assert {statuses[doc_id] for doc_id in failed} <= {"extracted", "no_text", "encrypted", "unreadable"}
+    assert second.attachment_text.get("extracted", 0) >= 1
+    assert second.documents.get("attachments", 0) >= len(failed)
