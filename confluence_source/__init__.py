@@ -71,6 +71,9 @@ __all__ = [
 
 # Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
 MAX_DOCUMENTS_CONVERTING = 600
+# Attachments waiting for their files' text (each holds up to MAX_EXTRACTED_CHARS characters once it is read): three
+# times the default number of concurrent downloads.
+MAX_ATTACHMENTS_PENDING = 150
 # Documents per list handed to dlt.
 ROWS_PER_YIELD = 250
 
@@ -262,8 +265,9 @@ def _read_rows(
         # a generator: it runs only after the change window's read has filled `already_read`
         reading = itertools.chain(reading, structure.reread(doc_type, already_read))
     if retrying:
-        reading = itertools.chain(reading, _failed_downloads_again(reader, plan, already_read))
+        reading = itertools.chain(reading, _attachments_without_text(reader, plan, already_read))
     converting: deque[dict[str, Any]] = deque()  # documents whose bodies (or files' text) are still pending
+    max_pending = MAX_ATTACHMENTS_PENDING if doc_type == "attachment" else MAX_DOCUMENTS_CONVERTING
     ready: list[dict[str, Any]] = []  # handed to dlt as lists: one pass through its pipe per list, not per row
     for scope_key, document in reading:
         space_row = space_emitter.for_rule_document(scope_key, document)
@@ -277,7 +281,7 @@ def _read_rows(
             # keep a few batches in flight, so workers convert while this process fetches and builds the next ones;
             # documents queue behind them in the order they were read (a later version must reach dlt last)
             converting.append(document)
-            while len(converting) > MAX_DOCUMENTS_CONVERTING:
+            while len(converting) > max_pending:
                 ready.append(finish_body(converting.popleft()))
         if len(ready) >= ROWS_PER_YIELD:
             yield ready
@@ -287,11 +291,12 @@ def _read_rows(
         yield ready
 
 
-def _failed_downloads_again(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:
-    """Attachments whose file an earlier run could not download are read again (a generator: it runs after the
-    change window's read, so what that read brought is not read twice)."""
+def _attachments_without_text(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:
+    """Attachments indexed without their text for a reason that may have passed (a failed download, extraction
+    turned off) are read again (a generator: it runs after the change window's read, so what that read brought is
+    not read twice)."""
     scope_keys = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
-    wanted = reader.attachment_text.failed_downloads(scope_keys, already_read)
+    wanted = reader.attachment_text.without_text(scope_keys, already_read)
     if wanted:
         yield from reader.read_ids("attachment", wanted)
 

@@ -1,20 +1,23 @@
 """The text of attachment files, fetched while the read goes on.
 
-Each attachment document leaves the reader with its text pending; `concurrent_downloads` threads download the
-files, and one thread per core (up to four) extracts their text (`extraction.py`; the extractor releases the GIL, so
-files are read on every core at once). Extraction has threads of its own because every thread that extracts keeps
-its own native memory arena: fifty of them held about 80 MB more at peak than two, for no gain in speed. The document waits for its text in the source's queue of pending documents, behind which the documents
-read after it wait in turn, so the order in which versions reach the index is kept.
+Each attachment document leaves the reader with its text pending; `concurrent_downloads` threads (up to 100, the
+size of the connection pool) download the files, and one thread per core (up to four) extracts their text
+(`extraction.py`; the extractor releases the GIL, so files are read on every core at once). Extraction has threads
+of its own because every thread that extracts keeps its own native memory arena: fifty of them held about 80 MB more
+at peak than two, for no gain in speed. The document waits for its text in the source's queue of pending documents,
+behind which the documents read after it wait in turn, so the order in which versions reach the index is kept.
 
 A file is not downloaded when its text would not be kept: `extract_attachment_content` is off, the file is over
-10 MB, or its type is one whose text is not extracted (images, archives, ...). Every attachment document says what
-became of its text in `content_extraction`, so people can find the files whose text is missing, and why:
+10 MB (as listed, or found while reading it), or its type is one whose text is not extracted (images, archives,
+...). Every attachment document says what became of its text in `content_extraction`, so people can find the files
+whose text is missing, and why:
 
-    extracted, no_text, too_large, unsupported_type, encrypted, unreadable, download_failed, disabled
+    extracted, no_text, too_large, unsupported_type, encrypted, unreadable, timed_out, download_failed, disabled
 
 A file whose version the index already holds with its text (or with the finding that it has none) is not downloaded
 again: its text is taken from the index. So a full refresh, or an attachment re-read because its page moved, costs no
-download; only new versions are fetched, and files whose download failed are tried again by the next run.
+download; only new versions are fetched, and the next incremental run tries again the files whose download failed
+(and those indexed without text because extraction was off or came with a newer version of this connector).
 
 A download that fails after the client's retries, or a file that cannot be read, leaves that attachment indexed with
 its metadata only: one broken file must not stop a site's sync. The run's log says how many there were.
@@ -27,15 +30,16 @@ import os
 import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Collection, Iterator, Protocol
 
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .documents import PENDING_BODY
-from .errors import ConfluenceError
+from .errors import ConfluenceError, FileTooLargeError
 from .extraction import ExtractionError, extract_text, extractable_type
+from .file_workers import ByteBudget, ExtractionThreads
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +49,13 @@ TOO_LARGE = "too_large"
 UNSUPPORTED_TYPE = "unsupported_type"
 DOWNLOAD_FAILED = "download_failed"
 DISABLED = "disabled"
+TIMED_OUT = "timed_out"
+UNREADABLE = "unreadable"
 # ... and ExtractionError.reason: "encrypted", "unreadable"
 # Outcomes that a later run can take from the index for the same version of the file (the others are decided again).
-REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", "unreadable"})
+REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", UNREADABLE})
+# Indexed without text for a reason that may have passed: read again by the next incremental run.
+RETRIED = (DOWNLOAD_FAILED, DISABLED)
 # Counted in `outcomes` (not a `content_extraction` value): text taken from the index, nothing downloaded.
 KEPT_FROM_INDEX = "kept_from_index"
 # Attachments per lookup of their indexed text (each may carry up to MAX_EXTRACTED_CHARS characters).
@@ -59,7 +67,7 @@ class IndexedTexts(Protocol):
 
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
-    def failed_downloads(self) -> Iterator[tuple[str, str, str]]: ...
+    def attachments_without_text(self, statuses: Collection[str]) -> Iterator[tuple[str, str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -83,42 +91,19 @@ class PendingAttachmentText:
         fill(document, self.future.result())
 
 
-class ByteBudget:
-    """Bounds the file bytes that all downloads together hold in memory; a file larger than the whole budget is
-    still read, once nothing else is held."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._used = 0
-        self._changed = threading.Condition()
-
-    @contextmanager
-    def hold(self, size: int) -> Iterator[None]:
-        size = max(0, min(size, self._limit))
-        with self._changed:
-            while self._used and self._used + size > self._limit:
-                self._changed.wait()
-            self._used += size
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._used -= size
-                self._changed.notify_all()
-
-
 class AttachmentTextReader:
     """Schedules the download and extraction of attachment files, and counts what became of them."""
 
     def __init__(self, client: ConfluenceClient) -> None:
         self.client = client
         self.enabled = client.config.extract_attachment_content
-        self.workers = client.config.concurrent_downloads
+        self.workers = max(1, min(client.config.concurrent_downloads, defaults.MAX_DOWNLOAD_THREADS))
         self.outcomes: Counter[str] = Counter()  # every file since this reader was opened
         self._reported: Counter[str] = Counter()  # what `finish` has logged so far
         self._budget = ByteBudget(defaults.DOWNLOAD_BUFFER_BYTES)
         self._downloads: ThreadPoolExecutor | None = None
-        self._extractors: ThreadPoolExecutor | None = None
+        self._extractors: ExtractionThreads | None = None
+        self._closing = threading.Event()
         self._lock = threading.Lock()
         # where texts of files already indexed are looked up (set by the source when it knows the index)
         self.indexed: IndexedTexts | None = None
@@ -159,32 +144,39 @@ class AttachmentTextReader:
                 str(document.get("file_name") or "")))
 
     def finish(self) -> None:
-        """Stop the download threads (they start again on the next `attach`) and log what became of the files."""
+        """Stop the download and extraction threads (they start again on the next `attach`) and log what became of
+        the files. Downloads not started yet are cancelled, and those waiting for memory give up."""
         with self._lock:
-            pools = [pool for pool in (self._downloads, self._extractors) if pool is not None]
+            downloads, extractors = self._downloads, self._extractors
             self._downloads = self._extractors = None
-        for pool in pools:  # downloads first: they wait for the extractors
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._closing.set()
+        if downloads is not None:
+            downloads.shutdown(wait=True, cancel_futures=True)
+        if extractors is not None:
+            extractors.shutdown()
         with self._lock:
             new = self.outcomes - self._reported
             self._reported = self.outcomes.copy()
         if new:
             logger.info("Attachment text: %s", ", ".join(f"{count} {status}" for status, count in sorted(new.items())))
-            failed = sum(new[status] for status in (DOWNLOAD_FAILED, "unreadable", "encrypted"))
+            failed = sum(new[status] for status in (DOWNLOAD_FAILED, UNREADABLE, "encrypted", TIMED_OUT))
             if failed:
-                logger.warning("%d attachment(s) are indexed without their text (download failed, damaged or "
-                               "password-protected); their documents say why in content_extraction", failed)
+                logger.warning("%d attachment(s) are indexed without their text (download failed, damaged, "
+                               "password-protected or too slow to read); their documents say why in "
+                               "content_extraction", failed)
 
-    def failed_downloads(self, scope_keys: Collection[str], already_read: Collection[str]) -> dict[str, str]:
-        """Confluence id -> space key of the indexed attachments in these spaces whose download failed in an earlier
-        run (and that this run has not read again yet), so that an incremental run tries them once more."""
+    def without_text(self, scope_keys: Collection[str], already_read: Collection[str]) -> dict[str, str]:
+        """Confluence id -> space key of the indexed attachments in these spaces that have no text for a reason that
+        may have passed (a failed download, extraction turned off or not yet known to the connector when they were
+        indexed) and that this run has not read again yet, so that an incremental run reads them once more."""
         if self.indexed is None or not self.enabled or not scope_keys:
             return {}
         try:
-            return {confluence_id: space_key for document_id, confluence_id, space_key in self.indexed.failed_downloads()
+            return {confluence_id: space_key
+                    for document_id, confluence_id, space_key in self.indexed.attachments_without_text(RETRIED)
                     if space_key in scope_keys and document_id not in already_read}
         except Exception as error:  # noqa: BLE001 - the next run asks again; this one goes on without them
-            logger.warning("Could not look up attachments whose download failed before (%s); trying them next run",
+            logger.warning("Could not look up attachments indexed without their text (%s); trying them next run",
                            type(error).__name__)
             return {}
 
@@ -202,30 +194,46 @@ class AttachmentTextReader:
                 return found
         return found
 
-    def _pools(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    def _pools(self) -> tuple[ThreadPoolExecutor, ExtractionThreads]:
         with self._lock:
             if self._downloads is None or self._extractors is None:
+                self._closing.clear()
                 self._downloads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="confluence-files")
-                self._extractors = ThreadPoolExecutor(max_workers=extraction_threads(),
-                                                      thread_name_prefix="confluence-text")
+                self._extractors = ExtractionThreads(extraction_threads(), "confluence-text")
             return self._downloads, self._extractors
 
-    def _fetch(self, extractors: ThreadPoolExecutor, document_id: str, url: str, size: int | None, media_type: str,
+    def _fetch(self, extractors: ExtractionThreads, document_id: str, url: str, size: int | None, media_type: str,
                file_name: str) -> AttachmentText:
+        """Download and extract one file (in a download thread). Whatever goes wrong costs this file its text only."""
         with self._budget.hold(size if size is not None else defaults.MAX_ATTACHMENT_BYTES):
+            if self._closing.is_set():
+                return AttachmentText(None, DOWNLOAD_FAILED)  # the run is ending: nobody waits for this text
             try:
-                data = self.client.download(url, purpose=f"downloading {document_id} ({file_name})")
+                data = self.client.download(url, max_bytes=defaults.MAX_ATTACHMENT_BYTES,
+                                            purpose=f"downloading {document_id} ({file_name})")
+            except FileTooLargeError:
+                return self._settled_text(None, TOO_LARGE)
             except ConfluenceError as error:
                 logger.warning("Could not download %s (%s): %s", document_id, file_name, error)
                 return self._settled_text(None, DOWNLOAD_FAILED)
-            if len(data) > defaults.MAX_ATTACHMENT_BYTES:
-                return self._settled_text(None, TOO_LARGE)
+            except Exception as error:  # noqa: BLE001 - one file must not stop the sync
+                logger.warning("Could not download %s (%s): %s", document_id, file_name, type(error).__name__)
+                return self._settled_text(None, DOWNLOAD_FAILED)
+            extraction = extractors.submit(extract_text, data, media_type, file_name)
+            del data
             try:
-                text = extractors.submit(extract_text, data, media_type, file_name).result()
+                text = extraction.result(timeout=defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS)
+            except FutureTimeout:
+                logger.warning("Gave up reading %s (%s) after %d s", document_id, file_name,
+                               defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS)
+                extractors.replace_one()
+                return self._settled_text(None, TIMED_OUT)
             except ExtractionError as error:
                 logger.info("No text from %s (%s): %s", document_id, file_name, error)
                 return self._settled_text(None, error.reason)
-            del data
+            except Exception as error:  # noqa: BLE001 - one file must not stop the sync
+                logger.warning("Could not read %s (%s): %s", document_id, file_name, type(error).__name__)
+                return self._settled_text(None, UNREADABLE)
         return self._settled_text(text or None, EXTRACTED if text else NO_TEXT)
 
     def _settled_text(self, text: str | None, status: str) -> AttachmentText:
@@ -235,6 +243,10 @@ class AttachmentTextReader:
     def _settled(self, status: str) -> None:
         with self._lock:
             self.outcomes[status] += 1
+
+
+# Beyond the extractor's own time limit, how long a download thread waits before giving a file up.
+EXTRACTION_GRACE_SECONDS = 30
 
 
 def extraction_threads() -> int:

@@ -38,6 +38,7 @@ from .errors import (
     ConfluenceQueryError,
     ConfluenceRequestError,
     ConfluenceTLSError,
+    FileTooLargeError,
 )
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
@@ -84,8 +85,8 @@ class ConfluenceClient:
         self.stats = RequestStats()  # REST API requests
         self.file_stats = RequestStats()  # attachment file downloads, one request (or two, redirected) per file
         self._pacer = new_pacer()  # shared: when the site throttles, downloads pause with the API requests
-        self._verify, self._proxies = environment_settings(
-            config.site_url, verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or ""))
+        self._verify, self._trust_env = environment_settings(
+            verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or ""))
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
         self._files = self._transport(self.file_stats, pool_size=max(1, min(config.concurrent_downloads, 100)))
         self._auth = _auth_for(config)
@@ -105,7 +106,7 @@ class ConfluenceClient:
             stats=stats,
             pacer=self._pacer,
             verify=self._verify,
-            proxies=self._proxies,
+            trust_env=self._trust_env,
         )
 
     # ---- URLs --------------------------------------------------------------------------------------------------
@@ -135,15 +136,28 @@ class ConfluenceClient:
         response = self._call(lambda rest: rest.post(url, json=body, verify=self._verify), purpose)
         return self._json_of(response, purpose)
 
-    def download(self, url: str, *, purpose: str) -> bytes:
-        """The bytes of a file on the site (an attachment's download link). Cloud answers with a redirect to its media
-        service, which is followed; the credentials go to the configured site only (requests drops them when a
-        redirect leaves the host, and a link pointing elsewhere is refused before any request)."""
+    def download(self, url: str, *, max_bytes: int, purpose: str) -> bytes:
+        """The bytes of a file on the site (an attachment's download link), at most `max_bytes` of them (else
+        `FileTooLargeError`, having read no more than that). Cloud answers with a redirect to its media service, which
+        is followed; the credentials go to the configured site only (requests drops them when a redirect leaves the
+        host, and a link pointing elsewhere is refused before any request). A body cut off midway is fetched again,
+        like any failed request, up to `retry_count` times."""
         if not self.on_site(url):
             raise ConfluenceRequestError(f"Not {purpose}: the link leads away from the Confluence site "
                                          f"({urlsplit(url).netloc})")
         session = self._files.session  # this thread's session on the download connection pool
-        return self._call(lambda _: session.get(url, auth=self._auth, verify=self._verify), purpose).content
+        for attempt in range(self.config.retry_count + 1):
+            response = self._call(
+                lambda _: session.get(url, auth=self._auth, verify=self._verify, stream=True), purpose)
+            try:
+                return _read_body(response, max_bytes, purpose)
+            except requests.RequestException as error:
+                if attempt >= self.config.retry_count:
+                    raise self._transport_error(error, purpose) from None
+                self.file_stats.record_retry(0.0)
+            finally:
+                response.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url`."""
@@ -287,6 +301,20 @@ class ConfluenceClient:
                 f"{self.config.retry_count} retries ({setting('retry_count')})"
             )
         return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
+
+
+def _read_body(response: requests.Response, max_bytes: int, purpose: str) -> bytes:
+    """A streamed response's body, refusing (before reading it) one that is announced or turns out larger than
+    `max_bytes`."""
+    announced = response.headers.get("Content-Length")
+    if announced and announced.isdigit() and int(announced) > max_bytes:
+        raise FileTooLargeError(f"{purpose}: the file has {int(announced):,} bytes, over the limit of {max_bytes:,}")
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=256 * 1024):
+        body += chunk
+        if len(body) > max_bytes:
+            raise FileTooLargeError(f"{purpose}: the file is larger than the limit of {max_bytes:,} bytes")
+    return bytes(body)
 
 
 def _auth_for(config: ConfluenceSettings) -> AuthBase:

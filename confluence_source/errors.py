@@ -45,3 +45,7 @@ class ConfluenceRequestError(ConfluenceError):
 
 class IncompleteListingError(ConfluenceError):
     """An id listing ended early or disagreed with the server's own total; deleting on it would be unsafe."""
+
+
+class FileTooLargeError(ConfluenceError):
+    """A downloaded file turned out larger than the limit it was read with (its listed size was wrong or missing)."""

@@ -7,7 +7,7 @@ every core without a process pool. Plain text and CSV are only decoded (kreuzber
 
 What is not worth or not safe to open is recognised from the media type (or, for `application/octet-stream`, the
 file name) before anything is downloaded: images (no OCR: slow, and mostly noise for screenshots), audio, video,
-fonts, archives (nothing unpacks a zip bomb into memory) and types kreuzberg cannot read.
+fonts, archives (zip, tar, 7z, ... files are never opened) and types kreuzberg cannot read.
 """
 
 from __future__ import annotations
@@ -32,11 +32,16 @@ _ARCHIVES = frozenset({
 })
 # Decoded as they are rather than handed to kreuzberg.
 _PLAIN_TEXT = frozenset({"text/plain", "text/csv", "text/tab-separated-values", "text/x-log"})
+# A password-protected Word, Excel or PowerPoint file is not a zip but an OLE compound file holding an
+# "EncryptedPackage" stream (its directory names are UTF-16).
+_COMPOUND_FILE = bytes.fromhex("D0CF11E0A1B11AE1")
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_OFFICE_OPEN_XML = "application/vnd.openxmlformats-officedocument."
 
 
 class ExtractionError(Exception):
-    """A file that cannot be read. `reason` is `encrypted` (password-protected) or `unreadable` (damaged, or not
-    what its type says)."""
+    """A file that cannot be read. `reason` is `encrypted` (password-protected), `unreadable` (damaged, or not
+    what its type says) or `timed_out`."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
@@ -59,9 +64,10 @@ def _readable(media_type: str) -> bool:
         return False
     if media_type in _PLAIN_TEXT:
         return True
+    kreuzberg = _kreuzberg()  # a broken installation must fail loudly, not make every file "unsupported"
     try:
-        _kreuzberg().validate_mime_type(media_type)
-    except Exception:  # noqa: BLE001 - kreuzberg says "unsupported format" with a RuntimeError
+        kreuzberg.validate_mime_type(media_type)
+    except RuntimeError:  # kreuzberg's "Unsupported format: ..."
         return False
     return True
 
@@ -74,6 +80,8 @@ def extract_text(data: bytes, media_type: str | None, file_name: str = "") -> st
         raise ValueError(f"no text is extracted from files of type {media_type or 'unknown'} ({file_name})")
     if kind in _PLAIN_TEXT:
         text = _decoded(data)
+    elif kind.startswith(_OFFICE_OPEN_XML) and data.startswith(_COMPOUND_FILE) and _ENCRYPTED_PACKAGE in data:
+        raise ExtractionError("encrypted", "the Office file is password-protected")
     else:
         text = _with_kreuzberg(data, kind)
     return text.strip()[: defaults.MAX_EXTRACTED_CHARS]
@@ -94,11 +102,17 @@ def _with_kreuzberg(data: bytes, media_type: str) -> str:
     kreuzberg = _kreuzberg()
     try:
         result = kreuzberg.extract_bytes_sync(data, media_type, _config())
+    except kreuzberg.ExtractionTimeoutError:
+        raise ExtractionError("timed_out", f"not read within {defaults.EXTRACTION_TIMEOUT_SECONDS} s") from None
     except kreuzberg.KreuzbergError as error:
         detail = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
         reason = "encrypted" if "password" in detail.lower() or "encrypt" in detail.lower() else "unreadable"
         raise ExtractionError(reason, detail) from None
-    except Exception as error:  # noqa: BLE001 - a panic or runtime error inside the extractor: this file only
+    except Exception as error:  # noqa: BLE001 - a runtime error inside the extractor: this file only
+        raise ExtractionError("unreadable", f"{type(error).__name__}: {str(error)[:300]}") from None
+    except BaseException as error:  # a Rust panic arrives as a BaseException (pyo3's PanicException)
+        if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         raise ExtractionError("unreadable", f"{type(error).__name__}: {str(error)[:300]}") from None
     return str(result.content or "")
 

@@ -241,12 +241,17 @@ class IndexedDocuments:
             if entry.get("found") and (entry.get("_source") or {}).get("site_url") == self.site_url
         }
 
-    def failed_downloads(self) -> Iterator[tuple[str, str, str]]:
-        """(document id, Confluence id, space key) of this site's attachments whose file could not be downloaded."""
+    def attachments_without_text(self, statuses: Collection[str]) -> Iterator[tuple[str, str, str]]:
+        """(document id, Confluence id, space key) of this site's attachments indexed with one of these
+        `content_extraction` values, or without any (indexed before attachments had their text)."""
         if not self.exists():
             return
-        query = {"bool": {"filter": [{"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}},
-                                     {"term": {"content_extraction": "download_failed"}}]}}
+        query = {"bool": {
+            "filter": [{"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}}],
+            "should": [{"terms": {"content_extraction": list(statuses)}},
+                       {"bool": {"must_not": {"exists": {"field": "content_extraction"}}}}],
+            "minimum_should_match": 1,
+        }}
         for hit in scan(self.client, index=self.index,
                         query={"query": query, "_source": ["confluence_id", "space_key"]}, size=5000,
                         preserve_order=False):

@@ -20,6 +20,7 @@ import os
 import random
 import threading
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -233,7 +234,7 @@ class RetryingHttpClient(Client):
         stats: RequestStats,
         pacer: RequestPacer,
         verify: bool | str,
-        proxies: dict[str, str] | None = None,
+        trust_env: bool = True,
     ) -> None:
         super().__init__(
             request_timeout=timeout,
@@ -246,7 +247,7 @@ class RetryingHttpClient(Client):
         self.stats = stats
         self.pacer = pacer
         self.verify = verify
-        self.proxies = dict(proxies or {})
+        self.trust_env = trust_env
         self._timeout = timeout
         self._retry_count = retry_count
         self._backoff = BackoffWithJitter(backoff_seconds, max_retry_delay, pacer)
@@ -255,10 +256,9 @@ class RetryingHttpClient(Client):
     def _make_session(self) -> Session:
         """A session whose `send` is observed (pacing, stats, JSON check) and retried by the Confluence policy."""
         session = Session(timeout=self._timeout, raise_for_status=False)
-        # the environment (proxies, CA bundle) was read once for the site; requests would otherwise scan every
-        # environment variable again for each request and redirect, a quarter of a file download's CPU time
-        session.trust_env = False
-        session.proxies.update(self.proxies)
+        # without proxies to honour, requests would still scan every environment variable for each request and
+        # redirect (a quarter of a file download's CPU time); the CA bundle it would find there is in `verify`
+        session.trust_env = self.trust_env
         session.verify = self.verify
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
@@ -320,14 +320,13 @@ class RetryingHttpClient(Client):
         return observed_send
 
 
-def environment_settings(site_url: str, verify: bool | str) -> tuple[bool | str, dict[str, str]]:
-    """What requests would take from the environment for this site, read once: the proxies for its host (honouring
-    NO_PROXY) and, when the default trust store is asked for, a CA bundle named by REQUESTS_CA_BUNDLE or
-    CURL_CA_BUNDLE."""
-    proxies = requests.utils.get_environ_proxies(site_url) if site_url else {}
+def environment_settings(verify: bool | str) -> tuple[bool | str, bool]:
+    """`verify` with the CA bundle that requests would take from REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE when the default
+    trust store is asked for, and whether requests must still read the environment on every request: only when a
+    proxy is configured (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY per host, also for Cloud's media redirect)."""
     if verify is True:
         verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return verify, dict(proxies)
+    return verify, bool(urllib.request.getproxies())
 
 
 def _check_json_body(response: Response) -> None:

@@ -483,3 +483,19 @@ def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harn
     assert {statuses[doc_id] for doc_id in failed} <= {"extracted", "no_text", "encrypted", "unreadable"}
     assert second.attachment_text.get("extracted", 0) >= 1
     assert second.documents.get("attachments", 0) >= len(failed)
+
+
+def test_turning_extraction_on_fills_in_the_text_of_files_indexed_without_it(make_harness, monkeypatch):
+    harness = make_harness("datacenter")
+    monkeypatch.setenv("SOURCES__CONFLUENCE__EXTRACT_ATTACHMENT_CONTENT", "false")
+    first = harness.run()
+    assert first.file_requests == 0
+    assert set(attachment_statuses(harness).values()) == {"disabled"}
+
+    monkeypatch.setenv("SOURCES__CONFLUENCE__EXTRACT_ATTACHMENT_CONTENT", "true")
+    second = harness.run()
+    assert second.mode == "incremental"
+    statuses = attachment_statuses(harness)
+    assert "disabled" not in statuses.values() and "extracted" in statuses.values()
+    third = harness.run()
+    assert third.file_requests == 0  # nothing left to fetch

@@ -10,10 +10,11 @@ import pytest
 
 from confluence_simulator import files
 from confluence_simulator.faults import FaultKind, FaultRule
-from confluence_source.attachment_text import ByteBudget
+from confluence_source import attachment_text
 from confluence_source.client import ConfluenceClient
 from confluence_source.errors import ConfluenceRequestError
 from confluence_source.extraction import extractable_type
+from confluence_source.file_workers import ByteBudget, ExtractionThreads
 
 from .conftest import document_id, run_pipeline, settings_for
 
@@ -82,7 +83,8 @@ def test_a_download_that_heals_on_retry_is_extracted(fresh_sim, tmp_path):
 def test_links_that_leave_the_site_are_not_followed_with_credentials(small_sim):
     client = ConfluenceClient(settings_for(small_sim))
     with pytest.raises(ConfluenceRequestError, match="leads away from the Confluence site"):
-        client.download("https://elsewhere.example.com/download/attachments/1/a.pdf", purpose="downloading a.pdf")
+        client.download("https://elsewhere.example.com/download/attachments/1/a.pdf", max_bytes=1000,
+                        purpose="downloading a.pdf")
     assert client.file_stats.as_dict()["requests"] == 0
 
 
@@ -103,3 +105,51 @@ def test_the_byte_budget_holds_downloads_back_until_memory_is_handed_back():
 def _hold_and_note(budget: ByteBudget, size: int, order: list[str]) -> None:
     with budget.hold(size):
         order.append("second held")
+
+
+def test_a_file_larger_than_listed_is_not_read_past_the_limit(fresh_sim, tmp_path):
+    site = fresh_sim.site
+    large = site.content[site.landmarks["large_file"][0]]
+    large.file_size = 2048  # the listing now understates the size; the download itself must stop at 10 MB
+    run = run_pipeline(settings_for(fresh_sim), tmp_path)
+    row = attachment_rows(run)[document_id(fresh_sim, large)]
+    assert row["content_extraction"] == "too_large" and row.get("body") is None
+
+
+def test_a_file_whose_reading_hangs_is_given_up_and_the_run_ends(fresh_sim, tmp_path, monkeypatch, caplog):
+    real_extract = attachment_text.extract_text
+
+    def hanging_on_pdfs(data, media_type, file_name):
+        if media_type == "application/pdf":
+            threading.Event().wait(30)  # far longer than the test waits for it
+        return real_extract(data, media_type, file_name)
+
+    monkeypatch.setattr(attachment_text, "extract_text", hanging_on_pdfs)
+    monkeypatch.setattr(attachment_text.defaults, "EXTRACTION_TIMEOUT_SECONDS", 0)
+    monkeypatch.setattr(attachment_text, "EXTRACTION_GRACE_SECONDS", 0.3)
+    started = time.monotonic()
+    run = run_pipeline(settings_for(fresh_sim), tmp_path)
+    assert time.monotonic() - started < 25
+    by_type = {}
+    for row in attachment_rows(run).values():
+        by_type.setdefault(row["media_type"], set()).add(row["content_extraction"])
+    assert by_type["application/pdf"] == {"timed_out"}
+    assert "extracted" in set().union(*(statuses for kind, statuses in by_type.items() if kind != "application/pdf"))
+    assert "Gave up reading" in caplog.text
+
+
+def test_extraction_threads_carry_on_past_a_stuck_call_and_cancel_queued_ones_at_shutdown():
+    threads = ExtractionThreads(1, "test-text")
+    release = threading.Event()
+    stuck = threads.submit(release.wait, 10)
+    queued = threads.submit(lambda: "late")
+    time.sleep(0.1)
+    assert not queued.done()
+    threads.replace_one()
+    assert queued.result(timeout=5) == "late"
+    never = threads.submit(release.wait, 10)
+    also_never = threads.submit(lambda: "never")
+    threads.shutdown()
+    assert also_never.cancelled() or never.cancelled()
+    release.set()
+    assert stuck.result(timeout=5) is True

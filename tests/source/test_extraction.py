@@ -79,3 +79,19 @@ def test_which_files_have_their_text_extracted(media_type, file_name, expected):
 def test_a_type_that_is_turned_down_is_not_extracted():
     with pytest.raises(ValueError):
         extract_text(files.file_bytes("png", 0), "image/png", "diagram.png")
+
+
+def test_a_password_protected_office_file_is_reported_as_encrypted():
+    # what Office writes for a protected .docx: an OLE compound file with an "EncryptedPackage" stream, not a zip
+    header = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504)
+    directory = "EncryptionInfo".encode("utf-16-le") + bytes(50) + "EncryptedPackage".encode("utf-16-le")
+    data = header + directory + bytes(4096)
+    with pytest.raises(ExtractionError) as raised:
+        extract_text(data, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "plan.docx")
+    assert raised.value.reason == "encrypted"
+
+
+def test_a_damaged_office_file_is_reported_as_unreadable():
+    with pytest.raises(ExtractionError) as raised:
+        extract_text(b"PK\x03\x04 this is not really a zip", files.MEDIA_TYPES["docx"], "broken.docx")
+    assert raised.value.reason == "unreadable"
