@@ -51,7 +51,7 @@ DOWNLOAD_FAILED = "download_failed"
 DISABLED = "disabled"
 TIMED_OUT = "timed_out"
 UNREADABLE = "unreadable"
-# ... and ExtractionError.reason: "encrypted", "unreadable"
+# ... and "encrypted" (an ExtractionError reason)
 # Outcomes that a later run can take from the index for the same version of the file (the others are decided again).
 REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", UNREADABLE})
 # Indexed without text for a reason that may have passed: read again by the next incremental run.

@@ -153,3 +153,20 @@ def test_extraction_threads_carry_on_past_a_stuck_call_and_cancel_queued_ones_at
     assert also_never.cancelled() or never.cancelled()
     release.set()
     assert stuck.result(timeout=5) is True
+
+
+def test_failed_media_downloads_log_neither_credentials_nor_media_tokens(tmp_path, caplog):
+    from .conftest import COMPACT, start_simulator
+
+    sim = start_simulator("cloud", dataset=COMPACT)
+    try:
+        sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="media"))
+        caplog.set_level("DEBUG", logger="confluence_source")
+        run = run_pipeline(settings_for(sim, retry_count=1), tmp_path)
+        statuses = {row["content_extraction"] for row in attachment_rows(run).values()}
+        assert "download_failed" in statuses and "extracted" not in statuses
+        assert "Could not download" in caplog.text
+        for secret in (sim.credentials["api_token"], "/media/file/"):
+            assert secret not in caplog.text
+    finally:
+        sim.stop()
