@@ -12,7 +12,8 @@ A file is not downloaded when its text would not be kept: `extract_attachment_co
 ...). Every attachment document says what became of its text in `content_extraction`, so people can find the files
 whose text is missing, and why:
 
-    extracted, no_text, too_large, unsupported_type, encrypted, unreadable, timed_out, download_failed, disabled
+    extracted, no_text, too_large, unsupported_type, encrypted, unreadable, timed_out, failed, download_failed,
+    download_refused, disabled
 
 A file whose version the index already holds with its text (or with the finding that it has none) is not downloaded
 again: its text is taken from the index. So a full refresh, or an attachment re-read because its page moved, costs no
@@ -30,14 +31,13 @@ import os
 import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Collection, Iterator, Protocol
 
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .documents import PENDING_BODY
-from .errors import ConfluenceError, FileTooLargeError
+from .errors import ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError, FileTooLargeError
 from .extraction import ExtractionError, extract_text, extractable_type
 from .file_workers import ByteBudget, ExtractionThreads
 
@@ -47,15 +47,17 @@ EXTRACTED = "extracted"
 NO_TEXT = "no_text"
 TOO_LARGE = "too_large"
 UNSUPPORTED_TYPE = "unsupported_type"
-DOWNLOAD_FAILED = "download_failed"
+DOWNLOAD_FAILED = "download_failed"  # the server or the connection failed (after the retries): tried again
+DOWNLOAD_REFUSED = "download_refused"  # the link is missing or the server refused it (HTTP 4xx): not tried again
 DISABLED = "disabled"
 TIMED_OUT = "timed_out"
 UNREADABLE = "unreadable"
+FAILED = "failed"  # reading the file broke in an unexpected way: tried again
 # ... and "encrypted" (an ExtractionError reason)
 # Outcomes that a later run can take from the index for the same version of the file (the others are decided again).
 REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", UNREADABLE})
 # Indexed without text for a reason that may have passed: read again by the next incremental run.
-RETRIED = (DOWNLOAD_FAILED, DISABLED)
+RETRIED = (DOWNLOAD_FAILED, DISABLED, FAILED)
 # Counted in `outcomes` (not a `content_extraction` value): text taken from the index, nothing downloaded.
 KEPT_FROM_INDEX = "kept_from_index"
 # Attachments per lookup of their indexed text (each may carry up to MAX_EXTRACTED_CHARS characters).
@@ -124,7 +126,7 @@ class AttachmentTextReader:
             elif media_type is None:
                 status = UNSUPPORTED_TYPE
             elif not url:
-                status = DOWNLOAD_FAILED
+                status = DOWNLOAD_REFUSED
             else:
                 to_fetch.append((document, str(url), size, media_type))
                 continue
@@ -133,8 +135,10 @@ class AttachmentTextReader:
         known = self._indexed_texts([str(document["id"]) for document, *_ in to_fetch])
         for document, url, size, media_type in to_fetch:
             previous = known.get(str(document["id"]))
-            if (previous is not None and previous.get("version") == document.get("version")
-                    and previous.get("content_extraction") in REUSABLE):
+            if (previous is not None and document.get("version") is not None
+                    and previous.get("version") == document.get("version")
+                    and previous.get("content_extraction") in REUSABLE
+                    and (previous.get("body") or previous["content_extraction"] != EXTRACTED)):
                 self._settled(KEPT_FROM_INDEX)
                 fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])))
                 continue
@@ -159,7 +163,8 @@ class AttachmentTextReader:
             self._reported = self.outcomes.copy()
         if new:
             logger.info("Attachment text: %s", ", ".join(f"{count} {status}" for status, count in sorted(new.items())))
-            failed = sum(new[status] for status in (DOWNLOAD_FAILED, UNREADABLE, "encrypted", TIMED_OUT))
+            failed = sum(new[status] for status in (DOWNLOAD_FAILED, DOWNLOAD_REFUSED, UNREADABLE, "encrypted",
+                                                    TIMED_OUT, FAILED))
             if failed:
                 logger.warning("%d attachment(s) are indexed without their text (download failed, damaged, "
                                "password-protected or too slow to read); their documents say why in "
@@ -215,25 +220,27 @@ class AttachmentTextReader:
                 return self._settled_text(None, TOO_LARGE)
             except ConfluenceError as error:
                 logger.warning("Could not download %s (%s): %s", document_id, file_name, error)
-                return self._settled_text(None, DOWNLOAD_FAILED)
+                refused = isinstance(error, ConfluenceNotFoundError) or (
+                    isinstance(error, ConfluenceRequestError) and error.status is not None
+                    and 400 <= error.status < 500 and error.status not in (408, 429))
+                return self._settled_text(None, DOWNLOAD_REFUSED if refused else DOWNLOAD_FAILED)
             except Exception as error:  # noqa: BLE001 - one file must not stop the sync
                 logger.warning("Could not download %s (%s): %s", document_id, file_name, type(error).__name__)
                 return self._settled_text(None, DOWNLOAD_FAILED)
-            extraction = extractors.submit(extract_text, data, media_type, file_name)
-            del data
+            limit = defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS
             try:
-                text = extraction.result(timeout=defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS)
-            except FutureTimeout:
-                logger.warning("Gave up reading %s (%s) after %d s", document_id, file_name,
-                               defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS)
-                extractors.replace_one()
+                text = extractors.run(limit, extract_text, data, media_type, file_name)
+            except TimeoutError:
+                logger.warning("Gave up reading %s (%s) after %g s", document_id, file_name, limit)
                 return self._settled_text(None, TIMED_OUT)
             except ExtractionError as error:
                 logger.info("No text from %s (%s): %s", document_id, file_name, error)
                 return self._settled_text(None, error.reason)
-            except Exception as error:  # noqa: BLE001 - one file must not stop the sync
+            except Exception as error:  # noqa: BLE001 - one file must not stop the sync (tried again next run)
                 logger.warning("Could not read %s (%s): %s", document_id, file_name, type(error).__name__)
-                return self._settled_text(None, UNREADABLE)
+                return self._settled_text(None, FAILED)
+            finally:
+                del data
         return self._settled_text(text or None, EXTRACTED if text else NO_TEXT)
 
     def _settled_text(self, text: str | None, status: str) -> AttachmentText:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterable, Iterator, Mapping, TypeVar
@@ -44,7 +45,14 @@ from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
 from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
-from .transport import RequestStats, RetryingHttpClient, TruncatedResponseError, environment_settings, new_pacer
+from .transport import (
+    RequestStats,
+    RetryingHttpClient,
+    TruncatedResponseError,
+    environment_settings,
+    is_retryable_exception,
+    new_pacer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +144,7 @@ class ConfluenceClient:
         response = self._call(lambda rest: rest.post(url, json=body, verify=self._verify), purpose)
         return self._json_of(response, purpose)
 
-    def download(self, url: str, *, max_bytes: int, purpose: str) -> bytes:
+    def download(self, url: str, *, max_bytes: int, purpose: str) -> bytearray:
         """The bytes of a file on the site (an attachment's download link), at most `max_bytes` of them (else
         `FileTooLargeError`, having read no more than that). Cloud answers with a redirect to its media service, which
         is followed; the credentials go to the configured site only (requests drops them when a redirect leaves the
@@ -150,11 +158,15 @@ class ConfluenceClient:
             response = self._call(
                 lambda _: session.get(url, auth=self._auth, verify=self._verify, stream=True), purpose)
             try:
-                return _read_body(response, max_bytes, purpose)
+                body = _read_body(response, max_bytes, purpose)
+                self.file_stats.record_bytes(len(body))
+                return body
             except requests.RequestException as error:
-                if attempt >= self.config.retry_count:
+                if attempt >= self.config.retry_count or not is_retryable_exception(error):
                     raise self._transport_error(error, purpose) from None
-                self.file_stats.record_retry(0.0)
+                delay = min(self.config.max_retry_delay, self.config.backoff_seconds * 2**attempt)
+                self.file_stats.record_retry(delay)
+                time.sleep(delay)
             finally:
                 response.close()
         raise AssertionError("unreachable")  # pragma: no cover
@@ -303,9 +315,9 @@ class ConfluenceClient:
         return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
 
 
-def _read_body(response: requests.Response, max_bytes: int, purpose: str) -> bytes:
+def _read_body(response: requests.Response, max_bytes: int, purpose: str) -> bytearray:
     """A streamed response's body, refusing (before reading it) one that is announced or turns out larger than
-    `max_bytes`."""
+    `max_bytes`. A bytearray, not copied into bytes: the file is in memory once."""
     announced = response.headers.get("Content-Length")
     if announced and announced.isdigit() and int(announced) > max_bytes:
         raise FileTooLargeError(f"{purpose}: the file has {int(announced):,} bytes, over the limit of {max_bytes:,}")
@@ -314,7 +326,7 @@ def _read_body(response: requests.Response, max_bytes: int, purpose: str) -> byt
         body += chunk
         if len(body) > max_bytes:
             raise FileTooLargeError(f"{purpose}: the file is larger than the limit of {max_bytes:,} bytes")
-    return bytes(body)
+    return body
 
 
 def _auth_for(config: ConfluenceSettings) -> AuthBase:

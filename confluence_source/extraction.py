@@ -72,7 +72,7 @@ def _readable(media_type: str) -> bool:
     return True
 
 
-def extract_text(data: bytes, media_type: str | None, file_name: str = "") -> str:
+def extract_text(data: bytes | bytearray, media_type: str | None, file_name: str = "") -> str:
     """The text of one file (at most `MAX_EXTRACTED_CHARS` characters). Raises `ExtractionError` for a file that
     cannot be read, and `ValueError` for a type that `extractable_type` turns down."""
     kind = extractable_type(media_type, file_name)
@@ -87,7 +87,7 @@ def extract_text(data: bytes, media_type: str | None, file_name: str = "") -> st
     return text.strip()[: defaults.MAX_EXTRACTED_CHARS]
 
 
-def _decoded(data: bytes) -> str:
+def _decoded(data: bytes | bytearray) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -98,7 +98,7 @@ def _decoded(data: bytes) -> str:
     return str(best)
 
 
-def _with_kreuzberg(data: bytes, media_type: str) -> str:
+def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
     kreuzberg = _kreuzberg()
     try:
         result = kreuzberg.extract_bytes_sync(data, media_type, _config())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -41,12 +42,14 @@ class ByteBudget:
                 self._changed.notify_all()
 
 
+_Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], threading.Event]
+
+
 class ExtractionThreads:
     """A fixed number of daemon threads running submitted calls; `replace_one` adds a thread for one that is stuck."""
 
     def __init__(self, threads: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
-            queue.SimpleQueue())
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._name = name
         self._threads = 0
         self._lock = threading.Lock()
@@ -54,9 +57,19 @@ class ExtractionThreads:
             self._start()
 
     def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        future: Future[T] = Future()
-        self._jobs.put((future, function, args))
-        return future
+        return self._submit(function, args)[0]
+
+    def run(self, limit: float, function: Callable[..., T], *args: Any) -> T:
+        """The result of `function(*args)` on one of the threads: waiting for a free thread as long as it takes, but
+        for the call itself at most `limit` seconds (then `TimeoutError`, and a fresh thread takes over the stuck
+        one's share of the work)."""
+        future, started = self._submit(function, args)
+        started.wait()  # set when a thread takes the call, or when it is cancelled
+        try:
+            return future.result(timeout=limit)
+        except FutureTimeout:
+            self.replace_one()
+            raise TimeoutError(f"the call ran for more than {limit:g} s") from None
 
     def replace_one(self) -> None:
         """A call has run for too long: carry on with one more thread (the stuck one rejoins the others if its call
@@ -69,13 +82,20 @@ class ExtractionThreads:
             count, self._threads = self._threads, 0
         while True:
             try:
-                item = self._jobs.get_nowait()
+                job = self._jobs.get_nowait()
             except queue.Empty:
                 break
-            if item is not None:
-                item[0].cancel()
+            if job is not None:
+                job[0].cancel()
+                job[3].set()
         for _ in range(count):
             self._jobs.put(None)
+
+    def _submit(self, function: Callable[..., T], args: tuple[Any, ...]) -> tuple[Future[T], threading.Event]:
+        future: Future[T] = Future()
+        started = threading.Event()
+        self._jobs.put((future, function, args, started))
+        return future, started
 
     def _start(self) -> None:
         with self._lock:
@@ -85,11 +105,13 @@ class ExtractionThreads:
 
     def _work(self) -> None:
         while True:
-            item = self._jobs.get()
-            if item is None:
+            job = self._jobs.get()
+            if job is None:
                 return
-            future, function, args = item
-            if not future.set_running_or_notify_cancel():
+            future, function, args, started = job
+            running = future.set_running_or_notify_cancel()
+            started.set()
+            if not running:
                 continue
             try:
                 future.set_result(function(*args))

@@ -252,12 +252,20 @@ class IndexedDocuments:
                        {"bool": {"must_not": {"exists": {"field": "content_extraction"}}}}],
             "minimum_should_match": 1,
         }}
-        for hit in scan(self.client, index=self.index,
-                        query={"query": query, "_source": ["confluence_id", "space_key"]}, size=5000,
-                        preserve_order=False):
+        body: dict[str, Any] = {"query": query, "_source": ["confluence_id", "space_key"]}
+        if not self._maps("content_extraction"):
+            # an index whose mapping could not be extended: read the field from _source (slower, still right)
+            body["runtime_mappings"] = {"content_extraction": {"type": "keyword"}}
+        for hit in scan(self.client, index=self.index, query=body, size=5000, preserve_order=False):
             source = hit.get("_source") or {}
             if source.get("confluence_id") and source.get("space_key"):
                 yield hit["_id"], str(source["confluence_id"]), str(source["space_key"])
+
+    def _maps(self, field_name: str) -> bool:
+        """Whether every index behind `self.index` maps this field (unmapped fields are not searchable with
+        `dynamic: false`)."""
+        response = self.client.indices.get_field_mapping(index=self.index, fields=field_name)
+        return all(field_name in (entry.get("mappings") or {}) for entry in response.body.values())
 
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]:
         """Indexed comments and attachments of this site hanging (directly or further down) under these documents."""

@@ -62,13 +62,17 @@ class RequestStats:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_response(self, response: Response, streamed: bool = False) -> None:
-        size = int(response.headers.get("Content-Length") or 0) if streamed else len(response.content or b"")
+        size = 0 if streamed else len(response.content or b"")  # a streamed body is counted as it is read
         with self._lock:
             self.requests += 1
             self.bytes_received += size
             self.by_status[response.status_code] += 1
             if response.status_code == 429:
                 self.throttled += 1
+
+    def record_bytes(self, size: int) -> None:
+        with self._lock:
+            self.bytes_received += size
 
     def record_failure(self) -> None:
         with self._lock:

@@ -14,7 +14,6 @@ from confluence_source import attachment_text
 from confluence_source.client import ConfluenceClient
 from confluence_source.errors import ConfluenceRequestError
 from confluence_source.extraction import extractable_type
-from confluence_source.file_workers import ByteBudget, ExtractionThreads
 
 from .conftest import document_id, run_pipeline, settings_for
 
@@ -88,25 +87,6 @@ def test_links_that_leave_the_site_are_not_followed_with_credentials(small_sim):
     assert client.file_stats.as_dict()["requests"] == 0
 
 
-def test_the_byte_budget_holds_downloads_back_until_memory_is_handed_back():
-    budget = ByteBudget(100)
-    order: list[str] = []
-    with budget.hold(70):
-        waiter = threading.Thread(target=lambda: _hold_and_note(budget, 50, order))
-        waiter.start()
-        time.sleep(0.1)
-        order.append("first released")
-    waiter.join(timeout=5)
-    assert order == ["first released", "second held"]
-    with budget.hold(1_000):  # larger than the whole budget: still read, alone
-        pass
-
-
-def _hold_and_note(budget: ByteBudget, size: int, order: list[str]) -> None:
-    with budget.hold(size):
-        order.append("second held")
-
-
 def test_a_file_larger_than_listed_is_not_read_past_the_limit(fresh_sim, tmp_path):
     site = fresh_sim.site
     large = site.content[site.landmarks["large_file"][0]]
@@ -138,23 +118,6 @@ def test_a_file_whose_reading_hangs_is_given_up_and_the_run_ends(fresh_sim, tmp_
     assert "Gave up reading" in caplog.text
 
 
-def test_extraction_threads_carry_on_past_a_stuck_call_and_cancel_queued_ones_at_shutdown():
-    threads = ExtractionThreads(1, "test-text")
-    release = threading.Event()
-    stuck = threads.submit(release.wait, 10)
-    queued = threads.submit(lambda: "late")
-    time.sleep(0.1)
-    assert not queued.done()
-    threads.replace_one()
-    assert queued.result(timeout=5) == "late"
-    never = threads.submit(release.wait, 10)
-    also_never = threads.submit(lambda: "never")
-    threads.shutdown()
-    assert also_never.cancelled() or never.cancelled()
-    release.set()
-    assert stuck.result(timeout=5) is True
-
-
 def test_failed_media_downloads_log_neither_credentials_nor_media_tokens(tmp_path, caplog):
     from .conftest import COMPACT, start_simulator
 
@@ -170,3 +133,12 @@ def test_failed_media_downloads_log_neither_credentials_nor_media_tokens(tmp_pat
             assert secret not in caplog.text
     finally:
         sim.stop()
+
+
+def test_a_refused_download_is_not_tried_again_but_a_failed_one_is(fresh_sim, tmp_path):
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=403))
+    run = run_pipeline(settings_for(fresh_sim), tmp_path)
+    statuses = {row["content_extraction"] for row in attachment_rows(run).values()}
+    assert "download_refused" in statuses and "download_failed" not in statuses
+    assert attachment_text.DOWNLOAD_REFUSED not in attachment_text.RETRIED
+    assert attachment_text.DOWNLOAD_FAILED in attachment_text.RETRIED

@@ -191,3 +191,29 @@ def test_compact_ids_give_back_exactly_what_was_added():
     for doc_id in added:
         ids.add(doc_id)
     assert ids.as_set() == set(added)
+
+
+@pytest.mark.parametrize("field_mapped", [True, False])
+def test_attachments_without_text_are_found_whether_or_not_the_index_maps_the_field(
+    es: Elasticsearch, index: str, field_mapped: bool
+) -> None:
+    mappings = content_index_mappings()
+    if not field_mapped:  # an index whose mapping could not be extended
+        del mappings["properties"]["content_extraction"]
+    es.indices.create(index=index, mappings=mappings)
+    documents = {
+        "attachment-1": {"content_extraction": "download_failed"},
+        "attachment-2": {"content_extraction": "extracted"},
+        "attachment-3": {},  # indexed before attachments had their text
+        "attachment-4": {"content_extraction": "disabled"},
+        "attachment-5": {"content_extraction": "download_refused"},
+    }
+    helpers.bulk(es, [
+        {"_index": index, "_id": doc_id, "_source": {"type": "attachment", "site_url": SITE, "space_key": "ENG",
+                                                     "confluence_id": doc_id.split("-")[1], **extra}}
+        for doc_id, extra in documents.items()
+    ] + [{"_index": index, "_id": "attachment-9", "_source": {"type": "attachment", "site_url": OTHER_SITE,
+                                                              "space_key": "ENG", "confluence_id": "9"}}],
+        refresh=True)
+    found = IndexedDocuments(es, index, SITE).attachments_without_text(["download_failed", "disabled"])
+    assert sorted(found) == [("attachment-1", "1", "ENG"), ("attachment-3", "3", "ENG"), ("attachment-4", "4", "ENG")]
