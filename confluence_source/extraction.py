@@ -1,8 +1,8 @@
 """The text of an attachment file, so that people find a file by what is written in it.
 
 Documents (PDF, Word, Excel, PowerPoint, OpenDocument, RTF, e-mail, EPUB, HTML, XML, Markdown, ...) are read with
-kreuzberg: a Rust core (PDFium for PDFs) that releases the GIL, so the download threads extract side by side on
-every core without a process pool. Plain text and CSV are only decoded (kreuzberg would rewrite every CSV row as
+kreuzberg: a Rust core (PDFium for PDFs) that releases the GIL, so a few threads extract side by side on every
+core without a process pool. Plain text and CSV are only decoded (kreuzberg would rewrite every CSV row as
 `header: value` lines), with charset-normalizer guessing the encoding when the file is not UTF-8.
 
 What is not worth or not safe to open is recognised from the media type (or, for `application/octet-stream`, the
