@@ -147,7 +147,8 @@ def build_settings(
         overlap_minutes=_parse_int(overlap_minutes, "overlap_minutes", defaults.DEFAULT_OVERLAP_MINUTES, minimum=0),
         cql_timezone=timezone_name,
         check_labels_and_moves=_parse_bool(check_labels_and_moves, "check_labels_and_moves", default=True),
-        extract_attachment_content=_parse_bool(extract_attachment_content, "extract_attachment_content", default=True),
+        extract_attachment_content=_parse_bool(extract_attachment_content, "extract_attachment_content",
+                                               default=True),
         backoff_seconds=_parse_float(backoff_seconds, "backoff_seconds", defaults.DEFAULT_BACKOFF_SECONDS, minimum=0),
         max_retry_delay=_parse_float(max_retry_delay, "max_retry_delay", defaults.DEFAULT_MAX_RETRY_DELAY, minimum=0),
     )

@@ -23,7 +23,8 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
     print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")
     if summary.attachment_text:
         files = summary.attachment_text
-        detail = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in files.items() if status != "extracted")
+        detail = ", ".join(f"{count} {status.replace('_', ' ')}"
+                           for status, count in files.items() if status != "extracted")
         print(f"  {'file texts':<12} {files.get('extracted', 0):>8} extracted" + (f" ({detail})" if detail else ""))
         print(f"  {'downloads':<12} {summary.file_requests:>8} ({summary.file_bytes / 1e6:.1f} MB)")
     print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
