@@ -113,7 +113,8 @@ class DataCenterReader(ConfluenceReader):
         params: dict[str, Any] = {
             "spaceKey": space.key,
             "type": doc_type,
-            "expand": defaults.V1_EXPAND[doc_type],
+            # a scan lists one space: its key and name come from the space list (`_batch`), not from every item
+            "expand": ",".join(part for part in defaults.V1_EXPAND[doc_type].split(",") if part != "space"),
             "limit": defaults.V1_PAGE_SIZE_WITH_BODY,
         }
         if self.config.index_archived and doc_type == "page":
