@@ -315,3 +315,32 @@ def test_every_request_has_a_timeout() -> None:
         client.get_json(V2 + "/spaces", purpose="test")
         list(client.pages(V2 + "/spaces", {}, purpose="t", api="v2"))
     assert seen == [7, 7]
+
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def test_without_a_proxy_the_environment_is_read_once_and_its_ca_bundle_kept(monkeypatch, tmp_path) -> None:
+    from confluence_source.transport import environment_settings
+
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert environment_settings(True) == (str(bundle), False)
+    assert environment_settings(False) == (False, False)  # ssl_enabled = false stays off
+    assert environment_settings("/etc/private-ca.pem") == ("/etc/private-ca.pem", False)  # ssl_ca wins
+    client = make_client()
+    assert client._files.session.trust_env is False and client._files.session.verify == str(bundle)
+
+
+def test_with_a_proxy_requests_keeps_reading_the_environment_for_every_host(monkeypatch) -> None:
+    from confluence_source.transport import environment_settings
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.setenv("NO_PROXY", ".atlassian.net")
+    assert environment_settings(True)[1] is True
+    client = make_client()
+    # requests then picks the proxy per host and redirect (Cloud's media service included), honouring NO_PROXY
+    assert client._files.session.trust_env is True and client._http.session.trust_env is True
