@@ -96,7 +96,8 @@ class ConfluenceClient:
         self._verify, self._trust_env = environment_settings(
             verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or ""))
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
-        self._files = self._transport(self.file_stats, pool_size=max(1, min(config.concurrent_downloads, 100)))
+        self._files = self._transport(
+            self.file_stats, pool_size=max(1, min(config.concurrent_downloads, defaults.MAX_DOWNLOAD_THREADS)))
         self._auth = _auth_for(config)
         self._rest_lock = threading.Lock()
         self._rest_client: RESTClient | None = None

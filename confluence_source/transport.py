@@ -317,7 +317,7 @@ class RetryingHttpClient(Client):
             streamed = bool(kwargs.get("stream"))
             stats.record_response(response, streamed=streamed)
             pacer.observe(response)
-            if not streamed:
+            if not streamed:  # file downloads are streamed: a .json attachment is a file, not an API answer
                 _check_json_body(response)
             return response
 
@@ -341,8 +341,6 @@ def _check_json_body(response: Response) -> None:
     """
     if not (200 <= response.status_code < 300) or "json" not in response.headers.get("Content-Type", "").lower():
         return
-    if response.headers.get("Content-Disposition", "").lower().startswith("attachment"):
-        return  # a downloaded .json file: its bytes are the file, whatever they hold
     if not response.content:
         return
     try:
