@@ -37,6 +37,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--admin-token", default=None, help="require this bearer token on /__admin/")
     parser.add_argument("--cloud-v1-legacy", action="store_true",
                         help="Cloud: serve the removed v1 endpoints (with deprecation headers) instead of 410")
+    parser.add_argument("--media-host", default=None,
+                        help="Cloud: host name that download redirects lead to (another name of this server, "
+                             "e.g. localhost, plays Atlassian's media service on a host of its own)")
     parser.add_argument("--request-log", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -62,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin_token=args.admin_token,
         cloud_v1_removed=not args.cloud_v1_legacy,
         request_log=args.request_log,
+        media_host=args.media_host,
     )
     try:
         simulator = Simulator.create(config)

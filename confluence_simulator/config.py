@@ -42,6 +42,9 @@ class SimulatorConfig:
     search_cache_seconds  how long an evaluated CQL result list may be reused for later pages of the same query.
     request_log        print one line per request to stderr (standalone use).
     prewarm            pre-render bodies and search entries on a background thread after start.
+    media_host         Cloud: the host name that download redirects lead to. Atlassian's media service is another
+                       host than the site; another name for this server (e.g. "localhost" when bound to 127.0.0.1)
+                       makes clients meet that second host. None = the site's own host.
     """
 
     flavour: Flavour = "cloud"
@@ -49,6 +52,7 @@ class SimulatorConfig:
     seed: int = 1
     host: str = "127.0.0.1"
     port: int = 0
+    media_host: str | None = None
     context_path: str = "/confluence"
     tz: str | None = None
     server_tz: str = "Europe/Berlin"

@@ -381,6 +381,15 @@ class Mutations:
             return item
 
     # ---- spaces ----------------------------------------------------------------------------------------
+    def rename_space(self, *, space_key: str, name: str) -> Space:
+        """Give a space a new name (its key stays). Like in Confluence, no page or blog post gets a new version."""
+        if not name.strip():
+            raise MutationError("a space name cannot be empty")
+        with self.site.lock:
+            space = self._space(space_key)
+            space.name = name
+            return space
+
     def archive_space(self, *, space_key: str) -> Space:
         with self.site.lock:
             space = self._space(space_key)

@@ -81,6 +81,7 @@ class SiteUrls:
 
     origin: str  # scheme://host:port
     context: str  # "/wiki" on Cloud, the context path ("" allowed) on Data Center
+    media_origin: str = ""  # where Cloud's download redirects lead ("" = the origin)
 
     @property
     def base(self) -> str:

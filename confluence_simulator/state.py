@@ -38,7 +38,11 @@ class ServerState:
         tracker = ChangeTracker()
         queries = SiteQueries(site, tracker, config.index_lag_seconds, config.search_cache_seconds)
         context = "/wiki" if config.flavour == "cloud" else config.context_path
-        urls = SiteUrls(origin=origin, context=context)
+        media_origin = ""
+        if config.media_host:
+            scheme, _, host_port = origin.partition("://")
+            media_origin = f"{scheme}://{config.media_host}:{host_port.rsplit(':', 1)[1]}"
+        urls = SiteUrls(origin=origin, context=context, media_origin=media_origin)
         fmt = Formatter(site, config.flavour, urls, config.server_tz)
         bodies = FragmentCache(max_chars=1_200_000_000)
         fragments = FragmentCache(max_chars=400_000_000)

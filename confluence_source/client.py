@@ -156,8 +156,7 @@ class ConfluenceClient:
                                          f"({urlsplit(url).netloc})")
         session = self._files.session  # this thread's session on the download connection pool
         for attempt in range(self.config.retry_count + 1):
-            response = self._call(
-                lambda _: session.get(url, auth=self._auth, verify=self._verify, stream=True), purpose)
+            response = self._file_response(session, url, purpose)
             try:
                 body = _read_body(response, max_bytes, purpose)
                 self.file_stats.record_bytes(len(body))
@@ -171,6 +170,31 @@ class ConfluenceClient:
             finally:
                 response.close()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _file_response(self, session: requests.Session, url: str, purpose: str) -> requests.Response:
+        """The streamed answer for a download link. A failure at the host a redirect led to (Cloud's media service)
+        is told apart from one at the site: it says nothing about the settings (a 401 there is an expired link, not
+        wrong credentials), so it is reported with that host's name and as worth trying again on the next run."""
+        try:
+            response = session.get(url, auth=self._auth, verify=self._verify, stream=True)
+        except requests.RequestException as error:
+            failed_at = getattr(error.request, "url", None) or url
+            if not self.on_site(failed_at):
+                raise self._file_service_error(failed_at, purpose, _transport_reason(error)) from None
+            raise self._transport_error(error, purpose) from None
+        if response.status_code >= 400:
+            with response:  # closed after its error message is read
+                if not self.on_site(response.url):
+                    raise self._file_service_error(response.url, purpose, f"HTTP {response.status_code}")
+                self._raise_for(response, purpose, None)
+        self.credentials_accepted = True
+        return response
+
+    @staticmethod
+    def _file_service_error(url: str, purpose: str, reason: str) -> ConfluenceRequestError:
+        host = urlsplit(url).hostname or "?"
+        return ConfluenceRequestError(f"The file service at {host} failed while {purpose} ({reason}); "
+                                      "the file is asked for again on the next run")
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url`."""
@@ -314,6 +338,16 @@ class ConfluenceClient:
                 f"{self.config.retry_count} retries ({setting('retry_count')})"
             )
         return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
+
+
+def _transport_reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.exceptions.SSLError):
+        return f"its TLS certificate is not trusted: {_ssl_reason(error)}"
+    if isinstance(error, requests.Timeout):
+        return "no answer in time"
+    if isinstance(error, requests.ConnectionError):
+        return f"could not connect: {_connection_reason(error)}"
+    return type(error).__name__
 
 
 def _read_body(response: requests.Response, max_bytes: int, purpose: str) -> bytearray:

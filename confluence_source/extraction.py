@@ -126,10 +126,12 @@ def _kreuzberg() -> Any:
 
 @lru_cache(maxsize=1)
 def _config() -> Any:
-    """No result cache (it would write every file's text under the user's home), no OCR, and a time limit so that
-    one pathological file cannot stall the run."""
+    """No result cache (it would write every file's text under the user's home), no OCR (said explicitly: a scanned
+    PDF must not start an OCR engine, or a model download, on a machine where one happens to be set up), and a time
+    limit so that one pathological file cannot stall the run."""
     return _kreuzberg().ExtractionConfig(
         use_cache=False,
+        disable_ocr=True,
         enable_quality_processing=False,
         extraction_timeout_secs=defaults.EXTRACTION_TIMEOUT_SECONDS,
     )

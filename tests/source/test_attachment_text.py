@@ -142,3 +142,23 @@ def test_a_refused_download_is_not_tried_again_but_a_failed_one_is(fresh_sim, tm
     assert "download_refused" in statuses and "download_failed" not in statuses
     assert attachment_text.DOWNLOAD_REFUSED not in attachment_text.RETRIED
     assert attachment_text.DOWNLOAD_FAILED in attachment_text.RETRIED
+
+
+def test_files_behind_a_media_host_are_read_and_its_refusals_are_not_called_bad_credentials(tmp_path, caplog):
+    """Cloud sends downloads on to its media service, another host: the files are read from there, and a 401 from
+    that host (an expired link) is told apart from Confluence rejecting the credentials, and asked again next run."""
+    from .conftest import COMPACT, start_simulator
+
+    sim = start_simulator("cloud", dataset=COMPACT, media_host="localhost")
+    try:
+        run = run_pipeline(settings_for(sim), tmp_path / "first")
+        assert "extracted" in {row["content_extraction"] for row in attachment_rows(run).values()}
+
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="media", status=401))
+        run = run_pipeline(settings_for(sim), tmp_path / "second", full_refresh=True)
+        statuses = {row["content_extraction"] for row in attachment_rows(run).values()}
+        assert "download_failed" in statuses and "download_refused" not in statuses
+        assert "The file service at localhost failed" in caplog.text and "HTTP 401" in caplog.text
+        assert "rejected the credentials" not in caplog.text
+    finally:
+        sim.stop()
