@@ -18,6 +18,7 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections import deque
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
@@ -45,7 +46,7 @@ from .errors import (
     IncompleteListingError,
 )
 from .reader import ConfluenceReader, Scope, SeenLedger, SyncPlan
-from .structure import IndexedOutlines, StructureCheck
+from .structure import IndexedOutlines, StructureCheck, renamed_spaces
 
 __all__ = [
     "ConfluenceAuthError",
@@ -68,6 +69,8 @@ __all__ = [
     "confluence_settings",
     "open_reader",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
 MAX_DOCUMENTS_CONVERTING = 600
@@ -202,6 +205,8 @@ def confluence(
     reader.ledger = ledger
     if indexed is not None:
         reader.attachment_text.indexed = indexed  # files whose version is indexed are not downloaded again
+    if indexed is not None and watermarks and not full_refresh and not reader.config.advanced_rules:
+        watermarks = _without_renamed_spaces(reader, indexed, watermarks)
     plan = reader.plan(watermarks, full_refresh=full_refresh)
     space_emitter = _SpaceEmitter(reader, plan)
     structure = None
@@ -232,6 +237,24 @@ def confluence(
     return resources
 
 
+def _without_renamed_spaces(reader: ConfluenceReader, indexed: IndexedOutlines,
+                            watermarks: Dict[str, str]) -> Dict[str, str]:
+    """The watermarks less those of renamed spaces, which this run therefore reads in full (a rename gives nothing
+    a new version, see `structure.renamed_spaces`). The check costs one aggregation in the index and no request
+    to Confluence."""
+    spaces = [space for space in reader.state.selected if space.key in watermarks]
+    try:
+        renamed = renamed_spaces(indexed, spaces)
+    except Exception as error:  # noqa: BLE001 - the run goes on; only the rename waits for the next full refresh
+        logger.warning("Could not ask the index for renamed spaces (%s); documents of a renamed space keep its old "
+                       "name until the next full refresh", type(error).__name__)
+        return watermarks
+    for key, (old_name, new_name) in sorted(renamed.items()):
+        logger.info("Space %s was renamed from %r to %r: reading it in full, so that its documents carry the new name",
+                    key, old_name, new_name)
+    return {key: mark for key, mark in watermarks.items() if key not in renamed}
+
+
 def _space_rows(space_emitter: "_SpaceEmitter") -> Iterator[Any]:
     yield from space_emitter.spaces()
 
@@ -258,7 +281,7 @@ def _read_rows(
     structure: Optional[StructureCheck],
 ) -> Iterator[Any]:
     checking = structure is not None and bool(structure.scopes)
-    retrying = doc_type == "attachment" and any(scope.kind == "space" for scope in plan.changed_scopes)
+    retrying = doc_type == "attachment" and bool(plan.changed_scopes)
     already_read: set[str] = set()
     reading: Iterator[tuple[str, dict[str, Any]]] = reader.iter_content(doc_type, plan)
     if structure is not None and checking:
@@ -294,9 +317,16 @@ def _read_rows(
 def _attachments_without_text(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:
     """Attachments indexed without their text for a reason that may have passed (a failed download, extraction
     turned off) are read again (a generator: it runs after the change window's read, so what that read brought is
-    not read twice)."""
-    scope_keys = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
-    wanted = reader.attachment_text.without_text(scope_keys, already_read)
+    not read twice). With advanced rules, whatever the index holds came from the rules, so every space counts."""
+    space_scopes = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
+    rule_scopes = [scope.key for scope in plan.changed_scopes if scope.kind == "rule"]
+
+    def scope_of_space(space_key: str) -> str | None:
+        if space_key in space_scopes:
+            return space_key
+        return rule_scopes[0] if rule_scopes else None
+
+    wanted = reader.attachment_text.without_text(scope_of_space, already_read)
     if wanted:
         yield from reader.read_ids("attachment", wanted)
 

@@ -32,7 +32,7 @@ import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, Protocol
+from typing import Any, Callable, Collection, Iterator, Protocol
 
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
@@ -170,16 +170,21 @@ class AttachmentTextReader:
                                "password-protected or too slow to read); their documents say why in "
                                "content_extraction", failed)
 
-    def without_text(self, scope_keys: Collection[str], already_read: Collection[str]) -> dict[str, str]:
-        """Confluence id -> space key of the indexed attachments in these spaces that have no text for a reason that
-        may have passed (a failed download, extraction turned off or not yet known to the connector when they were
-        indexed) and that this run has not read again yet, so that an incremental run reads them once more."""
-        if self.indexed is None or not self.enabled or not scope_keys:
+    def without_text(self, scope_of_space: Callable[[str], str | None],
+                     already_read: Collection[str]) -> dict[str, str]:
+        """Confluence id -> scope key of the indexed attachments that have no text for a reason that may have passed
+        (a failed download, extraction turned off or not yet known to the connector when they were indexed), that
+        this run has not read again yet, and whose space `scope_of_space` maps to a scope of this run (None: not
+        synced), so that an incremental run reads them once more."""
+        if self.indexed is None or not self.enabled:
             return {}
         try:
-            return {confluence_id: space_key
-                    for document_id, confluence_id, space_key in self.indexed.attachments_without_text(RETRIED)
-                    if space_key in scope_keys and document_id not in already_read}
+            wanted: dict[str, str] = {}
+            for document_id, confluence_id, space_key in self.indexed.attachments_without_text(RETRIED):
+                scope_key = scope_of_space(space_key)
+                if scope_key is not None and document_id not in already_read:
+                    wanted[confluence_id] = scope_key
+            return wanted
         except Exception as error:  # noqa: BLE001 - the next run asks again; this one goes on without them
             logger.warning("Could not look up attachments indexed without their text (%s); trying them next run",
                            type(error).__name__)

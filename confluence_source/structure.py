@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Collection, Iterator, Protocol
 
-from .documents import Outline, doc_id
+from .documents import Outline, SpaceInfo, doc_id
 from .reader import ConfluenceReader, Emitted, Scope, SyncPlan
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,22 @@ class IndexedOutlines(Protocol):
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]: ...
 
     def sizes(self, doc_types: Collection[str]) -> dict[str, int]: ...
+
+    def space_names(self, space_keys: Collection[str]) -> dict[str, set[str]]: ...
+
+
+def renamed_spaces(indexed: IndexedOutlines, spaces: Collection[SpaceInfo]) -> dict[str, tuple[str, str]]:
+    """Spaces whose indexed documents carry another name than the space has now: key -> (old name, new name).
+
+    Renaming a space changes the `space_name` and breadcrumb of everything in it without a new version of anything,
+    so the change window never brings those documents; the caller reads such a space in full instead."""
+    current = {space.key: space.name for space in spaces if space.name}
+    renamed: dict[str, tuple[str, str]] = {}
+    for key, names in indexed.space_names(list(current)).items():
+        stale = sorted(name for name in names if name != current.get(key))
+        if stale and key in current:
+            renamed[key] = (stale[0], current[key])
+    return renamed
 
 
 @dataclass

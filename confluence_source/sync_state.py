@@ -203,6 +203,27 @@ class IndexedDocuments:
                 counts[(space_bucket["key"], type_bucket["key"])] = type_bucket["doc_count"]
         return counts
 
+    def space_names(self, space_keys: Collection[str]) -> dict[str, set[str]]:
+        """Space key -> the space names this site's indexed documents of that space carry (one aggregation)."""
+        if not space_keys or not self.exists():
+            return {}
+        response = self.client.search(
+            index=self.index,
+            size=0,
+            query={"bool": {"filter": [{"term": {"site_url": self.site_url}},
+                                       {"terms": {"space_key": list(space_keys)}}]}},
+            aggs={
+                "spaces": {
+                    "terms": {"field": "space_key", "size": len(space_keys)},
+                    "aggs": {"names": {"terms": {"field": "space_name.keyword", "size": 10}}},
+                }
+            },
+        )
+        return {
+            bucket["key"]: {name["key"] for name in bucket["names"]["buckets"]}
+            for bucket in response["aggregations"]["spaces"]["buckets"]
+        }
+
     def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]:
         """Document id -> outline (title, version, space, labels, ancestors) of the indexed documents of these types,
         in these spaces (None: all of this site's)."""

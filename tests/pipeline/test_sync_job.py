@@ -113,6 +113,32 @@ def outline_of(document: dict) -> dict:
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_renamed_space_is_read_again_so_its_documents_carry_the_new_name(make_harness, flavour, caplog):
+    harness = make_harness(flavour)
+    harness.run()
+    renamed = harness.site.spaces[readable_pages(harness)[0].space_id]
+    old_name = renamed.name
+    harness.sim.mutations.rename_space(space_key=renamed.key, name="Platform Handbook")
+    caplog.set_level("INFO", logger="confluence_source")
+
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    assert f"Space {renamed.key} was renamed from {old_name!r} to 'Platform Handbook'" in caplog.text
+    docs = harness.docs()
+    in_space = [doc for doc in docs.values() if doc["space_key"] == renamed.key]
+    assert {doc["type"] for doc in in_space} >= {"space", "page", "comment", "attachment"}
+    assert {doc["space_name"] for doc in in_space} == {"Platform Handbook"}
+    assert all(doc["breadcrumb"].startswith("Platform Handbook") for doc in in_space if doc["type"] != "space")
+    # only that space was read again
+    assert summary.documents.get("pages", 0) == len(readable_pages(harness, renamed.key))
+    assert set(docs) == set().union(*harness.visible().values())
+
+    caplog.clear()
+    assert harness.run().documents.get("pages", 0) <= 3  # the next run is incremental again for every space
+    assert "was renamed" not in caplog.text
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 def test_changes_without_a_new_version_reach_the_index_as_a_full_refresh_would(make_harness, flavour):
     """Label removals, moves (inside a space and to another synced one), a restore from the trash and a lifted
     restriction create no version, and a rename creates none on the pages, comments and attachments below: the next
@@ -465,11 +491,14 @@ def test_a_full_refresh_takes_unchanged_files_text_from_the_index(make_harness, 
     assert {doc_id: source.get("body") for doc_id, source in after.items()} == before
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
-def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harness, flavour, monkeypatch):
+@pytest.mark.parametrize("flavour, rules", [("cloud", None), ("datacenter", None),
+                                            ("datacenter", '["type = attachment"]')])
+def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harness, flavour, rules, monkeypatch):
     from confluence_simulator.faults import FaultKind, FaultRule
 
     harness = make_harness(flavour)
+    if rules:
+        monkeypatch.setenv("SOURCES__CONFLUENCE__ADVANCED_RULES", rules)
     monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
     harness.sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
     first = harness.run()
