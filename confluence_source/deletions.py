@@ -23,11 +23,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from . import settings as defaults
 from .sync_state import IndexedDocuments, SyncLedger
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "comment", "attachment")
+CONTENT_TYPES: tuple[str, ...] = defaults.CONTENT_TYPES
 
 CountTotal = Callable[[list[str], list[str]], int]  # (space keys, types) -> current items Confluence counts
 IterCurrentIds = Callable[[str, str], Iterable[str]]

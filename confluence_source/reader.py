@@ -242,14 +242,6 @@ class ConfluenceReader(ABC):
             total += count
         return total
 
-    def count_current(self, scope_keys: Iterable[str]) -> dict[tuple[str, str], int]:
-        """Items per (scope key, type) as Confluence's search counts them (one small request per pair)."""
-        return {
-            (key, doc_type): self.count_total([key], [doc_type])
-            for key in dict.fromkeys(scope_keys)
-            for doc_type in defaults.CONTENT_TYPES
-        }
-
     @abstractmethod
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         """Document ids of every current item of one type in one scope, without bodies; raises on any failed or

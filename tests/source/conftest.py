@@ -159,3 +159,12 @@ def run_pipeline(
     pipeline.normalize()
     pipeline.load()
     return CapturedRun(reader, dict(rows))
+
+
+def counts_per_scope_and_type(reader: Any, scope_keys: Any) -> dict[tuple[str, str], int]:
+    """Items per (scope key, type) as Confluence's search counts them (one small request per pair)."""
+    return {
+        (key, doc_type): reader.count_total([key], [doc_type])
+        for key in dict.fromkeys(scope_keys)
+        for doc_type in ("page", "blogpost", "comment", "attachment")
+    }

@@ -8,7 +8,7 @@ from confluence_simulator.model import Content
 from confluence_simulator.server import Simulator
 from confluence_source import open_reader
 
-from .conftest import RecordingLedger, document_id, run_pipeline, settings_for
+from .conftest import RecordingLedger, counts_per_scope_and_type, document_id, run_pipeline, settings_for
 
 RUNBOOKS = 'label = "runbook"'
 DOCS_PAGES = 'space = "DOCS" and type = page order by created desc'
@@ -55,7 +55,7 @@ def test_rules_select_exactly_their_content_and_its_spaces(fresh_sim: Simulator,
 
     reader = open_reader(settings_for(fresh_sim, advanced_rules=[RUNBOOKS, DOCS_PAGES]))
     assert set(reader.iter_current_ids(DOCS_PAGES, "page")) == matching(fresh_sim, DOCS_PAGES)
-    counts = reader.count_current([DOCS_PAGES])
+    counts = counts_per_scope_and_type(reader, [DOCS_PAGES])
     assert counts[(DOCS_PAGES, "page")] == len(matching(fresh_sim, DOCS_PAGES))
     assert counts[(DOCS_PAGES, "comment")] == 0
 

@@ -11,7 +11,8 @@ from confluence_simulator.model import Content, Site
 from confluence_simulator.server import Simulator
 from confluence_source import open_reader
 
-from .conftest import RecordingLedger, document_id, expected_ids, run_pipeline, settings_for
+from .conftest import (RecordingLedger, counts_per_scope_and_type, document_id, expected_ids, run_pipeline,
+                       settings_for)
 
 TABLES = {"space": "spaces", "page": "pages", "blogpost": "blogposts", "comment": "comments",
           "attachment": "attachments"}
@@ -142,7 +143,7 @@ def test_reader_counts_and_lists_what_it_indexes(small_sim: Simulator, tmp_path:
     reader = open_reader(settings_for(small_sim))
     keys = {row["space_key"] for row in run.rows["spaces"]}
     before = reader.stats["requests"]
-    counts = reader.count_current(keys)
+    counts = counts_per_scope_and_type(reader, keys)
     assert reader.stats["requests"] - before == 4 * len(keys)
     before = reader.stats["requests"]
     assert reader.count_total(sorted(keys), ["page", "blogpost"]) == sum(
