@@ -67,6 +67,8 @@ INDEX_LOOKUP_BATCH = 50
 class IndexedTexts(Protocol):
     """What the index holds for attachments (implemented by `sync_state.IndexedDocuments`)."""
 
+    def holds_attachment_texts(self) -> bool: ...
+
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
     def attachments_without_text(self, statuses: Collection[str]) -> Iterator[tuple[str, str, str]]: ...
@@ -107,8 +109,18 @@ class AttachmentTextReader:
         self._extractors: ExtractionThreads | None = None
         self._closing = threading.Event()
         self._lock = threading.Lock()
-        # where texts of files already indexed are looked up (set by the source when it knows the index)
-        self.indexed: IndexedTexts | None = None
+        self._indexed: IndexedTexts | None = None
+        self._index_holds_texts: bool | None = None  # asked once per index, on the first lookup
+
+    @property
+    def indexed(self) -> IndexedTexts | None:
+        """Where texts of files already indexed are looked up (set by the source when it knows the index)."""
+        return self._indexed
+
+    @indexed.setter
+    def indexed(self, indexed: IndexedTexts | None) -> None:
+        with self._lock:
+            self._indexed, self._index_holds_texts = indexed, None
 
     def attach(self, documents: list[JsonObject]) -> None:
         """Give each attachment document its text: now, when it is not extracted or the index already holds it for
@@ -193,7 +205,7 @@ class AttachmentTextReader:
     # ---- internals --------------------------------------------------------------------------------------------
     def _indexed_texts(self, document_ids: list[str]) -> dict[str, dict[str, Any]]:
         """What the index holds for these attachments; nothing when it cannot say (the files are then fetched)."""
-        if self.indexed is None or not self.enabled or not document_ids:
+        if self.indexed is None or not self.enabled or not document_ids or not self._index_holds_texts_once():
             return {}
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(document_ids), INDEX_LOOKUP_BATCH):
@@ -203,6 +215,18 @@ class AttachmentTextReader:
                 logger.debug("Indexed attachment texts not available (%s); downloading the files", error)
                 return found
         return found
+
+    def _index_holds_texts_once(self) -> bool:
+        """Whether the index has any attachment text to reuse; asked once (the index does not change while the
+        source reads), so that a first sync does not look up every file in an index that holds none."""
+        with self._lock:
+            if self._index_holds_texts is None and self._indexed is not None:
+                try:
+                    self._index_holds_texts = self._indexed.holds_attachment_texts()
+                except Exception as error:  # noqa: BLE001 - cannot tell: look each batch up, as without the count
+                    logger.debug("Could not count indexed attachment texts (%s)", error)
+                    self._index_holds_texts = True
+            return bool(self._index_holds_texts)
 
     def _pools(self) -> tuple[ThreadPoolExecutor, ExtractionThreads]:
         with self._lock:

@@ -250,6 +250,16 @@ class IndexedDocuments:
                 sizes[space_key] = sizes.get(space_key, 0) + count
         return sizes
 
+    def holds_attachment_texts(self) -> bool:
+        """Whether this site has any attachment indexed with its text (one count): when none is, as on a first sync,
+        there is nothing to look up before downloading."""
+        if not self.exists():
+            return False
+        response = self.client.count(index=self.index, query={"bool": {"filter": [
+            {"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}}, {"exists": {"field": "body"}},
+        ]}})
+        return int(response["count"]) > 0
+
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]:
         """Id -> `version`, `content_extraction` and `body` of these attachments as this site's documents in the index
         (one request; ids the index does not hold are left out)."""

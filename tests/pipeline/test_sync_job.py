@@ -473,15 +473,23 @@ def attachment_statuses(harness) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_a_full_refresh_takes_unchanged_files_text_from_the_index(make_harness, flavour):
+def test_a_full_refresh_takes_unchanged_files_text_from_the_index(make_harness, flavour, monkeypatch):
+    from confluence_source.sync_state import IndexedDocuments
+
+    lookups = []
+    real_lookup = IndexedDocuments.attachment_texts
+    monkeypatch.setattr(IndexedDocuments, "attachment_texts",
+                        lambda self, ids: lookups.append(len(ids)) or real_lookup(self, ids))
     harness = make_harness(flavour)
     first = harness.run()
+    assert lookups == []  # an index without any attachment text is not asked for texts to reuse
     extracted = first.attachment_text["extracted"]
     assert extracted > 0 and first.file_requests >= extracted
     before = {doc_id: source.get("body") for doc_id, source in harness.docs().items()}
 
     again = harness.run(full_refresh=True)
     assert again.file_requests == 0, again.as_dict()
+    assert sum(lookups) >= extracted
     # every file downloaded before (extracted, or found encrypted or damaged) is taken from the index
     downloaded_before = sum(first.attachment_text.get(status, 0)
                             for status in ("extracted", "no_text", "encrypted", "unreadable"))

@@ -217,3 +217,18 @@ def test_attachments_without_text_are_found_whether_or_not_the_index_maps_the_fi
         refresh=True)
     found = IndexedDocuments(es, index, SITE).attachments_without_text(["download_failed", "disabled"])
     assert sorted(found) == [("attachment-1", "1", "ENG"), ("attachment-3", "3", "ENG"), ("attachment-4", "4", "ENG")]
+
+
+def test_the_index_says_whether_it_holds_any_attachment_text(es: Elasticsearch, index: str) -> None:
+    indexed = IndexedDocuments(es, index, SITE)
+    assert not indexed.holds_attachment_texts()  # no index yet
+    es.indices.create(index=index, mappings=content_index_mappings())
+    without = {"type": "attachment", "site_url": SITE, "space_key": "ENG", "content_extraction": "disabled"}
+    elsewhere = {"type": "attachment", "site_url": OTHER_SITE, "space_key": "ENG", "body": "text of another site"}
+    page = {"type": "page", "site_url": SITE, "space_key": "ENG", "body": "a page body"}
+    helpers.bulk(es, [{"_index": index, "_id": doc_id, "_source": source} for doc_id, source in
+                      (("attachment-1", without), ("attachment-2", elsewhere), ("page-3", page))], refresh=True)
+    assert not indexed.holds_attachment_texts()
+    es.index(index=index, id="attachment-4", refresh=True,
+             document={**without, "content_extraction": "extracted", "body": "minutes of the meeting"})
+    assert indexed.holds_attachment_texts()
