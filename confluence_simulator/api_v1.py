@@ -738,7 +738,8 @@ def media_redirect(state: ServerState, attachment: Content, version: int) -> Res
     from urllib.parse import quote
 
     token = state.media_token(attachment.id, version)
-    location = f"{state.urls.media_origin or state.urls.origin}/media/file/{token}/binary?name={quote(attachment.title)}&dl=true"
+    media = state.urls.media_origin or state.urls.origin
+    location = f"{media}/media/file/{token}/binary?name={quote(attachment.title)}&dl=true"
     return Response(status=302, body=b"", content_type="text/plain", headers=[("Location", location)])
 
 

@@ -18,7 +18,6 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from collections import deque
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
@@ -46,7 +45,7 @@ from .errors import (
     IncompleteListingError,
 )
 from .reader import ConfluenceReader, Scope, SeenLedger, SyncPlan
-from .structure import IndexedOutlines, StructureCheck, renamed_spaces
+from .structure import IndexedOutlines, StructureCheck
 
 __all__ = [
     "ConfluenceAuthError",
@@ -69,8 +68,6 @@ __all__ = [
     "confluence_settings",
     "open_reader",
 ]
-
-logger = logging.getLogger(__name__)
 
 # Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
 MAX_DOCUMENTS_CONVERTING = 600
@@ -205,8 +202,6 @@ def confluence(
     reader.ledger = ledger
     if indexed is not None:
         reader.attachment_text.indexed = indexed  # files whose version is indexed are not downloaded again
-    if indexed is not None and watermarks and not full_refresh and not reader.config.advanced_rules:
-        watermarks = _without_renamed_spaces(reader, indexed, watermarks)
     plan = reader.plan(watermarks, full_refresh=full_refresh)
     space_emitter = _SpaceEmitter(reader, plan)
     structure = None
@@ -235,24 +230,6 @@ def confluence(
         # a full read converts thousands of bodies: share them out (the caller stops the workers after extract)
         reader.start_body_workers(default_workers() if body_workers is None else body_workers)
     return resources
-
-
-def _without_renamed_spaces(reader: ConfluenceReader, indexed: IndexedOutlines,
-                            watermarks: Dict[str, str]) -> Dict[str, str]:
-    """The watermarks less those of renamed spaces, which this run therefore reads in full (a rename gives nothing
-    a new version, see `structure.renamed_spaces`). The check costs one aggregation in the index and no request
-    to Confluence."""
-    spaces = [space for space in reader.state.selected if space.key in watermarks]
-    try:
-        renamed = renamed_spaces(indexed, spaces)
-    except Exception as error:  # noqa: BLE001 - the run goes on; only the rename waits for the next full refresh
-        logger.warning("Could not ask the index for renamed spaces (%s); documents of a renamed space keep its old "
-                       "name until the next full refresh", type(error).__name__)
-        return watermarks
-    for key, (old_name, new_name) in sorted(renamed.items()):
-        logger.info("Space %s was renamed from %r to %r: reading it in full, so that its documents carry the new name",
-                    key, old_name, new_name)
-    return {key: mark for key, mark in watermarks.items() if key not in renamed}
 
 
 def _space_rows(space_emitter: "_SpaceEmitter") -> Iterator[Any]:
@@ -317,7 +294,8 @@ def _read_rows(
 def _attachments_without_text(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:
     """Attachments indexed without their text for a reason that may have passed (a failed download, extraction
     turned off) are read again (a generator: it runs after the change window's read, so what that read brought is
-    not read twice). With advanced rules, whatever the index holds came from the rules, so every space counts."""
+    not read twice). With advanced rules every space counts: the index holds what the rules match (the deletion
+    pass after the load removes what they no longer match, a re-read attachment included)."""
     space_scopes = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
     rule_scopes = [scope.key for scope in plan.changed_scopes if scope.kind == "rule"]
 

@@ -163,6 +163,8 @@ class ConfluenceClient:
                 return body
             except requests.RequestException as error:
                 if attempt >= self.config.retry_count or not is_retryable_exception(error):
+                    if not self._on_site_host(response.url):
+                        raise self._file_service_error(response.url, purpose, _transport_reason(error)) from None
                     raise self._transport_error(error, purpose) from None
                 delay = min(self.config.max_retry_delay, self.config.backoff_seconds * 2**attempt)
                 self.file_stats.record_retry(delay)
@@ -172,29 +174,45 @@ class ConfluenceClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _file_response(self, session: requests.Session, url: str, purpose: str) -> requests.Response:
-        """The streamed answer for a download link. A failure at the host a redirect led to (Cloud's media service)
-        is told apart from one at the site: it says nothing about the settings (a 401 there is an expired link, not
-        wrong credentials), so it is reported with that host's name and as worth trying again on the next run."""
+        """The streamed answer for a download link. A failure at another host a redirect led to (Cloud's media
+        service) is told apart from one at the site: it says nothing about the site's settings, so it names that host
+        (see `_file_service_error`)."""
         try:
             response = session.get(url, auth=self._auth, verify=self._verify, stream=True)
         except requests.RequestException as error:
             failed_at = getattr(error.request, "url", None) or url
-            if not self.on_site(failed_at):
+            if not self._on_site_host(failed_at):
                 raise self._file_service_error(failed_at, purpose, _transport_reason(error)) from None
             raise self._transport_error(error, purpose) from None
         if response.status_code >= 400:
             with response:  # closed after its error message is read
-                if not self.on_site(response.url):
-                    raise self._file_service_error(response.url, purpose, f"HTTP {response.status_code}")
+                if not self._on_site_host(response.url):
+                    raise self._file_service_error(response.url, purpose, f"HTTP {response.status_code}",
+                                                   response.status_code)
                 self._raise_for(response, purpose, None)
         self.credentials_accepted = True
         return response
 
-    @staticmethod
-    def _file_service_error(url: str, purpose: str, reason: str) -> ConfluenceRequestError:
+    def _file_service_error(self, url: str, purpose: str, reason: str,
+                            status: int | None = None) -> ConfluenceRequestError:
+        """A failure at the host a download was redirected to. A 401 or 403 there is not the site rejecting the
+        credentials (they are not sent to another host): the link the redirect carried was refused, and the next run
+        asks the site for a fresh one, so the status is left out (the file counts as failed and is tried again).
+        Other statuses (404: the file is gone) are kept, so that such a file counts as refused."""
         host = urlsplit(url).hostname or "?"
-        return ConfluenceRequestError(f"The file service at {host} failed while {purpose} ({reason}); "
-                                      "the file is asked for again on the next run")
+        hint = ""
+        if status in (401, 403):
+            status = None
+            hint = (f"; if {host} is your Confluence too, set {setting('confluence_url')} to it, since credentials "
+                    "only go to the configured host")
+        elif reason.startswith("its TLS certificate"):
+            hint = f"; {setting('ssl_ca')} and {setting('ssl_enabled')} apply to it as well"
+        return ConfluenceRequestError(f"The file service at {host} failed while {purpose} ({reason}){hint}", status)
+
+    def _on_site_host(self, url: str) -> bool:
+        """Whether `url` is on the host of `confluence_url` (any scheme or port: a redirect to https on the same host
+        is still the site)."""
+        return (urlsplit(url).hostname or "").lower() == (urlsplit(self.config.site_url).hostname or "").lower()
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url`."""

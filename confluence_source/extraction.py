@@ -7,7 +7,8 @@ core without a process pool. Plain text and CSV are only decoded (kreuzberg woul
 
 What is not worth or not safe to open is recognised from the media type (or, for `application/octet-stream`, the
 file name) before anything is downloaded: images (no OCR: slow, and mostly noise for screenshots), audio, video,
-fonts, archives (zip, tar, 7z, ... files are never opened) and types kreuzberg cannot read.
+fonts, archives (zip, tar, 7z, ... files are never opened) and types kreuzberg cannot read. Text that kreuzberg has
+no reader for (source code, scripts, logs) is decoded like plain text.
 """
 
 from __future__ import annotations
@@ -30,8 +31,21 @@ _ARCHIVES = frozenset({
     "application/vnd.rar", "application/x-bzip", "application/x-bzip2", "application/x-xz", "application/zstd",
     "application/java-archive", "application/vnd.android.package-archive", "application/x-iso9660-image",
 })
-# Decoded as they are rather than handed to kreuzberg.
+# Decoded as they are rather than handed to kreuzberg, and so is any other text/* type kreuzberg has no reader for
+# (source code, scripts, diffs, logs, stylesheets, ...).
 _PLAIN_TEXT = frozenset({"text/plain", "text/csv", "text/tab-separated-values", "text/x-log"})
+# Text that is registered under application/.
+_TEXT_UNDER_APPLICATION = frozenset({
+    "application/javascript", "application/x-javascript", "application/typescript", "application/sql",
+    "application/x-sh", "application/x-shellscript", "application/x-httpd-php", "application/x-php",
+    "application/x-ruby", "application/x-python", "application/x-perl", "application/x-powershell",
+    "application/graphql", "application/x-tex", "application/x-latex",
+})
+# Files sent as application/octet-stream whose extension the mimetypes table does not know, but that are text.
+_TEXT_EXTENSIONS = frozenset({
+    "log", "ini", "cfg", "conf", "properties", "env", "yml", "yaml", "toml", "gradle", "go", "rs", "kt", "kts",
+    "scala", "swift", "groovy", "tf", "hcl", "ps1", "psm1", "bat", "cmd", "bash", "zsh", "sql", "proto", "dockerfile",
+})
 # A password-protected Word, Excel or PowerPoint file is not a zip but an OLE compound file holding an
 # "EncryptedPackage" stream (its directory names are UTF-16).
 _COMPOUND_FILE = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -53,6 +67,8 @@ def extractable_type(media_type: str | None, file_name: str = "") -> str | None:
     normalised = (media_type or "").split(";", 1)[0].strip().lower()
     if normalised in _GENERIC_TYPES:
         normalised = (mimetypes.guess_type(file_name, strict=False)[0] or "").lower()
+        if not normalised and file_name.rsplit(".", 1)[-1].lower() in _TEXT_EXTENSIONS:
+            normalised = "text/plain"
     if not normalised:
         return None
     return normalised if _readable(normalised) else None
@@ -62,8 +78,18 @@ def extractable_type(media_type: str | None, file_name: str = "") -> str | None:
 def _readable(media_type: str) -> bool:
     if media_type.startswith(_SKIPPED_FAMILIES) or media_type in _ARCHIVES:
         return False
-    if media_type in _PLAIN_TEXT:
+    return _decoded_as_text(media_type) or _kreuzberg_reads(media_type)
+
+
+@lru_cache(maxsize=256)
+def _decoded_as_text(media_type: str) -> bool:
+    if media_type in _PLAIN_TEXT or media_type in _TEXT_UNDER_APPLICATION:
         return True
+    return media_type.startswith("text/") and not _kreuzberg_reads(media_type)
+
+
+@lru_cache(maxsize=256)
+def _kreuzberg_reads(media_type: str) -> bool:
     kreuzberg = _kreuzberg()  # a broken installation must fail loudly, not make every file "unsupported"
     try:
         kreuzberg.validate_mime_type(media_type)
@@ -78,7 +104,7 @@ def extract_text(data: bytes | bytearray, media_type: str | None, file_name: str
     kind = extractable_type(media_type, file_name)
     if kind is None:
         raise ValueError(f"no text is extracted from files of type {media_type or 'unknown'} ({file_name})")
-    if kind in _PLAIN_TEXT:
+    if _decoded_as_text(kind):
         text = _decoded(data)
     elif kind.startswith(_OFFICE_OPEN_XML) and data.startswith(_COMPOUND_FILE) and _ENCRYPTED_PACKAGE in data:
         raise ExtractionError("encrypted", "the Office file is password-protected")
@@ -100,8 +126,9 @@ def _decoded(data: bytes | bytearray) -> str:
 
 def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
     kreuzberg = _kreuzberg()
+    config = _config()  # outside the try: a configuration kreuzberg rejects must fail loudly, not mark every file
     try:
-        result = kreuzberg.extract_bytes_sync(data, media_type, _config())
+        result = kreuzberg.extract_bytes_sync(data, media_type, config)
     except kreuzberg.ExtractionTimeoutError:
         raise ExtractionError("timed_out", f"not read within {defaults.EXTRACTION_TIMEOUT_SECONDS} s") from None
     except kreuzberg.KreuzbergError as error:

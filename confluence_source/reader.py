@@ -149,7 +149,13 @@ class ConfluenceReader(ABC):
         self.state.user = self._current_user()
         self.state.zone = self._choose_zone(self.state.user)
         self.state.all_spaces = {space.key: space for space in self._list_spaces()}
-        self.state.selected = self._select_spaces()
+        if self.config.advanced_rules:
+            # the rules replace `spaces`, which is then neither used nor checked (a stale key must not stop the run)
+            if self.config.spaces is not None:
+                logger.info("%s is ignored: %s choose the content", setting("spaces"), setting("advanced_rules"))
+            self.state.selected = []
+        else:
+            self.state.selected = self._select_spaces()
         for rule in self.config.advanced_rules:
             self._validate_rule(rule)
 

@@ -21,7 +21,7 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Collection, Iterator, Protocol
+from typing import Collection, Iterator, Mapping, Protocol
 
 from .documents import Outline, SpaceInfo, doc_id
 from .reader import ConfluenceReader, Emitted, Scope, SyncPlan
@@ -51,21 +51,20 @@ class IndexedOutlines(Protocol):
 
     def sizes(self, doc_types: Collection[str]) -> dict[str, int]: ...
 
-    def space_names(self, space_keys: Collection[str]) -> dict[str, set[str]]: ...
 
-
-def renamed_spaces(indexed: IndexedOutlines, spaces: Collection[SpaceInfo]) -> dict[str, tuple[str, str]]:
-    """Spaces whose indexed documents carry another name than the space has now: key -> (old name, new name).
-
-    Renaming a space changes the `space_name` and breadcrumb of everything in it without a new version of anything,
-    so the change window never brings those documents; the caller reads such a space in full instead."""
-    current = {space.key: space.name for space in spaces if space.name}
-    renamed: dict[str, tuple[str, str]] = {}
-    for key, names in indexed.space_names(list(current)).items():
-        stale = sorted(name for name in names if name != current.get(key))
-        if stale and key in current:
-            renamed[key] = (stale[0], current[key])
-    return renamed
+def without_renamed_spaces(watermarks: Mapping[str, str], names_then: Mapping[str, str],
+                           spaces: Collection[SpaceInfo]) -> dict[str, str]:
+    """The watermarks less those of spaces renamed since `names_then` (space key -> name when the watermarks were
+    saved), so that those spaces are read in full: renaming a space changes the `space_name` and breadcrumb of
+    everything in it without giving anything a new version, so a change window would never bring them."""
+    kept = dict(watermarks)
+    for space in sorted(spaces, key=lambda space: space.key):
+        old_name = names_then.get(space.key)
+        if space.key in kept and old_name is not None and space.name and old_name != space.name:
+            logger.info("Space %s was renamed from %r to %r: reading it in full, so that its documents carry the "
+                        "new name", space.key, old_name, space.name)
+            del kept[space.key]
+    return kept
 
 
 @dataclass

@@ -15,7 +15,7 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator, Mapping
 
 from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan
@@ -35,6 +35,8 @@ STATE_MAPPING: dict[str, Any] = {
         # scope (space key or advanced-rule text) -> ISO-8601 UTC watermark; stored, never searched
         "watermarks": {"type": "object", "enabled": False},
         "last_run": {"type": "object", "enabled": False},
+        # space key -> the space's name when the state was saved (a rename is then read in full)
+        "space_names": {"type": "object", "enabled": False},
     },
 }
 
@@ -121,6 +123,7 @@ class SyncState:
     watermarks: dict[str, str] = field(default_factory=dict)
     updated_at: str | None = None
     last_run: dict[str, Any] = field(default_factory=dict)
+    space_names: dict[str, str] = field(default_factory=dict)
 
 
 class WatermarkStore:
@@ -144,9 +147,11 @@ class WatermarkStore:
             watermarks=dict(source.get("watermarks") or {}),
             updated_at=source.get("updated_at"),
             last_run=dict(source.get("last_run") or {}),
+            space_names=dict(source.get("space_names") or {}),
         )
 
-    def save(self, watermarks: dict[str, str], last_run: dict[str, Any]) -> None:
+    def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
+             space_names: Mapping[str, str] | None = None) -> None:
         """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         self.client.index(
@@ -158,6 +163,7 @@ class WatermarkStore:
                 "updated_at": utc_now().isoformat(),
                 "watermarks": watermarks,
                 "last_run": last_run,
+                "space_names": dict(space_names or {}),
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
@@ -202,27 +208,6 @@ class IndexedDocuments:
             for type_bucket in space_bucket["types"]["buckets"]:
                 counts[(space_bucket["key"], type_bucket["key"])] = type_bucket["doc_count"]
         return counts
-
-    def space_names(self, space_keys: Collection[str]) -> dict[str, set[str]]:
-        """Space key -> the space names this site's indexed documents of that space carry (one aggregation)."""
-        if not space_keys or not self.exists():
-            return {}
-        response = self.client.search(
-            index=self.index,
-            size=0,
-            query={"bool": {"filter": [{"term": {"site_url": self.site_url}},
-                                       {"terms": {"space_key": list(space_keys)}}]}},
-            aggs={
-                "spaces": {
-                    "terms": {"field": "space_key", "size": len(space_keys)},
-                    "aggs": {"names": {"terms": {"field": "space_name.keyword", "size": 10}}},
-                }
-            },
-        )
-        return {
-            bucket["key"]: {name["key"] for name in bucket["names"]["buckets"]}
-            for bucket in response["aggregations"]["spaces"]["buckets"]
-        }
 
     def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]:
         """Document id -> outline (title, version, space, labels, ancestors) of the indexed documents of these types,

@@ -16,7 +16,8 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from confluence_source import ConfluenceReader, confluence, confluence_settings, open_reader
-from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
+from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions, plan_rule_deletions
+from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
 from pipelines.memory import release_free_memory
@@ -115,7 +116,9 @@ def run_sync(options: SyncOptions) -> SyncSummary:
             store.clear()
         reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
         indexed = IndexedDocuments(es_client, index, settings.site_url)
-        saved = {} if options.full_refresh else store.load().watermarks
+        state = store.load()
+        saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
+                                                                        reader.state.selected)
         ledger = SyncLedger()
         pipeline = make_pipeline(options)
         if pipeline.has_pending_data:
@@ -138,7 +141,18 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         load_ids = list(load_info.loads_ids)
         rejected = sum(elastic.rejected_document_count(load_id) for load_id in load_ids)
         space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
-        if space_scopes and not settings.advanced_rules:
+        policy = DeletionPolicy(max_fraction=options.max_delete_fraction, allow_mass_delete=options.allow_mass_delete)
+        deletion_plan = None
+        if settings.advanced_rules:
+            deletion_plan = plan_rule_deletions(
+                indexed,
+                rules=list(settings.advanced_rules),
+                ledger=ledger,
+                iter_current_ids=reader.iter_current_ids,
+                policy=policy,
+                all_seen_indexed=rejected == 0,
+            )
+        elif space_scopes:
             deletion_plan = plan_deletions(
                 indexed,
                 synced_spaces=space_scopes,
@@ -146,10 +160,10 @@ def run_sync(options: SyncOptions) -> SyncSummary:
                 ledger=ledger,
                 count_total=reader.count_total,
                 iter_current_ids=reader.iter_current_ids,
-                policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
-                                      allow_mass_delete=options.allow_mass_delete),
+                policy=policy,
                 all_seen_indexed=rejected == 0,
             )
+        if deletion_plan is not None:
             deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
             rejected += sum(elastic.rejected_document_count(load_id) for load_id in deletion_load_ids)
 
@@ -165,6 +179,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         store.save(
             {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
             last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
+            space_names={space.key: space.name for space in reader.state.selected},
         )
         return summary
 

@@ -160,5 +160,18 @@ def test_files_behind_a_media_host_are_read_and_its_refusals_are_not_called_bad_
         assert "download_failed" in statuses and "download_refused" not in statuses
         assert "The file service at localhost failed" in caplog.text and "HTTP 401" in caplog.text
         assert "rejected the credentials" not in caplog.text
+
+        sim.faults.clear()
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="media", status=404))
+        run = run_pipeline(settings_for(sim), tmp_path / "third")
+        statuses = {row["content_extraction"] for row in attachment_rows(run).values()}
+        assert "download_refused" in statuses and "download_failed" not in statuses  # the file is gone: not retried
     finally:
         sim.stop()
+
+
+def test_the_site_itself_refusing_a_download_still_names_the_credentials(fresh_sim, tmp_path, caplog):
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=401))
+    run = run_pipeline(settings_for(fresh_sim, retry_count=0), tmp_path)
+    assert "download_failed" in {row["content_extraction"] for row in attachment_rows(run).values()}
+    assert "rejected the credentials" in caplog.text and "file service" not in caplog.text

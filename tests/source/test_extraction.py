@@ -69,11 +69,28 @@ def test_extracted_text_is_capped(monkeypatch):
         ("video/mp4", "demo.mp4", None),
         ("application/zip", "export.zip", None),  # archives are never unpacked
         ("application/octet-stream", "blob.bin", None),
+        ("text/x-python", "etl.py", "text/x-python"),  # source code and scripts are text
+        ("application/javascript", "app.js", "application/javascript"),
+        ("application/octet-stream", "deploy.sh", "text/x-sh"),
+        ("application/octet-stream", "server.log", "text/plain"),
+        ("application/octet-stream", "values.yaml", "text/plain"),
         ("application/x-unknown-thing", "thing.xyz", None),
     ],
 )
 def test_which_files_have_their_text_extracted(media_type, file_name, expected):
     assert extractable_type(media_type, file_name) == expected
+
+
+@pytest.mark.parametrize(("media_type", "file_name"), [("text/x-python", "etl.py"), ("application/sql", "q.sql"),
+                                                       ("application/octet-stream", "server.log")])
+def test_source_code_scripts_and_logs_are_read_as_text(media_type, file_name):
+    data = "-- the quokka migration renames every wombat table\nSELECT 1;\n".encode()
+    assert extract_text(data, media_type, file_name).startswith("-- the quokka migration renames every wombat")
+
+
+def test_text_kreuzberg_has_a_reader_for_is_still_read_by_it():
+    text = extract_text(b"<html><body><p>Quokka <b>status</b> page</p></body></html>", "text/html", "s.html")
+    assert "Quokka" in text and "status" in text and "<" not in text  # the markup is gone
 
 
 def test_a_type_that_is_turned_down_is_not_extracted():

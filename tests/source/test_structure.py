@@ -11,7 +11,7 @@ from confluence_source.cql import ChangeWindow
 from confluence_source.documents import ContentFacts, Ref, SpaceInfo
 from confluence_source.reader import Scope, SyncPlan
 from confluence_source.documents import Outline
-from confluence_source.structure import IndexedDependent, StructureCheck, renamed_spaces
+from confluence_source.structure import IndexedDependent, StructureCheck, without_renamed_spaces
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 WINDOW = ChangeWindow(start=datetime(2026, 11, 27, 11, 0, tzinfo=timezone.utc), end=NOW)
@@ -138,16 +138,9 @@ def test_the_light_v1_outline_equals_the_outline_of_the_full_facts():
     assert outline.ancestor_ids == ("page-1", "page-7")
 
 
-class IndexedSpaceNames:
-    def __init__(self, names: dict[str, set[str]]) -> None:
-        self.names = names
-
-    def space_names(self, space_keys):
-        return {key: names for key, names in self.names.items() if key in space_keys}
-
-
-def test_a_space_whose_documents_carry_another_name_counts_as_renamed():
-    index = IndexedSpaceNames({"ENG": {"Engineering"}, "OPS": {"Ops", "Operations"}, "GONE": {"Archive"}})
+def test_a_space_renamed_since_the_watermarks_were_saved_loses_its_watermark():
+    marks = {"ENG": "2026-01-01T00:00:00+00:00", "OPS": "2026-01-01T00:00:00+00:00", "NEW": "2026-01-01T00:00:00+00:00"}
+    names_then = {"ENG": "Engineering", "OPS": "Ops", "GONE": "Archive"}
     spaces = [SpaceInfo(id="1", key="ENG", name="Engineering"), SpaceInfo(id="2", key="OPS", name="Operations"),
-              SpaceInfo(id="3", key="NEW", name="New space")]
-    assert renamed_spaces(index, spaces) == {"OPS": ("Ops", "Operations")}  # type: ignore[arg-type]
+              SpaceInfo(id="3", key="NEW", name="New space")]  # NEW: no name saved yet (an older state document)
+    assert without_renamed_spaces(marks, names_then, spaces) == {"ENG": marks["ENG"], "NEW": marks["NEW"]}

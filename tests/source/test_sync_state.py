@@ -38,12 +38,13 @@ def test_save_and_load_round_trip(es: Elasticsearch, index: str) -> None:
     watermarks = {"ENG": "2024-05-01T10:00:00+00:00", "space = \"OPS\" and type = page": "2024-05-02T11:30:00+00:00"}
     last_run = {"mode": "incremental", "documents": {"pages": 12}, "deleted": 1}
 
-    store.save(watermarks, last_run)
+    store.save(watermarks, last_run, space_names={"ENG": "Engineering"})
     # a new store object on a new lookup, as the next run on another machine would do
     loaded = WatermarkStore(es, index, SITE, "confluence_to_es").load()
 
     assert loaded.watermarks == watermarks
     assert loaded.last_run == last_run
+    assert loaded.space_names == {"ENG": "Engineering"}
     assert loaded.updated_at is not None and loaded.updated_at.endswith("+00:00")
 
     store.save({"ENG": "2024-06-01T00:00:00+00:00"}, {"mode": "full"})
