@@ -294,8 +294,7 @@ def _read_rows(
 def _attachments_without_text(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:
     """Attachments indexed without their text for a reason that may have passed (a failed download, extraction
     turned off) are read again (a generator: it runs after the change window's read, so what that read brought is
-    not read twice). With advanced rules every space counts: the index holds what the rules match (the deletion
-    pass after the load removes what they no longer match, a re-read attachment included)."""
+    not read twice). With advanced rules every space counts: the index holds what the rules matched."""
     space_scopes = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
     rule_scopes = [scope.key for scope in plan.changed_scopes if scope.kind == "rule"]
 

@@ -203,16 +203,21 @@ class ConfluenceClient:
         hint = ""
         if status in (401, 403):
             status = None
-            hint = (f"; if {host} is your Confluence too, set {setting('confluence_url')} to it, since credentials "
-                    "only go to the configured host")
+            if not self.config.is_cloud:  # Server and Data Center have no media service: likely another name of the site
+                hint = (f"; if {host} is your Confluence too, set {setting('confluence_url')} to it, since "
+                        "credentials only go to the configured host")
         elif reason.startswith("its TLS certificate"):
             hint = f"; {setting('ssl_ca')} and {setting('ssl_enabled')} apply to it as well"
         return ConfluenceRequestError(f"The file service at {host} failed while {purpose} ({reason}){hint}", status)
 
     def _on_site_host(self, url: str) -> bool:
-        """Whether `url` is on the host of `confluence_url` (any scheme or port: a redirect to https on the same host
-        is still the site)."""
-        return (urlsplit(url).hostname or "").lower() == (urlsplit(self.config.site_url).hostname or "").lower()
+        """Whether `url` is where requests still sends the credentials: the scheme, host and port of `confluence_url`,
+        or the same host moved from http to https on the default ports."""
+        if self.on_site(url):
+            return True
+        target, site = urlsplit(url), urlsplit(self.config.site_url)
+        return ((target.hostname or "").lower() == (site.hostname or "").lower() and site.scheme == "http"
+                and target.scheme == "https" and site.port in (None, 80) and target.port in (None, 443))
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url`."""

@@ -139,68 +139,6 @@ def plan_deletions(
     return plan
 
 
-def plan_rule_deletions(
-    indexed: IndexedDocuments,
-    rules: list[str],
-    ledger: SyncLedger,
-    iter_current_ids: IterCurrentIds,
-    policy: DeletionPolicy,
-    content_types: Iterable[str] = CONTENT_TYPES,
-    all_seen_indexed: bool = True,
-) -> DeletionPlan:
-    """With `advanced_rules` the index holds what the rules match: per type, the union of their matches. This
-    site's documents that no rule matches any more go (the guard applies per space), and so does the space document
-    of a space left without content.
-
-    A union cannot be counted (one item may match several rules), so each type that is indexed is compared id by
-    id: a rule read in full this run gives its ids from the ledger, the others are listed (ids only; a failed or
-    cut-off listing raises, so nothing is deleted)."""
-    indexed_counts = indexed.counts_by_space_and_type()  # refreshes the index first
-    candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    plan = DeletionPlan()
-    for doc_type in content_types:
-        indexed_total = sum(count for (_, kind), count in indexed_counts.items() if kind == doc_type)
-        if indexed_total == 0:
-            continue
-        current: set[str] = set()
-        all_read = True
-        for rule in rules:
-            if ledger.is_fully_read(rule, doc_type):
-                current |= ledger.ids(rule, doc_type)
-            else:
-                all_read = False
-                current.update(iter_current_ids(rule, doc_type))
-                plan.listed_scopes.append((rule, doc_type))
-        if all_read and all_seen_indexed and len(current) == indexed_total:
-            continue  # everything seen was just indexed, so equal sizes mean equal sets
-        for doc_id, space_key, _ in indexed.ids(doc_types=[doc_type]):
-            if doc_id not in current:
-                candidates[space_key].append((doc_id, doc_type))
-
-    space_totals: dict[str, int] = defaultdict(int)
-    content_totals: dict[str, int] = defaultdict(int)
-    for (space_key, doc_type), count in indexed_counts.items():
-        space_totals[space_key] += count
-        if doc_type in content_types:
-            content_totals[space_key] += count
-    deleted_in: dict[str, int] = defaultdict(int)
-    for space_key, docs in sorted(candidates.items()):
-        if not policy.allows(len(docs), space_totals.get(space_key, len(docs))):
-            plan.refused.append(RefusedSpace(space_key, len(docs), space_totals.get(space_key, len(docs))))
-            logger.error("Mass-delete guard: keeping %d documents of space %s", len(docs), space_key)
-            continue
-        deleted_in[space_key] = len(docs)
-        for doc_id, doc_type in docs:
-            plan.delete_ids.append(doc_id)
-            plan.by_type[doc_type] = plan.by_type.get(doc_type, 0) + 1
-    # the space document goes with the last of its space's content
-    for doc_id, space_key, _ in indexed.ids(doc_types=["space"]):
-        if content_totals.get(space_key, 0) - deleted_in.get(space_key, 0) <= 0:
-            plan.delete_ids.append(doc_id)
-            plan.by_type["space"] = plan.by_type.get("space", 0) + 1
-    return plan
-
-
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],
              candidates: dict[str, list[tuple[str, str]]]) -> None:
     """Add the indexed ids of one scope that Confluence no longer lists."""

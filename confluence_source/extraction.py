@@ -41,10 +41,12 @@ _TEXT_UNDER_APPLICATION = frozenset({
     "application/x-ruby", "application/x-python", "application/x-perl", "application/x-powershell",
     "application/graphql", "application/x-tex", "application/x-latex",
 })
-# Files sent as application/octet-stream whose extension the mimetypes table does not know, but that are text.
+# Files sent as application/octet-stream that are text, by extension (the mimetypes table does not know many of
+# them, and differs between machines).
 _TEXT_EXTENSIONS = frozenset({
-    "log", "ini", "cfg", "conf", "properties", "env", "yml", "yaml", "toml", "gradle", "go", "rs", "kt", "kts",
-    "scala", "swift", "groovy", "tf", "hcl", "ps1", "psm1", "bat", "cmd", "bash", "zsh", "sql", "proto", "dockerfile",
+    "txt", "log", "ini", "cfg", "conf", "properties", "yml", "yaml", "toml", "gradle", "py", "js", "ts", "java", "c",
+    "h", "cpp", "hpp", "cs", "go", "rs", "kt", "kts", "scala", "swift", "groovy", "rb", "php", "pl", "tf", "hcl", "sh",
+    "ps1", "psm1", "bat", "cmd", "bash", "zsh", "sql", "proto", "dockerfile",
 })
 # A password-protected Word, Excel or PowerPoint file is not a zip but an OLE compound file holding an
 # "EncryptedPackage" stream (its directory names are UTF-16).
@@ -66,9 +68,10 @@ def extractable_type(media_type: str | None, file_name: str = "") -> str | None:
     """The media type to extract this file as, or None when its text is not extracted (see the module doc)."""
     normalised = (media_type or "").split(";", 1)[0].strip().lower()
     if normalised in _GENERIC_TYPES:
-        normalised = (mimetypes.guess_type(file_name, strict=False)[0] or "").lower()
-        if not normalised and file_name.rsplit(".", 1)[-1].lower() in _TEXT_EXTENSIONS:
-            normalised = "text/plain"
+        if "." in file_name and file_name.rsplit(".", 1)[-1].lower() in _TEXT_EXTENSIONS:
+            normalised = "text/plain"  # before the mimetypes table, which differs between machines (.rs, .sh, ...)
+        else:
+            normalised = (mimetypes.guess_type(file_name, strict=False)[0] or "").lower()
     if not normalised:
         return None
     return normalised if _readable(normalised) else None

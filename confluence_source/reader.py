@@ -441,13 +441,16 @@ class ConfluenceReader(ABC):
         """Whether reads by id must include archived spaces (archived content, or an archived space synced)."""
         return self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
 
-    def iter_contained(self, container_ids: list[str], doc_types: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
+    def iter_contained(self, container_ids: list[str], doc_types: tuple[str, ...],
+                       scope_key: str | None = None) -> Iterator[tuple[str, str, str]]:
         """(type, Confluence id, container id) of the items of these types hanging on these pages or blog posts,
-        without bodies: CQL `container in (...)`, one query per batch of containers."""
+        without bodies: CQL `container in (...)`, one query per batch of containers; for an advanced rule's scope,
+        only those the rule matches too."""
         archived = self._reads_archived()
+        within = self._scope_filter(scope_key) if scope_key in self.config.advanced_rules else None
         for start in range(0, len(container_ids), defaults.CQL_ID_BATCH):
             batch = container_ids[start : start + defaults.CQL_ID_BATCH]
-            cql = and_all(type_clause(*doc_types), id_clause(batch, field="container"))
+            cql = and_all(type_clause(*doc_types), id_clause(batch, field="container"), within)
             for items in self.search(cql, "container", defaults.V1_PAGE_SIZE_NO_BODY, archived,
                                      purpose="listing comments and attachments of returning pages"):
                 for raw in items:

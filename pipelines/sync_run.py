@@ -16,7 +16,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from confluence_source import ConfluenceReader, confluence, confluence_settings, open_reader
-from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions, plan_rule_deletions
+from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
@@ -141,18 +141,9 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         load_ids = list(load_info.loads_ids)
         rejected = sum(elastic.rejected_document_count(load_id) for load_id in load_ids)
         space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
-        policy = DeletionPolicy(max_fraction=options.max_delete_fraction, allow_mass_delete=options.allow_mass_delete)
-        deletion_plan = None
-        if settings.advanced_rules:
-            deletion_plan = plan_rule_deletions(
-                indexed,
-                rules=list(settings.advanced_rules),
-                ledger=ledger,
-                iter_current_ids=reader.iter_current_ids,
-                policy=policy,
-                all_seen_indexed=rejected == 0,
-            )
-        elif space_scopes:
+        if space_scopes and not settings.advanced_rules:
+            # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
+            # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
             deletion_plan = plan_deletions(
                 indexed,
                 synced_spaces=space_scopes,
@@ -160,10 +151,10 @@ def run_sync(options: SyncOptions) -> SyncSummary:
                 ledger=ledger,
                 count_total=reader.count_total,
                 iter_current_ids=reader.iter_current_ids,
-                policy=policy,
+                policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
+                                      allow_mass_delete=options.allow_mass_delete),
                 all_seen_indexed=rejected == 0,
             )
-        if deletion_plan is not None:
             deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
             rejected += sum(elastic.rejected_document_count(load_id) for load_id in deletion_load_ids)
 

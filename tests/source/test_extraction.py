@@ -71,7 +71,8 @@ def test_extracted_text_is_capped(monkeypatch):
         ("application/octet-stream", "blob.bin", None),
         ("text/x-python", "etl.py", "text/x-python"),  # source code and scripts are text
         ("application/javascript", "app.js", "application/javascript"),
-        ("application/octet-stream", "deploy.sh", "text/x-sh"),
+        ("application/octet-stream", "deploy.sh", "text/plain"),
+        ("application/octet-stream", "main.rs", "text/plain"),
         ("application/octet-stream", "server.log", "text/plain"),
         ("application/octet-stream", "values.yaml", "text/plain"),
         ("application/x-unknown-thing", "thing.xyz", None),
