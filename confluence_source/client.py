@@ -203,7 +203,7 @@ class ConfluenceClient:
         hint = ""
         if status in (401, 403):
             status = None
-            if not self.config.is_cloud:  # Server and Data Center have no media service: likely another name of the site
+            if not self.config.is_cloud:  # Server and Data Center have no media service: another name of the site?
                 hint = (f"; if {host} is your Confluence too, set {setting('confluence_url')} to it, since "
                         "credentials only go to the configured host")
         elif reason.startswith("its TLS certificate"):
