@@ -220,9 +220,8 @@ class ConfluenceClient:
                 and target.scheme == "https" and site.port in (None, 80) and target.port in (None, 443))
 
     def on_site(self, url: str) -> bool:
-        """Whether `url` has the scheme, host and port of `confluence_url`."""
-        target, site = urlsplit(url), urlsplit(self.config.site_url)
-        return (target.scheme.lower(), target.netloc.lower()) == (site.scheme.lower(), site.netloc.lower())
+        """Whether `url` has the scheme, host and port of `confluence_url` (a default port written out or not)."""
+        return _origin(url) == _origin(self.config.site_url)
 
     def pages(
         self,
@@ -361,6 +360,19 @@ class ConfluenceClient:
                 f"{self.config.retry_count} retries ({setting('retry_count')})"
             )
         return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a malformed port: compares equal to nothing but itself
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _transport_reason(error: requests.RequestException) -> str:

@@ -46,8 +46,10 @@ _TEXT_UNDER_APPLICATION = frozenset({
 _TEXT_EXTENSIONS = frozenset({
     "txt", "log", "ini", "cfg", "conf", "properties", "yml", "yaml", "toml", "gradle", "py", "js", "ts", "java", "c",
     "h", "cpp", "hpp", "cs", "go", "rs", "kt", "kts", "scala", "swift", "groovy", "rb", "php", "pl", "tf", "hcl", "sh",
-    "ps1", "psm1", "bat", "cmd", "bash", "zsh", "sql", "proto", "dockerfile",
+    "ps1", "psm1", "bat", "cmd", "bash", "zsh", "sql", "proto",
 })
+# Text files known by their whole name.
+_TEXT_FILE_NAMES = frozenset({"dockerfile", "makefile", "jenkinsfile", "readme", "license", "changelog"})
 # A password-protected Word, Excel or PowerPoint file is not a zip but an OLE compound file holding an
 # "EncryptedPackage" stream (its directory names are UTF-16).
 _COMPOUND_FILE = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -68,7 +70,8 @@ def extractable_type(media_type: str | None, file_name: str = "") -> str | None:
     """The media type to extract this file as, or None when its text is not extracted (see the module doc)."""
     normalised = (media_type or "").split(";", 1)[0].strip().lower()
     if normalised in _GENERIC_TYPES:
-        if "." in file_name and file_name.rsplit(".", 1)[-1].lower() in _TEXT_EXTENSIONS:
+        name = file_name.rsplit("/", 1)[-1].lower()
+        if ("." in name and name.rsplit(".", 1)[-1] in _TEXT_EXTENSIONS) or name in _TEXT_FILE_NAMES:
             normalised = "text/plain"  # before the mimetypes table, which differs between machines (.rs, .sh, ...)
         else:
             normalised = (mimetypes.guess_type(file_name, strict=False)[0] or "").lower()

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Iterable, Iterator, Literal, Mapping, Protocol
+from typing import Any, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings as defaults
@@ -442,12 +442,12 @@ class ConfluenceReader(ABC):
         return self.config.index_archived or any(space.status == "archived" for space in self.state.selected)
 
     def iter_contained(self, container_ids: list[str], doc_types: tuple[str, ...],
-                       scope_key: str | None = None) -> Iterator[tuple[str, str, str]]:
+                       rules: Sequence[str] = ()) -> Iterator[tuple[str, str, str]]:
         """(type, Confluence id, container id) of the items of these types hanging on these pages or blog posts,
-        without bodies: CQL `container in (...)`, one query per batch of containers; for an advanced rule's scope,
-        only those the rule matches too."""
+        without bodies: CQL `container in (...)`, one query per batch of containers; with advanced rules, only
+        those one of the rules matches too."""
         archived = self._reads_archived()
-        within = self._scope_filter(scope_key) if scope_key in self.config.advanced_rules else None
+        within = " or ".join(self._scope_filter(rule) for rule in rules) or None
         for start in range(0, len(container_ids), defaults.CQL_ID_BATCH):
             batch = container_ids[start : start + defaults.CQL_ID_BATCH]
             cql = and_all(type_clause(*doc_types), id_clause(batch, field="container"), within)

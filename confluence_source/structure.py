@@ -152,13 +152,15 @@ class StructureCheck:
             # restored from the trash or moved in from an unsynced space: what hangs on them is unknown to the index
             # and carries no recent date (for brand-new pages this finds what the change window already read, and
             # the resources leave those out)
-            rules = {scope.key for scope in self.scopes if scope.kind == "rule"}
-            groups: dict[str | None, list[str]] = defaultdict(list)  # a rule, or None for the spaces
-            for container_id, scope_key in arrived.items():
-                groups[scope_key if scope_key in rules else None].append(container_id)
-            for rule, container_ids in groups.items():
+            # under advanced rules only what a rule matches too (any rule: a page may be listed by several)
+            rules = sorted(scope.key for scope in self.scopes if scope.kind == "rule")
+            in_rules = sorted(cid for cid, scope_key in arrived.items() if scope_key in rules)
+            in_spaces = sorted(cid for cid, scope_key in arrived.items() if scope_key not in rules)
+            for container_ids, within in ((in_spaces, ()), (in_rules, rules)):
+                if not container_ids:
+                    continue
                 for doc_type, confluence_id, container_id in self.reader.iter_contained(
-                        sorted(container_ids), DEPENDENT_TYPES, rule):
+                        container_ids, DEPENDENT_TYPES, within):
                     if container_id in arrived:
                         changes.to_read[doc_type][confluence_id] = arrived[container_id]
         if changes.count():

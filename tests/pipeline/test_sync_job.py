@@ -372,16 +372,22 @@ def test_a_page_a_rule_starts_matching_brings_only_what_the_rule_matches_below_i
     harness.run()
     site = harness.site
     indexed = harness.docs()
+    def unlabelled_children(item):
+        return [site.content[child] for kind in ("comment", "attachment") for child in site.child_ids(item.id, kind)
+                if site.content[child].status == "current" and not site.content[child].labels]
+
     page = next(item for item in readable_pages(harness) if f"page-{item.id}" not in indexed
-                and any(site.content[child].status == "current" and not site.content[child].labels
-                        for kind in ("comment", "attachment") for child in site.child_ids(item.id, kind)))
+                and len(unlabelled_children(item)) >= 2)
+    labelled_child, *others = unlabelled_children(page)
     harness.sim.mutations.add_labels(content_id=page.id, labels=["runbook"])
+    harness.sim.mutations.add_labels(content_id=labelled_child.id, labels=["runbook"])
 
     harness.run()
     docs = harness.docs()
     assert f"page-{page.id}" in docs
-    assert {doc_id for doc_id, source in docs.items() if source["type"] in ("comment", "attachment")} \
-        == {doc_id for doc_id, source in indexed.items() if source["type"] in ("comment", "attachment")}
+    added = {doc_id for doc_id, source in docs.items() if source["type"] in ("comment", "attachment")} - set(indexed)
+    assert len(added) == 1 and next(iter(added)).endswith(str(labelled_child.id))  # the child the rule matches
+    assert not any(str(other.id) in doc_id for other in others for doc_id in added)
 
 
 def run_cli(harness, tmp_path, capsys, *args: str) -> tuple[int, str]:

@@ -73,6 +73,8 @@ def test_extracted_text_is_capped(monkeypatch):
         ("application/javascript", "app.js", "application/javascript"),
         ("application/octet-stream", "deploy.sh", "text/plain"),
         ("application/octet-stream", "main.rs", "text/plain"),
+        ("application/octet-stream", "Dockerfile", "text/plain"),
+        ("application/octet-stream", "prod.env", None),  # secrets, most likely
         ("application/octet-stream", "server.log", "text/plain"),
         ("application/octet-stream", "values.yaml", "text/plain"),
         ("application/x-unknown-thing", "thing.xyz", None),

@@ -38,7 +38,7 @@ class ScriptedReader:
         for facts in self.outlines:
             yield "ENG", facts.doc_type, facts.confluence_id, Outline.of_facts(facts)
 
-    def iter_contained(self, container_ids, doc_types, scope_key=None):
+    def iter_contained(self, container_ids, doc_types, rules=()):
         yield from (item for item in self.contained if item[2] in container_ids)
 
     def read_ids(self, doc_type, wanted):
