@@ -213,11 +213,8 @@ class ConfluenceClient:
     def _on_site_host(self, url: str) -> bool:
         """Whether `url` is where requests still sends the credentials: the scheme, host and port of `confluence_url`,
         or the same host moved from http to https on the default ports."""
-        if self.on_site(url):
-            return True
-        target, site = urlsplit(url), urlsplit(self.config.site_url)
-        return ((target.hostname or "").lower() == (site.hostname or "").lower() and site.scheme == "http"
-                and target.scheme == "https" and site.port in (None, 80) and target.port in (None, 443))
+        target, site = _origin(url), _origin(self.config.site_url)
+        return target == site or (site == ("http", target[1], 80) and target == ("https", site[1], 443))
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url` (a default port written out or not)."""

@@ -152,17 +152,13 @@ class StructureCheck:
             # restored from the trash or moved in from an unsynced space: what hangs on them is unknown to the index
             # and carries no recent date (for brand-new pages this finds what the change window already read, and
             # the resources leave those out)
-            # under advanced rules only what a rule matches too (any rule: a page may be listed by several)
+            # under advanced rules (a run has either rules or spaces as scopes) only what a rule matches too: any
+            # rule, since a page may be listed by several
             rules = sorted(scope.key for scope in self.scopes if scope.kind == "rule")
-            in_rules = sorted(cid for cid, scope_key in arrived.items() if scope_key in rules)
-            in_spaces = sorted(cid for cid, scope_key in arrived.items() if scope_key not in rules)
-            for container_ids, within in ((in_spaces, ()), (in_rules, rules)):
-                if not container_ids:
-                    continue
-                for doc_type, confluence_id, container_id in self.reader.iter_contained(
-                        container_ids, DEPENDENT_TYPES, within):
-                    if container_id in arrived:
-                        changes.to_read[doc_type][confluence_id] = arrived[container_id]
+            for doc_type, confluence_id, container_id in self.reader.iter_contained(sorted(arrived), DEPENDENT_TYPES,
+                                                                                    rules):
+                if container_id in arrived:
+                    changes.to_read[doc_type][confluence_id] = arrived[container_id]
         if changes.count():
             logger.info("Label and page-tree check: %d of %d listed items changed without a new version (%s)",
                         changes.count(), changes.listed,
