@@ -83,6 +83,10 @@ class CloudV2Api:
         add("GET", "/attachments", "v2.attachments.list", self.list_attachments)
         add("GET", "/attachments/{id}", "v2.attachments.get", self.get_attachment)
         add("GET", "/attachments/{id}/labels", "v2.attachments.labels", self.labels_of)
+        add("GET", "/labels", "v2.labels.list", self.list_labels)
+        add("GET", "/labels/{id}/pages", "v2.labels.pages", self.labelled_pages)
+        add("GET", "/labels/{id}/blogposts", "v2.labels.blogposts", self.labelled_blogposts)
+        add("GET", "/labels/{id}/attachments", "v2.labels.attachments", self.labelled_attachments)
         add("GET", "/footer-comments", "v2.footer_comments.list", self.list_footer_comments)
         add("GET", "/footer-comments/{id}", "v2.footer_comments.get", self.get_comment)
         add("GET", "/footer-comments/{id}/children", "v2.footer_comments.children", self.comment_children)
@@ -541,6 +545,68 @@ class CloudV2Api:
                                      "created-date": lambda entry: 0}
         sort = self._sort(request, sorts, "id")
         return self._paged(request, indexed, sort, sorts, lambda entry: dumps(entry.value), limit)
+
+    def list_labels(self, request: Request) -> Response:
+        """GET /labels: the site's labels the caller can see something under, filtered by id and prefix."""
+        limit = self._limit(request)
+        sorts: dict[str, SortKey] = {"id": lambda entry: entry.id, "name": lambda entry: entry.value["name"],
+                                     "created-date": lambda entry: entry.id}
+        sort = self._sort(request, sorts, "id")
+        wanted_ids = {self._int_id(value) for value in request.arg_list("label-id")}
+        prefixes = set(request.arg_list("prefix"))
+        user = request.user
+        assert user is not None
+        entries = []
+        for name in self.queries.label_names():
+            label = self.render.label(name)
+            if ((wanted_ids and int(label["id"]) not in wanted_ids) or (prefixes and label["prefix"] not in prefixes)
+                    or not self.queries.label_visible(user, name)):
+                continue
+            entries.append(_Indexed(int(label["id"]), label))
+        return self._paged(request, entries, sort, sorts, lambda entry: dumps(entry.value), limit)
+
+    def _label_named(self, request: Request) -> str:
+        """The label whose id is in the path (404 when no label has it)."""
+        label_id = self._int_id(request.params["id"])
+        for name in self.queries.label_names():
+            if int(self.state.fmt.label_id(name)) == label_id:
+                return name
+        raise ApiError(404, f"No label found with id: {label_id}")
+
+    def _labelled(self, request: Request, content_type: str, statuses: Sequence[str],
+                  space_ids: Sequence[int] | None = None) -> list[Content]:
+        content = self.site.content
+        spaces = set(space_ids) if space_ids is not None else None
+        return [content[i] for i in self.queries.labelled(self._label_named(request))
+                if i in content and content[i].type == content_type and content[i].status in statuses
+                and (spaces is None or content[i].space_id in spaces)]
+
+    def labelled_pages(self, request: Request) -> Response:
+        limit = self._limit(request)
+        sort = self._sort(request, CONTENT_SORTS, "id")
+        body_format = self._choice(request, "body-format", LIST_BODY_FORMATS)
+        items = self._labelled(request, "page", ("current", "archived"), self._space_ids(request))
+        render = self.render
+        return self._paged(request, items, sort, CONTENT_SORTS, lambda item: render.page(item, body_format), limit,
+                           visible=self._readable(request), presorted_by_id=True)
+
+    def labelled_blogposts(self, request: Request) -> Response:
+        limit = self._limit(request)
+        sorts = {name: key for name, key in CONTENT_SORTS.items() if name != "title"}
+        sort = self._sort(request, sorts, "id")
+        body_format = self._choice(request, "body-format", LIST_BODY_FORMATS)
+        items = self._labelled(request, "blogpost", ("current",), self._space_ids(request))
+        render = self.render
+        return self._paged(request, items, sort, sorts, lambda item: render.blogpost(item, body_format), limit,
+                           visible=self._readable(request), presorted_by_id=True)
+
+    def labelled_attachments(self, request: Request) -> Response:
+        limit = self._limit(request)
+        sorts = {name: key for name, key in CONTENT_SORTS.items() if name in ("id", "created-date", "modified-date")}
+        sort = self._sort(request, sorts, "id")
+        items = self._labelled(request, "attachment", ("current", "archived"))
+        return self._paged(request, items, sort, sorts, self.render.attachment, limit,
+                           visible=self._readable(request), presorted_by_id=True)
 
     def ancestors(self, request: Request) -> Response:
         item = self._content(request, request.params["id"], ("page",), ("current", "archived", "trashed"))

@@ -79,6 +79,7 @@ class SiteQueries:
         self._with_text: set[int] = set()
         self._merged: dict[tuple[object, ...], list[int]] = {}
         self._results: dict[tuple[object, ...], _CachedResult] = {}
+        self._labels: tuple[int, dict[str, list[int]], dict[str, list[Space]]] | None = None
         self._lock = threading.Lock()
 
     # ---- permissions -----------------------------------------------------------------------------------
@@ -116,6 +117,43 @@ class SiteQueries:
                 self._merged.clear()
             self._merged[key] = merged
         return merged
+
+    def label_names(self) -> list[str]:
+        """Every label of the site (content and space labels), by full name (`team:x`), lower-cased as Confluence
+        keeps them."""
+        by_content, by_space = self._label_index()
+        return sorted(set(by_content) | set(by_space))
+
+    def labelled(self, name: str) -> list[int]:
+        """Ascending ids of the content carrying this label (any type and status). Do not mutate."""
+        return self._label_index()[0].get(name.lower(), [])
+
+    def label_visible(self, user: User, name: str) -> bool:
+        """Whether the user may see something that carries the label (the rule of Cloud's label listing)."""
+        by_content, by_space = self._label_index()
+        content = self.site.content
+        return (any(self.can_see_space(user, space) for space in by_space.get(name, []))
+                or any(self.can_see(user, content[i]) for i in by_content.get(name, []) if i in content))
+
+    def _label_index(self) -> tuple[dict[str, list[int]], dict[str, list[Space]]]:
+        """Label -> content ids and label -> spaces, built once per site generation (labels change without one
+        being stored anywhere else)."""
+        generation = self.tracker.generation
+        with self._lock:
+            cached = self._labels
+            if cached is not None and cached[0] == generation:
+                return cached[1], cached[2]
+        by_content: dict[str, list[int]] = {}
+        for content_id in sorted(self.site.content):
+            for label in self.site.content[content_id].labels:
+                by_content.setdefault(label.lower(), []).append(content_id)
+        by_space: dict[str, list[Space]] = {}
+        for space in self.site.spaces.values():
+            for label in space.labels:
+                by_space.setdefault(label.lower(), []).append(space)
+        with self._lock:
+            self._labels = (generation, by_content, by_space)
+        return by_content, by_space
 
     def children(self, container_id: int, content_type: str) -> list[Content]:
         content = self.site.content

@@ -253,6 +253,41 @@ def test_labels_and_space_permissions(sim: Simulator, http: requests.Session) ->
                                                              "export", "restrict_content", "archive"}
 
 
+def test_label_listing_and_content_by_label(sim: Simulator, http: requests.Session) -> None:
+    """`/labels` pages through every label the caller can see; `/labels/{id}/<kind>` lists what carries one."""
+    listed = collect(v2_pages(http, sim, "/wiki/api/v2/labels?limit=3"))
+    names = {label["name"] for label in listed}
+    labelled_pages = [c for c in sim.site.content.values()
+                      if c.type == "page" and c.status in ("current", "archived") and c.labels and visible(sim, c)]
+    assert {name for page in labelled_pages for name in page.labels} <= names
+    assert len(names) == len(listed), "each label is listed once"
+    label = next(entry for entry in listed if entry["name"] == labelled_pages[0].labels[0])
+    ids = [p["id"] for p in collect(v2_pages(http, sim, f"/wiki/api/v2/labels/{label['id']}/pages?limit=7"))]
+    assert ids == [str(c.id) for c in sorted(labelled_pages, key=lambda c: c.id) if label["name"] in c.labels]
+    space_id = labelled_pages[0].space_id
+    in_space = collect(v2_pages(http, sim, f"/wiki/api/v2/labels/{label['id']}/pages?space-id={space_id}"))
+    assert in_space and {p["spaceId"] for p in in_space} == {str(space_id)}
+    by_id = http.get(sim.origin + f"/wiki/api/v2/labels?label-id={label['id']}").json()["results"]
+    assert by_id == [label]
+    assert http.get(sim.origin + "/wiki/api/v2/labels/99/pages").status_code == 404
+
+    # a new label shows up at once, with the attachment that carries it (and nothing else)
+    attachment = next(c for c in sorted(sim.site.content.values(), key=lambda c: c.id)
+                      if c.type == "attachment" and c.status == "current" and visible(sim, c))
+    sim.mutations.add_labels(content_id=attachment.id, labels=["team:label-listing-test"])
+    team = http.get(sim.origin + "/wiki/api/v2/labels?prefix=team").json()["results"]
+    assert [(entry["name"], entry["prefix"]) for entry in team] == [("label-listing-test", "team")]
+    files = http.get(sim.origin + f"/wiki/api/v2/labels/{team[0]['id']}/attachments").json()["results"]
+    assert [entry["id"] for entry in files] == [f"att{attachment.id}"]
+    assert http.get(sim.origin + f"/wiki/api/v2/labels/{team[0]['id']}/pages").json()["results"] == []
+
+    # a label carried only by content the caller cannot read is not listed
+    hidden_root = sim.site.landmarks["hidden_tree_root"][0]
+    sim.mutations.add_labels(content_id=hidden_root, labels=["hidden-only-label"])
+    assert "hidden-only-label" not in {entry["name"] for entry in
+                                       collect(v2_pages(http, sim, "/wiki/api/v2/labels?limit=250"))}
+
+
 def test_timestamps_are_utc_with_z(sim: Simulator, http: requests.Session) -> None:
     text = http.get(sim.origin + "/wiki/api/v2/pages?limit=50").text
     stamps = re.findall(r'"createdAt":"([^"]+)"', text)

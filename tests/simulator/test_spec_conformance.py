@@ -148,7 +148,8 @@ def _samples(sim: Simulator) -> dict[str, Any]:
                     and any(site.content[i].parent_comment_id == c.id for i in site.child_ids(c.parent_id, "comment")))
     return {"children": with_children, "attachments": with_attachments, "comments": with_comments, "blog": blog,
             "deep": deep, "labelled": labelled, "restricted": restricted, "footer": footer, "inline": inline,
-            "attachment": sample_file, "space": site.space_by_key("ENG"),
+            "attachment": sample_file, "space": site.space_by_key("ENG"), "labelled_space": labelled.space_id,
+            "page_label": sim.state.fmt.label_id(labelled.labels[0]), "file_label": sim.state.fmt.label_id("conformance"),
             "author": _user_ref(sim, deep.author_id), "editor": _user_ref(sim, deep.versions[-1].author_id)}
 
 
@@ -189,6 +190,11 @@ V2_CASES: dict[str, tuple[str, str]] = {
     "v2.attachments.get": ("/attachments/att{attachment}?include-labels=true&include-versions=true",
                            "/attachments/{id}"),
     "v2.attachments.labels": ("/attachments/att{attachment}/labels", "/attachments/{id}/labels"),
+    "v2.labels.list": ("/labels?limit=10&prefix=global", "/labels"),
+    "v2.labels.pages": ("/labels/{page_label}/pages?limit=5&body-format=storage&space-id={labelled_space}",
+                        "/labels/{id}/pages"),
+    "v2.labels.blogposts": ("/labels/{file_label}/blogposts?body-format=storage", "/labels/{id}/blogposts"),
+    "v2.labels.attachments": ("/labels/{file_label}/attachments", "/labels/{id}/attachments"),
     "v2.footer_comments.list": ("/footer-comments?limit=20&body-format=storage", "/footer-comments"),
     "v2.footer_comments.get": ("/footer-comments/{footer}?body-format=storage", "/footer-comments/{comment-id}"),
     "v2.footer_comments.children": ("/footer-comments/{footer}/children?body-format=storage",
