@@ -80,6 +80,7 @@ class CloudV2Api:
         add("GET", "/blogposts/{id}/footer-comments", "v2.blogposts.footer_comments", self.footer_comments_of)
         add("GET", "/blogposts/{id}/inline-comments", "v2.blogposts.inline_comments", self.inline_comments_of)
         add("GET", "/blogposts/{id}/labels", "v2.blogposts.labels", self.labels_of)
+        add("GET", "/folders/{id}", "v2.folders.get", self.get_folder)
         add("GET", "/attachments", "v2.attachments.list", self.list_attachments)
         add("GET", "/attachments/{id}", "v2.attachments.get", self.get_attachment)
         add("GET", "/attachments/{id}/labels", "v2.attachments.labels", self.labels_of)
@@ -438,6 +439,12 @@ class CloudV2Api:
         items = [item for item in self.queries.children(container.id, "attachment") if wanted(item)]
         return self._paged(request, items, sort, sorts, self.render.attachment, limit, presorted_by_id=True)
 
+    def get_folder(self, request: Request) -> Response:
+        item = self._content(request, request.params["id"], ("folder",), ("current", "archived"))
+        obj = self.render.folder(item)
+        obj["_links"]["base"] = self.state.urls.base
+        return Response.json_obj(obj)
+
     def get_attachment(self, request: Request) -> Response:
         item = self._content(request, request.params["id"], ("attachment",), ("current", "archived"))
         obj = self.render.attachment_fields(item)
@@ -612,7 +619,7 @@ class CloudV2Api:
         item = self._content(request, request.params["id"], ("page",), ("current", "archived", "trashed"))
         limit = self._limit(request)
         chain = self.site.ancestors(item)[-limit:]
-        results = [{"id": str(ancestor.id), "type": "page"} for ancestor in chain]
+        results = [{"id": str(ancestor.id), "type": ancestor.type} for ancestor in chain]
         return Response.json_obj({"results": results, "_links": {"base": self.state.urls.base}})
 
     def children(self, request: Request) -> Response:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterator, Literal, MutableMapping
 
-ContentType = Literal["page", "blogpost", "comment", "attachment"]
+ContentType = Literal["page", "blogpost", "comment", "attachment", "folder"]  # folders: Cloud only
 ContentStatus = Literal["current", "draft", "archived", "trashed", "historical"]
 SpaceType = Literal["global", "personal"]
 SpaceStatus = Literal["current", "archived"]
@@ -101,9 +101,10 @@ class Restrictions:
 
 @dataclass
 class Content:
-    """A page, blog post, comment or attachment.
+    """A page, blog post, comment, attachment or (Cloud) folder.
 
-    `parent_id` is the parent page for pages, the container (page or blog post) for comments and attachments.
+    `parent_id` is the parent page or folder for pages and folders, the container (page or blog post) for comments
+    and attachments. A folder only groups pages in the tree: it has a title and a version, no body.
     Comment replies have `parent_comment_id`. `versions` holds the history, the last entry being current.
     """
 
@@ -351,7 +352,8 @@ class Site:
         return None
 
     def ancestors(self, item: Content) -> list[Content]:
-        """Ancestor pages, root first (as Confluence's `ancestors` expansion orders them).
+        """Ancestor pages and folders, root first (as Confluence's `ancestors` expansion orders them: Cloud's v1 API
+        treats a folder as content, so it is part of the chain).
 
         For comments and attachments the container page and its ancestors are returned.
         """
@@ -362,7 +364,7 @@ class Site:
             if parent is None:
                 break
             chain.append(parent)
-            parent_id = parent.parent_id if parent.type == "page" else None
+            parent_id = parent.parent_id if parent.type in ("page", "folder") else None
         chain.reverse()
         return chain
 

@@ -31,7 +31,8 @@ from confluence_simulator.model import CommentLocation, Content, ContentStatus, 
 Clock = Callable[[], datetime]
 WallClock = Callable[[], float]
 
-_EDITABLE = ("page", "blogpost", "comment")
+_EDITABLE = ("page", "blogpost", "comment", "folder")
+_TREE = ("page", "folder")  # what pages and folders may hang under
 _LIVE = ("current", "archived")
 
 
@@ -59,17 +60,35 @@ class Mutations:
     def add_page(self, *, space_key: str | None = None, title: str, body: str = "<p></p>",
                  parent_id: int | None = None, author_id: str | None = None, labels: Iterable[str] = (),
                  status: ContentStatus = "current") -> Content:
-        """Create a page (status current or draft). Without `space_key` the parent's space is used."""
+        """Create a page (status current or draft) under a page or folder, or at the top of a space. Without
+        `space_key` the parent's space is used."""
         with self.site.lock:
-            parent = self._get(parent_id, ("page",)) if parent_id is not None else None
+            parent = self._get(parent_id, _TREE) if parent_id is not None else None
             if parent is not None and space_key is not None and self._space_of(parent).key != space_key:
-                raise MutationError(f"parent page {parent_id} is not in space {space_key}")
+                raise MutationError(f"parent {parent_id} is not in space {space_key}")
             if parent is None and space_key is None:
                 raise MutationError("a page needs space_key or parent_id")
             space = self._space_of(parent) if parent is not None else self._space(space_key or "")
             self._check_status(status, ("current", "draft"))
             self._check_title_free(space.id, "page", title)
             item = self._new_content("page", space, title, body, author_id, status, labels)
+            item.parent_id = parent.id if parent is not None else None
+            item.position = self._next_position(space.id, item.parent_id)
+            self.site.add_content(item)
+            return item
+
+    def add_folder(self, *, space_key: str | None = None, title: str, parent_id: int | None = None,
+                   author_id: str | None = None) -> Content:
+        """Create a folder under a page or folder, or at the top of a space; pages go in with `add_page` or
+        `move_page`. Rename one with `edit(title=...)`, move it with `move_page`. Folders exist on Cloud only: a
+        Data Center site should not be given any."""
+        with self.site.lock:
+            parent = self._get(parent_id, _TREE) if parent_id is not None else None
+            if parent is None and space_key is None:
+                raise MutationError("a folder needs space_key or parent_id")
+            space = self._space_of(parent) if parent is not None else self._space(space_key or "")
+            self._check_title_free(space.id, "folder", title)
+            item = self._new_content("folder", space, title, "", author_id, "current", ())
             item.parent_id = parent.id if parent is not None else None
             item.position = self._next_position(space.id, item.parent_id)
             self.site.add_content(item)
@@ -121,15 +140,16 @@ class Mutations:
 
     def move_page(self, *, page_id: int, parent_id: int | None = None, space_key: str | None = None,
                   position: int | None = None, bump_version: bool = False) -> Content:
-        """Move a page under another parent, or to the top level of a space (`space_key` without `parent_id`).
+        """Move a page (or folder) under another page or folder, or to the top level of a space (`space_key` without
+        `parent_id`).
 
         The subtree, comments and attachments follow into the new space. As in Confluence, a move adds no
         version unless `bump_version` is set: only ancestors (and perhaps the space) change.
         """
         with self.site.lock:
-            page = self._get(page_id, ("page",))
+            page = self._get(page_id, _TREE)
             if parent_id is not None:
-                parent = self._get(parent_id, ("page",))
+                parent = self._get(parent_id, _TREE)
                 if parent.id == page.id or page.id in {a.id for a in self.site.ancestors(parent)}:
                     raise MutationError(f"cannot move page {page_id} under itself or its descendant {parent_id}")
                 target_space = self._space_of(parent)
@@ -141,7 +161,7 @@ class Mutations:
                 raise MutationError("move_page needs parent_id or space_key")
             if target_space.id != page.space_id:
                 for moving in self._subtree(page):
-                    self._check_title_free(target_space.id, "page", moving.title)
+                    self._check_title_free(target_space.id, moving.type, moving.title)
             old_parent_id = page.parent_id
             page.parent_id = parent.id if parent_id is not None else None
             page.position = position if position is not None else self._next_position(target_space.id, parent_id)
@@ -149,10 +169,12 @@ class Mutations:
             page.space_id = target_space.id
             self.site.reindex(page, old_space_id, old_parent_id)
             if target_space.id != old_space_id:
-                for moving in self._subtree(page)[1:]:
+                subtree = self._subtree(page)
+                for moving in subtree[1:]:
                     self._change_space(moving, target_space.id)
-                for attached in self._attached(page):
-                    self._change_space(attached, target_space.id)
+                for node in subtree:
+                    for attached in self._attached(node):
+                        self._change_space(attached, target_space.id)
             if bump_version:
                 self._bump(page, None, "Moved", True)
             else:
@@ -161,18 +183,19 @@ class Mutations:
 
     # ---- lifecycle: trash, restore, purge, archive -----------------------------------------------------
     def trash(self, *, content_id: int, with_descendants: bool = False) -> Content:
-        """Move a page, blog post, comment or attachment to the trash (no new version)."""
+        """Move a page, folder, blog post, comment or attachment to the trash (no new version). The pages and
+        folders below a page or folder move up to its parent unless `with_descendants` trashes them too."""
         with self.site.lock:
             item = self._get(content_id)
             if item.status == "trashed":
                 raise MutationError(f"content {content_id} is already trashed")
-            if item.type == "page":
+            if item.type in _TREE:
                 if with_descendants:
                     for descendant in self._subtree(item)[1:]:
                         if descendant.status != "trashed":
                             self._set_trashed(descendant)
                 else:
-                    for child_id in list(self.site.child_ids(item.id, "page")):
+                    for child_id in self._tree_children(item.id):
                         child = self.site.content[child_id]
                         if child.status == "trashed":
                             continue  # trashed children stay with the page they were trashed under
@@ -406,7 +429,7 @@ class Mutations:
         """Remove a space and everything in it, for good (Confluence purges a deleted space)."""
         with self.site.lock:
             space = self._space(space_key)
-            for content_type in ("comment", "attachment", "page", "blogpost"):
+            for content_type in ("comment", "attachment", "page", "folder", "blogpost"):
                 for content_id in list(self.site.ids_in_space(space.id, content_type)):
                     self.site.remove_content(content_id)
             del self.site.spaces[space.id]
@@ -467,10 +490,10 @@ class Mutations:
 
     def _next_position(self, space_id: int, parent_id: int | None) -> int:
         if parent_id is not None:
-            sibling_ids = self.site.child_ids(parent_id, "page")
+            sibling_ids = self._tree_children(parent_id)
         else:
-            sibling_ids = [page_id for page_id in self.site.ids_in_space(space_id, "page")
-                           if self.site.content[page_id].parent_id is None]
+            sibling_ids = [node_id for kind in _TREE for node_id in self.site.ids_in_space(space_id, kind)
+                           if self.site.content[node_id].parent_id is None]
         positions = [self.site.content[sibling_id].position for sibling_id in sibling_ids]
         return max(positions, default=-1) + 1
 
@@ -495,14 +518,18 @@ class Mutations:
         self._touch(item)
 
     def _subtree(self, page: Content) -> list[Content]:
-        """The page and all its descendant pages, parents before children."""
+        """The page (or folder) and all its descendant pages and folders, parents before children."""
         result = [page]
         index = 0
         while index < len(result):
-            for child_id in self.site.child_ids(result[index].id, "page"):
+            for child_id in self._tree_children(result[index].id):
                 result.append(self.site.content[child_id])
             index += 1
         return result
+
+    def _tree_children(self, parent_id: int) -> list[int]:
+        """Ids of the pages and folders directly below a page or folder (a copy: callers may move them)."""
+        return [*self.site.child_ids(parent_id, "page"), *self.site.child_ids(parent_id, "folder")]
 
     def _attached(self, container: Content) -> list[Content]:
         ids = [*self.site.child_ids(container.id, "comment"), *self.site.child_ids(container.id, "attachment")]
@@ -515,8 +542,8 @@ class Mutations:
         self._touch(item)
 
     def _purge_tree(self, item: Content) -> None:
-        if item.type == "page":
-            for child_id in list(self.site.child_ids(item.id, "page")):
+        if item.type in _TREE:
+            for child_id in self._tree_children(item.id):
                 child = self.site.content[child_id]
                 if child.status in ("trashed", "draft"):
                     self._purge_tree(child)

@@ -152,6 +152,8 @@ class Formatter:
             if self.cloud:
                 return f"/spaces/{key}/pages/{item.id}/{quote_plus(item.title)}"
             return self._dc_display(key, item, "")
+        if item.type == "folder":
+            return f"/spaces/{key}/folder/{item.id}"
         if item.type == "blogpost":
             day = item.created_at.astimezone(self.zone).strftime("%Y/%m/%d")
             if self.cloud:

@@ -511,7 +511,8 @@ class V1Renderer:
         def render() -> str:
             space = self._space_of(item)
             icon = {"page": "aui-iconfont-page-default", "blogpost": "aui-iconfont-page-blogpost",
-                    "comment": "aui-iconfont-comment", "attachment": "aui-iconfont-file-generic"}[item.type]
+                    "comment": "aui-iconfont-comment", "attachment": "aui-iconfont-file-generic",
+                    "folder": "aui-iconfont-folder"}[item.type]
             result: dict[str, Any] = {
                 "content": _BODY_SLOT,
                 "title": item.title,

@@ -82,6 +82,25 @@ class V2Renderer:
             "authorId": version.author_id,
         }
 
+    def folder(self, item: Content) -> dict[str, Any]:
+        """A `FolderSingle` (Cloud): a node of the page tree with a title and a version, no body."""
+        parent = self.site.content.get(item.parent_id) if item.parent_id is not None else None
+        return {
+            "id": str(item.id),
+            "type": "folder",
+            "status": item.status,
+            "title": item.title,
+            "parentId": str(parent.id) if parent is not None else None,
+            "parentType": parent.type if parent is not None else None,
+            "position": item.position,
+            "authorId": item.author_id,
+            "ownerId": item.author_id,
+            "createdAt": self.fmt.ts(item.created_at),
+            "spaceId": str(item.space_id),
+            "version": self.version(item.versions[-1]),
+            "_links": {"webui": self.fmt.webui(item)},
+        }
+
     # ---- pages and blog posts --------------------------------------------------------------------------
     def page(self, item: Content, body_format: str | None) -> str:
         key = ("v2page", body_format, self.tracker.generation, *item_state(item))
@@ -96,7 +115,7 @@ class V2Renderer:
             "title": item.title,
             "spaceId": str(item.space_id),
             "parentId": str(parent.id) if parent is not None else None,
-            "parentType": "page" if parent is not None else None,
+            "parentType": parent.type if parent is not None else None,
             "position": item.position,
             "authorId": item.author_id,
             "ownerId": item.author_id,

@@ -8,7 +8,8 @@ Requests per document are kept low by reading lists, never items:
 * labels: `/labels`, then `/labels/{id}/pages|blogposts|attachments` (requests grow with the number of labels, not
   pages), looked up concurrently; on sites with more labels than that costs, a body-less CQL search;
 * comments on attachments: the attachment (for its page) is read once per attachment, in parallel;
-* ancestors: assembled from `parentId` of the page listing (`hierarchy.SpaceTree`);
+* ancestors: assembled from `parentId` of the page listing (`hierarchy.SpaceTree`); the folders pages sit in are
+  not listed, so each one is read once (`/folders/{id}`, in parallel) for its title and its own parent;
 * names: one `users-bulk` request per 250 unknown account ids.
 Removed v1 list endpoints (410 since 2025) are never used.
 """
@@ -19,7 +20,7 @@ import logging
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from . import settings as defaults
 from .client import JsonObject, Listing, Page
@@ -35,13 +36,15 @@ from .documents import (
     v2_attachment_extras,
     v2_comment_extras,
 )
-from .errors import ConfluenceNotFoundError
+from .errors import ConfluenceAuthError, ConfluenceNotFoundError, ConfluenceRequestError
 from .hierarchy import Node, SpaceTree
 from .reader import ConfluenceReader, Emitted, Scope
 
 logger = logging.getLogger(__name__)
 
 _LIVE_STATUSES = ("current", "archived")
+_TREE_PARENTS = (None, "page", "folder")  # parent types that are part of the page tree (not whiteboards, ...)
+T = TypeVar("T")
 _LABEL_KINDS = {"page": "pages", "blogpost": "blogposts", "attachment": "attachments"}
 
 
@@ -57,6 +60,9 @@ class CloudReader(ConfluenceReader):
         self._label_listing_available = True
         self._labels_lock = threading.Lock()
         self._attachments: dict[str, JsonObject | None] = {}
+        self._unreadable_folders: set[str] = set()  # gone, or hidden from this account
+        self._folders_readable = True  # False once the token turned out to lack the folder scope
+        self._folders_lock = threading.Lock()
         self._id_listings: dict[str, list[JsonObject]] = {}
         self._id_lock = threading.Lock()
         self.builder.title_link = self._title_link
@@ -68,6 +74,7 @@ class CloudReader(ConfluenceReader):
             self._labels.clear()
             self._label_objects = None
         self._attachments.clear()
+        self._unreadable_folders.clear()
 
     # ---- preflight -------------------------------------------------------------------------------------------
     def _list_spaces(self) -> list[SpaceInfo]:
@@ -119,8 +126,7 @@ class CloudReader(ConfluenceReader):
         labels = self._label_map("page")
         pending: list[JsonObject] = []
         for page in pages:
-            for raw in page.items:
-                tree.add(self._node(raw, "page"))
+            self._add_pages(tree, page.items)
             ready, pending = self._pages_with_known_ancestors(pending + page.items, tree, final=tree.pages_complete)
             yield from self.emit([(scope.key, facts) for facts in self._page_facts(ready, space, labels)])
         tree.pages_complete = True
@@ -344,18 +350,20 @@ class CloudReader(ConfluenceReader):
         """The space's tree, completed by a body-less listing when the page/blog readers have not finished it."""
         tree = self._tree(space.key)
         if not tree.pages_complete:
-            for raw in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "pages", list(_LIVE_STATUSES)):
-                tree.add(self._node(raw, "page"))
+            for items in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "pages", list(_LIVE_STATUSES)):
+                self._add_pages(tree, items)
             tree.pages_complete = True
         if not tree.blogposts_complete:
-            for raw in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog posts", None):
-                tree.add(self._node(raw, "blogpost"))
+            for items in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog posts", None):
+                for raw in items:
+                    tree.add(self._node(raw, "blogpost"))
             tree.blogposts_complete = True
         return tree
 
     def _list_without_bodies(
         self, path: str, space: SpaceInfo, what: str, statuses: list[str] | None
-    ) -> Iterator[JsonObject]:
+    ) -> Iterator[list[JsonObject]]:
+        """The items of a space's listing, one response page at a time."""
         params: dict[str, Any] = {"limit": defaults.V2_PAGE_SIZE}
         if statuses:
             params["status"] = statuses
@@ -365,7 +373,7 @@ class CloudReader(ConfluenceReader):
             purpose=f"listing {what} of space {space.key}",
             api="v2",
         ):
-            yield from page.items
+            yield page.items
 
     def _containers(self, scopes: list[Scope]) -> dict[str, tuple[str, SpaceTree, Scope]]:
         """Page/blog post id -> (scope key, tree, scope) over the given spaces."""
@@ -383,10 +391,65 @@ class CloudReader(ConfluenceReader):
                 containers[node_id] = shared
         return containers
 
+    def _add_pages(self, tree: SpaceTree, items: list[JsonObject]) -> None:
+        """Add listed pages to the tree, with the folders they sit in (read once each, level by level, so a page
+        under nested folders gets them all in its breadcrumb). A folder that cannot be read ends the chain at once,
+        so the pages below it are not held back until the listing ends."""
+        wanted: set[str] = set()
+        for raw in items:
+            tree.add(self._node(raw, "page"))
+            if raw.get("parentType") == "folder" and raw.get("parentId"):
+                wanted.add(str(raw["parentId"]))
+        while wanted:
+            missing = sorted(folder_id for folder_id in wanted if tree.get(folder_id) is None)
+            wanted = set()
+            for folder_id, raw_folder in zip(missing, self._in_parallel(self._read_folder, missing)):
+                if raw_folder is None:
+                    tree.end_chain_at(folder_id)
+                    continue
+                tree.add(self._node(raw_folder, "folder"))
+                if raw_folder.get("parentType") == "folder" and raw_folder.get("parentId"):
+                    wanted.add(str(raw_folder["parentId"]))
+
+    def _read_folder(self, folder_id: str) -> JsonObject | None:
+        """A folder of the page tree; None when it is gone or hidden (404, 403), or the token may not read folders
+        at all (401: a scoped token without the folder scope; then no other folder is asked for this run)."""
+        with self._folders_lock:
+            if not self._folders_readable or folder_id in self._unreadable_folders:
+                return None
+        try:
+            return self.client.get_json(self.client.v2(defaults.V2_FOLDER.format(folder_id=folder_id)),
+                                        purpose=f"reading folder {folder_id}")
+        except ConfluenceAuthError:
+            scope_missing = True
+        except ConfluenceNotFoundError:
+            scope_missing = False
+        except ConfluenceRequestError as error:
+            if error.status != 403:
+                raise
+            scope_missing = False
+        with self._folders_lock:
+            self._unreadable_folders.add(folder_id)
+            warn = scope_missing and self._folders_readable
+            if scope_missing:
+                self._folders_readable = False
+        if warn:
+            logger.warning("This account may not read folders (a scoped API token needs read:folder:confluence): "
+                           "breadcrumbs of pages in folders start below the folder")
+        return None
+
+    def _in_parallel(self, read: Callable[[str], T], keys: list[str]) -> list[T]:
+        """`read` of each key, in order, several at once (these are single-item reads, mostly waiting)."""
+        workers = min(self.config.concurrent_downloads, len(keys), 16)
+        if workers <= 1:
+            return [read(key) for key in keys]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-items") as pool:
+            return list(pool.map(read, keys))
+
     def _node(self, raw: JsonObject, doc_type: str) -> Node:
         links = json_object(raw, "_links")
         parent_type = raw.get("parentType")
-        parent_id = raw.get("parentId") if parent_type in (None, "page") else None
+        parent_id = raw.get("parentId") if parent_type in _TREE_PARENTS else None
         return Node(
             doc_type=doc_type,
             confluence_id=str(raw.get("id")),
@@ -513,13 +576,7 @@ class CloudReader(ConfluenceReader):
                 logger.info("Attachment %s is gone; skipping its comments", attachment_id)
                 return attachment_id, None
 
-        workers = min(self.config.concurrent_downloads, len(missing))
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-items") as pool:
-                results = list(pool.map(fetch, missing))
-        else:
-            results = [fetch(attachment_id) for attachment_id in missing]
-        self._attachments.update(results)
+        self._attachments.update(self._in_parallel(fetch, missing))
 
     # ---- id listings -------------------------------------------------------------------------------------------
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
@@ -546,11 +603,10 @@ class CloudReader(ConfluenceReader):
         """Ids of the space's indexed pages and blog posts (fresh body-less listings, not this run's tree)."""
         statuses = list(_LIVE_STATUSES) if self.config.index_archived else ["current"]
         found: dict[str, str] = {}
-        for raw in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "page ids", statuses):
-            found[str(raw.get("id"))] = "page"
-        for raw in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog post ids", None):
-            if self.is_indexed_status(raw.get("status")):
-                found[str(raw.get("id"))] = "blogpost"
+        for items in self._list_without_bodies(defaults.V2_SPACE_PAGES, space, "page ids", statuses):
+            found.update((str(raw.get("id")), "page") for raw in items)
+        for items in self._list_without_bodies(defaults.V2_SPACE_BLOGPOSTS, space, "blog post ids", None):
+            found.update((str(raw.get("id")), "blogpost") for raw in items if self.is_indexed_status(raw.get("status")))
         return found
 
     def _comment_ids(self, containers: dict[str, str]) -> Iterator[str]:

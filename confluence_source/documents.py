@@ -205,7 +205,7 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
     if container is not None and container.get("type") in ("page", "blogpost", "attachment", "comment"):
         facts.parent = _v1_ref(container, web_url)
         chain = [_v1_ref(item, web_url) for item in container.get("ancestors") or [] if isinstance(item, dict)]
-        facts.ancestors = [ref for ref in chain if ref.doc_type in ("page", "blogpost")] + [facts.parent]
+        facts.ancestors = [ref for ref in chain if ref.doc_type in ("page", "blogpost", "folder")] + [facts.parent]
     if doc_type == "comment":
         comment_ancestors = [item for item in raw.get("ancestors") or [] if isinstance(item, dict)]
         parent_comment = comment_ancestors[-1] if comment_ancestors else None

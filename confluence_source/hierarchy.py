@@ -17,9 +17,9 @@ from .documents import Ref
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One page or blog post of a space, without its body."""
+    """One page, blog post or folder of a space, without its body."""
 
-    doc_type: str  # page | blogpost
+    doc_type: str  # page | blogpost | folder
     confluence_id: str
     title: str
     parent_id: str | None
@@ -36,6 +36,7 @@ class SpaceTree:
         self.space_key = space_key
         self._nodes: dict[str, Node] = {}
         self._urls_by_title: dict[str, str] = {}
+        self._chain_ends: set[str] = set()  # parents known to be unreadable: the chain stops there at once
         self._lock = threading.Lock()
         self.pages_complete = False
         self.blogposts_complete = False
@@ -49,6 +50,12 @@ class SpaceTree:
             self._nodes[node.confluence_id] = node
             if node.url and node.doc_type == "page":
                 self._urls_by_title.setdefault(node.title, node.url)
+
+    def end_chain_at(self, confluence_id: str) -> None:
+        """This parent will never be in the tree (a folder that is gone or hidden): chains stop at it without
+        waiting for the listing to end."""
+        with self._lock:
+            self._chain_ends.add(confluence_id)
 
     def get(self, confluence_id: str) -> Node | None:
         with self._lock:
@@ -66,7 +73,7 @@ class SpaceTree:
         """Ancestor pages root first, or None while an ancestor is still unknown and more of the listing may come.
 
         With `final` (the listing has ended) a missing ancestor simply ends the chain (a parent the user cannot
-        see, or a folder/whiteboard, which the page listing does not return).
+        see, or a whiteboard or database, which the page listing does not return). Folders are part of the chain.
         """
         chain: list[Ref] = []
         with self._lock:
@@ -79,7 +86,7 @@ class SpaceTree:
                 seen.add(parent_id)
                 parent = self._nodes.get(parent_id)
                 if parent is None:
-                    if not final:
+                    if not final and parent_id not in self._chain_ends:
                         return None
                     break
                 chain.append(Ref(parent.doc_type, parent.confluence_id, parent.title, parent.url))

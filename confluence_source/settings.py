@@ -46,6 +46,7 @@ V2_FOOTER_COMMENTS: Final = "/footer-comments"
 V2_INLINE_COMMENTS: Final = "/inline-comments"
 V2_ATTACHMENTS: Final = "/attachments"
 V2_ATTACHMENT: Final = "/attachments/{attachment_id}"
+V2_FOLDER: Final = "/folders/{folder_id}"
 V2_LABELS: Final = "/labels"
 V2_LABEL_CONTENT: Final = "/labels/{label_id}/{content_kind}"  # content_kind: pages | blogposts | attachments
 V2_USERS_BULK: Final = "/users-bulk"

@@ -200,6 +200,98 @@ def test_changes_without_a_new_version_reach_the_index_as_a_full_refresh_would(m
     assert set(incremental) == set(full)
 
 
+def test_cloud_folders_are_part_of_the_page_tree_in_full_and_incremental_runs(make_harness, caplog):
+    """Cloud pages can sit in (nested) folders, which the page listing does not return. Their ancestors and
+    breadcrumbs name the folders, and those of their comments and attachments too; an incremental run sees the same
+    tree as the full read (nothing is re-read for it); a renamed or moved folder, and a page moved out of one, reach
+    the index as a full refresh would write them."""
+    harness = make_harness("cloud")  # every space: comments and attachments come from the site-wide v2 listings
+    mutations = harness.sim.mutations
+    handbooks = mutations.add_folder(space_key="ENG", title="Handbooks")
+    security = mutations.add_folder(parent_id=handbooks.id, title="Security")
+    response = mutations.add_page(parent_id=security.id, title="Incident response", body="<p>Page the on-call.</p>")
+    matrix = mutations.add_page(parent_id=response.id, title="Escalation matrix")
+    contacts = mutations.add_attachment(container_id=response.id, file_name="contacts.txt", data=b"on-call: 555")
+    remark = mutations.add_comment(container_id=response.id, body="<p>Reviewed.</p>")
+    assert harness.run().mode == "full"
+    docs = harness.docs()
+    folders = [f"folder-{handbooks.id}", f"folder-{security.id}"]
+    assert docs[f"page-{response.id}"]["ancestor_ids"] == folders
+    assert docs[f"page-{response.id}"]["ancestor_titles"] == ["Handbooks", "Security"]
+    assert docs[f"page-{response.id}"]["parent_id"] == f"folder-{security.id}"
+    assert docs[f"page-{matrix.id}"]["ancestor_ids"] == [*folders, f"page-{response.id}"]
+    for dependent in (f"attachment-att{contacts.id}", f"comment-{remark.id}"):
+        assert docs[dependent]["ancestor_titles"] == ["Handbooks", "Security", "Incident response"], dependent
+    assert "Handbooks" in docs[f"page-{matrix.id}"]["breadcrumb"]
+    assert not any(doc_id.startswith("folder-") for doc_id in docs), "folders are not documents"
+
+    caplog.set_level("INFO", logger="confluence_source.structure")
+    assert harness.run().mode == "incremental"
+    assert "Label and page-tree check" not in caplog.text, "the full read and the search disagree on the tree"
+
+    mutations.edit(content_id=handbooks.id, title="Runbooks")
+    mutations.move_page(page_id=matrix.id, space_key="ENG")
+    assert harness.run().mode == "incremental"
+    docs = harness.docs()
+    assert docs[f"page-{response.id}"]["ancestor_titles"] == ["Runbooks", "Security"]
+    assert docs[f"comment-{remark.id}"]["ancestor_titles"] == ["Runbooks", "Security", "Incident response"]
+    assert docs[f"page-{matrix.id}"]["ancestor_ids"] == []
+    mutations.move_page(page_id=security.id, space_key="ENG")  # the nested folder moves to the top of the space
+    assert harness.run().mode == "incremental"
+    incremental = {doc_id: outline_of(doc) for doc_id, doc in harness.docs().items()}
+    assert incremental[f"page-{response.id}"]["ancestor_ids"] == [f"folder-{security.id}"]
+    assert harness.run(full_refresh=True).mode == "full"
+    full = {doc_id: outline_of(doc) for doc_id, doc in harness.docs().items()}
+    assert {doc_id: outline for doc_id, outline in incremental.items() if full.get(doc_id) != outline} == {}
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_folder_the_account_may_not_read_ends_the_breadcrumb(make_harness, caplog, status):
+    """A scoped Cloud token without the folder scope gets 401 on folders: the run goes on, says why once and asks
+    for no further folder. A 403 on one folder costs only that folder. Either way the pages below are indexed."""
+    from confluence_simulator.faults import FaultKind, FaultRule
+
+    harness = make_harness("cloud", spaces="ENG")
+    mutations = harness.sim.mutations
+    hidden = mutations.add_folder(space_key="ENG", title="Hidden")
+    in_hidden = [mutations.add_page(parent_id=hidden.id, title=f"Guide {n}") for n in range(3)]
+    harness.sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="v2.folders.get", status=status,
+                                     path=f"/folders/{hidden.id}$"))
+    caplog.set_level("WARNING", logger="confluence_source")
+    assert harness.run().mode == "full"
+    docs = harness.docs()
+    assert all(docs[f"page-{page.id}"]["ancestor_ids"] == [] for page in in_hidden)
+    assert caplog.text.count("read:folder:confluence") == (1 if status == 401 else 0)
+    if status == 403:  # the other folders are still read
+        visible = mutations.add_folder(space_key="ENG", title="Visible")
+        in_visible = mutations.add_page(parent_id=visible.id, title="Guide 3")
+        harness.run(full_refresh=True)
+        assert harness.docs()[f"page-{in_visible.id}"]["ancestor_ids"] == [f"folder-{visible.id}"]
+
+
+def test_cloud_labels_from_the_label_listing_equal_those_from_search(make_harness, monkeypatch):
+    """Cloud labels are read through `/labels` and what carries each label when that costs fewer requests than a
+    body-less search; both ways give every page, blog post and attachment the same labels (prefixes included)."""
+    from confluence_source.cloud import CloudReader
+
+    harness = make_harness("cloud")
+    page = readable_pages(harness)[0]
+    attachment = harness.sim.mutations.add_attachment(container_id=page.id, file_name="plan.txt", data=b"plan")
+    harness.sim.mutations.add_labels(content_id=page.id, labels=["team:platform"])
+    harness.sim.mutations.add_labels(content_id=attachment.id, labels=["diagram"])
+    monkeypatch.setattr(CloudReader, "_label_search_cost", lambda self, doc_type: 10**6)
+    before = endpoint_counts(harness)
+    harness.run()
+    assert endpoint_counts(harness).get("v2.labels.pages", 0) > before.get("v2.labels.pages", 0)
+    listed = {doc_id: doc.get("labels") or [] for doc_id, doc in harness.docs().items()}
+    assert "team:platform" in listed[f"page-{page.id}"]
+    assert "diagram" in listed[f"attachment-att{attachment.id}"]
+    monkeypatch.setattr(CloudReader, "_label_search_cost", lambda self, doc_type: 0)
+    assert harness.run(full_refresh=True).mode == "full"
+    searched = {doc_id: doc.get("labels") or [] for doc_id, doc in harness.docs().items()}
+    assert listed == searched
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_labels_and_moves_check_can_be_turned_off(make_harness, flavour, monkeypatch):
     harness = make_harness(flavour)

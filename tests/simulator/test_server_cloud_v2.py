@@ -253,6 +253,24 @@ def test_labels_and_space_permissions(sim: Simulator, http: requests.Session) ->
                                                              "export", "restrict_content", "archive"}
 
 
+def test_folders_sit_in_the_page_tree(sim: Simulator, http: requests.Session) -> None:
+    """A page in a nested folder names the folder as parent; both APIs list the folders among its ancestors."""
+    outer = sim.mutations.add_folder(space_key="ENG", title="Tree test outer")
+    inner = sim.mutations.add_folder(parent_id=outer.id, title="Tree test inner")
+    page = sim.mutations.add_page(parent_id=inner.id, title="Tree test page")
+    listed = http.get(sim.origin + f"/wiki/api/v2/pages?id={page.id}").json()["results"][0]
+    assert (listed["parentId"], listed["parentType"]) == (str(inner.id), "folder")
+    folder = http.get(sim.origin + f"/wiki/api/v2/folders/{inner.id}").json()
+    assert (folder["title"], folder["parentId"], folder["parentType"]) == ("Tree test inner", str(outer.id), "folder")
+    assert http.get(sim.origin + f"/wiki/api/v2/folders/{page.id}").status_code == 404
+    chain = http.get(sim.origin + f"/wiki/api/v2/pages/{page.id}/ancestors").json()["results"]
+    assert chain == [{"id": str(outer.id), "type": "folder"}, {"id": str(inner.id), "type": "folder"}]
+    v1 = http.get(sim.origin + "/wiki/rest/api/content/search",
+                  params={"cql": f"id={page.id}", "expand": "ancestors"}).json()["results"][0]
+    assert [(a["id"], a["type"], a["title"]) for a in v1["ancestors"]] == [
+        (str(outer.id), "folder", "Tree test outer"), (str(inner.id), "folder", "Tree test inner")]
+
+
 def test_label_listing_and_content_by_label(sim: Simulator, http: requests.Session) -> None:
     """`/labels` pages through every label the caller can see; `/labels/{id}/<kind>` lists what carries one."""
     listed = collect(v2_pages(http, sim, "/wiki/api/v2/labels?limit=3"))

@@ -7,7 +7,8 @@ against the whole document. A final check fails when an endpoint is added to the
 
 Spec glitches worked around (each verified against Atlassian's documentation or real responses):
   * Cloud v2 `parentId`/`parentType` are declared non-nullable, but Atlassian documents `parentId` as "null if
-    there is no parent page" and sends null for top-level pages: both are made nullable.
+    there is no parent page" (for folders: "or null if there is no parent content") and sends null for top-level
+    pages: both are made nullable, on pages and folders.
   * DC `GET /content/{id}/child/attachment` declares its 200 answer as 201: the 201 schema is used.
   * DC `GET /space/{spaceKey}/content` declares one page of content, but Confluence answers a map of content type
     to page (`{"page": {...}, "blogpost": {...}}`): each entry is validated against the per-type page schema.
@@ -38,7 +39,8 @@ SPECS = Path("/work/shared/specs")
 CLOUD_V2 = "confluence-cloud-v2.openapi.json"
 CLOUD_V1 = "confluence-cloud-v1.openapi.json"
 DC = "confluence-dc-10.0.3.openapi.json"
-NULLABLE_PATCHES = {CLOUD_V2: {"PageBulk": ("parentId", "parentType"), "PageSingle": ("parentId", "parentType")}}
+NULLABLE_PATCHES = {CLOUD_V2: {"PageBulk": ("parentId", "parentType"), "PageSingle": ("parentId", "parentType"),
+                               "FolderSingle": ("parentId", "parentType")}}
 # endpoints that return no JSON document (redirects, bytes) or are not Confluence APIs
 NOT_JSON = {"download", "media", "admin", "v1.attachment.download"}
 POST_ENDPOINTS = {"v2.users.bulk"}  # checked by their own test below
@@ -144,10 +146,11 @@ def _samples(sim: Simulator) -> dict[str, Any]:
     restricted = _first(sim, lambda c: c.type == "page" and c.status == "current"
                         and bool(c.restrictions.read_users or c.restrictions.read_groups)
                         and len(site.child_ids(c.id, "page")) >= 1)
+    folder = mutations.add_folder(space_key="ENG", title="Conformance folder") if sim.config.flavour == "cloud" else None
     footer = _first(sim, lambda c: c.type == "comment" and c.comment_location == "footer" and c.status == "current"
                     and any(site.content[i].parent_comment_id == c.id for i in site.child_ids(c.parent_id, "comment")))
     return {"children": with_children, "attachments": with_attachments, "comments": with_comments, "blog": blog,
-            "deep": deep, "labelled": labelled, "restricted": restricted, "footer": footer, "inline": inline,
+            "deep": deep, "labelled": labelled, "folder": folder, "restricted": restricted, "footer": footer, "inline": inline,
             "attachment": sample_file, "space": site.space_by_key("ENG"), "labelled_space": labelled.space_id,
             "page_label": sim.state.fmt.label_id(labelled.labels[0]), "file_label": sim.state.fmt.label_id("conformance"),
             "author": _user_ref(sim, deep.author_id), "editor": _user_ref(sim, deep.versions[-1].author_id)}
@@ -186,6 +189,7 @@ V2_CASES: dict[str, tuple[str, str]] = {
     "v2.blogposts.inline_comments": ("/blogposts/{blog}/inline-comments",
                                      "/blogposts/{id}/inline-comments"),
     "v2.blogposts.labels": ("/blogposts/{blog}/labels", "/blogposts/{id}/labels"),
+    "v2.folders.get": ("/folders/{folder}", "/folders/{id}"),
     "v2.attachments.list": ("/attachments?limit=20", "/attachments"),
     "v2.attachments.get": ("/attachments/att{attachment}?include-labels=true&include-versions=true",
                            "/attachments/{id}"),

@@ -1,5 +1,6 @@
-"""Reader details that the simulator cannot show (requests-mock): the Cloud label listing (the simulator does not serve
-`/labels`; a site without it is read with a body-less CQL search), and the Data Center time zone fallback."""
+"""Reader details in isolation (requests-mock): the choice between the Cloud label listing and a body-less CQL search
+(and the fallback for a site without `/labels`), and the Data Center time zone fallback. The label listing also runs
+end to end against the simulator in tests/pipeline/test_sync_job.py."""
 
 from __future__ import annotations
 
@@ -117,3 +118,14 @@ def test_outline_listing_spreads_spaces_over_a_few_queries_of_similar_size() -> 
     assert all(cql.count('"S') <= 100 for cql in current)
     listed = [key for cql in current for key in sizes if f'"{key}"' in cql]
     assert sorted(listed) == sorted(sizes)  # every space in exactly one query
+
+
+def test_a_page_below_a_folder_that_cannot_be_read_is_not_held_back() -> None:
+    """Pages wait in the page tree until their parent is listed; a folder known to be unreadable ends the chain."""
+    from confluence_source.hierarchy import Node, SpaceTree
+
+    tree = SpaceTree("ENG")
+    tree.add(Node("page", "2", "Guide", parent_id="9", url=None, status="current"))
+    assert tree.ancestors("2", final=False) is None  # parent 9 may still be listed
+    tree.end_chain_at("9")
+    assert tree.ancestors("2", final=False) == []
