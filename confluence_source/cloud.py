@@ -58,6 +58,7 @@ class CloudReader(ConfluenceReader):
         self._labels: dict[str, dict[str, list[str]]] = {}
         self._label_objects: list[JsonObject] | None = None
         self._label_listing_available = True
+        self._all_types_search_cost: int | None = None  # counted once per run (see `_label_listing_pays`)
         self._labels_lock = threading.Lock()
         self._attachments: dict[str, JsonObject | None] = {}
         self._unreadable_folders: set[str] = set()  # gone, or hidden from this account
@@ -73,6 +74,7 @@ class CloudReader(ConfluenceReader):
         with self._labels_lock:
             self._labels.clear()
             self._label_objects = None
+            self._all_types_search_cost = None
         self._attachments.clear()
         self._unreadable_folders.clear()
 
@@ -472,7 +474,7 @@ class CloudReader(ConfluenceReader):
                 return self._labels[kind]
             mapping = None
             labels = self._site_labels()
-            if labels is not None and len(labels) <= self._label_search_cost(doc_type):
+            if labels is not None and self._label_listing_pays(len(labels), doc_type):
                 mapping = self._labels_from_label_listing(kind, labels)
             if mapping is None:
                 mapping = self._labels_from_search(doc_type)
@@ -499,15 +501,23 @@ class CloudReader(ConfluenceReader):
                 self._label_listing_available = False
         return self._label_objects
 
-    def _label_search_cost(self, doc_type: str) -> int:
-        """Requests a label search would need: items of this type in the synced spaces / 200 (one count request)."""
+    def _label_listing_pays(self, label_count: int, doc_type: str) -> bool:
+        """Whether the label listing (about one request per label) costs no more than a label search of this type.
+        One count of all three labelled types per run settles it for every type when the site has more labels than
+        even that search would need (the usual case); otherwise one count of this type decides."""
+        if self._all_types_search_cost is None:
+            self._all_types_search_cost = self._label_search_cost(tuple(_LABEL_KINDS))
+        return label_count <= self._all_types_search_cost and label_count <= self._label_search_cost((doc_type,))
+
+    def _label_search_cost(self, doc_types: tuple[str, ...]) -> int:
+        """Requests a label search would need: items of these types in the synced spaces / 200 (one count request)."""
         keys = [space.key for space in self.state.selected][: defaults.CQL_SPACE_BATCH]
         if not keys:
             return 0
         body = self.client.get_json(
             self.client.v1(defaults.SEARCH),
-            {"cql": and_all(space_clause(keys), type_clause(doc_type)), "limit": 1},
-            purpose=f"counting {doc_type}s",
+            {"cql": and_all(space_clause(keys), type_clause(*doc_types)), "limit": 1},
+            purpose=f"counting {', '.join(doc_types)}s",
         )
         total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
         return 1 + int(total) // 200 if isinstance(total, int) else 0

@@ -70,7 +70,8 @@ class SpaceTree:
         return Ref(node.doc_type, node.confluence_id, node.title, node.url) if node else None
 
     def ancestors(self, confluence_id: str, final: bool) -> list[Ref] | None:
-        """Ancestor pages root first, or None while an ancestor is still unknown and more of the listing may come.
+        """Ancestor pages and folders root first, or None while an ancestor is still unknown and more of the listing
+        may come.
 
         With `final` (the listing has ended) a missing ancestor simply ends the chain (a parent the user cannot
         see, or a whiteboard or database, which the page listing does not return). Folders are part of the chain.

@@ -279,14 +279,14 @@ def test_cloud_labels_from_the_label_listing_equal_those_from_search(make_harnes
     attachment = harness.sim.mutations.add_attachment(container_id=page.id, file_name="plan.txt", data=b"plan")
     harness.sim.mutations.add_labels(content_id=page.id, labels=["team:platform"])
     harness.sim.mutations.add_labels(content_id=attachment.id, labels=["diagram"])
-    monkeypatch.setattr(CloudReader, "_label_search_cost", lambda self, doc_type: 10**6)
+    monkeypatch.setattr(CloudReader, "_label_search_cost", lambda self, doc_types: 10**6)
     before = endpoint_counts(harness)
     harness.run()
     assert endpoint_counts(harness).get("v2.labels.pages", 0) > before.get("v2.labels.pages", 0)
     listed = {doc_id: doc.get("labels") or [] for doc_id, doc in harness.docs().items()}
     assert "team:platform" in listed[f"page-{page.id}"]
     assert "diagram" in listed[f"attachment-att{attachment.id}"]
-    monkeypatch.setattr(CloudReader, "_label_search_cost", lambda self, doc_type: 0)
+    monkeypatch.setattr(CloudReader, "_label_search_cost", lambda self, doc_types: 0)
     assert harness.run(full_refresh=True).mode == "full"
     searched = {doc_id: doc.get("labels") or [] for doc_id, doc in harness.docs().items()}
     assert listed == searched

@@ -61,6 +61,9 @@ def test_with_more_labels_than_search_pages_labels_come_from_search() -> None:
         ], "size": 1, "_links": {}})
         assert reader._label_map("page") == {"7": ["l3"]}  # noqa: SLF001 - the unit under test
         assert count.call_count == 1 and search.call_count == 1
+        assert count.last_request.qs["cql"] == ['space = "eng" and type in (page, blogpost, attachment)']
+        reader._label_map("attachment")  # noqa: SLF001 - one count of all types settled this type too
+        assert count.call_count == 1 and search.call_count == 2
         assert not any("/labels/" in request.path for request in mock.request_history)
 
 
