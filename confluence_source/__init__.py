@@ -5,9 +5,11 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
 `SOURCES__CONFLUENCE__*` environment variables):
 
     reader = open_reader(confluence_settings())          # preflight: credentials, time zone, spaces, rules
+    saved = structure.without_renamed_spaces(saved, names_saved, reader.state.selected)  # renamed: read in full
     source = confluence(reader=reader, watermarks=saved, ledger=ledger)
     pipeline.run(source)
-    new_watermark = reader.plan_in_use.started_at        # store per scope after a successful load
+    new_watermark = reader.plan_in_use.started_at        # store per scope after a successful load, with the
+    names = {space.key: space.name for space in reader.state.selected}  # names the next run compares against
     reader.count_total(keys, types), reader.iter_current_ids(key, type)  # deletion reconciliation
     reader.stats                                          # requests, bytes, retries, throttling
 

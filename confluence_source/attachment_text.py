@@ -67,7 +67,7 @@ INDEX_LOOKUP_BATCH = 50
 class IndexedTexts(Protocol):
     """What the index holds for attachments (implemented by `sync_state.IndexedDocuments`)."""
 
-    def holds_attachment_texts(self) -> bool: ...
+    def holds_attachment_texts(self, statuses: Collection[str]) -> bool: ...
 
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
@@ -222,7 +222,7 @@ class AttachmentTextReader:
         with self._lock:
             if self._index_holds_texts is None and self._indexed is not None:
                 try:
-                    self._index_holds_texts = self._indexed.holds_attachment_texts()
+                    self._index_holds_texts = self._indexed.holds_attachment_texts(REUSABLE)
                 except Exception as error:  # noqa: BLE001 - cannot tell: look each batch up, as without the count
                     logger.debug("Could not count indexed attachment texts (%s)", error)
                     self._index_holds_texts = True

@@ -211,10 +211,9 @@ class ConfluenceClient:
         return ConfluenceRequestError(f"The file service at {host} failed while {purpose} ({reason}){hint}", status)
 
     def _on_site_host(self, url: str) -> bool:
-        """Whether `url` is where requests still sends the credentials: the scheme, host and port of `confluence_url`,
-        or the same host moved from http to https on the default ports."""
-        target, site = _origin(url), _origin(self.config.site_url)
-        return target == site or (site == ("http", target[1], 80) and target == ("https", site[1], 443))
+        """Whether `url` is where requests still sends the credentials after a redirect from `confluence_url` (its
+        own rule, so that an error blames the host that really got them)."""
+        return not self._files.session.should_strip_auth(self.config.site_url, url)
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url` (a default port written out or not)."""

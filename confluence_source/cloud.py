@@ -474,7 +474,9 @@ class CloudReader(ConfluenceReader):
                 return self._labels[kind]
             mapping = None
             labels = self._site_labels()
-            if labels is not None and self._label_listing_pays(len(labels), doc_type):
+            if labels == []:
+                mapping = {}  # a site without labels: nothing to count or search
+            elif labels is not None and self._label_listing_pays(len(labels), doc_type):
                 mapping = self._labels_from_label_listing(kind, labels)
             if mapping is None:
                 mapping = self._labels_from_search(doc_type)

@@ -235,13 +235,15 @@ class IndexedDocuments:
                 sizes[space_key] = sizes.get(space_key, 0) + count
         return sizes
 
-    def holds_attachment_texts(self) -> bool:
-        """Whether this site has any attachment indexed with its text (one count): when none is, as on a first sync,
-        there is nothing to look up before downloading."""
+    def holds_attachment_texts(self, statuses: Collection[str]) -> bool:
+        """Whether this site has any attachment indexed with one of these `content_extraction` outcomes (one count):
+        when none is, as on a first sync, there is no text, and no finding that a file has none, to look up before
+        downloading."""
         if not self.exists():
             return False
         response = self.client.count(index=self.index, query={"bool": {"filter": [
-            {"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}}, {"exists": {"field": "body"}},
+            {"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}},
+            {"terms": {"content_extraction": sorted(statuses)}},
         ]}})
         return int(response["count"]) > 0
 

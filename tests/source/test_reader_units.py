@@ -132,3 +132,11 @@ def test_a_page_below_a_folder_that_cannot_be_read_is_not_held_back() -> None:
     assert tree.ancestors("2", final=False) is None  # parent 9 may still be listed
     tree.end_chain_at("9")
     assert tree.ancestors("2", final=False) == []
+
+
+def test_a_site_without_labels_is_neither_counted_nor_searched() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", json={"results": [], "_links": {}})
+        assert reader._label_map("page") == {}  # noqa: SLF001 - the unit under test
+        assert [request.path for request in mock.request_history] == ["/wiki/api/v2/labels"]

@@ -221,15 +221,20 @@ def test_attachments_without_text_are_found_whether_or_not_the_index_maps_the_fi
 
 
 def test_the_index_says_whether_it_holds_any_attachment_text(es: Elasticsearch, index: str) -> None:
+    from confluence_source.attachment_text import REUSABLE
+
     indexed = IndexedDocuments(es, index, SITE)
-    assert not indexed.holds_attachment_texts()  # no index yet
+    assert not indexed.holds_attachment_texts(REUSABLE)  # no index yet
     es.indices.create(index=index, mappings=content_index_mappings())
     without = {"type": "attachment", "site_url": SITE, "space_key": "ENG", "content_extraction": "disabled"}
     elsewhere = {"type": "attachment", "site_url": OTHER_SITE, "space_key": "ENG", "body": "text of another site"}
     page = {"type": "page", "site_url": SITE, "space_key": "ENG", "body": "a page body"}
     helpers.bulk(es, [{"_index": index, "_id": doc_id, "_source": source} for doc_id, source in
                       (("attachment-1", without), ("attachment-2", elsewhere), ("page-3", page))], refresh=True)
-    assert not indexed.holds_attachment_texts()
+    assert not indexed.holds_attachment_texts(REUSABLE)
     es.index(index=index, id="attachment-4", refresh=True,
              document={**without, "content_extraction": "extracted", "body": "minutes of the meeting"})
-    assert indexed.holds_attachment_texts()
+    assert indexed.holds_attachment_texts(REUSABLE)
+    es.delete(index=index, id="attachment-4", refresh=True)
+    es.index(index=index, id="attachment-5", refresh=True, document={**without, "content_extraction": "no_text"})
+    assert indexed.holds_attachment_texts(REUSABLE), "a file found to have no text is reused too"
