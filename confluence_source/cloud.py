@@ -564,7 +564,7 @@ class CloudReader(ConfluenceReader):
             keys = [space.key for space in self.state.selected if (space.status == "archived") == archived]
             for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
                 cql = and_all(space_clause(keys[start : start + defaults.CQL_SPACE_BATCH]), type_clause(doc_type))
-                for items in self.search(cql, "metadata.labels", defaults.V1_PAGE_SIZE_NO_BODY, archived,
+                for items in self.search(cql, defaults.V1_LABELS_EXPAND, defaults.V1_PAGE_SIZE_NO_BODY, archived,
                                          purpose=f"reading {doc_type} labels"):
                     for raw in items:
                         names = label_names(raw.get("metadata"))

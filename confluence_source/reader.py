@@ -372,12 +372,14 @@ class ConfluenceReader(ABC):
                 self.record_fully_read(scope.key, doc_type)
 
     def iter_outlines(
-        self, doc_types: tuple[str, ...], scopes: list[Scope], sizes: Mapping[str, int] | None = None
+        self, doc_types: tuple[str, ...], scopes: list[Scope], sizes: Mapping[str, int] | None = None,
+        expand: str = defaults.V1_OUTLINE_EXPAND,
     ) -> Iterator[tuple[str, str, str, Outline]]:
         """(scope key, type, Confluence id, outline) of every current item of these types in these scopes: no
         bodies, just what shows a change that creates no version (title, space, labels, ancestors), about one request
         per 200 items. The space comes from the unexpanded `space` link and no version is asked for: both expansions
-        would more than double what Confluence has to render.
+        would more than double what Confluence has to render. `expand` may leave out the ancestors (their outline then
+        has none) where only labels are compared: they are most of what a listing weighs.
 
         Such a listing is a long chain of small requests, so it is split into a few queries of similar size (`sizes`:
         items per space key, e.g. what the index holds) that run side by side; on the simulator four queries list a
@@ -387,8 +389,8 @@ class ConfluenceReader(ABC):
         def run(query: tuple[Any, str, bool]) -> list[tuple[str, str, str, Outline]]:
             scope_key_of, cql, archived = query
             found: list[tuple[str, str, str, Outline]] = []
-            for items in self.search(cql, defaults.V1_OUTLINE_EXPAND, defaults.V1_PAGE_SIZE_NO_BODY, archived,
-                                     purpose="listing labels and page trees"):
+            for items in self.search(cql, expand, defaults.V1_PAGE_SIZE_NO_BODY, archived,
+                                     purpose=f"listing labels and page trees of {', '.join(doc_types)}s"):
                 for raw in items:
                     if not self.is_indexed_status(raw.get("status")):
                         continue
@@ -414,7 +416,8 @@ class ConfluenceReader(ABC):
         self, type_filter: str, scopes: list[Scope], sizes: Mapping[str, int]
     ) -> list[tuple[Any, str, bool]]:
         """The queries of an outline listing: one per advanced rule, and the spaces spread over a few queries of
-        similar expected size (largest spaces first, each to the lightest query; at most 100 spaces per query)."""
+        similar expected size (largest spaces first, each to the lightest query; at most 100 spaces per query). A
+        listing short enough to take a few responses is one query: splitting it would only add requests."""
         queries: list[tuple[Any, str, bool]] = [
             query for query in self._cql_queries(type_filter, [s for s in scopes if s.kind == "rule"], None)
         ]
@@ -423,7 +426,9 @@ class ConfluenceReader(ABC):
                           key=lambda key: -sizes.get(key, 1))
             if not keys:
                 continue
-            count = max(min(defaults.OUTLINE_QUERIES, len(keys)), -(-len(keys) // defaults.CQL_SPACE_BATCH))
+            expected = sum(max(1, sizes.get(key, 1)) for key in keys)
+            side_by_side = min(defaults.OUTLINE_QUERIES, len(keys), -(-expected // defaults.OUTLINE_ITEMS_PER_QUERY))
+            count = max(side_by_side, -(-len(keys) // defaults.CQL_SPACE_BATCH))
             groups: list[list[str]] = [[] for _ in range(count)]
             loads = [0] * count
             for key in keys:

@@ -65,6 +65,8 @@ LISTINGS_AHEAD: Final = 2
 LISTING_READ_AHEAD_PAGES: Final = 2
 # Queries an outline listing (label and page-tree check) is split into, run side by side.
 OUTLINE_QUERIES: Final = 4
+# Items (as the index counts them) a listing holds before it is worth another query beside it: five responses.
+OUTLINE_ITEMS_PER_QUERY: Final = 1000
 # Content ids per CQL `id in (...)` clause (re-reading items whose labels or place in the tree changed).
 CQL_ID_BATCH: Final = 100
 # Space keys per CQL `space in (...)` clause.
@@ -87,6 +89,8 @@ V1_EXPAND: Final[dict[str, str]] = {
 # Body-less outline of pages and blog posts: what shows a label, title or page-tree change (the space key comes
 # from the unexpanded `space` link).
 V1_OUTLINE_EXPAND: Final = "metadata.labels,ancestors"
+# Body-less listing of labels alone (attachments in the check above; Cloud's label search).
+V1_LABELS_EXPAND: Final = "metadata.labels"
 DC_SPACE_EXPAND: Final = "description.plain"
 
 # ---- behaviour defaults ----------------------------------------------------------------------------------------------

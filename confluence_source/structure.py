@@ -9,8 +9,10 @@ The check below closes that gap on every incremental run at the cost of one body
 per 200 pages and blog posts, whatever changed): it compares each item's outline (title, space, labels,
 ancestors) with what the index holds and re-reads, with their bodies, only the items that differ; it also re-reads
 the comments and attachments hanging under a page whose title or place in the tree changed, and those of pages new
-to the index (a restored page brings its comments back). The listing only ever adds reads: deletions are still
-found by the reconciliation after the load, whose listings are checked for truncation.
+to the index (a restored page brings its comments back). Attachments can be labelled too, so their labels alone
+are listed beside (about one request per 200 attachments; no ancestors, which are most of what a listing weighs:
+an attachment moves only with its page, which the outlines above catch). The listings only ever add reads:
+deletions are still found by the reconciliation after the load, whose listings are checked for truncation.
 `check_labels_and_moves = false` turns the check off.
 """
 
@@ -23,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Collection, Iterator, Mapping, Protocol
 
+from . import settings as defaults
 from .documents import Outline, SpaceInfo, doc_id
 from .reader import ConfluenceReader, Emitted, Scope, SyncPlan
 
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 # Types whose outline is listed; comments and attachments follow the pages they hang on.
 OUTLINED_TYPES: tuple[str, ...] = ("page", "blogpost")
 DEPENDENT_TYPES: tuple[str, ...] = ("comment", "attachment")
+# Types whose labels alone are listed and compared (comments carry labels only when set through the API).
+LABELLED_TYPES: tuple[str, ...] = ("attachment",)
 
 
 @dataclass(frozen=True)
@@ -121,14 +126,23 @@ class StructureCheck:
     def _compare(self) -> StructureChanges:
         scopes = self.scopes
         space_keys = None if any(scope.kind == "rule" for scope in scopes) else [scope.key for scope in scopes]
-        # what the index holds per space sizes the listing's queries; the index and Confluence are then asked at the
-        # same time, since neither answer depends on the other
+        # what the index holds per space sizes the listings' queries; the index and Confluence are then asked at the
+        # same time, since no answer depends on another
         sizes = self.indexed.sizes(OUTLINED_TYPES)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-outlines") as pool:
-            indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES, space_keys)
+        label_sizes = self.indexed.sizes(LABELLED_TYPES)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="index-outlines") as pool:
+            indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES + LABELLED_TYPES, space_keys)
+            labelled = pool.submit(lambda: list(self.reader.iter_outlines(
+                LABELLED_TYPES, scopes, label_sizes, expand=defaults.V1_LABELS_EXPAND)))
             listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, sizes))
             before = indexed.result()
+            labels_now = labelled.result()
         changes = StructureChanges()
+        for scope_key, doc_type, confluence_id, now in labels_now:
+            changes.listed += 1
+            old = before.get(doc_id(doc_type, confluence_id))
+            if old is not None and old.labels != now.labels:
+                changes.to_read[doc_type][confluence_id] = scope_key
         reshaped: dict[str, str] = {}  # document id -> scope key
         arrived: dict[str, str] = {}  # Confluence id -> scope key of pages and blog posts new to the index
         for scope_key, doc_type, confluence_id, now in listed:

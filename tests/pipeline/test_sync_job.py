@@ -91,6 +91,35 @@ def test_incremental_run_picks_up_a_label_added_without_a_new_version(make_harne
     assert summary.documents.get("pages", 0) <= 3, summary.documents  # the labelled page, not every page
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_incremental_run_picks_up_labels_added_to_and_removed_from_an_attachment(make_harness, flavour):
+    """Labelling a file creates no version either; the check lists attachments' labels, re-reads only the file whose
+    labels changed, and takes its text from the index instead of downloading it again."""
+    harness = make_harness(flavour)
+    visible = harness.visible()["attachment"]
+    prefix = "attachment-att" if flavour == "cloud" else "attachment-"  # Cloud's attachment ids start with "att"
+    contract = next(item for item in sorted(harness.site.iter_content("attachment"), key=lambda item: item.id)
+                    if f"{prefix}{item.id}" in visible and not item.labels and item.extractable_phrase)
+    document_id = f"{prefix}{contract.id}"
+    assert harness.run().mode == "full"
+    assert harness.docs()[document_id]["labels"] == []
+    assert harness.run().documents.get("attachments", 0) == 0  # an old file, nothing changed: nothing read
+
+    harness.sim.mutations.add_labels(content_id=contract.id, labels=["legal", "team:contracts"])
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    document = harness.docs()[document_id]
+    assert sorted(document["labels"]) == ["legal", "team:contracts"]
+    assert " ".join(contract.extractable_phrase.split()) in " ".join(document["body"].split())
+    assert summary.file_requests == 0  # the text came from the index
+    assert summary.documents.get("attachments", 0) == 1, summary.documents
+    assert not summary.documents.get("pages") and not summary.documents.get("comments"), summary.documents
+
+    harness.sim.mutations.remove_label(content_id=contract.id, label="legal")
+    assert harness.run().mode == "incremental"
+    assert harness.docs()[document_id]["labels"] == ["team:contracts"]
+
+
 def subtrees_with_dependents(harness, space_keys: set[str]) -> list:
     """Readable pages with a readable child page and a comment or attachment somewhere below, in these spaces."""
     site = harness.site

@@ -123,6 +123,20 @@ def test_outline_listing_spreads_spaces_over_a_few_queries_of_similar_size() -> 
     assert sorted(listed) == sorted(sizes)  # every space in exactly one query
 
 
+def test_a_short_outline_listing_is_one_query_and_a_long_one_runs_side_by_side() -> None:
+    from confluence_source.reader import Scope
+
+    spaces = [SpaceInfo(str(n), f"S{n}", f"Space {n}") for n in range(6)]
+    reader = reader_with_spaces(*spaces)
+    scopes = [Scope(key=space.key, kind="space", space=space) for space in spaces]
+    few = reader._outline_queries("type = attachment", scopes, {"S0": 300, "S1": 200})  # noqa: SLF001
+    assert [cql for _, cql, _ in few] == [
+        'space in ("S0", "S1", "S2", "S3", "S4", "S5") and type = attachment']
+    assert len(reader._outline_queries("type = attachment", scopes, {})) == 1  # nothing indexed yet  # noqa: SLF001
+    many = reader._outline_queries("type = page", scopes, {"S0": 1500, "S1": 900, "S2": 300})  # noqa: SLF001
+    assert len(many) == 3  # 2,700 items: three queries of similar size
+
+
 def test_a_page_below_a_folder_that_cannot_be_read_is_not_held_back() -> None:
     """Pages wait in the page tree until their parent is listed; a folder known to be unreadable ends the chain."""
     from confluence_source.hierarchy import Node, SpaceTree

@@ -34,9 +34,13 @@ class ScriptedReader:
         self.contained = contained or []
         self.read: dict[str, dict[str, str]] = {}
 
-    def iter_outlines(self, doc_types, scopes, sizes=None):
+    def iter_outlines(self, doc_types, scopes, sizes=None, expand=None):
         for facts in self.outlines:
-            yield "ENG", facts.doc_type, facts.confluence_id, Outline.of_facts(facts)
+            if facts.doc_type in doc_types:
+                outline = Outline.of_facts(facts)
+                if expand == "metadata.labels":  # no ancestors asked for
+                    outline = Outline(outline.title, outline.space_key, outline.labels, (), ())
+                yield "ENG", facts.doc_type, facts.confluence_id, outline
 
     def iter_contained(self, container_ids, doc_types, rules=()):
         yield from (item for item in self.contained if item[2] in container_ids)
@@ -54,7 +58,7 @@ class ScriptedIndex:
         self.asked_dependents: list[str] = []
 
     def outlines(self, doc_types, space_keys):
-        return dict(self.documents)
+        return {doc_id: outline for doc_id, outline in self.documents.items() if doc_id.split("-")[0] in doc_types}
 
     def sizes(self, doc_types):
         return {"ENG": len(self.documents)}
@@ -104,6 +108,28 @@ def test_pages_new_to_the_index_bring_their_comments_and_attachments():
     reader = ScriptedReader([page("1"), page("5")], contained=[("comment", "50", "5"), ("attachment", "att51", "5")])
     run_check(reader, ScriptedIndex({"1": page("1")}))
     assert reader.read == {"page": {"5": "ENG"}, "comment": {"50": "ENG"}, "attachment": {"att51": "ENG"}}
+
+
+def test_attachments_are_read_again_when_their_labels_changed_and_only_then():
+    indexed = {"1": page("1"), "a1": page("a1", labels=("diagram",), ancestors=("1",), doc_type="attachment"),
+               "a2": page("a2", ancestors=("1",), doc_type="attachment"),
+               "a3": page("a3", labels=("old",), ancestors=("1",), doc_type="attachment")}
+    reader = ScriptedReader([
+        page("1"),
+        page("a1", labels=("diagram",), ancestors=("1",), doc_type="attachment"),  # unchanged (listed without ancestors)
+        page("a2", labels=("invoice",), ancestors=("1",), doc_type="attachment"),  # label added
+        page("a3", ancestors=("1",), doc_type="attachment"),                       # label removed
+        page("a4", labels=("new",), doc_type="attachment"),                        # not indexed: the change window's
+    ])
+    run_check(reader, ScriptedIndex(indexed))
+    assert reader.read == {"attachment": {"a2": "ENG", "a3": "ENG"}}
+
+
+def test_an_attachment_the_change_window_read_is_not_read_twice():
+    indexed = {"a2": page("a2", doc_type="attachment")}
+    reader = ScriptedReader([page("a2", labels=("invoice",), doc_type="attachment")])
+    run_check(reader, ScriptedIndex(indexed), already_read={"attachment-a2"})
+    assert reader.read == {}
 
 
 def test_an_edit_is_left_to_the_change_window():
