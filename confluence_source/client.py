@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
@@ -55,6 +56,8 @@ from .transport import (
 )
 
 logger = logging.getLogger(__name__)
+# Where list endpoints put their items; compiled once (dlt would parse the JSONPath again for every response page).
+_RESULTS = compile_path("results")
 
 K = TypeVar("K")
 
@@ -257,7 +260,7 @@ class ConfluenceClient:
             url,
             params=dict(params or {}),
             paginator=paginator,
-            data_selector="results",
+            data_selector=_RESULTS,
             verify=self._verify,
         )
         while True:

@@ -9,10 +9,10 @@ The check below closes that gap on every incremental run at the cost of one body
 per 200 pages and blog posts, whatever changed): it compares each item's outline (title, space, labels,
 ancestors) with what the index holds and re-reads, with their bodies, only the items that differ; it also re-reads
 the comments and attachments hanging under a page whose title or place in the tree changed, and those of pages new
-to the index (a restored page brings its comments back). Attachments can be labelled too, so their labels alone
-are listed beside (about one request per 200 attachments; no ancestors, which are most of what a listing weighs:
-an attachment moves only with its page, which the outlines above catch). The listings only ever add reads:
-deletions are still found by the reconciliation after the load, whose listings are checked for truncation.
+to the index (a restored page brings its comments back). Files can be labelled too, so the labels of attachments
+are listed beside (about one request per 200 attachments; without ancestors, which are most of what a listing
+weighs: a file moves with its page, which the outlines above catch). The listings only ever add reads: deletions
+are still found by the reconciliation after the load, whose listings are checked for truncation.
 `check_labels_and_moves = false` turns the check off.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Collection, Iterator, Mapping, Protocol
 
@@ -36,6 +36,8 @@ OUTLINED_TYPES: tuple[str, ...] = ("page", "blogpost")
 DEPENDENT_TYPES: tuple[str, ...] = ("comment", "attachment")
 # Types whose labels alone are listed and compared (comments carry labels only when set through the API).
 LABELLED_TYPES: tuple[str, ...] = ("attachment",)
+# Document ids per question to the index whether it holds them.
+HELD_LOOKUP_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,15 @@ class IndexedOutlines(Protocol):
 
     def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]: ...
 
+    def labelled(
+        self, doc_types: Collection[str], space_keys: Collection[str] | None
+    ) -> dict[str, tuple[str, ...]]: ...
+
+    def held(self, document_ids: Collection[str]) -> set[str]: ...
+
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]: ...
 
-    def sizes(self, doc_types: Collection[str]) -> dict[str, int]: ...
+    def counts_by_space_and_type(self) -> dict[tuple[str, str], int]: ...
 
 
 def without_renamed_spaces(watermarks: Mapping[str, str], names_then: Mapping[str, str],
@@ -127,22 +135,21 @@ class StructureCheck:
         scopes = self.scopes
         space_keys = None if any(scope.kind == "rule" for scope in scopes) else [scope.key for scope in scopes]
         # what the index holds per space sizes the listings' queries; the index and Confluence are then asked at the
-        # same time, since no answer depends on another
-        sizes = self.indexed.sizes(OUTLINED_TYPES)
-        label_sizes = self.indexed.sizes(LABELLED_TYPES)
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="index-outlines") as pool:
-            indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES + LABELLED_TYPES, space_keys)
-            labelled = pool.submit(lambda: list(self.reader.iter_outlines(
-                LABELLED_TYPES, scopes, label_sizes, expand=defaults.V1_LABELS_EXPAND)))
-            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, sizes))
-            before = indexed.result()
-            labels_now = labelled.result()
+        # same time, since no answer depends on another (one listing after the other when downloads are one at a time)
+        counts = self.indexed.counts_by_space_and_type()
+        side_by_side = self.reader.config.concurrent_downloads > 1
         changes = StructureChanges()
-        for scope_key, doc_type, confluence_id, now in labels_now:
-            changes.listed += 1
-            old = before.get(doc_id(doc_type, confluence_id))
-            if old is not None and old.labels != now.labels:
-                changes.to_read[doc_type][confluence_id] = scope_key
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="structure-check") as pool:
+            indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES, space_keys)
+            labels_then = pool.submit(self.indexed.labelled, LABELLED_TYPES, space_keys)
+            labels = pool.submit(self._label_changes, scopes, counts, labels_then) if side_by_side else None
+            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES)))
+            before = indexed.result()
+            label_changes, label_listed = (labels.result() if labels is not None
+                                           else self._label_changes(scopes, counts, labels_then))
+        for doc_type, items in label_changes.items():
+            changes.to_read[doc_type].update(items)
+        changes.listed += label_listed
         reshaped: dict[str, str] = {}  # document id -> scope key
         arrived: dict[str, str] = {}  # Confluence id -> scope key of pages and blog posts new to the index
         for scope_key, doc_type, confluence_id, now in listed:
@@ -178,3 +185,56 @@ class StructureCheck:
                         changes.count(), changes.listed,
                         ", ".join(f"{len(items)} {kind}s" for kind, items in sorted(changes.to_read.items()) if items))
         return changes
+
+    def _label_changes(
+        self, scopes: list[Scope], counts: Mapping[tuple[str, str], int],
+        labels_then: "Future[dict[str, tuple[str, ...]]]",
+    ) -> tuple[dict[str, dict[str, str]], int]:
+        """(type -> Confluence id -> scope key of the items whose labels changed, items listed) for LABELLED_TYPES.
+
+        A site can hold far more files than pages, and few of them carry labels: only the labels of the indexed items
+        that have some are kept, and whether the index holds a listed item that carries labels only now is asked in
+        batches. Spaces where the index holds none of these items are not listed (nothing there to compare: new files
+        come with the change window or with their returning page). Under advanced rules a listed file the index does
+        not hold is read too: a label added to it can be what makes a rule match it now."""
+        sizes = _sizes(counts, LABELLED_TYPES)
+        wanted = [scope for scope in scopes if scope.kind == "rule" or sizes.get(scope.key, 0) > 0]
+        changed: dict[str, dict[str, str]] = defaultdict(dict)
+        listed = 0
+        if not wanted:
+            return changed, listed
+        rules = {scope.key for scope in wanted if scope.kind == "rule"}
+        before = labels_then.result()
+        unsure: dict[str, tuple[str, str, str, bool]] = {}  # document id -> (type, id, scope key, labelled now)
+
+        def settle() -> None:
+            held = self.indexed.held(list(unsure))
+            for document_id, (doc_type, confluence_id, scope_key, labelled_now) in unsure.items():
+                if (document_id in held and labelled_now) or (document_id not in held and scope_key in rules):
+                    changed[doc_type][confluence_id] = scope_key
+            unsure.clear()
+
+        for scope_key, doc_type, confluence_id, now in self.reader.iter_outlines(
+                LABELLED_TYPES, wanted, sizes, expand=defaults.V1_LABELS_EXPAND):
+            listed += 1
+            document_id = doc_id(doc_type, confluence_id)
+            old = before.get(document_id)
+            if old is not None:
+                if old != now.labels:
+                    changed[doc_type][confluence_id] = scope_key
+            elif now.labels or scope_key in rules:  # indexed without labels, or not indexed at all
+                unsure[document_id] = (doc_type, confluence_id, scope_key, bool(now.labels))
+                if len(unsure) >= HELD_LOOKUP_BATCH:
+                    settle()
+        if unsure:
+            settle()
+        return changed, listed
+
+
+def _sizes(counts: Mapping[tuple[str, str], int], doc_types: Collection[str]) -> dict[str, int]:
+    """Indexed items of these types per space key."""
+    sizes: dict[str, int] = {}
+    for (space_key, doc_type), count in counts.items():
+        if doc_type in doc_types:
+            sizes[space_key] = sizes.get(space_key, 0) + count
+    return sizes

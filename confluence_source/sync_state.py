@@ -212,28 +212,39 @@ class IndexedDocuments:
     def outlines(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, Outline]:
         """Document id -> outline (title, version, space, labels, ancestors) of the indexed documents of these types,
         in these spaces (None: all of this site's)."""
+        fields = ["title", "version", "space_key", "labels", "ancestor_ids", "ancestor_titles"]
+        return {document_id: Outline.of_document(source)
+                for document_id, source in self._sources(doc_types, space_keys, fields)}
+
+    def labelled(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, tuple[str, ...]]:
+        """Document id -> sorted labels of the indexed documents of these types, in these spaces (None: all of this
+        site's), that carry labels: usually a small part of them, and only the labels are fetched."""
+        carrying_labels = {"exists": {"field": "labels"}}
+        return {document_id: Outline.of_document(source).labels
+                for document_id, source in self._sources(doc_types, space_keys, ["labels"], carrying_labels)}
+
+    def held(self, document_ids: Collection[str]) -> set[str]:
+        """Which of these document ids this site's index holds (one request)."""
+        if not document_ids or not self.exists():
+            return set()
+        query = {"bool": {"filter": [{"term": {"site_url": self.site_url}}, {"ids": {"values": list(document_ids)}}]}}
+        response = self.client.search(index=self.index, size=len(document_ids), source=False, query=query)
+        return {hit["_id"] for hit in response["hits"]["hits"]}
+
+    def _sources(self, doc_types: Collection[str], space_keys: Collection[str] | None, fields: list[str],
+                 *conditions: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, these fields) of this site's indexed documents of these types in these spaces (and meeting these
+        further conditions), after a refresh."""
         if not self.exists():
-            return {}
+            return
         self.client.indices.refresh(index=self.index)
-        filters: list[dict[str, Any]] = [{"term": {"site_url": self.site_url}}, {"terms": {"type": list(doc_types)}}]
+        filters: list[dict[str, Any]] = [{"term": {"site_url": self.site_url}}, {"terms": {"type": list(doc_types)}},
+                                         *conditions]
         if space_keys is not None:
             filters.append({"terms": {"space_key": list(space_keys)}})
-        fields = ["title", "version", "space_key", "labels", "ancestor_ids", "ancestor_titles"]
-        return {
-            hit["_id"]: Outline.of_document(hit.get("_source") or {})
-            for hit in scan(self.client, index=self.index, query={"query": {"bool": {"filter": filters}},
-                                                                  "_source": fields},
-                            size=5000, preserve_order=False)
-        }
-
-    def sizes(self, doc_types: Collection[str]) -> dict[str, int]:
-        """Indexed documents of these types per space key (one aggregation)."""
-        wanted = set(doc_types)
-        sizes: dict[str, int] = {}
-        for (space_key, doc_type), count in self.counts_by_space_and_type().items():
-            if doc_type in wanted:
-                sizes[space_key] = sizes.get(space_key, 0) + count
-        return sizes
+        query = {"query": {"bool": {"filter": filters}}, "_source": fields}
+        for hit in scan(self.client, index=self.index, query=query, size=5000, preserve_order=False):
+            yield hit["_id"], hit.get("_source") or {}
 
     def holds_attachment_texts(self, statuses: Collection[str]) -> bool:
         """Whether this site has any attachment indexed with one of these `content_extraction` outcomes (one count):

@@ -103,6 +103,7 @@ def test_incremental_run_picks_up_labels_added_to_and_removed_from_an_attachment
     document_id = f"{prefix}{contract.id}"
     assert harness.run().mode == "full"
     assert harness.docs()[document_id]["labels"] == []
+    assert harness.docs()[document_id]["content_extraction"] == "extracted"
     assert harness.run().documents.get("attachments", 0) == 0  # an old file, nothing changed: nothing read
 
     harness.sim.mutations.add_labels(content_id=contract.id, labels=["legal", "team:contracts"])
@@ -116,7 +117,9 @@ def test_incremental_run_picks_up_labels_added_to_and_removed_from_an_attachment
     assert not summary.documents.get("pages") and not summary.documents.get("comments"), summary.documents
 
     harness.sim.mutations.remove_label(content_id=contract.id, label="legal")
-    assert harness.run().mode == "incremental"
+    summary = harness.run()
+    assert summary.mode == "incremental" and summary.file_requests == 0
+    assert summary.documents.get("attachments", 0) == 1, summary.documents
     assert harness.docs()[document_id]["labels"] == ["team:contracts"]
 
 
@@ -509,6 +512,27 @@ def test_a_page_a_rule_starts_matching_brings_only_what_the_rule_matches_below_i
     added = {doc_id for doc_id, source in docs.items() if source["type"] in ("comment", "attachment")} - set(indexed)
     assert len(added) == 1 and next(iter(added)).endswith(str(labelled_child.id))  # the child the rule matches
     assert not any(str(other.id) in doc_id for other in others for doc_id in added)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_file_labelled_into_a_label_rule_is_indexed_by_the_next_run(make_harness, flavour):
+    """Labelling a file creates no version, so no change window finds it; the label check lists what the rules
+    match and reads the file a rule newly matches."""
+    harness = make_harness(flavour)
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__ADVANCED_RULES", json.dumps(['label = "runbook"']))
+    harness.run()
+    indexed = harness.docs()
+    site = harness.site
+    readable = {page.id for page in readable_pages(harness)}
+    prefix = "attachment-att" if flavour == "cloud" else "attachment-"
+    runbook = next(item for item in sorted(site.iter_content("attachment"), key=lambda item: item.id)
+                   if item.status == "current" and item.parent_id in readable and not item.labels
+                   and f"{prefix}{item.id}" not in indexed)
+    harness.sim.mutations.add_labels(content_id=runbook.id, labels=["runbook"])
+    summary = harness.run()
+    assert summary.mode == "incremental"
+    assert harness.docs()[f"{prefix}{runbook.id}"]["labels"] == ["runbook"]
+    assert set(harness.docs()) - set(indexed) == {f"{prefix}{runbook.id}"}
 
 
 def run_cli(harness, tmp_path, capsys, *args: str) -> tuple[int, str]:

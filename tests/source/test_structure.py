@@ -6,7 +6,9 @@ the decisions with a scripted reader and index."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
+from confluence_source import settings as defaults
 from confluence_source.cql import ChangeWindow
 from confluence_source.documents import ContentFacts, Ref, SpaceInfo
 from confluence_source.reader import Scope, SyncPlan
@@ -29,18 +31,23 @@ def page(confluence_id: str, title: str = "T", labels: tuple[str, ...] = (), anc
 class ScriptedReader:
     """Answers the check's questions from fixed listings and records what it was asked to read."""
 
-    def __init__(self, outlines: list[ContentFacts], contained: list[tuple[str, str, str]] | None = None) -> None:
+    def __init__(self, outlines: list[ContentFacts], contained: list[tuple[str, str, str]] | None = None,
+                 concurrent_downloads: int = 50) -> None:
         self.outlines = outlines
         self.contained = contained or []
         self.read: dict[str, dict[str, str]] = {}
+        self.config = SimpleNamespace(concurrent_downloads=concurrent_downloads)
+        self.listed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []  # (types, scope keys) of each listing
 
     def iter_outlines(self, doc_types, scopes, sizes=None, expand=None):
+        self.listed.append((tuple(doc_types), tuple(scope.key for scope in scopes)))
         for facts in self.outlines:
             if facts.doc_type in doc_types:
                 outline = Outline.of_facts(facts)
-                if expand == "metadata.labels":  # no ancestors asked for
+                if expand == defaults.V1_LABELS_EXPAND:  # no ancestors asked for
                     outline = Outline(outline.title, outline.space_key, outline.labels, (), ())
-                yield "ENG", facts.doc_type, facts.confluence_id, outline
+                scope_key = scopes[0].key if scopes and scopes[0].kind == "rule" else "ENG"
+                yield scope_key, facts.doc_type, facts.confluence_id, outline
 
     def iter_contained(self, container_ids, doc_types, rules=()):
         yield from (item for item in self.contained if item[2] in container_ids)
@@ -56,12 +63,25 @@ class ScriptedIndex:
                           for facts in documents.values()}
         self._dependents = dependents or []
         self.asked_dependents: list[str] = []
+        self.asked_held: list[list[str]] = []
 
     def outlines(self, doc_types, space_keys):
         return {doc_id: outline for doc_id, outline in self.documents.items() if doc_id.split("-")[0] in doc_types}
 
-    def sizes(self, doc_types):
-        return {"ENG": len(self.documents)}
+    def labelled(self, doc_types, space_keys):
+        return {doc_id: outline.labels for doc_id, outline in self.outlines(doc_types, space_keys).items()
+                if outline.labels}
+
+    def held(self, document_ids):
+        self.asked_held.append(sorted(document_ids))
+        return set(document_ids) & set(self.documents)
+
+    def counts_by_space_and_type(self):
+        counts: dict[tuple[str, str], int] = {}
+        for doc_id in self.documents:
+            key = ("ENG", doc_id.split("-")[0])
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def dependents(self, document_ids):
         self.asked_dependents = sorted(document_ids)
@@ -116,13 +136,35 @@ def test_attachments_are_read_again_when_their_labels_changed_and_only_then():
                "a3": page("a3", labels=("old",), ancestors=("1",), doc_type="attachment")}
     reader = ScriptedReader([
         page("1"),
-        page("a1", labels=("diagram",), ancestors=("1",), doc_type="attachment"),  # unchanged (listed without ancestors)
+        page("a1", labels=("diagram",), ancestors=("1",), doc_type="attachment"),  # unchanged (no ancestors listed)
         page("a2", labels=("invoice",), ancestors=("1",), doc_type="attachment"),  # label added
         page("a3", ancestors=("1",), doc_type="attachment"),                       # label removed
         page("a4", labels=("new",), doc_type="attachment"),                        # not indexed: the change window's
     ])
-    run_check(reader, ScriptedIndex(indexed))
+    index = ScriptedIndex(indexed)
+    run_check(reader, index)
     assert reader.read == {"attachment": {"a2": "ENG", "a3": "ENG"}}
+    # only files labelled now whose labels the index does not know are looked up, in one batch
+    assert index.asked_held == [["attachment-a2", "attachment-a4"]]
+
+
+def test_files_are_listed_only_where_the_index_holds_some_and_one_listing_at_a_time_when_asked():
+    reader = ScriptedReader([page("1")], concurrent_downloads=1)
+    run_check(reader, ScriptedIndex({"1": page("1")}))  # no attachment indexed: nothing to compare them with
+    assert reader.listed == [(("page", "blogpost"), ("ENG",))]
+    reader = ScriptedReader([page("1")], concurrent_downloads=1)
+    run_check(reader, ScriptedIndex({"1": page("1"), "a1": page("a1", doc_type="attachment")}))
+    assert reader.listed == [(("page", "blogpost"), ("ENG",)), (("attachment",), ("ENG",))]
+
+
+def test_under_advanced_rules_a_file_a_rule_newly_matches_is_read():
+    rule = Scope(key='label = "publish"', kind="rule", rule='label = "publish"', window=WINDOW)
+    reader = ScriptedReader([page("a9", labels=("publish",), doc_type="attachment")])
+    plan = SyncPlan(scopes=(rule,), started_at=NOW, window_end=NOW)
+    check = StructureCheck(reader, plan, ScriptedIndex({}))  # type: ignore[arg-type]
+    for doc_type in ("page", "blogpost", "comment", "attachment"):
+        list(check.reread(doc_type, set()))
+    assert reader.read == {"attachment": {"a9": 'label = "publish"'}}
 
 
 def test_an_attachment_the_change_window_read_is_not_read_twice():

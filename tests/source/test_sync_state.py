@@ -238,3 +238,25 @@ def test_the_index_says_whether_it_holds_any_attachment_text(es: Elasticsearch, 
     es.delete(index=index, id="attachment-4", refresh=True)
     es.index(index=index, id="attachment-5", refresh=True, document={**without, "content_extraction": "no_text"})
     assert indexed.holds_attachment_texts(REUSABLE), "a file found to have no text is reused too"
+
+
+def test_labels_of_labelled_documents_and_which_ids_the_index_holds(es: Elasticsearch, index: str) -> None:
+    """What the label check asks the index: the labels of this site's documents that carry some (sorted), and which
+    listed ids it holds at all."""
+    indexed = IndexedDocuments(es, index, SITE)
+    assert indexed.labelled(["attachment"], None) == {} and indexed.held(["attachment-1"]) == set()  # no index yet
+    es.indices.create(index=index, mappings=content_index_mappings())
+    base = {"type": "attachment", "site_url": SITE, "space_key": "ENG"}
+    documents = {
+        "attachment-1": {**base, "labels": ["legal", "contract"]},
+        "attachment-2": {**base, "labels": []},
+        "attachment-3": base,
+        "attachment-4": {**base, "space_key": "OPS", "labels": ["ops"]},
+        "page-5": {**base, "type": "page", "labels": ["howto"]},
+        "attachment-6": {**base, "site_url": OTHER_SITE, "labels": ["elsewhere"]},
+    }
+    helpers.bulk(es, [{"_index": index, "_id": doc_id, "_source": source} for doc_id, source in documents.items()])
+    assert indexed.labelled(["attachment"], None) == {"attachment-1": ("contract", "legal"), "attachment-4": ("ops",)}
+    assert indexed.labelled(["attachment"], ["ENG"]) == {"attachment-1": ("contract", "legal")}
+    assert indexed.held(["attachment-2", "attachment-3", "attachment-6", "attachment-9"]) == {
+        "attachment-2", "attachment-3"}  # attachment-6 is another site's
