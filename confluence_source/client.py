@@ -338,6 +338,11 @@ class ConfluenceClient:
     def _transport_error(self, error: requests.RequestException, purpose: str) -> ConfluenceError:
         site = self.config.site_url
         host = urlsplit(site).hostname or site
+        if isinstance(error, requests.exceptions.SSLError) and _answered_in_plain_http(error):
+            return ConfluenceTLSError(
+                f"Confluence at {site} answered in plain HTTP, not TLS: set {setting('confluence_url')} to "
+                f"http://{site.split('://', 1)[-1]} (or to the port where it serves HTTPS)"
+            )
         if isinstance(error, requests.exceptions.SSLError):
             return ConfluenceTLSError(
                 f"The TLS certificate of {host} is not trusted ({_ssl_reason(error)}); set {setting('ssl_ca')} to the "
@@ -375,6 +380,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _transport_reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.exceptions.SSLError) and _answered_in_plain_http(error):
+        return "it answered in plain HTTP, not TLS"
     if isinstance(error, requests.exceptions.SSLError):
         return f"its TLS certificate is not trusted: {_ssl_reason(error)}"
     if isinstance(error, requests.Timeout):
@@ -445,6 +452,16 @@ def _connection_reason(error: requests.ConnectionError) -> str:
     if "connection reset" in lowered or "remotedisconnected" in lowered or "connection aborted" in lowered:
         return "connection dropped by the server"
     return "connection failed"
+
+
+# What OpenSSL says when the other side answers a TLS handshake in plain HTTP (an https:// URL for an http:// port).
+_PLAIN_HTTP_ANSWERS = ("wrong version number", "wrong_version_number", "record layer failure", "packet length too long",
+                       "unknown protocol")
+
+
+def _answered_in_plain_http(error: requests.exceptions.SSLError) -> bool:
+    text = str(error).lower()
+    return any(answer in text for answer in _PLAIN_HTTP_ANSWERS)
 
 
 def _ssl_reason(error: requests.exceptions.SSLError) -> str:

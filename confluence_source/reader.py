@@ -43,6 +43,7 @@ from .errors import (
     ConfluenceConnectionError,
     ConfluenceNotFoundError,
     ConfluenceQueryError,
+    ConfluenceRequestError,
     IncompleteListingError,
 )
 from .users import UserDirectory
@@ -261,6 +262,14 @@ class ConfluenceReader(ABC):
             raise ConfluenceConnectionError(
                 f"No {self.config.flavour_label} REST API at {self.config.v1_root} (HTTP 404); check "
                 f"{setting('confluence_url')} and {setting('data_source')}"
+            ) from None
+        except ConfluenceRequestError as error:
+            if error.status is None or not 400 <= error.status < 500 or error.status in (408, 429):
+                raise  # the server failed, or kept failing: not a setting
+            # a client error on the simplest GET there is: the URL points at some other kind of server
+            raise ConfluenceConnectionError(
+                f"{self.config.v1_root} does not answer like the {self.config.flavour_label} REST API (HTTP "
+                f"{error.status}); check {setting('confluence_url')} and {setting('data_source')}"
             ) from None
         if not isinstance(body, dict):
             raise ConfluenceConnectionError(

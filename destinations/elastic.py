@@ -73,6 +73,7 @@ __all__ = [
     "elasticsearch_destination",
     "elasticsearch",
     "check_connection",
+    "create_content_index",
     "ConnectionReport",
     "elasticsearch_client_from_config",
     "configured_index_name",
@@ -232,13 +233,18 @@ def check_connection(
             version = (info.get("version") or {}).get("number")
         except AuthorizationException:
             pass  # authenticated, but not allowed to read cluster info: fine for an index-scoped key
-    created = False
-    if create_index:
-        with explained_client_errors(where, settings.index):
-            created = create_index_if_missing(
-                client, settings.index, content_index_mappings(), content_index_settings(), policy
-            )
+    created = create_content_index(client, settings) if create_index else False
     return ConnectionReport(where, cluster_name, version, settings.index, created)
+
+
+def create_content_index(client: Elasticsearch | None = None, settings: ElasticsearchSettings | None = None) -> bool:
+    """Create the content index with the project's mapping if it is missing; True if this call created it. Errors
+    are one-line `ElasticsearchSettingsError`s naming the setting to fix."""
+    settings = settings or resolve_settings()
+    client = client or shared_client(settings.connection)
+    with explained_client_errors(settings.connection.describe(), settings.index):
+        return create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
+                                       RetryPolicy(max_retries=PREFLIGHT_RETRIES))
 
 
 def elasticsearch_client_from_config(**explicit: Any) -> Elasticsearch:

@@ -105,6 +105,17 @@ def is_retryable(error: BaseException) -> bool:
     return False
 
 
+# What OpenSSL says when the other side answers a TLS handshake in plain HTTP (an https:// URL for an http:// port).
+_PLAIN_HTTP_ANSWERS = ("wrong version number", "wrong_version_number", "record layer failure", "packet length too long",
+                       "unknown protocol")
+
+
+def _answered_in_plain_http(error: BaseException) -> bool:
+    """The client's message says only "TLS error"; OpenSSL's reason is in its repr and in the exception it wraps."""
+    text = f"{error!r} {error.__cause__!r} {error.__context__!r}".lower()
+    return any(answer in text for answer in _PLAIN_HTTP_ANSWERS)
+
+
 def translate_client_error(
     error: BaseException, where: str, index: str | None = None
 ) -> ElasticsearchConfigurationError | ElasticsearchUnavailableError | None:
@@ -113,6 +124,12 @@ def translate_client_error(
     `where` describes the cluster without secrets (see `ConnectionSettings.describe`), `index` the
     index the request was about, so a rejection can point at `es_index` too.
     """
+    if isinstance(error, SSLError) and _answered_in_plain_http(error):
+        return ElasticsearchConfigurationError(
+            f"Elasticsearch at {where} answered in plain HTTP, not TLS: use an http:// URL, or the port where it "
+            f"serves HTTPS",
+            "es_hosts",
+        )
     if isinstance(error, SSLError):
         return ElasticsearchConfigurationError(
             f"TLS connection to Elasticsearch at {where} failed: certificate not trusted or invalid",

@@ -60,19 +60,38 @@ def fraction(text: str) -> float:
     return value
 
 
+def writable_file(text: str) -> Path:
+    """A file path whose folder exists, for --summary-json: checked before the run, not after it."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {path.parent} does not exist")
+    return path
+
+
+HELP_EPILOG = """settings: [sources.confluence] and [destination.elasticsearch] in .dlt/config.toml and .dlt/secrets.toml
+of the working directory, or environment variables (SOURCES__CONFLUENCE__CONFLUENCE_URL, ...); see README.md.
+exit codes: 0 success; 1 the run failed (nothing was deleted, the watermarks did not move); 2 a setting to fix (the
+message names it); 3 the mass-delete guard kept documents that Confluence no longer shows."""
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Sync a Confluence site into an Elasticsearch index.")
+    parser = argparse.ArgumentParser(description="Sync a Confluence site into an Elasticsearch index.",
+                                     epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full-refresh", action="store_true", help="ignore saved watermarks and read everything")
     parser.add_argument("--allow-mass-delete", action="store_true",
                         help="delete even when a space would lose more than --max-delete-fraction of its documents")
     parser.add_argument("--max-delete-fraction", type=fraction, default=0.2,
                         help="share of a space's documents one run may delete without --allow-mass-delete (0.2)")
     parser.add_argument("--pipeline-name", default="confluence_to_es", help="dlt pipeline name (confluence_to_es)")
-    parser.add_argument("--summary-json", type=Path, help="also write the run summary as JSON to this file")
+    parser.add_argument("--summary-json", type=writable_file, help="also write the run summary as JSON to this file")
     parser.add_argument("--demo", action="store_true",
                         help="run against the built-in Confluence simulator and a local Elasticsearch node")
-    parser.add_argument("--demo-flavour", choices=("cloud", "datacenter"), default="cloud")
-    parser.add_argument("--demo-preset", default="small", help="demo data size: small, medium or large")
+    parser.add_argument("--demo-flavour", choices=("cloud", "datacenter"), default="cloud",
+                        help="which Confluence the demo's simulator plays (cloud)")
+    parser.add_argument("--demo-preset", choices=("small", "medium", "large"), default="small",
+                        help="demo data size (small)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     return parser.parse_args(argv)
 
@@ -106,12 +125,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the {error.step} step failed: {error.exception}", file=sys.stderr)
         return EXIT_FAILED
     print_summary(summary)
-    if args.summary_json:
-        args.summary_json.write_text(json.dumps(summary.as_dict(), indent=2))
+    written = write_summary(args.summary_json, summary.as_dict()) if args.summary_json else True
     if summary.refused_deletions:
         print(f"error: {summary.refusal_message}", file=sys.stderr)
         return EXIT_GUARD
-    return EXIT_OK
+    return EXIT_OK if written else EXIT_FAILED
+
+
+def write_summary(path: Path, summary: dict[str, object]) -> bool:
+    """Write the summary for --summary-json; a failure is reported, and does not hide the run's own outcome."""
+    try:
+        path.write_text(json.dumps(summary, indent=2))
+    except OSError as error:
+        print(f"error: could not write the summary to {path} (--summary-json): {error.strerror or error}",
+              file=sys.stderr)
+        return False
+    return True
 
 
 def exit_with(code: int) -> NoReturn:

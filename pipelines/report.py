@@ -27,7 +27,8 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
                            for status, count in files.items() if status != "extracted")
         print(f"  {'file texts':<12} {files.get('extracted', 0):>8} extracted" + (f" ({detail})" if detail else ""))
         print(f"  {'downloads':<12} {summary.file_requests:>8} ({summary.file_bytes / 1e6:.1f} MB)")
-    print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
+    if summary.mode == "full":  # an incremental run's rate says more about the site's quietness than the sync
+        print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
 
 
 def print_sample_search(client: Any, index: str, text: str, size: int = 3) -> None:

@@ -107,14 +107,15 @@ def run_sync(options: SyncOptions) -> SyncSummary:
     started = time.monotonic()
     index = elastic.configured_index_name()
     with elastic.elasticsearch_client_from_config() as es_client:
-        connection = elastic.check_connection(es_client)  # creates the content index when it is missing
         settings = confluence_settings()
+        elastic.check_connection(es_client, create_index=False)  # reachable, credentials accepted
+        reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
+        # only now, so that a setting to fix leaves nothing behind in Elasticsearch
         store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
-        if connection.index_created:
+        if elastic.create_content_index(es_client):
             # a content index that was missing (never created, or deleted by hand) has nothing to update: forget
             # the watermarks before anything can fail, so that this run, or the next one, reads everything
             store.clear()
-        reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
         indexed = IndexedDocuments(es_client, index, settings.site_url)
         state = store.load()
         saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,

@@ -173,3 +173,19 @@ def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_
     properties = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
     assert properties["content_extraction"] == {"type": "keyword", "ignore_above": 8191}
     assert properties["comment"] == {"type": "keyword"}
+
+
+@pytest.mark.parametrize("verify_certs", ["true", "false"])
+def test_an_https_url_for_a_plain_http_node_says_so(
+    es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch, verify_certs: str
+) -> None:
+    """Trusting another CA or turning verification off cannot help a node that does not speak TLS."""
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url.replace("http://", "https://", 1))
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_VERIFY_CERTS", verify_certs)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES", "0")
+    with pytest.raises(ElasticsearchConfigurationError) as error:
+        check_connection()
+    message = str(error.value)
+    assert "answered in plain HTTP, not TLS" in message and "destination.elasticsearch.es_hosts" in message
+    assert "es_verify_certs" not in message

@@ -352,7 +352,8 @@ def test_a_deleted_content_index_is_filled_again_by_a_full_read(make_harness, mo
     harness.es.indices.delete(index=harness.index)  # the state index with its watermarks stays
     monkeypatch.setenv("SOURCES__CONFLUENCE__SPACES", "NOPE")
     with pytest.raises(ConfluenceConfigError):
-        harness.run()  # fails after the preflight re-created the (empty) content index
+        harness.run()  # a setting to fix: nothing is created, the watermarks stay
+    assert not harness.es.indices.exists(index=harness.index)
     monkeypatch.setenv("SOURCES__CONFLUENCE__SPACES", "*")
     summary = harness.run()
     assert summary.mode == "full"
@@ -574,6 +575,34 @@ def test_cli_elasticsearch_unreachable_exit_2_naming_es_hosts(make_harness, tmp_
     assert code == 2, stderr
     assert len(stderr.splitlines()) == 1, stderr
     assert "es_hosts" in stderr, stderr
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--summary-json", "no-such-folder/summary.json"], "the folder no-such-folder does not exist"),
+    (["--summary-json", "."], ". is a folder, not a file"),
+    (["--demo", "--demo-preset", "huge"], "invalid choice: 'huge'"),
+], ids=["missing-folder", "folder", "preset"])
+def test_cli_arguments_are_checked_before_the_run(args, complaint, capsys):
+    from pipelines.confluence_to_es import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert ": error: " in last_line and complaint in last_line, last_line
+
+
+def test_cli_a_summary_that_cannot_be_written_does_not_hide_the_sync(make_harness, tmp_path, capsys):
+    import pipelines.confluence_to_es as cli
+
+    harness = make_harness("datacenter")
+    target = tmp_path / "summary.json"
+    target.mkdir()  # a path the write fails on (the argument check is let through below)
+    harness.monkeypatch.setattr(cli, "writable_file", cli.Path)
+    code, stderr = run_cli(harness, tmp_path, capsys, "--summary-json", str(target))
+    assert code == 1, stderr
+    assert stderr.splitlines()[-1].startswith(f"error: could not write the summary to {target} (--summary-json)")
+    assert set(harness.docs()) == set().union(*harness.visible().values())  # the sync itself went through
 
 
 def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path):

@@ -13,6 +13,7 @@ from confluence_source import (
     ConfluenceAuthError,
     ConfluenceConfigError,
     ConfluenceConnectionError,
+    ConfluenceTLSError,
     confluence,
     open_reader,
 )
@@ -91,6 +92,26 @@ def test_wrong_path_or_flavour_names_url_and_data_source(small_sim: Simulator) -
         open_reader(wrong)
     message = str(error.value)
     assert "HTTP 404" in message
+    assert "sources.confluence.confluence_url" in message and "sources.confluence.data_source" in message
+
+
+@pytest.mark.parametrize("ssl_enabled", [True, False])
+def test_an_https_url_for_a_plain_http_server_says_so(small_sim: Simulator, ssl_enabled: bool) -> None:
+    """Turning verification off cannot help a server that does not speak TLS: the message says what can."""
+    https_url = small_sim.base_url.replace("http://", "https://", 1)
+    with pytest.raises(ConfluenceTLSError) as error:
+        open_reader(settings_for(small_sim, confluence_url=https_url, ssl_enabled=ssl_enabled, retry_count=1))
+    message = str(error.value)
+    assert "answered in plain HTTP, not TLS" in message and "sources.confluence.confluence_url" in message
+    assert "http://" + https_url.split("://", 1)[1] in message and "ssl_enabled" not in message
+
+
+def test_a_url_of_another_kind_of_server_names_url_and_data_source(small_sim: Simulator, es_url: str) -> None:
+    """Elasticsearch answers Confluence's REST paths with HTTP 400: a setting to fix, not a failed run."""
+    with pytest.raises(ConfluenceConnectionError) as error:
+        open_reader(settings_for(small_sim, confluence_url=es_url, retry_count=1))
+    message = str(error.value)
+    assert "does not answer like the" in message and "HTTP 4" in message
     assert "sources.confluence.confluence_url" in message and "sources.confluence.data_source" in message
 
 
