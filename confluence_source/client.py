@@ -338,10 +338,13 @@ class ConfluenceClient:
     def _transport_error(self, error: requests.RequestException, purpose: str) -> ConfluenceError:
         site = self.config.site_url
         host = urlsplit(site).hostname or site
-        if isinstance(error, requests.exceptions.SSLError) and _answered_in_plain_http(error):
+        if (isinstance(error, requests.exceptions.SSLError) and not self.credentials_accepted
+                and _answered_in_plain_http(error)):
+            # (only before any request got through: later, the same OpenSSL wording can mean a damaged connection)
             return ConfluenceTLSError(
-                f"Confluence at {site} answered in plain HTTP, not TLS: set {setting('confluence_url')} to "
-                f"http://{site.split('://', 1)[-1]} (or to the port where it serves HTTPS)"
+                f"Confluence at {site} answered in plain HTTP, not TLS: set {setting('confluence_url')} to the "
+                f"address where it serves HTTPS, or to {_plain_http_url(site)} if it has none (the credentials then "
+                f"travel unencrypted)"
             )
         if isinstance(error, requests.exceptions.SSLError):
             return ConfluenceTLSError(
@@ -380,8 +383,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _transport_reason(error: requests.RequestException) -> str:
-    if isinstance(error, requests.exceptions.SSLError) and _answered_in_plain_http(error):
-        return "it answered in plain HTTP, not TLS"
     if isinstance(error, requests.exceptions.SSLError):
         return f"its TLS certificate is not trusted: {_ssl_reason(error)}"
     if isinstance(error, requests.Timeout):
@@ -462,6 +463,16 @@ _PLAIN_HTTP_ANSWERS = ("wrong version number", "wrong_version_number", "record l
 def _answered_in_plain_http(error: requests.exceptions.SSLError) -> bool:
     text = str(error).lower()
     return any(answer in text for answer in _PLAIN_HTTP_ANSWERS)
+
+
+def _plain_http_url(site: str) -> str:
+    """The http:// URL of the same host and port (an https:// URL without a port means 443)."""
+    parts = urlsplit(site)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = 443
+    return f"http://{parts.hostname}:{port}{parts.path}"
 
 
 def _ssl_reason(error: requests.exceptions.SSLError) -> str:

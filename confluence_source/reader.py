@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings as defaults
@@ -56,6 +56,7 @@ MIN_BODIES_FOR_WORKERS = 8
 # Bodies per job handed to a conversion worker.
 BODIES_PER_JOB = 50
 Emitted = tuple[str, JsonObject]  # (scope key, document)
+Outlined = tuple[str, str, str, Outline]  # (scope key, type, Confluence id, outline)
 
 
 class SeenLedger(Protocol):
@@ -264,12 +265,17 @@ class ConfluenceReader(ABC):
                 f"{setting('confluence_url')} and {setting('data_source')}"
             ) from None
         except ConfluenceRequestError as error:
-            if error.status is None or not 400 <= error.status < 500 or error.status in (408, 429):
-                raise  # the server failed, or kept failing: not a setting
+            if error.status == 407:
+                raise ConfluenceConnectionError(
+                    "The proxy between this machine and Confluence asks for credentials (HTTP 407): give them in "
+                    "HTTPS_PROXY / HTTP_PROXY (http://user:password@proxy:port), or exempt the site with NO_PROXY"
+                ) from None
+            if error.status is None or not 400 <= error.status < 500 or error.status in (408, 410, 429):
+                raise  # the server failed, kept failing, or retired the endpoint: not a setting
             # a client error on the simplest GET there is: the URL points at some other kind of server
             raise ConfluenceConnectionError(
-                f"{self.config.v1_root} does not answer like the {self.config.flavour_label} REST API (HTTP "
-                f"{error.status}); check {setting('confluence_url')} and {setting('data_source')}"
+                f"{self.config.v1_root} does not answer like the {self.config.flavour_label} REST API ({error}); "
+                f"check {setting('confluence_url')} and {setting('data_source')}"
             ) from None
         if not isinstance(body, dict):
             raise ConfluenceConnectionError(
@@ -382,34 +388,42 @@ class ConfluenceReader(ABC):
 
     def iter_outlines(
         self, doc_types: tuple[str, ...], scopes: list[Scope], sizes: Mapping[str, int] | None = None,
-        expand: str = defaults.V1_OUTLINE_EXPAND,
-    ) -> Iterator[tuple[str, str, str, Outline]]:
+        expand: str = defaults.V1_OUTLINE_EXPAND, keep: Callable[[Outlined], bool] | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[Outlined]:
         """(scope key, type, Confluence id, outline) of every current item of these types in these scopes: no
         bodies, just what shows a change that creates no version (title, space, labels, ancestors), about one request
         per 200 items. The space comes from the unexpanded `space` link and no version is asked for: both expansions
         would more than double what Confluence has to render. `expand` may leave out the ancestors (their outline then
-        has none) where only labels are compared: they are most of what a listing weighs.
+        has none) where only labels are compared: they are most of what a listing weighs. `keep`, where given, picks
+        the items to yield as they are listed, so that a long listing is never held in memory whole.
 
         Such a listing is a long chain of small requests, so it is split into a few queries of similar size (`sizes`:
-        items per space key, e.g. what the index holds) that run side by side; on the simulator four queries list a
-        50,000-page site three times faster than one. A failed query fails the whole listing."""
+        items per space key, e.g. what the index holds) that run side by side (at most `max_workers`, and never more
+        than `concurrent_downloads`); on the simulator four queries list a 50,000-page site three times faster than
+        one. A failed query fails the whole listing."""
         queries = self._outline_queries(type_clause(*doc_types), scopes, sizes or {})
+        purpose = f"listing {'labels' if 'ancestors' not in expand else 'labels and page trees'} of " + ", ".join(
+            f"{doc_type}s" for doc_type in doc_types)
 
-        def run(query: tuple[Any, str, bool]) -> list[tuple[str, str, str, Outline]]:
+        def run(query: tuple[Any, str, bool]) -> list[Outlined]:
             scope_key_of, cql, archived = query
-            found: list[tuple[str, str, str, Outline]] = []
-            for items in self.search(cql, expand, defaults.V1_PAGE_SIZE_NO_BODY, archived,
-                                     purpose=f"listing labels and page trees of {', '.join(doc_types)}s"):
+            found: list[Outlined] = []
+            for items in self.search(cql, expand, defaults.V1_PAGE_SIZE_NO_BODY, archived, purpose=purpose):
                 for raw in items:
                     if not self.is_indexed_status(raw.get("status")):
                         continue
                     doc_type, confluence_id, outline = outline_from_v1(raw)
                     scope_key = scope_key_of(outline) if doc_type in doc_types else None
-                    if scope_key is not None:
-                        found.append((scope_key, doc_type, confluence_id, outline))
+                    if scope_key is None:
+                        continue
+                    item = (scope_key, doc_type, confluence_id, outline)
+                    if keep is None or keep(item):
+                        found.append(item)
             return found
 
-        workers = max(1, min(defaults.OUTLINE_QUERIES, self.config.concurrent_downloads, len(queries)))
+        budget = min(self.config.concurrent_downloads, max_workers or defaults.OUTLINE_QUERIES)
+        workers = max(1, min(defaults.OUTLINE_QUERIES, budget, len(queries)))
         if workers == 1:
             for query in queries:
                 yield from run(query)

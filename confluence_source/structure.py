@@ -18,6 +18,7 @@ are still found by the reconciliation after the load, whose listings are checked
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -36,7 +37,8 @@ OUTLINED_TYPES: tuple[str, ...] = ("page", "blogpost")
 DEPENDENT_TYPES: tuple[str, ...] = ("comment", "attachment")
 # Types whose labels alone are listed and compared (comments carry labels only when set through the API).
 LABELLED_TYPES: tuple[str, ...] = ("attachment",)
-# Document ids per question to the index whether it holds them.
+# Document ids per question to the index whether it holds them (one search; at most 10,000, the default
+# `index.max_result_window`).
 HELD_LOOKUP_BATCH = 1000
 
 
@@ -137,16 +139,20 @@ class StructureCheck:
         # what the index holds per space sizes the listings' queries; the index and Confluence are then asked at the
         # same time, since no answer depends on another (one listing after the other when downloads are one at a time)
         counts = self.indexed.counts_by_space_and_type()
-        side_by_side = self.reader.config.concurrent_downloads > 1
+        # the two listings share the parallel requests `concurrent_downloads` allows; with one, they take turns
+        budget = self.reader.config.concurrent_downloads
+        side_by_side = budget > 1
+        workers = max(1, budget // 2) if side_by_side else 1
         changes = StructureChanges()
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="structure-check") as pool:
             indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES, space_keys)
             labels_then = pool.submit(self.indexed.labelled, LABELLED_TYPES, space_keys)
-            labels = pool.submit(self._label_changes, scopes, counts, labels_then) if side_by_side else None
-            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES)))
+            labels = pool.submit(self._label_changes, scopes, counts, labels_then, workers) if side_by_side else None
+            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES),
+                                                    max_workers=workers))
             before = indexed.result()
             label_changes, label_listed = (labels.result() if labels is not None
-                                           else self._label_changes(scopes, counts, labels_then))
+                                           else self._label_changes(scopes, counts, labels_then, workers))
         for doc_type, items in label_changes.items():
             changes.to_read[doc_type].update(items)
         changes.listed += label_listed
@@ -188,23 +194,32 @@ class StructureCheck:
 
     def _label_changes(
         self, scopes: list[Scope], counts: Mapping[tuple[str, str], int],
-        labels_then: "Future[dict[str, tuple[str, ...]]]",
+        labels_then: "Future[dict[str, tuple[str, ...]]]", workers: int,
     ) -> tuple[dict[str, dict[str, str]], int]:
         """(type -> Confluence id -> scope key of the items whose labels changed, items listed) for LABELLED_TYPES.
 
         A site can hold far more files than pages, and few of them carry labels: only the labels of the indexed items
-        that have some are kept, and whether the index holds a listed item that carries labels only now is asked in
-        batches. Spaces where the index holds none of these items are not listed (nothing there to compare: new files
-        come with the change window or with their returning page). Under advanced rules a listed file the index does
-        not hold is read too: a label added to it can be what makes a rule match it now."""
+        that have some are kept, the listing keeps only the items that differ from them or carry labels only now,
+        and whether the index holds those is asked in batches. Spaces where the index holds none of these items are
+        not listed (nothing there to compare: new files come with the change window or with their returning page).
+        Under advanced rules a listed file the index does not hold is read too: a label added to it can be what
+        makes a rule match it now."""
         sizes = _sizes(counts, LABELLED_TYPES)
         wanted = [scope for scope in scopes if scope.kind == "rule" or sizes.get(scope.key, 0) > 0]
         changed: dict[str, dict[str, str]] = defaultdict(dict)
-        listed = 0
         if not wanted:
-            return changed, listed
+            return changed, 0
         rules = {scope.key for scope in wanted if scope.kind == "rule"}
         before = labels_then.result()
+        listed = itertools.count()  # items listed, counted in the listing's threads (`next` is atomic)
+
+        def differs(item: tuple[str, str, str, Outline]) -> bool:
+            next(listed)
+            scope_key, doc_type, confluence_id, now = item
+            old = before.get(doc_id(doc_type, confluence_id))
+            # labels indexed and changed; or none indexed: labelled now, or not indexed at all (what a rule matches)
+            return old != now.labels if old is not None else bool(now.labels) or scope_key in rules
+
         unsure: dict[str, tuple[str, str, str, bool]] = {}  # document id -> (type, id, scope key, labelled now)
 
         def settle() -> None:
@@ -215,20 +230,17 @@ class StructureCheck:
             unsure.clear()
 
         for scope_key, doc_type, confluence_id, now in self.reader.iter_outlines(
-                LABELLED_TYPES, wanted, sizes, expand=defaults.V1_LABELS_EXPAND):
-            listed += 1
+                LABELLED_TYPES, wanted, sizes, expand=defaults.V1_LABELS_EXPAND, keep=differs, max_workers=workers):
             document_id = doc_id(doc_type, confluence_id)
-            old = before.get(document_id)
-            if old is not None:
-                if old != now.labels:
-                    changed[doc_type][confluence_id] = scope_key
-            elif now.labels or scope_key in rules:  # indexed without labels, or not indexed at all
-                unsure[document_id] = (doc_type, confluence_id, scope_key, bool(now.labels))
-                if len(unsure) >= HELD_LOOKUP_BATCH:
-                    settle()
+            if document_id in before:
+                changed[doc_type][confluence_id] = scope_key
+                continue
+            unsure[document_id] = (doc_type, confluence_id, scope_key, bool(now.labels))
+            if len(unsure) >= HELD_LOOKUP_BATCH:
+                settle()
         if unsure:
             settle()
-        return changed, listed
+        return changed, next(listed)
 
 
 def _sizes(counts: Mapping[tuple[str, str], int], doc_types: Collection[str]) -> dict[str, int]:

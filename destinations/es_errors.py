@@ -106,8 +106,8 @@ def is_retryable(error: BaseException) -> bool:
 
 
 # What OpenSSL says when the other side answers a TLS handshake in plain HTTP (an https:// URL for an http:// port).
-_PLAIN_HTTP_ANSWERS = ("wrong version number", "wrong_version_number", "record layer failure", "packet length too long",
-                       "unknown protocol")
+# Not "record layer failure", which OpenSSL 3.2+ also says of a damaged connection to a TLS server mid-run.
+_PLAIN_HTTP_ANSWERS = ("wrong version number", "wrong_version_number", "packet length too long", "unknown protocol")
 
 
 def _answered_in_plain_http(error: BaseException) -> bool:

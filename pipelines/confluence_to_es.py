@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ from confluence_source.errors import (  # noqa: E402
 )
 from destinations.elastic import ElasticsearchSettingsError, find_wrapped_error  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
-from pipelines.report import print_summary  # noqa: E402
+from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
@@ -125,22 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the {error.step} step failed: {error.exception}", file=sys.stderr)
         return EXIT_FAILED
     print_summary(summary)
-    written = write_summary(args.summary_json, summary.as_dict()) if args.summary_json else True
+    written = write_summary_json(args.summary_json, summary.as_dict()) if args.summary_json else True
     if summary.refused_deletions:
         print(f"error: {summary.refusal_message}", file=sys.stderr)
         return EXIT_GUARD
-    return EXIT_OK if written else EXIT_FAILED
-
-
-def write_summary(path: Path, summary: dict[str, object]) -> bool:
-    """Write the summary for --summary-json; a failure is reported, and does not hide the run's own outcome."""
-    try:
-        path.write_text(json.dumps(summary, indent=2))
-    except OSError as error:
-        print(f"error: could not write the summary to {path} (--summary-json): {error.strerror or error}",
-              file=sys.stderr)
-        return False
-    return True
+    return EXIT_OK if written else EXIT_CONFIG  # the sync went through; --summary-json is the setting to fix
 
 
 def exit_with(code: int) -> NoReturn:

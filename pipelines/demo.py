@@ -7,13 +7,12 @@ edit, one for words that only appear inside an attached file.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from confluence_simulator.server import Simulator, SimulatorConfig
 from es_local import ensure_running
-from pipelines.report import print_sample_search, print_summary
+from pipelines.report import print_sample_search, print_summary, write_summary_json
 from pipelines.sync_run import SyncOptions, run_sync
 from destinations.elastic import elasticsearch_client_from_config
 
@@ -106,9 +105,11 @@ def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path
             phrase = attached_file_phrase(sim)
             if phrase:
                 print_sample_search(client, DEMO_INDEX, phrase)
-        if summary_json:
-            summary_json.write_text(json.dumps({"full": first.as_dict(), "incremental": second.as_dict()}, indent=2))
-        return 0 if not (first.refused_deletions or second.refused_deletions) else 3
+        written = write_summary_json(summary_json, {"full": first.as_dict(), "incremental": second.as_dict()}
+                                     ) if summary_json else True
+        if first.refused_deletions or second.refused_deletions:
+            return 3
+        return 0 if written else 2
     finally:
         sim.stop()
 

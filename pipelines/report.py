@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from pipelines.sync_run import SyncSummary
@@ -29,6 +32,18 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
         print(f"  {'downloads':<12} {summary.file_requests:>8} ({summary.file_bytes / 1e6:.1f} MB)")
     if summary.mode == "full":  # an incremental run's rate says more about the site's quietness than the sync
         print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
+
+
+def write_summary_json(path: Path, summary: object) -> bool:
+    """Write a run's summary for --summary-json; a failure is reported on stderr and does not hide what the run
+    itself did."""
+    try:
+        path.write_text(json.dumps(summary, indent=2))
+    except OSError as error:
+        print(f"error: could not write the summary to {path} (--summary-json): {error.strerror or error}",
+              file=sys.stderr)
+        return False
+    return True
 
 
 def print_sample_search(client: Any, index: str, text: str, size: int = 3) -> None:

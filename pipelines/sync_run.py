@@ -110,13 +110,13 @@ def run_sync(options: SyncOptions) -> SyncSummary:
         settings = confluence_settings()
         elastic.check_connection(es_client, create_index=False)  # reachable, credentials accepted
         reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
-        # only now, so that a setting to fix leaves nothing behind in Elasticsearch
         store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
-        if elastic.create_content_index(es_client):
-            # a content index that was missing (never created, or deleted by hand) has nothing to update: forget
-            # the watermarks before anything can fail, so that this run, or the next one, reads everything
-            store.clear()
         indexed = IndexedDocuments(es_client, index, settings.site_url)
+        if not indexed.exists():
+            # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
+            # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
+            store.clear()
+        elastic.create_content_index(es_client)  # only now: a setting to fix leaves nothing behind in Elasticsearch
         state = store.load()
         saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
                                                                         reader.state.selected)

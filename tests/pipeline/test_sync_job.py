@@ -360,6 +360,29 @@ def test_a_deleted_content_index_is_filled_again_by_a_full_read(make_harness, mo
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
+def test_a_run_that_fails_after_creating_the_missing_index_is_followed_by_a_full_read(make_harness):
+    """The watermarks of a missing content index are forgotten before it is created: a run that then fails leaves an
+    empty index behind, and the next run must still read everything, not only what changed since the watermarks."""
+    from confluence_source import ConfluenceError
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    harness = make_harness("datacenter")
+    harness.run()
+    harness.es.indices.delete(index=harness.index)  # the state index with its watermarks stays
+    from confluence_simulator.faults import FaultRule
+
+    harness.sim.faults.add(FaultRule(kind="server_error", endpoint="*", path="/content/(scan|search)",
+                                     retry_after=None))  # every listing of the full read
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "1")
+    with pytest.raises((ConfluenceError, PipelineStepFailed)):
+        harness.run()  # the index was created, then the read failed
+    assert harness.es.indices.exists(index=harness.index) and not harness.docs()
+    harness.sim.faults.clear()
+    summary = harness.run()
+    assert summary.mode == "full"
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_run_without_changes_costs_a_handful_of_requests(make_harness, flavour):
     harness = make_harness(flavour)
@@ -600,7 +623,7 @@ def test_cli_a_summary_that_cannot_be_written_does_not_hide_the_sync(make_harnes
     target.mkdir()  # a path the write fails on (the argument check is let through below)
     harness.monkeypatch.setattr(cli, "writable_file", cli.Path)
     code, stderr = run_cli(harness, tmp_path, capsys, "--summary-json", str(target))
-    assert code == 1, stderr
+    assert code == 2, stderr
     assert stderr.splitlines()[-1].startswith(f"error: could not write the summary to {target} (--summary-json)")
     assert set(harness.docs()) == set().union(*harness.visible().values())  # the sync itself went through
 

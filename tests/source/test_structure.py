@@ -38,16 +38,20 @@ class ScriptedReader:
         self.read: dict[str, dict[str, str]] = {}
         self.config = SimpleNamespace(concurrent_downloads=concurrent_downloads)
         self.listed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []  # (types, scope keys) of each listing
+        self.workers: list[int | None] = []  # parallel queries each listing may run
 
-    def iter_outlines(self, doc_types, scopes, sizes=None, expand=None):
+    def iter_outlines(self, doc_types, scopes, sizes=None, expand=None, keep=None, max_workers=None):
         self.listed.append((tuple(doc_types), tuple(scope.key for scope in scopes)))
+        self.workers.append(max_workers)
         for facts in self.outlines:
             if facts.doc_type in doc_types:
                 outline = Outline.of_facts(facts)
                 if expand == defaults.V1_LABELS_EXPAND:  # no ancestors asked for
                     outline = Outline(outline.title, outline.space_key, outline.labels, (), ())
                 scope_key = scopes[0].key if scopes and scopes[0].kind == "rule" else "ENG"
-                yield scope_key, facts.doc_type, facts.confluence_id, outline
+                item = (scope_key, facts.doc_type, facts.confluence_id, outline)
+                if keep is None or keep(item):
+                    yield item
 
     def iter_contained(self, container_ids, doc_types, rules=()):
         yield from (item for item in self.contained if item[2] in container_ids)
@@ -155,6 +159,14 @@ def test_files_are_listed_only_where_the_index_holds_some_and_one_listing_at_a_t
     reader = ScriptedReader([page("1")], concurrent_downloads=1)
     run_check(reader, ScriptedIndex({"1": page("1"), "a1": page("a1", doc_type="attachment")}))
     assert reader.listed == [(("page", "blogpost"), ("ENG",)), (("attachment",), ("ENG",))]
+    assert reader.workers == [1, 1]
+
+
+def test_the_two_listings_share_the_parallel_requests_allowed():
+    reader = ScriptedReader([page("1")], concurrent_downloads=6)
+    run_check(reader, ScriptedIndex({"1": page("1"), "a1": page("a1", doc_type="attachment")}))
+    assert sorted(reader.listed) == [(("attachment",), ("ENG",)), (("page", "blogpost"), ("ENG",))]
+    assert reader.workers == [3, 3]
 
 
 def test_under_advanced_rules_a_file_a_rule_newly_matches_is_read():

@@ -255,7 +255,8 @@ def test_labels_of_labelled_documents_and_which_ids_the_index_holds(es: Elastics
         "page-5": {**base, "type": "page", "labels": ["howto"]},
         "attachment-6": {**base, "site_url": OTHER_SITE, "labels": ["elsewhere"]},
     }
-    helpers.bulk(es, [{"_index": index, "_id": doc_id, "_source": source} for doc_id, source in documents.items()])
+    helpers.bulk(es, [{"_index": index, "_id": doc_id, "_source": source} for doc_id, source in documents.items()],
+                 refresh=True)
     assert indexed.labelled(["attachment"], None) == {"attachment-1": ("contract", "legal"), "attachment-4": ("ops",)}
     assert indexed.labelled(["attachment"], ["ENG"]) == {"attachment-1": ("contract", "legal")}
     assert indexed.held(["attachment-2", "attachment-3", "attachment-6", "attachment-9"]) == {
