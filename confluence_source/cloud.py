@@ -29,6 +29,7 @@ from .documents import (
     ContentFacts,
     Ref,
     SpaceInfo,
+    doc_id,
     facts_from_v2,
     json_object,
     label_names,
@@ -46,6 +47,7 @@ _LIVE_STATUSES = ("current", "archived")
 _TREE_PARENTS = (None, "page", "folder")  # parent types that are part of the page tree (not whiteboards, ...)
 T = TypeVar("T")
 _LABEL_KINDS = {"page": "pages", "blogpost": "blogposts", "attachment": "attachments"}
+_SEARCH_ITEMS_PER_RESPONSE = 200  # what a body-less CQL search returns per request
 
 
 class CloudReader(ConfluenceReader):
@@ -485,6 +487,31 @@ class CloudReader(ConfluenceReader):
             self._labels[kind] = mapping
             return mapping
 
+    def current_labels(
+        self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int
+    ) -> dict[str, tuple[str, ...]] | None:
+        """From the label listing (`/labels`, then what carries each label: about one request per label) when that
+        costs fewer requests than searching the `expected_items` (about one per 200); only for spaces (a rule can
+        only be evaluated by search). The comparison needs no count: the caller knows how many items to expect."""
+        search_cost = 1 + expected_items // _SEARCH_ITEMS_PER_RESPONSE
+        if (len(doc_types) != 1 or any(scope.kind != "space" for scope in scopes)
+                or not self._label_listing_beats(search_cost, None)):
+            return None
+        doc_type = doc_types[0]
+        with self._labels_lock:
+            labels = self._site_labels()
+            if labels is None or not self._label_listing_beats(search_cost, len(labels)):
+                return None
+            mapping = self._labels_from_label_listing(_LABEL_KINDS[doc_type], labels) if labels else {}
+        return {doc_id(doc_type, content_id): tuple(sorted(names)) for content_id, names in mapping.items()}
+
+    @staticmethod
+    def _label_listing_beats(search_cost: int, label_count: int | None) -> bool:
+        """Whether `/labels` and one request per label cost less than a search of `search_cost` requests; before the
+        labels are listed (`label_count` None), whether that can be so at all (the first two requests of the label
+        listing would already cost as much as a search of two)."""
+        return search_cost > 2 if label_count is None else 1 + label_count < search_cost
+
     def _site_labels(self) -> list[JsonObject] | None:
         """Every label of the site (cached), or None when the site has no label listing."""
         if self._label_objects is None and self._label_listing_available:
@@ -522,7 +549,7 @@ class CloudReader(ConfluenceReader):
             purpose=f"counting {', '.join(doc_types)}s",
         )
         total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
-        return 1 + int(total) // 200 if isinstance(total, int) else 0
+        return 1 + int(total) // _SEARCH_ITEMS_PER_RESPONSE if isinstance(total, int) else 0
 
     def _labels_from_label_listing(self, kind: str, labels: list[JsonObject]) -> dict[str, list[str]]:
         space_ids = [space.id for space in self.state.selected]

@@ -386,6 +386,14 @@ class ConfluenceReader(ABC):
             for scope in scopes:
                 self.record_fully_read(scope.key, doc_type)
 
+    def current_labels(
+        self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int
+    ) -> dict[str, tuple[str, ...]] | None:
+        """Document id -> sorted labels of every item of these types that carries labels now, site-wide, where a
+        flavour can tell that in fewer requests than listing the `expected_items` of these scopes (`iter_outlines`);
+        None where it cannot."""
+        return None
+
     def iter_outlines(
         self, doc_types: tuple[str, ...], scopes: list[Scope], sizes: Mapping[str, int] | None = None,
         expand: str = defaults.V1_OUTLINE_EXPAND, keep: Callable[[Outlined], bool] | None = None,

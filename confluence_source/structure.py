@@ -11,7 +11,8 @@ ancestors) with what the index holds and re-reads, with their bodies, only the i
 the comments and attachments hanging under a page whose title or place in the tree changed, and those of pages new
 to the index (a restored page brings its comments back). Files can be labelled too, so the labels of attachments
 are listed beside (about one request per 200 attachments; without ancestors, which are most of what a listing
-weighs: a file moves with its page, which the outlines above catch). The listings only ever add reads: deletions
+weighs: a file moves with its page, which the outlines above catch), or, where a flavour can tell in fewer requests
+what carries labels now (Cloud's label listing on a site with few labels), taken from there. The listings only ever add reads: deletions
 are still found by the reconciliation after the load, whose listings are checked for truncation.
 `check_labels_and_moves = false` turns the check off.
 """
@@ -60,7 +61,7 @@ class IndexedOutlines(Protocol):
         self, doc_types: Collection[str], space_keys: Collection[str] | None
     ) -> dict[str, tuple[str, ...]]: ...
 
-    def held(self, document_ids: Collection[str]) -> set[str]: ...
+    def held(self, document_ids: Collection[str]) -> dict[str, str | None]: ...
 
     def dependents(self, document_ids: Collection[str]) -> list[IndexedDependent]: ...
 
@@ -210,7 +211,11 @@ class StructureCheck:
         if not wanted:
             return changed, 0
         rules = {scope.key for scope in wanted if scope.kind == "rule"}
+        expected = sum(sizes.get(scope.key, 0) for scope in wanted)
+        current = None if rules else self.reader.current_labels(LABELLED_TYPES, wanted, expected)
         before = labels_then.result()
+        if current is not None:
+            return self._changes_from_label_map(current, before, {scope.key for scope in wanted}), len(current)
         listed = itertools.count()  # items listed, counted in the listing's threads (`next` is atomic)
 
         def differs(item: tuple[str, str, str, Outline]) -> bool:
@@ -241,6 +246,20 @@ class StructureCheck:
         if unsure:
             settle()
         return changed, next(listed)
+
+    def _changes_from_label_map(self, current: Mapping[str, tuple[str, ...]], before: Mapping[str, tuple[str, ...]],
+                                scope_keys: Collection[str]) -> dict[str, dict[str, str]]:
+        """The items whose labels differ between what carries labels now (document id -> labels, the whole site's)
+        and what the index holds with labels, among those the index holds in these (space) scopes."""
+        differing = sorted(document_id for document_id in before.keys() | current.keys()
+                           if before.get(document_id, ()) != current.get(document_id, ()))
+        changed: dict[str, dict[str, str]] = defaultdict(dict)
+        for start in range(0, len(differing), HELD_LOOKUP_BATCH):
+            for document_id, space_key in self.indexed.held(differing[start : start + HELD_LOOKUP_BATCH]).items():
+                if space_key in scope_keys:
+                    doc_type, confluence_id = document_id.split("-", 1)
+                    changed[doc_type][confluence_id] = space_key
+        return changed
 
 
 def _sizes(counts: Mapping[tuple[str, str], int], doc_types: Collection[str]) -> dict[str, int]:

@@ -223,13 +223,13 @@ class IndexedDocuments:
         return {document_id: Outline.of_document(source).labels
                 for document_id, source in self._sources(doc_types, space_keys, ["labels"], carrying_labels)}
 
-    def held(self, document_ids: Collection[str]) -> set[str]:
-        """Which of these document ids this site's index holds (one request)."""
+    def held(self, document_ids: Collection[str]) -> dict[str, str | None]:
+        """Which of these document ids this site's index holds, with their space keys (one request)."""
         if not document_ids or not self.exists():
-            return set()
+            return {}
         query = {"bool": {"filter": [{"term": {"site_url": self.site_url}}, {"ids": {"values": list(document_ids)}}]}}
-        response = self.client.search(index=self.index, size=len(document_ids), source=False, query=query)
-        return {hit["_id"] for hit in response["hits"]["hits"]}
+        response = self.client.search(index=self.index, size=len(document_ids), source=["space_key"], query=query)
+        return {hit["_id"]: (hit.get("_source") or {}).get("space_key") for hit in response["hits"]["hits"]}
 
     def _sources(self, doc_types: Collection[str], space_keys: Collection[str] | None, fields: list[str],
                  *conditions: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -123,6 +123,34 @@ def test_incremental_run_picks_up_labels_added_to_and_removed_from_an_attachment
     assert harness.docs()[document_id]["labels"] == ["team:contracts"]
 
 
+def test_cloud_attachment_labels_come_from_the_label_listing_when_that_is_cheaper(make_harness, monkeypatch):
+    """Where the site has fewer labels than its files take search responses, the check asks what carries each label
+    instead of listing every file; a label added and one removed reach the index the same way."""
+    harness = make_harness("cloud")
+    visible = harness.visible()["attachment"]
+    contract = next(item for item in sorted(harness.site.iter_content("attachment"), key=lambda item: item.id)
+                    if f"attachment-att{item.id}" in visible and not item.labels and item.extractable_phrase)
+    document_id = f"attachment-att{contract.id}"
+    assert harness.run().mode == "full"
+    from confluence_source.cloud import CloudReader
+
+    # as on a site with far more files than labels (this small one has more labels than its files take responses)
+    monkeypatch.setattr(CloudReader, "_label_listing_beats", staticmethod(lambda search_cost, label_count: True))
+
+    harness.sim.mutations.add_labels(content_id=contract.id, labels=["legal"])
+    before = endpoint_counts(harness)
+    summary = harness.run()
+    assert endpoint_counts(harness).get("v2.labels.attachments", 0) > before.get("v2.labels.attachments", 0)
+    assert harness.docs()[document_id]["labels"] == ["legal"]
+    assert summary.documents.get("attachments", 0) == 1 and summary.file_requests == 0, summary.documents
+
+    harness.sim.mutations.remove_label(content_id=contract.id, label="legal")
+    summary = harness.run()
+    assert harness.docs()[document_id]["labels"] == []
+    assert summary.documents.get("attachments", 0) == 1, summary.documents
+    assert harness.run().documents.get("attachments", 0) == 0  # nothing changed since: nothing read
+
+
 def subtrees_with_dependents(harness, space_keys: set[str]) -> list:
     """Readable pages with a readable child page and a comment or attachment somewhere below, in these spaces."""
     site = harness.site

@@ -137,6 +137,15 @@ def test_a_short_outline_listing_is_one_query_and_a_long_one_runs_side_by_side()
     assert len(many) == 3  # 2,700 items: three queries of similar size
 
 
+def test_cloud_lists_what_carries_each_label_only_where_that_costs_fewer_requests_than_a_search() -> None:
+    from confluence_source.cloud import CloudReader
+
+    assert not CloudReader._label_listing_beats(2, None)  # noqa: SLF001 - a search of two requests: never
+    assert CloudReader._label_listing_beats(3, None)  # noqa: SLF001 - worth listing the labels to see
+    assert CloudReader._label_listing_beats(76, 35)  # noqa: SLF001 - 36 requests instead of 76
+    assert not CloudReader._label_listing_beats(8, 7)  # noqa: SLF001 - as many requests: search
+
+
 def test_a_page_below_a_folder_that_cannot_be_read_is_not_held_back() -> None:
     """Pages wait in the page tree until their parent is listed; a folder known to be unreadable ends the chain."""
     from confluence_source.hierarchy import Node, SpaceTree

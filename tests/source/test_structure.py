@@ -32,7 +32,8 @@ class ScriptedReader:
     """Answers the check's questions from fixed listings and records what it was asked to read."""
 
     def __init__(self, outlines: list[ContentFacts], contained: list[tuple[str, str, str]] | None = None,
-                 concurrent_downloads: int = 50) -> None:
+                 concurrent_downloads: int = 50, label_map: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.label_map = label_map  # what a label listing would give (None: the flavour has none worth using)
         self.outlines = outlines
         self.contained = contained or []
         self.read: dict[str, dict[str, str]] = {}
@@ -52,6 +53,9 @@ class ScriptedReader:
                 item = (scope_key, facts.doc_type, facts.confluence_id, outline)
                 if keep is None or keep(item):
                     yield item
+
+    def current_labels(self, doc_types, scopes, expected_items):
+        return self.label_map
 
     def iter_contained(self, container_ids, doc_types, rules=()):
         yield from (item for item in self.contained if item[2] in container_ids)
@@ -78,7 +82,7 @@ class ScriptedIndex:
 
     def held(self, document_ids):
         self.asked_held.append(sorted(document_ids))
-        return set(document_ids) & set(self.documents)
+        return {document_id: "ENG" for document_id in document_ids if document_id in self.documents}
 
     def counts_by_space_and_type(self):
         counts: dict[tuple[str, str], int] = {}
@@ -177,6 +181,19 @@ def test_under_advanced_rules_a_file_a_rule_newly_matches_is_read():
     for doc_type in ("page", "blogpost", "comment", "attachment"):
         list(check.reread(doc_type, set()))
     assert reader.read == {"attachment": {"a9": 'label = "publish"'}}
+
+
+def test_with_a_label_listing_files_are_compared_without_listing_them():
+    indexed = {"1": page("1"), "a1": page("a1", labels=("diagram",), doc_type="attachment"),
+               "a2": page("a2", doc_type="attachment"), "a3": page("a3", labels=("old",), doc_type="attachment")}
+    label_map = {"attachment-a1": ("diagram",), "attachment-a2": ("invoice",),  # a2 labelled, a3's label removed
+                 "attachment-a9": ("elsewhere",)}  # a file of a space that is not synced
+    reader = ScriptedReader([page("1")], label_map=label_map)
+    index = ScriptedIndex(indexed)
+    run_check(reader, index)
+    assert reader.read == {"attachment": {"a2": "ENG", "a3": "ENG"}}
+    assert reader.listed == [(("page", "blogpost"), ("ENG",))]  # no listing of the files
+    assert index.asked_held == [["attachment-a2", "attachment-a3", "attachment-a9"]]
 
 
 def test_an_attachment_the_change_window_read_is_not_read_twice():

@@ -244,7 +244,7 @@ def test_labels_of_labelled_documents_and_which_ids_the_index_holds(es: Elastics
     """What the label check asks the index: the labels of this site's documents that carry some (sorted), and which
     listed ids it holds at all."""
     indexed = IndexedDocuments(es, index, SITE)
-    assert indexed.labelled(["attachment"], None) == {} and indexed.held(["attachment-1"]) == set()  # no index yet
+    assert indexed.labelled(["attachment"], None) == {} and indexed.held(["attachment-1"]) == {}  # no index yet
     es.indices.create(index=index, mappings=content_index_mappings())
     base = {"type": "attachment", "site_url": SITE, "space_key": "ENG"}
     documents = {
@@ -259,5 +259,5 @@ def test_labels_of_labelled_documents_and_which_ids_the_index_holds(es: Elastics
                  refresh=True)
     assert indexed.labelled(["attachment"], None) == {"attachment-1": ("contract", "legal"), "attachment-4": ("ops",)}
     assert indexed.labelled(["attachment"], ["ENG"]) == {"attachment-1": ("contract", "legal")}
-    assert indexed.held(["attachment-2", "attachment-3", "attachment-6", "attachment-9"]) == {
-        "attachment-2", "attachment-3"}  # attachment-6 is another site's
+    assert indexed.held(["attachment-2", "attachment-3", "attachment-4", "attachment-6", "attachment-9"]) == {
+        "attachment-2": "ENG", "attachment-3": "ENG", "attachment-4": "OPS"}  # attachment-6 is another site's
