@@ -488,7 +488,7 @@ class CloudReader(ConfluenceReader):
             return mapping
 
     def current_labels(
-        self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int
+        self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int, max_workers: int = 16
     ) -> dict[str, tuple[str, ...]] | None:
         """From the label listing (`/labels`, then what carries each label: about one request per label) when that
         costs fewer requests than searching the `expected_items` (about one per 200); only for spaces (a rule can
@@ -498,12 +498,23 @@ class CloudReader(ConfluenceReader):
                 or not self._label_listing_beats(search_cost, None)):
             return None
         doc_type = doc_types[0]
+        kind = _LABEL_KINDS[doc_type]
         with self._labels_lock:
-            labels = self._site_labels()
-            if labels is None or not self._label_listing_beats(search_cost, len(labels)):
-                return None
-            mapping = self._labels_from_label_listing(_LABEL_KINDS[doc_type], labels) if labels else {}
-        return {doc_id(doc_type, content_id): tuple(sorted(names)) for content_id, names in mapping.items()}
+            mapping = self._labels.get(kind)
+            if mapping is None:
+                # stop listing labels as soon as there are too many; stop listing what carries them as soon as that
+                # costs more than the search would (a label on many files takes several responses)
+                labels = self._site_labels(at_most=search_cost)
+                if labels is None or not self._label_listing_beats(search_cost, len(labels)):
+                    return None
+                try:
+                    mapping = self._labels_from_label_listing(kind, labels, max_workers, _RequestBudget(search_cost))
+                except _OverBudget:
+                    return None
+                for names in mapping.values():
+                    names.sort()
+                self._labels[kind] = mapping  # the same map a full read of this run would build
+        return {doc_id(doc_type, content_id): tuple(names) for content_id, names in mapping.items()}
 
     @staticmethod
     def _label_listing_beats(search_cost: int, label_count: int | None) -> bool:
@@ -512,22 +523,24 @@ class CloudReader(ConfluenceReader):
         listing would already cost as much as a search of two)."""
         return search_cost > 2 if label_count is None else 1 + label_count < search_cost
 
-    def _site_labels(self) -> list[JsonObject] | None:
-        """Every label of the site (cached), or None when the site has no label listing."""
+    def _site_labels(self, at_most: int | None = None) -> list[JsonObject] | None:
+        """Every label of the site (cached), or None when the site has no label listing, or (`at_most`) when it has
+        more labels than that: the listing then stops there and nothing is cached."""
         if self._label_objects is None and self._label_listing_available:
+            found: list[JsonObject] = []
             try:
-                self._label_objects = [
-                    raw
-                    for page in self.client.pages(
-                        self.client.v2(defaults.V2_LABELS), {"limit": defaults.V2_PAGE_SIZE},
-                        purpose="listing labels", api="v2",
-                    )
-                    for raw in page.items
-                    if raw.get("id") is not None
-                ]
+                for page in self.client.pages(self.client.v2(defaults.V2_LABELS), {"limit": defaults.V2_PAGE_SIZE},
+                                              purpose="listing labels", api="v2"):
+                    found.extend(raw for raw in page.items if raw.get("id") is not None)
+                    if at_most is not None and len(found) > at_most:
+                        return None
             except ConfluenceNotFoundError:
                 logger.info("This site has no label listing; reading labels with CQL search")
                 self._label_listing_available = False
+                return None
+            self._label_objects = found
+        if at_most is not None and self._label_objects is not None and len(self._label_objects) > at_most:
+            return None
         return self._label_objects
 
     def _label_listing_pays(self, label_count: int, doc_type: str) -> bool:
@@ -551,7 +564,10 @@ class CloudReader(ConfluenceReader):
         total = (body or {}).get("totalSize", (body or {}).get("totalCount"))
         return 1 + int(total) // _SEARCH_ITEMS_PER_RESPONSE if isinstance(total, int) else 0
 
-    def _labels_from_label_listing(self, kind: str, labels: list[JsonObject]) -> dict[str, list[str]]:
+    def _labels_from_label_listing(self, kind: str, labels: list[JsonObject], max_workers: int = 16,
+                                   budget: "_RequestBudget | None" = None) -> dict[str, list[str]]:
+        """Content id -> label names, from what carries each label (several labels at once). With a `budget`, the
+        listing gives up (`_OverBudget`) once it has made that many requests."""
         space_ids = [space.id for space in self.state.selected]
         params: dict[str, Any] = {"limit": defaults.V2_PAGE_SIZE}
         if kind != "attachments" and 0 < len(space_ids) <= defaults.V2_MAX_SPACE_IDS:
@@ -566,12 +582,14 @@ class CloudReader(ConfluenceReader):
                     purpose=f"listing {kind} labelled {label.get('name')!r}",
                     api="v2",
                 ):
+                    if budget is not None:
+                        budget.spend()
                     ids.extend(str(item.get("id")) for item in page.items)
             except ConfluenceNotFoundError:
                 logger.info("Label %r disappeared during the run", label.get("name"))
             return sys.intern(_label_text(label)), ids
 
-        workers = min(self.config.concurrent_downloads, len(labels), 16)
+        workers = min(self.config.concurrent_downloads, len(labels), max_workers)
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-labels") as pool:
                 results = list(pool.map(content_ids, labels))
@@ -693,6 +711,24 @@ class CloudReader(ConfluenceReader):
         with self._id_lock:
             self._id_listings[what] = items
         return items
+
+
+class _OverBudget(Exception):
+    """A listing made more requests than it was allowed."""
+
+
+class _RequestBudget:
+    """Requests a listing may make, spent from several threads."""
+
+    def __init__(self, requests: int) -> None:
+        self._left = requests
+        self._lock = threading.Lock()
+
+    def spend(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left < 0:
+                raise _OverBudget()
 
 
 def _space_of(scope: Scope) -> SpaceInfo:

@@ -387,11 +387,11 @@ class ConfluenceReader(ABC):
                 self.record_fully_read(scope.key, doc_type)
 
     def current_labels(
-        self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int
+        self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int, max_workers: int = 16
     ) -> dict[str, tuple[str, ...]] | None:
         """Document id -> sorted labels of every item of these types that carries labels now, site-wide, where a
-        flavour can tell that in fewer requests than listing the `expected_items` of these scopes (`iter_outlines`);
-        None where it cannot."""
+        flavour can tell that in fewer requests than listing the `expected_items` of these scopes (`iter_outlines`),
+        with at most `max_workers` requests at a time; None where it cannot."""
         return None
 
     def iter_outlines(

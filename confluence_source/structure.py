@@ -212,7 +212,7 @@ class StructureCheck:
             return changed, 0
         rules = {scope.key for scope in wanted if scope.kind == "rule"}
         expected = sum(sizes.get(scope.key, 0) for scope in wanted)
-        current = None if rules else self.reader.current_labels(LABELLED_TYPES, wanted, expected)
+        current = None if rules else self.reader.current_labels(LABELLED_TYPES, wanted, expected, workers)
         before = labels_then.result()
         if current is not None:
             return self._changes_from_label_map(current, before, {scope.key for scope in wanted}), len(current)

@@ -146,6 +146,27 @@ def test_cloud_lists_what_carries_each_label_only_where_that_costs_fewer_request
     assert not CloudReader._label_listing_beats(8, 7)  # noqa: SLF001 - as many requests: search
 
 
+def test_cloud_label_listing_for_the_check_gives_up_as_soon_as_a_search_would_be_cheaper() -> None:
+    from confluence_source.reader import Scope
+
+    eng = SpaceInfo("11", "ENG", "Engineering")
+    scopes = [Scope(key="ENG", kind="space", space=eng)]
+    labels = {"results": [{"id": str(n), "name": f"l{n}", "prefix": "global"} for n in range(1, 4)], "_links": {}}
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", json=labels)
+        mock.get(V2 + "/labels/1/attachments", json=page(["att7"]))
+        mock.get(V2 + "/labels/2/attachments", json=page(["att7", "att8"]))
+        mock.get(V2 + "/labels/3/attachments", json=page([]))
+        # 2,000 files: a search of 11 requests against 1 + 3 here
+        assert reader_with_spaces(eng).current_labels(("attachment",), scopes, 2_000) == {
+            "attachment-att7": ("l1", "l2"), "attachment-att8": ("l2",)}
+        assert reader_with_spaces(eng).current_labels(("attachment",), scopes, 500) is None  # 3 requests vs 1 + 3
+        assert mock.call_count == 5  # the second reader stopped at the label listing
+        # a label on many files: its pages of results overrun the budget of the search it replaces
+        mock.get(V2 + "/labels/2/attachments", json=page(["att8"], "/wiki/api/v2/labels/2/attachments?cursor=c"))
+        assert reader_with_spaces(eng).current_labels(("attachment",), scopes, 1_000) is None
+
+
 def test_a_page_below_a_folder_that_cannot_be_read_is_not_held_back() -> None:
     """Pages wait in the page tree until their parent is listed; a folder known to be unreadable ends the chain."""
     from confluence_source.hierarchy import Node, SpaceTree

@@ -54,7 +54,7 @@ class ScriptedReader:
                 if keep is None or keep(item):
                     yield item
 
-    def current_labels(self, doc_types, scopes, expected_items):
+    def current_labels(self, doc_types, scopes, expected_items, max_workers=16):
         return self.label_map
 
     def iter_contained(self, container_ids, doc_types, rules=()):
@@ -72,6 +72,7 @@ class ScriptedIndex:
         self._dependents = dependents or []
         self.asked_dependents: list[str] = []
         self.asked_held: list[list[str]] = []
+        self.spaces: dict[str, str] = {}  # document id -> space key, where not ENG
 
     def outlines(self, doc_types, space_keys):
         return {doc_id: outline for doc_id, outline in self.documents.items() if doc_id.split("-")[0] in doc_types}
@@ -82,7 +83,8 @@ class ScriptedIndex:
 
     def held(self, document_ids):
         self.asked_held.append(sorted(document_ids))
-        return {document_id: "ENG" for document_id in document_ids if document_id in self.documents}
+        return {document_id: self.spaces.get(document_id, "ENG") for document_id in document_ids
+                if document_id in self.documents}
 
     def counts_by_space_and_type(self):
         counts: dict[tuple[str, str], int] = {}
@@ -185,15 +187,18 @@ def test_under_advanced_rules_a_file_a_rule_newly_matches_is_read():
 
 def test_with_a_label_listing_files_are_compared_without_listing_them():
     indexed = {"1": page("1"), "a1": page("a1", labels=("diagram",), doc_type="attachment"),
-               "a2": page("a2", doc_type="attachment"), "a3": page("a3", labels=("old",), doc_type="attachment")}
+               "a2": page("a2", doc_type="attachment"), "a3": page("a3", labels=("old",), doc_type="attachment"),
+               "a8": page("a8", doc_type="attachment")}
     label_map = {"attachment-a1": ("diagram",), "attachment-a2": ("invoice",),  # a2 labelled, a3's label removed
-                 "attachment-a9": ("elsewhere",)}  # a file of a space that is not synced
+                 "attachment-a8": ("ops",),  # indexed, but in a space this run does not sync
+                 "attachment-a9": ("elsewhere",)}  # not indexed at all
     reader = ScriptedReader([page("1")], label_map=label_map)
     index = ScriptedIndex(indexed)
+    index.spaces["attachment-a8"] = "OPS"
     run_check(reader, index)
     assert reader.read == {"attachment": {"a2": "ENG", "a3": "ENG"}}
     assert reader.listed == [(("page", "blogpost"), ("ENG",))]  # no listing of the files
-    assert index.asked_held == [["attachment-a2", "attachment-a3", "attachment-a9"]]
+    assert index.asked_held == [["attachment-a2", "attachment-a3", "attachment-a8", "attachment-a9"]]
 
 
 def test_an_attachment_the_change_window_read_is_not_read_twice():
