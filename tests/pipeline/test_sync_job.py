@@ -136,6 +136,8 @@ def test_cloud_attachment_labels_come_from_the_label_listing_when_that_is_cheape
 
     # as on a site with far more files than labels (this small one has more labels than its files take responses)
     monkeypatch.setattr(CloudReader, "_label_listing_beats", staticmethod(lambda search_cost, label_count: True))
+    every_label = CloudReader._site_labels
+    monkeypatch.setattr(CloudReader, "_site_labels", lambda self, at_most=None: every_label(self))
 
     harness.sim.mutations.add_labels(content_id=contract.id, labels=["legal"])
     before = endpoint_counts(harness)
