@@ -321,7 +321,9 @@ class ConfluenceClient:
         status = response.status_code
         message = error_message(response)
         if status == 401 or (status == 403 and not self.credentials_accepted):
-            raise ConfluenceAuthError(f"Confluence rejected the credentials (check {self.config.auth.describe()})")
+            raise ConfluenceAuthError(
+                f"Confluence rejected the credentials (check {self.config.auth.describe()}){self._cloud_site_hint()}"
+            )
         if status == 404:
             raise ConfluenceNotFoundError(f"Not found (HTTP 404) while {purpose}")
         if status == 400 and params and "cql" in params:
@@ -334,6 +336,14 @@ class ConfluenceClient:
             )
         detail = f": {message}" if message else ""
         raise ConfluenceRequestError(f"Confluence answered HTTP {status} while {purpose}{detail}", status)
+
+    def _cloud_site_hint(self) -> str:
+        """Server credentials sent to an Atlassian Cloud site: `data_source` was likely left at its default."""
+        host = urlsplit(self.config.site_url).hostname or ""
+        if self.config.flavour == defaults.CLOUD or not host.endswith(_CLOUD_SITE_DOMAIN):
+            return ""
+        return (f"; {host} is a Confluence Cloud site: set {setting('data_source')} = 'Confluence Cloud' with "
+                f"{setting('account_email')} and {setting('api_token')}")
 
     def _transport_error(self, error: requests.RequestException, purpose: str) -> ConfluenceError:
         site = self.config.site_url
@@ -380,6 +390,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: The domain of Atlassian Cloud sites.
+_CLOUD_SITE_DOMAIN = ".atlassian.net"
 
 
 def _transport_reason(error: requests.RequestException) -> str:

@@ -221,9 +221,13 @@ def select_auth(
         given = {"account_email": account_email, "api_token": api_token}
         missing = [name for name, value in given.items() if not value]
         if missing:
+            server_credentials = [name for name, value in (("username", username), ("password", password),
+                                  ("personal_access_token", personal_access_token)) if value]
             raise ConfluenceConfigError(
                 "Confluence Cloud needs " + " and ".join(setting(n) for n in ("account_email", "api_token"))
                 + " (missing: " + ", ".join(setting(n) for n in missing) + ")"
+                + (_other_flavour_hint(server_credentials, "Server/Data Center", "'Confluence Data Center'")
+                   if server_credentials else "")
             )
         return AuthSettings("basic", account_email, api_token or "", ("account_email", "api_token"))
     if personal_access_token:
@@ -236,10 +240,18 @@ def select_auth(
             f"Confluence Server/Data Center basic authentication needs {setting(missing_name)} as well "
             f"(or set {setting('personal_access_token')} instead)"
         )
+    cloud_credentials = [name for name, value in (("account_email", account_email), ("api_token", api_token)) if value]
     raise ConfluenceConfigError(
         f"Confluence Server/Data Center needs {setting('personal_access_token')}, "
         f"or {setting('username')} and {setting('password')}"
+        + (_other_flavour_hint(cloud_credentials, "Cloud", "'Confluence Cloud'") if cloud_credentials else "")
     )
+
+
+def _other_flavour_hint(given: list[str], kind: str, data_source: str) -> str:
+    """Credentials of the other deployment are set: the usual cause is `data_source` left at its default."""
+    return (f"; {' and '.join(setting(name) for name in given)} are Confluence {kind} credentials: for a {kind} "
+            f"site, set {setting('data_source')} = {data_source}")
 
 
 def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

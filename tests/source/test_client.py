@@ -142,6 +142,20 @@ def test_rejected_credentials_name_the_settings_and_never_the_secret(caplog: pyt
     assert TOKEN not in message and TOKEN not in caplog.text
 
 
+def test_server_credentials_rejected_by_a_cloud_site_point_at_data_source() -> None:
+    client = make_client(data_source="Confluence Server", confluence_url=SITE + "/wiki", username="bob",
+                         password=TOKEN, account_email=None, api_token=None)
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/user/current", status_code=401)
+        with pytest.raises(ConfluenceAuthError) as error:
+            client.get_json(V1 + "/user/current", purpose="checking the credentials")
+    assert str(error.value) == (
+        "Confluence rejected the credentials (check sources.confluence.username and sources.confluence.password); "
+        "example.atlassian.net is a Confluence Cloud site: set sources.confluence.data_source = 'Confluence Cloud' "
+        "with sources.confluence.account_email and sources.confluence.api_token"
+    )
+
+
 def test_forbidden_before_any_success_is_a_credentials_problem_later_it_is_not() -> None:
     client = make_client()
     with requests_mock.Mocker() as mock:

@@ -120,6 +120,24 @@ def test_datacenter_auth_modes() -> None:
         build_settings(data_source="dc", confluence_url="https://w")
 
 
+def test_credentials_of_the_other_kind_of_site_point_at_data_source() -> None:
+    # data_source defaults to Confluence Server: a Cloud user who leaves it out has only Cloud credentials set
+    with pytest.raises(ConfluenceConfigError) as error:
+        build_settings(confluence_url="https://x.atlassian.net", account_email="a@b.c", api_token="tok")
+    assert str(error.value).endswith(
+        "; sources.confluence.account_email and sources.confluence.api_token are Confluence Cloud credentials: "
+        "for a Cloud site, set sources.confluence.data_source = 'Confluence Cloud'"
+    )
+    with pytest.raises(ConfluenceConfigError) as error:
+        build_settings(data_source="cloud", confluence_url="https://x.atlassian.net", username="u", password="pw")
+    assert "sources.confluence.username and sources.confluence.password are Confluence Server/Data Center " \
+        "credentials: for a Server/Data Center site, set sources.confluence.data_source = 'Confluence Data Center'" \
+        in str(error.value)
+    with pytest.raises(ConfluenceConfigError) as error:
+        build_settings(data_source="dc", confluence_url="https://w")
+    assert "Cloud" not in str(error.value)
+
+
 def test_secrets_are_not_in_the_settings_repr() -> None:
     assert "pw" not in repr(dc().auth).replace("password", "")
     assert "tok" not in repr(cloud().auth).replace("api_token", "")
