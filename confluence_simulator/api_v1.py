@@ -301,8 +301,11 @@ class V1Api:
         tree, key = self._expand(request)
         include_archived = request.arg_bool("includeArchivedSpaces")
         started = time.perf_counter()
-        items = self._search_items(request, include_archived)
         user = self._user(request)
+        # the generic search returns spaces too (after the content here; Confluence ranks both by relevance)
+        items: list[Any] = [*self._search_items(request, include_archived),
+                            *self.queries.search_spaces(user, self._cql(request), self._user_zone(user),
+                                                        include_archived_spaces=include_archived)]
         render = self.render
         query_text = request.arg("cql") or ""
         duration = int((time.perf_counter() - started) * 1000)
@@ -310,8 +313,12 @@ class V1Api:
         def extra(total: int) -> dict[str, Any]:
             return {"totalSize": total, "cqlQuery": query_text, "searchDuration": duration}
 
-        return self._search_page(request, items, lambda item: render.search_result(item, tree, key, user),
-                                 self.state.config.search_caps, tree, extra)
+        def render_result(item: Content | Space) -> str:
+            if isinstance(item, Space):
+                return render.space_search_result(item, tree, user)
+            return render.search_result(item, tree, key, user)
+
+        return self._search_page(request, items, render_result, self.state.config.search_caps, tree, extra)
 
     # ---- spaces ----------------------------------------------------------------------------------------
     def list_spaces(self, request: Request) -> Response:

@@ -257,6 +257,29 @@ class SiteQueries:
         content = self.site.content
         return [content[i] for i in ids if i in content]
 
+    def search_spaces(self, user: User, query: CqlQuery, tz: tzinfo, include_archived_spaces: bool = False,
+                      now: datetime | None = None) -> list[Space]:
+        """Spaces matching `query` that the user may see: the generic search returns spaces besides content (`type =
+        space`, or any query a space satisfies: its key, title, description text or labels). A space's `id` is not a
+        content id, so it never matches `id`, `ancestor`, `parent` or `container` clauses; its dates are its
+        creation."""
+        types = query.restricted_values("type")
+        if (types is not None and "space" not in types) or query.restricted_values("id") is not None:
+            return []
+        predicate = query.compile(tz, now or datetime.now(timezone.utc))
+        matches: list[CqlItem] = []
+        by_entry: dict[int, Space] = {}
+        for space in self.site.spaces.values():
+            if space.status == "archived" and not include_archived_spaces:
+                continue
+            entry = CqlItem(id=-space.id, type="space", space_key=space.key, title=space.name,
+                            created=space.created_at, lastmodified=space.created_at, text=space.description,
+                            labels=space.labels)
+            if predicate(entry) and self.can_see_space(user, space):
+                matches.append(entry)
+                by_entry[entry.id] = space
+        return [by_entry[entry.id] for entry in query.sort(matches)]
+
     def _container_is_live(self, item: Content) -> bool:
         """Comments and attachments leave the search index with their page: trashing, archiving or un-publishing a
         page takes what hangs on it out of search results too."""

@@ -541,6 +541,27 @@ class V1Renderer:
         return shell.replace(_BODY_SLOT_JSON, self.content(item, content_tree, expand_key(content_tree), user), 1)
 
 
+    def space_search_result(self, space: Space, tree: ExpandTree, user: User) -> str:
+        """One `/rest/api/search` result for a space: the space (expanded by `space.*`) plus the result fields."""
+        url = self.fmt.space_webui(space)
+        result: dict[str, Any] = {
+            "space": self.space_obj(space, tree.get("space", {}), user),
+            "title": space.name,
+            "excerpt": space.description[:200],
+            "url": url,
+            "resultGlobalContainer": {"title": space.name, "displayUrl": url},
+            "breadcrumbs": [],
+            "entityType": "space",
+            "iconCssClass": "aui-iconfont-space-default",
+            "lastModified": self.fmt.ts(space.created_at),
+            "friendlyLastModified": self.fmt.friendly(space.created_at),
+            "score": 0.0,
+        }
+        if not self.cloud:
+            result["timestamp"] = self.fmt.millis(space.created_at)
+        return dumps(result)
+
+
 class _Splicer:
     """Pre-rendered JSON fragments standing in an object as tokens until it is serialized."""
 

@@ -96,6 +96,9 @@ def confluence_settings(
     account_email: Optional[TSecretStrValue] = None,
     api_token: Optional[TSecretStrValue] = None,
     personal_access_token: Optional[TSecretStrValue] = None,
+    data_center_username: Optional[TSecretStrValue] = None,
+    data_center_password: Optional[TSecretStrValue] = None,
+    data_center_personal_access_token: Optional[TSecretStrValue] = None,
     spaces: Union[str, List[str], None] = defaults.DEFAULT_SPACES,
     ssl_enabled: bool = True,
     ssl_ca: Optional[str] = None,
@@ -118,6 +121,9 @@ def confluence_settings(
         account_email=account_email,
         api_token=api_token,
         personal_access_token=personal_access_token,
+        data_center_username=data_center_username,
+        data_center_password=data_center_password,
+        data_center_personal_access_token=data_center_personal_access_token,
         spaces=spaces,
         ssl_enabled=ssl_enabled,
         ssl_ca=ssl_ca,
@@ -142,6 +148,9 @@ def confluence(
     account_email: Optional[TSecretStrValue] = None,
     api_token: Optional[TSecretStrValue] = None,
     personal_access_token: Optional[TSecretStrValue] = None,
+    data_center_username: Optional[TSecretStrValue] = None,
+    data_center_password: Optional[TSecretStrValue] = None,
+    data_center_personal_access_token: Optional[TSecretStrValue] = None,
     spaces: Union[str, List[str], None] = defaults.DEFAULT_SPACES,
     ssl_enabled: bool = True,
     ssl_ca: Optional[str] = None,
@@ -187,6 +196,9 @@ def confluence(
                 account_email=account_email,
                 api_token=api_token,
                 personal_access_token=personal_access_token,
+                data_center_username=data_center_username,
+                data_center_password=data_center_password,
+                data_center_personal_access_token=data_center_personal_access_token,
                 spaces=spaces,
                 ssl_enabled=ssl_enabled,
                 ssl_ca=ssl_ca,
@@ -311,7 +323,8 @@ def _attachments_without_text(reader: ConfluenceReader, plan: SyncPlan, already_
 
 
 class _SpaceEmitter:
-    """Space documents: the synced spaces, or with advanced rules the spaces the matched content lives in."""
+    """Space documents: the synced spaces, or with advanced rules the spaces a rule matches and those the matched
+    content lives in."""
 
     def __init__(self, reader: ConfluenceReader, plan: SyncPlan) -> None:
         self._reader = reader
@@ -325,6 +338,12 @@ class _SpaceEmitter:
             self._reader.record_seen(scope_key, "space", document["id"])
             yield document
         for scope in self._plan.scopes:
+            if scope.kind == "rule":
+                for space_key in self._reader.spaces_matched_by_rule(scope.rule or scope.key):
+                    row = self._space_row(scope.key, space_key)
+                    if row is not None:
+                        yield row
+        for scope in self._plan.scopes:
             if scope.kind == "space":
                 self._reader.record_fully_read(scope.key, "space")
 
@@ -332,8 +351,10 @@ class _SpaceEmitter:
         if scope_key not in self._rule_keys:
             return None
         space_key = document.get("space_key")
-        if not space_key:
-            return None
+        return self._space_row(scope_key, str(space_key)) if space_key else None
+
+    def _space_row(self, scope_key: str, space_key: str) -> dict[str, Any] | None:
+        """The space's document the first time a rule brings it up in this run (by matching it or its content)."""
         with self._lock:
             if space_key in self._emitted:
                 return None

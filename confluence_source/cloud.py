@@ -518,10 +518,11 @@ class CloudReader(ConfluenceReader):
 
     @staticmethod
     def _label_listing_beats(search_cost: int, label_count: int | None) -> bool:
-        """Whether `/labels` and one request per label cost less than a search of `search_cost` requests; before the
-        labels are listed (`label_count` None), whether that can be so at all (the first two requests of the label
-        listing would already cost as much as a search of two)."""
-        return search_cost > 2 if label_count is None else 1 + label_count < search_cost
+        """The one rule, for full reads and the incremental check, of whether the label listing beats a label search
+        of `search_cost` requests. Once the labels are listed, it costs one request per label (a tie goes to the
+        search, whose cost is known exactly); before they are listed (`label_count` None), whether it can win at all:
+        the shortest listing, one response of labels and one label, costs two requests."""
+        return search_cost > 2 if label_count is None else label_count < search_cost
 
     def _site_labels(self, at_most: int | None = None) -> list[JsonObject] | None:
         """Every label of the site (cached), or None when the site has no label listing, or (`at_most`) when it has
@@ -544,12 +545,13 @@ class CloudReader(ConfluenceReader):
         return self._label_objects
 
     def _label_listing_pays(self, label_count: int, doc_type: str) -> bool:
-        """Whether the label listing (about one request per label) costs no more than a label search of this type.
+        """For a full read, which knows no item count: whether the label listing beats a label search of this type.
         One count of all three labelled types per run settles it for every type when the site has more labels than
         even that search would need (the usual case); otherwise one count of this type decides."""
         if self._all_types_search_cost is None:
             self._all_types_search_cost = self._label_search_cost(tuple(_LABEL_KINDS))
-        return label_count <= self._all_types_search_cost and label_count <= self._label_search_cost((doc_type,))
+        return (self._label_listing_beats(self._all_types_search_cost, label_count)
+                and self._label_listing_beats(self._label_search_cost((doc_type,)), label_count))
 
     def _label_search_cost(self, doc_types: tuple[str, ...]) -> int:
         """Requests a label search would need: items of these types in the synced spaces / 200 (one count request)."""

@@ -95,6 +95,9 @@ def build_settings(
     account_email: str | None = None,
     api_token: str | None = None,
     personal_access_token: str | None = None,
+    data_center_username: str | None = None,
+    data_center_password: str | None = None,
+    data_center_personal_access_token: str | None = None,
     spaces: str | Sequence[str] | None = defaults.DEFAULT_SPACES,
     advanced_rules: str | Sequence[Any] | None = None,
     ssl_enabled: bool | str | None = True,
@@ -110,16 +113,21 @@ def build_settings(
     backoff_seconds: float | str | None = defaults.DEFAULT_BACKOFF_SECONDS,
     max_retry_delay: float | str | None = defaults.DEFAULT_MAX_RETRY_DELAY,
 ) -> ConfluenceSettings:
-    """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting."""
+    """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting.
+
+    `data_center_username`, `data_center_password` and `data_center_personal_access_token` are the names newer
+    versions of Elastic's connector use for Data Center credentials: read as `username`, `password` and
+    `personal_access_token` where those are not set, so such a configuration carries over."""
     flavour = parse_data_source(data_source)
     site_url = normalise_url(confluence_url, flavour)
     auth = select_auth(
         flavour,
-        username=_blank_to_none(username),
-        password=_blank_to_none(password),
+        username=_blank_to_none(username) or _blank_to_none(data_center_username),
+        password=_blank_to_none(password) or _blank_to_none(data_center_password),
         account_email=_blank_to_none(account_email),
         api_token=_blank_to_none(api_token),
-        personal_access_token=_blank_to_none(personal_access_token),
+        personal_access_token=(_blank_to_none(personal_access_token)
+                               or _blank_to_none(data_center_personal_access_token)),
     )
     timezone_name = _blank_to_none(cql_timezone)
     if timezone_name is not None:

@@ -194,6 +194,25 @@ class ConfluenceReader(ABC):
             if scope.space is not None:
                 yield scope.key, self.builder.space(scope.space)
 
+    def spaces_matched_by_rule(self, rule: str) -> list[str]:
+        """Keys of the spaces an advanced rule matches itself (`type = space`, or a space's key, title or labels):
+        Confluence's generic search returns spaces besides content, content search never does. One request for most
+        rules (those that cannot match a space find none)."""
+        params: dict[str, Any] = {"cql": and_all(f"({without_order_by(rule)})", type_clause("space")),
+                                  "limit": defaults.V1_PAGE_SIZE_NO_BODY}
+        if self.config.index_archived:
+            params["includeArchivedSpaces"] = "true"
+        keys: list[str] = []
+        for page in self.client.pages(self.client.v1(defaults.SEARCH), params,
+                                      purpose="listing the spaces an advanced rule matches"):
+            for result in page.items:
+                # Cloud and older Data Center name the space `space`; Data Center 10's schema has a generic `entity`
+                space = (result.get("space") or result.get("entity")) if result.get("entityType") == "space" else None
+                key = space.get("key") if isinstance(space, dict) else None
+                if key and key not in keys:
+                    keys.append(str(key))
+        return keys
+
     def iter_content(self, doc_type: str, plan: SyncPlan) -> Iterator[Emitted]:
         """Documents of one type for every scope of the plan: full reads first, then change windows."""
         full = [scope for scope in plan.full_scopes if scope.kind == "space"]

@@ -39,7 +39,7 @@ DEPENDENT_TYPES: tuple[str, ...] = ("comment", "attachment")
 # Types whose labels alone are listed and compared (comments carry labels only when set through the API).
 LABELLED_TYPES: tuple[str, ...] = ("attachment",)
 # Document ids per question to the index whether it holds them (one search; at most 10,000, the default
-# `index.max_result_window`).
+# `index.max_result_window`); the check also settles what it is unsure of in batches of this size, to bound memory.
 HELD_LOOKUP_BATCH = 1000
 
 
@@ -254,11 +254,10 @@ class StructureCheck:
         differing = sorted(document_id for document_id in before.keys() | current.keys()
                            if before.get(document_id, ()) != current.get(document_id, ()))
         changed: dict[str, dict[str, str]] = defaultdict(dict)
-        for start in range(0, len(differing), HELD_LOOKUP_BATCH):
-            for document_id, space_key in self.indexed.held(differing[start : start + HELD_LOOKUP_BATCH]).items():
-                if space_key in scope_keys:
-                    doc_type, confluence_id = document_id.split("-", 1)
-                    changed[doc_type][confluence_id] = space_key
+        for document_id, space_key in self.indexed.held(differing).items():
+            if space_key in scope_keys:
+                doc_type, confluence_id = document_id.split("-", 1)
+                changed[doc_type][confluence_id] = space_key
         return changed
 
 

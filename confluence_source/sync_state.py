@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan
 
 from .documents import Outline
-from .structure import IndexedDependent
+from .structure import HELD_LOOKUP_BATCH, IndexedDependent
 
 STATE_INDEX_SUFFIX = "-sync-state"
 # Values per `terms` query (Elasticsearch allows 65,536 by default).
@@ -224,12 +224,18 @@ class IndexedDocuments:
                 for document_id, source in self._sources(doc_types, space_keys, ["labels"], carrying_labels)}
 
     def held(self, document_ids: Collection[str]) -> dict[str, str | None]:
-        """Which of these document ids this site's index holds, with their space keys (one request)."""
+        """Which of these document ids this site's index holds, with their space keys (one request per
+        HELD_LOOKUP_BATCH ids)."""
         if not document_ids or not self.exists():
             return {}
-        query = {"bool": {"filter": [{"term": {"site_url": self.site_url}}, {"ids": {"values": list(document_ids)}}]}}
-        response = self.client.search(index=self.index, size=len(document_ids), source=["space_key"], query=query)
-        return {hit["_id"]: (hit.get("_source") or {}).get("space_key") for hit in response["hits"]["hits"]}
+        ids = list(document_ids)
+        held: dict[str, str | None] = {}
+        for start in range(0, len(ids), HELD_LOOKUP_BATCH):
+            batch = ids[start : start + HELD_LOOKUP_BATCH]
+            query = {"bool": {"filter": [{"term": {"site_url": self.site_url}}, {"ids": {"values": batch}}]}}
+            response = self.client.search(index=self.index, size=len(batch), source=["space_key"], query=query)
+            held.update((hit["_id"], (hit.get("_source") or {}).get("space_key")) for hit in response["hits"]["hits"])
+        return held
 
     def _sources(self, doc_types: Collection[str], space_keys: Collection[str] | None, fields: list[str],
                  *conditions: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -76,7 +76,6 @@ __all__ = [
     "create_content_index",
     "ConnectionReport",
     "elasticsearch_client_from_config",
-    "configured_index_name",
     "resolve_settings",
     "load_statistics",
     "rejected_document_count",
@@ -247,13 +246,14 @@ def create_content_index(client: Elasticsearch | None = None, settings: Elastics
                                        RetryPolicy(max_retries=PREFLIGHT_RETRIES))
 
 
-def elasticsearch_client_from_config(**explicit: Any) -> Elasticsearch:
-    """A new client built from [destination.elasticsearch], exactly as the sink builds its own.
+def elasticsearch_client_from_config(settings: ElasticsearchSettings | None = None, **explicit: Any) -> Elasticsearch:
+    """A new client built from [destination.elasticsearch] (or from `settings` already resolved), exactly as the
+    sink builds its own.
 
     For the pipeline's reads (watermarks) and state document. The caller owns it: close it, or use
     it as a context manager. Keyword arguments (`es_hosts=...`) override configured values.
     """
-    return build_client(resolve_settings(**explicit).connection)
+    return build_client((settings or resolve_settings(**explicit)).connection)
 
 
 def find_destination_error(error: BaseException) -> ElasticsearchSettingsError | None:
@@ -285,11 +285,6 @@ def find_wrapped_error(
             if isinstance(linked, BaseException):
                 pending.append(linked)
     return None
-
-
-def configured_index_name() -> str:
-    """The index the sink writes to (es_index), resolved from the configuration."""
-    return resolve_settings().index
 
 
 def load_statistics(load_ids: Iterable[str | None]) -> LoadStatistics:

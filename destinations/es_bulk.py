@@ -127,7 +127,8 @@ class BulkWriter:
                 raise ElasticsearchUnavailableError(
                     f"Elasticsearch at {self.where} kept refusing {len(pending)} document(s)"
                     f" after {retry_number} retries: {reason}"
-                    " (check the cluster's health, or raise destination.elasticsearch.es_max_retries)"
+                    " (check the cluster's health, or raise destination.elasticsearch.es_max_retries)",
+                    names_a_setting=False,
                 )
             retry_number += 1
             outcome.retries += 1

@@ -62,8 +62,13 @@ class ElasticsearchConfigurationError(ElasticsearchSettingsError, DestinationTer
 class ElasticsearchUnavailableError(ElasticsearchSettingsError, DestinationTransientException):
     """Elasticsearch could not be reached or was overloaded even after backing off.
 
-    Transient on purpose: dlt keeps the load package and the next attempt or run resumes it.
+    Transient on purpose: dlt keeps the load package and the next attempt or run resumes it. `names_a_setting` is
+    False where no setting is likely at fault (the cluster answered, busy): the run failed, nothing is misconfigured.
     """
+
+    def __init__(self, message: str, names_a_setting: bool = True) -> None:
+        super().__init__(message)
+        self.names_a_setting = names_a_setting
 
 
 def redact_url(url: str) -> str:
@@ -158,8 +163,9 @@ def translate_client_error(
     if isinstance(error, AuthorizationException):
         target = f"index '{index}'" if index else "this request"
         return ElasticsearchConfigurationError(
-            f"Elasticsearch at {where} denied {target} (HTTP 403): the user needs the"
-            " create_index, view_index_metadata, write and read privileges on it",
+            f"Elasticsearch at {where} denied {target} (HTTP 403): the user needs the read, write,"
+            " view_index_metadata, create_index and maintenance privileges on it and on its -errors and -sync-state"
+            " indices",
             "es_api_key",
             "es_username/es_password",
             "es_index",
@@ -169,7 +175,8 @@ def translate_client_error(
         if error.status_code in RETRYABLE_STATUSES:
             return ElasticsearchUnavailableError(
                 f"Elasticsearch at {where} is overloaded or unavailable (HTTP {error.status_code}:"
-                f" {reason})"
+                f" {reason})",
+                names_a_setting=False,
             )
         if error.status_code == 404 and index is None:
             return ElasticsearchConfigurationError(

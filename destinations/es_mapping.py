@@ -67,6 +67,7 @@ _COMMENT_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "parent_url": KEYWORD,
     "parent_comment_id": KEYWORD,
     "resolution_status": KEYWORD,
+    "inline_selection": TEXT,  # the page text an inline comment is anchored to
 }
 
 _ATTACHMENT_FIELDS: Final[dict[str, dict[str, Any]]] = {

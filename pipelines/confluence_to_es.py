@@ -31,7 +31,11 @@ from confluence_source.errors import (  # noqa: E402
     ConfluenceError,
     ConfluenceQueryError,
 )
-from destinations.elastic import ElasticsearchSettingsError, find_wrapped_error  # noqa: E402
+from destinations.elastic import (  # noqa: E402
+    ElasticsearchSettingsError,
+    ElasticsearchUnavailableError,
+    find_wrapped_error,
+)
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
@@ -45,6 +49,8 @@ SETTING_ERRORS = (ConfluenceConfigError, ConfluenceAuthError, ConfluenceConnecti
 
 
 def exit_code_of(error: BaseException) -> int:
+    if isinstance(error, ElasticsearchUnavailableError) and not error.names_a_setting:
+        return EXIT_FAILED  # e.g. the cluster stayed overloaded (HTTP 503) after every retry: no setting to fix
     return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED
 
 

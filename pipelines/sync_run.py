@@ -105,10 +105,11 @@ def make_pipeline(options: SyncOptions) -> dlt.Pipeline:
 def run_sync(options: SyncOptions) -> SyncSummary:
     """Run one sync; raises the source's or destination's one-line errors for the caller to print."""
     started = time.monotonic()
-    index = elastic.configured_index_name()
-    with elastic.elasticsearch_client_from_config() as es_client:
+    es_settings = elastic.resolve_settings()
+    index = es_settings.index
+    with elastic.elasticsearch_client_from_config(es_settings) as es_client:
         settings = confluence_settings()
-        elastic.check_connection(es_client, create_index=False)  # reachable, credentials accepted
+        elastic.check_connection(es_client, es_settings, create_index=False)  # reachable, credentials accepted
         reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
         store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
         indexed = IndexedDocuments(es_client, index, settings.site_url)
@@ -116,7 +117,8 @@ def run_sync(options: SyncOptions) -> SyncSummary:
             # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
             # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
             store.clear()
-        elastic.create_content_index(es_client)  # only now: a setting to fix leaves nothing behind in Elasticsearch
+        # only now: a setting to fix leaves nothing behind in Elasticsearch
+        elastic.create_content_index(es_client, es_settings)
         state = store.load()
         saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
                                                                         reader.state.selected)
@@ -140,7 +142,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
             documents=row_counts(pipeline),
         )
         load_ids = list(load_info.loads_ids)
-        rejected = sum(elastic.rejected_document_count(load_id) for load_id in load_ids)
+        rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
         space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
         if space_scopes and not settings.advanced_rules:
             # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
@@ -157,7 +159,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
                 all_seen_indexed=rejected == 0,
             )
             deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
-            rejected += sum(elastic.rejected_document_count(load_id) for load_id in deletion_load_ids)
+            rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
 
         summary.failed = rejected
         stats = reader.stats

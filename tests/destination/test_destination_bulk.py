@@ -80,7 +80,7 @@ def test_created_index_has_the_contract_mapping(
     for field in ("title", "space_name", "author_name", "ancestor_titles", "parent_title", "file_name"):
         assert kind(field) == "text", field
         assert properties[field]["fields"]["keyword"]["type"] == "keyword", field
-    for field in ("body", "breadcrumb", "description", "comment"):
+    for field in ("body", "breadcrumb", "description", "comment", "inline_selection"):
         assert kind(field) == "text", field
         assert "fields" not in properties[field]
     for field in ("id", "type", "confluence_id", "url", "space_key", "status", "author_id", "labels",
@@ -189,10 +189,14 @@ def test_cluster_that_stays_busy_raises_a_transient_error(
     write_batch(page_documents(1), PAGES_TABLE, settings)
     es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": True})
     try:
-        with pytest.raises(ElasticsearchUnavailableError, match=r"kept refusing 5 document\(s\) after 2 retries"):
+        refusing = r"kept refusing 5 document\(s\) after 2 retries"
+        with pytest.raises(ElasticsearchUnavailableError, match=refusing) as error:
             write_batch(page_documents(5), PAGES_TABLE, settings, policy=RetryPolicy(2, 0.05, 0.1))
     finally:
         es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": None})
+    from pipelines.confluence_to_es import EXIT_FAILED, exit_code_of
+
+    assert exit_code_of(error.value) == EXIT_FAILED  # the run failed; no setting is wrong
 
 
 def test_forbidden_writes_raise_a_terminal_error_naming_the_settings(

@@ -241,3 +241,6 @@ def test_client_errors_become_terminal_or_transient_one_liners(
     if names:
         assert f"destination.elasticsearch.{names}" in message
     assert is_retryable(error) is not terminal
+    from pipelines.confluence_to_es import EXIT_CONFIG, EXIT_FAILED, exit_code_of
+
+    assert exit_code_of(translated) == (EXIT_CONFIG if names else EXIT_FAILED)  # exit 2 names what to fix

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,6 +117,36 @@ def test_dc_search_excludes_archived_spaces_unless_asked(dc: Simulator, dc_http:
     assert collect(v1_pages(dc_http, dc, f"/rest/api/content/search?cql={cql}")) == []
     archived = collect(v1_pages(dc_http, dc, f"/rest/api/search?cql={cql}&includeArchivedSpaces=true&limit=100"))
     assert archived and all(r["resultGlobalContainer"]["title"] == legacy.name for r in archived)
+
+
+@pytest.mark.parametrize("name", ["dc", "cloud"])
+def test_generic_search_returns_the_spaces_a_query_matches(name: str, request: pytest.FixtureRequest) -> None:
+    """`/search` returns spaces besides content (`type = space`, or a space's key, title or labels); content search
+    never does, and archived spaces only with includeArchivedSpaces."""
+    sim: Simulator = request.getfixturevalue(name)
+    http: requests.Session = request.getfixturevalue(f"{name}_http")
+    site = sim.site
+    readable = sorted(space.key for space in site.spaces.values()
+                      if space.status == "current" and site.can_read_space(site.default_user, space))
+
+    def space_keys(cql: str, archived: bool = False) -> list[str]:
+        params = {"cql": cql, "limit": 2, "expand": "space.description.plain"}
+        if archived:
+            params["includeArchivedSpaces"] = "true"
+        results = collect(v1_pages(http, sim, f"/rest/api/search?{urlencode(params)}"))
+        assert all(result["entityType"] == "space" for result in results if "space" in result)
+        return sorted(result["space"]["key"] for result in results if result["entityType"] == "space")
+
+    assert space_keys("type = space") == readable and len(readable) > 2
+    legacy = site.space_by_key("LEGACY")
+    assert legacy is not None and legacy.status == "archived"
+    assert "LEGACY" in space_keys("type = space", archived=True)
+    assert space_keys(f'space = "{readable[0]}" and type = space') == [readable[0]]
+    labelled = next(space for space in site.spaces.values() if space.key in readable and space.labels)
+    assert labelled.key in space_keys(f'label = "{labelled.labels[0]}" and type = space')
+    assert space_keys("type = page") == [] and space_keys(f'id = {min(site.content)}') == []
+    content_search = next(v1_pages(http, sim, "/rest/api/content/search?cql=type%20%3D%20space"))
+    assert content_search["results"] == []
 
 
 @pytest.mark.parametrize("cql", ["type=page and", "type = page order by", "bogusfield = 1", 'lastmodified > "2024-01-01 10:00:30"'])

@@ -61,6 +61,24 @@ def test_rules_select_exactly_their_content_and_its_spaces(fresh_sim: Simulator,
     assert counts[(DOCS_PAGES, "comment")] == 0
 
 
+def test_rules_that_match_spaces_index_those_spaces(fresh_sim: Simulator, tmp_path: Any) -> None:
+    """"All the data returned by the CQL queries will be indexed": a rule can match spaces themselves (`type = space`,
+    a space label), which only Confluence's generic search returns."""
+    site = fresh_sim.site
+    user = site.users[site.default_user_id]
+    readable = {space.key: space for space in site.spaces.values()
+                if space.status == "current" and site.can_read_space(user, space)}
+    label = next(label for space in readable.values() for label in space.labels)
+    labelled_spaces = {key for key, space in readable.items() if label in space.labels}
+    rules = ['type = space and space = "DOCS"', f'label = "{label}" and type = space']
+    run = run_pipeline(settings_for(fresh_sim, advanced_rules=rules), tmp_path)
+    assert not any(run.rows.get(table) for table in ("pages", "blogposts", "comments", "attachments"))
+    assert {row["space_key"] for row in run.rows["spaces"]} == {"DOCS"} | labelled_spaces
+    assert len(run.rows["spaces"]) == len({"DOCS"} | labelled_spaces)  # each space once
+    docs = next(row for row in run.rows["spaces"] if row["space_key"] == "DOCS")
+    assert docs["type"] == "space" and docs["title"] == readable["DOCS"].name
+
+
 def test_rules_sync_incrementally_by_rule_text(fresh_sim: Simulator, tmp_path: Any) -> None:
     settings = settings_for(fresh_sim, advanced_rules=[DOCS_PAGES])
     first = run_pipeline(settings, tmp_path / "first")

@@ -138,6 +138,17 @@ def test_credentials_of_the_other_kind_of_site_point_at_data_source() -> None:
     assert "Cloud" not in str(error.value)
 
 
+def test_elastic_data_center_credential_names_carry_over() -> None:
+    basic = build_settings(data_source="Confluence Data Center", confluence_url="https://w",
+                           data_center_username="bob", data_center_password="pw")
+    assert basic.auth.kind == "basic" and basic.auth.username == "bob" and basic.auth.secret == "pw"
+    bearer = build_settings(data_source="dc", confluence_url="https://w", data_center_personal_access_token="pat")
+    assert bearer.auth.kind == "bearer" and bearer.auth.secret == "pat"
+    ours = build_settings(data_source="dc", confluence_url="https://w", username="alice", password="pw2",
+                          data_center_username="bob", data_center_password="pw")
+    assert ours.auth.username == "alice" and ours.auth.secret == "pw2"  # the documented names win
+
+
 def test_secrets_are_not_in_the_settings_repr() -> None:
     assert "pw" not in repr(dc().auth).replace("password", "")
     assert "tok" not in repr(cloud().auth).replace("api_token", "")

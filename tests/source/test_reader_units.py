@@ -143,7 +143,8 @@ def test_cloud_lists_what_carries_each_label_only_where_that_costs_fewer_request
     assert not CloudReader._label_listing_beats(2, None)  # noqa: SLF001 - a search of two requests: never
     assert CloudReader._label_listing_beats(3, None)  # noqa: SLF001 - worth listing the labels to see
     assert CloudReader._label_listing_beats(76, 35)  # noqa: SLF001 - 36 requests instead of 76
-    assert not CloudReader._label_listing_beats(8, 7)  # noqa: SLF001 - as many requests: search
+    assert CloudReader._label_listing_beats(8, 7)  # noqa: SLF001 - 7 requests (the labels are listed already)
+    assert not CloudReader._label_listing_beats(8, 8)  # noqa: SLF001 - as many requests: search
 
 
 def test_cloud_label_listing_for_the_check_gives_up_as_soon_as_a_search_would_be_cheaper() -> None:
@@ -184,3 +185,17 @@ def test_a_site_without_labels_is_neither_counted_nor_searched() -> None:
         mock.get(V2 + "/labels", json={"results": [], "_links": {}})
         assert reader._label_map("page") == {}  # noqa: SLF001 - the unit under test
         assert [request.path for request in mock.request_history] == ["/wiki/api/v2/labels"]
+
+
+def test_spaces_a_rule_matches_come_from_the_generic_search_in_either_result_shape() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    with requests_mock.Mocker() as mock:
+        search = mock.get(V1 + "/search", json={"results": [
+            {"entityType": "space", "space": {"key": "ENG", "name": "Engineering"}},
+            {"entityType": "space", "entity": {"key": "OPS", "name": "Operations"}},  # Data Center 10's schema
+            {"entityType": "content", "content": {"id": "5", "type": "page"}},
+            {"entityType": "space", "space": {"key": "ENG"}},
+        ], "size": 4, "_links": {}})
+        assert reader.spaces_matched_by_rule('label = "team" order by created') == ["ENG", "OPS"]
+    assert search.last_request.qs["cql"] == ['(label = "team") and type = space']
+    assert "includeArchivedSpaces" not in search.last_request.qs

@@ -261,3 +261,20 @@ def test_labels_of_labelled_documents_and_which_ids_the_index_holds(es: Elastics
     assert indexed.labelled(["attachment"], ["ENG"]) == {"attachment-1": ("contract", "legal")}
     assert indexed.held(["attachment-2", "attachment-3", "attachment-4", "attachment-6", "attachment-9"]) == {
         "attachment-2": "ENG", "attachment-3": "ENG", "attachment-4": "OPS"}  # attachment-6 is another site's
+
+
+def test_which_ids_the_index_holds_is_asked_in_batches(es: Elasticsearch, index: str, monkeypatch) -> None:
+    """However many ids the check asks about, each search stays under the index's result window."""
+    from confluence_source import sync_state
+
+    monkeypatch.setattr(sync_state, "HELD_LOOKUP_BATCH", 3)
+    es.indices.create(index=index, mappings=content_index_mappings())
+    helpers.bulk(es, [{"_index": index, "_id": f"attachment-{n}",
+                       "_source": {"type": "attachment", "site_url": SITE, "space_key": f"S{n % 2}"}}
+                      for n in range(0, 10, 2)], refresh=True)
+    searches = []
+    search = es.search
+    monkeypatch.setattr(es, "search", lambda **kwargs: searches.append(kwargs["size"]) or search(**kwargs))
+    held = IndexedDocuments(es, index, SITE).held([f"attachment-{n}" for n in range(10)])
+    assert held == {f"attachment-{n}": "S0" for n in range(0, 10, 2)}
+    assert searches == [3, 3, 3, 1]
