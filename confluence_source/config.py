@@ -116,18 +116,29 @@ def build_settings(
     """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting.
 
     `data_center_username`, `data_center_password` and `data_center_personal_access_token` are the names newer
-    versions of Elastic's connector use for Data Center credentials: read as `username`, `password` and
-    `personal_access_token` where those are not set, so such a configuration carries over."""
+    versions of Elastic's connector use for Data Center credentials; where set, they are used instead of `username`
+    and `password` (as a pair) or `personal_access_token`, so such a configuration carries over."""
     flavour = parse_data_source(data_source)
     site_url = normalise_url(confluence_url, flavour)
+    basic_names = ("username", "password")
+    data_center_pair = (_blank_to_none(data_center_username), _blank_to_none(data_center_password))
+    if flavour == defaults.DATA_CENTER and any(data_center_pair):
+        # as in Elastic's connector, a Data Center configuration's own pair is used whole, never mixed with a
+        # Server pair left over from before
+        username, password, basic_names = data_center_username, data_center_password, (
+            "data_center_username", "data_center_password")
+    token_name = "personal_access_token"
+    if flavour == defaults.DATA_CENTER and _blank_to_none(data_center_personal_access_token):
+        personal_access_token, token_name = data_center_personal_access_token, "data_center_personal_access_token"
     auth = select_auth(
         flavour,
-        username=_blank_to_none(username) or _blank_to_none(data_center_username),
-        password=_blank_to_none(password) or _blank_to_none(data_center_password),
+        username=_blank_to_none(username),
+        password=_blank_to_none(password),
         account_email=_blank_to_none(account_email),
         api_token=_blank_to_none(api_token),
-        personal_access_token=(_blank_to_none(personal_access_token)
-                               or _blank_to_none(data_center_personal_access_token)),
+        personal_access_token=_blank_to_none(personal_access_token),
+        basic_names=basic_names,
+        token_name=token_name,
     )
     timezone_name = _blank_to_none(cql_timezone)
     if timezone_name is not None:
@@ -223,8 +234,11 @@ def select_auth(
     account_email: str | None,
     api_token: str | None,
     personal_access_token: str | None,
+    basic_names: tuple[str, str] = ("username", "password"),
+    token_name: str = "personal_access_token",
 ) -> AuthSettings:
-    """Pick the authentication mode from the credentials present, or say exactly which ones are missing."""
+    """Pick the authentication mode from the credentials present, or say exactly which ones are missing (under the
+    setting names they came from: `basic_names`, `token_name`)."""
     if flavour == defaults.CLOUD:
         given = {"account_email": account_email, "api_token": api_token}
         missing = [name for name, value in given.items() if not value]
@@ -239,14 +253,14 @@ def select_auth(
             )
         return AuthSettings("basic", account_email, api_token or "", ("account_email", "api_token"))
     if personal_access_token:
-        return AuthSettings("bearer", None, personal_access_token, ("personal_access_token",))
+        return AuthSettings("bearer", None, personal_access_token, (token_name,))
     if username and password:
-        return AuthSettings("basic", username, password, ("username", "password"))
+        return AuthSettings("basic", username, password, basic_names)
     if username or password:
-        missing_name = "password" if username else "username"
+        missing_name = basic_names[1] if username else basic_names[0]
         raise ConfluenceConfigError(
             f"Confluence Server/Data Center basic authentication needs {setting(missing_name)} as well "
-            f"(or set {setting('personal_access_token')} instead)"
+            f"(or set {setting(token_name)} instead)"
         )
     cloud_credentials = [name for name, value in (("account_email", account_email), ("api_token", api_token)) if value]
     raise ConfluenceConfigError(

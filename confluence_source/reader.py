@@ -198,20 +198,26 @@ class ConfluenceReader(ABC):
         """Keys of the spaces an advanced rule matches itself (`type = space`, or a space's key, title or labels):
         Confluence's generic search returns spaces besides content, content search never does. One request for most
         rules (those that cannot match a space find none)."""
-        params: dict[str, Any] = {"cql": and_all(f"({without_order_by(rule)})", type_clause("space")),
-                                  "limit": defaults.V1_PAGE_SIZE_NO_BODY}
-        if self.config.index_archived:
-            params["includeArchivedSpaces"] = "true"
-        keys: list[str] = []
+        params = self._rule_space_query(rule)
+        params["limit"] = defaults.V1_PAGE_SIZE_NO_BODY
+        keys: dict[str, None] = {}  # in the order found, once each
         for page in self.client.pages(self.client.v1(defaults.SEARCH), params,
                                       purpose="listing the spaces an advanced rule matches"):
             for result in page.items:
                 # Cloud and older Data Center name the space `space`; Data Center 10's schema has a generic `entity`
                 space = (result.get("space") or result.get("entity")) if result.get("entityType") == "space" else None
                 key = space.get("key") if isinstance(space, dict) else None
-                if key and key not in keys:
-                    keys.append(str(key))
-        return keys
+                known = self.state.all_spaces.get(str(key)) if key else None
+                if known is not None and (known.status != "archived" or self.config.index_archived):
+                    keys[known.key] = None
+        return list(keys)
+
+    def _rule_space_query(self, rule: str) -> dict[str, Any]:
+        """The generic search for the spaces a rule matches (archived ones only with `index_archived`)."""
+        params: dict[str, Any] = {"cql": and_all(f"({without_order_by(rule)})", type_clause("space"))}
+        if self.config.index_archived:
+            params["includeArchivedSpaces"] = "true"
+        return params
 
     def iter_content(self, doc_type: str, plan: SyncPlan) -> Iterator[Emitted]:
         """Documents of one type for every scope of the plan: full reads first, then change windows."""
@@ -362,10 +368,13 @@ class ConfluenceReader(ABC):
         return selected
 
     def _validate_rule(self, rule: str) -> None:
+        """Both searches a rule runs in (content, and the spaces it matches) accept it, before anything is read."""
         try:
             self.client.get_json(
                 self.client.v1(defaults.CONTENT_SEARCH), {"cql": rule, "limit": 1}, purpose="checking an advanced rule"
             )
+            self.client.get_json(self.client.v1(defaults.SEARCH), {**self._rule_space_query(rule), "limit": 1},
+                                 purpose="checking an advanced rule")
         except ConfluenceQueryError as error:
             raise ConfluenceConfigError(f"{setting('advanced_rules')}: {error}") from None
 

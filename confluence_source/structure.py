@@ -29,7 +29,7 @@ from typing import Collection, Iterator, Mapping, Protocol
 
 from . import settings as defaults
 from .documents import Outline, SpaceInfo, doc_id
-from .reader import ConfluenceReader, Emitted, Scope, SyncPlan
+from .reader import ConfluenceReader, Emitted, Outlined, Scope, SyncPlan
 
 logger = logging.getLogger(__name__)
 
@@ -145,16 +145,38 @@ class StructureCheck:
         side_by_side = budget > 1
         workers = max(1, budget // 2) if side_by_side else 1
         changes = StructureChanges()
+        # when one listing fails, the other stops at its next response instead of running on for nothing
+        abandoned = threading.Event()
+
+        def unless_abandoned(item: Outlined) -> bool:
+            if abandoned.is_set():
+                raise _ListingAbandoned()
+            return True
+
+        def label_changes() -> tuple[dict[str, dict[str, str]], int]:
+            try:
+                return self._label_changes(scopes, counts, labels_then, workers, abandoned)
+            except BaseException:
+                abandoned.set()
+                raise
+
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="structure-check") as pool:
             indexed = pool.submit(self.indexed.outlines, OUTLINED_TYPES, space_keys)
             labels_then = pool.submit(self.indexed.labelled, LABELLED_TYPES, space_keys)
-            labels = pool.submit(self._label_changes, scopes, counts, labels_then, workers) if side_by_side else None
-            listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES),
-                                                    max_workers=workers))
+            labels = pool.submit(label_changes) if side_by_side else None
+            try:
+                listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES),
+                                                        keep=unless_abandoned, max_workers=workers))
+            except _ListingAbandoned:
+                assert labels is not None
+                labels.result()  # raises the label listing's own error
+                raise
+            except BaseException:
+                abandoned.set()
+                raise
             before = indexed.result()
-            label_changes, label_listed = (labels.result() if labels is not None
-                                           else self._label_changes(scopes, counts, labels_then, workers))
-        for doc_type, items in label_changes.items():
+            label_changes_found, label_listed = labels.result() if labels is not None else label_changes()
+        for doc_type, items in label_changes_found.items():
             changes.to_read[doc_type].update(items)
         changes.listed += label_listed
         reshaped: dict[str, str] = {}  # document id -> scope key
@@ -195,7 +217,7 @@ class StructureCheck:
 
     def _label_changes(
         self, scopes: list[Scope], counts: Mapping[tuple[str, str], int],
-        labels_then: "Future[dict[str, tuple[str, ...]]]", workers: int,
+        labels_then: "Future[dict[str, tuple[str, ...]]]", workers: int, abandoned: threading.Event,
     ) -> tuple[dict[str, dict[str, str]], int]:
         """(type -> Confluence id -> scope key of the items whose labels changed, items listed) for LABELLED_TYPES.
 
@@ -219,6 +241,8 @@ class StructureCheck:
         listed = itertools.count()  # items listed, counted in the listing's threads (`next` is atomic)
 
         def differs(item: tuple[str, str, str, Outline]) -> bool:
+            if abandoned.is_set():
+                raise _ListingAbandoned()
             next(listed)
             scope_key, doc_type, confluence_id, now = item
             old = before.get(doc_id(doc_type, confluence_id))
@@ -259,6 +283,10 @@ class StructureCheck:
                 doc_type, confluence_id = document_id.split("-", 1)
                 changed[doc_type][confluence_id] = space_key
         return changed
+
+
+class _ListingAbandoned(Exception):
+    """The other listing of the check failed: this one stops, and the other's error is the one raised."""
 
 
 def _sizes(counts: Mapping[tuple[str, str], int], doc_types: Collection[str]) -> dict[str, int]:

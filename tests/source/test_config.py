@@ -144,9 +144,15 @@ def test_elastic_data_center_credential_names_carry_over() -> None:
     assert basic.auth.kind == "basic" and basic.auth.username == "bob" and basic.auth.secret == "pw"
     bearer = build_settings(data_source="dc", confluence_url="https://w", data_center_personal_access_token="pat")
     assert bearer.auth.kind == "bearer" and bearer.auth.secret == "pat"
-    ours = build_settings(data_source="dc", confluence_url="https://w", username="alice", password="pw2",
-                          data_center_username="bob", data_center_password="pw")
-    assert ours.auth.username == "alice" and ours.auth.secret == "pw2"  # the documented names win
+    # as in Elastic's connector, a Data Center pair is used whole, never mixed with a Server pair left over
+    left_over = build_settings(data_source="dc", confluence_url="https://w", username="old", password="old-pw",
+                               data_center_username="bob", data_center_password="pw")
+    assert left_over.auth.username == "bob" and left_over.auth.secret == "pw"
+    assert left_over.auth.describe() == ("sources.confluence.data_center_username and "
+                                         "sources.confluence.data_center_password")
+    with pytest.raises(ConfluenceConfigError, match=r"needs sources\.confluence\.data_center_password as well"):
+        build_settings(data_source="dc", confluence_url="https://w", username="old", password="old-pw",
+                       data_center_username="bob")
 
 
 def test_secrets_are_not_in_the_settings_repr() -> None:

@@ -188,14 +188,17 @@ def test_a_site_without_labels_is_neither_counted_nor_searched() -> None:
 
 
 def test_spaces_a_rule_matches_come_from_the_generic_search_in_either_result_shape() -> None:
-    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"), SpaceInfo("12", "OPS", "Operations"),
+                                SpaceInfo("13", "OLD", "Old", status="archived"))
     with requests_mock.Mocker() as mock:
         search = mock.get(V1 + "/search", json={"results": [
             {"entityType": "space", "space": {"key": "ENG", "name": "Engineering"}},
             {"entityType": "space", "entity": {"key": "OPS", "name": "Operations"}},  # Data Center 10's schema
             {"entityType": "content", "content": {"id": "5", "type": "page"}},
             {"entityType": "space", "space": {"key": "ENG"}},
-        ], "size": 4, "_links": {}})
+            {"entityType": "space", "space": {"key": "OLD"}},  # archived: left out without index_archived
+            {"entityType": "space", "space": {"key": "HIDDEN"}},  # not in the space listing
+        ], "size": 6, "_links": {}})
         assert reader.spaces_matched_by_rule('label = "team" order by created') == ["ENG", "OPS"]
     assert search.last_request.qs["cql"] == ['(label = "team") and type = space']
     assert "includeArchivedSpaces" not in search.last_request.qs

@@ -246,3 +246,30 @@ def test_a_space_renamed_since_the_watermarks_were_saved_loses_its_watermark():
     spaces = [SpaceInfo(id="1", key="ENG", name="Engineering"), SpaceInfo(id="2", key="OPS", name="Operations"),
               SpaceInfo(id="3", key="NEW", name="New space")]  # NEW: no name saved yet (an older state document)
     assert without_renamed_spaces(marks, names_then, spaces) == {"ENG": marks["ENG"], "NEW": marks["NEW"]}
+
+
+def test_when_one_listing_fails_the_other_stops_and_its_error_is_raised():
+    """The label listing (attachments) fails at once: the page-tree listing stops at its next item instead of
+    running to its end, and the label listing's error is what the run reports."""
+    import time
+
+    import pytest
+
+    class FailingLabels(ScriptedReader):
+        pages_listed = 0
+
+        def iter_outlines(self, doc_types, scopes, sizes=None, expand=None, keep=None, max_workers=None):
+            if "attachment" in doc_types:
+                raise RuntimeError("Confluence kept answering HTTP 500 while listing labels")
+            for n in range(300):
+                time.sleep(0.005)  # one response after another
+                item = ("ENG", "page", str(n), Outline.of_facts(page(str(n))))
+                if keep is None or keep(item):
+                    self.pages_listed += 1
+                    yield item
+
+    indexed = {"1": page("1"), "a1": page("a1", labels=("x",), doc_type="attachment")}
+    reader = FailingLabels([])
+    with pytest.raises(RuntimeError, match="listing labels"):
+        run_check(reader, ScriptedIndex(indexed))
+    assert reader.pages_listed < 300
