@@ -173,6 +173,24 @@ def test_one_deleted_page_narrows_to_its_space_and_type(es: Elasticsearch, index
     assert site.indexed.scoped_scans() == [("BETA", ["page"])]
 
 
+def test_among_many_spaces_the_one_that_lost_documents_is_found_by_halving(es: Elasticsearch, index: str) -> None:
+    """Sixteen spaces, one page gone in one of them: the spaces of the disagreeing type are halved (one half counted,
+    the other's count is the rest), four counts instead of sixteen."""
+    spaces = [f"S{n:02d}" for n in range(16)]
+    site = Site(es, index, sizes={"page": 3, "comment": 2}, spaces=spaces)
+    gone = site.delete_in_confluence("S11", "page")
+
+    plan = site.plan(synced=spaces)
+
+    assert plan.delete_ids == gone and plan.listed_scopes == [("S11", "page")]
+    calls = site.confluence.count_calls
+    types = sorted(CONTENT_TYPES)
+    assert calls[:5] == [(spaces, types)] + [(spaces, [doc_type]) for doc_type in types]
+    halving = calls[5:]
+    assert [space_keys for space_keys, _ in halving] == [spaces[:8], spaces[8:12], spaces[8:10], ["S10"]]
+    assert all(doc_types == ["page"] for _, doc_types in halving)
+
+
 def test_deletions_of_two_types_in_two_spaces_list_only_those_scopes(es: Elasticsearch, index: str) -> None:
     site = Site(es, index)
     gone = site.delete_in_confluence("ALPHA", "comment", 2) + site.delete_in_confluence("GAMMA", "attachment")
