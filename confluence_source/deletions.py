@@ -152,9 +152,11 @@ def _scopes_with_other_counts(
 ) -> list[tuple[str, str]]:
     """The scopes whose Confluence count differs from the index, found top-down: all scopes in one count, then per
     type, then by halving the spaces of a disagreeing type: one half is counted and the other half's count is the
-    rest, so one space out of N that lost documents costs about log2(N) counts instead of N. (Counts taken moments
-    apart can be off by an item created in between; that only lists a scope for nothing, or leaves a deletion to the
-    next run: what is deleted always comes from an id listing.)"""
+    rest, so one space out of N that lost documents costs about log2(N) counts instead of N. Where Confluence counts
+    more than the index holds (items created since this run read them), halves can cancel out, so that type's spaces
+    are counted one by one. (A surplus and a loss that cancel out within one counted part, or within the type's own
+    count, stay unseen until the next run has indexed the new items: what is deleted always comes from an id
+    listing, so counts can only delay a deletion or list a scope for nothing.)"""
     if not scopes:
         return []
 
@@ -165,15 +167,25 @@ def _scopes_with_other_counts(
         # a group is a full cross product of its spaces and types, so the indexed side sums every pair in it
         return sum(indexed_counts.get(scope, 0) for scope in _cross_product(group))
 
+    def one_by_one(group: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [scope for scope in group if counted([scope]) != indexed_counts.get(scope, 0)]
+
     def differing_within(group: list[tuple[str, str]], confluence_total: int) -> list[tuple[str, str]]:
         """`group`: scopes of one type whose Confluence total is known."""
         if confluence_total == indexed_total(group):
             return []
         if len(group) == 1:
             return group
+        if confluence_total > indexed_total(group):
+            # Confluence holds items the index does not (created since this run read them): a surplus in one space can
+            # hide a loss in another within any part, so each space is counted on its own
+            return one_by_one(group)
         left, right = group[: len(group) // 2], group[len(group) // 2 :]
         left_total = counted(left)
-        return differing_within(left, left_total) + differing_within(right, confluence_total - left_total)
+        right_total = confluence_total - left_total
+        if left_total > indexed_total(left) or right_total > indexed_total(right):
+            return one_by_one(group)  # the same surplus, found in one half
+        return differing_within(left, left_total) + differing_within(right, right_total)
 
     # one count for everything, when the unsettled scopes form a full grid (else settled scopes would be counted too)
     if set(_cross_product(scopes)) == set(scopes) and counted(scopes) == indexed_total(scopes):

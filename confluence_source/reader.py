@@ -13,6 +13,7 @@ requests however many spaces are synced.
 from __future__ import annotations
 
 import logging
+import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -247,8 +248,8 @@ class ConfluenceReader(ABC):
         """How many current items of these types Confluence's search counts in these scopes (space keys, or
         advanced-rule texts): one request per 100 spaces and per rule, whatever the number of types.
 
-        The deletion check starts with one such count for the whole site and only narrows down (per type, then per
-        space) where it disagrees with the index, so a run without deletions costs a single request. A count cannot
+        The deletion check starts with one such count for the whole site and only narrows down (per type, then over
+        halves of the spaces) where it disagrees with the index, so a run without deletions costs a single request. A count cannot
         apply every indexing rule (very recent changes may not be searchable yet), so it decides whether an id
         listing is needed; it is never the list of what exists.
         """
@@ -442,10 +443,14 @@ class ConfluenceReader(ABC):
         purpose = f"listing {'labels' if 'ancestors' not in expand else 'labels and page trees'} of " + ", ".join(
             f"{doc_type}s" for doc_type in doc_types)
 
+        stop = threading.Event()  # set when the listing ends early (a query failed): the other queries stop too
+
         def run(query: tuple[Any, str, bool]) -> list[Outlined]:
             scope_key_of, cql, archived = query
             found: list[Outlined] = []
             for items in self.search(cql, expand, defaults.V1_PAGE_SIZE_NO_BODY, archived, purpose=purpose):
+                if stop.is_set():
+                    raise _ListingStopped()
                 for raw in items:
                     if not self.is_indexed_status(raw.get("status")):
                         continue
@@ -469,6 +474,7 @@ class ConfluenceReader(ABC):
             for future in as_completed([pool.submit(run, query) for query in queries]):
                 yield from future.result()
         finally:
+            stop.set()  # after a failure, or when the caller stops reading: the running queries end at their next page
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _outline_queries(
@@ -717,3 +723,7 @@ class ConfluenceReader(ABC):
                 f"Confluence listed {listed} of {total if total is not None else 'an unknown number of'} items "
                 f"while {purpose}; not reconciling deletions on it"
             )
+
+
+class _ListingStopped(Exception):
+    """A query of an outline listing stops because another one failed (its own error is the one raised)."""

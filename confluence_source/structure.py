@@ -167,6 +167,7 @@ class StructureCheck:
             try:
                 listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES),
                                                         keep=unless_abandoned, max_workers=workers))
+                before = indexed.result()
             except _ListingAbandoned:
                 assert labels is not None
                 labels.result()  # raises the label listing's own error
@@ -174,7 +175,6 @@ class StructureCheck:
             except BaseException:
                 abandoned.set()
                 raise
-            before = indexed.result()
             label_changes_found, label_listed = labels.result() if labels is not None else label_changes()
         for doc_type, items in label_changes_found.items():
             changes.to_read[doc_type].update(items)

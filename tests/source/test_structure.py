@@ -273,3 +273,53 @@ def test_when_one_listing_fails_the_other_stops_and_its_error_is_raised():
     with pytest.raises(RuntimeError, match="listing labels"):
         run_check(reader, ScriptedIndex(indexed))
     assert reader.pages_listed < 300
+
+
+def test_a_failed_query_stops_both_listings_with_their_parallel_queries(monkeypatch):
+    """Through the reader's own listing, four queries side by side per listing: one page query fails at its third
+    response, and every other query of both listings stops at its next response instead of running to the end."""
+    import threading
+    import time
+
+    import pytest
+
+    from confluence_source import reader as reader_module
+
+    monkeypatch.setattr(reader_module, "outline_from_v1", lambda raw: (
+        raw["type"], raw["id"], Outline("t", "ENG", tuple(raw.get("labels", ())), (), ())))
+    responses_per_query = 100
+
+    class PagedReader:
+        config = SimpleNamespace(concurrent_downloads=8)
+        iter_outlines = reader_module.ConfluenceReader.iter_outlines
+
+        def __init__(self) -> None:
+            self.responses = {"page": 0, "attachment": 0}
+            self.lock = threading.Lock()
+
+        def is_indexed_status(self, status):
+            return True
+
+        def _outline_queries(self, type_filter, scopes, sizes):
+            kind = "attachment" if "attachment" in type_filter else "page"
+            return [((lambda outline: "ENG"), f"{kind}:{n}", False) for n in range(4)]
+
+        def search(self, cql, expand, limit, archived, purpose):
+            kind, query = cql.split(":")
+            for n in range(responses_per_query):
+                if kind == "page" and query == "0" and n == 3:
+                    raise RuntimeError("Confluence kept answering HTTP 500 while listing pages")
+                time.sleep(0.005)
+                with self.lock:
+                    self.responses[kind] += 1
+                yield [{"type": kind, "id": f"{query}-{n}", "labels": ["x"] if kind == "attachment" else []}]
+
+        def current_labels(self, *args, **kwargs):
+            return None
+
+    reader = PagedReader()
+    index = ScriptedIndex({"1": page("1"), "a1": page("a1", labels=("x",), doc_type="attachment")})
+    with pytest.raises(RuntimeError, match="listing pages"):
+        StructureCheck(reader, incremental_plan(), index).changes()  # type: ignore[arg-type]
+    assert reader.responses["page"] < 4 * responses_per_query // 2
+    assert reader.responses["attachment"] < 4 * responses_per_query // 2
