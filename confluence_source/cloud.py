@@ -482,10 +482,7 @@ class CloudReader(ConfluenceReader):
                 mapping = self._labels_from_label_listing(kind, labels)
             if mapping is None:
                 mapping = self._labels_from_search(doc_type)
-            for names in mapping.values():
-                names.sort()
-            self._labels[kind] = mapping
-            return mapping
+            return self._keep_label_map(kind, mapping)
 
     def current_labels(
         self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int, max_workers: int = 16
@@ -511,10 +508,16 @@ class CloudReader(ConfluenceReader):
                     mapping = self._labels_from_label_listing(kind, labels, max_workers, _RequestBudget(search_cost))
                 except _OverBudget:
                     return None
-                for names in mapping.values():
-                    names.sort()
-                self._labels[kind] = mapping  # the same map a full read of this run would build
+                self._keep_label_map(kind, mapping)  # the same map a full read of this run would build
         return {doc_id(doc_type, content_id): tuple(names) for content_id, names in mapping.items()}
+
+    def _keep_label_map(self, kind: str, mapping: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Sort each item's labels (as documents carry them) and keep the map for the rest of the run; under
+        `_labels_lock`."""
+        for names in mapping.values():
+            names.sort()
+        self._labels[kind] = mapping
+        return mapping
 
     @staticmethod
     def _label_listing_beats(search_cost: int, label_count: int | None) -> bool:

@@ -172,11 +172,12 @@ def _scopes_with_other_counts(
 
     def differing_within(group: list[tuple[str, str]], confluence_total: int) -> list[tuple[str, str]]:
         """`group`: scopes of one type whose Confluence total is known."""
-        if confluence_total == indexed_total(group):
+        in_index = indexed_total(group)
+        if confluence_total == in_index:
             return []
         if len(group) == 1:
             return group
-        if confluence_total > indexed_total(group):
+        if confluence_total > in_index:
             # Confluence holds items the index does not (created since this run read them): a surplus in one space can
             # hide a loss in another within any part, so each space is counted on its own
             return one_by_one(group)

@@ -249,8 +249,8 @@ class ConfluenceReader(ABC):
         advanced-rule texts): one request per 100 spaces and per rule, whatever the number of types.
 
         The deletion check starts with one such count for the whole site and only narrows down (per type, then over
-        halves of the spaces) where it disagrees with the index, so a run without deletions costs a single request. A count cannot
-        apply every indexing rule (very recent changes may not be searchable yet), so it decides whether an id
+        halves of the spaces) where it disagrees with the index, so a run without deletions costs a single request.
+        A count cannot apply every indexing rule (very recent changes may not be searchable yet), so it decides whether an id
         listing is needed; it is never the list of what exists.
         """
         keys = sorted(set(space_keys))
@@ -426,7 +426,7 @@ class ConfluenceReader(ABC):
     def iter_outlines(
         self, doc_types: tuple[str, ...], scopes: list[Scope], sizes: Mapping[str, int] | None = None,
         expand: str = defaults.V1_OUTLINE_EXPAND, keep: Callable[[Outlined], bool] | None = None,
-        max_workers: int | None = None,
+        max_workers: int | None = None, abandon: threading.Event | None = None,
     ) -> Iterator[Outlined]:
         """(scope key, type, Confluence id, outline) of every current item of these types in these scopes: no
         bodies, just what shows a change that creates no version (title, space, labels, ancestors), about one request
@@ -438,19 +438,22 @@ class ConfluenceReader(ABC):
         Such a listing is a long chain of small requests, so it is split into a few queries of similar size (`sizes`:
         items per space key, e.g. what the index holds) that run side by side (at most `max_workers`, and never more
         than `concurrent_downloads`); on the simulator four queries list a 50,000-page site three times faster than
-        one. A failed query fails the whole listing."""
+        one. A failed query fails the whole listing: the others stop at their next response. So does every query once
+        the caller sets `abandon` (e.g. a listing running beside this one failed): the listing then raises
+        `ListingStopped`."""
         queries = self._outline_queries(type_clause(*doc_types), scopes, sizes or {})
         purpose = f"listing {'labels' if 'ancestors' not in expand else 'labels and page trees'} of " + ", ".join(
             f"{doc_type}s" for doc_type in doc_types)
 
         stop = threading.Event()  # set when the listing ends early (a query failed): the other queries stop too
+        stopping = (stop,) if abandon is None else (stop, abandon)
 
         def run(query: tuple[Any, str, bool]) -> list[Outlined]:
             scope_key_of, cql, archived = query
             found: list[Outlined] = []
             for items in self.search(cql, expand, defaults.V1_PAGE_SIZE_NO_BODY, archived, purpose=purpose):
-                if stop.is_set():
-                    raise _ListingStopped()
+                if any(event.is_set() for event in stopping):
+                    raise ListingStopped()
                 for raw in items:
                     if not self.is_indexed_status(raw.get("status")):
                         continue
@@ -725,5 +728,6 @@ class ConfluenceReader(ABC):
             )
 
 
-class _ListingStopped(Exception):
-    """A query of an outline listing stops because another one failed (its own error is the one raised)."""
+class ListingStopped(Exception):
+    """An outline listing stopped before its end: one of its queries failed (that error is the one raised), or the
+    caller abandoned it."""

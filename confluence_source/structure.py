@@ -29,7 +29,7 @@ from typing import Collection, Iterator, Mapping, Protocol
 
 from . import settings as defaults
 from .documents import Outline, SpaceInfo, doc_id
-from .reader import ConfluenceReader, Emitted, Outlined, Scope, SyncPlan
+from .reader import ConfluenceReader, Emitted, ListingStopped, Scope, SyncPlan
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +148,6 @@ class StructureCheck:
         # when one listing fails, the other stops at its next response instead of running on for nothing
         abandoned = threading.Event()
 
-        def unless_abandoned(item: Outlined) -> bool:
-            if abandoned.is_set():
-                raise _ListingAbandoned()
-            return True
-
         def label_changes() -> tuple[dict[str, dict[str, str]], int]:
             try:
                 return self._label_changes(scopes, counts, labels_then, workers, abandoned)
@@ -166,9 +161,9 @@ class StructureCheck:
             labels = pool.submit(label_changes) if side_by_side else None
             try:
                 listed = list(self.reader.iter_outlines(OUTLINED_TYPES, scopes, _sizes(counts, OUTLINED_TYPES),
-                                                        keep=unless_abandoned, max_workers=workers))
+                                                        max_workers=workers, abandon=abandoned))
                 before = indexed.result()
-            except _ListingAbandoned:
+            except ListingStopped:
                 assert labels is not None
                 labels.result()  # raises the label listing's own error
                 raise
@@ -241,8 +236,6 @@ class StructureCheck:
         listed = itertools.count()  # items listed, counted in the listing's threads (`next` is atomic)
 
         def differs(item: tuple[str, str, str, Outline]) -> bool:
-            if abandoned.is_set():
-                raise _ListingAbandoned()
             next(listed)
             scope_key, doc_type, confluence_id, now = item
             old = before.get(doc_id(doc_type, confluence_id))
@@ -259,7 +252,8 @@ class StructureCheck:
             unsure.clear()
 
         for scope_key, doc_type, confluence_id, now in self.reader.iter_outlines(
-                LABELLED_TYPES, wanted, sizes, expand=defaults.V1_LABELS_EXPAND, keep=differs, max_workers=workers):
+                LABELLED_TYPES, wanted, sizes, expand=defaults.V1_LABELS_EXPAND, keep=differs, max_workers=workers,
+                abandon=abandoned):
             document_id = doc_id(doc_type, confluence_id)
             if document_id in before:
                 changed[doc_type][confluence_id] = scope_key
@@ -283,10 +277,6 @@ class StructureCheck:
                 doc_type, confluence_id = document_id.split("-", 1)
                 changed[doc_type][confluence_id] = space_key
         return changed
-
-
-class _ListingAbandoned(Exception):
-    """The other listing of the check failed: this one stops, and the other's error is the one raised."""
 
 
 def _sizes(counts: Mapping[tuple[str, str], int], doc_types: Collection[str]) -> dict[str, int]:

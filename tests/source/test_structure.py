@@ -41,7 +41,7 @@ class ScriptedReader:
         self.listed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []  # (types, scope keys) of each listing
         self.workers: list[int | None] = []  # parallel queries each listing may run
 
-    def iter_outlines(self, doc_types, scopes, sizes=None, expand=None, keep=None, max_workers=None):
+    def iter_outlines(self, doc_types, scopes, sizes=None, expand=None, keep=None, max_workers=None, abandon=None):
         self.listed.append((tuple(doc_types), tuple(scope.key for scope in scopes)))
         self.workers.append(max_workers)
         for facts in self.outlines:
@@ -258,11 +258,16 @@ def test_when_one_listing_fails_the_other_stops_and_its_error_is_raised():
     class FailingLabels(ScriptedReader):
         pages_listed = 0
 
-        def iter_outlines(self, doc_types, scopes, sizes=None, expand=None, keep=None, max_workers=None):
+        def iter_outlines(self, doc_types, scopes, sizes=None, expand=None, keep=None, max_workers=None,
+                          abandon=None):
+            from confluence_source.reader import ListingStopped
+
             if "attachment" in doc_types:
                 raise RuntimeError("Confluence kept answering HTTP 500 while listing labels")
             for n in range(300):
                 time.sleep(0.005)  # one response after another
+                if abandon is not None and abandon.is_set():
+                    raise ListingStopped()
                 item = ("ENG", "page", str(n), Outline.of_facts(page(str(n))))
                 if keep is None or keep(item):
                     self.pages_listed += 1
