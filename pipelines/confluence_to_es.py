@@ -38,11 +38,12 @@ from destinations.elastic import (  # noqa: E402
 )
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
+from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
 # errors whose one-line message is the whole story (no traceback) ...
-USER_ERRORS = (ConfluenceError, ElasticsearchSettingsError)
+USER_ERRORS = (ConfluenceError, ElasticsearchSettingsError, SyncAlreadyRunningError)
 # ... and among them those a setting fixes (exit 2); the rest (e.g. Confluence failing after all retries) exit 1
 SETTING_ERRORS = (ConfluenceConfigError, ConfluenceAuthError, ConfluenceConnectionError, ConfluenceQueryError,
                   ElasticsearchSettingsError)
@@ -77,8 +78,9 @@ def writable_file(text: str) -> Path:
 
 HELP_EPILOG = """settings: [sources.confluence] and [destination.elasticsearch] in .dlt/config.toml and .dlt/secrets.toml
 of the working directory, or environment variables (SOURCES__CONFLUENCE__CONFLUENCE_URL, ...); see README.md.
-exit codes: 0 success; 1 the run failed (nothing was deleted, the watermarks did not move); 2 a setting to fix (the
-message names it); 3 the mass-delete guard kept documents that Confluence no longer shows."""
+exit codes: 0 success; 1 the run failed (nothing was deleted, the watermarks did not move), or another run of the
+same pipeline is still going (this one did nothing); 2 a setting to fix (the message names it); 3 the mass-delete
+guard kept documents that Confluence no longer shows."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

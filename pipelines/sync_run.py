@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import dlt
-from dlt.common.pipeline import LoadInfo
+from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 
 from confluence_source import ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
+from pipelines.load_packages import prune_loaded_packages
 from pipelines.memory import release_free_memory
+from pipelines.run_lock import exclusive_run
 
 logger = logging.getLogger("confluence_to_es")
 
@@ -103,7 +105,13 @@ def make_pipeline(options: SyncOptions) -> dlt.Pipeline:
 
 
 def run_sync(options: SyncOptions) -> SyncSummary:
-    """Run one sync; raises the source's or destination's one-line errors for the caller to print."""
+    """Run one sync; raises the source's or destination's one-line errors for the caller to print, and
+    `SyncAlreadyRunningError` when another run of the same pipeline has not finished (see `run_lock.py`)."""
+    with exclusive_run(options.pipelines_dir or get_dlt_pipelines_dir(), options.pipeline_name):
+        return _sync(options)
+
+
+def _sync(options: SyncOptions) -> SyncSummary:
     started = time.monotonic()
     es_settings = elastic.resolve_settings()
     index = es_settings.index
@@ -124,6 +132,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
                                                                         reader.state.selected)
         ledger = SyncLedger()
         pipeline = make_pipeline(options)
+        prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
         if pipeline.has_pending_data:
             logger.warning("Loading a package left pending by an earlier run before syncing")
             pipeline.load()

@@ -79,6 +79,33 @@ def test_watermarks_live_in_elasticsearch_so_a_fresh_dlt_folder_stays_incrementa
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
+def test_the_dlt_folder_keeps_no_document_copies_and_a_bounded_number_of_load_packages(make_harness, monkeypatch):
+    """`.dlt/config.toml` deletes load files once loaded, and every run prunes old packages: a host that syncs every
+    few minutes must not accumulate copies of the wiki, nor one package per run forever."""
+    import dlt
+
+    import pipelines.load_packages as load_packages
+
+    monkeypatch.setattr(load_packages, "KEPT_LOADED_PACKAGES", 2)
+    harness = make_harness("cloud")
+    harness.run()
+    page = readable_pages(harness)[0]
+    for round_number in range(3):
+        harness.sim.mutations.edit(content_id=page.id, body=f"<p>Numbat census round {round_number}.</p>")
+        harness.run()
+    assert "Numbat census round 2." in harness.docs()[f"page-{page.id}"]["body"]
+
+    working_dir = harness.pipelines_dir / harness.pipeline_name
+    leftovers = [path for path in working_dir.rglob("*") if path.is_file() and "jsonl" in path.name]
+    assert leftovers == []
+    pipeline = dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir))
+    loaded = pipeline.list_completed_load_packages()
+    # the two kept before the last run started, plus the last run's own package
+    assert len(loaded) == 3, loaded
+    assert len(list((working_dir / "load" / "loaded").iterdir())) == 3
+    assert all(pipeline.get_load_package_info(load_id).state == "loaded" for load_id in loaded)
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_incremental_run_picks_up_a_label_added_without_a_new_version(make_harness, flavour):
     harness = make_harness(flavour)
@@ -609,6 +636,23 @@ def test_cli_bad_credentials_exit_2_naming_the_setting_without_the_secret(make_h
     assert setting.lower() in stderr, stderr
     assert wrong not in stderr
     assert all(secret not in stderr for secret in harness.sim.credentials.values() if len(secret) > 6), stderr
+
+
+def test_cli_refuses_to_overlap_a_running_sync_of_the_same_pipeline(make_harness, tmp_path, capsys):
+    from pipelines.run_lock import exclusive_run
+
+    harness = make_harness("datacenter")
+    with exclusive_run(str(tmp_path / "cli-dlt" / "pipelines"), harness.pipeline_name):
+        code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 1, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert "still running" in stderr and "did nothing" in stderr, stderr
+    assert not harness.es.indices.exists(index=harness.index)  # it stopped before touching anything
+    assert harness.sim.stats()["requests"] == 0
+
+    code, stderr = run_cli(harness, tmp_path, capsys)  # once the other run is over, the next one goes ahead
+    assert code == 0, stderr
+    assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
 def test_cli_unknown_space_key_exit_2_listing_the_available_keys(make_harness, tmp_path, capsys):

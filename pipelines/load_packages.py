@@ -1,0 +1,53 @@
+"""Keeping the pipeline's working folder from growing with every run.
+
+dlt moves each loaded package to `<pipelines_dir>/<pipeline>/load/loaded/<load_id>` and keeps it. With
+`[load] delete_completed_jobs = true` (`.dlt/config.toml`) the package's load files, which are copies of the
+documents, are deleted once they are in Elasticsearch; what remains of each package (its schema, state and job
+list, about 60-90 KB) would still pile up on a host that syncs every few minutes. So every run keeps only the
+newest packages: enough for `dlt pipeline confluence_to_es trace`, `load-package` and `failed-jobs` to inspect
+recent runs, and a package whose jobs failed keeps its files (dlt does not delete those) for as long as it is
+among them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import dlt
+
+logger = logging.getLogger("confluence_to_es")
+
+# Loaded packages kept for inspection (a run makes one, or two when it deletes documents).
+KEPT_LOADED_PACKAGES = 20
+
+
+def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int | None = None) -> int:
+    """Delete all but the `keep` (default `KEPT_LOADED_PACKAGES`) newest loaded packages of `pipeline`; returns how
+    many were deleted.
+
+    Housekeeping only: a package that cannot be removed is left for the next run, never a reason to fail this one.
+    """
+    keep = KEPT_LOADED_PACKAGES if keep is None else keep
+    loaded = sorted(pipeline.list_completed_load_packages(), key=_load_time)
+    removed = 0
+    for load_id in loaded[: max(0, len(loaded) - keep)]:
+        try:
+            package_path = Path(pipeline.get_load_package_info(load_id).package_path)
+            shutil.rmtree(package_path)
+        except Exception as error:  # noqa: BLE001 - a locked or half-deleted folder: tried again next run
+            logger.warning("Could not remove the old load package %s (%s)", load_id, type(error).__name__)
+            continue
+        removed += 1
+    if removed:
+        logger.info("Removed %d old load package(s) from %s", removed, pipeline.working_dir)
+    return removed
+
+
+def _load_time(load_id: str) -> float:
+    """dlt's load ids are the package's creation time (seconds since the epoch); anything else sorts first."""
+    try:
+        return float(load_id)
+    except ValueError:
+        return float("-inf")
