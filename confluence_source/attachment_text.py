@@ -21,7 +21,9 @@ download; only new versions are fetched, and the next incremental run tries agai
 (and those indexed without text because extraction was off or came with a newer version of this connector).
 
 A download that fails after the client's retries, or a file that cannot be read, leaves that attachment indexed with
-its metadata only: one broken file must not stop a site's sync. The run's log says how many there were.
+its metadata only: one broken file must not stop a site's sync. The run's log says how many there were. When
+downloads keep getting no answer at all (the site or its network went away mid-read), the files left in that read are
+not asked for any more but given the same outcome, instead of each waiting out its timeouts and retries.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from typing import Any, Callable, Collection, Iterator, Protocol
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .documents import PENDING_BODY
-from .errors import ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError, FileTooLargeError
+from .errors import (ConfluenceConnectionError, ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError,
+                     FileTooLargeError)
 from .extraction import ExtractionError, extract_text, extractable_type
 from .file_workers import ByteBudget, ExtractionThreads
 
@@ -62,6 +65,11 @@ RETRIED = (DOWNLOAD_FAILED, DISABLED, FAILED)
 KEPT_FROM_INDEX = "kept_from_index"
 # Attachments per lookup of their indexed text (each may carry up to MAX_EXTRACTED_CHARS characters).
 INDEX_LOOKUP_BATCH = 50
+# Downloads in a row that got no answer at all (timed out, or no connection) after which the site is taken to be
+# down for the rest of the read: each costs up to (retry_count + 1) x request_timeout, so working through thousands
+# of files fifty at a time against a site that stopped answering would take hours. The files left are indexed without
+# their text (download_failed) and tried again by the next run.
+UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP = 20
 
 
 class IndexedTexts(Protocol):
@@ -111,6 +119,7 @@ class AttachmentTextReader:
         self._lock = threading.Lock()
         self._indexed: IndexedTexts | None = None
         self._index_holds_texts: bool | None = None  # asked once per index, on the first lookup
+        self._unanswered_in_a_row = 0
 
     @property
     def indexed(self) -> IndexedTexts | None:
@@ -166,6 +175,7 @@ class AttachmentTextReader:
             downloads, extractors = self._downloads, self._extractors
             self._downloads = self._extractors = None
             self._closing.set()
+            self._unanswered_in_a_row = 0  # the next read asks the site again
         if downloads is not None:
             downloads.shutdown(wait=True, cancel_futures=True)
         if extractors is not None:
@@ -242,12 +252,16 @@ class AttachmentTextReader:
         with self._budget.hold(size if size is not None else defaults.MAX_ATTACHMENT_BYTES):
             if self._closing.is_set():
                 return AttachmentText(None, DOWNLOAD_FAILED)  # the run is ending: nobody waits for this text
+            if self._site_stopped_answering():
+                return self._settled_text(None, DOWNLOAD_FAILED)
             try:
                 data = self.client.download(url, max_bytes=defaults.MAX_ATTACHMENT_BYTES,
                                             purpose=f"downloading {document_id} ({file_name})")
             except FileTooLargeError:
+                self._answered(True)
                 return self._settled_text(None, TOO_LARGE)
             except ConfluenceError as error:
+                self._answered(not isinstance(error, ConfluenceConnectionError))
                 logger.warning("Could not download %s (%s): %s", document_id, file_name, error)
                 refused = isinstance(error, ConfluenceNotFoundError) or (
                     isinstance(error, ConfluenceRequestError) and error.status is not None
@@ -256,6 +270,7 @@ class AttachmentTextReader:
             except Exception as error:  # noqa: BLE001 - one file must not stop the sync
                 logger.warning("Could not download %s (%s): %s", document_id, file_name, type(error).__name__)
                 return self._settled_text(None, DOWNLOAD_FAILED)
+            self._answered(True)
             limit = defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS
             try:
                 text = extractors.run(limit, extract_text, data, media_type, file_name)
@@ -271,6 +286,22 @@ class AttachmentTextReader:
             finally:
                 del data
         return self._settled_text(text or None, EXTRACTED if text else NO_TEXT)
+
+    def _answered(self, answered: bool) -> None:
+        """Count a download that got no answer at all (`answered` False); any answer starts the count again."""
+        with self._lock:
+            if answered:
+                self._unanswered_in_a_row = 0
+                return
+            self._unanswered_in_a_row += 1
+            if self._unanswered_in_a_row == UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP:
+                logger.warning("%d downloads in a row got no answer from Confluence: the files left in this read are "
+                               "indexed without their text (download_failed) and tried again by the next run",
+                               UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP)
+
+    def _site_stopped_answering(self) -> bool:
+        with self._lock:
+            return self._unanswered_in_a_row >= UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP
 
     def _settled_text(self, text: str | None, status: str) -> AttachmentText:
         self._settled(status)

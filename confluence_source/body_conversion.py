@@ -12,12 +12,14 @@ the main process, with what the reader knows by then, as is the batch of a worke
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import html
 import logging
 import multiprocessing
 import os
 import re
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -97,6 +99,26 @@ def _ready() -> int:
     return os.getpid()
 
 
+# prctl(2) option: the signal a process gets when the thread that created it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the run that forked it ends, however it ends.
+
+    A run that is killed (SIGKILL, an out-of-memory kill, a scheduler's timeout) cannot shut its pool down, and its
+    workers would then wait forever on a pipe that their sibling workers still hold open, each keeping its memory.
+    Linux sends them SIGKILL when the parent goes; elsewhere this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: no prctl
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
 def default_workers() -> int:
     """One worker per core, up to four (none on a single core, or where processes cannot be forked). While workers
     convert, the main process mostly waits for them and for Confluence, so it needs no core of its own (measured on
@@ -121,7 +143,8 @@ class BodyConversionPool:
         # across the processes' peak). Garbage is collected first, so that only live objects are frozen.
         gc.collect()
         gc.freeze()
-        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_die_with_parent, initargs=(os.getpid(),))
         for future in [self._executor.submit(_ready) for _ in range(workers)]:
             future.result()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -22,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from dlt.common.exceptions import SignalReceivedException  # noqa: E402
+from dlt.common.runtime import signals  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from confluence_source.errors import (  # noqa: E402
@@ -53,6 +56,15 @@ def exit_code_of(error: BaseException) -> int:
     if isinstance(error, ElasticsearchUnavailableError) and not error.names_a_setting:
         return EXIT_FAILED  # e.g. the cluster stayed overloaded (HTTP 503) after every retry: no setting to fix
     return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED
+
+
+def stopped_by(error: SignalReceivedException) -> str:
+    try:
+        name = signal.Signals(error.signal_code).name
+    except ValueError:
+        name = f"signal {error.signal_code}"
+    return (f"error: stopped by {name} before the sync finished; the watermarks did not move, so the next run "
+            f"repeats the work")
 
 
 def fraction(text: str) -> float:
@@ -115,16 +127,26 @@ def main(argv: list[str] | None = None) -> int:
         max_delete_fraction=args.max_delete_fraction,
     )
     try:
-        if args.demo:
-            from pipelines.demo import run_demo
+        # a first SIGINT or SIGTERM stops the run at its next safe point (dlt's steps, and the sync between them); a
+        # second one stops it at once
+        with signals.intercepted_signals():
+            if args.demo:
+                from pipelines.demo import run_demo
 
-            return run_demo(options, flavour=args.demo_flavour, preset=args.demo_preset,
-                            summary_json=args.summary_json)
-        summary = run_sync(options)
+                return run_demo(options, flavour=args.demo_flavour, preset=args.demo_preset,
+                                summary_json=args.summary_json)
+            summary = run_sync(options)
+    except SignalReceivedException as error:
+        print(stopped_by(error), file=sys.stderr)
+        return EXIT_FAILED
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_code_of(error)
     except PipelineStepFailed as error:
+        stopped = find_wrapped_error(error, (SignalReceivedException,))
+        if isinstance(stopped, SignalReceivedException):
+            print(stopped_by(stopped), file=sys.stderr)
+            return EXIT_FAILED
         cause = find_wrapped_error(error, USER_ERRORS)
         if cause is not None:
             print(f"error: {cause}", file=sys.stderr)

@@ -14,15 +14,20 @@ from typing import Any, Iterator
 
 import dlt
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
+from dlt.common.runtime import signals
+from elasticsearch import Elasticsearch
 
 from confluence_source import ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
-from pipelines.load_packages import prune_loaded_packages
+from destinations.es_config import ElasticsearchSettings
+from destinations.es_errors import explained_client_errors
+from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.run_lock import exclusive_run
+from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
 
 logger = logging.getLogger("confluence_to_es")
 
@@ -114,77 +119,95 @@ def run_sync(options: SyncOptions) -> SyncSummary:
 def _sync(options: SyncOptions) -> SyncSummary:
     started = time.monotonic()
     es_settings = elastic.resolve_settings()
+    # the run's own requests to Elasticsearch (watermarks, what the index holds) fail with one line, like the load's
+    with (explained_client_errors(es_settings.connection.describe(), es_settings.index),
+          elastic.elasticsearch_client_from_config(es_settings) as es_client):
+        return _sync_with(options, es_settings, es_client, started)
+
+
+def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_client: Elasticsearch,
+               started: float) -> SyncSummary:
     index = es_settings.index
-    with elastic.elasticsearch_client_from_config(es_settings) as es_client:
-        settings = confluence_settings()
-        elastic.check_connection(es_client, es_settings, create_index=False)  # reachable, credentials accepted
-        reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
-        store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
-        indexed = IndexedDocuments(es_client, index, settings.site_url)
-        if not indexed.exists():
-            # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
-            # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
-            store.clear()
-        # only now: a setting to fix leaves nothing behind in Elasticsearch
-        elastic.create_content_index(es_client, es_settings)
-        state = store.load()
-        saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
-                                                                        reader.state.selected)
-        ledger = SyncLedger()
-        pipeline = make_pipeline(options)
-        prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
-        if pipeline.has_pending_data:
-            logger.warning("Loading a package left pending by an earlier run before syncing")
-            pipeline.load()
-        # created last: for a full read it starts the body conversion workers, which the extract step stops
-        source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
-                            indexed=indexed, body_workers=None)
-        plan = reader.plan_in_use
-        assert plan is not None, "the source plans the run when it is created"
-        load_info = run_in_steps(pipeline, source, reader)
-        load_info.raise_on_failed_jobs()
+    # after the content load, a moment without Elasticsearch must not throw the whole run away: backed off as the
+    # load's own writes are
+    es_retries = RetryPolicy(max_retries=es_settings.max_retries)
+    settings = confluence_settings()
+    elastic.check_connection(es_client, es_settings, create_index=False)  # reachable, credentials accepted
+    reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
+    # Where the command line intercepts SIGINT/SIGTERM (`signals.intercepted_signals`), a signal stops the run at
+    # the next of these checks, or at dlt's own inside its steps; elsewhere they do nothing.
+    signals.raise_if_signalled()
+    store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
+    indexed = IndexedDocuments(es_client, index, settings.site_url)
+    if not indexed.exists():
+        # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
+        # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
+        store.clear()
+    # only now: a setting to fix leaves nothing behind in Elasticsearch
+    elastic.create_content_index(es_client, es_settings)
+    state = store.load()
+    saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
+                                                                    reader.state.selected)
+    ledger = SyncLedger()
+    pipeline = make_pipeline(options)
+    prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
+    remove_abandoned_extracts(pipeline)
+    if pipeline.has_pending_data:
+        # an earlier run stopped between its extract and the end of its load: finish that package first, on its
+        # own, so that this run's normalize counts (the summary) are this run's only
+        logger.warning("Loading a package left pending by an earlier run before syncing")
+        pipeline.normalize()
+        pipeline.load()
+    # created last: for a full read it starts the body conversion workers, which the extract step stops
+    source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
+                        indexed=indexed, body_workers=None)
+    plan = reader.plan_in_use
+    assert plan is not None, "the source plans the run when it is created"
+    load_info = run_in_steps(pipeline, source, reader)
+    load_info.raise_on_failed_jobs()
+    signals.raise_if_signalled()  # the content is in; the deletion check that follows can take many requests
 
-        summary = SyncSummary(
-            mode="full" if all(scope.is_full for scope in plan.scopes) else "incremental",
-            index=index,
-            site_url=settings.site_url,
-            documents=row_counts(pipeline),
-        )
-        load_ids = list(load_info.loads_ids)
-        rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
-        space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
-        if space_scopes and not settings.advanced_rules:
-            # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
-            # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
-            deletion_plan = plan_deletions(
-                indexed,
-                synced_spaces=space_scopes,
-                spaces_from_config=settings.spaces is not None,
-                ledger=ledger,
-                count_total=reader.count_total,
-                iter_current_ids=reader.iter_current_ids,
-                policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
-                                      allow_mass_delete=options.allow_mass_delete),
-                all_seen_indexed=rejected == 0,
-            )
-            deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
-            rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
+    summary = SyncSummary(
+        mode="full" if all(scope.is_full for scope in plan.scopes) else "incremental",
+        index=index,
+        site_url=settings.site_url,
+        documents=row_counts(pipeline),
+    )
+    load_ids = list(load_info.loads_ids)
+    rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
+    space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
+    if space_scopes and not settings.advanced_rules:
+        # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
+        # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
+        deletion_plan = call_with_backoff(lambda: plan_deletions(
+            indexed,
+            synced_spaces=space_scopes,
+            spaces_from_config=settings.spaces is not None,
+            ledger=ledger,
+            count_total=reader.count_total,
+            iter_current_ids=reader.iter_current_ids,
+            policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
+                                  allow_mass_delete=options.allow_mass_delete),
+            all_seen_indexed=rejected == 0,
+        ), es_retries, "planning deletions")
+        deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
+        rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
 
-        summary.failed = rejected
-        stats = reader.stats
-        summary.requests = int(stats.get("requests", 0))
-        summary.bytes = int(stats.get("bytes_received", 0))
-        file_stats = reader.client.file_stats.as_dict()
-        summary.file_requests = int(file_stats["requests"])
-        summary.file_bytes = int(file_stats["bytes_received"])
-        summary.attachment_text = dict(sorted(reader.attachment_text.outcomes.items()))
-        summary.elapsed_seconds = time.monotonic() - started
-        store.save(
-            {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
-            last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
-            space_names={space.key: space.name for space in reader.state.selected},
-        )
-        return summary
+    summary.failed = rejected
+    stats = reader.stats
+    summary.requests = int(stats.get("requests", 0))
+    summary.bytes = int(stats.get("bytes_received", 0))
+    file_stats = reader.client.file_stats.as_dict()
+    summary.file_requests = int(file_stats["requests"])
+    summary.file_bytes = int(file_stats["bytes_received"])
+    summary.attachment_text = dict(sorted(reader.attachment_text.outcomes.items()))
+    summary.elapsed_seconds = time.monotonic() - started
+    call_with_backoff(lambda: store.save(
+        {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
+        last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
+        space_names={space.key: space.name for space in reader.state.selected},
+    ), es_retries, "saving the watermarks")
+    return summary
 
 
 def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:
@@ -196,6 +219,7 @@ def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) 
         pipeline.extract(source)
     finally:
         reader.stop_workers()
+    signals.raise_if_signalled()
     reader.release_read_caches()
     large_read = int(reader.stats.get("bytes_received", 0)) >= RELEASE_MEMORY_AFTER_BYTES
     if large_read:
@@ -203,6 +227,7 @@ def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) 
     pipeline.normalize()
     if large_read:
         release_free_memory()
+    signals.raise_if_signalled()
     return pipeline.load()
 
 

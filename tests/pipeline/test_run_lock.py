@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -55,3 +57,37 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
         process.wait(timeout=30)
     with exclusive_run(str(tmp_path), "wiki"):  # the kernel released the lock with the process
         pass
+
+
+def test_a_worker_forked_by_a_killed_run_does_not_keep_the_lock(tmp_path: Path) -> None:
+    """Body conversion workers are forked: one that outlives its killed run must not keep later runs out."""
+    holder = textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        from pipelines.run_lock import exclusive_run
+        with exclusive_run({str(tmp_path)!r}, "wiki"):
+            child = os.fork()
+            if child == 0:
+                time.sleep(120)
+                os._exit(0)
+            print(child, flush=True)
+            time.sleep(120)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    child = int(process.stdout.readline())
+    try:
+        with pytest.raises(SyncAlreadyRunningError):
+            with exclusive_run(str(tmp_path), "wiki"):
+                pass
+        process.kill()
+        process.wait(timeout=30)
+        os.kill(child, 0)  # the forked worker is still alive ...
+        with exclusive_run(str(tmp_path), "wiki"):  # ... and the next run goes ahead all the same
+            pass
+    finally:
+        process.kill()
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

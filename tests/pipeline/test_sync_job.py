@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 FLAVOURS = ("cloud", "datacenter")
 
@@ -84,9 +91,9 @@ def test_the_dlt_folder_keeps_no_document_copies_and_a_bounded_number_of_load_pa
     few minutes must not accumulate copies of the wiki, nor one package per run forever."""
     import dlt
 
-    import pipelines.load_packages as load_packages
+    import pipelines.working_folder as working_folder
 
-    monkeypatch.setattr(load_packages, "KEPT_LOADED_PACKAGES", 2)
+    monkeypatch.setattr(working_folder, "KEPT_LOADED_PACKAGES", 2)
     harness = make_harness("cloud")
     harness.run()
     page = readable_pages(harness)[0]
@@ -636,6 +643,148 @@ def test_cli_bad_credentials_exit_2_naming_the_setting_without_the_secret(make_h
     assert setting.lower() in stderr, stderr
     assert wrong not in stderr
     assert all(secret not in stderr for secret in harness.sim.credentials.values() if len(secret) > 6), stderr
+
+
+def test_a_package_left_between_extract_and_load_is_finished_first_and_not_counted_twice(make_harness, monkeypatch):
+    import dlt
+
+    harness = make_harness("datacenter")
+    reference = harness.run()  # what a full read of this site writes
+    harness.es.indices.delete(index=harness.index)  # start over: the next run reads in full again
+    harness.es.indices.delete(index=f"{harness.index}-sync-state")
+
+    original_normalize = dlt.Pipeline.normalize
+    calls = []
+
+    def killed_before_normalize(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the process stops between its extract and its normalize
+        return original_normalize(self, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "normalize", killed_before_normalize)
+    with pytest.raises(KeyboardInterrupt):
+        harness.run()
+    assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data
+
+    summary = harness.run()
+    assert summary.documents == reference.documents  # this run's own documents, not the pending package's too
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+def test_the_half_written_package_of_a_killed_extract_is_removed(make_harness, tmp_path):
+    """A killed extract leaves its package in a folder of its own, which dlt never reads or removes."""
+    harness = make_harness("cloud")
+    marker = tmp_path / "rows-on-disk"
+    killed_extract = textwrap.dedent(f"""
+        import pathlib, sys, time
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        import dlt
+
+        @dlt.resource(name="pages")
+        def pages():
+            for number in range(2000):
+                yield {{"id": f"page-{{number}}", "body": "x" * 200}}
+            pathlib.Path({str(marker)!r}).touch()  # most rows are flushed to the package's files by now
+            time.sleep(120)
+
+        pipeline = dlt.pipeline({harness.pipeline_name!r}, pipelines_dir={str(harness.pipelines_dir)!r})
+        pipeline.extract(pages())
+    """)
+    process = subprocess.Popen([sys.executable, "-c", killed_extract], cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the extract never got going"
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    normalize = harness.pipelines_dir / harness.pipeline_name / "normalize"
+    abandoned = [path for path in normalize.iterdir() if path.is_dir() and path.name != "extracted"]
+    assert abandoned and any(path.is_file() for folder in abandoned for path in folder.rglob("*"))
+
+    harness.run()
+    assert [path for path in normalize.iterdir() if path.is_dir() and path.name != "extracted"] == []
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+def test_a_moment_without_elasticsearch_at_the_end_of_a_run_is_waited_out(make_harness, monkeypatch):
+    """The content is loaded; losing the connection while saving the watermarks must not throw the run away."""
+    from elasticsearch import ConnectionError as EsConnectionError
+
+    from confluence_source.sync_state import WatermarkStore
+
+    harness = make_harness("datacenter")
+    original_save = WatermarkStore.save
+    attempts = []
+
+    def flaky_save(self, *args, **kwargs):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise EsConnectionError("connection reset by peer")
+        return original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(WatermarkStore, "save", flaky_save)
+    assert harness.run().mode == "full"
+    assert len(attempts) == 2
+    assert harness.run().mode == "incremental"  # the watermarks were saved
+
+
+def test_elasticsearch_lost_after_the_load_fails_the_run_with_one_line(make_harness, monkeypatch):
+    from elasticsearch import ConnectionError as EsConnectionError
+
+    import pipelines.sync_run as sync_run
+    from confluence_source.sync_state import WatermarkStore
+    from destinations.es_errors import ElasticsearchUnavailableError
+
+    harness = make_harness("cloud")
+    harness.run()
+    harness.configure(DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES="1")
+
+    plans = []
+
+    def gone(*_args, **_kwargs):
+        plans.append(1)
+        raise EsConnectionError("connection refused")
+
+    monkeypatch.setattr(sync_run, "plan_deletions", gone)  # the content is loaded; now Elasticsearch is gone
+    saves = []
+    monkeypatch.setattr(WatermarkStore, "save", lambda *args, **kwargs: saves.append(1))
+    with pytest.raises(ElasticsearchUnavailableError) as failed:
+        harness.run()
+    assert "es_hosts" in str(failed.value) and "\n" not in str(failed.value)
+    assert len(plans) == 2  # tried again once (es_max_retries), after a pause
+    assert saves == []  # the watermarks stay where they were: the next run repeats this one
+
+
+def test_cli_stops_at_the_next_safe_point_on_sigterm_even_when_it_comes_at_the_end_of_the_load(
+        make_harness, tmp_path, capsys, monkeypatch):
+    """dlt lets its own step finish when a signal arrives late in it; the sync must not then go on to check for
+    deletions and move the watermarks as if nobody had asked it to stop."""
+    import signal
+
+    import pipelines.sync_run as sync_run
+    from confluence_source.sync_state import WatermarkStore
+
+    harness = make_harness("cloud")
+    original_steps = sync_run.run_in_steps
+
+    def signalled_as_the_load_ends(*args, **kwargs):
+        info = original_steps(*args, **kwargs)
+        signal.raise_signal(signal.SIGTERM)  # e.g. a scheduler's stop, just as the last bulk request returned
+        return info
+
+    monkeypatch.setattr(sync_run, "run_in_steps", signalled_as_the_load_ends)
+    plans, saves = [], []
+    monkeypatch.setattr(sync_run, "plan_deletions", lambda *args, **kwargs: plans.append(1))
+    monkeypatch.setattr(WatermarkStore, "save", lambda *args, **kwargs: saves.append(1))
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 1, stderr
+    assert stderr == ("error: stopped by SIGTERM before the sync finished; the watermarks did not move, so the next "
+                      "run repeats the work")
+    assert plans == [] and saves == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers are back as they were
 
 
 def test_cli_refuses_to_overlap_a_running_sync_of_the_same_pipeline(make_harness, tmp_path, capsys):

@@ -71,6 +71,30 @@ def test_failed_downloads_leave_the_metadata_indexed_and_the_run_going(fresh_sim
     assert run.ids("pages")
 
 
+def test_downloads_stop_once_the_site_stops_answering_and_the_files_are_tried_next_run(fresh_sim, tmp_path,
+                                                                                        monkeypatch, caplog):
+    """Against a site that went away mid-read, each download would wait out its timeouts and retries; after enough
+    downloads in a row without any answer the rest are not asked for, so the read ends instead of taking hours."""
+    monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download"))
+    run = run_pipeline(settings_for(fresh_sim, retry_count=0, concurrent_downloads=1), tmp_path)
+    rows = attachment_rows(run)
+    to_download = [row for row in rows.values() if row["content_extraction"] == "download_failed"]
+    assert len(to_download) > 5
+    assert run.reader.client.file_stats.as_dict()["requests"] == 5  # one at a time: exactly five were tried
+    assert "5 downloads in a row got no answer" in caplog.text
+    assert run.ids("pages")  # the API requests themselves were unaffected
+
+
+def test_downloads_that_get_an_answer_never_stop_the_others(fresh_sim, tmp_path, monkeypatch):
+    monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
+    run = run_pipeline(settings_for(fresh_sim, retry_count=0, concurrent_downloads=1), tmp_path)
+    failed = [row for row in attachment_rows(run).values() if row["content_extraction"] == "download_failed"]
+    assert len(failed) > 5
+    assert run.reader.client.file_stats.as_dict()["requests"] == len(failed)  # every file was asked for
+
+
 def test_a_download_that_heals_on_retry_is_extracted(fresh_sim, tmp_path):
     fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download", count=3))
     run = run_pipeline(settings_for(fresh_sim), tmp_path)

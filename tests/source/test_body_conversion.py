@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
+
+import pytest
 
 from confluence_source.body_conversion import BodyConversionPool, BodyJob, PendingBody, convert_job, link_keys
 from confluence_source.storage_format import convert_storage
 
 WEB_BASE = "https://wiki.example.com"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BODY = ('<p>Ask <ac:link><ri:user ri:account-id="u-1" /></ac:link> about '
         '<ac:link><ri:page ri:content-title="Run &amp; Book" ri:space-key="OPS" /></ac:link> and '
         '<ac:link><ri:page ri:content-title="Home" /></ac:link>.</p>')
@@ -64,3 +71,45 @@ def test_workers_convert_and_a_dead_worker_loses_nothing():
         assert pool.broken  # from now on the reader converts inline
     finally:
         pool.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers follow their parent through prctl (Linux)")
+def test_workers_of_a_killed_run_end_with_it(tmp_path):
+    """A run killed mid-read cannot shut its pool down: its workers must not linger (holding memory, and blocked on
+    pipes their siblings keep open)."""
+    holder = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        from confluence_source.body_conversion import BodyConversionPool
+        pool = BodyConversionPool(2, "https://wiki.example.com")
+        print(" ".join(str(pid) for pid in pool._executor._processes), flush=True)
+        time.sleep(120)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    workers = [int(pid) for pid in process.stdout.readline().split()]
+    assert len(workers) == 2
+    try:
+        assert all(_alive(pid) for pid in workers)
+        process.kill()
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers), "workers outlived their killed parent"
+    finally:
+        process.kill()
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie awaiting its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -7,6 +7,11 @@ list, about 60-90 KB) would still pile up on a host that syncs every few minutes
 newest packages: enough for `dlt pipeline confluence_to_es trace`, `load-package` and `failed-jobs` to inspect
 recent runs, and a package whose jobs failed keeps its files (dlt does not delete those) for as long as it is
 among them.
+
+An extract that was killed leaves its half-written package in a folder of its own under `normalize/` (dlt commits
+a package to `normalize/extracted` only when its extract ends), tens of MB of document copies that nothing would
+ever read or remove. Only the run lock (`run_lock.py`) makes it safe to remove them: no other extract of this
+pipeline can be writing there.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import shutil
 from pathlib import Path
 
 import dlt
+from dlt.common.storages import NormalizeStorage
 
 logger = logging.getLogger("confluence_to_es")
 
@@ -51,3 +57,25 @@ def _load_time(load_id: str) -> float:
         return float(load_id)
     except ValueError:
         return float("-inf")
+
+
+def remove_abandoned_extracts(pipeline: dlt.Pipeline) -> int:
+    """Delete the half-written packages of extracts that never ended; returns how many folders were removed.
+
+    Call only while holding the pipeline's run lock, before the run's own extract starts."""
+    normalize_folder = Path(pipeline.working_dir) / "normalize"
+    if not normalize_folder.is_dir():
+        return 0
+    removed = 0
+    for folder in normalize_folder.iterdir():
+        if not folder.is_dir() or folder.name == NormalizeStorage.EXTRACTED_FOLDER:
+            continue
+        try:
+            shutil.rmtree(folder)
+        except OSError as error:
+            logger.warning("Could not remove the abandoned extract %s (%s)", folder, type(error).__name__)
+            continue
+        removed += 1
+    if removed:
+        logger.warning("Removed %d package(s) left half-written by an interrupted run", removed)
+    return removed
