@@ -22,8 +22,8 @@ download; only new versions are fetched, and the next incremental run tries agai
 
 A download that fails after the client's retries, or a file that cannot be read, leaves that attachment indexed with
 its metadata only: one broken file must not stop a site's sync. The run's log says how many there were. When
-downloads keep getting no answer at all (the site or its network went away mid-read), the files left in that read are
-not asked for any more but given the same outcome, instead of each waiting out its timeouts and retries.
+downloads keep getting no answer at all (the site or its network went away mid-read), files get that outcome without
+being asked for, instead of each waiting out its timeouts and retries, until an occasional probe is answered again.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,8 +40,7 @@ from typing import Any, Callable, Collection, Iterator, Protocol
 from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .documents import PENDING_BODY
-from .errors import (ConfluenceConnectionError, ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError,
-                     FileTooLargeError)
+from .errors import ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError, FileTooLargeError
 from .extraction import ExtractionError, extract_text, extractable_type
 from .file_workers import ByteBudget, ExtractionThreads
 
@@ -70,6 +70,9 @@ INDEX_LOOKUP_BATCH = 50
 # of files fifty at a time against a site that stopped answering would take hours. The files left are indexed without
 # their text (download_failed) and tried again by the next run.
 UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP = 20
+# Once given up, one download in this many seconds is still tried, so that a site back after a short outage gets its
+# remaining files read in the same run.
+PROBE_INTERVAL_SECONDS = 60.0
 
 
 class IndexedTexts(Protocol):
@@ -120,6 +123,7 @@ class AttachmentTextReader:
         self._indexed: IndexedTexts | None = None
         self._index_holds_texts: bool | None = None  # asked once per index, on the first lookup
         self._unanswered_in_a_row = 0
+        self._last_probe = 0.0  # monotonic time of the last download tried after giving up
 
     @property
     def indexed(self) -> IndexedTexts | None:
@@ -261,7 +265,7 @@ class AttachmentTextReader:
                 self._answered(True)
                 return self._settled_text(None, TOO_LARGE)
             except ConfluenceError as error:
-                self._answered(not isinstance(error, ConfluenceConnectionError))
+                self._answered(not error.unanswered)
                 logger.warning("Could not download %s (%s): %s", document_id, file_name, error)
                 refused = isinstance(error, ConfluenceNotFoundError) or (
                     isinstance(error, ConfluenceRequestError) and error.status is not None
@@ -291,17 +295,27 @@ class AttachmentTextReader:
         """Count a download that got no answer at all (`answered` False); any answer starts the count again."""
         with self._lock:
             if answered:
+                if self._unanswered_in_a_row >= UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP:
+                    logger.warning("Confluence answers downloads again: reading the remaining files")
                 self._unanswered_in_a_row = 0
                 return
             self._unanswered_in_a_row += 1
             if self._unanswered_in_a_row == UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP:
-                logger.warning("%d downloads in a row got no answer from Confluence: the files left in this read are "
-                               "indexed without their text (download_failed) and tried again by the next run",
-                               UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP)
+                self._last_probe = time.monotonic()
+                logger.warning("%d downloads in a row got no answer from Confluence: until one does again (one is "
+                               "tried every %g s), files are indexed without their text (download_failed) and tried "
+                               "again by the next run", UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP, PROBE_INTERVAL_SECONDS)
 
     def _site_stopped_answering(self) -> bool:
+        """Whether to skip this download: the site stopped answering, and it is not yet time for the next probe."""
         with self._lock:
-            return self._unanswered_in_a_row >= UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP
+            if self._unanswered_in_a_row < UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP:
+                return False
+            now = time.monotonic()
+            if now - self._last_probe >= PROBE_INTERVAL_SECONDS:
+                self._last_probe = now
+                return False  # this one is the probe
+            return True
 
     def _settled_text(self, text: str | None, status: str) -> AttachmentText:
         self._settled(status)

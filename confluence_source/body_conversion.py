@@ -103,17 +103,32 @@ def _ready() -> int:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: end this worker when the run that forked it ends, however it ends.
-
-    A run that is killed (SIGKILL, an out-of-memory kill, a scheduler's timeout) cannot shut its pool down, and its
-    workers would then wait forever on a pipe that their sibling workers still hold open, each keeping its memory.
-    Linux sends them SIGKILL when the parent goes; elsewhere this does nothing.
-    """
+def _find_prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent before any fork (loading a library in a child forked from a process with
+    threads can deadlock); None where there is none (not Linux)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: no prctl
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _find_prctl()
+
+
+def _start_worker(parent: int) -> None:
+    """Worker initializer. Stopping is the parent's business: a worker ignores Ctrl-C (the terminal sends it to the
+    whole process group) and ends on SIGTERM, which is how the executor stops the others when one dies (a worker
+    forked while the command line intercepts signals would otherwise inherit a handler that only takes note, and
+    keep the shutdown waiting on it forever).
+
+    It also ends when the run that forked it ends, however that ends: a run that is killed (SIGKILL, an out-of-memory
+    kill, a scheduler's timeout) cannot shut its pool down, and its workers would wait forever on a pipe that their
+    sibling workers still hold open, each keeping its memory. Linux sends them SIGKILL when the parent goes; elsewhere
+    they are left to the executor.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _PRCTL is None or _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
         return
     if os.getppid() != parent:  # the parent died before the request was made
         os._exit(1)
@@ -144,7 +159,7 @@ class BodyConversionPool:
         gc.collect()
         gc.freeze()
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_die_with_parent, initargs=(os.getpid(),))
+                                             initializer=_start_worker, initargs=(os.getpid(),))
         for future in [self._executor.submit(_ready) for _ in range(workers)]:
             future.result()
 

@@ -184,9 +184,13 @@ class ConfluenceClient:
             response = session.get(url, auth=self._auth, verify=self._verify, stream=True)
         except requests.RequestException as error:
             failed_at = getattr(error.request, "url", None) or url
+            failure: ConfluenceError
             if not self._on_site_host(failed_at):
-                raise self._file_service_error(failed_at, purpose, _transport_reason(error)) from None
-            raise self._transport_error(error, purpose) from None
+                failure = self._file_service_error(failed_at, purpose, _transport_reason(error))
+            else:
+                failure = self._transport_error(error, purpose)
+            failure.unanswered = isinstance(error, (requests.Timeout, requests.ConnectionError))
+            raise failure from None
         if response.status_code >= 400:
             with response:  # closed after its error message is read
                 if not self._on_site_host(response.url):

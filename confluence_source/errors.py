@@ -10,6 +10,10 @@ from __future__ import annotations
 class ConfluenceError(Exception):
     """Base class: any failure the source reports to the user."""
 
+    # Set on a failed file download that got no answer at all (timed out, or no connection), from the site or from
+    # the host it redirected to: what tells a site that went away from one that refuses a file.
+    unanswered: bool = False
+
 
 class ConfluenceConfigError(ConfluenceError):
     """A setting is missing or malformed (detected before any request is sent)."""

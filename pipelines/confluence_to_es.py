@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         # a first SIGINT or SIGTERM stops the run at its next safe point (dlt's steps, and the sync between them); a
-        # second one stops it at once
+        # second one of the same kind stops it at once
         with signals.intercepted_signals():
             if args.demo:
                 from pipelines.demo import run_demo
@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_sync(options)
     except SignalReceivedException as error:
         print(stopped_by(error), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once
+        print(stopped_by(SignalReceivedException(signal.SIGINT)), file=sys.stderr)
         return EXIT_FAILED
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)

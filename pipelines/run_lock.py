@@ -44,7 +44,11 @@ _held_here_lock = threading.Lock()
 @contextmanager
 def exclusive_run(pipelines_dir: str, pipeline_name: str) -> Iterator[None]:
     """Hold the pipeline's run lock for the duration of the block, or raise `SyncAlreadyRunningError` at once."""
-    path = (Path(pipelines_dir) / f"{pipeline_name}.lock").absolute()
+    folder = Path(pipelines_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    # one key per file, however the folder is spelled: a second handle on the same file, closed, would release the
+    # first one's lock (POSIX locks belong to the process)
+    path = folder.resolve() / f"{pipeline_name}.lock"
     with _held_here_lock:
         if path in _held_here:
             raise _already_running(pipeline_name, f"pid {os.getpid()}, this process")
@@ -54,7 +58,6 @@ def exclusive_run(pipelines_dir: str, pipeline_name: str) -> Iterator[None]:
             logger.debug("No file locks on this platform: overlapping runs of %s are not prevented", pipeline_name)
             yield
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a+", encoding="utf-8") as handle:
             try:
                 fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -26,6 +26,14 @@ def test_a_second_run_of_the_same_pipeline_is_refused_naming_the_holder(tmp_path
     assert "pid " in message  # who holds it, so that the user can find the process
 
 
+def test_the_same_folder_spelled_another_way_is_the_same_lock(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    with exclusive_run(str(tmp_path), "wiki"):
+        with pytest.raises(SyncAlreadyRunningError):
+            with exclusive_run(str(tmp_path / "sub" / ".."), "wiki"):
+                pass
+
+
 def test_other_pipelines_and_later_runs_are_not_held_back(tmp_path: Path) -> None:
     with exclusive_run(str(tmp_path), "wiki"):
         with exclusive_run(str(tmp_path), "other-wiki"):

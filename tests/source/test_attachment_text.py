@@ -3,6 +3,7 @@ their text extracted into `body`, and what became of every file in `content_extr
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
@@ -84,6 +85,33 @@ def test_downloads_stop_once_the_site_stops_answering_and_the_files_are_tried_ne
     assert run.reader.client.file_stats.as_dict()["requests"] == 5  # one at a time: exactly five were tried
     assert "5 downloads in a row got no answer" in caplog.text
     assert run.ids("pages")  # the API requests themselves were unaffected
+
+
+def test_a_media_service_that_stopped_answering_counts_as_the_site_gone(tmp_path, monkeypatch, caplog):
+    """On Cloud the download link redirects to a media service: no answer there stops the downloads just the same."""
+    from .conftest import COMPACT, start_simulator
+
+    monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
+    sim = start_simulator("cloud", dataset=COMPACT)
+    try:
+        sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="media"))
+        run = run_pipeline(settings_for(sim, retry_count=0, concurrent_downloads=1), tmp_path)
+        failed = [row for row in attachment_rows(run).values() if row["content_extraction"] == "download_failed"]
+        assert len(failed) > 5
+        assert run.reader.client.file_stats.as_dict()["requests"] == 2 * 5  # five files, each link and redirect
+        assert "5 downloads in a row got no answer" in caplog.text
+    finally:
+        sim.stop()
+
+
+def test_after_giving_up_a_probe_finds_the_site_back_and_the_rest_is_read(fresh_sim, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
+    monkeypatch.setattr(attachment_text, "PROBE_INTERVAL_SECONDS", 0.0)  # the very next download is a probe
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download", count=5))  # then it heals
+    run = run_pipeline(settings_for(fresh_sim, retry_count=0, concurrent_downloads=1), tmp_path)
+    statuses = collections.Counter(row["content_extraction"] for row in attachment_rows(run).values())
+    assert statuses["download_failed"] == 5 and statuses["extracted"] > 5
+    assert "answers downloads again" in caplog.text
 
 
 def test_downloads_that_get_an_answer_never_stop_the_others(fresh_sim, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +72,36 @@ def test_workers_convert_and_a_dead_worker_loses_nothing():
         assert pool.broken  # from now on the reader converts inline
     finally:
         pool.close()
+
+
+def test_a_dead_worker_does_not_hang_the_pool_while_the_command_line_intercepts_signals():
+    """When a worker dies, the executor stops the others with SIGTERM. Forked while dlt intercepts signals (as the
+    command line does), they would inherit a handler that only takes note, and block for ever writing results
+    nobody reads: the pool must still shut down."""
+    from dlt.common.runtime import signals
+
+    big = "<p>" + "Quokka " * 100_000 + "</p>"  # results far larger than a pipe's buffer
+    with signals.intercepted_signals():
+        pool = BodyConversionPool(2, WEB_BASE)
+    workers = list(pool._executor._processes)  # noqa: SLF001
+    closed = threading.Event()
+    try:
+        pending = [pool.submit([job_for(big)] * 8) for _ in range(6)]
+        assert all(future is not None for future in pending)
+        os.kill(workers[0], signal.SIGKILL)  # e.g. the out-of-memory killer takes one worker
+        deadline = time.monotonic() + 10
+        while not pool.broken and time.monotonic() < deadline:  # the executor notices, and stops the others
+            pool.submit([job_for(BODY)])
+            time.sleep(0.05)
+        assert pool.broken
+        threading.Thread(target=lambda: (pool.close(), closed.set()), daemon=True).start()
+        assert closed.wait(30), "the pool never shut down after a worker died"
+    finally:
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers follow their parent through prctl (Linux)")
