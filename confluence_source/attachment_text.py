@@ -66,9 +66,9 @@ KEPT_FROM_INDEX = "kept_from_index"
 # Attachments per lookup of their indexed text (each may carry up to MAX_EXTRACTED_CHARS characters).
 INDEX_LOOKUP_BATCH = 50
 # Downloads in a row that got no answer at all (timed out, or no connection) after which the site is taken to be
-# down for the rest of the read: each costs up to (retry_count + 1) x request_timeout, so working through thousands
-# of files fifty at a time against a site that stopped answering would take hours. The files left are indexed without
-# their text (download_failed) and tried again by the next run.
+# down: each costs up to (retry_count + 1) x request_timeout, so working through thousands of files fifty at a time
+# against a site that stopped answering would take hours. Until a probe is answered, files are indexed without their
+# text (download_failed) and tried again by the next run.
 UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP = 20
 # Once given up, one download in this many seconds is still tried, so that a site back after a short outage gets its
 # remaining files read in the same run.

@@ -108,7 +108,7 @@ def _find_prctl() -> Callable[..., int] | None:
     threads can deadlock); None where there is none (not Linux)."""
     try:
         return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no such function, or (Windows) no process-wide library handle
         return None
 
 
