@@ -304,7 +304,9 @@ def rejected_document_count(
     query = {"term": {"load_id": load_id}} if load_id else {"match_all": {}}
     with explained_client_errors(settings.connection.describe(), settings.index):
         try:
-            response = client.count(index=dead_letter_index_name(settings.index), query=query)
+            response = call_with_backoff(  # asked after a load: a moment without the cluster must not fail the run
+                lambda: client.count(index=dead_letter_index_name(settings.index), query=query),
+                RetryPolicy(max_retries=settings.max_retries), "counting rejected documents")
         except NotFoundError:
             return 0  # nothing was ever rejected
     return int(response["count"])

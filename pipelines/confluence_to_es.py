@@ -58,11 +58,11 @@ def exit_code_of(error: BaseException) -> int:
     return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED
 
 
-def stopped_by(error: SignalReceivedException) -> str:
+def stopped_by(signal_code: int) -> str:
     try:
-        name = signal.Signals(error.signal_code).name
+        name = signal.Signals(signal_code).name
     except ValueError:
-        name = f"signal {error.signal_code}"
+        name = f"signal {signal_code}"
     return (f"error: stopped by {name} before the sync finished; the watermarks did not move, so the next run "
             f"repeats the work")
 
@@ -137,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
                                 summary_json=args.summary_json)
             summary = run_sync(options)
     except SignalReceivedException as error:
-        print(stopped_by(error), file=sys.stderr)
+        print(stopped_by(error.signal_code), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once
-        print(stopped_by(SignalReceivedException(signal.SIGINT)), file=sys.stderr)
+        print(stopped_by(signal.SIGINT), file=sys.stderr)
         return EXIT_FAILED
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineStepFailed as error:
         stopped = find_wrapped_error(error, (SignalReceivedException,))
         if isinstance(stopped, SignalReceivedException):
-            print(stopped_by(stopped), file=sys.stderr)
+            print(stopped_by(stopped.signal_code), file=sys.stderr)
             return EXIT_FAILED
         cause = find_wrapped_error(error, USER_ERRORS)
         if cause is not None:

@@ -23,7 +23,7 @@ from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
-from destinations.es_errors import ElasticsearchUnavailableError, explained_client_errors, is_retryable
+from destinations.es_errors import explained_client_errors
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.run_lock import exclusive_run
@@ -174,9 +174,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         documents=row_counts(pipeline),
     )
     load_ids = list(load_info.loads_ids)
-    rejected = call_with_backoff(
-        lambda: sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids),
-        es_retries, "counting rejected documents", transient)
+    rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     if space_scopes and not settings.advanced_rules:
         # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
@@ -191,12 +189,10 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
                                   allow_mass_delete=options.allow_mass_delete),
             all_seen_indexed=rejected == 0,
-        ), es_retries, "planning deletions", transient)
+        ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
-        rejected += call_with_backoff(
-            lambda: sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids),
-            es_retries, "counting rejected deletions", transient)
+        rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
 
     summary.failed = rejected
     stats = reader.stats
@@ -211,13 +207,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
         last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
         space_names={space.key: space.name for space in reader.state.selected},
-    ), es_retries, "saving the watermarks", transient)
+    ), es_retries, "saving the watermarks")
     return summary
-
-
-def transient(error: BaseException) -> bool:
-    """An Elasticsearch error worth waiting out: the client's own, or one already put in a line for the user."""
-    return is_retryable(error) or isinstance(error, ElasticsearchUnavailableError)
 
 
 def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:

@@ -29,16 +29,14 @@ logger = logging.getLogger("confluence_to_es")
 KEPT_LOADED_PACKAGES = 20
 
 
-def prune_loaded_packages(pipeline: dlt.Pipeline, keep: int | None = None) -> int:
-    """Delete all but the `keep` (default `KEPT_LOADED_PACKAGES`) newest loaded packages of `pipeline`; returns how
-    many were deleted.
+def prune_loaded_packages(pipeline: dlt.Pipeline) -> int:
+    """Delete all but the `KEPT_LOADED_PACKAGES` newest loaded packages of `pipeline`; returns how many were deleted.
 
     Housekeeping only: a package that cannot be removed is left for the next run, never a reason to fail this one.
     """
-    keep = KEPT_LOADED_PACKAGES if keep is None else keep
     loaded = sorted(pipeline.list_completed_load_packages(), key=_load_time)
     removed = 0
-    for load_id in loaded[: max(0, len(loaded) - keep)]:
+    for load_id in loaded[: max(0, len(loaded) - KEPT_LOADED_PACKAGES)]:
         try:
             package_path = Path(pipeline.get_load_package_info(load_id).package_path)
             shutil.rmtree(package_path)

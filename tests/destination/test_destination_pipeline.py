@@ -189,3 +189,30 @@ def test_an_https_url_for_a_plain_http_node_says_so(
     message = str(error.value)
     assert "answered in plain HTTP, not TLS" in message and "destination.elasticsearch.es_hosts" in message
     assert "es_verify_certs" not in message
+
+
+def test_counting_rejected_documents_waits_out_a_moment_without_the_cluster(
+    es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked after the load: a connection lost for a moment must not fail a run whose documents are all in."""
+    from elasticsearch import ConnectionError as EsConnectionError
+
+    from destinations import elastic
+    from destinations.es_client import shared_client
+    from destinations.es_config import dead_letter_index_name
+
+    settings = elastic.resolve_settings(es_hosts=es_url, es_index=index_name, es_max_retries=2)
+    es.indices.create(index=dead_letter_index_name(index_name))
+    client = shared_client(settings.connection)
+    original_count = client.count
+    attempts = []
+
+    def flaky_count(**kwargs: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise EsConnectionError("connection reset by peer")
+        return original_count(**kwargs)
+
+    monkeypatch.setattr(client, "count", flaky_count)
+    assert elastic.rejected_document_count("1795838198.87", settings) == 0
+    assert len(attempts) == 2
