@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
@@ -40,13 +41,14 @@ from .errors import (
     ConfluenceQueryError,
     ConfluenceRequestError,
     ConfluenceTLSError,
-    FileTooLargeError,
 )
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
 from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
+from .file_transport import FileAnswer, FileTransport, error_body, read_body
 from .transport import (
+    BackoffWithJitter,
     RequestStats,
     RetryingHttpClient,
     TruncatedResponseError,
@@ -99,9 +101,18 @@ class ConfluenceClient:
         self._verify, self._trust_env = environment_settings(
             verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or ""))
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
-        self._files = self._transport(
-            self.file_stats, pool_size=max(1, min(config.concurrent_downloads, defaults.MAX_DOWNLOAD_THREADS)))
         self._auth = _auth_for(config)
+        self._files = FileTransport(
+            credentials=_credentials_header(config),
+            verify=self._verify,
+            trust_env=self._trust_env,
+            timeout=config.request_timeout,
+            retry_count=config.retry_count,
+            backoff=BackoffWithJitter(config.backoff_seconds, config.max_retry_delay, self._pacer),
+            pool_size=max(1, min(config.concurrent_downloads, defaults.MAX_DOWNLOAD_THREADS)),
+            stats=self.file_stats,
+            pacer=self._pacer,
+        )
         self._rest_lock = threading.Lock()
         self._rest_client: RESTClient | None = None
         # Until one request has been accepted, a 403 means the credentials are not good for this site.
@@ -151,37 +162,37 @@ class ConfluenceClient:
     def download(self, url: str, *, max_bytes: int, purpose: str) -> bytearray:
         """The bytes of a file on the site (an attachment's download link), at most `max_bytes` of them (else
         `FileTooLargeError`, having read no more than that). Cloud answers with a redirect to its media service, which
-        is followed; the credentials go to the configured site only (requests drops them when a redirect leaves the
+        is followed; the credentials go to the configured site only (they are dropped when a redirect leaves the
         host, and a link pointing elsewhere is refused before any request). A body cut off midway is fetched again,
-        like any failed request, up to `retry_count` times."""
+        like any failed request, up to `retry_count` times. Downloads go through `file_transport` (urllib3 directly:
+        see there why)."""
         if not self.on_site(url):
             raise ConfluenceRequestError(f"Not {purpose}: the link leads away from the Confluence site "
                                          f"({urlsplit(url).netloc})")
-        session = self._files.session  # this thread's session on the download connection pool
         for attempt in range(self.config.retry_count + 1):
-            response = self._file_response(session, url, purpose)
+            answer = self._file_answer(url, purpose)
             try:
-                body = _read_body(response, max_bytes, purpose)
+                body = read_body(answer, max_bytes, purpose)
                 self.file_stats.record_bytes(len(body))
                 return body
             except requests.RequestException as error:
                 if attempt >= self.config.retry_count or not is_retryable_exception(error):
-                    if not self._on_site_host(response.url):
-                        raise self._file_service_error(response.url, purpose, _transport_reason(error)) from None
+                    if not self._on_site_host(answer.url):
+                        raise self._file_service_error(answer.url, purpose, _transport_reason(error)) from None
                     raise self._transport_error(error, purpose) from None
                 delay = min(self.config.max_retry_delay, self.config.backoff_seconds * 2**attempt)
                 self.file_stats.record_retry(delay)
                 time.sleep(delay)
             finally:
-                response.close()
+                answer.close()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _file_response(self, session: requests.Session, url: str, purpose: str) -> requests.Response:
-        """The streamed answer for a download link. A failure at another host a redirect led to (Cloud's media
+    def _file_answer(self, url: str, purpose: str) -> FileAnswer:
+        """The unread answer for a download link. A failure at another host a redirect led to (Cloud's media
         service) is told apart from one at the site: it says nothing about the site's settings, so it names that host
         (see `_file_service_error`)."""
         try:
-            response = session.get(url, auth=self._auth, verify=self._verify, stream=True)
+            answer = self._files.open(url)
         except requests.RequestException as error:
             failed_at = getattr(error.request, "url", None) or url
             failure: ConfluenceError
@@ -191,14 +202,15 @@ class ConfluenceClient:
                 failure = self._transport_error(error, purpose)
             failure.unanswered = isinstance(error, (requests.Timeout, requests.ConnectionError))
             raise failure from None
-        if response.status_code >= 400:
-            with response:  # closed after its error message is read
-                if not self._on_site_host(response.url):
-                    raise self._file_service_error(response.url, purpose, f"HTTP {response.status_code}",
-                                                   response.status_code)
-                self._raise_for(response, purpose, None)
+        if answer.status >= 400:
+            try:
+                if not self._on_site_host(answer.url):
+                    raise self._file_service_error(answer.url, purpose, f"HTTP {answer.status}", answer.status)
+                self._raise_for_status(answer.status, message_in(error_body(answer)), purpose, None)
+            finally:
+                answer.close()
         self.credentials_accepted = True
-        return response
+        return answer
 
     def _file_service_error(self, url: str, purpose: str, reason: str,
                             status: int | None = None) -> ConfluenceRequestError:
@@ -220,7 +232,7 @@ class ConfluenceClient:
     def _on_site_host(self, url: str) -> bool:
         """Whether `url` is where requests still sends the credentials after a redirect from `confluence_url` (its
         own rule, so that an error blames the host that really got them)."""
-        return not self._files.session.should_strip_auth(self.config.site_url, url)
+        return not self._files.strips_credentials(self.config.site_url, url)
 
     def on_site(self, url: str) -> bool:
         """Whether `url` has the scheme, host and port of `confluence_url` (a default port written out or not)."""
@@ -322,8 +334,9 @@ class ConfluenceClient:
     def _raise_for(self, response: requests.Response | None, purpose: str, params: Mapping[str, Any] | None) -> None:
         if response is None:
             raise ConfluenceRequestError(f"Request failed while {purpose}")
-        status = response.status_code
-        message = error_message(response)
+        self._raise_for_status(response.status_code, error_message(response), purpose, params)
+
+    def _raise_for_status(self, status: int, message: str, purpose: str, params: Mapping[str, Any] | None) -> None:
         if status == 401 or (status == 403 and not self.credentials_accepted):
             raise ConfluenceAuthError(
                 f"Confluence rejected the credentials (check {self.config.auth.describe()}){self._cloud_site_hint()}"
@@ -408,24 +421,17 @@ def _transport_reason(error: requests.RequestException) -> str:
     return type(error).__name__
 
 
-def _read_body(response: requests.Response, max_bytes: int, purpose: str) -> bytearray:
-    """A streamed response's body, refusing (before reading it) one that is announced or turns out larger than
-    `max_bytes`. A bytearray, not copied into bytes: the file is in memory once."""
-    announced = response.headers.get("Content-Length")
-    if announced and announced.isdigit() and int(announced) > max_bytes:
-        raise FileTooLargeError(f"{purpose}: the file has {int(announced):,} bytes, over the limit of {max_bytes:,}")
-    body = bytearray()
-    for chunk in response.iter_content(chunk_size=256 * 1024):
-        body += chunk
-        if len(body) > max_bytes:
-            raise FileTooLargeError(f"{purpose}: the file is larger than the limit of {max_bytes:,} bytes")
-    return body
-
-
 def _auth_for(config: ConfluenceSettings) -> AuthBase:
     if config.auth.kind == "bearer":
         return BearerTokenAuth(token=config.auth.secret)
     return HttpBasicAuth(username=config.auth.username or "", password=config.auth.secret)
+
+
+def _credentials_header(config: ConfluenceSettings) -> dict[str, str]:
+    """The Authorization header `_auth_for` puts on API requests, for downloads (which do not go through requests)."""
+    if config.auth.kind == "bearer":
+        return {"Authorization": f"Bearer {config.auth.secret}"}
+    return urllib3.make_headers(basic_auth=f"{config.auth.username or ''}:{config.auth.secret}")
 
 
 def _query_params(response: requests.Response) -> dict[str, str]:
@@ -440,6 +446,11 @@ def error_message(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return ""
+    return message_in(body)
+
+
+def message_in(body: Any) -> str:
+    """The explanation in a parsed error body (see `error_message`)."""
     parts: list[str] = []
     if isinstance(body, dict):
         if isinstance(body.get("message"), str):

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import orjson
@@ -63,11 +63,14 @@ class RequestStats:
 
     def record_response(self, response: Response, streamed: bool = False) -> None:
         size = 0 if streamed else len(response.content or b"")  # a streamed body is counted as it is read
+        self.record_status(response.status_code, size)
+
+    def record_status(self, status: int, size: int = 0) -> None:
         with self._lock:
             self.requests += 1
             self.bytes_received += size
-            self.by_status[response.status_code] += 1
-            if response.status_code == 429:
+            self.by_status[status] += 1
+            if status == 429:
                 self.throttled += 1
 
     def record_bytes(self, size: int) -> None:
@@ -125,8 +128,9 @@ class RequestPacer:
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def observe(self, response: Response) -> None:
-        if response.headers.get("X-RateLimit-NearLimit", "").strip().lower() == "true":
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Slow down while an answer's headers say the rate limit is near."""
+        if headers.get("X-RateLimit-NearLimit", "").strip().lower() == "true":
             with self._lock:
                 if time.monotonic() >= self._slow_until:
                     logger.info("Confluence reports the rate limit is near; slowing down requests")
@@ -137,9 +141,9 @@ class RequestPacer:
         return time.monotonic() < self._slow_until
 
 
-def retry_after_seconds(response: Response) -> float | None:
+def retry_after_seconds(status: int, headers: Mapping[str, str]) -> float | None:
     """Seconds the server asked us to wait: `Retry-After` (seconds or HTTP date), else `X-RateLimit-Reset` on 429."""
-    header = response.headers.get("Retry-After") or response.headers.get("Beta-Retry-After")
+    header = headers.get("Retry-After") or headers.get("Beta-Retry-After")
     if header:
         text = header.strip()
         try:
@@ -152,8 +156,8 @@ def retry_after_seconds(response: Response) -> float | None:
             seconds = (when - datetime.now(timezone.utc)).total_seconds() if when else float("nan")
         if seconds == seconds:  # not NaN
             return max(0.0, seconds)
-    if response.status_code == 429:
-        reset = response.headers.get("X-RateLimit-Reset")
+    if status == 429:
+        reset = headers.get("X-RateLimit-Reset")
         if reset:
             try:
                 when = datetime.fromisoformat(reset.strip().replace("Z", "+00:00"))
@@ -189,8 +193,14 @@ class BackoffWithJitter(wait_base):
 
     def __call__(self, retry_state: RetryCallState) -> float:
         response = _response_of(retry_state)
-        if response is not None:
-            asked = retry_after_seconds(response)
+        answer = (response.status_code, response.headers) if response is not None else None
+        return self.delay(retry_state.attempt_number, answer)
+
+    def delay(self, attempt_number: int, answer: tuple[int, Mapping[str, str]] | None) -> float:
+        """The wait after failed attempt `attempt_number` (1-based); `answer` is the status and headers of the
+        response that failed, None when no answer came."""
+        if answer is not None:
+            asked = retry_after_seconds(*answer)
             if asked is not None:
                 if asked > self.max_delay:
                     logger.warning(
@@ -199,7 +209,7 @@ class BackoffWithJitter(wait_base):
                 delay = min(asked, self.max_delay) + self.rng.uniform(0.0, 0.1 * max(self.base, 0.01))
                 self.pacer.pause(delay)
                 return delay
-        exponential = self.base * (2 ** (retry_state.attempt_number - 1))
+        exponential = self.base * (2 ** (attempt_number - 1))
         return float(min(self.max_delay, exponential * self.rng.uniform(0.7, 1.3)))
 
 
@@ -291,13 +301,7 @@ class RetryingHttpClient(Client):
             reason = type(state.outcome.exception()).__name__
         else:
             reason = "unknown"
-        logger.warning(
-            "Confluence request failed (%s); retry %d of %d in %.1f s",
-            reason,
-            state.attempt_number,
-            self._retry_count,
-            delay,
-        )
+        log_retry(reason, state.attempt_number, self._retry_count, delay)
 
     def _observed(self, send: Callable[..., Response]) -> Callable[..., Response]:
         stats, pacer = self.stats, self.pacer
@@ -309,19 +313,24 @@ class RetryingHttpClient(Client):
             except requests.HTTPError as error:  # raised by a response hook (RESTClient.paginate)
                 if error.response is not None:
                     stats.record_response(error.response)
-                    pacer.observe(error.response)
+                    pacer.observe(error.response.headers)
                 raise
             except requests.RequestException:
                 stats.record_failure()
                 raise
             streamed = bool(kwargs.get("stream"))
             stats.record_response(response, streamed=streamed)
-            pacer.observe(response)
+            pacer.observe(response.headers)
             if not streamed:  # file downloads are streamed: a .json attachment is a file, not an API answer
                 _check_json_body(response)
             return response
 
         return observed_send
+
+
+def log_retry(reason: str, attempt_number: int, retry_count: int, delay: float) -> None:
+    logger.warning("Confluence request failed (%s); retry %d of %d in %.1f s", reason, attempt_number, retry_count,
+                   delay)
 
 
 def environment_settings(verify: bool | str) -> tuple[bool | str, bool]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 import requests_mock
+from requests.structures import CaseInsensitiveDict
 
 from confluence_source import (
     ConfluenceAuthError,
@@ -94,19 +95,16 @@ def test_absurd_retry_after_is_clamped() -> None:
 
 
 def test_retry_after_forms() -> None:
-    def response(status: int, **headers: str) -> requests.Response:
-        result = requests.Response()
-        result.status_code = status
-        result.headers.update(headers)
-        return result
+    def answer(status: int, **headers: str) -> tuple[int, CaseInsensitiveDict[str]]:
+        return status, CaseInsensitiveDict(headers)
 
     soon = datetime.now(timezone.utc) + timedelta(seconds=30)
-    assert retry_after_seconds(response(503, **{"Retry-After": "7"})) == 7
-    assert 25 <= (retry_after_seconds(response(429, **{"Retry-After": format_datetime(soon, usegmt=True)})) or 0) <= 31
+    assert retry_after_seconds(*answer(503, **{"Retry-After": "7"})) == 7
+    assert 25 <= (retry_after_seconds(*answer(429, **{"Retry-After": format_datetime(soon, usegmt=True)})) or 0) <= 31
     reset = (datetime.now(timezone.utc) + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert 15 <= (retry_after_seconds(response(429, **{"X-RateLimit-Reset": reset})) or 0) <= 21
-    assert retry_after_seconds(response(503)) is None
-    assert retry_after_seconds(response(429, **{"Retry-After": "soon"})) is None
+    assert 15 <= (retry_after_seconds(*answer(429, **{"X-RateLimit-Reset": reset})) or 0) <= 21
+    assert retry_after_seconds(*answer(503)) is None
+    assert retry_after_seconds(*answer(429, **{"Retry-After": "soon"})) is None
 
 
 def test_other_client_errors_are_not_retried() -> None:
@@ -346,7 +344,8 @@ def test_without_a_proxy_the_environment_is_read_once_and_its_ca_bundle_kept(mon
     assert environment_settings(False) == (False, False)  # ssl_enabled = false stays off
     assert environment_settings("/etc/private-ca.pem") == ("/etc/private-ca.pem", False)  # ssl_ca wins
     client = make_client()
-    assert client._files.session.trust_env is False and client._files.session.verify == str(bundle)
+    assert client._http.session.trust_env is False and client._http.session.verify == str(bundle)
+    assert client._files._pool_options["ca_certs"] == str(bundle)  # noqa: SLF001 - downloads verify alike
 
 
 def test_with_a_proxy_requests_keeps_reading_the_environment_for_every_host(monkeypatch) -> None:
@@ -356,5 +355,5 @@ def test_with_a_proxy_requests_keeps_reading_the_environment_for_every_host(monk
     monkeypatch.setenv("NO_PROXY", ".atlassian.net")
     assert environment_settings(True)[1] is True
     client = make_client()
-    # requests then picks the proxy per host and redirect (Cloud's media service included), honouring NO_PROXY
-    assert client._files.session.trust_env is True and client._http.session.trust_env is True
+    # the proxy is then picked per host and redirect (Cloud's media service included), honouring NO_PROXY
+    assert client._files._trust_env is True and client._http.session.trust_env is True  # noqa: SLF001

@@ -82,3 +82,17 @@ def test_garbage_ssl_ca_is_a_config_error(https_sim: Simulator) -> None:
     broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca"):
         open_reader(settings_for(https_sim, ssl_ca=broken))
+
+
+def test_files_are_downloaded_over_tls_as_the_api_is(https_sim: Simulator, private_ca: trustme.CA) -> None:
+    from .test_file_transport import a_file_link
+
+    trusted = ConfluenceClient(settings_for(https_sim, ssl_ca=private_ca.cert_pem.bytes().decode(), retry_count=3))
+    link = a_file_link(trusted)
+    assert link.startswith("https://") and trusted.download(link, max_bytes=10_000_000, purpose="downloading")
+    unverified = ConfluenceClient(settings_for(https_sim, ssl_enabled=False))
+    assert unverified.download(link, max_bytes=10_000_000, purpose="downloading")
+    untrusting = ConfluenceClient(settings_for(https_sim, retry_count=3))
+    with pytest.raises(ConfluenceTLSError, match="not trusted"):
+        untrusting.download(link, max_bytes=10_000_000, purpose="downloading")
+    assert untrusting.file_stats.as_dict()["requests"] == 1  # a certificate failure is not retried

@@ -1,0 +1,147 @@
+"""Attachment downloads over urllib3: the same rules as requests would apply (proxies from the environment,
+credentials only on the site, retries and pacing), checked against the simulator and a real forwarding proxy."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from urllib3 import exceptions as urllib3_errors
+
+from confluence_simulator.faults import FaultKind, FaultRule
+from confluence_simulator.server import Simulator
+from confluence_source.client import ConfluenceClient
+from confluence_source.file_transport import body_error, requests_error
+
+from .conftest import settings_for
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                    "no_proxy")
+
+
+def a_file_link(client: ConfluenceClient) -> str:
+    """The download link of one attachment of the simulated site, as the readers find it."""
+    if client.config.is_cloud:
+        body = client.get_json(client.v2("/attachments"), {"limit": 5}, purpose="listing attachments")
+        link = body["results"][0]["downloadLink"]
+    else:
+        body = client.get_json(client.v1("/content/search"), {"cql": "type = attachment", "limit": 5},
+                               purpose="listing attachments")
+        link = body["results"][0]["_links"]["download"]
+    url = client.web_url(link)
+    assert url
+    return url
+
+
+class ForwardingProxy:
+    """A plain HTTP forward proxy on loopback that records what it was asked (absolute-form request lines)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None]] = []  # (URL asked for, Proxy-Authorization)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                proxy.seen.append((self.path, self.headers.get("Proxy-Authorization")))
+                target = urlsplit(self.path)
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {name: value for name, value in self.headers.items()
+                           if name.lower() not in ("proxy-authorization", "proxy-connection", "connection")}
+                upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardingProxy]:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    running = ForwardingProxy()
+    yield running
+    running.stop()
+
+
+def test_downloads_go_through_the_proxy_the_environment_names(small_sim: Simulator, proxy: ForwardingProxy,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    direct = ConfluenceClient(settings_for(small_sim))
+    link = a_file_link(direct)
+    expected = direct.download(link, max_bytes=10_000_000, purpose="downloading directly")
+
+    user, password = "relay", "s3cret"
+    monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", f"http://{user}:{password}@"))
+    proxied = ConfluenceClient(settings_for(small_sim))
+    assert proxied.download(link, max_bytes=10_000_000, purpose="downloading through the proxy") == expected
+    asked = [url for url, _ in proxy.seen]
+    assert asked and asked[0] == link  # Cloud's redirect to its media service goes through the proxy as well
+    assert len(asked) == (2 if small_sim.config.flavour == "cloud" else 1)
+    expected_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    assert {auth for _, auth in proxy.seen} == {expected_auth}
+
+
+def test_no_proxy_keeps_downloads_direct(small_sim: Simulator, proxy: ForwardingProxy,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = ConfluenceClient(settings_for(small_sim))
+    assert client.download(a_file_link(client), max_bytes=10_000_000, purpose="downloading")
+    assert proxy.seen == []
+
+
+def test_throttled_downloads_wait_as_asked_and_are_counted(fresh_sim: Simulator) -> None:
+    client = ConfluenceClient(settings_for(fresh_sim, retry_count=3))
+    link = a_file_link(client)
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="download", count=2, retry_after=1))
+    assert client.download(link, max_bytes=10_000_000, purpose="downloading")
+    stats = client.file_stats.as_dict()
+    assert stats["throttled"] == 2 and stats["retries"] == 2
+    assert stats["seconds_waiting"] >= 2  # Retry-After: 1, twice, not the 0.01 s backoff
+
+
+def test_a_download_that_keeps_failing_names_the_status_and_retries_no_more(fresh_sim: Simulator) -> None:
+    client = ConfluenceClient(settings_for(fresh_sim, retry_count=2))
+    link = a_file_link(client)
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download"))
+    with pytest.raises(Exception, match="HTTP 500") as error:
+        client.download(link, max_bytes=10_000_000, purpose="downloading a file")
+    assert error.value.status == 500  # type: ignore[attr-defined]
+    assert client.file_stats.as_dict()["requests"] == 3
+
+
+def test_urllib3_failures_become_what_requests_would_raise() -> None:
+    url = "https://confluence.example.test/download/attachments/1/a.pdf"
+    refused = urllib3_errors.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    assert type(requests_error(refused, url)) is requests.ConnectionError  # not a timeout, though a subclass of one
+    assert isinstance(requests_error(urllib3_errors.ConnectTimeoutError("slow"), url), requests.exceptions.ConnectTimeout)
+    read_timeout = urllib3_errors.ReadTimeoutError(None, url, "timed out")  # type: ignore[arg-type]
+    assert isinstance(requests_error(read_timeout, url), requests.exceptions.ReadTimeout)
+    assert isinstance(requests_error(urllib3_errors.SSLError("bad cert"), url), requests.exceptions.SSLError)
+    assert isinstance(requests_error(urllib3_errors.ProtocolError("aborted"), url), requests.ConnectionError)
+    assert requests_error(refused, url).request.url == url  # where it failed: the site or the media service
+    assert isinstance(body_error(urllib3_errors.ProtocolError("cut off"), url), requests.exceptions.ChunkedEncodingError)
+    assert isinstance(body_error(urllib3_errors.DecodeError("gzip"), url), requests.exceptions.ContentDecodingError)
