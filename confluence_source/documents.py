@@ -176,7 +176,10 @@ def facts_from_v1(raw: JsonObject, web_url: Callable[[str | None], str | None]) 
     space = json_object(raw, "space")
     version = json_object(raw, "version")
     history = json_object(raw, "history")
-    creator = history.get("createdBy")
+    # A comment's or file's author is whoever made the indexed version: Cloud's v2 listings (full reads) name no one
+    # else, and an incremental read (v1) must write the same author as a full one.
+    latest_author = doc_type in ("comment", "attachment")
+    creator = (version.get("by") or history.get("createdBy")) if latest_author else history.get("createdBy")
     links = json_object(raw, "_links")
     facts = ContentFacts(
         doc_type=doc_type,

@@ -107,8 +107,8 @@ def test_people_are_named(small_sim: Simulator, tmp_path: Any) -> None:
         if document is None:
             continue
         author = item.author_id
-        if small_sim.config.flavour == "cloud" and item.type in ("comment", "attachment") and len(item.versions) > 1:
-            author = item.versions[-1].author_id  # v2 names only the last version's author for these
+        if item.type in ("comment", "attachment") and len(item.versions) > 1:
+            author = item.versions[-1].author_id  # v2 names only the last version's author for these; v1 agrees
         assert document["author_name"] == site.users[author].display_name, document["id"]
         assert document["author_id"] == (author if small_sim.config.flavour == "cloud" else site.users[author].user_key)
         for account_id in re.findall(r'ri:account-id="([^"]+)"', item.body):
