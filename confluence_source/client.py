@@ -25,7 +25,6 @@ from typing import Any, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.rest_client.client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth, HttpBasicAuth
@@ -103,7 +102,8 @@ class ConfluenceClient:
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
         self._auth = _auth_for(config)
         self._files = FileTransport(
-            credentials=_credentials_header(config),
+            headers=self._http.session.headers,
+            credentials=_credentials_header(self._auth),
             verify=self._verify,
             trust_env=self._trust_env,
             timeout=config.request_timeout,
@@ -427,11 +427,13 @@ def _auth_for(config: ConfluenceSettings) -> AuthBase:
     return HttpBasicAuth(username=config.auth.username or "", password=config.auth.secret)
 
 
-def _credentials_header(config: ConfluenceSettings) -> dict[str, str]:
-    """The Authorization header `_auth_for` puts on API requests, for downloads (which do not go through requests)."""
-    if config.auth.kind == "bearer":
-        return {"Authorization": f"Bearer {config.auth.secret}"}
-    return urllib3.make_headers(basic_auth=f"{config.auth.username or ''}:{config.auth.secret}")
+def _credentials_header(auth: AuthBase) -> dict[str, str]:
+    """The Authorization header that `auth` puts on API requests, for downloads (which do not go through requests):
+    taken from `auth` itself, so that both encode the credentials alike (UTF-8)."""
+    request = requests.PreparedRequest()
+    request.prepare_headers({})
+    auth(request)
+    return {"Authorization": request.headers["Authorization"]}
 
 
 def _query_params(response: requests.Response) -> dict[str, str]:

@@ -11,8 +11,10 @@ urllib3 directly halves it. What requests would have done is kept:
   downloads alike); certificate failures are not retried; every attempt is counted in the file `RequestStats`;
 * proxies from the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY), chosen per host, so also for Cloud's media
   service, with requests' own helpers; TLS verification as `ssl_enabled` / `ssl_ca` say (certifi by default);
-* redirects are followed, and the credentials go only where requests would send them (`should_strip_auth`): to the
-  configured site, never to the host a redirect leads to;
+* redirects are followed as requests follows them (its limit, its reading of the `Location` header), and the
+  credentials go only where requests would send them (`should_strip_auth`): to the configured site, never to the
+  host a redirect leads to; cookies the site sets are sent back (a Data Center session is not opened again for
+  every file), and the requests carry the API session's headers (User-Agent, compression);
 * failures come out as the `requests` exceptions requests would raise, so the client explains them the same way.
 """
 
@@ -29,15 +31,26 @@ import certifi
 import orjson
 import requests
 import urllib3
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, get_cookie_header
+from requests.models import DEFAULT_REDIRECT_LIMIT
 from requests.sessions import SessionRedirectMixin
-from requests.utils import get_auth_from_url, get_environ_proxies, prepend_scheme_if_needed, select_proxy
+from requests.utils import (
+    get_auth_from_url,
+    get_environ_proxies,
+    prepend_scheme_if_needed,
+    requote_uri,
+    select_proxy,
+)
 from urllib3 import exceptions as urllib3_errors
 
 from .errors import FileTooLargeError
 from .transport import RETRY_STATUSES, BackoffWithJitter, RequestPacer, RequestStats, is_retryable_exception, log_retry
 
-#: Redirects followed per download (Cloud needs one: site -> media service).
-MAX_REDIRECTS = 10
+#: Redirects followed per download (Cloud needs one: site -> media service); requests' limit.
+MAX_REDIRECTS = DEFAULT_REDIRECT_LIMIT
+#: An answer that is not used (a redirect, a retried error) is read to its end, to keep its connection, only when it
+#: says it is at most this long; else the connection is closed.
+DRAINED_BODY_BYTES = 64 * 1024
 #: Bytes of an error answer read for its message.
 ERROR_BODY_BYTES = 64 * 1024
 _CHUNK_BYTES = 256 * 1024
@@ -72,6 +85,7 @@ class FileTransport:
     def __init__(
         self,
         *,
+        headers: Mapping[str, str],
         credentials: Mapping[str, str],
         verify: bool | str,
         trust_env: bool,
@@ -82,7 +96,9 @@ class FileTransport:
         stats: RequestStats,
         pacer: RequestPacer,
     ) -> None:
+        self._headers = dict(headers)
         self._credentials = dict(credentials)  # the Authorization header: never logged, never sent off the site
+        self._cookies = RequestsCookieJar()  # thread-safe (http.cookiejar locks itself)
         self._trust_env = trust_env
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._retry_count = retry_count
@@ -96,30 +112,30 @@ class FileTransport:
     def open(self, url: str) -> FileAnswer:
         """The answer for `url` after redirects and retries: a success, or the last failed answer (4xx, or 429/5xx
         once the retries are spent). Raises a `requests.RequestException` when no answer came."""
-        headers = self._credentials
+        credentials, requested = self._credentials, url
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._answer_with_retries(url, headers)
+            response = self._answer_with_retries(url, credentials)
             location = response.get_redirect_location()
             if not location:
                 return FileAnswer(response, url)
-            response.drain_conn()
-            response.release_conn()
-            target = urljoin(url, location)
-            if headers and _REDIRECT_RULES.should_strip_auth(url, target):
-                headers = {}
-            url = target
-        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects", request=requests.Request("GET", url))
+            _discard(response)
+            target = redirect_target(url, location)
+            if credentials and _REDIRECT_RULES.should_strip_auth(url, target):
+                credentials = {}
+            requested, url = url, target
+        raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects",
+                                        request=requests.Request("GET", requested))
 
     def strips_credentials(self, old_url: str, new_url: str) -> bool:
         """Whether a redirect from `old_url` to `new_url` leaves the host the credentials may go to."""
         return bool(_REDIRECT_RULES.should_strip_auth(old_url, new_url))
 
-    def _answer_with_retries(self, url: str, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+    def _answer_with_retries(self, url: str, credentials: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
         for attempt in range(1, self._retry_count + 2):
             self._pacer.before_request()
             answer: tuple[int, Mapping[str, str]] | None = None
             try:
-                response = self._send(url, headers)
+                response = self._send(url, credentials)
             except requests.RequestException as error:
                 self._stats.record_failure()
                 if attempt > self._retry_count or not is_retryable_exception(error):
@@ -131,22 +147,30 @@ class FileTransport:
                 if response.status not in RETRY_STATUSES or attempt > self._retry_count:
                     return response
                 reason, answer = f"HTTP {response.status}", (response.status, response.headers)
-                response.drain_conn()
-                response.release_conn()
+                _discard(response)
             delay = self._backoff.delay(attempt, answer)
             self._stats.record_retry(delay)
             log_retry(reason, attempt, self._retry_count, delay)
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, url: str, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+    def _send(self, url: str, credentials: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+        headers = {**self._headers, **credentials}
+        request = requests.Request("GET", url, headers=headers)  # what requests' cookie helpers read
+        if self._cookies:
+            cookie = get_cookie_header(self._cookies, request)  # type: ignore[arg-type]
+            if cookie:
+                headers["Cookie"] = cookie
         try:
-            return self._manager_for(url).urlopen(
-                "GET", url, headers=dict(headers), redirect=False, retries=False, preload_content=False,
+            response = self._manager_for(url).urlopen(
+                "GET", url, headers=headers, redirect=False, retries=False, preload_content=False,
                 timeout=self._timeout,
             )
         except (urllib3_errors.HTTPError, OSError) as error:
             raise requests_error(error, url) from error
+        if "Set-Cookie" in response.headers:
+            extract_cookies_to_jar(self._cookies, request, response)  # type: ignore[arg-type]
+        return response
 
     def _manager_for(self, url: str) -> urllib3.PoolManager:
         """The connection pools to reach `url`: direct, or through the proxy the environment names for its host."""
@@ -171,6 +195,28 @@ class FileTransport:
                                      **self._pool_options)
         proxy_headers = urllib3.make_headers(proxy_basic_auth=f"{username}:{password}") if username else None
         return urllib3.ProxyManager(proxy, proxy_headers=proxy_headers, **self._pool_options)
+
+
+def redirect_target(url: str, location: str) -> str:
+    """Where a redirect from `url` leads, read as requests reads `Location` (raw UTF-8 bytes decoded as such,
+    unsafe characters quoted, relative and scheme-relative forms resolved)."""
+    try:
+        location = location.encode("latin1").decode("utf8")
+    except UnicodeError:
+        pass
+    if location.startswith("//"):
+        location = f"{url.split(':', 1)[0]}:{location}"
+    return requote_uri(urljoin(url, location))
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    """Done with an answer whose body is not wanted: keep its connection when the body is short, else close it."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) <= DRAINED_BODY_BYTES:
+        response.drain_conn()
+    else:
+        response.close()
+    response.release_conn()
 
 
 def read_body(answer: FileAnswer, max_bytes: int, purpose: str) -> bytearray:

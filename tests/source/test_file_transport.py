@@ -17,6 +17,7 @@ from urllib3 import exceptions as urllib3_errors
 from confluence_simulator.faults import FaultKind, FaultRule
 from confluence_simulator.server import Simulator
 from confluence_source.client import ConfluenceClient
+from confluence_source.config import build_settings
 from confluence_source.file_transport import body_error, requests_error
 
 from .conftest import settings_for
@@ -145,3 +146,72 @@ def test_urllib3_failures_become_what_requests_would_raise() -> None:
     assert requests_error(refused, url).request.url == url  # where it failed: the site or the media service
     assert isinstance(body_error(urllib3_errors.ProtocolError("cut off"), url), requests.exceptions.ChunkedEncodingError)
     assert isinstance(body_error(urllib3_errors.DecodeError("gzip"), url), requests.exceptions.ContentDecodingError)
+
+
+class RecordingSite:
+    """A loopback server standing in for a site where the simulator cannot: it records every request's headers,
+    sets a session cookie, redirects `/moved/...` to the raw UTF-8 `Location` of a file, and answers JSON elsewhere."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                site.requests.append((self.path, dict(self.headers.items())))
+                if self.path.startswith("/moved/"):
+                    self.send_response(302)
+                    self.send_header("Location", "/download/attachments/1/Résumé v2.txt".encode().decode("latin1"))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = b"file text" if self.path.startswith("/download/") else b'{"results": []}'
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain" if self.path.startswith("/download/") else
+                                 "application/json")
+                self.send_header("Set-Cookie", "JSESSIONID=session-1; Path=/")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recording_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingSite]:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    site = RecordingSite()
+    yield site
+    site.stop()
+
+
+def test_downloads_send_what_api_requests_send(recording_site: RecordingSite) -> None:
+    password = "pä€ss"  # not Latin-1: the credentials must be encoded as the API requests encode them (UTF-8)
+    client = ConfluenceClient(build_settings(confluence_url=recording_site.url, data_source="Confluence Data Center",
+                                             username="reader", password=password))
+    client.get_json(client.v1("/space"), purpose="listing spaces")
+    for _ in range(2):
+        assert client.download(f"{recording_site.url}/download/attachments/1/notes.txt", max_bytes=1000,
+                               purpose="downloading notes.txt") == b"file text"
+    (_, api), (_, first), (_, second) = recording_site.requests
+    assert base64.b64decode(first["Authorization"].split()[1]).decode() == f"reader:{password}"
+    assert first["Authorization"] == api["Authorization"]
+    assert first["User-Agent"] == api["User-Agent"] and first["Accept-Encoding"] == api["Accept-Encoding"]
+    assert "Cookie" not in first and second["Cookie"] == "JSESSIONID=session-1"  # the site's session is kept
+
+
+def test_a_redirect_to_a_raw_utf8_location_is_read_as_requests_reads_it(recording_site: RecordingSite) -> None:
+    client = ConfluenceClient(build_settings(confluence_url=recording_site.url, data_source="Confluence Data Center",
+                                             username="reader", password="secret"))
+    assert client.download(f"{recording_site.url}/moved/1", max_bytes=1000, purpose="downloading") == b"file text"
+    assert recording_site.requests[-1][0] == "/download/attachments/1/R%C3%A9sum%C3%A9%20v2.txt"
