@@ -245,37 +245,38 @@ def error_body(answer: FileAnswer) -> Any:
         return None
 
 
+# (urllib3's failure, what requests raises for it), the first match winning.
+_Translation = tuple[tuple[type[BaseException], type[requests.RequestException]], ...]
+# Before an answer, as requests' adapter:
+_BEFORE_ANSWER: _Translation = (
+    (urllib3_errors.ProxyError, requests.exceptions.ProxyError),
+    (urllib3_errors.SSLError, requests.exceptions.SSLError),
+    (urllib3_errors.NewConnectionError, requests.ConnectionError),  # before ConnectTimeoutError, its base class
+    (urllib3_errors.ConnectTimeoutError, requests.exceptions.ConnectTimeout),
+    (urllib3_errors.ReadTimeoutError, requests.exceptions.ReadTimeout),
+    (urllib3_errors.LocationValueError, requests.exceptions.InvalidURL),
+)
+# While reading a body, as `Response.iter_content`:
+_WHILE_READING: _Translation = (
+    (urllib3_errors.SSLError, requests.exceptions.SSLError),
+    (urllib3_errors.DecodeError, requests.exceptions.ContentDecodingError),
+    (urllib3_errors.ProtocolError, requests.exceptions.ChunkedEncodingError),
+)
+
+
 def requests_error(error: BaseException, url: str) -> requests.RequestException:
-    """What requests raises for a urllib3 failure before an answer (mirrors its adapter)."""
-    kind: type[requests.RequestException]
-    if isinstance(error, urllib3_errors.ProxyError):
-        kind = requests.exceptions.ProxyError
-    elif isinstance(error, urllib3_errors.SSLError):
-        kind = requests.exceptions.SSLError
-    elif isinstance(error, urllib3_errors.NewConnectionError):  # a subclass of ConnectTimeoutError, for history
-        kind = requests.ConnectionError
-    elif isinstance(error, urllib3_errors.ConnectTimeoutError):
-        kind = requests.exceptions.ConnectTimeout
-    elif isinstance(error, urllib3_errors.ReadTimeoutError):
-        kind = requests.exceptions.ReadTimeout
-    elif isinstance(error, urllib3_errors.LocationValueError):
-        kind = requests.exceptions.InvalidURL
-    else:  # ProtocolError (connection aborted), a closed pool, socket errors
-        kind = requests.ConnectionError
-    return kind(error, request=requests.Request("GET", url))
+    """What requests raises for a urllib3 failure before an answer (a dropped connection, a socket error and a
+    closed pool are connection errors)."""
+    return _translated(error, url, _BEFORE_ANSWER)
 
 
 def body_error(error: BaseException, url: str) -> requests.RequestException:
-    """What requests raises for a failure while reading a body (mirrors `Response.iter_content`)."""
-    kind: type[requests.RequestException]
-    if isinstance(error, urllib3_errors.SSLError):
-        kind = requests.exceptions.SSLError
-    elif isinstance(error, urllib3_errors.DecodeError):
-        kind = requests.exceptions.ContentDecodingError
-    elif isinstance(error, urllib3_errors.ProtocolError):
-        kind = requests.exceptions.ChunkedEncodingError
-    else:  # a read timeout, a socket error
-        kind = requests.ConnectionError
+    """What requests raises for a failure while reading a body (a read timeout is a connection error there)."""
+    return _translated(error, url, _WHILE_READING)
+
+
+def _translated(error: BaseException, url: str, table: _Translation) -> requests.RequestException:
+    kind = next((theirs for ours, theirs in table if isinstance(error, ours)), requests.ConnectionError)
     return kind(error, request=requests.Request("GET", url))
 
 

@@ -10,7 +10,8 @@ retry policy is Confluence-specific, because Atlassian asks clients to:
 * pause *all* workers while the site is throttling, and slow down while `X-RateLimit-NearLimit: true` is reported;
 * never retry other 4xx answers, and never retry certificate failures (they cannot heal by themselves).
 
-Every attempt (including retries and redirects) is counted in `RequestStats`, which the pipeline prints.
+Every attempt (including retries and redirects) is counted in `RequestStats`, which the pipeline prints. File
+downloads follow the same policy through `file_transport` (urllib3 directly, for speed).
 """
 
 from __future__ import annotations

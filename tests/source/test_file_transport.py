@@ -40,6 +40,28 @@ def a_file_link(client: ConfluenceClient) -> str:
     return url
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def without_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """`handler` answering on a loopback port, in a background thread; the server and its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def stop(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
 class ForwardingProxy:
     """A plain HTTP forward proxy on loopback that records what it was asked (absolute-form request lines)."""
 
@@ -47,7 +69,7 @@ class ForwardingProxy:
         self.seen: list[tuple[str, str | None]] = []  # (URL asked for, Proxy-Authorization)
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 proxy.seen.append((self.path, self.headers.get("Proxy-Authorization")))
                 target = urlsplit(self.path)
@@ -66,26 +88,15 @@ class ForwardingProxy:
                 self.wfile.write(body)
                 upstream.close()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server, self.url = serve(Handler)
 
 
 @pytest.fixture
 def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardingProxy]:
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    without_proxy_variables(monkeypatch)
     running = ForwardingProxy()
     yield running
-    running.stop()
+    stop(running.server)
 
 
 def test_downloads_go_through_the_proxy_the_environment_names(small_sim: Simulator, proxy: ForwardingProxy,
@@ -138,13 +149,15 @@ def test_urllib3_failures_become_what_requests_would_raise() -> None:
     url = "https://confluence.example.test/download/attachments/1/a.pdf"
     refused = urllib3_errors.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
     assert type(requests_error(refused, url)) is requests.ConnectionError  # not a timeout, though a subclass of one
-    assert isinstance(requests_error(urllib3_errors.ConnectTimeoutError("slow"), url), requests.exceptions.ConnectTimeout)
+    slow = urllib3_errors.ConnectTimeoutError("slow")
+    assert isinstance(requests_error(slow, url), requests.exceptions.ConnectTimeout)
     read_timeout = urllib3_errors.ReadTimeoutError(None, url, "timed out")  # type: ignore[arg-type]
     assert isinstance(requests_error(read_timeout, url), requests.exceptions.ReadTimeout)
     assert isinstance(requests_error(urllib3_errors.SSLError("bad cert"), url), requests.exceptions.SSLError)
     assert isinstance(requests_error(urllib3_errors.ProtocolError("aborted"), url), requests.ConnectionError)
     assert requests_error(refused, url).request.url == url  # where it failed: the site or the media service
-    assert isinstance(body_error(urllib3_errors.ProtocolError("cut off"), url), requests.exceptions.ChunkedEncodingError)
+    cut_off = urllib3_errors.ProtocolError("cut off")
+    assert isinstance(body_error(cut_off, url), requests.exceptions.ChunkedEncodingError)
     assert isinstance(body_error(urllib3_errors.DecodeError("gzip"), url), requests.exceptions.ContentDecodingError)
 
 
@@ -156,7 +169,7 @@ class RecordingSite:
         self.requests: list[tuple[str, dict[str, str]]] = []
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 site.requests.append((self.path, dict(self.headers.items())))
                 if self.path.startswith("/moved/"):
@@ -174,25 +187,15 @@ class RecordingSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server, self.url = serve(Handler)
 
 
 @pytest.fixture
 def recording_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingSite]:
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    without_proxy_variables(monkeypatch)
     site = RecordingSite()
     yield site
-    site.stop()
+    stop(site.server)
 
 
 def test_downloads_send_what_api_requests_send(recording_site: RecordingSite) -> None:
