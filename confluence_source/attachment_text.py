@@ -1,11 +1,10 @@
 """The text of attachment files, fetched while the read goes on.
 
 Each attachment document leaves the reader with its text pending; `concurrent_downloads` threads (up to 100, the
-size of the connection pool) download the files, and one thread per core (up to four) extracts their text
-(`extraction.py`; the extractor releases the GIL, so files are read on every core at once). Extraction has threads
-of its own because every thread that extracts keeps its own native memory arena: fifty of them held about 80 MB more
-at peak than two, for no gain in speed. The document waits for its text in the source's queue of pending documents,
-behind which the documents read after it wait in turn, so the order in which versions reach the index is kept.
+size of the connection pool) download the files, and worker processes, one per core (up to four), extract their
+text (`extraction.py`, run by `extraction_workers.py`: a file that crashes or hangs the extractor costs its own text,
+not the run). The document waits for its text in the source's queue of pending documents, behind which the
+documents read after it wait in turn, so the order in which versions reach the index is kept.
 
 A file is not downloaded when its text would not be kept: `extract_attachment_content` is off, the file is over
 10 MB (as listed, or found while reading it), or its type is one whose text is not extracted (images, archives,
@@ -14,6 +13,8 @@ whose text is missing, and why:
 
     extracted, no_text, too_large, unsupported_type, encrypted, unreadable, timed_out, failed, download_failed,
     download_refused, disabled
+
+(`unreadable` also covers a file the extractor crashed on: it is not tried again until a new version is uploaded.)
 
 A file whose version the index already holds with its text (or with the finding that it has none) is not downloaded
 again: its text is taken from the index. So a full refresh, or an attachment re-read because its page moved, costs no
@@ -29,7 +30,6 @@ being asked for, instead of each waiting out its timeouts and retries, until an 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -41,8 +41,9 @@ from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .documents import PENDING_BODY
 from .errors import ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError, FileTooLargeError
-from .extraction import ExtractionError, extract_text, extractable_type
-from .file_workers import ByteBudget, ExtractionThreads
+from .extraction import ExtractionError, extractable_type
+from .extraction_workers import DEFAULT_TARGET, ExtractionWorkers, ExtractorFailed, ExtractorStopped, worker_count
+from .file_workers import ByteBudget
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP = 20
 # Once given up, one download in this many seconds is still tried, so that a site back after a short outage gets its
 # remaining files read in the same run.
 PROBE_INTERVAL_SECONDS = 60.0
+# What the extraction workers run on each file (`module:function`).
+EXTRACTOR = DEFAULT_TARGET
 
 
 class IndexedTexts(Protocol):
@@ -117,7 +120,7 @@ class AttachmentTextReader:
         self._reported: Counter[str] = Counter()  # what `finish` has logged so far
         self._budget = ByteBudget(defaults.DOWNLOAD_BUFFER_BYTES)
         self._downloads: ThreadPoolExecutor | None = None
-        self._extractors: ExtractionThreads | None = None
+        self._extractors: ExtractionWorkers | None = None
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._indexed: IndexedTexts | None = None
@@ -242,15 +245,15 @@ class AttachmentTextReader:
                     self._index_holds_texts = True
             return bool(self._index_holds_texts)
 
-    def _pools(self) -> tuple[ThreadPoolExecutor, ExtractionThreads]:
+    def _pools(self) -> tuple[ThreadPoolExecutor, ExtractionWorkers]:
         with self._lock:
             if self._downloads is None or self._extractors is None:
                 self._closing.clear()
                 self._downloads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="confluence-files")
-                self._extractors = ExtractionThreads(extraction_threads(), "confluence-text")
+                self._extractors = ExtractionWorkers(worker_count(), EXTRACTOR)
             return self._downloads, self._extractors
 
-    def _fetch(self, extractors: ExtractionThreads, document_id: str, url: str, size: int | None, media_type: str,
+    def _fetch(self, extractors: ExtractionWorkers, document_id: str, url: str, size: int | None, media_type: str,
                file_name: str) -> AttachmentText:
         """Download and extract one file (in a download thread). Whatever goes wrong costs this file its text only."""
         with self._budget.hold(size if size is not None else defaults.MAX_ATTACHMENT_BYTES):
@@ -277,15 +280,19 @@ class AttachmentTextReader:
             self._answered(True)
             limit = defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS
             try:
-                text = extractors.run(limit, extract_text, data, media_type, file_name)
+                text = extractors.run(limit, data, media_type, file_name)
             except TimeoutError:
                 logger.warning("Gave up reading %s (%s) after %g s", document_id, file_name, limit)
                 return self._settled_text(None, TIMED_OUT)
             except ExtractionError as error:
                 logger.info("No text from %s (%s): %s", document_id, file_name, error)
                 return self._settled_text(None, error.reason)
+            except ExtractorStopped as error:  # crashed on this file: not tried again; else tried next run
+                logger.warning("Could not read %s (%s): %s", document_id, file_name, error)
+                return self._settled_text(None, UNREADABLE if error.crashed else FAILED)
             except Exception as error:  # noqa: BLE001 - one file must not stop the sync (tried again next run)
-                logger.warning("Could not read %s (%s): %s", document_id, file_name, type(error).__name__)
+                reason = str(error) if isinstance(error, ExtractorFailed) else type(error).__name__
+                logger.warning("Could not read %s (%s): %s", document_id, file_name, reason)
                 return self._settled_text(None, FAILED)
             finally:
                 del data
@@ -328,7 +335,3 @@ class AttachmentTextReader:
 
 # Beyond the extractor's own time limit, how long a download thread waits before giving a file up.
 EXTRACTION_GRACE_SECONDS = 30
-
-
-def extraction_threads() -> int:
-    return max(1, min(4, os.cpu_count() or 1))

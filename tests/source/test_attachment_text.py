@@ -4,7 +4,6 @@ their text extracted into `body`, and what became of every file in `content_extr
 from __future__ import annotations
 
 import collections
-import threading
 import time
 
 import pytest
@@ -148,26 +147,34 @@ def test_a_file_larger_than_listed_is_not_read_past_the_limit(fresh_sim, tmp_pat
     assert row["content_extraction"] == "too_large" and row.get("body") is None
 
 
+def statuses_by_media_type(run) -> dict[str, set[str]]:
+    by_type: dict[str, set[str]] = {}
+    for row in attachment_rows(run).values():
+        by_type.setdefault(row["media_type"], set()).add(row["content_extraction"])
+    return by_type
+
+
 def test_a_file_whose_reading_hangs_is_given_up_and_the_run_ends(fresh_sim, tmp_path, monkeypatch, caplog):
-    real_extract = attachment_text.extract_text
-
-    def hanging_on_pdfs(data, media_type, file_name):
-        if media_type == "application/pdf":
-            threading.Event().wait(30)  # far longer than the test waits for it
-        return real_extract(data, media_type, file_name)
-
-    monkeypatch.setattr(attachment_text, "extract_text", hanging_on_pdfs)
+    monkeypatch.setattr(attachment_text, "EXTRACTOR", "tests.source.extraction_targets:hang_on_pdfs")
     monkeypatch.setattr(attachment_text.defaults, "EXTRACTION_TIMEOUT_SECONDS", 0)
     monkeypatch.setattr(attachment_text, "EXTRACTION_GRACE_SECONDS", 0.3)
     started = time.monotonic()
     run = run_pipeline(settings_for(fresh_sim), tmp_path)
     assert time.monotonic() - started < 25
-    by_type = {}
-    for row in attachment_rows(run).values():
-        by_type.setdefault(row["media_type"], set()).add(row["content_extraction"])
+    by_type = statuses_by_media_type(run)
     assert by_type["application/pdf"] == {"timed_out"}
     assert "extracted" in set().union(*(statuses for kind, statuses in by_type.items() if kind != "application/pdf"))
     assert "Gave up reading" in caplog.text
+
+
+def test_a_file_that_crashes_the_extractor_is_unreadable_and_the_run_goes_on(fresh_sim, tmp_path, monkeypatch,
+                                                                              caplog):
+    monkeypatch.setattr(attachment_text, "EXTRACTOR", "tests.source.extraction_targets:crash_on_pdfs")
+    run = run_pipeline(settings_for(fresh_sim), tmp_path)
+    by_type = statuses_by_media_type(run)
+    assert by_type["application/pdf"] == {"unreadable"}
+    assert "extracted" in set().union(*(statuses for kind, statuses in by_type.items() if kind != "application/pdf"))
+    assert "the extractor stopped (signal SIGABRT)" in caplog.text
 
 
 def test_failed_media_downloads_log_neither_credentials_nor_media_tokens(tmp_path, caplog):
