@@ -103,9 +103,9 @@ def serve(target: str) -> None:
 def _receive(stream: BinaryIO, jobs: queue.SimpleQueue[Any]) -> None:
     while True:
         job = read_message(stream)
+        if job is None:  # the sync closed our input or ended: end now, even in the middle of a hung file
+            os._exit(0)
         jobs.put(job)
-        if job is None:
-            return
 
 
 if __name__ == "__main__":
