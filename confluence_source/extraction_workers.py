@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,12 +135,6 @@ class _Worker:
             self.process.wait()
 
 
-#: Files handed to a worker at once. One: a second file sent ahead could block the feeding thread on a full pipe
-#: while the worker hangs on the first, out of reach of the time limit (measured: sending ahead saved ~3% of the
-#: file stage, not worth that).
-FILES_IN_FLIGHT = 1
-
-
 @dataclass
 class _Job:
     outcome: Future[Any]
@@ -191,86 +184,54 @@ class ExtractionWorkers:
 
 
 class _Feeder:
-    """One worker and the thread that feeds it: keeps up to FILES_IN_FLIGHT files in its pipe, reads the answers in
-    order, and replaces the worker when it ends (the files it had not started go to the new one)."""
+    """One worker and the thread that feeds it, one file at a time (a second file sent ahead could block this thread
+    on a full pipe while the worker hangs on the first, out of reach of the time limit; it saved ~3% of the file
+    stage). The worker is replaced when it ends."""
 
     def __init__(self, target: str, jobs: queue.SimpleQueue[_Job | None]) -> None:
         self._target = target
         self._jobs = jobs
         self._worker: _Worker | None = None
-        self._in_flight: deque[_Job] = deque()
-        self._stopping = False
 
     def run(self) -> None:
         try:
             while True:
+                job = self._jobs.get()
+                if job is None:
+                    return
+                if not job.outcome.set_running_or_notify_cancel():
+                    continue
                 try:
-                    self._top_up()
-                    if not self._in_flight:
-                        return  # stopping, and every file answered
-                    self._answer_first()
-                except Exception as error:  # noqa: BLE001 - no worker could be started: these files get no text
-                    self._fail_in_flight(ExtractorFailed(f"no extraction worker could be started ({error})"))
+                    job.outcome.set_result(self._answer(job))
+                except Exception as error:  # noqa: BLE001 - handed to the thread that waits for this file
+                    if not isinstance(error, (TimeoutError, ExtractorStopped)):
+                        error = ExtractorFailed(f"no extraction worker could be started ({error})")
+                    job.outcome.set_exception(error)
         finally:
             if self._worker is not None:
                 self._worker.close(SHUTDOWN_WAIT_SECONDS)
-            self._fail_in_flight(ExtractorFailed("the extraction worker stopped"))
 
-    def _fail_in_flight(self, error: Exception) -> None:
-        """Whoever waits for these files must not wait for ever (the next files try a fresh worker)."""
-        while self._in_flight:
-            self._in_flight.popleft().outcome.set_exception(error)
-        if self._worker is not None:
-            self._worker.close(0)
-            self._worker = None
-
-    def _top_up(self) -> None:
-        """Send queued files until FILES_IN_FLIGHT are in the worker's pipe (waiting for one only when none is)."""
-        while not self._stopping and len(self._in_flight) < FILES_IN_FLIGHT:
-            try:
-                job = self._jobs.get(block=not self._in_flight)
-            except queue.Empty:
-                return
-            if job is None:
-                self._stopping = True
-                return
-            if job.outcome.set_running_or_notify_cancel():
-                self._in_flight.append(job)
-                self._send([job])
-
-    def _send(self, jobs: list[_Job]) -> None:
-        """Send `jobs` to the worker; one that ended while idle (killed from outside) is replaced first, and the
-        files it had not answered go to the new one."""
+    def _answer(self, job: _Job) -> Any:
+        """The worker's answer for this file. A worker that ended while idle (killed from outside) did not get it,
+        so a fresh one does; one that ends on the file raises `TimeoutError` or `ExtractorStopped`."""
         for _ in range(3):
             if self._worker is None:
                 self._worker = _Worker(self._target)
-            if all(self._worker.send(job.payload) for job in jobs):
-                return
-            self._worker.close(0)
+            worker = self._worker
+            if worker.send(job.payload):
+                break
+            worker.close(0)
             self._worker = None
-            jobs = list(self._in_flight)
-        raise RuntimeError("the extraction workers keep ending")
-
-    def _answer_first(self) -> None:
-        """Wait (at most its limit, counted from now: the worker has just finished the file before) for the answer
-        to the oldest file in flight."""
-        job = self._in_flight[0]
-        worker = self._worker
-        assert worker is not None
+        else:
+            raise RuntimeError("the extraction workers keep ending")
         answer = worker.receive(job.limit)
-        self._in_flight.popleft()
         if answer is not None:
-            job.outcome.set_result(answer)
-            return
+            return answer
         worker.close(1.0)  # a worker that exits by itself is given the time to, so that its exit status is right
         self._worker = None
         if worker.killed_for_time:
-            job.outcome.set_exception(TimeoutError(f"not read within {job.limit:g} s"))
-        else:
-            job.outcome.set_exception(ExtractorStopped(f"the extractor stopped ({worker.stopped_by()})",
-                                                       worker.crashed()))
-        if self._in_flight:
-            self._send(list(self._in_flight))
+            raise TimeoutError(f"not read within {job.limit:g} s")
+        raise ExtractorStopped(f"the extractor stopped ({worker.stopped_by()})", worker.crashed())
 
 
 def worker_count() -> int:
