@@ -1,11 +1,12 @@
 """The process that reads attachment text for a sync: run as a script by `extraction_workers` (which imports it
 only for its message framing).
 
-It reads jobs (file bytes, media type, file name) from its standard input and writes each outcome to what was its
-standard output, one length-prefixed pickle each, until its input closes: it ends with the sync that started it,
-however the sync ends. Native code that prints is sent to /dev/null instead, so that it cannot corrupt the answers.
-Ctrl-C and SIGTERM are left to the sync (a terminal or a service manager sends them to every process of the group):
-a worker ended by them would have its file counted as one the extractor crashed on.
+It reads jobs (a file's media type and name, then its bytes) from its standard input and writes each outcome to what
+was its standard output until its input closes: it ends with the sync that started it, however the sync ends. Native
+code that prints is sent to /dev/null instead, so that it cannot corrupt the answers; what it writes to standard error
+goes to the sync, which quotes the last of it when the worker crashes. Ctrl-C and SIGTERM are left to the sync (a
+terminal or a service manager sends them to every process of the group): a worker ended by them would have its file
+counted as one the extractor crashed on.
 
 Only the extractor's own modules are imported, not the package's `__init__` (which loads dlt): a worker starts in
 a fraction of the time and memory.
@@ -14,6 +15,7 @@ a fraction of the time and memory.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import pickle
 import queue
@@ -25,62 +27,78 @@ import types
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
-_LENGTH = struct.Struct("!Q")
+# A message: the length of its pickled part and of its raw bytes, then both. A file's bytes travel raw, so that
+# neither side copies them into or out of a pickle.
+_HEADER = struct.Struct("!QQ")
 
 
-def read_message(stream: BinaryIO) -> Any:
-    """The next pickled message on `stream` (buffered or not), or None once it is closed."""
-    header = _read_exactly(stream, _LENGTH.size)
+def read_message(stream: BinaryIO) -> tuple[Any, bytearray] | None:
+    """The next message on `stream` (buffered or not) and its raw bytes, or None once the stream is closed."""
+    header = _read_exactly(stream, _HEADER.size)
     if header is None:
         return None
-    payload = _read_exactly(stream, _LENGTH.unpack(header)[0])
-    return None if payload is None else pickle.loads(payload)
+    pickled_size, raw_size = _HEADER.unpack(header)
+    pickled = _read_exactly(stream, pickled_size)
+    raw = _read_exactly(stream, raw_size)
+    if pickled is None or raw is None:
+        return None
+    return pickle.loads(pickled), raw
 
 
-def write_message(stream: BinaryIO, message: Any) -> None:
-    """Write one pickled message to `stream` (buffered or not) and flush it."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(payload)) + payload)
-    while view:
-        written = stream.write(view)
-        view = view[written if written is not None else len(view):]
+def write_message(stream: BinaryIO, message: Any, raw: bytes | bytearray | memoryview = b"") -> None:
+    """Write one message, and raw bytes after it, to `stream` (buffered or not), and flush it."""
+    pickled = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    raw_view = memoryview(raw).cast("B")
+    for part in (_HEADER.pack(len(pickled), raw_view.nbytes) + pickled, raw_view):
+        view = memoryview(part)
+        while view:
+            written = stream.write(view)
+            view = view[written if written is not None else len(view):]
     stream.flush()
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
-    chunks, missing = [], size
-    while missing:
-        chunk = stream.read(missing)
-        if not chunk:
+def _read_exactly(stream: BinaryIO, size: int) -> bytearray | None:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < size:
+        count = stream.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not count:
             return None
-        chunks.append(chunk)
-        missing -= len(chunk)
-    return b"".join(chunks)
+        filled += count
+    return buffer
 
 
-def load_function(target: str) -> Callable[..., str]:
-    """`module:function` from this package (or another module on the path), without running the package's
-    `__init__`: an empty stand-in for the package is registered first."""
-    package_dir = Path(__file__).resolve().parent
-    if package_dir.name not in sys.modules:
-        stand_in = types.ModuleType(package_dir.name)
-        stand_in.__path__ = [str(package_dir)]
-        sys.modules[package_dir.name] = stand_in
-    sys.path.insert(0, str(package_dir.parent))
+def load_function(package: str, paths: list[str], target: str) -> Callable[..., str]:
+    """`module:function`, importable with the sync's module path `paths`, without running the `__init__` of
+    `package` (the package this file is in, by its full dotted name) or of the packages it sits in: empty stand-ins
+    for them are registered first."""
+    folder = Path(__file__).resolve().parent
+    parts = package.split(".")
+    for depth in range(len(parts), 0, -1):
+        name = ".".join(parts[:depth])
+        if name not in sys.modules:
+            stand_in = types.ModuleType(name)
+            stand_in.__path__ = [str(folder)]
+            sys.modules[name] = stand_in
+        folder = folder.parent
+    # after this interpreter's own path, never before it: the sync's may hold folders that shadow the standard
+    # library (a package that puts its own folder on the path brings its `math`)
+    sys.path.extend(path for path in paths if path not in sys.path)
     module_name, _, function_name = target.partition(":")
     function: Callable[..., str] = getattr(importlib.import_module(module_name), function_name)
     return function
 
 
-def serve(target: str) -> None:
+def serve(package: str, paths: list[str], target: str) -> None:
     for name in ("SIGINT", "SIGTERM"):  # stopping is the sync's business: it closes our input, or kills us
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     answers = os.fdopen(os.dup(1), "wb")
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
-    extract = load_function(target)
-    extraction = importlib.import_module(f"{Path(__file__).resolve().parent.name}.extraction")
+    extract = load_function(package, paths, target)
+    extraction = importlib.import_module(f"{package}.extraction")
     jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
     # Files are taken off the pipe as they come, so the sync never waits to hand over the next file while this
     # process waits to hand back a long text: both pipes would be full, and both sides stuck.
@@ -89,7 +107,7 @@ def serve(target: str) -> None:
         job = jobs.get()
         if job is None:
             return
-        data, media_type, file_name = job
+        (media_type, file_name), data = job
         try:
             outcome: tuple[str, Any] = ("text", extract(data, media_type, file_name))
         except extraction.ExtractionError as error:
@@ -109,4 +127,4 @@ def _receive(stream: BinaryIO, jobs: queue.SimpleQueue[Any]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3])

@@ -15,18 +15,20 @@ needed up to the limit, and live until `shutdown` or until the sync's end closes
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
-import select
+import selectors
 import signal
 import subprocess
 import sys
 import threading
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .extraction import ExtractionError
 from .extraction_worker import read_message, write_message
@@ -38,6 +40,8 @@ DEFAULT_TARGET = f"{__package__}.extraction:extract_text"
 #: How long `shutdown` waits for a worker to end by itself before killing it.
 SHUTDOWN_WAIT_SECONDS = 2.0
 _SCRIPT = str(Path(__file__).resolve().with_name("extraction_worker.py"))
+#: How much of what a worker last wrote to its standard error is kept, to quote when it crashes.
+STDERR_TAIL_BYTES = 2000
 
 
 class ExtractorStopped(Exception):
@@ -59,21 +63,32 @@ class ExtractorFailed(Exception):
 
 
 class _Worker:
-    """One worker process and its two pipes."""
+    """One worker process, its two pipes, and the last words on its standard error."""
 
     def __init__(self, target: str) -> None:
         self.killed_for_time = False
         self.process = subprocess.Popen(
-            [sys.executable, "-P", _SCRIPT, target],  # -P: the script's folder is not put on the module path
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            bufsize=0,  # unbuffered: select() must see every answer not read yet
+            # -P: the script's folder is not put on the module path; the sync's path is handed over instead, and
+            # the package's full name, so that it is found under that name wherever it is installed or vendored
+            [sys.executable, "-P", _SCRIPT, __package__, json.dumps(sys.path), target],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            bufsize=0,  # unbuffered: the selector must see every answer not read yet
         )
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._answers: selectors.BaseSelector | None = None
+        if os.name == "posix":  # a selector, not select(): that fails on descriptors numbered 1024 and up
+            self._answers = selectors.DefaultSelector()
+            self._answers.register(self.process.stdout, selectors.EVENT_READ)
+        self._stderr_tail: deque[bytes] = deque()
+        self._stderr_reader = threading.Thread(target=self._keep_stderr_tail, args=(self.process.stderr,),
+                                               name="confluence-text-stderr", daemon=True)
+        self._stderr_reader.start()
 
-    def send(self, payload: tuple[Any, ...]) -> bool:
+    def send(self, message: tuple[Any, ...], data: bytes | bytearray) -> bool:
         """Hand the worker a file; False when it had already ended."""
         assert self.process.stdin is not None
         try:
-            write_message(self.process.stdin, payload)
+            write_message(self.process.stdin, message, data)
         except (OSError, ValueError):
             return False
         return True
@@ -83,16 +98,16 @@ class _Worker:
         assert self.process.stdout is not None
         timer = None
         try:
-            if os.name == "posix":
-                ready, _, _ = select.select([self.process.stdout], [], [], limit)
-                if not ready:
+            if self._answers is not None:
+                if not self._answers.select(limit):
                     self._kill_for_time()
                     return None
-            else:  # no select() on pipes: a timer kills the worker, which ends the read below
+            else:  # no selector on pipes: a timer kills the worker, which ends the read below
                 timer = threading.Timer(limit, self._kill_for_time)
                 timer.daemon = True
                 timer.start()
-            return read_message(self.process.stdout)
+            answer = read_message(self.process.stdout)
+            return None if answer is None else answer[0]
         except (OSError, ValueError, EOFError):
             return None
         finally:
@@ -105,16 +120,35 @@ class _Worker:
         return code is not None and code < 0 and -code in _CRASH_SIGNALS
 
     def stopped_by(self) -> str:
-        """How the (closed) worker ended."""
+        """How the (closed) worker ended, with the last line it wrote to its standard error, if any (a native
+        library's message such as a Rust panic)."""
         code = self.process.returncode
         if code is None:
-            return "unknown"
-        if code < 0:
+            how = "unknown"
+        elif code < 0:
             try:
-                return f"signal {signal.Signals(-code).name}"
+                how = f"signal {signal.Signals(-code).name}"
             except ValueError:
-                return f"signal {-code}"
-        return f"exit code {code}"
+                how = f"signal {-code}"
+        else:
+            how = f"exit code {code}"
+        self._stderr_reader.join(timeout=1.0)
+        lines = b"".join(self._stderr_tail).decode("utf-8", "replace").strip().splitlines()
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+        return f"{how}: {last[-300:]}" if last else how
+
+    def _keep_stderr_tail(self, stream: BinaryIO) -> None:
+        """Read the worker's standard error until it ends (it must not fill the pipe and block the worker), keeping
+        only the last `STDERR_TAIL_BYTES`."""
+        kept = 0
+        try:
+            while chunk := stream.read(4096):
+                self._stderr_tail.append(chunk)
+                kept += len(chunk)
+                while kept - len(self._stderr_tail[0]) >= STDERR_TAIL_BYTES:
+                    kept -= len(self._stderr_tail.popleft())
+        except (OSError, ValueError):
+            pass
 
     def _kill_for_time(self) -> None:
         self.killed_for_time = True
@@ -122,6 +156,9 @@ class _Worker:
 
     def close(self, wait: float) -> None:
         """Close its input (it then ends by itself), and kill it if it has not ended within `wait` seconds."""
+        if self._answers is not None:
+            self._answers.close()
+            self._answers = None
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 if stream is not None:
@@ -133,13 +170,17 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._stderr_reader.join(timeout=1.0)
+        if not self._stderr_reader.is_alive() and self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 @dataclass
 class _Job:
     outcome: Future[Any]
     limit: float
-    payload: tuple[Any, ...]  # what the worker is sent: (data, media type, file name)
+    file: tuple[str, str]  # (media type, file name)
+    data: bytes | bytearray
 
 
 class ExtractionWorkers:
@@ -158,7 +199,7 @@ class ExtractionWorkers:
         """The text of one file, read by a worker within `limit` seconds (the wait for a free worker not counted).
         Raises `TimeoutError` (the worker was killed), `ExtractorStopped` (it ended on this file), `ExtractionError`
         (the file cannot be read) or `ExtractorFailed`."""
-        job = _Job(Future(), limit, (data, media_type, file_name))
+        job = _Job(Future(), limit, (media_type, file_name), data)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the extraction workers were shut down")
@@ -218,7 +259,7 @@ class _Feeder:
             if self._worker is None:
                 self._worker = _Worker(self._target)
             worker = self._worker
-            if worker.send(job.payload):
+            if worker.send(job.file, job.data):
                 break
             worker.close(0)
             self._worker = None

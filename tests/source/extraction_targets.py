@@ -4,6 +4,7 @@ real extractor, except on PDFs, where they hang, crash the process or raise."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from confluence_source.extraction import extract_text
@@ -29,3 +30,19 @@ def fail_on_pdfs(data: bytes, media_type: str, file_name: str) -> str:
 
 def pid(data: bytes, media_type: str, file_name: str) -> str:
     return str(os.getpid())
+
+
+def crash_on_pdfs_with_a_message(data: bytes, media_type: str, file_name: str) -> str:
+    if media_type == "application/pdf":
+        sys.stderr.write("warning: something earlier\nfatal runtime error: the reader ran out of road\n")
+        sys.stderr.flush()
+        os.abort()
+    return extract_text(data, media_type, file_name)
+
+
+def chatty(data: bytes, media_type: str, file_name: str) -> str:
+    """Writes far more to standard error than a pipe holds, as a noisy native library may: the worker must not
+    block on it."""
+    sys.stderr.write("noise " * 50_000 + "\n")
+    sys.stderr.flush()
+    return extract_text(data, media_type, file_name)

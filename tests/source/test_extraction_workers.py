@@ -4,15 +4,18 @@ hangs the extractor costs only its own text."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
+import confluence_source
 from confluence_simulator import files
 from confluence_source.extraction import ExtractionError, extract_text
 from confluence_source.extraction_workers import ExtractionWorkers, ExtractorFailed, ExtractorStopped
@@ -150,3 +153,68 @@ def test_when_no_worker_can_start_files_fail_instead_of_waiting(monkeypatch: pyt
                 workers.run(30, *DOCX)
     finally:
         workers.shutdown()
+
+
+def test_a_crash_is_reported_with_the_last_line_the_worker_wrote_to_stderr() -> None:
+    workers = ExtractionWorkers(1, f"{TARGETS}:crash_on_pdfs_with_a_message")
+    try:
+        with pytest.raises(ExtractorStopped, match=r"SIGABRT: fatal runtime error: the reader ran out of road\)$"):
+            workers.run(30, *PDF)
+    finally:
+        workers.shutdown()
+
+
+def test_a_worker_that_writes_more_to_stderr_than_a_pipe_holds_goes_on() -> None:
+    workers = ExtractionWorkers(1, f"{TARGETS}:chatty")
+    try:
+        for _ in range(3):  # 300 KB each: a pipe holds 64 KB
+            assert workers.run(30, *DOCX) == extract_text(*DOCX)
+    finally:
+        workers.shutdown()
+
+
+def test_workers_read_files_when_the_sync_has_over_a_thousand_files_open() -> None:
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"this machine allows {hard} open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # the workers' pipes get numbers above 1024
+    workers = ExtractionWorkers(1)
+    try:
+        assert workers.run(30, *PDF) == extract_text(*PDF)
+    finally:
+        workers.shutdown()
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_package_works_vendored_under_another_name(tmp_path) -> None:
+    """Copied into an application as `acme.wiki_search.confluence_source` (whose `__init__` files a worker must not
+    need), workers still read files and tell a protected file from a failure."""
+    vendored = tmp_path / "acme" / "wiki_search"
+    shutil.copytree(Path(confluence_source.__file__).parent, vendored / "confluence_source",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in (tmp_path / "acme", vendored):
+        (package / "__init__.py").write_text("")
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path[:0] = [{str(tmp_path)!r}, {os.getcwd()!r}]\n"
+        "from acme.wiki_search.confluence_source.extraction import ExtractionError\n"
+        "from acme.wiki_search.confluence_source.extraction_workers import ExtractionWorkers\n"
+        "from confluence_simulator import files\n"
+        "workers = ExtractionWorkers(1)\n"
+        "print(workers.run(30, files.file_bytes('pdf', 0), 'application/pdf', 'a.pdf')[:16])\n"
+        "try:\n"
+        "    workers.run(30, files.file_bytes('pdf-encrypted', 0), 'application/pdf', 'b.pdf')\n"
+        "except ExtractionError as error:\n"
+        "    print(error.reason)\n"
+        "workers.shutdown()\n"
+    )
+    finished = subprocess.run([sys.executable, "-P", str(script)], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines() == [extract_text(*PDF)[:16], "encrypted"]
