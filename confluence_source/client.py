@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterable, Iterator, Mapping, TypeVar
@@ -54,6 +53,7 @@ from .transport import (
     environment_settings,
     is_retryable_exception,
     new_pacer,
+    wait_unless_stopped,
 )
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class ConfluenceClient:
                     raise self._transport_error(error, purpose) from None
                 delay = min(self.config.max_retry_delay, self.config.backoff_seconds * 2**attempt)
                 self.file_stats.record_retry(delay)
-                time.sleep(delay)
+                wait_unless_stopped(delay)
             finally:
                 answer.close()
         raise AssertionError("unreachable")  # pragma: no cover

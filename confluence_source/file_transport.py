@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urljoin
@@ -44,7 +43,15 @@ from requests.utils import (
 from urllib3 import exceptions as urllib3_errors
 
 from .errors import FileTooLargeError
-from .transport import RETRY_STATUSES, BackoffWithJitter, RequestPacer, RequestStats, is_retryable_exception, log_retry
+from .transport import (
+    RETRY_STATUSES,
+    BackoffWithJitter,
+    RequestPacer,
+    RequestStats,
+    is_retryable_exception,
+    log_retry,
+    wait_unless_stopped,
+)
 
 #: Redirects followed per download (Cloud needs one: site -> media service); requests' limit.
 MAX_REDIRECTS = DEFAULT_REDIRECT_LIMIT
@@ -151,7 +158,7 @@ class FileTransport:
             delay = self._backoff.delay(attempt, answer)
             self._stats.record_retry(delay)
             log_retry(reason, attempt, self._retry_count, delay)
-            time.sleep(delay)
+            wait_unless_stopped(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, url: str, credentials: Mapping[str, str]) -> urllib3.BaseHTTPResponse:

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+from dlt.common.runtime import signals
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.session import Session
 from requests import Response
@@ -41,6 +42,19 @@ from tenacity.wait import wait_base
 from . import settings as defaults
 
 logger = logging.getLogger(__name__)
+
+
+def wait_unless_stopped(seconds: float) -> None:
+    """Sleep `seconds`, but end at once, raising dlt's `SignalReceivedException`, when the command line is asked to
+    stop (SIGINT, SIGTERM): its handler only takes note and wakes sleepers, so a plain sleep would hold the stop up
+    for a whole Retry-After, often past a scheduler's grace period. Outside the command line, a plain sleep."""
+    deadline = time.monotonic() + seconds
+    while True:
+        signals.raise_if_signalled()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        signals.sleep(min(left, 1.0))  # in slices: a signal noted just before the sleep began is seen within 1 s
 
 RETRY_STATUSES = frozenset({429, *range(500, 600)})
 
@@ -122,7 +136,7 @@ class RequestPacer:
                 self._next_start = start + self._interval
         delay = start - time.monotonic()
         if delay > 0:
-            time.sleep(delay)
+            wait_unless_stopped(delay)
 
     def pause(self, seconds: float) -> None:
         """Hold all requests for `seconds` (the site said it is throttling us)."""
@@ -288,6 +302,7 @@ class RetryingHttpClient(Client):
             stop=stop_after_attempt(self._retry_count + 1),
             reraise=True,
             before_sleep=self._before_sleep,
+            sleep=wait_unless_stopped,
             # when retries run out on a retryable status, hand the last response to the caller to report
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         )

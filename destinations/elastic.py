@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import dlt
+from dlt.common.exceptions import SignalReceivedException
 from dlt.common.schema import TTableSchema
 from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
 from dlt.common.typing import TDataItems
@@ -49,6 +50,7 @@ from destinations.es_errors import (
     ElasticsearchConfigurationError,
     ElasticsearchSettingsError,
     ElasticsearchUnavailableError,
+    StoppedBeforeRetry,
     explained_client_errors,
 )
 from destinations.es_indices import (
@@ -191,7 +193,10 @@ def elasticsearch_destination(
         es_max_retries=es_max_retries,
         es_max_document_bytes=es_max_document_bytes,
     )
-    write_batch(items, table, settings, current_load_id())
+    try:
+        write_batch(items, table, settings, current_load_id())
+    except SignalReceivedException as stop:
+        raise StoppedBeforeRetry(f"stopped by signal {stop.signal_code} while waiting to write a batch again") from stop
 
 
 #: Short name for the pipeline: `destination=elastic.elasticsearch()`.

@@ -71,6 +71,14 @@ class ElasticsearchUnavailableError(ElasticsearchSettingsError, DestinationTrans
         self.names_a_setting = names_a_setting
 
 
+class StoppedBeforeRetry(DestinationTransientException):
+    """The run was asked to stop (SIGINT, SIGTERM) while the sink waited to retry a batch.
+
+    Transient, so that dlt keeps the batch for the next run: dlt fails a job for good when the job raises dlt's own
+    stop exception, which is a terminal one.
+    """
+
+
 def redact_url(url: str) -> str:
     """Drops user:password@ from a URL so it can be shown in messages and logs."""
     try:

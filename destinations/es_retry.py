@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
+from dlt.common.runtime import signals
+
 from destinations.es_errors import is_retryable
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,12 @@ class RetryPolicy:
         logger.warning(
             "Elasticsearch: %s; retry %d of %d in %.1fs", reason, retry_number, self.max_retries, wait
         )
-        time.sleep(wait)
+        # a stop asked of the command line (SIGINT, SIGTERM; dlt's handler only takes note) ends the wait at once
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            signals.raise_if_signalled()
+            signals.sleep(min(left, 1.0))
+        signals.raise_if_signalled()
 
 
 def call_with_backoff(

@@ -9,7 +9,7 @@ reused if one already answers there, and stopped at the end only if this session
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -42,3 +42,30 @@ def es(es_url: str) -> Iterator[Elasticsearch]:
     client = Elasticsearch(es_url, request_timeout=60)
     yield client
     client.close()
+
+
+@pytest.fixture
+def stop_noted_after() -> Iterator[Callable[[float], None]]:
+    """`stop_noted_after(seconds)`: from another thread, note a SIGTERM as the command line's handler does (dlt's
+    flag, and sleepers woken), without sending one. The note is taken back after the test."""
+    import signal
+    import threading
+
+    from dlt.common.runtime import signals
+
+    timers: list[threading.Timer] = []
+
+    def note() -> None:
+        signals.set_received_signal(signal.SIGTERM)
+        signals.wake_all()
+
+    def schedule(seconds: float) -> None:
+        timer = threading.Timer(seconds, note)
+        timer.daemon = True
+        timers.append(timer)
+        timer.start()
+
+    yield schedule
+    for timer in timers:
+        timer.cancel()
+    signals.set_received_signal(0)

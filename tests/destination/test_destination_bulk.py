@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from destination_samples import PAGES_TABLE, page_documents, tombstone
@@ -197,6 +197,23 @@ def test_cluster_that_stays_busy_raises_a_transient_error(
     from pipelines.confluence_to_es import EXIT_FAILED, exit_code_of
 
     assert exit_code_of(error.value) == EXIT_FAILED  # the run failed; no setting is wrong
+
+
+def test_a_stop_ends_the_wait_before_the_next_retry(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str, stop_noted_after: Callable[[float], None]
+) -> None:
+    from dlt.common.exceptions import SignalReceivedException
+
+    write_batch(page_documents(1), PAGES_TABLE, settings)
+    es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": True})
+    stop_noted_after(0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SignalReceivedException):
+            write_batch(page_documents(5), PAGES_TABLE, settings, policy=RetryPolicy(3, 60.0, 60.0))
+    finally:
+        es.indices.put_settings(index=index_name, settings={"index.blocks.read_only_allow_delete": None})
+    assert time.monotonic() - started < 30  # not after the 30 s or more the policy waits
 
 
 def test_forbidden_writes_raise_a_terminal_error_naming_the_settings(

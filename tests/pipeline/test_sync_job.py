@@ -793,6 +793,104 @@ def test_cli_stops_at_the_next_safe_point_on_sigterm_even_when_it_comes_at_the_e
     assert not signals.was_signal_received()
 
 
+def test_cli_stops_at_once_on_sigterm_while_waiting_out_a_long_retry_after(make_harness, tmp_path, capsys):
+    """A site that throttles with `Retry-After: 60` must not hold a scheduler's stop up for a minute per retry (a
+    GitHub Actions cancel kills the job 7.5 s after its first signal)."""
+    import os
+    import signal
+    import threading
+
+    from dlt.common.runtime import signals
+
+    from confluence_simulator.faults import FaultKind, FaultRule
+
+    harness = make_harness("cloud")
+    harness.sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, count=1000, retry_after=60))
+    handler_before = signal.getsignal(signal.SIGTERM)
+    done = threading.Event()
+    sent: list[float] = []
+
+    def stop_once_throttled() -> None:
+        # only once the command line intercepts SIGTERM (else it would end the test run) and the site has throttled
+        while not done.wait(0.05):
+            if harness.sim.stats()["faults"].get("rate_limit") and signal.getsignal(signal.SIGTERM) is signals._signal_receiver:
+                time.sleep(0.3)  # well inside the wait
+                sent.append(time.monotonic())
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    stopper = threading.Thread(target=stop_once_throttled, daemon=True)
+    stopper.start()
+    try:
+        code, stderr = run_cli(harness, tmp_path, capsys)
+    finally:
+        done.set()
+        stopper.join()
+    assert sent, "the site never throttled the run"
+    assert time.monotonic() - sent[0] < 30  # not after the Retry-After ran out
+    assert code == 1, stderr
+    assert stderr.splitlines()[-1].startswith("error: stopped by SIGTERM before the sync finished"), stderr
+    assert signal.getsignal(signal.SIGTERM) is handler_before
+
+
+def test_cli_stops_at_once_on_sigterm_while_elasticsearch_is_too_busy_and_the_next_run_loads_it_all(
+        make_harness, tmp_path, capsys, monkeypatch):
+    """The sink backs off a busy cluster for up to a minute per retry; a stop must not wait for that, and the batch
+    it was holding is kept for the next run rather than failed for good."""
+    import os
+    import signal
+    import threading
+
+    from dlt.common.runtime import signals
+
+    from destinations.es_bulk import BulkWriter
+
+    harness = make_harness("datacenter")
+    harness.configure(DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES="12")
+    original_write = BulkWriter.write
+    blocked = threading.Event()
+
+    def write_into_a_full_disk(self, actions):
+        if not blocked.is_set():  # as at the flood-stage watermark: every document is answered 429
+            harness.es.indices.put_settings(index=harness.index,
+                                            settings={"index.blocks.read_only_allow_delete": True})
+            blocked.set()
+        return original_write(self, actions)
+
+    monkeypatch.setattr(BulkWriter, "write", write_into_a_full_disk)
+    sent: list[float] = []
+
+    def stop_while_backing_off() -> None:
+        if blocked.wait(120) and signal.getsignal(signal.SIGTERM) is signals._signal_receiver:
+            time.sleep(2.0)  # two retries in: the next wait is 2-4 s, the later ones up to 30 s each
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_while_backing_off, daemon=True)
+    stopper.start()
+    try:
+        code, stderr = run_cli(harness, tmp_path, capsys)
+    finally:
+        harness.es.indices.put_settings(index=harness.index, settings={"index.blocks.read_only_allow_delete": None})
+        stopper.join()
+    assert sent, "the load never started"
+    assert time.monotonic() - sent[0] < 20  # not after the minutes of backing off left
+    assert code == 1, stderr
+    assert stderr.splitlines()[-1].startswith("error: stopped by SIGTERM before the sync finished"), stderr
+    # the batches are kept for the next run: the package is still to load, no job of it failed
+    import dlt
+
+    stopped = dlt.attach(harness.pipeline_name, pipelines_dir=str(tmp_path / "cli-dlt" / "pipelines"))
+    [package] = stopped.list_normalized_load_packages()
+    assert stopped.list_completed_load_packages() == []
+    assert stopped.list_failed_jobs_in_package(package) == []
+
+    monkeypatch.setattr(BulkWriter, "write", original_write)
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 0, stderr
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
 def test_cli_refuses_to_overlap_a_running_sync_of_the_same_pipeline(make_harness, tmp_path, capsys):
     from pipelines.run_lock import exclusive_run
 

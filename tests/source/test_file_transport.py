@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -133,6 +134,20 @@ def test_throttled_downloads_wait_as_asked_and_are_counted(fresh_sim: Simulator)
     stats = client.file_stats.as_dict()
     assert stats["throttled"] == 2 and stats["retries"] == 2
     assert stats["seconds_waiting"] >= 2  # Retry-After: 1, twice, not the 0.01 s backoff
+
+
+def test_a_stop_ends_a_long_wait_before_a_download_is_tried_again(
+        fresh_sim: Simulator, stop_noted_after: Callable[[float], None]) -> None:
+    from dlt.common.exceptions import SignalReceivedException
+
+    client = ConfluenceClient(settings_for(fresh_sim, retry_count=3))
+    link = a_file_link(client)
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="download", retry_after=60))
+    stop_noted_after(0.5)
+    started = time.monotonic()
+    with pytest.raises(SignalReceivedException):
+        client.download(link, max_bytes=10_000_000, purpose="downloading")
+    assert time.monotonic() - started < 30  # not after the minute the site asked for
 
 
 def test_a_download_that_keeps_failing_names_the_status_and_retries_no_more(fresh_sim: Simulator) -> None:

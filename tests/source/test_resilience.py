@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -60,6 +60,21 @@ def test_rate_limits_are_waited_out(fresh_sim: Simulator, tmp_path: Any) -> None
     assert time.monotonic() - started >= 1.0
     assert run.reader.stats["throttled"] == 1
     assert run.ids("pages") == expected_ids(fresh_sim)["page"]
+
+
+def test_a_stop_ends_a_long_wait_for_the_rate_limit(fresh_sim: Simulator, tmp_path: Any,
+                                                  stop_noted_after: Callable[[float], None]) -> None:
+    from dlt.common.exceptions import SignalReceivedException
+
+    from destinations.elastic import find_wrapped_error
+
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, count=1000, retry_after=60))
+    stop_noted_after(0.5)
+    started = time.monotonic()
+    with pytest.raises(BaseException) as stopped:  # a KeyboardInterrupt, as dlt's stop is
+        run_pipeline(settings_for(fresh_sim), tmp_path)
+    assert time.monotonic() - started < 30  # not after the minute the site asked for
+    assert find_wrapped_error(stopped.value, (SignalReceivedException,)) is not None, stopped.value
 
 
 def test_failures_that_do_not_heal_stop_the_read(fresh_sim: Simulator) -> None:
