@@ -45,9 +45,10 @@ logger = logging.getLogger(__name__)
 
 
 def wait_unless_stopped(seconds: float) -> None:
-    """Sleep `seconds`, but end at once, raising dlt's `SignalReceivedException`, when the command line is asked to
-    stop (SIGINT, SIGTERM): its handler only takes note and wakes sleepers, so a plain sleep would hold the stop up
-    for a whole Retry-After, often past a scheduler's grace period. Outside the command line, a plain sleep."""
+    """Sleep `seconds`, but end at once, raising dlt's `SignalReceivedException`, when the run is asked to stop
+    (SIGINT, SIGTERM, where the command line or a dlt step intercepts them): the handler only takes note and wakes
+    sleepers, so a plain sleep would hold the stop up for a whole Retry-After, often past a scheduler's grace period.
+    Where signals are not intercepted, a plain sleep."""
     deadline = time.monotonic() + seconds
     while True:
         signals.raise_if_signalled()

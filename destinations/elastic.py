@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import dlt
+from dlt.common import logger as dlt_logger
 from dlt.common.exceptions import SignalReceivedException
 from dlt.common.schema import TTableSchema
 from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
@@ -196,7 +197,27 @@ def elasticsearch_destination(
     try:
         write_batch(items, table, settings, current_load_id())
     except SignalReceivedException as stop:
-        raise StoppedBeforeRetry(f"stopped by signal {stop.signal_code} while waiting to write a batch again") from stop
+        _keep_stops_out_of_dlt_log()
+        raise StoppedBeforeRetry(f"stopped by signal {stop.signal_code} while waiting to retry") from stop
+
+
+class _StopsBeforeRetryFilter(logging.Filter):
+    """Drops dlt's log records about a job that ended with `StoppedBeforeRetry`: dlt logs every job that raises, with
+    its traceback, as an error and again as a warning when it schedules the retry. A run that was asked to stop is
+    not failing, and the command line says once that it stopped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, StoppedBeforeRetry):
+            return False
+        return StoppedBeforeRetry.__name__ not in record.getMessage()  # the retry warning quotes the traceback
+
+
+def _keep_stops_out_of_dlt_log() -> None:
+    """Put `_StopsBeforeRetryFilter` on the logger dlt logs jobs to (set up when the pipeline started), once."""
+    target = dlt_logger.LOGGER
+    if target is not None and not any(isinstance(item, _StopsBeforeRetryFilter) for item in target.filters):
+        target.addFilter(_StopsBeforeRetryFilter())
 
 
 #: Short name for the pipeline: `destination=elastic.elasticsearch()`.

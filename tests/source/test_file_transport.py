@@ -140,7 +140,7 @@ def test_a_stop_ends_a_long_wait_before_a_download_is_tried_again(
         fresh_sim: Simulator, stop_noted_after: Callable[[float], None]) -> None:
     from dlt.common.exceptions import SignalReceivedException
 
-    client = ConfluenceClient(settings_for(fresh_sim, retry_count=3))
+    client = ConfluenceClient(settings_for(fresh_sim, retry_count=3, max_retry_delay=120))
     link = a_file_link(client)
     fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="download", retry_after=60))
     stop_noted_after(0.5)

@@ -68,11 +68,14 @@ def test_a_stop_ends_a_long_wait_for_the_rate_limit(fresh_sim: Simulator, tmp_pa
 
     from destinations.elastic import find_wrapped_error
 
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, count=1000, retry_after=60))
+    # on a listing, so that the wait is in one of the reader's threads, not in the preflight
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint=listing_endpoints(fresh_sim)[0], count=1000,
+                                   retry_after=60))
     stop_noted_after(0.5)
     started = time.monotonic()
     with pytest.raises(BaseException) as stopped:  # a KeyboardInterrupt, as dlt's stop is
-        run_pipeline(settings_for(fresh_sim), tmp_path)
+        run_pipeline(settings_for(fresh_sim, max_retry_delay=120), tmp_path)
+    assert fresh_sim.stats()["faults"].get("rate_limit")
     assert time.monotonic() - started < 30  # not after the minute the site asked for
     assert find_wrapped_error(stopped.value, (SignalReceivedException,)) is not None, stopped.value
 
