@@ -1,12 +1,13 @@
 """The process that reads attachment text for a sync: run as a script by `extraction_workers` (which imports it
 only for its message framing).
 
-It reads jobs (a file's media type and name, then its bytes) from its standard input and writes each outcome to what
-was its standard output until its input closes: it ends with the sync that started it, however the sync ends. Native
-code that prints is sent to /dev/null instead, so that it cannot corrupt the answers; what it writes to standard error
-goes to the sync, which quotes the last of it when the worker crashes. Ctrl-C and SIGTERM are left to the sync (a
-terminal or a service manager sends them to every process of the group): a worker ended by them would have its file
-counted as one the extractor crashed on.
+Its first message says where the extractor is (the package's full name, the sync's module path, `module:function`);
+then it reads jobs (a file's media type and name, then its bytes) from its standard input and writes each outcome to
+what was its standard output, until its input closes: it ends with the sync that started it, however the sync ends.
+Native code that prints is sent to /dev/null instead, so that it cannot corrupt the answers; what it writes to
+standard error goes to a file the sync quotes from when the worker crashes. Ctrl-C and SIGTERM are left to the sync
+(a terminal or a service manager sends them to every process of the group): a worker ended by them would have its
+file counted as one the extractor crashed on.
 
 Only the extractor's own modules are imported, not the package's `__init__` (which loads dlt): a worker starts in
 a fraction of the time and memory.
@@ -15,7 +16,6 @@ a fraction of the time and memory.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import pickle
 import queue
@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, Callable
 _HEADER = struct.Struct("!QQ")
 
 
-def read_message(stream: BinaryIO) -> tuple[Any, bytearray] | None:
+def read_message(stream: BinaryIO) -> tuple[Any, bytes] | None:
     """The next message on `stream` (buffered or not) and its raw bytes, or None once the stream is closed."""
     header = _read_exactly(stream, _HEADER.size)
     if header is None:
@@ -45,11 +45,10 @@ def read_message(stream: BinaryIO) -> tuple[Any, bytearray] | None:
     return pickle.loads(pickled), raw
 
 
-def write_message(stream: BinaryIO, message: Any, raw: bytes | bytearray | memoryview = b"") -> None:
+def write_message(stream: BinaryIO, message: Any, raw: bytes | bytearray = b"") -> None:
     """Write one message, and raw bytes after it, to `stream` (buffered or not), and flush it."""
     pickled = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    raw_view = memoryview(raw).cast("B")
-    for part in (_HEADER.pack(len(pickled), raw_view.nbytes) + pickled, raw_view):
+    for part in (_HEADER.pack(len(pickled), len(raw)) + pickled, raw):
         view = memoryview(part)
         while view:
             written = stream.write(view)
@@ -57,31 +56,30 @@ def write_message(stream: BinaryIO, message: Any, raw: bytes | bytearray | memor
     stream.flush()
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytearray | None:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    filled = 0
-    while filled < size:
-        count = stream.readinto(view[filled:])  # type: ignore[attr-defined]
-        if not count:
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    """`size` bytes, as one `bytes` object when one read brings them all (always, from a buffered stream): the
+    extractor copies anything else into one."""
+    first = stream.read(size)
+    if len(first) == size:
+        return first
+    chunks, missing = [first], size - len(first)
+    while missing:
+        chunk = stream.read(missing)
+        if not chunk:
             return None
-        filled += count
-    return buffer
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
 
 
 def load_function(package: str, paths: list[str], target: str) -> Callable[..., str]:
     """`module:function`, importable with the sync's module path `paths`, without running the `__init__` of
-    `package` (the package this file is in, by its full dotted name) or of the packages it sits in: empty stand-ins
-    for them are registered first."""
-    folder = Path(__file__).resolve().parent
-    parts = package.split(".")
-    for depth in range(len(parts), 0, -1):
-        name = ".".join(parts[:depth])
-        if name not in sys.modules:
-            stand_in = types.ModuleType(name)
-            stand_in.__path__ = [str(folder)]
-            sys.modules[name] = stand_in
-        folder = folder.parent
+    `package` (the package this file is in, by its full dotted name): an empty stand-in for it is registered first.
+    Its parent packages are not imported at all to reach it (Python finds a package in `sys.modules` first)."""
+    if package not in sys.modules:
+        stand_in = types.ModuleType(package)
+        stand_in.__path__ = [str(Path(__file__).resolve().parent)]
+        sys.modules[package] = stand_in
     # after this interpreter's own path, never before it: the sync's may hold folders that shadow the standard
     # library (a package that puts its own folder on the path brings its `math`)
     sys.path.extend(path for path in paths if path not in sys.path)
@@ -90,19 +88,24 @@ def load_function(package: str, paths: list[str], target: str) -> Callable[..., 
     return function
 
 
-def serve(package: str, paths: list[str], target: str) -> None:
+def serve() -> None:
     for name in ("SIGINT", "SIGTERM"):  # stopping is the sync's business: it closes our input, or kills us
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     answers = os.fdopen(os.dup(1), "wb")
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
+    jobs_in = sys.stdin.buffer
+    setup = read_message(jobs_in)
+    if setup is None:
+        return
+    package, paths, target = setup[0]
     extract = load_function(package, paths, target)
     extraction = importlib.import_module(f"{package}.extraction")
     jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
     # Files are taken off the pipe as they come, so the sync never waits to hand over the next file while this
     # process waits to hand back a long text: both pipes would be full, and both sides stuck.
-    threading.Thread(target=_receive, args=(sys.stdin.buffer, jobs), daemon=True).start()
+    threading.Thread(target=_receive, args=(jobs_in, jobs), daemon=True).start()
     while True:
         job = jobs.get()
         if job is None:
@@ -127,4 +130,4 @@ def _receive(stream: BinaryIO, jobs: queue.SimpleQueue[Any]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3])
+    serve()

@@ -15,20 +15,20 @@ needed up to the limit, and live until `shutdown` or until the sync's end closes
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
+import re
 import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
-from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from .extraction import ExtractionError
 from .extraction_worker import read_message, write_message
@@ -40,8 +40,11 @@ DEFAULT_TARGET = f"{__package__}.extraction:extract_text"
 #: How long `shutdown` waits for a worker to end by itself before killing it.
 SHUTDOWN_WAIT_SECONDS = 2.0
 _SCRIPT = str(Path(__file__).resolve().with_name("extraction_worker.py"))
-#: How much of what a worker last wrote to its standard error is kept, to quote when it crashes.
+#: How much of what a worker wrote to its standard error while reading a file is read back when it crashes on it.
 STDERR_TAIL_BYTES = 2000
+#: Past this size, the file a worker's standard error goes to is emptied before its next file.
+STDERR_FILE_LIMIT = 1_000_000
+_TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|.)")
 
 
 class ExtractorStopped(Exception):
@@ -63,29 +66,44 @@ class ExtractorFailed(Exception):
 
 
 class _Worker:
-    """One worker process, its two pipes, and the last words on its standard error."""
+    """One worker process, its two pipes, and the file its standard error goes to."""
 
     def __init__(self, target: str) -> None:
         self.killed_for_time = False
-        self.process = subprocess.Popen(
-            # -P: the script's folder is not put on the module path; the sync's path is handed over instead, and
-            # the package's full name, so that it is found under that name wherever it is installed or vendored
-            [sys.executable, "-P", _SCRIPT, __package__, json.dumps(sys.path), target],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            bufsize=0,  # unbuffered: the selector must see every answer not read yet
-        )
-        assert self.process.stdout is not None and self.process.stderr is not None
+        # a file, not a pipe: nothing has to drain it, and a process the extractor started that outlives the worker
+        # cannot keep the sync waiting for its end
+        self._stderr = tempfile.TemporaryFile()
+        self._stderr_appends = _append_only(self._stderr.fileno())
+        self._stderr_start = 0  # where what was written while reading the current file starts
+        self._last_words = ""  # its last line, once the worker is closed
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", _SCRIPT],  # -P: the script's folder is not put on the module path
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=_worker_environment(),
+                bufsize=0,  # unbuffered: the selector must see every answer not read yet
+            )
+        except BaseException:
+            self._stderr.close()
+            raise
+        assert self.process.stdout is not None
         self._answers: selectors.BaseSelector | None = None
         if os.name == "posix":  # a selector, not select(): that fails on descriptors numbered 1024 and up
             self._answers = selectors.DefaultSelector()
             self._answers.register(self.process.stdout, selectors.EVENT_READ)
-        self._stderr_tail: deque[bytes] = deque()
-        self._stderr_reader = threading.Thread(target=self._keep_stderr_tail, args=(self.process.stderr,),
-                                               name="confluence-text-stderr", daemon=True)
-        self._stderr_reader.start()
+        # where the extractor is: the package under its full name (so a vendored copy works) and the sync's module
+        # path, sent rather than put on the command line, which has a length limit and is shown by `ps`
+        paths = [path for path in sys.path if isinstance(path, str)]
+        self._started = self._write((__package__, paths, target), b"")
 
     def send(self, message: tuple[Any, ...], data: bytes | bytearray) -> bool:
         """Hand the worker a file; False when it had already ended."""
+        self._stderr_start = self._stderr_size()
+        if self._stderr_start > STDERR_FILE_LIMIT and self._stderr_appends:  # what earlier files wrote can go
+            os.ftruncate(self._stderr.fileno(), 0)
+            self._stderr_start = 0
+        return self._started and self._write(message, data)
+
+    def _write(self, message: tuple[Any, ...], data: bytes | bytearray) -> bool:
         assert self.process.stdin is not None
         try:
             write_message(self.process.stdin, message, data)
@@ -120,8 +138,8 @@ class _Worker:
         return code is not None and code < 0 and -code in _CRASH_SIGNALS
 
     def stopped_by(self) -> str:
-        """How the (closed) worker ended, with the last line it wrote to its standard error, if any (a native
-        library's message such as a Rust panic)."""
+        """How the (closed) worker ended, with the last line it wrote to its standard error while reading the file,
+        if any (a native library's message such as a Rust panic)."""
         code = self.process.returncode
         if code is None:
             how = "unknown"
@@ -132,23 +150,18 @@ class _Worker:
                 how = f"signal {-code}"
         else:
             how = f"exit code {code}"
-        self._stderr_reader.join(timeout=1.0)
-        lines = b"".join(self._stderr_tail).decode("utf-8", "replace").strip().splitlines()
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
-        return f"{how}: {last[-300:]}" if last else how
+        return f"{how}: {self._last_words}" if self._last_words else how
 
-    def _keep_stderr_tail(self, stream: BinaryIO) -> None:
-        """Read the worker's standard error until it ends (it must not fill the pipe and block the worker), keeping
-        only the last `STDERR_TAIL_BYTES`."""
-        kept = 0
-        try:
-            while chunk := stream.read(4096):
-                self._stderr_tail.append(chunk)
-                kept += len(chunk)
-                while kept - len(self._stderr_tail[0]) >= STDERR_TAIL_BYTES:
-                    kept -= len(self._stderr_tail.popleft())
-        except (OSError, ValueError):
-            pass
+    def _last_stderr_line(self) -> str:
+        end = self._stderr_size()
+        start = max(self._stderr_start, end - STDERR_TAIL_BYTES)
+        self._stderr.seek(start)
+        tail = self._stderr.read(end - start).decode("utf-8", "replace")
+        lines = [_printable(line) for line in tail.splitlines()]
+        return next((line for line in reversed(lines) if line), "")[-300:]
+
+    def _stderr_size(self) -> int:
+        return os.fstat(self._stderr.fileno()).st_size
 
     def _kill_for_time(self) -> None:
         self.killed_for_time = True
@@ -170,9 +183,31 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self._stderr_reader.join(timeout=1.0)
-        if not self._stderr_reader.is_alive() and self.process.stderr is not None:
-            self.process.stderr.close()
+        self._last_words = self._last_stderr_line()
+        self._stderr.close()
+
+
+def _append_only(descriptor: int) -> bool:
+    """Make writes to the file go to its end (where POSIX allows), so that it can be emptied while the worker holds
+    it open: its next line then starts the file again instead of leaving a hole as long as what was there."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    fcntl.fcntl(descriptor, fcntl.F_SETFL, fcntl.fcntl(descriptor, fcntl.F_GETFL) | os.O_APPEND)
+    return True
+
+
+def _printable(line: str) -> str:
+    """The line without terminal escapes and other control characters."""
+    return "".join(character for character in _TERMINAL_ESCAPE.sub("", line) if character.isprintable()).strip()
+
+
+def _worker_environment() -> dict[str, str]:
+    """The sync's environment without its dlt settings (`SOURCES__...`, `DESTINATION__...`: credentials among
+    them): a worker reads untrusted files with native code, and needs none of them."""
+    return {name: value for name, value in os.environ.items()
+            if not name.upper().startswith(("SOURCES__", "DESTINATION__"))}
 
 
 @dataclass

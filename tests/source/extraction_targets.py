@@ -4,6 +4,8 @@ real extractor, except on PDFs, where they hang, crash the process or raise."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import time
 
@@ -46,3 +48,27 @@ def chatty(data: bytes, media_type: str, file_name: str) -> str:
     sys.stderr.write("noise " * 50_000 + "\n")
     sys.stderr.flush()
     return extract_text(data, media_type, file_name)
+
+
+def crash_on_pdfs_without_a_word(data: bytes, media_type: str, file_name: str) -> str:
+    """Writes a line about every other file; crashes on PDFs without a word."""
+    if media_type == "application/pdf":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    sys.stderr.write(f"note: read {file_name}\n")
+    sys.stderr.flush()
+    return extract_text(data, media_type, file_name)
+
+
+def crash_leaving_a_helper(data: bytes, media_type: str, file_name: str) -> str:
+    """Starts a process that outlives the worker, holding what the worker holds (its standard error among them),
+    then crashes."""
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    os.abort()
+
+
+def environment_names(data: bytes, media_type: str, file_name: str) -> str:
+    return " ".join(sorted(os.environ))
+
+
+def data_type(data: bytes, media_type: str, file_name: str) -> str:
+    return type(data).__name__

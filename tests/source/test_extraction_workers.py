@@ -164,10 +164,56 @@ def test_a_crash_is_reported_with_the_last_line_the_worker_wrote_to_stderr() -> 
         workers.shutdown()
 
 
+def test_a_silent_crash_does_not_quote_what_the_worker_wrote_about_an_earlier_file() -> None:
+    workers = ExtractionWorkers(1, f"{TARGETS}:crash_on_pdfs_without_a_word")
+    try:
+        assert workers.run(30, *DOCX)  # writes "note: read brief.docx"
+        with pytest.raises(ExtractorStopped, match=r"\(signal SIGSEGV\)$"):
+            workers.run(30, *PDF)
+    finally:
+        workers.shutdown()
+
+
+def test_a_process_the_extractor_leaves_behind_does_not_hold_the_sync_up() -> None:
+    workers = ExtractionWorkers(1, f"{TARGETS}:crash_leaving_a_helper")
+    threads = threading.active_count()
+    try:
+        for _ in range(3):
+            with pytest.raises(ExtractorStopped, match="SIGABRT"):
+                workers.run(30, *DOCX)
+        assert threading.active_count() <= threads + 1  # the feeding thread, nothing left waiting on a helper
+    finally:
+        workers.shutdown()
+        for helper in psutil.process_iter(["cmdline"]):  # orphans by now
+            if "import time; time.sleep(30)" in (helper.info["cmdline"] or []):
+                helper.kill()
+
+
+def test_the_extractor_gets_bytes_whatever_it_was_handed() -> None:
+    """kreuzberg copies anything else into bytes first: a 10 MB file would take 10 MB more in the worker."""
+    workers = ExtractionWorkers(1, f"{TARGETS}:data_type")
+    try:
+        assert [workers.run(30, kind(b"%PDF-1.4"), *PDF[1:]) for kind in (bytes, bytearray)] == ["bytes", "bytes"]
+    finally:
+        workers.shutdown()
+
+
+def test_workers_do_not_get_the_syncs_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__CONFLUENCE__API_TOKEN", "not-for-workers")
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_PASSWORD", "not-for-workers")
+    workers = ExtractionWorkers(1, f"{TARGETS}:environment_names")
+    try:
+        names = workers.run(30, *DOCX).split()
+    finally:
+        workers.shutdown()
+    assert "PATH" in names
+    assert not [name for name in names if name.startswith(("SOURCES__", "DESTINATION__"))]
+
+
 def test_a_worker_that_writes_more_to_stderr_than_a_pipe_holds_goes_on() -> None:
     workers = ExtractionWorkers(1, f"{TARGETS}:chatty")
     try:
-        for _ in range(3):  # 300 KB each: a pipe holds 64 KB
+        for _ in range(5):  # 300 KB each: a pipe would hold 64 KB; the file is emptied past 1 MB
             assert workers.run(30, *DOCX) == extract_text(*DOCX)
     finally:
         workers.shutdown()
