@@ -57,6 +57,7 @@ def wait_unless_stopped(seconds: float) -> None:
             return
         signals.sleep(min(left, 1.0))  # in slices: a signal noted just before the sleep began is seen within 1 s
 
+
 RETRY_STATUSES = frozenset({429, *range(500, 600)})
 
 
