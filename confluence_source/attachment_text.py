@@ -43,7 +43,7 @@ from .documents import PENDING_BODY
 from .errors import ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError, FileTooLargeError
 from .extraction import ExtractionError, extractable_type
 from .extraction_workers import DEFAULT_TARGET, ExtractionWorkers, ExtractorFailed, ExtractorStopped, worker_count
-from .file_workers import ByteBudget
+from .byte_budget import ByteBudget
 
 logger = logging.getLogger(__name__)
 
@@ -176,8 +176,8 @@ class AttachmentTextReader:
                 str(document.get("file_name") or "")))
 
     def finish(self) -> None:
-        """Stop the download and extraction threads (they start again on the next `attach`) and log what became of
-        the files. Downloads not started yet are cancelled, and those waiting for memory give up."""
+        """Stop the download threads and extraction workers (they start again on the next `attach`) and log what
+        became of the files. Downloads not started yet are cancelled, and those waiting for memory give up."""
         with self._lock:
             downloads, extractors = self._downloads, self._extractors
             self._downloads = self._extractors = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from confluence_source.file_workers import ByteBudget
+from confluence_source.byte_budget import ByteBudget
 
 
 def test_the_byte_budget_holds_downloads_back_until_memory_is_handed_back():
