@@ -10,7 +10,9 @@ Requests per document are kept low by reading lists, never items:
 * comments on attachments: the attachment (for its page) is read once per attachment, in parallel;
 * ancestors: assembled from `parentId` of the page listing (`hierarchy.SpaceTree`); the folders pages sit in are
   not listed, so each one is read once (`/folders/{id}`, in parallel) for its title and its own parent;
-* names: one `users-bulk` request per 250 unknown account ids.
+* names: one `users-bulk` request per 250 unknown account ids;
+* when comments were created: v2 lists give it only for comments never edited (their first version), so the
+  edited ones are looked up in one body-less CQL search of their ids (`expand=history`) per 200.
 Removed v1 list endpoints (410 since 2025) are never used.
 """
 
@@ -24,13 +26,14 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from . import settings as defaults
 from .client import JsonObject, Listing, Page
-from .cql import and_all, space_clause, type_clause
+from .cql import and_all, id_clause, space_clause, type_clause
 from .documents import (
     ContentFacts,
     Ref,
     SpaceInfo,
     doc_id,
     facts_from_v2,
+    iso_utc,
     json_object,
     label_names,
     space_from_v2,
@@ -48,6 +51,8 @@ _TREE_PARENTS = (None, "page", "folder")  # parent types that are part of the pa
 T = TypeVar("T")
 _LABEL_KINDS = {"page": "pages", "blogpost": "blogposts", "attachment": "attachments"}
 _SEARCH_ITEMS_PER_RESPONSE = 200  # what a body-less CQL search returns per request
+# Edited comments whose creation date is looked up together (see `_emit_dated`): one search response holds them all.
+CREATION_LOOKUP_BATCH = _SEARCH_ITEMS_PER_RESPONSE
 
 
 class CloudReader(ConfluenceReader):
@@ -94,14 +99,17 @@ class CloudReader(ConfluenceReader):
 
     # ---- full reads ------------------------------------------------------------------------------------------
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
+        # the labels of the types read next from v2 lists come with this type's, where a search finds them
+        site_wide = self._site_wide_is_cheaper(scopes)
         if doc_type == "page":
             # each space's pages in turn, the next spaces' already fetching (see `ConfluenceClient.pages_of_each`)
+            companions = ("blogpost",) + (("attachment",) if site_wide else ())
             listings = ((scope, self._pages_listing(scope)) for scope in scopes)
             for scope, pages in self.client.pages_of_each(listings):
-                yield from self.guarded(scope, self._read_pages(scope, pages))
+                yield from self.guarded(scope, self._read_pages(scope, pages, companions))
         elif doc_type == "blogpost":
-            yield from self._read_blogposts(scopes)
-        elif self._site_wide_is_cheaper(scopes):
+            yield from self._read_blogposts(scopes, ("attachment",) if site_wide else ())
+        elif site_wide:
             if doc_type == "comment":
                 yield from self._read_comments_site_wide(scopes)
             else:
@@ -124,10 +132,10 @@ class CloudReader(ConfluenceReader):
             api="v2",
         )
 
-    def _read_pages(self, scope: Scope, pages: Iterator[Page]) -> Iterator[Emitted]:
+    def _read_pages(self, scope: Scope, pages: Iterator[Page], companions: tuple[str, ...] = ()) -> Iterator[Emitted]:
         space = _space_of(scope)
         tree = self._tree(space.key)
-        labels = self._label_map("page")
+        labels = self._label_map("page", companions)
         pending: list[JsonObject] = []
         for page in pages:
             self._add_pages(tree, page.items)
@@ -163,10 +171,10 @@ class CloudReader(ConfluenceReader):
             facts.parent = chain[-1] if chain and str(raw.get("parentId")) == chain[-1].confluence_id else None
             yield facts
 
-    def _read_blogposts(self, scopes: list[Scope]) -> Iterator[Emitted]:
+    def _read_blogposts(self, scopes: list[Scope], companions: tuple[str, ...] = ()) -> Iterator[Emitted]:
         """Blog posts of many spaces per listing (`space-id` takes up to 100 ids): spaces often hold only a handful
         of posts, and one listing per space would cost a request for each."""
-        labels = self._label_map("blogpost")
+        labels = self._label_map("blogpost", companions)
         for start in range(0, len(scopes), defaults.V2_MAX_SPACE_IDS):
             group = scopes[start:start + defaults.V2_MAX_SPACE_IDS]
             by_space_id = {str(_space_of(scope).id): scope for scope in group}
@@ -200,6 +208,7 @@ class CloudReader(ConfluenceReader):
         # (container field, id) -> placement: the comments of one page share one placement (and its ancestry)
         placements: dict[tuple[str, str], tuple[str, Ref, list[Ref], SpaceInfo] | None] = {}
         orphans: list[tuple[JsonObject, str]] = []
+        undated: list[tuple[str, ContentFacts]] = []  # edited comments waiting for their creation date
         for location, path in (("footer", defaults.V2_FOOTER_COMMENTS), ("inline", defaults.V2_INLINE_COMMENTS)):
             for page in self.client.pages(
                 self.client.v2(path),
@@ -221,7 +230,7 @@ class CloudReader(ConfluenceReader):
                         continue
                     placed[str(raw.get("id"))] = placement
                     batch.append((placement[0], self._comment_facts(raw, location, placement)))
-                yield from self.emit(batch)
+                yield from self._emit_dated(batch, undated)
         # replies listed without their container: they live where their parent comment lives
         progress = True
         while orphans and progress:
@@ -237,9 +246,41 @@ class CloudReader(ConfluenceReader):
                 batch.append((placement[0], self._comment_facts(raw, location, placement)))
                 progress = True
             orphans = remaining
-            yield from self.emit(batch)
+            yield from self._emit_dated(batch, undated)
+        yield from self._emit_dated([], undated, final=True)
         for scope in scopes:
             self.record_fully_read(scope.key, "comment")
+
+    def _emit_dated(
+        self, batch: list[tuple[str, ContentFacts]], undated: list[tuple[str, ContentFacts]], final: bool = False
+    ) -> Iterator[Emitted]:
+        """Emit the comments of `batch` whose creation date is known, and hold back in `undated` those listed
+        without one (edited comments: a v2 list dates only the latest version) until CREATION_LOOKUP_BATCH of them
+        (or, when `final`, all that are left) are dated by one search. An incremental read takes the date from v1
+        search, so a full read must write it too: the same comment may not change with the way it was read."""
+        ready: list[tuple[str, ContentFacts]] = []
+        for item in batch:
+            (undated if item[1].created_at is None else ready).append(item)
+        yield from self.emit(ready)
+        while len(undated) >= CREATION_LOOKUP_BATCH or (final and undated):
+            chunk = undated[:CREATION_LOOKUP_BATCH]
+            del undated[:CREATION_LOOKUP_BATCH]
+            self._fill_creation_dates([facts for _, facts in chunk])
+            yield from self.emit(chunk)
+
+    def _fill_creation_dates(self, comments: list[ContentFacts]) -> None:
+        """Set `created_at` of these comments from their history (one body-less search of their ids)."""
+        by_id = {facts.confluence_id: facts for facts in comments if facts.confluence_id.isdigit()}
+        if not by_id:
+            return
+        archived = any(self._in_archived_space(facts.space_key or "") for facts in by_id.values())
+        cql = id_clause(sorted(by_id, key=int))
+        for items in self.search(cql, "history", defaults.V1_PAGE_SIZE_NO_BODY, archived,
+                                 purpose=f"reading when {len(by_id)} edited comment(s) were created"):
+            for raw in items:
+                facts = by_id.get(str(raw.get("id")))
+                if facts is not None:
+                    facts.created_at = iso_utc(json_object(raw, "history").get("createdDate"))
 
     def _shared_placement(
         self,
@@ -463,12 +504,15 @@ class CloudReader(ConfluenceReader):
             status=sys.intern(str(raw.get("status") or "current")),  # a handful of values, one object each
         )
 
-    def _label_map(self, doc_type: str) -> dict[str, list[str]]:
+    def _label_map(self, doc_type: str, companions: tuple[str, ...] = ()) -> dict[str, list[str]]:
         """Content id -> label names for one content type, built once per run, by the cheaper of two ways:
 
         * `/labels`, then `/labels/{id}/<kind>` per label: requests grow with the number of labels, not pages;
         * a body-less CQL search with `metadata.labels`: requests grow with the number of items (about 1 per 200),
           which wins on sites with many labels, and is the only way where the label listing is missing (404).
+
+        A search also maps the `companions` (types this run reads next) not mapped yet, when the search is sure to
+        be their way too: one search of several types leaves one response part-filled instead of one per type.
         """
         kind = _LABEL_KINDS[doc_type]
         with self._labels_lock:
@@ -480,9 +524,15 @@ class CloudReader(ConfluenceReader):
                 mapping = {}  # a site without labels: nothing to count or search
             elif labels is not None and self._label_listing_pays(len(labels), doc_type):
                 mapping = self._labels_from_label_listing(kind, labels)
-            if mapping is None:
-                mapping = self._labels_from_search(doc_type)
-            return self._keep_label_map(kind, mapping)
+            if mapping is not None:
+                return self._keep_label_map(kind, mapping)
+            searched = (doc_type,)
+            if labels is None or self._search_beats_listing_for_every_type(len(labels)):
+                searched += tuple(other for other in companions
+                                  if other != doc_type and _LABEL_KINDS[other] not in self._labels)
+            for searched_type, found in self._labels_from_search(searched).items():
+                self._keep_label_map(_LABEL_KINDS[searched_type], found)
+            return self._labels[kind]
 
     def current_labels(
         self, doc_types: tuple[str, ...], scopes: list[Scope], expected_items: int, max_workers: int = 16
@@ -556,6 +606,12 @@ class CloudReader(ConfluenceReader):
         return (self._label_listing_beats(self._all_types_search_cost, label_count)
                 and self._label_listing_beats(self._label_search_cost((doc_type,)), label_count))
 
+    def _search_beats_listing_for_every_type(self, label_count: int) -> bool:
+        """Whether the label listing loses even to a search of all labelled types at once, and so to a search of
+        any of them (known without a count of its own once `_label_listing_pays` counted all types)."""
+        return (self._all_types_search_cost is not None
+                and not self._label_listing_beats(self._all_types_search_cost, label_count))
+
     def _label_search_cost(self, doc_types: tuple[str, ...]) -> int:
         """Requests a label search would need: items of these types in the synced spaces / 200 (one count request)."""
         keys = [space.key for space in self.state.selected][: defaults.CQL_SPACE_BATCH]
@@ -608,19 +664,21 @@ class CloudReader(ConfluenceReader):
                     names.append(name)
         return mapping
 
-    def _labels_from_search(self, doc_type: str) -> dict[str, list[str]]:
-        mapping: dict[str, list[str]] = {}
+    def _labels_from_search(self, doc_types: tuple[str, ...]) -> dict[str, dict[str, list[str]]]:
+        """Type -> content id -> label names of these types in the synced spaces, from one body-less search."""
+        mappings: dict[str, dict[str, list[str]]] = {doc_type: {} for doc_type in doc_types}
         for archived in (False, True):
             keys = [space.key for space in self.state.selected if (space.status == "archived") == archived]
             for start in range(0, len(keys), defaults.CQL_SPACE_BATCH):
-                cql = and_all(space_clause(keys[start : start + defaults.CQL_SPACE_BATCH]), type_clause(doc_type))
+                cql = and_all(space_clause(keys[start : start + defaults.CQL_SPACE_BATCH]), type_clause(*doc_types))
                 for items in self.search(cql, defaults.V1_LABELS_EXPAND, defaults.V1_PAGE_SIZE_NO_BODY, archived,
-                                         purpose=f"reading {doc_type} labels"):
+                                         purpose=f"reading {', '.join(doc_types)} labels"):
                     for raw in items:
                         names = label_names(raw.get("metadata"))
-                        if names:
+                        mapping = mappings.get(str(raw.get("type") or doc_types[0]))
+                        if names and mapping is not None:
                             mapping[str(raw.get("id"))] = [sys.intern(name) for name in names]
-        return mapping
+        return mappings
 
     def _prefetch_attachments(self, attachment_ids: Any) -> None:
         """Fetch (in parallel) the attachments that comments hang on, for their container and title."""

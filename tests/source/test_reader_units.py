@@ -67,6 +67,38 @@ def test_with_more_labels_than_search_pages_labels_come_from_search() -> None:
         assert not any("/labels/" in request.path for request in mock.request_history)
 
 
+def test_one_label_search_maps_the_types_read_next() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", json={"results": [{"id": str(n), "name": f"l{n}"} for n in range(40)], "_links": {}})
+        count = mock.get(V1 + "/search", json={"results": [], "totalSize": 900, "size": 0, "_links": {}})
+        search = mock.get(V1 + "/content/search", json={"results": [
+            {"id": "7", "type": "page", "metadata": {"labels": {"results": [{"prefix": "global", "name": "l3"}]}}},
+            {"id": "8", "type": "blogpost", "metadata": {"labels": {"results": [{"prefix": "team", "name": "l4"}]}}},
+            {"id": "9", "type": "attachment", "metadata": {"labels": {"results": []}}},
+        ], "size": 3, "_links": {}})
+        assert reader._label_map("page", ("blogpost", "attachment")) == {"7": ["l3"]}  # noqa: SLF001 - the unit
+        assert search.call_count == 1 and count.call_count == 1
+        assert search.last_request.qs["cql"] == ['space = "eng" and type in (page, blogpost, attachment)']
+        assert reader._label_map("blogpost") == {"8": ["team:l4"]}  # noqa: SLF001 - mapped by the same search
+        assert reader._label_map("attachment") == {}  # noqa: SLF001 - mapped by the same search
+        assert search.call_count == 1 and count.call_count == 1
+
+
+def test_companions_are_not_searched_when_the_label_listing_may_be_their_way() -> None:
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/labels", json={"results": [{"id": "1", "name": "l1"}, {"id": "2", "name": "l2"}],
+                                       "_links": {}})
+        # fewer labels than all three types would take to search, more than the pages alone
+        counts = iter([{"totalSize": 900}, {"totalSize": 100}])
+        mock.get(V1 + "/search", json=lambda request, context: {"results": [], "size": 0, "_links": {},
+                                                                 **next(counts)})
+        search = mock.get(V1 + "/content/search", json={"results": [], "size": 0, "_links": {}})
+        assert reader._label_map("page", ("blogpost", "attachment")) == {}  # noqa: SLF001 - the unit under test
+        assert search.last_request.qs["cql"] == ['space = "eng" and type = page']
+
+
 def test_without_a_label_listing_labels_come_from_search() -> None:
     reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
     with requests_mock.Mocker() as mock:
