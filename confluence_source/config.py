@@ -8,6 +8,7 @@ are normalised: one flavour name, URLs without trailing slashes, space keys as a
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -149,12 +150,13 @@ def build_settings(
                 f"{setting('cql_timezone')} = {timezone_name!r} is not a known time zone "
                 "(use a name like 'Europe/Berlin')"
             ) from exc
+    rules = parse_advanced_rules(advanced_rules)
     return ConfluenceSettings(
         flavour=flavour,
         site_url=site_url,
         auth=auth,
-        spaces=parse_spaces(spaces),
-        advanced_rules=parse_advanced_rules(advanced_rules),
+        spaces=None if rules else parse_spaces(spaces),  # the rules replace `spaces`: it is neither read nor checked
+        advanced_rules=rules,
         ssl_enabled=_parse_bool(ssl_enabled, "ssl_enabled", default=True),
         ssl_ca=_blank_to_none(ssl_ca),
         retry_count=_parse_int(retry_count, "retry_count", defaults.DEFAULT_RETRY_COUNT, minimum=0),
@@ -163,7 +165,8 @@ def build_settings(
         ),
         request_timeout=_parse_float(request_timeout, "request_timeout", defaults.DEFAULT_REQUEST_TIMEOUT),
         index_archived=_parse_bool(index_archived, "index_archived", default=False),
-        overlap_minutes=_parse_int(overlap_minutes, "overlap_minutes", defaults.DEFAULT_OVERLAP_MINUTES, minimum=0),
+        overlap_minutes=_parse_int(overlap_minutes, "overlap_minutes", defaults.DEFAULT_OVERLAP_MINUTES, minimum=0,
+                                   maximum=defaults.MAX_OVERLAP_MINUTES),
         cql_timezone=timezone_name,
         check_labels_and_moves=_parse_bool(check_labels_and_moves, "check_labels_and_moves", default=True),
         extract_attachment_content=_parse_bool(extract_attachment_content, "extract_attachment_content",
@@ -357,7 +360,7 @@ def _parse_bool(value: Any, name: str, default: bool) -> bool:
     raise ConfluenceConfigError(f"{setting(name)} = {value!r} is not true or false")
 
 
-def _parse_int(value: Any, name: str, default: int, minimum: int) -> int:
+def _parse_int(value: Any, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     try:
@@ -366,16 +369,22 @@ def _parse_int(value: Any, name: str, default: int, minimum: int) -> int:
         raise ConfluenceConfigError(f"{setting(name)} = {value!r} is not a whole number") from exc
     if number < minimum:
         raise ConfluenceConfigError(f"{setting(name)} must be at least {minimum}")
+    if maximum is not None and number > maximum:
+        raise ConfluenceConfigError(f"{setting(name)} must be at most {maximum}")
     return number
 
 
-def _parse_float(value: Any, name: str, default: float, minimum: float = 0.001) -> float:
+def _parse_float(value: Any, name: str, default: float, minimum: float = 0.001,
+                 maximum: float = defaults.MAX_SECONDS_SETTING) -> float:
+    """A number of seconds; TOML and the environment also spell `nan` and `inf`, which no wait can use."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise ConfluenceConfigError(f"{setting(name)} = {value!r} is not a number") from exc
+    if not math.isfinite(number) or number > maximum:
+        raise ConfluenceConfigError(f"{setting(name)} must be a number of seconds of at most {maximum:g}")
     if number < minimum:
         raise ConfluenceConfigError(f"{setting(name)} must be at least {minimum}")
     return number

@@ -154,8 +154,6 @@ class ConfluenceReader(ABC):
         self.state.all_spaces = {space.key: space for space in self._list_spaces()}
         if self.config.advanced_rules:
             # the rules replace `spaces`, which is then neither used nor checked (a stale key must not stop the run)
-            if self.config.spaces is not None:
-                logger.info("%s is ignored: %s choose the content", setting("spaces"), setting("advanced_rules"))
             self.state.selected = []
         else:
             self.state.selected = self._select_spaces()

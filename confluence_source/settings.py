@@ -98,6 +98,10 @@ DEFAULT_SPACES: Final = "*"
 DEFAULT_RETRY_COUNT: Final = 3
 DEFAULT_CONCURRENT_DOWNLOADS: Final = 50
 DEFAULT_REQUEST_TIMEOUT: Final = 30.0
+# Upper bounds of the time settings: a day for any wait or timeout, a year of change-window overlap (larger values
+# only overflow date arithmetic; no site needs them).
+MAX_SECONDS_SETTING: Final = 86_400.0
+MAX_OVERLAP_MINUTES: Final = 525_600
 DEFAULT_OVERLAP_MINUTES: Final = 10
 # First retry waits about this long; each further retry doubles it (with +/-30% jitter).
 DEFAULT_BACKOFF_SECONDS: Final = 1.0

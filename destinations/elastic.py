@@ -52,7 +52,7 @@ from destinations.es_errors import (
     ElasticsearchSettingsError,
     ElasticsearchUnavailableError,
     StoppedBeforeRetry,
-    explained_client_errors,
+    find_wrapped_error,
 )
 from destinations.es_indices import (
     create_index_if_missing,
@@ -124,7 +124,7 @@ def write_batch(
     client = shared_client(settings.connection)
     where = settings.connection.describe()
     table_name = str(table.get("name", "?"))
-    with explained_client_errors(where, settings.index):
+    with settings.connection.explained_errors(settings.index):
         ensure_content_index(client, settings.index, policy)
 
     planned = plan_batch(items, TableKeys.from_table(table), settings.max_document_bytes)
@@ -137,11 +137,12 @@ def write_batch(
         client=client,
         index=settings.index,
         where=where,
+        location_setting=settings.connection.location_setting,
         policy=policy,
         on_index_missing=recreate_index,
         **dict(writer_options or {}),
     )
-    with explained_client_errors(where, settings.index):  # e.g. re-creating a vanished index
+    with settings.connection.explained_errors(settings.index):  # e.g. re-creating a vanished index
         outcome = writer.write(planned.actions)
     rejected = tuple(planned.rejected) + tuple(outcome.rejected)
     if rejected:
@@ -251,7 +252,7 @@ def check_connection(
     where = settings.connection.describe()
     policy = RetryPolicy(max_retries=PREFLIGHT_RETRIES)
     cluster_name = version = None
-    with explained_client_errors(where):
+    with settings.connection.explained_errors():
         try:
             info = call_with_backoff(client.info, policy, "connecting")
             cluster_name = info.get("cluster_name")
@@ -267,7 +268,7 @@ def create_content_index(client: Elasticsearch | None = None, settings: Elastics
     are one-line `ElasticsearchSettingsError`s naming the setting to fix."""
     settings = settings or resolve_settings()
     client = client or shared_client(settings.connection)
-    with explained_client_errors(settings.connection.describe(), settings.index):
+    with settings.connection.explained_errors(settings.index):
         return create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
                                        RetryPolicy(max_retries=PREFLIGHT_RETRIES))
 
@@ -288,31 +289,6 @@ def find_destination_error(error: BaseException) -> ElasticsearchSettingsError |
     return found if isinstance(found, ElasticsearchSettingsError) else None
 
 
-def find_wrapped_error(
-    error: BaseException, wanted: tuple[type[BaseException], ...]
-) -> BaseException | None:
-    """The first exception of the `wanted` types inside whatever dlt raised, or None.
-
-    dlt does not chain a sink's or a resource's exception with `raise ... from`: `PipelineStepFailed.exception`
-    holds a `LoadClientJobFailed`/`LoadClientJobRetry` whose `client_exception` (or `exception`)
-    is the original. Walk those links as well as `__cause__`/`__context__`.
-    """
-    pending: list[BaseException] = [error]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, wanted):
-            return current
-        for link in ("client_exception", "exception", "__cause__", "__context__"):
-            linked = getattr(current, link, None)
-            if isinstance(linked, BaseException):
-                pending.append(linked)
-    return None
-
-
 def load_statistics(load_ids: Iterable[str | None]) -> LoadStatistics:
     """What the sink did in this process for these loads (e.g. `load_info.loads_ids`)."""
     return total_statistics(load_ids)
@@ -328,7 +304,7 @@ def rejected_document_count(
     settings = settings or resolve_settings()
     client = shared_client(settings.connection)
     query = {"term": {"load_id": load_id}} if load_id else {"match_all": {}}
-    with explained_client_errors(settings.connection.describe(), settings.index):
+    with settings.connection.explained_errors(settings.index):
         try:
             response = call_with_backoff(  # asked after a load: a moment without the cluster must not fail the run
                 lambda: client.count(index=dead_letter_index_name(settings.index), query=query),

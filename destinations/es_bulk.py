@@ -72,6 +72,7 @@ class BulkWriter:
     max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
     threads: int = DEFAULT_THREADS
     on_index_missing: Callable[[], None] | None = None
+    location_setting: str = "es_hosts"  # the setting that says where the cluster is (messages name it)
 
     def write(self, actions: list[BulkAction]) -> BulkOutcome:
         outcome = BulkOutcome()
@@ -230,7 +231,7 @@ class BulkWriter:
 
     def _raise_translated(self, error: Exception) -> NoReturn:
         """Raises our one-line error for a client error, or any other exception unchanged."""
-        translated = translate_client_error(error, self.where, self.index)
+        translated = translate_client_error(error, self.where, self.index, self.location_setting)
         if translated is None:
             raise error
         raise translated from error

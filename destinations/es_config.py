@@ -10,22 +10,31 @@ plain `api_key` or `password` would silently pick up the Confluence source's val
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
+from contextlib import AbstractContextManager
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.utils import get_resolved_traces
 from dlt.common.typing import TSecretStrValue
 from dlt.destinations.impl.destination.configuration import (
     CustomDestinationClientConfiguration,
 )
 
-from destinations.es_errors import ElasticsearchConfigurationError, redact_url
+from destinations.es_errors import (
+    ElasticsearchConfigurationError,
+    explained_client_errors,
+    redact_hosts,
+    redact_url,
+)
 
 DEFAULT_HOSTS: Final = "http://127.0.0.1:9200"
 DEFAULT_INDEX: Final = "search-confluence"
 DEFAULT_REQUEST_TIMEOUT: Final = 60.0
+MAX_REQUEST_TIMEOUT: Final = 86_400.0  # a day
 #: Retries (with exponential backoff and jitter) of a bulk request on 429/5xx/connection errors.
 DEFAULT_MAX_RETRIES: Final = 6
 #: A document larger than this is dead-lettered instead of sent: one giant body would otherwise be
@@ -53,13 +62,27 @@ class ElasticsearchDestinationConfiguration(CustomDestinationClientConfiguration
     es_max_retries: int = DEFAULT_MAX_RETRIES
     es_max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
 
+    def on_resolved(self) -> None:
+        hide_host_credentials_from_config_trace()
+
     def __str__(self) -> str:
         """dlt prints this as the "location" the destination loaded to: where, never credentials."""
         if self.es_cloud_id:
             where = "Elastic Cloud (es_cloud_id)"
         else:
-            where = ", ".join(redact_url(h.strip()) for h in str(self.es_hosts or "").split(",") if h.strip())
+            where = redact_hosts(str(self.es_hosts or ""))
         return f"{where} index {self.es_index}"
+
+
+def hide_host_credentials_from_config_trace() -> None:
+    """Take the user:password@ out of `es_hosts` in dlt's log of resolved settings. dlt saves that log with the run
+    trace (`trace.pickle`, printed by `dlt pipeline <name> trace`) and blanks only secret-typed settings; `es_hosts` is
+    not one (it belongs in config.toml), yet a URL may carry a password."""
+    log = get_resolved_traces()
+    for entries in (log.resolved_traces, log.all_traces):
+        for position, entry in enumerate(entries):
+            if entry.key == "es_hosts" and isinstance(entry.value, str) and "@" in entry.value:
+                entries[position] = entry._replace(value=redact_hosts(entry.value))
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -92,6 +115,15 @@ class ConnectionSettings:
             f"ConnectionSettings(where={self.describe()!r}, auth={auth}, verify_certs={self.verify_certs},"
             f" request_timeout={self.request_timeout})"
         )
+
+    @property
+    def location_setting(self) -> str:
+        """The setting that says where the cluster is, for messages about reaching it."""
+        return "es_cloud_id" if self.cloud_id else "es_hosts"
+
+    def explained_errors(self, index: str | None = None) -> AbstractContextManager[None]:
+        """`explained_client_errors` for this cluster."""
+        return explained_client_errors(self.describe(), index, self.location_setting)
 
     def describe(self) -> str:
         """Where we connect to, safe for messages: no credentials, even ones embedded in a URL."""
@@ -218,9 +250,11 @@ def build_settings(
         timeout = float(es_request_timeout)
     except (TypeError, ValueError):
         timeout = -1.0
-    if timeout <= 0:
+    # TOML and the environment also spell nan and inf, which no socket timeout can use
+    if not math.isfinite(timeout) or not 0 < timeout <= MAX_REQUEST_TIMEOUT:
         raise ElasticsearchConfigurationError(
-            "Elasticsearch request timeout must be a positive number of seconds", "es_request_timeout"
+            f"Elasticsearch request timeout must be a positive number of seconds, at most {MAX_REQUEST_TIMEOUT:g}",
+            "es_request_timeout",
         )
     if int(es_max_retries) < 0:
         raise ElasticsearchConfigurationError(

@@ -17,6 +17,7 @@ from dlt.common.destination.exceptions import (
     DestinationTerminalException,
     DestinationTransientException,
 )
+from dlt.common.exceptions import SignalReceivedException
 from elasticsearch import (
     ApiError,
     AuthenticationException,
@@ -85,13 +86,41 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable URL>"
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    # the host and port as written (a port that is not a number is reported by the URL check, not here)
+    netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def redact_hosts(hosts: str) -> str:
+    """`es_hosts` (comma-separated URLs) without the user:password@ of any of them."""
+    return ", ".join(redact_url(host.strip()) for host in hosts.split(",") if host.strip())
+
+
+def find_wrapped_error(
+    error: BaseException, wanted: tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of the `wanted` types inside whatever dlt raised, or None.
+
+    dlt does not chain a sink's or a resource's exception with `raise ... from`: `PipelineStepFailed.exception`
+    holds a `LoadClientJobFailed`/`LoadClientJobRetry` whose `client_exception` (or `exception`)
+    is the original. Walk those links as well as `__cause__`/`__context__`.
+    """
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, wanted):
+            return current
+        for link in ("client_exception", "exception", "__cause__", "__context__"):
+            linked = getattr(current, link, None)
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return None
 
 
 def _api_error_reason(error: ApiError) -> str:
@@ -130,18 +159,19 @@ def _answered_in_plain_http(error: BaseException) -> bool:
 
 
 def translate_client_error(
-    error: BaseException, where: str, index: str | None = None
+    error: BaseException, where: str, index: str | None = None, location_setting: str = "es_hosts"
 ) -> ElasticsearchConfigurationError | ElasticsearchUnavailableError | None:
     """Turns an exception of the Elasticsearch client into one of ours, or None if it is not a client error.
 
     `where` describes the cluster without secrets (see `ConnectionSettings.describe`), `index` the
-    index the request was about, so a rejection can point at `es_index` too.
+    index the request was about, so a rejection can point at `es_index` too; `location_setting` is the setting
+    that says where the cluster is (`es_hosts`, or `es_cloud_id` when that is set).
     """
     if isinstance(error, SSLError) and _answered_in_plain_http(error):
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} answered in plain HTTP, not TLS: use an http:// URL, or the port where it "
             f"serves HTTPS",
-            "es_hosts",
+            location_setting,
         )
     if isinstance(error, SSLError):
         return ElasticsearchConfigurationError(
@@ -152,11 +182,11 @@ def translate_client_error(
     if isinstance(error, ConnectionTimeout):
         return ElasticsearchUnavailableError(
             f"Elasticsearch at {where} did not answer in time (set {setting_path('es_request_timeout')}"
-            f" or check {setting_path('es_hosts')})"
+            f" or check {setting_path(location_setting)})"
         )
     if isinstance(error, EsConnectionError):
         return ElasticsearchUnavailableError(
-            f"Cannot reach Elasticsearch at {where} (set {setting_path('es_hosts')})"
+            f"Cannot reach Elasticsearch at {where} (set {setting_path(location_setting)})"
         )
     if isinstance(error, UnsupportedProductError):
         return ElasticsearchConfigurationError(
@@ -188,7 +218,7 @@ def translate_client_error(
             )
         if error.status_code == 404 and index is None:
             return ElasticsearchConfigurationError(
-                f"Elasticsearch API not found at {where} (HTTP 404)", "es_hosts"
+                f"Elasticsearch API not found at {where} (HTTP 404)", location_setting
             )
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} refused the request for index '{index}'"
@@ -197,25 +227,38 @@ def translate_client_error(
         )
     if isinstance(error, SerializationError):
         return ElasticsearchConfigurationError(
-            f"The server at {where} did not answer like Elasticsearch", "es_hosts"
+            f"The server at {where} did not answer like Elasticsearch", location_setting
         )
     if isinstance(error, TransportError):
         return ElasticsearchUnavailableError(
             f"Cannot talk to Elasticsearch at {where}: {type(error).__name__}"
-            f" (set {setting_path('es_hosts')})"
+            f" (set {setting_path(location_setting)})"
         )
     return None
 
 
+# What the Elasticsearch client raises (found also inside the exceptions dlt wraps a failed step in).
+CLIENT_ERRORS: Final = (TransportError, ApiError, SerializationError, UnsupportedProductError)
+
+
 @contextmanager
-def explained_client_errors(where: str, index: str | None = None) -> Iterator[None]:
-    """Re-raises client errors of the enclosed block as our one-line errors (others unchanged)."""
+def explained_client_errors(
+    where: str, index: str | None = None, location_setting: str = "es_hosts"
+) -> Iterator[None]:
+    """Re-raises client errors of the enclosed block as our one-line errors (others unchanged), also one inside a
+    failed dlt step (a request of the source's own, e.g. for what the index holds, made while dlt extracts)."""
     try:
         yield
     except ElasticsearchSettingsError:
         raise
     except Exception as error:
-        translated = translate_client_error(error, where, index)
+        translated = translate_client_error(error, where, index, location_setting)
+        if translated is None and find_wrapped_error(error, (SignalReceivedException,)) is None:
+            inner = find_wrapped_error(error, CLIENT_ERRORS + (ElasticsearchSettingsError,))
+            if isinstance(inner, ElasticsearchSettingsError):
+                raise  # already ours: the caller finds it
+            if inner is not None:
+                translated = translate_client_error(inner, where, index, location_setting)
         if translated is None:
             raise
         raise translated from error

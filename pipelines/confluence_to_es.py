@@ -23,8 +23,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from dlt.common.configuration.exceptions import ConfigurationException  # noqa: E402
 from dlt.common.exceptions import SignalReceivedException  # noqa: E402
 from dlt.common.runtime import signals  # noqa: E402
+from dlt.common.storages import FileStorage  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from confluence_source.errors import (  # noqa: E402
@@ -39,9 +41,11 @@ from destinations.elastic import (  # noqa: E402
     ElasticsearchUnavailableError,
     find_wrapped_error,
 )
+from pipelines.job_log import quiet_failed_job_attempts  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
+from pipelines.setting_errors import setting_problem  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
@@ -78,6 +82,17 @@ def fraction(text: str) -> float:
     return value
 
 
+def pipeline_name(text: str) -> str:
+    """A dlt pipeline name: it names a folder (and the run lock beside it), so no path separators or dots in front."""
+    try:
+        FileStorage.validate_file_name_component(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot name a folder: use letters, digits and _ or -") from None
+    if text.startswith(".") or not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} cannot name a folder: use letters, digits and _ or -")
+    return text
+
+
 def writable_file(text: str) -> Path:
     """A file path whose folder exists, for --summary-json: checked before the run, not after it."""
     path = Path(text)
@@ -103,7 +118,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="delete even when a space would lose more than --max-delete-fraction of its documents")
     parser.add_argument("--max-delete-fraction", type=fraction, default=0.2,
                         help="share of a space's documents one run may delete without --allow-mass-delete (0.2)")
-    parser.add_argument("--pipeline-name", default="confluence_to_es", help="dlt pipeline name (confluence_to_es)")
+    parser.add_argument("--pipeline-name", type=pipeline_name, default="confluence_to_es",
+                        help="dlt pipeline name (confluence_to_es)")
     parser.add_argument("--summary-json", type=writable_file, help="also write the run summary as JSON to this file")
     parser.add_argument("--demo", action="store_true",
                         help="run against the built-in Confluence simulator and a local Elasticsearch node")
@@ -120,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        quiet_failed_job_attempts()
     options = SyncOptions(
         pipeline_name=args.pipeline_name,
         full_refresh=args.full_refresh,
@@ -145,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_code_of(error)
+    except ConfigurationException as error:
+        print(f"error: {setting_problem(error)}", file=sys.stderr)
+        return EXIT_CONFIG
     except PipelineStepFailed as error:
         stopped = find_wrapped_error(error, (SignalReceivedException,))
         if isinstance(stopped, SignalReceivedException):
@@ -154,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         if cause is not None:
             print(f"error: {cause}", file=sys.stderr)
             return exit_code_of(cause)
+        setting_error = find_wrapped_error(error, (ConfigurationException,))
+        if isinstance(setting_error, ConfigurationException):
+            print(f"error: {setting_problem(setting_error)}", file=sys.stderr)
+            return EXIT_CONFIG
         print(f"error: the {error.step} step failed: {error.exception}", file=sys.stderr)
         return EXIT_FAILED
     print_summary(summary)

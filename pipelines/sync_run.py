@@ -23,7 +23,6 @@ from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
-from destinations.es_errors import explained_client_errors
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.run_lock import exclusive_run
@@ -120,7 +119,7 @@ def _sync(options: SyncOptions) -> SyncSummary:
     started = time.monotonic()
     es_settings = elastic.resolve_settings()
     # the run's own requests to Elasticsearch (watermarks, what the index holds) fail with one line, like the load's
-    with (explained_client_errors(es_settings.connection.describe(), es_settings.index),
+    with (es_settings.connection.explained_errors(es_settings.index),
           elastic.elasticsearch_client_from_config(es_settings) as es_client):
         return _sync_with(options, es_settings, es_client, started)
 

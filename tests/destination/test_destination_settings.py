@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -32,6 +33,7 @@ from destinations.es_config import (
 )
 from destinations.es_documents import TableKeys, plan_batch
 from destinations.es_errors import (
+    ElasticsearchUnavailableError,
     ElasticsearchConfigurationError,
     is_retryable,
     redact_url,
@@ -79,6 +81,23 @@ def test_credentials_in_a_url_never_reach_messages() -> None:
         build_settings(es_hosts="htps://elastic:s3cr3t-pw@es.example:9200")
     assert "s3cr3t" not in str(raised.value)
     assert redact_url("http://u:p@[::1]:9200/x") == "http://[::1]:9200/x"
+    # a port typo is the URL check's to report, without the password
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        build_settings(es_hosts="http://elastic:s3cr3t-pw@es.example:92OO")
+    assert "s3cr3t" not in str(raised.value) and "destination.elasticsearch.es_hosts" in str(raised.value)
+    assert redact_url("http://elastic:s3cr3t-pw@es.example:92OO") == "http://es.example:92OO"
+
+
+def test_an_unreachable_elastic_cloud_deployment_names_es_cloud_id_not_es_hosts() -> None:
+    from elastic_transport import ConnectionError as TransportConnectionError
+
+    cloud_id = "deployment:" + base64.b64encode(b"us-east-1.aws.found.io$abc123$def456").decode()
+    settings = build_settings(es_cloud_id=cloud_id, es_api_key="key-VALUE-123")
+    with pytest.raises(ElasticsearchUnavailableError) as raised:
+        with settings.connection.explained_errors(settings.index):
+            raise TransportConnectionError("Connection refused")
+    assert "destination.elasticsearch.es_cloud_id" in str(raised.value)
+    assert "es_hosts" not in str(raised.value)
 
 
 def test_secrets_are_not_in_the_settings_repr() -> None:
@@ -98,6 +117,8 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
         ({"es_index": "_hidden"}, "es_index"),
         ({"es_index": "with space"}, "es_index"),
         ({"es_request_timeout": 0}, "es_request_timeout"),
+        ({"es_request_timeout": float("nan")}, "es_request_timeout"),
+        ({"es_request_timeout": float("inf")}, "es_request_timeout"),
         ({"es_ca_certs": "/nonexistent/ca.pem"}, "es_ca_certs"),
         ({"es_max_retries": -1}, "es_max_retries"),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -932,7 +933,9 @@ def test_cli_elasticsearch_unreachable_exit_2_naming_es_hosts(make_harness, tmp_
     (["--summary-json", "no-such-folder/summary.json"], "the folder no-such-folder does not exist"),
     (["--summary-json", "."], ". is a folder, not a file"),
     (["--demo", "--demo-preset", "huge"], "invalid choice: 'huge'"),
-], ids=["missing-folder", "folder", "preset"])
+    (["--pipeline-name", "nightly/wiki"], "'nightly/wiki' cannot name a folder"),
+    (["--pipeline-name", "../wiki"], "'../wiki' cannot name a folder"),
+], ids=["missing-folder", "folder", "preset", "pipeline-name-with-slash", "pipeline-name-outside"])
 def test_cli_arguments_are_checked_before_the_run(args, complaint, capsys):
     from pipelines.confluence_to_es import main
 
@@ -1099,3 +1102,86 @@ def test_turning_extraction_on_fills_in_the_text_of_files_indexed_without_it(mak
     assert "disabled" not in statuses.values() and "extracted" in statuses.values()
     third = harness.run()
     assert third.file_requests == 0  # nothing left to fetch
+
+
+def test_a_password_in_es_hosts_stays_out_of_dlts_saved_run_trace(make_harness, tmp_path, capsys):
+    """dlt saves every resolved setting with its run trace (`dlt pipeline <name> trace` prints them) and blanks only
+    secret-typed ones; `es_hosts` is not one, but may carry user:password@."""
+    harness = make_harness("datacenter")
+    secret = "es-url-secret-7d41b2"
+    harness.monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS",
+                               harness.es_url.replace("://", f"://elastic:{secret}@", 1))
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 0, stderr
+    assert secret not in stderr
+    files = [path for path in (tmp_path / "cli-dlt").rglob("*") if path.is_file()]
+    traces = [path for path in files if path.name == "trace.pickle"]
+    assert traces, files
+    assert b"127.0.0.1" in traces[0].read_bytes() or b"localhost" in traces[0].read_bytes()  # es_hosts is there
+    assert [path for path in files if secret.encode() in path.read_bytes()] == []
+
+
+def test_cli_a_load_that_elasticsearch_refuses_ends_in_one_line_not_a_traceback_per_attempt(
+        make_harness, tmp_path, capsys, monkeypatch):
+    """dlt logs each failed load-job attempt twice with its traceback; without -v the run says only what to fix."""
+    from destinations.es_bulk import BulkWriter
+
+    harness = make_harness("datacenter")
+    original_write = BulkWriter.write
+
+    def write_into_a_blocked_index(self, actions):
+        harness.es.indices.put_settings(index=harness.index, settings={"index.blocks.write": True})
+        return original_write(self, actions)
+
+    monkeypatch.setattr(BulkWriter, "write", write_into_a_blocked_index)
+    try:
+        code, stderr = run_cli(harness, tmp_path, capsys)
+    finally:
+        harness.es.indices.put_settings(index=harness.index, settings={"index.blocks.write": None})
+    assert code in (1, 2), stderr
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("error: "), stderr
+
+
+def test_cli_elasticsearch_failing_while_the_source_reads_the_index_names_the_setting(
+        make_harness, tmp_path, capsys, monkeypatch):
+    """The source asks the index what it holds while dlt extracts; dlt wraps a failure there in its own exceptions,
+    and the run must still say in one line that Elasticsearch could not be reached, and where."""
+    from elastic_transport import ConnectionError as TransportConnectionError
+
+    from confluence_source.sync_state import IndexedDocuments
+
+    harness = make_harness("cloud")
+    assert run_cli(harness, tmp_path, capsys)[0] == 0
+
+    def unreachable(self, *args, **kwargs):
+        raise TransportConnectionError("Connection refused")
+
+    monkeypatch.setattr(IndexedDocuments, "outlines", unreachable)
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2, stderr
+    assert stderr.startswith("error: Cannot reach Elasticsearch at ") and len(stderr.splitlines()) == 1, stderr
+    assert "destination.elasticsearch.es_hosts" in stderr
+
+
+@pytest.mark.parametrize("files, environment, expected", [
+    ({}, {"SOURCES__CONFLUENCE__RETRY_COUNT": "three"}, "sources.confluence.retry_count must be a whole number"),
+    ({}, {"DESTINATION__ELASTICSEARCH__ES_VERIFY_CERTS": "nope"},
+     "destination.elasticsearch.es_verify_certs must be true or false"),
+    ({"secrets.toml": '[sources.confluence]\npassword = "pw-5c1e9a\n'}, {}, "secrets.toml is not valid TOML at line 2"),
+    ({"config.toml": '[sources.confluence]\npassword = "pw-5c1e9a"\n'}, {},
+     "sources.confluence.password is a secret and cannot be set in config.toml"),
+], ids=["not-a-number", "not-a-boolean", "broken-toml", "secret-in-config-toml"])
+def test_cli_settings_dlt_cannot_read_exit_2_in_one_line(tmp_path, files, environment, expected):
+    """Settings files are edited by hand: a typo there gets the same one line as any other setting to fix."""
+    (tmp_path / ".dlt").mkdir()
+    for name, text in files.items():
+        (tmp_path / ".dlt" / name).write_text(text)
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SOURCES__", "DESTINATION__"))}
+    env |= {"DLT_DATA_DIR": str(tmp_path / "dlt"), "SOURCES__CONFLUENCE__CONFLUENCE_URL": "http://127.0.0.1:9",
+            **environment}
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "pipelines" / "confluence_to_es.py")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    stderr = result.stderr.strip()
+    assert result.returncode == 2, stderr
+    assert stderr.splitlines() == [stderr] and stderr.startswith(f"error: {expected}"), stderr
+    assert "pw-5c1e9a" not in stderr

@@ -218,6 +218,23 @@ def test_numbers_and_booleans() -> None:
         dc(ssl_enabled="maybe")
 
 
+@pytest.mark.parametrize("name, value", [
+    ("request_timeout", "nan"), ("request_timeout", float("inf")), ("request_timeout", "1e400"),
+    ("request_timeout", 86_401), ("backoff_seconds", "nan"), ("max_retry_delay", "inf"),
+    ("overlap_minutes", 99_999_999_999),
+])
+def test_numbers_no_wait_or_date_can_use_are_refused(name: str, value: Any) -> None:
+    """TOML and the environment spell nan and inf too; they (and absurd sizes) would fail deep inside a request or
+    a date calculation instead of here."""
+    with pytest.raises(ConfluenceConfigError, match=f"sources.confluence.{name} must be"):
+        dc(**{name: value})
+
+
+def test_spaces_are_not_checked_when_advanced_rules_choose_the_content() -> None:
+    config = dc(spaces="*, ENG", advanced_rules="space = DOCS and type = page")
+    assert config.advanced_rules == ("space = DOCS and type = page",) and config.spaces is None
+
+
 def test_cql_timezone_is_checked() -> None:
     assert dc(cql_timezone="Europe/Berlin").cql_timezone == "Europe/Berlin"
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.cql_timezone"):
@@ -237,4 +254,4 @@ def test_settings_come_from_dlt_config_and_secrets(monkeypatch: pytest.MonkeyPat
     config = confluence_settings()
     assert config.is_cloud and config.site_url == "https://example.atlassian.net"
     assert config.auth.username == "bot@example.com" and config.auth.secret == "secret-token"
-    assert config.spaces == ("ENG", "OPS") and config.advanced_rules == ("label = runbook",)
+    assert config.spaces is None and config.advanced_rules == ("label = runbook",)  # the rules replace `spaces`

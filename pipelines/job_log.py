@@ -1,0 +1,34 @@
+"""Keeps dlt's reports of failed load-job attempts out of a normal run's output.
+
+dlt logs every load job that raises twice, each time with the whole traceback (as it runs the job, and again as it
+schedules the retry or fails the job). When Elasticsearch goes away during a load, every pending job fails several
+times before the run gives up: thousands of lines, in which the command line's own one-line message at the end is
+easy to miss. Without `-v` these records are dropped; the run still ends with that one line (and the exit code),
+and `-v` shows every attempt with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+#: The logger dlt writes to (its run context's name).
+DLT_LOGGER_NAME = "dlt"
+_JOB_ATTEMPT_MESSAGES = ("Terminal exception in job ", "Transient exception in job ")
+_JOB_OUTCOME_MARKERS = (" failed terminally in load ", " retried in load ")
+
+
+class FailedJobAttemptsFilter(logging.Filter):
+    """Drops dlt's records of load-job attempts that raised (see the module docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(_JOB_ATTEMPT_MESSAGES):
+            return False
+        return not (message.startswith("Job for ") and any(marker in message for marker in _JOB_OUTCOME_MARKERS))
+
+
+def quiet_failed_job_attempts() -> None:
+    """Put the filter on dlt's logger (once; dlt keeps the logger object when it sets its level and handler)."""
+    target = logging.getLogger(DLT_LOGGER_NAME)
+    if not any(isinstance(item, FailedJobAttemptsFilter) for item in target.filters):
+        target.addFilter(FailedJobAttemptsFilter())
