@@ -362,6 +362,7 @@ class _SpaceEmitter:
         space = self._reader.state.all_spaces.get(space_key)
         if space is None:
             return None
+        self._reader.resolve_space_authors([space])
         row = self._reader.builder.space(space)
         self._reader.record_seen(scope_key, "space", row["id"])
         return row

@@ -10,7 +10,8 @@ Error mapping (after the transport's retries):
   404                   -> ConfluenceNotFoundError (readers skip a missing item; preflight makes it a URL hint)
   400 on a CQL request  -> ConfluenceQueryError with Confluence's own message
   certificate failure   -> ConfluenceTLSError naming ssl_ca / ssl_enabled
-  DNS / refused / timeout -> ConfluenceConnectionError naming confluence_url / request_timeout
+  DNS / refused / timeout -> ConfluenceConnectionError naming confluence_url / request_timeout (a connection that
+                          fails after the site answered once is the site going away: ConfluenceRequestError)
 """
 
 from __future__ import annotations
@@ -382,6 +383,12 @@ class ConfluenceClient:
             return ConfluenceConnectionError(
                 f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose} "
                 f"(check {setting('confluence_url')}, or raise {setting('request_timeout')})"
+            )
+        if isinstance(error, requests.ConnectionError) and self.credentials_accepted:
+            # the site answered earlier in this run: it went away, no setting is wrong (the run fails, exit 1)
+            return ConfluenceRequestError(
+                f"Confluence at {site} stopped answering while {purpose} ({_connection_reason(error)}), also after "
+                f"{self.config.retry_count} retries"
             )
         if isinstance(error, requests.ConnectionError):
             return ConfluenceConnectionError(

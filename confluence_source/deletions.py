@@ -29,6 +29,9 @@ from .sync_state import IndexedDocuments, SyncLedger
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPES: tuple[str, ...] = defaults.CONTENT_TYPES
+# Types whose id listings and CQL counts cover the same items, so that a count can vouch for a listing (comments and
+# attachments under archived or hidden containers are counted by search but never listed).
+COUNT_CHECKED_TYPES: tuple[str, ...] = ("page", "blogpost")
 
 CountTotal = Callable[[list[str], list[str]], int]  # (space keys, types) -> current items Confluence counts
 IterCurrentIds = Callable[[str, str], Iterable[str]]
@@ -57,13 +60,24 @@ class RefusedSpace:
 
 
 @dataclass
+class ShortListing:
+    """A scope whose listing returned fewer items than Confluence counts: nothing of it was deleted."""
+
+    space_key: str
+    doc_type: str
+    listed: int
+    counted: int
+
+
+@dataclass
 class DeletionPlan:
-    """Ids to delete, and the spaces whose deletions the guard held back."""
+    """Ids to delete, the spaces whose deletions the guard held back, and the scopes whose listings were short."""
 
     delete_ids: list[str] = field(default_factory=list)
     by_type: dict[str, int] = field(default_factory=dict)
     refused: list[RefusedSpace] = field(default_factory=list)
     listed_scopes: list[tuple[str, str]] = field(default_factory=list)
+    short_listings: list[ShortListing] = field(default_factory=list)
 
     def refusal_message(self, flag: str = "--allow-mass-delete") -> str:
         parts = [f"{r.space_key}: {r.would_delete} of {r.indexed} documents" for r in self.refused]
@@ -102,6 +116,7 @@ def plan_deletions(
     content_types = tuple(content_types)
     plan = DeletionPlan()
     unsettled: list[tuple[str, str]] = []
+    listed: dict[tuple[str, str], int] = {}  # (space, type) -> how many current items its listing returned
     for space_key in sorted(synced_spaces):
         for doc_type in content_types:
             if ledger.is_fully_read(space_key, doc_type):
@@ -111,6 +126,7 @@ def plan_deletions(
                 # everything seen was just indexed, so equal sizes mean equal sets: no id scan needed
                 if not all_seen_indexed or len(seen) != indexed_counts[(space_key, doc_type)]:
                     _collect(indexed, space_key, doc_type, seen, candidates)
+                    listed[(space_key, doc_type)] = len(seen)
             else:
                 # empty scopes stay in: their count must be 0 too, and keeping them makes one count cover all
                 unsettled.append((space_key, doc_type))
@@ -123,6 +139,8 @@ def plan_deletions(
         current = set(iter_current_ids(space_key, doc_type))
         plan.listed_scopes.append((space_key, doc_type))
         _collect(indexed, space_key, doc_type, current, candidates)
+        listed[(space_key, doc_type)] = len(current)
+    _hold_back_short_listings(listed, candidates, count_total, plan)
 
     space_totals: dict[str, int] = defaultdict(int)
     for (space_key, _), count in indexed_counts.items():
@@ -137,6 +155,26 @@ def plan_deletions(
             plan.delete_ids.append(doc_id)
             plan.by_type[doc_type] = plan.by_type.get(doc_type, 0) + 1
     return plan
+
+
+def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates: dict[str, list[tuple[str, str]]],
+                              count_total: CountTotal, plan: DeletionPlan) -> None:
+    """Keep what a listing that ended early would delete. A server that ends a listing without saying so (no next
+    link, no error) looks exactly like one that has no more items; where pages or blog posts are about to be deleted,
+    Confluence's count of the scope is asked (one request, only then) and must not exceed what was listed."""
+    for (space_key, doc_type), listed_count in sorted(listed.items()):
+        if doc_type not in COUNT_CHECKED_TYPES:
+            continue
+        doomed = [item for item in candidates.get(space_key, []) if item[1] == doc_type]
+        if not doomed:
+            continue
+        counted = count_total([space_key], [doc_type])
+        if counted <= listed_count:
+            continue
+        candidates[space_key] = [item for item in candidates[space_key] if item[1] != doc_type]
+        plan.short_listings.append(ShortListing(space_key, doc_type, listed_count, counted))
+        logger.warning("Kept %d %s document(s) of space %s: Confluence counts %d there, but its listing returned %d; "
+                       "the next run checks again", len(doomed), doc_type, space_key, counted, listed_count)
 
 
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],

@@ -146,7 +146,8 @@ class ContentFacts:
 # ---- v1 (Server/Data Center, and Cloud CQL search) -----------------------------------------------------------------
 
 def label_names(metadata: Any) -> list[str]:
-    """Label names from v1 `metadata.labels` (prefix `my`/`team` kept, as Confluence shows them)."""
+    """Label names from v1 `metadata.labels` (prefix `my`/`team` kept, as Confluence shows them), sorted: documents
+    carry labels in one order however they were read (Cloud's full reads assemble them from label listings)."""
     labels = json_object(json_object({"metadata": metadata}, "metadata"), "labels").get("results") or []
     names: list[str] = []
     for label in labels:
@@ -158,7 +159,7 @@ def label_names(metadata: Any) -> list[str]:
             full = f"{prefix}:{name}" if prefix in ("my", "team") else name
             if full not in names:
                 names.append(full)
-    return names
+    return sorted(names)
 
 
 def _space_key_from_link(link: Any) -> str | None:

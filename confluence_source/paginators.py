@@ -13,7 +13,9 @@ v2 (Cloud): `_links.next` is site-relative (`/wiki/api/v2/...?cursor=`) and is j
 Both APIs occasionally answer a page with no results that still links to a next page. Mid-listing that is a
 glitch (the next request returns the data), at the end of a Data Center offset listing it is a known overshoot.
 So an empty page is followed a few times; if emptiness persists the listing ends only when the server's own total
-shows nothing is missing, otherwise it fails: a silently shortened listing would look like deleted content.
+shows nothing is missing, or, without a total, when a child listing answered the same offset again and again;
+otherwise it fails: a silently shortened listing would look like deleted content, or hide an edit from an
+incremental run.
 """
 
 from __future__ import annotations
@@ -89,11 +91,16 @@ class V1NextLinkPaginator(BaseNextUrlPaginator):
                 self._next_reference = None  # Data Center's overshoot past the last item
                 return
             if self.empty_pages > MAX_EMPTY_PAGES:
-                if self.total is None or complete:
+                # without a total, only a child listing (`/content/{id}/child/...`) is known to overshoot its end
+                # (CONFSERVER-95396): the same offset asked again and again and answered empty. Anywhere else empty
+                # pages may be skipping content, which would then look deleted (or an edit would never be read).
+                overshoot = offset_link and "/child/" in urlsplit(response.url).path
+                if complete or (self.total is None and overshoot):
                     self._next_reference = None
                     return
+                of_total = f" of {self.total}" if self.total is not None else ""
                 raise IncompleteListingError(
-                    f"Confluence kept answering empty pages after {self.returned} of {self.total} items "
+                    f"Confluence kept answering empty pages after {self.returned}{of_total} items "
                     f"({urlsplit(response.url).path}); the listing cannot be trusted"
                 )
         self._next_reference = url

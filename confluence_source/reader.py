@@ -189,9 +189,16 @@ class ConfluenceReader(ABC):
 
     def iter_spaces(self, plan: SyncPlan) -> Iterator[Emitted]:
         """Space documents of the synced spaces (rule scopes emit theirs from the content they match)."""
-        for scope in plan.scopes:
-            if scope.space is not None:
-                yield scope.key, self.builder.space(scope.space)
+        spaced = [(scope.key, scope.space) for scope in plan.scopes if scope.space is not None]
+        self.resolve_space_authors([space for _, space in spaced])
+        for scope_key, space in spaced:
+            yield scope_key, self.builder.space(space)
+
+    def resolve_space_authors(self, spaces: list[SpaceInfo]) -> None:
+        """Look up the names of the spaces' creators (one request for many): space documents are built before any
+        content, whose batches would otherwise have resolved them."""
+        kind = "account-id" if self.config.is_cloud else "userkey"
+        self.users.resolve((kind, space.author_id) for space in spaces if space.author_id)
 
     def spaces_matched_by_rule(self, rule: str) -> list[str]:
         """Keys of the spaces an advanced rule matches itself (`type = space`, or a space's key, title or labels):

@@ -19,10 +19,15 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
     rate = total / summary.elapsed_seconds if summary.elapsed_seconds > 0 else 0.0
     print(f"{title} ({summary.mode}) in {summary.elapsed_seconds:.1f} s -> index {summary.index!r}")
     for table, label in TYPE_LABELS:
-        print(f"  {label:<12} {summary.documents.get(table, 0):>8} written")
+        # read and sent to Elasticsearch; those it refused are counted again under "failed"
+        print(f"  {label:<12} {summary.documents.get(table, 0):>8} read")
     deleted_detail = ", ".join(f"{n} {t}" for t, n in sorted(summary.deleted_by_type.items()))
     print(f"  {'deleted':<12} {summary.deleted:>8}" + (f" ({deleted_detail})" if deleted_detail else ""))
-    print(f"  {'failed':<12} {summary.failed:>8}" + (" (see the dead-letter index)" if summary.failed else ""))
+    if summary.short_listings:
+        where = ", ".join(f"{short['doc_type']}s of {short['space_key']}" for short in summary.short_listings)
+        print(f"  {'kept':<12} {'':>8} ({where}: listed fewer than Confluence counts; checked again next run)")
+    print(f"  {'failed':<12} {summary.failed:>8}"
+          + (" (refused by Elasticsearch: see the dead-letter index)" if summary.failed else ""))
     print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")
     if summary.attachment_text:
         files = summary.attachment_text

@@ -64,6 +64,8 @@ class SyncSummary:
     elapsed_seconds: float = 0.0
     refused_deletions: list[dict[str, Any]] = field(default_factory=list)
     refusal_message: str = ""
+    # scopes whose id listing came back shorter than Confluence's count: their deletions wait for the next run
+    short_listings: list[dict[str, Any]] = field(default_factory=list)
     index: str = ""
     site_url: str = ""
 
@@ -81,6 +83,7 @@ class SyncSummary:
             "attachment_text": self.attachment_text,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "refused_deletions": self.refused_deletions,
+            "short_listings": self.short_listings,
             "index": self.index,
             "site_url": self.site_url,
         }
@@ -240,6 +243,7 @@ def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSum
         load_ids = list(info.loads_ids)
     summary.deleted = len(plan.delete_ids)
     summary.deleted_by_type = dict(plan.by_type)
+    summary.short_listings = [vars(short) for short in plan.short_listings]
     if plan.refused:
         summary.refused_deletions = [vars(refused) for refused in plan.refused]
         summary.refusal_message = plan.refusal_message()

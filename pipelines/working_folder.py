@@ -2,10 +2,10 @@
 
 dlt moves each loaded package to `<pipelines_dir>/<pipeline>/load/loaded/<load_id>` and keeps it. With
 `[load] delete_completed_jobs = true` (`.dlt/config.toml`) the package's load files, which are copies of the
-documents, are deleted once they are in Elasticsearch; what remains of each package (its schema, state and job
-list, about 60-90 KB) would still pile up on a host that syncs every few minutes. So every run keeps only the
-newest packages: enough for `dlt pipeline confluence_to_es trace`, `load-package` and `failed-jobs` to inspect
-recent runs, and a package whose jobs failed keeps its files (dlt does not delete those) for as long as it is
+documents, are deleted once they are in Elasticsearch; what remains of each package (its schema and state, about
+60-90 KB) would still pile up on a host that syncs every few minutes. So every run keeps only the newest packages:
+enough for `dlt pipeline confluence_to_es info` and `trace` to inspect recent runs, and a package whose jobs failed
+keeps its files (dlt does not delete those, and `load-package` and `failed-jobs` show them) for as long as it is
 among them.
 
 An extract that was killed leaves its half-written package in a folder of its own under `normalize/` (dlt commits

@@ -92,4 +92,5 @@ def test_rules_sync_incrementally_by_rule_text(fresh_sim: Simulator, tmp_path: A
     fresh_sim.mutations.edit(content_id=outside.id, body="<p>out of scope</p>")
     second = run_pipeline(settings, tmp_path / "second", watermarks=watermarks)
     assert second.ids("pages") == {f"page-{inside.id}"}
-    assert second.requests <= 9  # preflight (the rule checked in both searches), the rule's spaces, its changes
+    assert second.requests <= 10  # preflight (the rule checked in both searches), the rule's spaces and the name of
+    # their creator, its changes

@@ -228,6 +228,21 @@ def test_unreachable_site_names_the_url_setting() -> None:
         client.get_json(client.v1("/user/current"), purpose="checking the credentials")
 
 
+def test_a_site_that_goes_away_mid_run_is_a_failed_run_not_a_setting_to_fix() -> None:
+    """The same refused connection names `confluence_url` before anything got through, and afterwards says the site
+    stopped answering: exit 1, not 2 (see `pipelines.confluence_to_es.exit_code_of`)."""
+    from pipelines.confluence_to_es import EXIT_FAILED, exit_code_of
+
+    client = make_client(retry_count=1)
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [ok({"results": []})] + [{"exc": requests.exceptions.ConnectionError("refused")}] * 3)
+        client.get_json(V2 + "/spaces", purpose="listing spaces")
+        with pytest.raises(ConfluenceRequestError, match="stopped answering while listing spaces") as raised:
+            client.get_json(V2 + "/spaces", purpose="listing spaces")
+    assert not isinstance(raised.value, ConfluenceConnectionError)
+    assert exit_code_of(raised.value) == EXIT_FAILED
+
+
 def test_non_json_answer_points_at_the_url() -> None:
     client = make_client()
     with requests_mock.Mocker() as mock:
@@ -357,3 +372,32 @@ def test_with_a_proxy_requests_keeps_reading_the_environment_for_every_host(monk
     client = make_client()
     # the proxy is then picked per host and redirect (Cloud's media service included), honouring NO_PROXY
     assert client._files._trust_env is True and client._http.session.trust_env is True  # noqa: SLF001
+
+
+def test_a_cursor_that_keeps_moving_over_empty_pages_without_a_total_fails() -> None:
+    """Data Center's scan and Cloud's search report no total: endless empty pages that link onwards may be skipping
+    content, which would then look deleted (or an edit would never be read)."""
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/content/search", [
+            ok({"results": [{"id": "1"}], "size": 1, "_links": {"next": "/rest/api/content/search?cursor=a"}}),
+        ] + [ok({"results": [], "size": 0, "_links": {"next": f"/rest/api/content/search?cursor=e{n}"}})
+             for n in range(10)])
+        with pytest.raises(IncompleteListingError, match="after 1 items"):
+            list(client.pages(V1 + "/content/search", {"cql": "x"}, purpose="t"))
+
+
+def test_without_a_total_only_a_child_listing_ends_at_a_repeated_empty_offset() -> None:
+    """Data Center's child listings overshoot their end (CONFSERVER-95396); a search doing the same is not trusted."""
+    client = make_client(data_source="dc", confluence_url="https://w.example.com", username="u", password="p")
+    for path, ends in (("/rest/api/content/7/child/attachment", True), ("/rest/api/content/search", False)):
+        api = "https://w.example.com" + path
+        with requests_mock.Mocker() as mock:
+            mock.get(api, [
+                ok({"results": [{"id": "1"}], "start": 0, "size": 1, "_links": {"next": f"{path}?start=1"}}),
+            ] + [ok({"results": [], "start": 1, "size": 0, "_links": {"next": f"{path}?start=1"}})] * 10)
+            if ends:
+                assert [item for page in client.pages(api, {}, purpose="t") for item in page.items] == [{"id": "1"}]
+            else:
+                with pytest.raises(IncompleteListingError):
+                    list(client.pages(api, {}, purpose="t"))

@@ -186,9 +186,10 @@ def test_among_many_spaces_the_one_that_lost_documents_is_found_by_halving(es: E
     calls = site.confluence.count_calls
     types = sorted(CONTENT_TYPES)
     assert calls[:5] == [(spaces, types)] + [(spaces, [doc_type]) for doc_type in types]
-    halving = calls[5:]
+    halving, vouching = calls[5:-1], calls[-1]
     assert [space_keys for space_keys, _ in halving] == [spaces[:8], spaces[8:12], spaces[8:10], ["S10"]]
     assert all(doc_types == ["page"] for _, doc_types in halving)
+    assert vouching == (["S11"], ["page"])  # the listing that is about to delete a page is checked against a count
 
 
 def test_items_created_since_the_read_make_the_halving_count_space_by_space(es: Elasticsearch, index: str) -> None:
@@ -237,7 +238,8 @@ def test_fully_read_scope_with_a_deletion_is_settled_from_the_ledger(es: Elastic
     plan = site.plan(ledger=ledger)
 
     assert plan.delete_ids == gone
-    assert site.confluence.count_calls == [] and site.confluence.list_calls == []
+    assert site.confluence.count_calls == [(["GAMMA"], ["blogpost"])]  # only to vouch for the read before deleting
+    assert site.confluence.list_calls == []
     assert site.indexed.scoped_scans() == [("GAMMA", ["blogpost"])]
 
 
@@ -253,7 +255,8 @@ def test_only_unsettled_scopes_reach_confluence(es: Elasticsearch, index: str) -
     assert sorted(plan.delete_ids) == sorted(gone_alpha + gone_beta)
     assert site.confluence.list_calls == [("BETA", "page")]
     assert site.confluence.count_calls[0] == (["BETA", "GAMMA"], sorted(CONTENT_TYPES))
-    assert all("ALPHA" not in spaces for spaces, _ in site.confluence.count_calls)
+    # ALPHA's read vouched for by one count before its page goes, nothing else
+    assert [call for call in site.confluence.count_calls if "ALPHA" in call[0]] == [(["ALPHA"], ["page"])]
 
 
 def test_all_seen_indexed_false_compares_ids_of_fully_read_scopes(es: Elasticsearch, index: str) -> None:
@@ -272,7 +275,7 @@ def test_all_seen_indexed_false_compares_ids_of_fully_read_scopes(es: Elasticsea
 
     assert checked.delete_ids == gone
     assert sorted(site.indexed.scoped_scans()) == sorted((space, [doc_type]) for space, doc_type in site.docs)
-    assert site.confluence.count_calls == [] and site.confluence.list_calls == []
+    assert site.confluence.count_calls == [(["ALPHA"], ["page"])] and site.confluence.list_calls == []
 
 
 def test_all_seen_indexed_false_does_not_trust_counts_of_unsettled_scopes(es: Elasticsearch, index: str) -> None:
@@ -394,3 +397,40 @@ def test_other_sites_documents_are_never_candidates(es: Elasticsearch, index: st
 
     indexed_for_site = {doc_id for ids in site.docs.values() for doc_id in ids}
     assert set(plan.delete_ids) == indexed_for_site
+
+
+def test_a_listing_that_ends_early_without_saying_so_deletes_none_of_its_scope(es: Elasticsearch, index: str) -> None:
+    """A server may end a listing early with no error and no next link; it then looks like deleted content. Where
+    pages or blog posts would go, Confluence's count must vouch for the listing first."""
+    site = Site(es, index)
+    gone_beta = site.delete_in_confluence("BETA", "page")
+    gone_gamma = site.delete_in_confluence("GAMMA", "blogpost")
+    listing = site.confluence.iter_current_ids
+
+    def short_for_beta_pages(space_key: str, doc_type: str) -> Iterator[str]:
+        ids = list(listing(space_key, doc_type))
+        yield from ids[:-2] if (space_key, doc_type) == ("BETA", "page") else ids
+
+    site.confluence.iter_current_ids = short_for_beta_pages  # type: ignore[method-assign]
+    plan = site.plan()
+
+    assert plan.delete_ids == gone_gamma, "the short listing's scope keeps everything, the others go on"
+    assert [(short.space_key, short.doc_type) for short in plan.short_listings] == [("BETA", "page")]
+    assert (plan.short_listings[0].listed, plan.short_listings[0].counted) == (7, 9)
+    assert gone_beta[0] not in plan.delete_ids
+
+
+def test_a_full_read_that_ended_early_deletes_none_of_its_scope(es: Elasticsearch, index: str) -> None:
+    site = Site(es, index)
+    ledger = SyncLedger()
+    for doc_type in ("page", "blogpost"):
+        seen = sorted(site.confluence.current[("ALPHA", doc_type)])
+        for doc_id in seen[:-1] if doc_type == "page" else seen:  # the page listing lost its last page of items
+            ledger.saw("ALPHA", doc_type, doc_id)
+        ledger.mark_fully_read("ALPHA", doc_type)
+
+    plan = site.plan(ledger=ledger)
+
+    assert plan.delete_ids == []
+    assert [(short.space_key, short.doc_type, short.listed, short.counted) for short in plan.short_listings] == [
+        ("ALPHA", "page", 9, 10)]
