@@ -11,7 +11,7 @@ Error mapping (after the transport's retries):
   400 on a CQL request  -> ConfluenceQueryError with Confluence's own message
   certificate failure   -> ConfluenceTLSError naming ssl_ca / ssl_enabled
   DNS / refused / timeout -> ConfluenceConnectionError naming confluence_url / request_timeout (a connection that
-                          fails after the site answered once is the site going away: ConfluenceRequestError)
+                          fails after the site answered once is the site going away: ConfluenceWentAwayError)
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .errors import (
     ConfluenceQueryError,
     ConfluenceRequestError,
     ConfluenceTLSError,
+    ConfluenceWentAwayError,
 )
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
@@ -386,7 +387,7 @@ class ConfluenceClient:
             )
         if isinstance(error, requests.ConnectionError) and self.credentials_accepted:
             # the site answered earlier in this run: it went away, no setting is wrong (the run fails, exit 1)
-            return ConfluenceRequestError(
+            return ConfluenceWentAwayError(
                 f"Confluence at {site} stopped answering while {purpose} ({_connection_reason(error)}), also after "
                 f"{self.config.retry_count} retries"
             )

@@ -27,6 +27,13 @@ class ConfluenceConnectionError(ConfluenceError):
     """The site could not be reached: DNS, refused connection, timeout, or no Confluence API at the URL."""
 
 
+class ConfluenceWentAwayError(ConfluenceConnectionError):
+    """The site answered earlier in this run, then stopped accepting connections: the run failed, but no setting is
+    wrong (the command line exits 1, not 2). Still a connection error, so whatever lets a failed request pass (a
+    name lookup, say) does not let this one: the run fails instead of writing documents without what it could not
+    read."""
+
+
 class ConfluenceTLSError(ConfluenceConnectionError):
     """The server's certificate was not trusted."""
 

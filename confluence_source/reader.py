@@ -195,8 +195,8 @@ class ConfluenceReader(ABC):
             yield scope_key, self.builder.space(space)
 
     def resolve_space_authors(self, spaces: list[SpaceInfo]) -> None:
-        """Look up the names of the spaces' creators (one request for many): space documents are built before any
-        content, whose batches would otherwise have resolved them."""
+        """Look up the names of the spaces' creators not known yet (one request for all of `spaces`): space documents
+        are built before any content, whose batches would otherwise have resolved them."""
         kind = "account-id" if self.config.is_cloud else "userkey"
         self.users.resolve((kind, space.author_id) for space in spaces if space.author_id)
 

@@ -121,9 +121,11 @@ class ConnectionSettings:
         """The setting that says where the cluster is, for messages about reaching it."""
         return "es_cloud_id" if self.cloud_id else "es_hosts"
 
-    def explained_errors(self, index: str | None = None) -> AbstractContextManager[None]:
+    def explained_errors(
+        self, index: str | None = None, precedence: tuple[type[BaseException], ...] = ()
+    ) -> AbstractContextManager[None]:
         """`explained_client_errors` for this cluster."""
-        return explained_client_errors(self.describe(), index, self.location_setting)
+        return explained_client_errors(self.describe(), index, self.location_setting, precedence)
 
     def describe(self) -> str:
         """Where we connect to, safe for messages: no credentials, even ones embedded in a URL."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
 
 from dlt.common.destination.exceptions import (
     DestinationTerminalException,
@@ -81,16 +80,16 @@ class StoppedBeforeRetry(DestinationTransientException):
 
 
 def redact_url(url: str) -> str:
-    """Drops user:password@ from a URL so it can be shown in messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if "@" not in parts.netloc:
+    """Drops user:password@ from a URL so it can be shown in messages and logs. Works on the text, not on a parsed
+    URL: a password written with `#`, `?` or `/` unescaped would end a parser's host part early and stay in it."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    if "@" not in rest:
         return url
-    # the host and port as written (a port that is not a number is reported by the URL check, not here)
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    # the host and everything after it, as written (a port that is not a number is reported by the URL check)
+    where = rest.rpartition("@")[2]
+    return f"{scheme}://{where}" if separator else where
 
 
 def redact_hosts(hosts: str) -> str:
@@ -243,17 +242,19 @@ CLIENT_ERRORS: Final = (TransportError, ApiError, SerializationError, Unsupporte
 
 @contextmanager
 def explained_client_errors(
-    where: str, index: str | None = None, location_setting: str = "es_hosts"
+    where: str, index: str | None = None, location_setting: str = "es_hosts",
+    precedence: tuple[type[BaseException], ...] = (),
 ) -> Iterator[None]:
     """Re-raises client errors of the enclosed block as our one-line errors (others unchanged), also one inside a
-    failed dlt step (a request of the source's own, e.g. for what the index holds, made while dlt extracts)."""
+    failed dlt step (a request of the source's own, e.g. for what the index holds, made while dlt extracts), unless
+    that step failed with an error of the `precedence` types (the caller's own one-line errors), which then stands."""
     try:
         yield
     except ElasticsearchSettingsError:
         raise
     except Exception as error:
         translated = translate_client_error(error, where, index, location_setting)
-        if translated is None and find_wrapped_error(error, (SignalReceivedException,)) is None:
+        if translated is None and find_wrapped_error(error, (SignalReceivedException, *precedence)) is None:
             inner = find_wrapped_error(error, CLIENT_ERRORS + (ElasticsearchSettingsError,))
             if isinstance(inner, ElasticsearchSettingsError):
                 raise  # already ours: the caller finds it

@@ -35,6 +35,7 @@ from confluence_source.errors import (  # noqa: E402
     ConfluenceConnectionError,
     ConfluenceError,
     ConfluenceQueryError,
+    ConfluenceWentAwayError,
 )
 from destinations.elastic import (  # noqa: E402
     ElasticsearchSettingsError,
@@ -59,6 +60,8 @@ SETTING_ERRORS = (ConfluenceConfigError, ConfluenceAuthError, ConfluenceConnecti
 def exit_code_of(error: BaseException) -> int:
     if isinstance(error, ElasticsearchUnavailableError) and not error.names_a_setting:
         return EXIT_FAILED  # e.g. the cluster stayed overloaded (HTTP 503) after every retry: no setting to fix
+    if isinstance(error, ConfluenceWentAwayError):
+        return EXIT_FAILED  # it answered earlier in the run: no setting to fix
     return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED
 
 
@@ -84,12 +87,13 @@ def fraction(text: str) -> float:
 
 def pipeline_name(text: str) -> str:
     """A dlt pipeline name: it names a folder (and the run lock beside it), so no path separators or dots in front."""
+    problem = f"{text!r} cannot name a folder (no / or \\, and no . in front; e.g. confluence_to_es)"
     try:
         FileStorage.validate_file_name_component(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} cannot name a folder: use letters, digits and _ or -") from None
+        raise argparse.ArgumentTypeError(problem) from None
     if text.startswith(".") or not text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} cannot name a folder: use letters, digits and _ or -")
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from pathlib import Path
 from typing import Any
 
 from dlt.common.configuration.exceptions import (
@@ -37,7 +38,11 @@ def setting_problem(error: ConfigurationException) -> str:
     if isinstance(error, TomlProviderReadException):
         position = _POSITION.search(str(error))
         where = f" at {position.group(0)}" if position else ""
-        return f"{error.file_name} is not valid TOML{where}: fix the file (in .dlt/ of the working directory)"
+        candidates = [Path(path) for path in error.full_paths or [] if path]
+        files = [str(path if path.is_file() else path / error.file_name) for path in candidates
+                 if path.is_file() or (path / error.file_name).is_file()]
+        found = f" ({' or '.join(files)})" if files else " (in .dlt/ of the working directory, or ~/.dlt)"
+        return f"{error.file_name} is not valid TOML{where}: fix the file{found}"
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"a setting could not be read: {first_line}"
 

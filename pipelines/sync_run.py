@@ -17,7 +17,7 @@ from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.common.runtime import signals
 from elasticsearch import Elasticsearch
 
-from confluence_source import ConfluenceReader, confluence, confluence_settings, open_reader
+from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
@@ -122,7 +122,7 @@ def _sync(options: SyncOptions) -> SyncSummary:
     started = time.monotonic()
     es_settings = elastic.resolve_settings()
     # the run's own requests to Elasticsearch (watermarks, what the index holds) fail with one line, like the load's
-    with (es_settings.connection.explained_errors(es_settings.index),
+    with (es_settings.connection.explained_errors(es_settings.index, precedence=(ConfluenceError,)),
           elastic.elasticsearch_client_from_config(es_settings) as es_client):
         return _sync_with(options, es_settings, es_client, started)
 

@@ -86,6 +86,13 @@ def test_credentials_in_a_url_never_reach_messages() -> None:
         build_settings(es_hosts="http://elastic:s3cr3t-pw@es.example:92OO")
     assert "s3cr3t" not in str(raised.value) and "destination.elasticsearch.es_hosts" in str(raised.value)
     assert redact_url("http://elastic:s3cr3t-pw@es.example:92OO") == "http://es.example:92OO"
+    # unescaped characters that end a URL parser's host part early
+    for password in ("s3cr3t#pw", "s3cr3t?pw", "s3cr3t/pw"):
+        url = f"https://elastic:{password}@es.example:9200"
+        assert redact_url(url) == "https://es.example:9200"
+        with pytest.raises(ElasticsearchConfigurationError) as raised:
+            build_settings(es_hosts=url)
+        assert "s3cr3t" not in str(raised.value), raised.value
 
 
 def test_an_unreachable_elastic_cloud_deployment_names_es_cloud_id_not_es_hosts() -> None:

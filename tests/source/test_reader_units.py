@@ -234,3 +234,35 @@ def test_spaces_a_rule_matches_come_from_the_generic_search_in_either_result_sha
         assert reader.spaces_matched_by_rule('label = "team" order by created') == ["ENG", "OPS"]
     assert search.last_request.qs["cql"] == ['(label = "team") and type = space']
     assert "includeArchivedSpaces" not in search.last_request.qs
+
+
+def _comment(confluence_id: str, created_at: str | None) -> Any:
+    from confluence_source.documents import ContentFacts
+
+    return ContentFacts(doc_type="comment", confluence_id=confluence_id, title="", status="current", space_key="ENG",
+                        space_name="Engineering", url=None, created_at=created_at, updated_at=None, version=2,
+                        author_id=None, author_name=None)
+
+
+def test_edited_comments_are_dated_in_searches_of_200_and_every_one_is_emitted() -> None:
+    """v2 lists date a comment only by its first version: edited ones wait for one search per 200 of them."""
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    emitted: list[str] = []
+    reader.emit = lambda batch: iter(emitted.extend(facts.confluence_id for _, facts in batch) or [])  # type: ignore
+    with requests_mock.Mocker() as mock:
+        search = mock.get(V1 + "/content/search", json=lambda request, context: {"results": [
+            {"id": value.strip(), "history": {"createdDate": "2024-01-02T03:04:05.000Z"}}
+            for value in request.qs["cql"][0].split("(")[1].rstrip(")").split(",")
+        ], "size": 0, "_links": {}})
+        undated: list[Any] = []
+        batches = [[("ENG", _comment(str(1000 + n), None if n % 3 else "2020-01-01T00:00:00+00:00"))
+                    for n in range(start, start + 250)] for start in range(0, 750, 250)]
+        for batch in batches:
+            list(reader._emit_dated(batch, undated))  # noqa: SLF001 - the unit under test
+        assert search.call_count == 2 and len(undated) == 100  # 500 undated so far: two full searches
+        list(reader._emit_dated([], undated, final=True))  # noqa: SLF001 - the end of the listing
+        assert search.call_count == 3 and undated == []
+    assert sorted(emitted) == sorted(str(1000 + n) for n in range(750))
+    dated = [facts for batch in batches for _, facts in batch]
+    assert all(facts.created_at for facts in dated)
+    assert [len(request.qs["cql"][0].split(",")) for request in search.request_history] == [200, 200, 100]
