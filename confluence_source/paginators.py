@@ -10,25 +10,61 @@ v2 (Cloud): `_links.next` is site-relative (`/wiki/api/v2/...?cursor=`) and is j
 * offset links (`start=`) are sometimes wrong (Data Center has sent a `start` that skips or repeats items), so the
   offset is recomputed from what the server actually returned (`start + size`).
 
-Both APIs occasionally answer a page with no results that still links to a next page. Mid-listing that is a
-glitch (the next request returns the data), at the end of a Data Center offset listing it is a known overshoot.
-So an empty page is followed a few times; if emptiness persists the listing ends only when the server's own total
-shows nothing is missing, or, without a total, when a child listing answered the same offset again and again;
-otherwise it fails: a silently shortened listing would look like deleted content, or hide an edit from an
-incremental run.
+Both APIs occasionally answer a page with no results that still links to a next page. Where the link moves on
+(a new cursor or offset), that is how Cloud's search pages past results the account may not see: such pages are
+followed for as long as the link keeps moving, up to MAX_EMPTY_MOVING_PAGES in a row. Where the link asks for the
+same page again, it is a glitch (asking again returns the data) or, at the end of a Data Center child listing, a
+known overshoot (CONFSERVER-95396). Such a page is asked again a few times; if it stays empty the listing ends only
+when the server's own total shows nothing is missing, or at that overshoot; otherwise it fails: a silently
+shortened listing would look like deleted content, or hide an edit from an incremental run.
 """
 
 from __future__ import annotations
 
 from typing import Any, List, Optional
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from dlt.sources.helpers.rest_client.paginators import BaseNextUrlPaginator, JSONLinkPaginator
 from requests import Response
 
 from .errors import IncompleteListingError
 
+# Empty pages in a row whose next link asks for the same page again, before the listing fails (or ends, see above).
 MAX_EMPTY_PAGES = 3
+# Empty pages in a row whose next link moves on (permission-filtered search), before the listing fails.
+MAX_EMPTY_MOVING_PAGES = 1000
+
+
+def same_page_again(requested: str, next_url: str) -> bool:
+    """Whether a next link asks for the page just answered (same path and query, in any order)."""
+    first, second = urlsplit(requested), urlsplit(next_url)
+    return (first.path.rstrip("/") == second.path.rstrip("/")
+            and sorted(parse_qsl(first.query, keep_blank_values=True))
+            == sorted(parse_qsl(second.query, keep_blank_values=True)))
+
+
+class EmptyPages:
+    """Counts empty pages in a row, apart for links that ask for the same page again and links that move on."""
+
+    def __init__(self) -> None:
+        self.repeated = 0
+        self.moving = 0
+
+    def count(self, returned_items: bool, requested: str, next_url: str) -> None:
+        if returned_items:
+            self.repeated = self.moving = 0
+        elif same_page_again(requested, next_url):
+            self.repeated += 1
+        else:
+            self.repeated, self.moving = 0, self.moving + 1
+
+    @property
+    def too_many(self) -> bool:
+        return self.repeated > MAX_EMPTY_PAGES or self.moving > MAX_EMPTY_MOVING_PAGES
+
+    def describe(self) -> str:
+        return (f"{self.repeated} empty answers to the same page" if self.repeated > MAX_EMPTY_PAGES
+                else f"{self.moving} empty pages in a row")
 
 
 class V2CursorPaginator(JSONLinkPaginator):
@@ -36,16 +72,16 @@ class V2CursorPaginator(JSONLinkPaginator):
 
     def __init__(self) -> None:
         super().__init__(next_url_path="_links.next")
-        self.empty_pages = 0
+        self.empty_pages = EmptyPages()
 
     def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
         super().update_state(response, data)
         if self._next_reference is None:
             return
-        self.empty_pages = self.empty_pages + 1 if not data else 0
-        if self.empty_pages > MAX_EMPTY_PAGES:
+        self.empty_pages.count(bool(data), response.url, urljoin(response.url, self._next_reference))
+        if self.empty_pages.too_many:
             raise IncompleteListingError(
-                f"Confluence answered {self.empty_pages} empty pages in a row that still link onwards "
+                f"Confluence answered {self.empty_pages.describe()} that still link onwards "
                 f"({urlsplit(response.url).path}); the listing cannot be trusted"
             )
 
@@ -58,7 +94,7 @@ class V1NextLinkPaginator(BaseNextUrlPaginator):
         self.site_base = site_base.rstrip("/")
         self.total: int | None = None
         self.returned = 0
-        self.empty_pages = 0
+        self.empty_pages = EmptyPages()
 
     def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
         body = response.json()
@@ -82,25 +118,24 @@ class V1NextLinkPaginator(BaseNextUrlPaginator):
         offset_link = _is_offset_link(url)
         if offset_link and isinstance(start, int):
             url = advance_offset(url, start + returned)
-        if returned:
-            self.empty_pages = 0
-        else:
-            self.empty_pages += 1
+        self.empty_pages.count(bool(returned), response.url, url)
+        if not returned:
             complete = self.total is not None and self.returned >= self.total
             if offset_link and complete:
                 self._next_reference = None  # Data Center's overshoot past the last item
                 return
-            if self.empty_pages > MAX_EMPTY_PAGES:
+            if self.empty_pages.too_many:
                 # without a total, only a child listing (`/content/{id}/child/...`) is known to overshoot its end
                 # (CONFSERVER-95396): the same offset asked again and again and answered empty. Anywhere else empty
                 # pages may be skipping content, which would then look deleted (or an edit would never be read).
-                overshoot = offset_link and "/child/" in urlsplit(response.url).path
+                overshoot = offset_link and "/child/" in urlsplit(response.url).path and self.empty_pages.repeated > 0
                 if complete or (self.total is None and overshoot):
                     self._next_reference = None
                     return
                 of_total = f" of {self.total}" if self.total is not None else ""
                 raise IncompleteListingError(
-                    f"Confluence kept answering empty pages after {self.returned}{of_total} items "
+                    f"Confluence kept answering empty pages ({self.empty_pages.describe()}) after {self.returned}"
+                    f"{of_total} items "
                     f"({urlsplit(response.url).path}); the listing cannot be trusted"
                 )
         self._next_reference = url

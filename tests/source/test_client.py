@@ -375,16 +375,28 @@ def test_with_a_proxy_requests_keeps_reading_the_environment_for_every_host(monk
     assert client._files._trust_env is True and client._http.session.trust_env is True  # noqa: SLF001
 
 
-def test_a_cursor_that_keeps_moving_over_empty_pages_without_a_total_fails() -> None:
-    """Data Center's scan and Cloud's search report no total: endless empty pages that link onwards may be skipping
-    content, which would then look deleted (or an edit would never be read)."""
+def test_empty_pages_whose_cursor_moves_on_are_followed_to_the_items_behind_them() -> None:
+    """Cloud's search pages past results the account may not see: empty pages with a new cursor each are not an end."""
     client = make_client()
     with requests_mock.Mocker() as mock:
         mock.get(V1 + "/content/search", [
             ok({"results": [{"id": "1"}], "size": 1, "_links": {"next": "/rest/api/content/search?cursor=a"}}),
         ] + [ok({"results": [], "size": 0, "_links": {"next": f"/rest/api/content/search?cursor=e{n}"}})
-             for n in range(10)])
-        with pytest.raises(IncompleteListingError, match="after 1 items"):
+             for n in range(12)] + [ok({"results": [{"id": "2"}], "size": 1, "_links": {}})])
+        items = [item for page in client.pages(V1 + "/content/search", {"cql": "x"}, purpose="t")
+                 for item in page.items]
+    assert items == [{"id": "1"}, {"id": "2"}]
+
+
+def test_the_same_page_answered_empty_again_and_again_without_a_total_fails() -> None:
+    """Data Center's scan and Cloud's search report no total: a page that stays empty while its link asks for it
+    again may be hiding content, which would then look deleted (or an edit would never be read)."""
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/content/search", [
+            ok({"results": [{"id": "1"}], "size": 1, "_links": {"next": "/rest/api/content/search?cursor=a"}}),
+        ] + [ok({"results": [], "size": 0, "_links": {"next": "/rest/api/content/search?cursor=a"}})] * 10)
+        with pytest.raises(IncompleteListingError, match="empty answers to the same page.*after 1 items"):
             list(client.pages(V1 + "/content/search", {"cql": "x"}, purpose="t"))
 
 
@@ -402,3 +414,13 @@ def test_without_a_total_only_a_child_listing_ends_at_a_repeated_empty_offset() 
             else:
                 with pytest.raises(IncompleteListingError):
                     list(client.pages(api, {}, purpose="t"))
+
+
+def test_v2_empty_pages_whose_cursor_moves_on_are_followed() -> None:
+    client = make_client()
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/pages", [
+            ok({"results": [], "_links": {"next": f"/wiki/api/v2/pages?cursor=e{n}"}}) for n in range(8)
+        ] + [ok({"results": [{"id": "9"}], "_links": {}})])
+        items = [item for page in client.pages(V2 + "/pages", {}, purpose="t", api="v2") for item in page.items]
+    assert items == [{"id": "9"}]
