@@ -67,6 +67,7 @@ class ShortListing:
     doc_type: str
     listed: int
     counted: int
+    kept: int  # indexed documents that would have been deleted
 
 
 @dataclass
@@ -132,7 +133,9 @@ def plan_deletions(
                 unsettled.append((space_key, doc_type))
 
     # A dead-lettered document makes the index one short, which can mask a deletion: then counts prove nothing.
-    to_list = _scopes_with_other_counts(unsettled, indexed_counts, count_total) if all_seen_indexed else unsettled
+    known_counts: dict[tuple[str, str], int] = {}  # Confluence's counts of single scopes asked on the way
+    to_list = (_scopes_with_other_counts(unsettled, indexed_counts, count_total, known_counts) if all_seen_indexed
+               else unsettled)
     for space_key, doc_type in to_list:
         if indexed_counts.get((space_key, doc_type), 0) == 0:
             continue  # nothing indexed there, so nothing to delete
@@ -140,7 +143,7 @@ def plan_deletions(
         plan.listed_scopes.append((space_key, doc_type))
         _collect(indexed, space_key, doc_type, current, candidates)
         listed[(space_key, doc_type)] = len(current)
-    _hold_back_short_listings(listed, candidates, count_total, plan)
+    _hold_back_short_listings(listed, candidates, count_total, known_counts, plan)
 
     space_totals: dict[str, int] = defaultdict(int)
     for (space_key, _), count in indexed_counts.items():
@@ -158,21 +161,25 @@ def plan_deletions(
 
 
 def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates: dict[str, list[tuple[str, str]]],
-                              count_total: CountTotal, plan: DeletionPlan) -> None:
+                              count_total: CountTotal, known_counts: Mapping[tuple[str, str], int],
+                              plan: DeletionPlan) -> None:
     """Keep what a listing that ended early would delete. A server that ends a listing without saying so (no next
     link, no error) looks exactly like one that has no more items; where pages or blog posts are about to be deleted,
-    Confluence's count of the scope is asked (one request, only then) and must not exceed what was listed."""
+    Confluence's count of the scope (asked only then, unless the count check already did) must not exceed what was
+    listed."""
     for (space_key, doc_type), listed_count in sorted(listed.items()):
         if doc_type not in COUNT_CHECKED_TYPES:
             continue
         doomed = [item for item in candidates.get(space_key, []) if item[1] == doc_type]
         if not doomed:
             continue
-        counted = count_total([space_key], [doc_type])
+        counted = known_counts.get((space_key, doc_type))
+        if counted is None:
+            counted = count_total([space_key], [doc_type])
         if counted <= listed_count:
             continue
         candidates[space_key] = [item for item in candidates[space_key] if item[1] != doc_type]
-        plan.short_listings.append(ShortListing(space_key, doc_type, listed_count, counted))
+        plan.short_listings.append(ShortListing(space_key, doc_type, listed_count, counted, len(doomed)))
         logger.warning("Kept %d %s document(s) of space %s: Confluence counts %d there, but its listing returned %d; "
                        "the next run checks again", len(doomed), doc_type, space_key, counted, listed_count)
 
@@ -186,7 +193,8 @@ def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: 
 
 
 def _scopes_with_other_counts(
-    scopes: list[tuple[str, str]], indexed_counts: Mapping[tuple[str, str], int], count_total: CountTotal
+    scopes: list[tuple[str, str]], indexed_counts: Mapping[tuple[str, str], int], count_total: CountTotal,
+    known_counts: dict[tuple[str, str], int] | None = None,
 ) -> list[tuple[str, str]]:
     """The scopes whose Confluence count differs from the index, found top-down: all scopes in one count, then per
     type, then by halving the spaces of a disagreeing type: one half is counted and the other half's count is the
@@ -199,7 +207,10 @@ def _scopes_with_other_counts(
         return []
 
     def counted(group: list[tuple[str, str]]) -> int:
-        return count_total(sorted({space for space, _ in group}), sorted({doc_type for _, doc_type in group}))
+        total = count_total(sorted({space for space, _ in group}), sorted({doc_type for _, doc_type in group}))
+        if known_counts is not None and len(group) == 1:
+            known_counts[group[0]] = total  # kept for `_hold_back_short_listings`
+        return total
 
     def indexed_total(group: list[tuple[str, str]]) -> int:
         # a group is a full cross product of its spaces and types, so the indexed side sums every pair in it

@@ -434,3 +434,17 @@ def test_a_full_read_that_ended_early_deletes_none_of_its_scope(es: Elasticsearc
     assert plan.delete_ids == []
     assert [(short.space_key, short.doc_type, short.listed, short.counted) for short in plan.short_listings] == [
         ("ALPHA", "page", 9, 10)]
+
+
+def test_a_scope_already_counted_on_its_own_is_not_counted_again_to_vouch_for_its_listing(
+        es: Elasticsearch, index: str) -> None:
+    spaces = ["S0", "S1", "S2", "S3"]
+    site = Site(es, index, sizes={"page": 10}, spaces=spaces)
+    gone = site.delete_in_confluence("S1", "page", count=2)
+    site.confluence.current[("S0", "page")].add("page-created-since")  # a surplus: each space is counted on its own
+
+    plan = site.plan(synced=spaces)
+
+    assert sorted(plan.delete_ids) == sorted(gone)
+    single = [call for call in site.confluence.count_calls if call == (["S1"], ["page"])]
+    assert single == [(["S1"], ["page"])], site.confluence.count_calls

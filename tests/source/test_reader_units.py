@@ -51,14 +51,23 @@ def test_labels_are_read_per_label_and_filtered_to_the_synced_spaces() -> None:
     assert mapping == {"100": ["runbook"], "101": ["my:todo", "runbook"], "102": ["runbook"]}
 
 
+def site_with_more_labels_than_search_pages(mock: requests_mock.Mocker, found: list[dict[str, Any]]) -> Any:
+    """40 labels, 900 items to search (5 responses): a label search wins. Returns (count, search) matchers."""
+    mock.get(V2 + "/labels", json={"results": [{"id": str(n), "name": f"l{n}"} for n in range(40)], "_links": {}})
+    count = mock.get(V1 + "/search", json={"results": [], "totalSize": 900, "size": 0, "_links": {}})
+    search = mock.get(V1 + "/content/search", json={"results": found, "size": len(found), "_links": {}})
+    return count, search
+
+
+def labelled(content_id: str, content_type: str, *labels: tuple[str, str]) -> dict[str, Any]:
+    return {"id": content_id, "type": content_type,
+            "metadata": {"labels": {"results": [{"prefix": prefix, "name": name} for prefix, name in labels]}}}
+
+
 def test_with_more_labels_than_search_pages_labels_come_from_search() -> None:
     reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
     with requests_mock.Mocker() as mock:
-        mock.get(V2 + "/labels", json={"results": [{"id": str(n), "name": f"l{n}"} for n in range(40)], "_links": {}})
-        count = mock.get(V1 + "/search", json={"results": [], "totalSize": 900, "size": 0, "_links": {}})
-        search = mock.get(V1 + "/content/search", json={"results": [
-            {"id": "7", "type": "page", "metadata": {"labels": {"results": [{"prefix": "global", "name": "l3"}]}}},
-        ], "size": 1, "_links": {}})
+        count, search = site_with_more_labels_than_search_pages(mock, [labelled("7", "page", ("global", "l3"))])
         assert reader._label_map("page") == {"7": ["l3"]}  # noqa: SLF001 - the unit under test
         assert count.call_count == 1 and search.call_count == 1
         assert count.last_request.qs["cql"] == ['space = "eng" and type in (page, blogpost, attachment)']
@@ -70,13 +79,10 @@ def test_with_more_labels_than_search_pages_labels_come_from_search() -> None:
 def test_one_label_search_maps_the_types_read_next() -> None:
     reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
     with requests_mock.Mocker() as mock:
-        mock.get(V2 + "/labels", json={"results": [{"id": str(n), "name": f"l{n}"} for n in range(40)], "_links": {}})
-        count = mock.get(V1 + "/search", json={"results": [], "totalSize": 900, "size": 0, "_links": {}})
-        search = mock.get(V1 + "/content/search", json={"results": [
-            {"id": "7", "type": "page", "metadata": {"labels": {"results": [{"prefix": "global", "name": "l3"}]}}},
-            {"id": "8", "type": "blogpost", "metadata": {"labels": {"results": [{"prefix": "team", "name": "l4"}]}}},
-            {"id": "9", "type": "attachment", "metadata": {"labels": {"results": []}}},
-        ], "size": 3, "_links": {}})
+        count, search = site_with_more_labels_than_search_pages(mock, [
+            labelled("7", "page", ("global", "l3")), labelled("8", "blogpost", ("team", "l4")),
+            labelled("9", "attachment"),
+        ])
         assert reader._label_map("page", ("blogpost", "attachment")) == {"7": ["l3"]}  # noqa: SLF001 - the unit
         assert search.call_count == 1 and count.call_count == 1
         assert search.last_request.qs["cql"] == ['space = "eng" and type in (page, blogpost, attachment)']

@@ -1,0 +1,20 @@
+"""The printed run summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.report import print_summary
+from pipelines.sync_run import SyncSummary
+
+
+def test_documents_kept_after_a_short_listing_are_counted_and_placed(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = SyncSummary(mode="incremental", documents={"pages": 3}, short_listings=[
+        {"space_key": "ENG", "doc_type": "page", "listed": 7, "counted": 9, "kept": 2},
+        {"space_key": "OPS", "doc_type": "blogpost", "listed": 1, "counted": 2, "kept": 1},
+    ])
+    print_summary(summary)
+    kept = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("kept")]
+    assert kept == ["  kept                3 (pages of ENG, blogposts of OPS: listed fewer than Confluence counts; "
+                    "checked again next run)"]
+    assert summary.as_dict()["short_listings"][0]["kept"] == 2
