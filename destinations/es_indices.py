@@ -67,22 +67,55 @@ def create_index_if_missing(
 
 
 def add_missing_fields(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> list[str]:
-    """Map the contract's top-level fields that the existing `index` does not map; returns their names. Fields the
-    index maps already are never touched, whatever their type."""
+    """Map the contract's fields that the existing `index` does not map: top-level fields, and sub-fields of a
+    field it maps with the contract's type (e.g. `title.words`); returns their names. What the index maps already
+    is never changed, whatever its type or settings: a sub-field is added beside the field's own definition."""
     try:
         current = client.indices.get_mapping(index=index)
-        mapped: set[str] = set()
-        for entry in current.body.values():  # one entry per concrete index (several behind an alias)
-            mapped |= set((entry.get("mappings") or {}).get("properties") or {})
-        missing = {name: spec for name, spec in mappings.get("properties", {}).items() if name not in mapped}
-        if missing:
-            client.indices.put_mapping(index=index, properties=missing)
-            logger.info("Added the field(s) %s to the mapping of %s", ", ".join(sorted(missing)), index)
-        return sorted(missing)
+        added: list[str] = []
+        for concrete, entry in current.body.items():  # one entry per concrete index (several behind an alias)
+            mapped = (entry.get("mappings") or {}).get("properties") or {}
+            missing = _missing_fields(mappings.get("properties", {}), mapped)
+            if missing:
+                client.indices.put_mapping(index=concrete, properties=missing)
+                added.extend(_field_names(missing, mapped))
+        added = sorted(set(added))
+        if added:
+            logger.info("Added the field(s) %s to the mapping of %s", ", ".join(added), index)
+        return added
     except ApiError as error:
         logger.warning("Could not add new fields to the mapping of %s (HTTP %s); they stay unsearchable there",
                        index, error.meta.status)
         return []
+
+
+def _missing_fields(contract: dict[str, Any], mapped: dict[str, Any]) -> dict[str, Any]:
+    """The mapping update that adds what `contract` has and `mapped` lacks: whole fields, and for a field mapped
+    with the contract's type, its existing definition with the missing sub-fields added."""
+    missing: dict[str, Any] = {}
+    for name, spec in contract.items():
+        existing = mapped.get(name)
+        if existing is None:
+            missing[name] = spec
+            continue
+        wanted = spec.get("fields") or {}
+        present = existing.get("fields") or {}
+        new_subfields = {sub: sub_spec for sub, sub_spec in wanted.items() if sub not in present}
+        if new_subfields and existing.get("type") == spec.get("type"):
+            missing[name] = {**existing, "fields": {**present, **new_subfields}}
+    return missing
+
+
+def _field_names(update: dict[str, Any], mapped: dict[str, Any]) -> list[str]:
+    """Names of what a `_missing_fields` update adds: `field`, or `field.sub` for added sub-fields."""
+    names: list[str] = []
+    for name, spec in update.items():
+        if name not in mapped:
+            names.append(name)
+            continue
+        present = mapped[name].get("fields") or {}
+        names.extend(f"{name}.{sub}" for sub in spec.get("fields") or {} if sub not in present)
+    return names
 
 
 def _ensure_once(

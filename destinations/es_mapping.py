@@ -10,10 +10,19 @@ Free text is `text` (standard analyzer) with a `keyword` sub-field where people 
 aggregate on the exact value (`title.keyword`, `space_name.keyword`, ...). Every keyword has
 `ignore_above`, so a value longer than Lucene's term limit (32766 bytes) is stored but not indexed
 instead of failing the whole document.
+
+Two choices serve search front ends:
+* The standard analyzer keeps `logo.png` and `build_notes` whole, so a word of a file name is not found in
+  `title` or `file_name`. Their `words` sub-field (`title.words`, `file_name.words`) uses the built-in `simple`
+  analyzer, which splits at every character that is not a letter. It needs no analysis plugin.
+* `body` keeps term offsets in the index, so highlighting a hit never re-reads the body. Without them,
+  Elasticsearch refuses to highlight a field longer than `index.highlight.max_analyzed_offset` (1,000,000
+  characters), and one long page then fails every highlighted search that matches it.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Final
 
 #: Characters, not bytes: 8191 four-byte UTF-8 characters still fit in Lucene's 32766-byte term limit.
@@ -27,6 +36,16 @@ TEXT_WITH_KEYWORD: Final[dict[str, Any]] = {
     "type": "text",
     "fields": {"keyword": {"type": "keyword", "ignore_above": SUBFIELD_IGNORE_ABOVE}},
 }
+#: Names, where a word of a file name must be found too (see the module docstring).
+NAME_TEXT: Final[dict[str, Any]] = {
+    "type": "text",
+    "fields": {
+        "keyword": {"type": "keyword", "ignore_above": SUBFIELD_IGNORE_ABOVE},
+        "words": {"type": "text", "analyzer": "simple"},
+    },
+}
+#: Long free text that search front ends highlight.
+BODY_TEXT: Final[dict[str, Any]] = {"type": "text", "index_options": "offsets"}
 DATE: Final[dict[str, Any]] = {"type": "date"}
 INTEGER: Final[dict[str, Any]] = {"type": "integer"}
 LONG: Final[dict[str, Any]] = {"type": "long"}
@@ -37,7 +56,7 @@ _COMMON_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "id": KEYWORD,  # "<type>-<confluence id>", also the document _id
     "type": KEYWORD,  # space | page | blogpost | comment | attachment
     "confluence_id": KEYWORD,
-    "title": TEXT_WITH_KEYWORD,
+    "title": NAME_TEXT,
     "url": KEYWORD,
     "space_key": KEYWORD,
     "space_name": TEXT_WITH_KEYWORD,
@@ -52,7 +71,7 @@ _COMMON_FIELDS: Final[dict[str, dict[str, Any]]] = {
 }
 
 _CONTENT_FIELDS: Final[dict[str, dict[str, Any]]] = {  # pages, blog posts, comments
-    "body": TEXT,
+    "body": BODY_TEXT,
     "body_markdown": STORED_ONLY_TEXT,
     "ancestor_ids": KEYWORD,
     "ancestor_titles": TEXT_WITH_KEYWORD,
@@ -71,7 +90,7 @@ _COMMENT_FIELDS: Final[dict[str, dict[str, Any]]] = {
 }
 
 _ATTACHMENT_FIELDS: Final[dict[str, dict[str, Any]]] = {
-    "file_name": TEXT_WITH_KEYWORD,
+    "file_name": NAME_TEXT,
     "media_type": KEYWORD,
     "file_size": LONG,
     "download_url": KEYWORD,
@@ -89,7 +108,7 @@ def content_index_mappings() -> dict[str, Any]:
     """Mappings of the Confluence index (`es_index`)."""
     properties: dict[str, Any] = {}
     for group in (_COMMON_FIELDS, _CONTENT_FIELDS, _COMMENT_FIELDS, _ATTACHMENT_FIELDS, _SPACE_FIELDS):
-        properties.update({name: dict(spec) for name, spec in group.items()})
+        properties.update({name: copy.deepcopy(spec) for name, spec in group.items()})
     return {"dynamic": False, "properties": properties}
 
 

@@ -80,9 +80,12 @@ def test_created_index_has_the_contract_mapping(
     for field in ("title", "space_name", "author_name", "ancestor_titles", "parent_title", "file_name"):
         assert kind(field) == "text", field
         assert properties[field]["fields"]["keyword"]["type"] == "keyword", field
+    for field in ("title", "file_name"):
+        assert properties[field]["fields"]["words"] == {"type": "text", "analyzer": "simple"}, field
     for field in ("body", "breadcrumb", "description", "comment", "inline_selection"):
         assert kind(field) == "text", field
         assert "fields" not in properties[field]
+    assert properties["body"]["index_options"] == "offsets"
     for field in ("id", "type", "confluence_id", "url", "space_key", "status", "author_id", "labels",
                   "site_url", "ancestor_ids", "parent_id", "comment_location", "parent_comment_id",
                   "resolution_status", "media_type", "download_url", "space_type", "parent_type"):
@@ -99,6 +102,27 @@ def test_created_index_has_the_contract_mapping(
     with pytest.raises(BadRequestError, match="not indexed"):
         es.count(index=index_name, query={"match": {"body_markdown": "Heading"}})
     assert es.count(index=index_name, query={"term": {"title.keyword": hit["_source"]["title"]}})["count"] == 1
+
+
+def test_search_finds_words_of_file_names_and_highlights_a_very_long_body(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    """What a search front end asks: a word of a file name, and snippets from a page longer than the 1,000,000
+    characters Elasticsearch re-analyses for highlighting."""
+    logo, giant = page_documents(2)
+    logo.update(id="attachment-1", type="attachment", title="company_logo.png", file_name="company_logo.png")
+    giant["body"] = "lorem ipsum " * 100_000 + "the zebracorn chapter " + "dolor sit " * 10_000
+    write_batch([logo, giant], PAGES_TABLE, settings)
+    es.indices.refresh(index=index_name)
+
+    for word in ("logo", "company", "png"):
+        found = es.search(index=index_name, query={"multi_match": {
+            "query": word, "fields": ["title", "title.words", "file_name", "file_name.words"]}})
+        assert [hit["_id"] for hit in found["hits"]["hits"]] == ["attachment-1"], word
+    highlighted = es.search(index=index_name, query={"match": {"body": "zebracorn"}},
+                            highlight={"fields": {"body": {}}})
+    assert [hit["_id"] for hit in highlighted["hits"]["hits"]] == [giant["id"]]
+    assert "<em>zebracorn</em>" in highlighted["hits"]["hits"][0]["highlight"]["body"][0]
 
 
 def test_rejected_document_is_dead_lettered_while_batch_mates_land(

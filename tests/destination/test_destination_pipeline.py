@@ -165,14 +165,20 @@ def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_
 
     older = content_index_mappings()
     del older["properties"]["content_extraction"]  # an index made before attachments reported their text
-    older["properties"]["comment"] = {"type": "keyword"}  # and a field someone mapped their own way
+    del older["properties"]["title"]["fields"]["words"]  # or before names were split into words
+    older["properties"]["comment"] = {"type": "keyword"}  # and fields someone mapped their own way
+    older["properties"]["file_name"] = {"type": "keyword"}
     es.indices.create(index=index_name, mappings=older)
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
     assert check_connection().index_created is False
     properties = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
     assert properties["content_extraction"] == {"type": "keyword", "ignore_above": 8191}
+    assert properties["title"] == content_index_mappings()["properties"]["title"]
     assert properties["comment"] == {"type": "keyword"}
+    assert properties["file_name"] == {"type": "keyword"}
+    es.index(index=index_name, id="attachment-1", document={"title": "architecture-diagram.png"}, refresh=True)
+    assert es.count(index=index_name, query={"match": {"title.words": "diagram"}})["count"] == 1
 
 
 @pytest.mark.parametrize("verify_certs", ["true", "false"])

@@ -71,6 +71,8 @@ def test_bad_host_names_es_hosts(hosts: str) -> None:
     assert message.endswith("(set destination.elasticsearch.es_hosts)")
     assert "\n" not in message
     assert isinstance(raised.value, DestinationTerminalException)
+    if "://" not in hosts:
+        assert message.startswith("An Elasticsearch URL lacks its scheme: write it with http:// or https://")
 
 
 def test_credentials_in_a_url_never_reach_messages() -> None:
