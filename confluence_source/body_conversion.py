@@ -24,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from .storage_format import ConvertedBody, convert_storage
 
@@ -36,11 +36,33 @@ _CONTENT_TITLE = re.compile(r'ri:content-title="([^"]*)"')
 _SPACE_KEY = re.compile(r'ri:space-key="([^"]*)"')
 
 
+# Titles Confluence puts in a `/display/` path as they are; others (`/`, `?`, `&`, `%`, ...) break such a path (a
+# servlet container refuses an encoded slash), so Confluence itself links those pages through `viewpage.action`.
+_PATH_SAFE_TITLE = re.compile(r"[\w .-]*")
+_POSTING_DAY = re.compile(r"\d{4}/\d{2}/\d{2}")
+
+
 def display_url(web_base: str, space_key: str | None, title: str) -> str | None:
-    """The `/display/SPACE/Title` URL Confluence resolves for a page known only by its title."""
+    """The URL Confluence resolves for a page known only by its space and title: `/display/SPACE/Title`, or
+    `/pages/viewpage.action?spaceKey=SPACE&title=Title` for a title a URL path cannot hold."""
     if not space_key:
         return None
-    return f"{web_base}/display/{quote_plus(space_key)}/{quote_plus(title)}"
+    if _PATH_SAFE_TITLE.fullmatch(title):
+        return f"{web_base}/display/{quote_plus(space_key)}/{quote_plus(title)}"
+    return f"{web_base}/pages/viewpage.action?spaceKey={quote_plus(space_key)}&title={quote_plus(title)}"
+
+
+def blog_display_url(web_base: str, space_key: str | None, posting_day: str, title: str) -> str | None:
+    """The `/display/SPACE/YYYY/MM/DD/Title` URL Confluence resolves for a blog post known by its posting day and
+    title (a link to a blog post names both)."""
+    if not space_key or not _POSTING_DAY.fullmatch(posting_day):
+        return None
+    return f"{web_base}/display/{quote_plus(space_key)}/{posting_day}/{quote_plus(title)}"
+
+
+def attachment_download_url(web_base: str, container_id: str, file_name: str) -> str:
+    """The download URL of a page's (or blog post's) attachment, from the page id and the file name."""
+    return f"{web_base}/download/attachments/{quote(container_id, safe='')}/{quote(file_name, safe='')}"
 
 
 def link_keys(storage: str) -> list[LinkKey]:
@@ -61,6 +83,7 @@ class BodyJob:
     space_key: str | None
     links: dict[LinkKey, str | None]
     users: dict[str, str | None]
+    attachments_of: str | None = None  # id of the page or blog post whose attachments the body names by file name
 
 
 @dataclass(frozen=True)
@@ -87,7 +110,14 @@ def convert_job(job: BodyJob, web_base: str) -> BodyResult:
         complete = False
         return None
 
-    body = convert_storage(job.storage, user_resolver=user_name, page_url=page_url)
+    def blog_url(title: str, key: str | None, posting_day: str) -> str | None:
+        return blog_display_url(web_base, key or job.space_key, posting_day, title)
+
+    def attachment_url(file_name: str) -> str | None:
+        return attachment_download_url(web_base, job.attachments_of, file_name) if job.attachments_of else None
+
+    body = convert_storage(job.storage, user_resolver=user_name, page_url=page_url, blog_url=blog_url,
+                           attachment_url=attachment_url)
     return BodyResult(body, complete)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import unquote
 
-from .body_conversion import BodyJob, display_url, link_keys
+from .body_conversion import BodyJob, attachment_download_url, blog_display_url, display_url, link_keys
 from .storage_format import ConvertedBody, convert_storage
 from .users import UserDirectory, display_name, mentioned_users, user_id
 
@@ -468,7 +468,7 @@ class DocumentBuilder:
             ).strip(),
         }
         if has_body(facts.doc_type) and convert:
-            converted = self.convert(facts.storage, facts.space_key)
+            converted = self.convert(facts.storage, facts.space_key, attachments_of(facts))
             document["body"] = converted.text
             document["body_markdown"] = converted.markdown
         if facts.doc_type == "page":
@@ -484,11 +484,19 @@ class DocumentBuilder:
                 document["title"] = f"Re: {parent.title}"
         return document
 
-    def convert(self, storage: str | None, space_key: str | None) -> ConvertedBody:
+    def convert(self, storage: str | None, space_key: str | None, attachments_of: str | None = None) -> ConvertedBody:
+        """Text and Markdown of a body in `space_key`; `attachments_of`: the page or blog post id whose attachments it
+        names by file name alone (its own, or for a comment its container's)."""
         if not storage:
             return ConvertedBody("", "")
-        return convert_storage(storage, user_resolver=self.users.name,
-                               page_url=lambda title, key: self.page_url(title, key, space_key))
+        return convert_storage(
+            storage,
+            user_resolver=self.users.name,
+            page_url=lambda title, key: self.page_url(title, key, space_key),
+            blog_url=lambda title, key, day: blog_display_url(self.web_base, key or space_key, day, title),
+            attachment_url=lambda name: (attachment_download_url(self.web_base, attachments_of, name)
+                                         if attachments_of else None),
+        )
 
     def page_url(self, title: str, key: str | None, space_key: str | None) -> str | None:
         """The URL of a page linked by title (`key`: the space named in the link; else the body's own space)."""
@@ -505,7 +513,19 @@ class DocumentBuilder:
             space_key=facts.space_key,
             links={(title, key): self.page_url(title, key, facts.space_key) for title, key in link_keys(storage)},
             users={value: self.users.name(value) for _, value in facts.mentions()},
+            attachments_of=attachments_of(facts),
         )
+
+
+def attachments_of(facts: ContentFacts) -> str | None:
+    """The id of the page or blog post whose attachments a body names by file name alone: a page's or blog post's
+    own; a comment's container's (files added while writing a comment are attached to the page)."""
+    if facts.doc_type in ("page", "blogpost"):
+        return facts.confluence_id
+    parent = facts.parent
+    if facts.doc_type == "comment" and parent is not None and parent.doc_type in ("page", "blogpost"):
+        return parent.confluence_id
+    return None
 
 
 def has_body(doc_type: str) -> bool:

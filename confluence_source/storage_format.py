@@ -32,6 +32,10 @@ UserResolver = Callable[[str], "str | None"]
 """Maps an account id (Cloud), user key or username (Server/DC) to a display name."""
 PageUrlResolver = Callable[[str, "str | None"], "str | None"]
 """Maps (page title, space key or None for the current space) to an absolute URL."""
+BlogUrlResolver = Callable[[str, "str | None", str], "str | None"]
+"""Maps (blog post title, space key or None for the current space, posting day `YYYY/MM/DD`) to an absolute URL."""
+AttachmentUrlResolver = Callable[[str], "str | None"]
+"""Maps the file name of an attachment of the body's own page (or blog post) to its absolute download URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,8 @@ def convert_storage(
     *,
     user_resolver: UserResolver | None = None,
     page_url: PageUrlResolver | None = None,
+    blog_url: BlogUrlResolver | None = None,
+    attachment_url: AttachmentUrlResolver | None = None,
 ) -> ConvertedBody:
     """Render a storage-format body as clean search text and as Markdown.
 
@@ -57,7 +63,7 @@ def convert_storage(
         return ConvertedBody("", "")
     root = parse_storage(storage)
     try:
-        return _Renderer(user_resolver, page_url).render(root)
+        return _Renderer(user_resolver, page_url, blog_url, attachment_url).render(root)
     except Exception:  # noqa: BLE001 - one odd body must not stop a sync; the text is still indexed
         logger.warning("Falling back to plain text for a storage-format body", exc_info=True)
         text = _plain_text(root)
@@ -114,6 +120,7 @@ RI_CONTENT_ENTITY: Final = _ri("content-entity")
 RI_CONTENT_TITLE: Final = _ri("content-title")
 RI_SPACE_KEY: Final = _ri("space-key")
 RI_FILENAME: Final = _ri("filename")
+RI_POSTING_DAY: Final = _ri("posting-day")
 RI_VALUE: Final = _ri("value")
 RI_ACCOUNT_ID: Final = _ri("account-id")
 RI_USERKEY: Final = _ri("userkey")
@@ -478,9 +485,12 @@ MacroHandler = Callable[["_Renderer", etree._Element, _Flow, str], None]
 class _Renderer:
     """Renders one parsed body. Holds the callbacks and a per-body cache of user names."""
 
-    def __init__(self, user_resolver: UserResolver | None, page_url: PageUrlResolver | None) -> None:
+    def __init__(self, user_resolver: UserResolver | None, page_url: PageUrlResolver | None,
+                 blog_url: BlogUrlResolver | None = None, attachment_url: AttachmentUrlResolver | None = None) -> None:
         self.user_resolver = user_resolver
         self.page_url = page_url
+        self.blog_url = blog_url
+        self.attachment_url = attachment_url
         self.user_names: dict[str, str | None] = {}
 
     def render(self, root: etree._Element) -> ConvertedBody:
@@ -690,6 +700,9 @@ class _Renderer:
                 markdown = "<br>".join(_code_span(line) for line in block_text.split("\n") if line.strip())
             elif kind == HEADING:
                 markdown = _wrap_md(markdown.lstrip("#").strip(), "**")
+            elif kind == TABLE:  # a Markdown table cannot hold one: its rows become lines, cells apart by ";"
+                markdown = "<br>".join(_escape_md(line.replace(" | ", "; ")) for line in block_text.split("\n")
+                                       if line.strip())
             if markdown and kind != RULE:
                 parts.append(markdown)
         markdown = "<br>".join(parts).replace("\n", "<br>").replace("|", "\\|")
@@ -779,7 +792,7 @@ class _Renderer:
         tag = target.tag
         if tag in (RI_PAGE, RI_BLOG_POST):
             title = target.get(RI_CONTENT_TITLE) or ""
-            url = self._page_url(title, target.get(RI_SPACE_KEY)) if title else None
+            url = self._content_url(target)
             if url is None and not title and fragment:
                 url = fragment
             elif url is not None:
@@ -787,7 +800,7 @@ class _Renderer:
             return (title or anchor or "", url)
         if tag == RI_ATTACHMENT:
             filename = target.get(RI_FILENAME) or ""
-            return (filename, quote(filename) if filename else None)
+            return (filename, self._attachment_url(target))
         if tag == RI_URL:
             value = target.get(RI_VALUE) or ""
             return (value, value or None)
@@ -801,6 +814,34 @@ class _Renderer:
         if self.page_url is None or not title:
             return None
         return self.page_url(title, space_key or None)
+
+    def _content_url(self, target: etree._Element) -> str | None:
+        """The URL of the page (`ri:page`) or blog post (`ri:blog-post`, by its posting day: a blog post is not
+        found by a page's title URL, and may share its title with a page) a link names."""
+        title = target.get(RI_CONTENT_TITLE) or ""
+        if target.tag != RI_BLOG_POST:
+            return self._page_url(title, target.get(RI_SPACE_KEY))
+        day = target.get(RI_POSTING_DAY)
+        if self.blog_url is None or not title or not day:
+            return None
+        return self.blog_url(title, target.get(RI_SPACE_KEY) or None, day)
+
+    def _attachment_url(self, attachment: etree._Element) -> str | None:
+        """Where a link to an attachment leads: its download URL when it belongs to the body's own page; the page
+        holding it when the link names another one (whose id, part of the download URL, the body does not give)."""
+        owner = _child(attachment, RI_PAGE)
+        if owner is None:
+            owner = _child(attachment, RI_BLOG_POST)
+        if owner is not None:
+            return self._content_url(owner)
+        return self._own_attachment_url(attachment)
+
+    def _own_attachment_url(self, attachment: etree._Element) -> str | None:
+        """The download URL of an attachment of the body's own page; None for another page's (or without one)."""
+        filename = attachment.get(RI_FILENAME) or ""
+        if self.attachment_url is None or not filename or len(attachment):
+            return None
+        return self.attachment_url(filename)
 
     def _mention(self, user: etree._Element, label: str) -> str:
         account_id = user.get(RI_ACCOUNT_ID)
@@ -832,7 +873,7 @@ class _Renderer:
             tag = child.tag
             if tag == RI_ATTACHMENT:
                 name = child.get(RI_FILENAME) or ""
-                source = quote(name)
+                source = self._own_attachment_url(child) or ""
             elif tag == RI_URL:
                 source = child.get(RI_VALUE) or ""
             elif tag == AC_CAPTION:
@@ -991,16 +1032,16 @@ class _Renderer:
         if page is None:
             page = next(element.iter(RI_BLOG_POST), None)
         if page is not None:
-            title = page.get(RI_CONTENT_TITLE) or ""
-            space_key = page.get(RI_SPACE_KEY)
+            title = (page.get(RI_CONTENT_TITLE) or "").strip()
+            url = self._content_url(page) if title else None
         else:
             # Old wiki-converted form: the default parameter is "Title" or "SPACE:Title".
             reference = _parameters(element).get("", "")
             space_key, _, title = reference.rpartition(":") if ":" in reference else ("", "", reference)
-        title = title.strip()
+            title = title.strip()
+            url = self._page_url(title, space_key or None)
         if not title:
             return
-        url = self._page_url(title, space_key or None)
         link = _md_link(_escape_md(title), url) if url else _escape_md(title)
         flow.add_block(PARA, title, f"*Included from:* {link}")
 
@@ -1008,7 +1049,8 @@ class _Renderer:
         attachment = next(element.iter(RI_ATTACHMENT), None)
         filename = (attachment.get(RI_FILENAME) or "") if attachment is not None else ""
         if filename:
-            flow.add_block(PARA, filename, _md_link(_escape_md(filename), quote(filename)))
+            url = self._attachment_url(attachment) if attachment is not None else None
+            flow.add_block(PARA, filename, _md_link(_escape_md(filename), url) if url else _escape_md(filename))
 
     def html_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
         body = _child(element, AC_PLAIN_TEXT_BODY)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from confluence_source.body_conversion import BodyConversionPool, BodyJob, PendingBody, convert_job, link_keys
+from confluence_source.body_conversion import (
+    BodyConversionPool,
+    BodyJob,
+    PendingBody,
+    convert_job,
+    display_url,
+    link_keys,
+)
 from confluence_source.storage_format import convert_storage
 
 WEB_BASE = "https://wiki.example.com"
@@ -45,6 +52,28 @@ def test_a_job_with_its_lookups_converts_exactly_as_inline():
     assert result.complete
     assert result.body == inline(BODY)
     assert "Ada Lovelace" in result.body.text
+
+
+def test_a_job_links_its_pages_files_and_blog_posts_as_inline_conversion_does():
+    storage = ('<p><ac:link><ri:attachment ri:filename="a b.pdf"/></ac:link> '
+               '<ac:link><ri:blog-post ri:content-title="News" ri:posting-day="2024/01/02"/></ac:link> '
+               '<ac:link><ri:page ri:content-title="Q&amp;A: Setup / Install?"/></ac:link></p>')
+    job = BodyJob(storage=storage, space_key="ENG", links={}, users={}, attachments_of="42")
+    result = convert_job(job, WEB_BASE)
+    assert result.body.markdown == (
+        f"[a b.pdf]({WEB_BASE}/download/attachments/42/a%20b.pdf) "
+        f"[News]({WEB_BASE}/display/ENG/2024/01/02/News) "
+        f"[Q&A: Setup / Install?]({WEB_BASE}/pages/viewpage.action?spaceKey=ENG&title=Q%26A%3A+Setup+%2F+Install%3F)"
+    )
+    assert not result.complete  # the page title was not looked up: the main process converts it again
+
+
+def test_display_urls_put_only_path_safe_titles_in_the_path():
+    assert display_url(WEB_BASE, "ENG", "Release-2.3 notes_v2") == f"{WEB_BASE}/display/ENG/Release-2.3+notes_v2"
+    assert display_url(WEB_BASE, "ENG", "Übersicht") == f"{WEB_BASE}/display/ENG/%C3%9Cbersicht"
+    assert display_url(WEB_BASE, "ENG", "100% / done") == (
+        f"{WEB_BASE}/pages/viewpage.action?spaceKey=ENG&title=100%25+%2F+done")
+    assert display_url(WEB_BASE, None, "Home") is None
 
 
 def test_a_job_missing_a_lookup_says_so():

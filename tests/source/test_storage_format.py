@@ -30,6 +30,17 @@ def page_url(title: str, space_key: str | None) -> str:
     return f"https://wiki.example.com/display/{space_key or 'HOME'}/{title.replace(' ', '+')}"
 
 
+def blog_url(title: str, space_key: str | None, posting_day: str) -> str:
+    return f"https://wiki.example.com/display/{space_key or 'HOME'}/{posting_day}/{title.replace(' ', '+')}"
+
+
+def attachment_url(file_name: str) -> str:
+    return f"https://wiki.example.com/download/attachments/42/{file_name.replace(' ', '%20')}"
+
+
+LINKS = {"page_url": page_url, "blog_url": blog_url, "attachment_url": attachment_url}
+
+
 def assert_clean(body: ConvertedBody) -> None:
     """Invariants: no trailing spaces, no run of blank lines (code blocks in Markdown stay verbatim),
     nothing of the storage markup in the text."""
@@ -362,7 +373,7 @@ def test_link_texts_and_targets() -> None:
         '</ac:link>, <ac:link><ri:space ri:space-key="DOCS"/></ac:link>, '
         '<a href="https://example.com/x y">spaced</a>.</p>'
     )
-    body = convert(storage, page_url=page_url)
+    body = convert(storage, **LINKS)
     assert body.text == (
         "See the docs, Release Plan, step two, Q3 report.pdf, the launch post, back to top, DOCS, spaced."
     )
@@ -370,10 +381,30 @@ def test_link_texts_and_targets() -> None:
         "See [the docs](https://example.com/a?b=1&c=2), "
         "[Release Plan](https://wiki.example.com/display/ENG/Release+Plan), "
         "[step two](https://wiki.example.com/display/HOME/Runbook#Step%202), "
-        "[Q3 report.pdf](Q3%20report.pdf), "
-        "[the **launch** post](https://wiki.example.com/display/HOME/Launch+news), "
+        "[Q3 report.pdf](https://wiki.example.com/download/attachments/42/Q3%20report.pdf), "
+        "[the **launch** post](https://wiki.example.com/display/HOME/2024/01/30/Launch+news), "
         "[back to top](#top), DOCS, [spaced](<https://example.com/x y>)."
     )
+
+
+def test_links_to_blog_posts_and_other_pages_files_never_lead_to_a_page_of_the_same_name() -> None:
+    """A blog post is found by its posting day, not by a page's title URL (a page may share its title). A file of
+    another page links to that page: the download URL needs that page's id, which the body does not give."""
+    storage = (
+        '<p><ac:link><ri:blog-post ri:content-title="News" ri:space-key="OPS" ri:posting-day="2024/01/02"/>'
+        '</ac:link>, <ac:link><ri:blog-post ri:content-title="Undated"/></ac:link>, '
+        '<ac:link><ri:attachment ri:filename="plan.pdf"><ri:page ri:content-title="Roadmap"/></ri:attachment>'
+        '</ac:link>, <ac:image ac:alt="their chart"><ri:attachment ri:filename="c.png">'
+        '<ri:page ri:content-title="Roadmap"/></ri:attachment></ac:image></p>'
+    )
+    body = convert(storage, **LINKS)
+    assert body.text == "News, Undated, plan.pdf, their chart"
+    assert body.markdown == (
+        "[News](https://wiki.example.com/display/OPS/2024/01/02/News), Undated, "
+        "[plan.pdf](https://wiki.example.com/display/HOME/Roadmap), their chart"
+    )
+    without_resolvers = convert(storage)
+    assert without_resolvers.markdown == "News, Undated, plan.pdf, their chart"
 
 
 def test_page_links_without_a_url_resolver_are_the_page_title() -> None:
@@ -419,13 +450,16 @@ def test_images_render_alt_text_or_file_name() -> None:
         '<ac:image ac:align="center"><ri:attachment ri:filename="flow.png"/>'
         "<ac:caption><p>Figure 1: data flow</p></ac:caption></ac:image>"
     )
-    body = convert(storage)
+    body = convert(storage, **LINKS)
     assert body.text == "Architecture overview and screenshot-1.png and html img\nFigure 1: data flow"
+    files = "https://wiki.example.com/download/attachments/42"
     assert body.markdown == (
-        "![Architecture overview](arch%20diagram.png) and ![screenshot-1.png](screenshot-1.png) and "
+        f"![Architecture overview]({files}/arch%20diagram.png) and ![screenshot-1.png]({files}/screenshot-1.png) and "
         "![](https://cdn.example.com/logo.svg)![html img](https://x.example.com/a.png)\n\n"
-        "![Figure 1: data flow](flow.png)"
+        f"![Figure 1: data flow]({files}/flow.png)"
     )
+    # without a download URL an image is its name: never a relative link that leads nowhere
+    assert convert(storage).markdown.startswith("Architecture overview and screenshot-1.png and ![](https")
 
 
 def test_emoticons_become_emoji_or_nothing() -> None:
@@ -519,6 +553,27 @@ def test_table_without_header_cells_still_makes_a_valid_pipe_table() -> None:
     body = convert("<table><tbody><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></tbody></table>")
     assert body.markdown == "| 1 | 2 |\n|---|---|\n| 3 |  |"
     assert body.text == "1 | 2\n3"
+
+
+def test_a_table_inside_a_table_cell_becomes_lines_of_that_cell() -> None:
+    """A Markdown table cannot hold a table (Page Properties layouts nest them): the inner rows become lines."""
+    body = convert(
+        "<table><tbody><tr><th>Outer</th><th>Detail</th></tr><tr><td>svc</td><td><table><tbody>"
+        "<tr><th>inner head</th><th>unit</th></tr><tr><td>inner value kiwi</td><td>ms</td></tr>"
+        "</tbody></table></td></tr></tbody></table>"
+    )
+    assert body.markdown == (
+        "| Outer | Detail |\n|---|---|\n| svc | inner head; unit<br>inner value kiwi; ms |"
+    )
+    assert "inner value kiwi" in body.text
+
+
+def test_file_macros_link_to_the_download() -> None:
+    storage = ('<ac:structured-macro ac:name="view-file"><ac:parameter ac:name="name">'
+               '<ri:attachment ri:filename="Q3 plan.pdf"/></ac:parameter></ac:structured-macro>')
+    assert convert(storage, **LINKS).markdown == (
+        "[Q3 plan.pdf](https://wiki.example.com/download/attachments/42/Q3%20plan.pdf)")
+    assert convert(storage).markdown == "Q3 plan.pdf"
 
 
 def test_layouts_blockquotes_and_rules() -> None:
