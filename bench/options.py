@@ -20,6 +20,8 @@ SIZES: tuple[Size, ...] = ("small", "medium", "large")
 FLAVOURS: tuple[Flavour, ...] = ("datacenter", "cloud")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "bench" / "results"
+# A smoke run's numbers mean little: its reports go beside the full run's, which the repository keeps as `latest.*`.
+QUICK_OUTPUT_DIR = DEFAULT_OUTPUT_DIR / "quick"
 DEFAULT_PIPELINE = REPO_ROOT / "pipelines" / "confluence_to_es.py"
 DEFAULT_ES_URL = "http://127.0.0.1:9200"
 
@@ -84,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--es-url", default=os.environ.get("ES_URL"),
                         help="Elasticsearch URL (default $ES_URL, else the es_local node on port 9200, started "
                         "if needed)")
-    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
-                        help=f"where reports go (default {DEFAULT_OUTPUT_DIR.relative_to(REPO_ROOT)})")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help=f"where reports go (default {DEFAULT_OUTPUT_DIR.relative_to(REPO_ROOT)}; with --quick "
+                        f"{QUICK_OUTPUT_DIR.relative_to(REPO_ROOT)})")
     parser.add_argument("--pipeline", type=Path, default=DEFAULT_PIPELINE, help="the pipeline script to measure")
     parser.add_argument("--python", default=str(REPO_ROOT / ".venv" / "bin" / "python"),
                         help="interpreter that runs the pipeline, the naive loader and the simulator")
@@ -110,7 +113,7 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         repeat=repeat,
         seed=args.seed,
         es_url=args.es_url,
-        output_dir=args.output_dir,
+        output_dir=args.output_dir or (QUICK_OUTPUT_DIR if args.quick else DEFAULT_OUTPUT_DIR),
         pipeline=args.pipeline,
         python=python,
         pipeline_timeout_s=args.pipeline_timeout,

@@ -192,12 +192,14 @@ class AttachmentTextReader:
             self._reported = self.outcomes.copy()
         if new:
             logger.info("Attachment text: %s", ", ".join(f"{count} {status}" for status, count in sorted(new.items())))
-            failed = sum(new[status] for status in (DOWNLOAD_FAILED, DOWNLOAD_REFUSED, UNREADABLE, "encrypted",
-                                                    TIMED_OUT, FAILED))
+            failed = {status: new[status] for status in (DOWNLOAD_FAILED, DOWNLOAD_REFUSED, UNREADABLE, "encrypted",
+                                                         TIMED_OUT, FAILED) if new[status]}
             if failed:
-                logger.warning("%d attachment(s) are indexed without their text (download failed, damaged, "
-                               "password-protected or too slow to read); their documents say why in "
-                               "content_extraction", failed)
+                # files over the size limit or of a type without text are not failures: the summary counts them
+                logger.warning("%d attachment(s) could not be read (%s) and are indexed without their text; their "
+                               "documents say why in content_extraction", sum(failed.values()),
+                               ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in
+                                         sorted(failed.items())))
 
     def without_text(self, scope_of_space: Callable[[str], str | None],
                      already_read: Collection[str]) -> dict[str, str]:

@@ -360,7 +360,8 @@ class ConfluenceClient:
         """Server credentials sent to an Atlassian Cloud site: `data_source` was likely left at its default."""
         host = urlsplit(self.config.site_url).hostname or ""
         if self.config.flavour == defaults.CLOUD or not host.endswith(_CLOUD_SITE_DOMAIN):
-            return ""
+            kind = "Confluence Cloud" if self.config.flavour == defaults.CLOUD else "Confluence Server or Data Center"
+            return f"; {setting('data_source')} says this is {kind}, which must be what the site is"
         return (f"; {host} is a Confluence Cloud site: set {setting('data_source')} = 'Confluence Cloud' with "
                 f"{setting('account_email')} and {setting('api_token')}")
 
@@ -392,9 +393,11 @@ class ConfluenceClient:
                 f"{self.config.retry_count} retries"
             )
         if isinstance(error, requests.ConnectionError):
+            reason = _connection_reason(error)
+            https_hint = (" (an HTTPS port drops plain-HTTP requests like this: try https://)"
+                          if reason == _DROPPED and urlsplit(site).scheme == "http" else "")
             return ConfluenceConnectionError(
-                f"Could not connect to Confluence at {site} ({_connection_reason(error)}); "
-                f"check {setting('confluence_url')}"
+                f"Could not connect to Confluence at {site} ({reason}); check {setting('confluence_url')}{https_hint}"
             )
         if isinstance(error, TruncatedResponseError):
             return ConfluenceRequestError(
@@ -488,8 +491,11 @@ def _connection_reason(error: requests.ConnectionError) -> str:
     if "connection refused" in lowered:
         return "connection refused"
     if "connection reset" in lowered or "remotedisconnected" in lowered or "connection aborted" in lowered:
-        return "connection dropped by the server"
+        return _DROPPED
     return "connection failed"
+
+
+_DROPPED = "connection dropped by the server"
 
 
 # What OpenSSL says when the other side answers a TLS handshake in plain HTTP (an https:// URL for an http:// port).

@@ -376,13 +376,17 @@ class ConfluenceReader(ABC):
     def _validate_rule(self, rule: str) -> None:
         """Both searches a rule runs in (content, and the spaces it matches) accept it, before anything is read."""
         try:
-            self.client.get_json(
+            content = self.client.get_json(
                 self.client.v1(defaults.CONTENT_SEARCH), {"cql": rule, "limit": 1}, purpose="checking an advanced rule"
             )
             self.client.get_json(self.client.v1(defaults.SEARCH), {**self._rule_space_query(rule), "limit": 1},
                                  purpose="checking an advanced rule")
         except ConfluenceQueryError as error:
             raise ConfluenceConfigError(f"{setting('advanced_rules')}: {error}") from None
+        if isinstance(content, dict) and content.get("results") == []:
+            # not an error (a rule may be written before its content exists), but most often a typo
+            logger.warning("%s: the rule %r matches nothing this account can see; check it if that is unexpected",
+                           setting("advanced_rules"), rule)
 
     # ---- CQL reading (incremental windows, advanced rules, and per-space fallbacks) -------------------------------
     def _scope_filter(self, key: str) -> str:

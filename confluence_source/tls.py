@@ -58,11 +58,18 @@ def _read_pem(value: str) -> str:
     text = value.strip()
     if _PEM_BEGIN not in text:
         candidate = Path(text).expanduser()
-        if len(text) < 4096 and candidate.is_file():
+        looks_like_path = len(text) < 4096 and "\n" not in text
+        if looks_like_path and candidate.is_file():
             text = candidate.read_text(encoding="utf-8", errors="replace").strip()
+        elif looks_like_path and (candidate.is_absolute() or text.startswith(("~", ".")) or candidate.suffix):
+            raise ConfluenceConfigError(
+                f"{setting('ssl_ca')} names no readable file: give the PEM certificate itself "
+                "(-----BEGIN CERTIFICATE----- ...) or the path of a file holding it"
+            )
         if _PEM_BEGIN not in text:
             raise ConfluenceConfigError(
-                f"{setting('ssl_ca')} must hold a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
+                f"{setting('ssl_ca')} must hold a PEM certificate (-----BEGIN CERTIFICATE----- ...), "
+                "or the path of a file holding one"
             )
     # PEM pasted into TOML or an environment variable sometimes arrives with literal "\n" sequences.
     text = text.replace("\\n", "\n")

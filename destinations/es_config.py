@@ -164,11 +164,11 @@ def _parse_hosts(raw: str) -> tuple[str, ...]:
         except ValueError:
             parts, port_ok = None, False
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-            shown = redact_url(host) if "://" in host else "a value without http:// or https://"
-            raise ElasticsearchConfigurationError(
-                f"Elasticsearch URL {shown} is not a valid http(s) URL like https://host:9200",
-                "es_hosts",
-            )
+            problem = (f"Elasticsearch URL {redact_url(host)} is not a valid http(s) URL like https://host:9200"
+                       if "://" in host else
+                       "An Elasticsearch URL lacks its scheme: write it with http:// or https://, "
+                       "like https://host:9200")
+            raise ElasticsearchConfigurationError(problem, "es_hosts")
     return hosts
 
 

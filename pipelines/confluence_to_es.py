@@ -46,6 +46,7 @@ from pipelines.job_log import quiet_failed_job_attempts  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
+from pipelines.setting_environment import unset_blank_setting_variables  # noqa: E402
 from pipelines.setting_errors import setting_problem  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         quiet_failed_job_attempts()
+    unset_blank_setting_variables()
     options = SyncOptions(
         pipeline_name=args.pipeline_name,
         full_refresh=args.full_refresh,

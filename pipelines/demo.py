@@ -7,14 +7,19 @@ edit, one for words that only appear inside an attached file.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import os
 from pathlib import Path
+from typing import Any
 
 from confluence_simulator.server import Simulator, SimulatorConfig
+from confluence_source import confluence_settings
 from es_local import ensure_running
 from pipelines.report import print_sample_search, print_summary, write_summary_json
 from pipelines.sync_run import SyncOptions, run_sync
 from destinations.elastic import elasticsearch_client_from_config
+from destinations.es_config import ElasticsearchDestinationConfiguration
 
 DEMO_INDEX = "search-confluence-demo"
 DEMO_PIPELINE = "confluence_to_es_demo"
@@ -22,10 +27,38 @@ DEMO_SEED = 7
 SAMPLE_QUERY = "canary rollback drill"
 
 
+SOURCE_PREFIX = "SOURCES__CONFLUENCE__"
+DESTINATION_PREFIX = "DESTINATION__ELASTICSEARCH__"
+
+
+def _as_environment_value(value: Any) -> str:
+    """A default as dlt reads it from the environment; no value is blank, which the settings take as unset."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def default_settings_environment() -> dict[str, str]:
+    """Every `[sources.confluence]` and `[destination.elasticsearch]` setting at its default, as environment
+    variables. The environment is the provider dlt asks first, so the demo reads nothing of the user's own settings
+    (`.dlt/*.toml` here or in ~/.dlt, or the shell): a cloud id, API key or `advanced_rules` meant for their site
+    must never steer the demo, which deletes and refills its indices."""
+    values = {f"{SOURCE_PREFIX}{name.upper()}": _as_environment_value(parameter.default)
+              for name, parameter in inspect.signature(confluence_settings).parameters.items()}
+    defaults = ElasticsearchDestinationConfiguration()
+    values.update({f"{DESTINATION_PREFIX}{field.name.upper()}": _as_environment_value(getattr(defaults, field.name))
+                   for field in dataclasses.fields(defaults) if field.name.startswith("es_")})
+    return values
+
+
 def configure_environment(sim: Simulator, flavour: str, es_url: str) -> None:
-    """Point the source and the destination at the demo services through dlt's environment variables."""
+    """Point the source and the destination at the demo services through dlt's environment variables, every other
+    setting at its default."""
     credentials = sim.credentials
-    values = {
+    values = default_settings_environment()
+    values |= {
         "SOURCES__CONFLUENCE__CONFLUENCE_URL": sim.base_url,
         "SOURCES__CONFLUENCE__SPACES": "*",
         "DESTINATION__ELASTICSEARCH__ES_HOSTS": es_url,

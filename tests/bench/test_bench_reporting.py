@@ -137,3 +137,11 @@ def test_markdown_report_renders_without_measurements() -> None:
     report = _report_without_measurements()
     markdown = render_markdown(report)
     assert "Skipped: no module." in markdown and "## Targets" in markdown
+
+
+def test_a_quick_run_reports_apart_from_the_kept_full_report() -> None:
+    """`latest.*` in bench/results is the full run the repository keeps; a smoke run must not replace it."""
+    results = Path(__file__).resolve().parents[2] / "bench" / "results"
+    assert parse_options([]).output_dir == results
+    assert parse_options(["--quick"]).output_dir == results / "quick"
+    assert parse_options(["--quick", "--output-dir", "elsewhere"]).output_dir == Path("elsewhere")

@@ -135,7 +135,8 @@ def test_rejected_credentials_name_the_settings_and_never_the_secret(caplog: pyt
     message = str(error.value)
     assert message == (
         "Confluence rejected the credentials (check sources.confluence.account_email and "
-        "sources.confluence.api_token)"
+        "sources.confluence.api_token); sources.confluence.data_source says this is Confluence Cloud, which must be "
+        "what the site is"
     )
     assert TOKEN not in message and TOKEN not in caplog.text
 
@@ -189,6 +190,20 @@ def test_dropped_connections_are_retried() -> None:
         client.get_json(V2 + "/spaces", purpose="test")
         assert mock.call_count == 2
     assert client.stats.as_dict()["failed_connections"] == 1
+
+
+def test_a_plain_http_url_whose_connections_are_dropped_suggests_https() -> None:
+    plain = "http://wiki.example.com:8443/confluence"
+    client = make_client(data_source="Confluence Server", confluence_url=plain, username="bob", password=TOKEN,
+                         account_email=None, api_token=None, retry_count=0)
+    with requests_mock.Mocker() as mock:
+        mock.get(plain + "/rest/api/user/current",
+                 exc=requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected())"))
+        with pytest.raises(ConfluenceConnectionError) as error:
+            client.get_json(plain + "/rest/api/user/current", purpose="checking the credentials")
+    assert str(error.value) == (
+        f"Could not connect to Confluence at {plain} (connection dropped by the server); check "
+        "sources.confluence.confluence_url (an HTTPS port drops plain-HTTP requests like this: try https://)")
 
 
 def test_reads_sent_as_post_are_retried_too() -> None:

@@ -60,7 +60,9 @@ def test_rejected_credentials(small_sim: Simulator) -> None:
         with pytest.raises(ConfluenceAuthError) as error:
             open_reader(settings_for(small_sim, **overrides))
         message = str(error.value)
-        assert message == f"Confluence rejected the credentials (check sources.confluence.{named})"
+        kind = "Confluence Cloud" if small_sim.config.flavour == "cloud" else "Confluence Server or Data Center"
+        assert message == (f"Confluence rejected the credentials (check sources.confluence.{named}); "
+                           f"sources.confluence.data_source says this is {kind}, which must be what the site is")
         assert wrong not in message
 
 
@@ -121,6 +123,15 @@ def test_invalid_advanced_rule_stops_with_confluences_message(small_sim: Simulat
     message = str(error.value)
     assert message.startswith("sources.confluence.advanced_rules: Confluence rejected the CQL query")
     assert "spaec" in message
+
+
+def test_a_rule_that_matches_nothing_is_reported(small_sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
+    """Not an error (its content may come later), but usually a typo the user should hear of."""
+    with caplog.at_level("WARNING"):
+        open_reader(settings_for(small_sim, advanced_rules=['space = "ENG" and type = page', "space = NOPE"]))
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == ["sources.confluence.advanced_rules: the rule 'space = NOPE' matches nothing this account can "
+                        "see; check it if that is unexpected"]
 
 
 def test_the_source_checks_before_extracting(small_sim: Simulator) -> None:

@@ -84,6 +84,11 @@ def test_garbage_ssl_ca_is_a_config_error(https_sim: Simulator) -> None:
         open_reader(settings_for(https_sim, ssl_ca=broken))
 
 
+def test_an_ssl_ca_path_that_names_no_file_says_so(https_sim: Simulator, tmp_path: Path) -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca names no readable file"):
+        open_reader(settings_for(https_sim, ssl_ca=str(tmp_path / "missing.pem")))
+
+
 def test_files_are_downloaded_over_tls_as_the_api_is(https_sim: Simulator, private_ca: trustme.CA) -> None:
     from .test_file_transport import a_file_link
 
