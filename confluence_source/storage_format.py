@@ -315,7 +315,7 @@ def _join_md(blocks: list[Block]) -> str:
 
 
 _TIGHT_BEFORE: Final = frozenset({PARA, LIST, HEADING})
-_TIGHT_AFTER: Final = frozenset({PARA, LIST})
+_TIGHT_AFTER: Final = frozenset({LIST})  # a paragraph after another block needs a blank line, or it joins that block
 
 
 def _join_md_tight(blocks: list[Block]) -> str:
@@ -480,6 +480,10 @@ class _Flow:
 
 Handler = Callable[["_Renderer", etree._Element, _Flow], None]
 MacroHandler = Callable[["_Renderer", etree._Element, _Flow, str], None]
+
+
+# ADF nodes rendered from their own content (panels, expands); others are read from their content or fallback.
+_ADF_CONTAINERS: Final = frozenset({"panel", "expand", "nested-expand"})
 
 
 class _Renderer:
@@ -949,18 +953,19 @@ class _Renderer:
     # ---- Cloud editor (ADF) extensions
 
     def adf_extension(self, element: etree._Element, flow: _Flow) -> None:
-        # The fallback is a pre-rendered copy of the node; reading both would index everything twice.
+        # The fallback is a pre-rendered copy of the node; reading both would index everything twice. A node of a
+        # kind without content here (an inline card, say: only attributes) is read from its fallback instead.
         node = _child(element, AC_ADF_NODE)
-        if node is not None:
-            self.adf_node(node, flow)
-            return
         fallback = _child(element, AC_ADF_FALLBACK)
-        if fallback is not None:
+        if node is not None and (fallback is None or node.get("type") in _ADF_CONTAINERS
+                                 or _child(node, AC_ADF_CONTENT) is not None or _child(node, AC_ADF_NODE) is not None):
+            self.adf_node(node, flow)
+        elif fallback is not None:
             self.block_container(fallback, flow)
 
     def adf_node(self, element: etree._Element, flow: _Flow) -> None:
         node_type = element.get("type")
-        if node_type in ("panel", "expand", "nested-expand"):
+        if node_type in _ADF_CONTAINERS:
             attributes = {
                 child.get("key"): _collapse(child.text or "") for child in element.iterchildren(AC_ADF_ATTRIBUTE)
             }

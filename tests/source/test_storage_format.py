@@ -273,6 +273,18 @@ def test_adf_expand_keeps_its_title_and_content() -> None:
     assert body.markdown == "> **Rollback steps**\n>\n> Revert the tag."
 
 
+def test_adf_node_without_content_is_read_from_its_fallback() -> None:
+    storage = (
+        '<p>See <ac:adf-extension><ac:adf-node type="inline-card">'
+        '<ac:adf-attribute key="url">https://status.example.com/incident/42</ac:adf-attribute></ac:adf-node>'
+        '<ac:adf-fallback><a href="https://status.example.com/incident/42">incident 42</a></ac:adf-fallback>'
+        "</ac:adf-extension> now.</p>"
+    )
+    body = convert(storage)
+    assert "incident 42" in body.text
+    assert "[incident 42](https://status.example.com/incident/42)" in body.markdown
+
+
 def test_jira_macro_becomes_the_issue_key_only() -> None:
     storage = (
         '<p>Fixed in <ac:structured-macro ac:name="jira" ac:schema-version="1" ac:macro-id="8e1">'
@@ -514,7 +526,7 @@ def test_nested_ordered_and_unordered_lists() -> None:
     assert body.markdown == (
         "## Steps\n\n"
         "3. Prepare\n   - check `config.yml`\n   - two\n4. Deploy\n   1. canary\n\n"
-        "- first paragraph\n  second paragraph\n-"
+        "- first paragraph\n\n  second paragraph\n-"  # a blank line keeps the paragraphs apart in Markdown
     )
 
 
