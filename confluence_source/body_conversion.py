@@ -36,9 +36,9 @@ _CONTENT_TITLE = re.compile(r'ri:content-title="([^"]*)"')
 _SPACE_KEY = re.compile(r'ri:space-key="([^"]*)"')
 
 
-# Titles Confluence puts in a `/display/` path as they are; others (`/`, `?`, `&`, `%`, ...) break such a path (a
-# servlet container refuses an encoded slash), so Confluence itself links those pages through `viewpage.action`.
-_PATH_SAFE_TITLE = re.compile(r"[\w .-]*")
+# Characters Confluence does not put in a `/display/` path (a servlet container refuses an encoded slash, `+` reads
+# as a space, ...): it links pages whose title holds one through `viewpage.action` instead.
+_PATH_UNSAFE_TITLE = re.compile(r"[&?/\\+;%#:]")
 _POSTING_DAY = re.compile(r"\d{4}/\d{2}/\d{2}")
 
 
@@ -47,7 +47,7 @@ def display_url(web_base: str, space_key: str | None, title: str) -> str | None:
     `/pages/viewpage.action?spaceKey=SPACE&title=Title` for a title a URL path cannot hold."""
     if not space_key:
         return None
-    if _PATH_SAFE_TITLE.fullmatch(title):
+    if not _PATH_UNSAFE_TITLE.search(title):
         return f"{web_base}/display/{quote_plus(space_key)}/{quote_plus(title)}"
     return f"{web_base}/pages/viewpage.action?spaceKey={quote_plus(space_key)}&title={quote_plus(title)}"
 

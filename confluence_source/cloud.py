@@ -22,7 +22,7 @@ import logging
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Iterator
 
 from . import settings as defaults
 from .client import JsonObject, Listing, Page
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 _LIVE_STATUSES = ("current", "archived")
 _TREE_PARENTS = (None, "page", "folder")  # parent types that are part of the page tree (not whiteboards, ...)
-T = TypeVar("T")
 _LABEL_KINDS = {"page": "pages", "blogpost": "blogposts", "attachment": "attachments"}
 _SEARCH_ITEMS_PER_RESPONSE = 200  # what a body-less CQL search returns per request
 # Edited comments whose creation date is looked up together (see `_emit_dated`): one search response holds them all.
@@ -448,7 +447,7 @@ class CloudReader(ConfluenceReader):
         while wanted:
             missing = sorted(folder_id for folder_id in wanted if tree.get(folder_id) is None)
             wanted = set()
-            for folder_id, raw_folder in zip(missing, self._in_parallel(self._read_folder, missing)):
+            for folder_id, raw_folder in zip(missing, self.in_parallel(self._read_folder, missing)):
                 if raw_folder is None:
                     tree.end_chain_at(folder_id)
                     continue
@@ -482,14 +481,6 @@ class CloudReader(ConfluenceReader):
             logger.warning("This account may not read folders (a scoped API token needs read:folder:confluence): "
                            "breadcrumbs of pages in folders start below the folder")
         return None
-
-    def _in_parallel(self, read: Callable[[str], T], keys: list[str]) -> list[T]:
-        """`read` of each key, in order, several at once (these are single-item reads, mostly waiting)."""
-        workers = min(self.config.concurrent_downloads, len(keys), 16)
-        if workers <= 1:
-            return [read(key) for key in keys]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-items") as pool:
-            return list(pool.map(read, keys))
 
     def _node(self, raw: JsonObject, doc_type: str) -> Node:
         links = json_object(raw, "_links")
@@ -696,7 +687,7 @@ class CloudReader(ConfluenceReader):
                 logger.info("Attachment %s is gone; skipping its comments", attachment_id)
                 return attachment_id, None
 
-        self._attachments.update(self._in_parallel(fetch, missing))
+        self._attachments.update(self.in_parallel(fetch, missing))
 
     # ---- id listings -------------------------------------------------------------------------------------------
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:

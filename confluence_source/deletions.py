@@ -35,6 +35,8 @@ COUNT_CHECKED_TYPES: tuple[str, ...] = ("page", "blogpost")
 
 CountTotal = Callable[[list[str], list[str]], int]  # (space keys, types) -> current items Confluence counts
 IterCurrentIds = Callable[[str, str], Iterable[str]]
+# (space key, type, indexed ids the listing left out) -> those confirmed gone (see `ConfluenceReader.confirm_gone`)
+ConfirmGone = Callable[[str, str, list[str]], set[str]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def plan_deletions(
     policy: DeletionPolicy,
     content_types: Iterable[str] = CONTENT_TYPES,
     all_seen_indexed: bool = True,
+    confirm_gone: ConfirmGone | None = None,
 ) -> DeletionPlan:
     """Work out which indexed documents of this site must go.
 
@@ -106,6 +109,7 @@ def plan_deletions(
     listed the spaces explicitly that is their decision and is not guarded; with `spaces = "*"` a vanished space
     was deleted, archived or hidden in Confluence, so the guard applies. `all_seen_indexed` says that Elasticsearch
     accepted every document of this run's load (none was dead-lettered), which lets counts stand in for id sets.
+    `confirm_gone`, where given, has the last word on what a scope's id listing left out.
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
@@ -141,7 +145,13 @@ def plan_deletions(
             continue  # nothing indexed there, so nothing to delete
         current = set(iter_current_ids(space_key, doc_type))
         plan.listed_scopes.append((space_key, doc_type))
-        _collect(indexed, space_key, doc_type, current, candidates)
+        left_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        _collect(indexed, space_key, doc_type, current, left_out)
+        doomed = [doc_id for doc_id, _ in left_out[space_key]]
+        if doomed and confirm_gone is not None:
+            gone = confirm_gone(space_key, doc_type, doomed)
+            doomed = [doc_id for doc_id in doomed if doc_id in gone]
+        candidates[space_key].extend((doc_id, doc_type) for doc_id in doomed)
         listed[(space_key, doc_type)] = len(current)
     _hold_back_short_listings(listed, candidates, count_total, known_counts, plan)
 

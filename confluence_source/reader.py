@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings as defaults
@@ -50,6 +50,7 @@ from .errors import (
 from .users import UserDirectory
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ScopeKind = Literal["space", "rule"]
 # Below this many bodies in a batch, handing them to a worker costs more than converting them here.
@@ -137,6 +138,8 @@ class ConfluenceReader(ABC):
         self.bodies_sent_to_workers = 0
         # threads downloading attachment files and extracting their text
         self.attachment_text = AttachmentTextReader(client)
+        # (scope key, type) whose current ids this run listed through search (see `confirm_gone`)
+        self._searched_listings: set[tuple[str, str]] = set()
 
     # ---- public interface ------------------------------------------------------------------------------------
     @property
@@ -720,6 +723,7 @@ class ConfluenceReader(ABC):
         purpose = f"listing {doc_type} ids of {scope_key}"
         listed = 0
         total: int | None = None
+        self._searched_listings.add((scope_key, doc_type))
         for page in self.client.pages(self.client.v1(defaults.SEARCH), params, purpose=purpose):
             total = page.total if page.total is not None else total
             for result in page.items:
@@ -735,6 +739,52 @@ class ConfluenceReader(ABC):
                 f"Confluence listed {listed} of {total if total is not None else 'an unknown number of'} items "
                 f"while {purpose}; not reconciling deletions on it"
             )
+
+
+    def confirm_gone(self, scope_key: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
+        """Of these indexed documents that the scope's id listing left out, those that are gone from the scope.
+
+        A listing taken from search (`scope_ids_by_search`) can leave out an item that changed moments before
+        without a new version (a label removed, restrictions saved): search indexes it again a little later, and an
+        item missing from it meanwhile would be deleted, and no later listing would bring it back (nothing dates it).
+        So each such candidate is read by its id, which does not go through search, and stays when it is still a
+        current item of this scope (one request per candidate, several at a time). Other listings are taken as
+        they are."""
+        if (scope_key, doc_type) not in self._searched_listings or scope_key in self.config.advanced_rules:
+            return set(document_ids)
+        statuses = ["current", "archived"] if self.config.index_archived else ["current"]
+
+        def still_here(document_id: str) -> bool:
+            confluence_id = document_id.split("-", 1)[1]
+            try:
+                raw = self.client.get_json(
+                    self.client.v1(defaults.CONTENT_BY_ID.format(content_id=confluence_id)),
+                    {"expand": defaults.V1_CONFIRM_EXPAND, "status": statuses},
+                    purpose=f"checking that {doc_type} {confluence_id} is gone",
+                )
+            except ConfluenceNotFoundError:
+                return False
+            except ConfluenceRequestError as error:
+                if error.status == 403:  # restricted away from the account: gone for this index
+                    return False
+                raise
+            facts = self._facts_from_v1(raw) if isinstance(raw, dict) else None
+            return facts is not None and facts.doc_type == doc_type and facts.space_key == scope_key
+
+        ids = list(document_ids)
+        kept = {document_id for document_id, here in zip(ids, self.in_parallel(still_here, ids)) if here}
+        if kept:
+            logger.info("Kept %d %s document(s) of %s that search does not list (yet), but Confluence still has",
+                        len(kept), doc_type, scope_key)
+        return set(ids) - kept
+
+    def in_parallel(self, read: Callable[[str], T], keys: list[str]) -> list[T]:
+        """`read` of each key, in order, several at once (single-item reads, mostly waiting)."""
+        workers = min(self.config.concurrent_downloads, len(keys), 16)
+        if workers <= 1:
+            return [read(key) for key in keys]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="confluence-items") as pool:
+            return list(pool.map(read, keys))
 
 
 class ListingStopped(Exception):

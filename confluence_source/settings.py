@@ -33,6 +33,7 @@ DC_V1_ROOT: Final = "/rest/api"
 # ---- endpoints (relative to the API root of their flavour) -------------------------------------------------------
 CURRENT_USER: Final = "/user/current"
 CONTENT_SEARCH: Final = "/content/search"
+CONTENT_BY_ID: Final = "/content/{content_id}"
 SEARCH: Final = "/search"
 DC_CONTENT_SCAN: Final = "/content/scan"
 DC_SPACES: Final = "/space"
@@ -91,6 +92,8 @@ V1_EXPAND: Final[dict[str, str]] = {
 V1_OUTLINE_EXPAND: Final = "metadata.labels,ancestors"
 # Body-less listing of labels alone (attachments in the check above; Cloud's label search).
 V1_LABELS_EXPAND: Final = "metadata.labels"
+# One item read by id to confirm it is gone from a scope: its space, and the container whose status decides too.
+V1_CONFIRM_EXPAND: Final = "space,container"
 DC_SPACE_EXPAND: Final = "description.plain"
 
 # ---- behaviour defaults ----------------------------------------------------------------------------------------------

@@ -188,6 +188,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             ledger=ledger,
             count_total=reader.count_total,
             iter_current_ids=reader.iter_current_ids,
+            confirm_gone=reader.confirm_gone,
             policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
                                   allow_mass_delete=options.allow_mass_delete),
             all_seen_indexed=rejected == 0,

@@ -71,6 +71,9 @@ def test_a_job_links_its_pages_files_and_blog_posts_as_inline_conversion_does():
 def test_display_urls_put_only_path_safe_titles_in_the_path():
     assert display_url(WEB_BASE, "ENG", "Release-2.3 notes_v2") == f"{WEB_BASE}/display/ENG/Release-2.3+notes_v2"
     assert display_url(WEB_BASE, "ENG", "Übersicht") == f"{WEB_BASE}/display/ENG/%C3%9Cbersicht"
+    assert display_url(WEB_BASE, "ENG", "Plan (draft)") == f"{WEB_BASE}/display/ENG/Plan+%28draft%29"
+    assert display_url(WEB_BASE, "ENG", "C++ notes") == (
+        f"{WEB_BASE}/pages/viewpage.action?spaceKey=ENG&title=C%2B%2B+notes")
     assert display_url(WEB_BASE, "ENG", "100% / done") == (
         f"{WEB_BASE}/pages/viewpage.action?spaceKey=ENG&title=100%25+%2F+done")
     assert display_url(WEB_BASE, None, "Home") is None

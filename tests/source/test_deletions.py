@@ -129,7 +129,8 @@ class Site:
         return ledger
 
     def plan(self, ledger: SyncLedger | None = None, synced: Iterable[str] = SPACES, spaces_from_config: bool = True,
-             policy: DeletionPolicy | None = None, all_seen_indexed: bool = True):  # type: ignore[no-untyped-def]
+             policy: DeletionPolicy | None = None, all_seen_indexed: bool = True,
+             confirm_gone=None):  # type: ignore[no-untyped-def]
         return plan_deletions(
             self.indexed,
             synced_spaces=set(synced),
@@ -139,6 +140,7 @@ class Site:
             iter_current_ids=self.confluence.iter_current_ids,
             policy=policy or DeletionPolicy(),
             all_seen_indexed=all_seen_indexed,
+            confirm_gone=confirm_gone,
         )
 
 
@@ -171,6 +173,21 @@ def test_one_deleted_page_narrows_to_its_space_and_type(es: Elasticsearch, index
     assert per_space and all(types == ["page"] for _, types in per_space), per_space
     assert all(spaces == sorted(SPACES) for spaces, types in calls[1:] if types != ["page"])
     assert site.indexed.scoped_scans() == [("BETA", ["page"])]
+
+
+def test_what_a_listing_left_out_is_deleted_only_once_confirmed_gone(es: Elasticsearch, index: str) -> None:
+    site = Site(es, index)
+    gone = site.delete_in_confluence("BETA", "attachment", count=3)
+    asked: list[tuple[str, str, list[str]]] = []
+
+    def confirm_gone(space_key: str, doc_type: str, document_ids: list[str]) -> set[str]:
+        asked.append((space_key, doc_type, sorted(document_ids)))
+        return set(document_ids) - {gone[0]}  # search missed this one: it is still there
+
+    plan = site.plan(confirm_gone=confirm_gone)
+    assert asked == [("BETA", "attachment", gone)]
+    assert sorted(plan.delete_ids) == gone[1:]
+    assert plan.by_type == {"attachment": 2}
 
 
 def test_among_many_spaces_the_one_that_lost_documents_is_found_by_halving(es: Elasticsearch, index: str) -> None:
