@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+
 from bench.options import REPO_ROOT
 from bench.process_monitor import ProcessMeasurement, run_measured
 from bench.simulator_process import SimulatorProcess
 
-_OWN_PREFIXES = ("SOURCES__CONFLUENCE__", "DESTINATION__ELASTICSEARCH__", "DLT_DATA_DIR")
+_OWN_PREFIXES = ("SOURCES__", "DESTINATION__", "DLT_DATA_DIR")
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,22 @@ class PipelineRun:
         return f"{reason}: {tail}" if tail else reason
 
 
+def tuning_only_project(folder: Path) -> Path:
+    """A working directory whose `.dlt/config.toml` is the repository's without its `[sources]` and `[destination]`
+    sections: the measured runs keep the project's tuning (workers, buffers) but read nothing of the user's own site
+    settings (a `.dlt/secrets.toml` or an edited `config.toml` in the repository would otherwise steer them: a
+    token, `advanced_rules`, a CA file). Everything they need comes from `pipeline_environment`."""
+    settings = tomlkit.parse((REPO_ROOT / ".dlt" / "config.toml").read_text(encoding="utf-8"))
+    for section in ("sources", "destination"):
+        settings.pop(section, None)
+    (folder / ".dlt").mkdir(parents=True, exist_ok=True)
+    (folder / ".dlt" / "config.toml").write_text(tomlkit.dumps(settings), encoding="utf-8")
+    return folder
+
+
 def pipeline_environment(simulator: SimulatorProcess, es_url: str, index: str, data_dir: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith(_OWN_PREFIXES)}
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(_OWN_PREFIXES) and name != "DLT_PROJECT_DIR"}
     credentials = simulator.credentials
     env.update({
         "SOURCES__CONFLUENCE__CONFLUENCE_URL": simulator.base_url,
@@ -81,7 +97,8 @@ def run_pipeline(
     command = [python, str(pipeline), *(["--full-refresh"] if full_refresh else []), "--summary-json",
                str(summary_path)]
     measurement = run_measured(command, env=pipeline_environment(simulator, es_url, index, data_dir),
-                               cwd=REPO_ROOT, log_dir=log_dir, label=label, timeout_s=timeout_s)
+                               cwd=tuning_only_project(log_dir / "project"), log_dir=log_dir, label=label,
+                               timeout_s=timeout_s)
     summary = None
     if summary_path.exists():
         try:

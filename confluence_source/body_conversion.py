@@ -53,11 +53,14 @@ def display_url(web_base: str, space_key: str | None, title: str) -> str | None:
 
 
 def blog_display_url(web_base: str, space_key: str | None, posting_day: str, title: str) -> str | None:
-    """The `/display/SPACE/YYYY/MM/DD/Title` URL Confluence resolves for a blog post known by its posting day and
-    title (a link to a blog post names both)."""
+    """The URL Confluence resolves for a blog post known by its posting day and title (a link to a blog post names
+    both): `/display/SPACE/YYYY/MM/DD/Title`, or through `viewpage.action` for a title a URL path cannot hold."""
     if not space_key or not _POSTING_DAY.fullmatch(posting_day):
         return None
-    return f"{web_base}/display/{quote_plus(space_key)}/{posting_day}/{quote_plus(title)}"
+    if not _PATH_UNSAFE_TITLE.search(title):
+        return f"{web_base}/display/{quote_plus(space_key)}/{posting_day}/{quote_plus(title)}"
+    return (f"{web_base}/pages/viewpage.action?spaceKey={quote_plus(space_key)}&title={quote_plus(title)}"
+            f"&postingDay={quote_plus(posting_day)}")
 
 
 def attachment_download_url(web_base: str, container_id: str, file_name: str) -> str:

@@ -468,7 +468,7 @@ class DocumentBuilder:
             ).strip(),
         }
         if has_body(facts.doc_type) and convert:
-            converted = self.convert(facts.storage, facts.space_key, attachments_of(facts))
+            converted = self.convert_body(facts)
             document["body"] = converted.text
             document["body_markdown"] = converted.markdown
         if facts.doc_type == "page":
@@ -483,6 +483,11 @@ class DocumentBuilder:
             if facts.doc_type == "comment" and not facts.title and parent is not None:
                 document["title"] = f"Re: {parent.title}"
         return document
+
+    def convert_body(self, facts: ContentFacts) -> ConvertedBody:
+        """The text and Markdown of an item's body, in this process (also the redo of a worker's conversion, so
+        that both give the same result)."""
+        return self.convert(facts.storage, facts.space_key, attachments_of(facts))
 
     def convert(self, storage: str | None, space_key: str | None, attachments_of: str | None = None) -> ConvertedBody:
         """Text and Markdown of a body in `space_key`; `attachments_of`: the page or blog post id whose attachments it

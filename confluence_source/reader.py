@@ -386,10 +386,12 @@ class ConfluenceReader(ABC):
                                  purpose="checking an advanced rule")
         except ConfluenceQueryError as error:
             raise ConfluenceConfigError(f"{setting('advanced_rules')}: {error}") from None
-        if isinstance(content, dict) and content.get("results") == []:
+        links = content.get("_links") if isinstance(content, dict) else None
+        if isinstance(content, dict) and content.get("results") == [] and not (isinstance(links, dict)
+                                                                               and links.get("next")):
             # not an error (a rule may be written before its content exists), but most often a typo
-            logger.warning("%s: the rule %r matches nothing this account can see; check it if that is unexpected",
-                           setting("advanced_rules"), rule)
+            logger.warning("%s: the rule %r matches nothing this account can see outside archived spaces; check it "
+                           "if that is unexpected", setting("advanced_rules"), rule)
 
     # ---- CQL reading (incremental windows, advanced rules, and per-space fallbacks) -------------------------------
     def _scope_filter(self, key: str) -> str:
@@ -657,8 +659,7 @@ class ConfluenceReader(ABC):
             document = self.builder.content(facts, convert=id(facts) not in place)
             if id(facts) in place:
                 job_future, index = place[id(facts)]
-                document[PENDING_BODY] = PendingBody(
-                    job_future, index, partial(self.builder.convert, facts.storage, facts.space_key))
+                document[PENDING_BODY] = PendingBody(job_future, index, partial(self.builder.convert_body, facts))
             built.append((scope_key, document))
         attachments = [document for _, document in built if document["type"] == "attachment"]
         if attachments:

@@ -822,7 +822,7 @@ class _Renderer:
     def _content_url(self, target: etree._Element) -> str | None:
         """The URL of the page (`ri:page`) or blog post (`ri:blog-post`, by its posting day: a blog post is not
         found by a page's title URL, and may share its title with a page) a link names."""
-        title = target.get(RI_CONTENT_TITLE) or ""
+        title = (target.get(RI_CONTENT_TITLE) or "").strip()
         if target.tag != RI_BLOG_POST:
             return self._page_url(title, target.get(RI_SPACE_KEY))
         day = target.get(RI_POSTING_DAY)
@@ -961,7 +961,7 @@ class _Renderer:
                                  or _child(node, AC_ADF_CONTENT) is not None or _child(node, AC_ADF_NODE) is not None):
             self.adf_node(node, flow)
         elif fallback is not None:
-            self.block_container(fallback, flow)
+            self.children(fallback, flow)  # inline where the extension stands inline (a card in a sentence)
 
     def adf_node(self, element: etree._Element, flow: _Flow) -> None:
         node_type = element.get("type")

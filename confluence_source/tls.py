@@ -57,11 +57,11 @@ def _read_pem(value: str) -> str:
     """The PEM text of `ssl_ca`; also accepts the path of a PEM file, which is what people often paste."""
     text = value.strip()
     if _PEM_BEGIN not in text:
-        candidate = Path(text).expanduser()
         looks_like_path = len(text) < 4096 and "\n" not in text
-        if looks_like_path and candidate.is_file():
+        candidate = _existing_file(text) if looks_like_path else None
+        if candidate is not None:
             text = candidate.read_text(encoding="utf-8", errors="replace").strip()
-        elif looks_like_path and (candidate.is_absolute() or text.startswith(("~", ".")) or candidate.suffix):
+        elif looks_like_path and (text.startswith(("/", "~", ".")) or Path(text).suffix):
             raise ConfluenceConfigError(
                 f"{setting('ssl_ca')} names no readable file: give the PEM certificate itself "
                 "(-----BEGIN CERTIFICATE----- ...) or the path of a file holding it"
@@ -78,6 +78,16 @@ def _read_pem(value: str) -> str:
     except (ssl.SSLError, ValueError) as exc:
         raise ConfluenceConfigError(f"{setting('ssl_ca')} is not a valid PEM certificate ({exc})") from exc
     return text + "\n"
+
+
+def _existing_file(text: str) -> Path | None:
+    """The file `text` names, or None: also for what cannot be a path at all (a certificate's base64 without its
+    BEGIN line is a "name" too long for the file system; `~nobody/x` names no home)."""
+    try:
+        candidate = Path(text).expanduser()
+        return candidate if candidate.is_file() else None
+    except (OSError, RuntimeError, ValueError):
+        return None
 
 
 def _write_bundle(extra_pem: str) -> str:

@@ -72,21 +72,27 @@ def add_missing_fields(client: Elasticsearch, index: str, mappings: dict[str, An
     is never changed, whatever its type or settings: a sub-field is added beside the field's own definition."""
     try:
         current = client.indices.get_mapping(index=index)
-        added: list[str] = []
-        for concrete, entry in current.body.items():  # one entry per concrete index (several behind an alias)
-            mapped = (entry.get("mappings") or {}).get("properties") or {}
-            missing = _missing_fields(mappings.get("properties", {}), mapped)
-            if missing:
-                client.indices.put_mapping(index=concrete, properties=missing)
-                added.extend(_field_names(missing, mapped))
-        added = sorted(set(added))
-        if added:
-            logger.info("Added the field(s) %s to the mapping of %s", ", ".join(added), index)
-        return added
     except ApiError as error:
         logger.warning("Could not add new fields to the mapping of %s (HTTP %s); they stay unsearchable there",
                        index, error.meta.status)
         return []
+    added: list[str] = []
+    for concrete, entry in current.body.items():  # one entry per concrete index (several behind an alias)
+        mapped = (entry.get("mappings") or {}).get("properties") or {}
+        missing = _missing_fields(mappings.get("properties", {}), mapped)
+        if not missing:
+            continue
+        try:
+            client.indices.put_mapping(index=concrete, properties=missing)
+        except ApiError as error:  # e.g. a key that may write documents but not change this index's mapping
+            logger.warning("Could not add new fields to the mapping of %s (HTTP %s); they stay unsearchable there",
+                           concrete, error.meta.status)
+            continue
+        added.extend(_field_names(missing, mapped))
+    added = sorted(set(added))
+    if added:
+        logger.info("Added the field(s) %s to the mapping of %s", ", ".join(added), index)
+    return added
 
 
 def _missing_fields(contract: dict[str, Any], mapped: dict[str, Any]) -> dict[str, Any]:

@@ -222,3 +222,24 @@ def test_counting_rejected_documents_waits_out_a_moment_without_the_cluster(
     monkeypatch.setattr(client, "count", flaky_count)
     assert elastic.rejected_document_count("1795838198.87", settings) == 0
     assert len(attempts) == 2
+
+
+def test_new_sub_fields_reach_every_index_behind_an_alias_that_allows_it(es: Elasticsearch, index_name: str) -> None:
+    """One concrete index whose mapping may not change (here a read-only block) must not keep the others as they
+    were."""
+    from destinations.es_indices import add_missing_fields
+    from destinations.es_mapping import content_index_mappings
+
+    older = content_index_mappings()
+    del older["properties"]["title"]["fields"]["words"]
+    locked, open_index, alias = index_name, f"{index_name}-open", f"{index_name}-alias"
+    for name in (locked, open_index):
+        es.indices.create(index=name, mappings=older, aliases={alias: {}})
+    es.indices.put_settings(index=locked, settings={"index.blocks.read_only": True})
+    try:
+        assert add_missing_fields(es, alias, content_index_mappings()) == ["title.words"]
+        title = es.indices.get_mapping(index=open_index)[open_index]["mappings"]["properties"]["title"]
+        assert title["fields"]["words"] == {"type": "text", "analyzer": "simple"}
+    finally:
+        es.indices.put_settings(index=locked, settings={"index.blocks.read_only": False})
+        es.indices.delete(index=open_index)

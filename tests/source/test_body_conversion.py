@@ -17,6 +17,7 @@ from confluence_source.body_conversion import (
     BodyConversionPool,
     BodyJob,
     PendingBody,
+    blog_display_url,
     convert_job,
     display_url,
     link_keys,
@@ -77,6 +78,11 @@ def test_display_urls_put_only_path_safe_titles_in_the_path():
     assert display_url(WEB_BASE, "ENG", "100% / done") == (
         f"{WEB_BASE}/pages/viewpage.action?spaceKey=ENG&title=100%25+%2F+done")
     assert display_url(WEB_BASE, None, "Home") is None
+    assert blog_display_url(WEB_BASE, "ENG", "2024/01/02", "News (Q1)") == (
+        f"{WEB_BASE}/display/ENG/2024/01/02/News+%28Q1%29")
+    assert blog_display_url(WEB_BASE, "ENG", "2024/01/02", "Q3 / Q4?") == (
+        f"{WEB_BASE}/pages/viewpage.action?spaceKey=ENG&title=Q3+%2F+Q4%3F&postingDay=2024%2F01%2F02")
+    assert blog_display_url(WEB_BASE, "ENG", "2024-01-02", "News") is None
 
 
 def test_a_job_missing_a_lookup_says_so():

@@ -131,7 +131,7 @@ def test_a_rule_that_matches_nothing_is_reported(small_sim: Simulator, caplog: p
         open_reader(settings_for(small_sim, advanced_rules=['space = "ENG" and type = page', "space = NOPE"]))
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert warnings == ["sources.confluence.advanced_rules: the rule 'space = NOPE' matches nothing this account can "
-                        "see; check it if that is unexpected"]
+                        "see outside archived spaces; check it if that is unexpected"]
 
 
 def test_the_source_checks_before_extracting(small_sim: Simulator) -> None:

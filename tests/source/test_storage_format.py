@@ -281,8 +281,8 @@ def test_adf_node_without_content_is_read_from_its_fallback() -> None:
         "</ac:adf-extension> now.</p>"
     )
     body = convert(storage)
-    assert "incident 42" in body.text
-    assert "[incident 42](https://status.example.com/incident/42)" in body.markdown
+    assert body.text == "See incident 42 now."
+    assert body.markdown == "See [incident 42](https://status.example.com/incident/42) now."
 
 
 def test_jira_macro_becomes_the_issue_key_only() -> None:

@@ -87,6 +87,17 @@ def test_garbage_ssl_ca_is_a_config_error(https_sim: Simulator) -> None:
 def test_an_ssl_ca_path_that_names_no_file_says_so(https_sim: Simulator, tmp_path: Path) -> None:
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca names no readable file"):
         open_reader(settings_for(https_sim, ssl_ca=str(tmp_path / "missing.pem")))
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca names no readable file"):
+        open_reader(settings_for(https_sim, ssl_ca="~nosuchuser-here/ca.pem"))
+
+
+def test_a_certificate_without_its_pem_lines_is_a_config_error(https_sim: Simulator,
+                                                               private_ca: trustme.CA) -> None:
+    """Its base64 alone is one long word: never taken for a file name the system refuses."""
+    pem = private_ca.cert_pem.bytes().decode()
+    bare = "".join(line for line in pem.splitlines() if "-----" not in line)
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca must hold a PEM certificate"):
+        open_reader(settings_for(https_sim, ssl_ca=bare))
 
 
 def test_files_are_downloaded_over_tls_as_the_api_is(https_sim: Simulator, private_ca: trustme.CA) -> None:
