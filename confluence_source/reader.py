@@ -741,7 +741,6 @@ class ConfluenceReader(ABC):
                 f"while {purpose}; not reconciling deletions on it"
             )
 
-
     def confirm_gone(self, scope_key: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
         """Of these indexed documents that the scope's id listing left out, those that are gone from the scope.
 
