@@ -989,10 +989,6 @@ def test_cli_a_summary_that_cannot_be_written_does_not_hide_the_sync(make_harnes
 def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path):
     """Also with settings meant for the user's own site in the working directory's `.dlt/` and the shell: the demo
     deletes and refills its indices, so none of them may steer it (a cloud id would point it at a real cluster)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
     from urllib.parse import urlsplit
 
     from es_local.options import DEFAULT_PORT
@@ -1001,25 +997,31 @@ def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path)
     if parts.hostname not in ("127.0.0.1", "localhost") or parts.port != DEFAULT_PORT:
         pytest.skip(f"the demo always uses es_local's node on port {DEFAULT_PORT} (es_local.ensure_running() "
                     f"without options); the session's node is {es_url}")
-    repo = Path(__file__).resolve().parents[2]
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("SOURCES__", "DESTINATION__"))} | {"DLT_DATA_DIR": str(tmp_path / "dlt")}
-    env |= {"SOURCES__CONFLUENCE__ADVANCED_RULES": '[{"query": "space = NOPE"}]',
-            "DESTINATION__ELASTICSEARCH__ES_HOSTS": "http://127.0.0.1:1"}
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "secrets.toml").write_text(
-        '[destination.elasticsearch]\nes_cloud_id = "prod:ZXhhbXBsZS5pbnZhbGlkJGFiYyRkZWY="\nes_api_key = "k"\n'
-        '[sources.confluence]\npersonal_access_token = "not-the-demo"\nssl_ca = "/nowhere.pem"\n')
-    (tmp_path / ".dlt" / "config.toml").write_text(
-        '[sources.confluence]\nspaces = "NOPE"\nextract_attachment_content = false\nconcurrent_downloads = 0\n')
-    result = subprocess.run([sys.executable, str(repo / "pipelines" / "confluence_to_es.py"), "--demo"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = run_cli_in(
+        tmp_path, ["--demo"],
+        config='[sources.confluence]\nspaces = "NOPE"\nextract_attachment_content = false\nconcurrent_downloads = 0\n',
+        secrets='[destination.elasticsearch]\nes_cloud_id = "prod:ZXhhbXBsZS5pbnZhbGlkJGFiYyRkZWY="\nes_api_key = "k"\n'
+                '[sources.confluence]\npersonal_access_token = "not-the-demo"\nssl_ca = "/nowhere.pem"\n',
+        variables={"SOURCES__CONFLUENCE__ADVANCED_RULES": '[{"query": "space = NOPE"}]',
+                   "DESTINATION__ELASTICSEARCH__ES_HOSTS": "http://127.0.0.1:1"})
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "Full sync finished" in out and "Incremental sync finished" in out, out
     assert "deployment checklist" in out.lower() or "rollback" in out.lower(), out
     assert "[attachment]" in out, out  # the second sample search finds words inside an attached PDF
     assert "extracted" in out  # the summary says how many file texts were extracted
+
+
+def run_cli_in(folder, arguments: list[str], config: str, secrets: str, variables: dict[str, str]):
+    """The command line run in `folder` with these `.dlt/` files and setting variables (none of the session's)."""
+    (folder / ".dlt").mkdir()
+    (folder / ".dlt" / "config.toml").write_text(config)
+    (folder / ".dlt" / "secrets.toml").write_text(secrets)
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SOURCES__", "DESTINATION__"))}
+    env |= {"DLT_DATA_DIR": str(folder / "dlt"), **variables}
+    script = Path(__file__).resolve().parents[2] / "pipelines" / "confluence_to_es.py"
+    return subprocess.run([sys.executable, str(script), *arguments], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=120)
 
 
 def phrase_hits(harness, phrase: str) -> set[str]:
@@ -1227,11 +1229,6 @@ def test_cli_settings_dlt_cannot_read_exit_2_in_one_line(tmp_path, files, enviro
 def test_a_setting_variable_set_to_nothing_leaves_the_settings_files_in_charge(tmp_path):
     """Schedulers pass an unconfigured variable as an empty string (GitHub's unset `vars.X`); dlt would take it as the
     value and override config.toml."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from pipelines.setting_environment import unset_blank_setting_variables
 
     environment = {"SOURCES__CONFLUENCE__SPACES": " ", "DESTINATION__ELASTICSEARCH__ES_INDEX": "kept",
@@ -1240,17 +1237,11 @@ def test_a_setting_variable_set_to_nothing_leaves_the_settings_files_in_charge(t
                                                           "SOURCES__CONFLUENCE__SPACES"]
     assert environment == {"DESTINATION__ELASTICSEARCH__ES_INDEX": "kept", "OTHER": ""}
 
-    repo = Path(__file__).resolve().parents[2]
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "config.toml").write_text(
-        '[destination.elasticsearch]\nes_hosts = "http://127.0.0.1:1"\nes_max_retries = 0\n'
-        '[sources.confluence]\ndata_source = "Confluence Cloud"\nconfluence_url = "http://127.0.0.1:1/wiki"\n')
-    (tmp_path / ".dlt" / "secrets.toml").write_text(
-        '[sources.confluence]\naccount_email = "a@example.com"\napi_token = "t"\n')
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("SOURCES__", "DESTINATION__"))}
-    env |= {"DLT_DATA_DIR": str(tmp_path / "dlt"), "DESTINATION__ELASTICSEARCH__ES_HOSTS": "",
-            "SOURCES__CONFLUENCE__DATA_SOURCE": ""}
-    result = subprocess.run([sys.executable, str(repo / "pipelines" / "confluence_to_es.py")], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli_in(
+        tmp_path, [],
+        config='[destination.elasticsearch]\nes_hosts = "http://127.0.0.1:1"\nes_max_retries = 0\n'
+               '[sources.confluence]\ndata_source = "Confluence Cloud"\nconfluence_url = "http://127.0.0.1:1/wiki"\n',
+        secrets='[sources.confluence]\naccount_email = "a@example.com"\napi_token = "t"\n',
+        variables={"DESTINATION__ELASTICSEARCH__ES_HOSTS": "", "SOURCES__CONFLUENCE__DATA_SOURCE": ""})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "127.0.0.1:1" in result.stderr.splitlines()[-1], result.stderr[-2000:]
