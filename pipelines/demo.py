@@ -44,7 +44,10 @@ def default_settings_environment() -> dict[str, str]:
     """Every `[sources.confluence]` and `[destination.elasticsearch]` setting at its default, as environment
     variables. The environment is the provider dlt asks first, so the demo reads nothing of the user's own settings
     (`.dlt/*.toml` here or in ~/.dlt, or the shell): a cloud id, API key or `advanced_rules` meant for their site
-    must never steer the demo, which deletes and refills its indices."""
+    must never steer the demo, which deletes and refills its indices. A setting without a value is given as a blank
+    variable, which the source and destination settings read as unset; this runs after the command line has dropped
+    the user's blank variables (`pipelines.setting_environment`), so these stay. Benchmark runs, which start the
+    command line as a new process, are kept apart another way (`bench.pipeline_runner.tuning_only_project`)."""
     values = {f"{SOURCE_PREFIX}{name.upper()}": _as_environment_value(parameter.default)
               for name, parameter in inspect.signature(confluence_settings).parameters.items()}
     defaults = ElasticsearchDestinationConfiguration()
