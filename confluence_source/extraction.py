@@ -131,6 +131,45 @@ def _decoded(data: bytes | bytearray) -> str:
 
 
 def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
+    """Reads the file as its declared type and, when that fails or finds no text, as the type its bytes show, if
+    different: a `.docx` saved under a `.doc` name (or uploaded as `application/msword`) is common and still has
+    its text. (Some readers find no text in a file of another format rather than failing.)"""
+    try:
+        text = _read_as(data, media_type)
+    except ExtractionError as error:
+        if error.reason != "unreadable":
+            raise
+        actual = _sniffed_type(data)
+        if actual is None or actual == media_type:
+            raise
+        try:
+            return _read_as(data, actual)
+        except ExtractionError:
+            raise error from None
+    if text.strip():
+        return text
+    actual = _sniffed_type(data)
+    if actual is None or actual == media_type:
+        return text
+    try:
+        return _read_as(data, actual)
+    except ExtractionError:
+        return text
+
+
+def _sniffed_type(data: bytes | bytearray) -> str | None:
+    """The document type the bytes show, when it is one kreuzberg reads (never a text or archive type: those say
+    nothing beyond what the declared type said)."""
+    try:
+        detected = str(_kreuzberg().detect_mime_type(data)).lower()
+    except Exception:  # noqa: BLE001 - kreuzberg's "Could not determine MIME type": nothing better to try
+        return None
+    if detected.startswith("text/") or not _readable(detected) or _decoded_as_text(detected):
+        return None
+    return detected
+
+
+def _read_as(data: bytes | bytearray, media_type: str) -> str:
     kreuzberg = _kreuzberg()
     config = _config()  # outside the try: a configuration kreuzberg rejects must fail loudly, not mark every file
     try:

@@ -111,6 +111,26 @@ def test_a_password_protected_office_file_is_reported_as_encrypted():
     assert raised.value.reason == "encrypted"
 
 
+@pytest.mark.parametrize(
+    ("kind", "declared_type", "file_name"),
+    [
+        ("docx", "application/msword", "brief.doc"),  # saved by Word under an old name
+        ("pdf", files.MEDIA_TYPES["docx"], "report.docx"),
+        ("xlsx", files.MEDIA_TYPES["pptx"], "numbers.pptx"),
+    ],
+)
+def test_a_document_of_another_type_than_declared_is_read_as_what_its_bytes_show(kind, declared_type, file_name):
+    text = extract_text(files.file_bytes(kind, 0), declared_type, file_name)
+    assert " ".join(files.phrase(kind, 0).split()) in " ".join(text.split())
+
+
+def test_a_file_unreadable_as_declared_and_as_sniffed_keeps_the_first_message():
+    data = b"%PDF-1.7\n" + bytes(300)  # looks like a PDF, is none, and was declared a Word file
+    with pytest.raises(ExtractionError) as raised:
+        extract_text(data, files.MEDIA_TYPES["docx"], "broken.docx")
+    assert raised.value.reason == "unreadable" and "DOCX" in str(raised.value)
+
+
 def test_a_damaged_office_file_is_reported_as_unreadable():
     with pytest.raises(ExtractionError) as raised:
         extract_text(b"PK\x03\x04 this is not really a zip", files.MEDIA_TYPES["docx"], "broken.docx")
