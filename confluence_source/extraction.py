@@ -135,7 +135,7 @@ def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
     different: a `.docx` saved under a `.doc` name (or uploaded as `application/msword`) is common and still has
     its text. (Some readers find no text in a file of another format rather than failing.)"""
     try:
-        text = _read_as(data, media_type)
+        text, title = _read_as(data, media_type)
     except ExtractionError as error:
         if error.reason != "unreadable":
             raise
@@ -143,18 +143,17 @@ def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
         if actual is None or actual == media_type:
             raise
         try:
-            return _read_as(data, actual)
+            return _with_title(*_read_as(data, actual))
         except ExtractionError:
             raise error from None
-    if text.strip():
-        return text
-    actual = _sniffed_type(data)
-    if actual is None or actual == media_type:
-        return text
-    try:
-        return _read_as(data, actual)
-    except ExtractionError:
-        return text
+    if not text.strip():
+        actual = _sniffed_type(data)
+        if actual is not None and actual != media_type:
+            try:
+                text, title = _read_as(data, actual)
+            except ExtractionError:
+                pass
+    return _with_title(text, title)
 
 
 def _sniffed_type(data: bytes | bytearray) -> str | None:
@@ -169,7 +168,8 @@ def _sniffed_type(data: bytes | bytearray) -> str | None:
     return detected
 
 
-def _read_as(data: bytes | bytearray, media_type: str) -> str:
+def _read_as(data: bytes | bytearray, media_type: str) -> tuple[str, str | None]:
+    """The text of the file read as `media_type`, and the title it names in its own metadata, if any."""
     kreuzberg = _kreuzberg()
     config = _config()  # outside the try: a configuration kreuzberg rejects must fail loudly, not mark every file
     try:
@@ -186,7 +186,17 @@ def _read_as(data: bytes | bytearray, media_type: str) -> str:
         if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
         raise ExtractionError("unreadable", f"{type(error).__name__}: {str(error)[:300]}") from None
-    return str(result.content or "")
+    title = result.metadata.get("title") if isinstance(result.metadata, dict) else None
+    return str(result.content or ""), title if isinstance(title, str) else None
+
+
+def _with_title(text: str, title: str | None) -> str:
+    """The text with the document's own title in front when the text does not hold it: an HTML page's `<title>`
+    (or a Word file's title property) is often the best search term for it and is not part of the body text. A
+    file with no text of its own stays without (`no_text` tells a scanned PDF from one whose text was read)."""
+    if not text.strip() or not title or not title.strip() or " ".join(title.split()) in " ".join(text.split()):
+        return text
+    return f"{title.strip()}\n\n{text}"
 
 
 def _kreuzberg() -> Any:

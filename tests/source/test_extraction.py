@@ -96,6 +96,13 @@ def test_text_kreuzberg_has_a_reader_for_is_still_read_by_it():
     assert "Quokka" in text and "status" in text and "<" not in text  # the markup is gone
 
 
+def test_an_html_title_is_searchable_once():
+    page = b"<html><head><title>Wombat rota</title></head><body><p>Who is on call</p></body></html>"
+    assert extract_text(page, "text/html", "rota.html").split("\n") == ["Wombat rota", "", "Who is on call"]
+    repeated = b"<html><head><title>Wombat rota</title></head><body><h1>Wombat rota</h1></body></html>"
+    assert extract_text(repeated, "text/html", "rota.html").count("Wombat rota") == 1
+
+
 def test_a_type_that_is_turned_down_is_not_extracted():
     with pytest.raises(ValueError):
         extract_text(files.file_bytes("png", 0), "image/png", "diagram.png")
