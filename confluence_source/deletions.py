@@ -153,7 +153,7 @@ def plan_deletions(
             doomed = [doc_id for doc_id in doomed if doc_id in gone]
         candidates[space_key].extend((doc_id, doc_type) for doc_id in doomed)
         listed[(space_key, doc_type)] = len(current)
-    _hold_back_short_listings(listed, candidates, count_total, known_counts, plan)
+    _hold_back_short_listings(listed, candidates, count_total, known_counts, plan, policy.allow_mass_delete)
 
     space_totals: dict[str, int] = defaultdict(int)
     for (space_key, _), count in indexed_counts.items():
@@ -172,11 +172,12 @@ def plan_deletions(
 
 def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates: dict[str, list[tuple[str, str]]],
                               count_total: CountTotal, known_counts: Mapping[tuple[str, str], int],
-                              plan: DeletionPlan) -> None:
+                              plan: DeletionPlan, overridden: bool = False) -> None:
     """Keep what a listing that ended early would delete. A server that ends a listing without saying so (no next
     link, no error) looks exactly like one that has no more items; where pages or blog posts are about to be deleted,
     Confluence's count of the scope (asked only then, unless the count check already did) must not exceed what was
-    listed."""
+    listed. A gap that lasts (search counting something its listings never show) would keep those documents for
+    good, so `overridden` (`--allow-mass-delete`) lets the deletions through, with a warning."""
     for (space_key, doc_type), listed_count in sorted(listed.items()):
         if doc_type not in COUNT_CHECKED_TYPES:
             continue
@@ -188,10 +189,15 @@ def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates:
             counted = count_total([space_key], [doc_type])
         if counted <= listed_count:
             continue
+        if overridden:
+            logger.warning("Deleting %d %s document(s) of space %s although Confluence counts %d there and its listing "
+                           "returned %d (--allow-mass-delete)", len(doomed), doc_type, space_key, counted, listed_count)
+            continue
         candidates[space_key] = [item for item in candidates[space_key] if item[1] != doc_type]
         plan.short_listings.append(ShortListing(space_key, doc_type, listed_count, counted, len(doomed)))
         logger.warning("Kept %d %s document(s) of space %s: Confluence counts %d there, but its listing returned %d; "
-                       "the next run checks again", len(doomed), doc_type, space_key, counted, listed_count)
+                       "the next run checks again (where this lasts, a run with --allow-mass-delete deletes them)",
+                       len(doomed), doc_type, space_key, counted, listed_count)
 
 
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],

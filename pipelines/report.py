@@ -26,7 +26,8 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
     if summary.short_listings:
         kept = sum(short["kept"] for short in summary.short_listings)
         where = ", ".join(f"{short['doc_type']}s of {short['space_key']}" for short in summary.short_listings)
-        print(f"  {'kept':<12} {kept:>8} ({where}: listed fewer than Confluence counts; checked again next run)")
+        print(f"  {'kept':<12} {kept:>8} ({where}: listed fewer than Confluence counts; checked again next run, "
+              "--allow-mass-delete deletes them)")
     print(f"  {'failed':<12} {summary.failed:>8}"
           + (" (refused by Elasticsearch: see the dead-letter index)" if summary.failed else ""))
     print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")

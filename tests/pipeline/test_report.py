@@ -16,5 +16,5 @@ def test_documents_kept_after_a_short_listing_are_counted_and_placed(capsys: pyt
     print_summary(summary)
     kept = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("kept")]
     assert kept == ["  kept                3 (pages of ENG, blogposts of OPS: listed fewer than Confluence counts; "
-                    "checked again next run)"]
+                    "checked again next run, --allow-mass-delete deletes them)"]
     assert summary.as_dict()["short_listings"][0]["kept"] == 2

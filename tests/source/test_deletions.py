@@ -437,6 +437,25 @@ def test_a_listing_that_ends_early_without_saying_so_deletes_none_of_its_scope(e
     assert gone_beta[0] not in plan.delete_ids
 
 
+def test_allow_mass_delete_lets_a_lasting_short_listing_delete(es: Elasticsearch, index: str) -> None:
+    """A gap between search's count and the listing that never closes would otherwise keep those documents for
+    good, even through --full-refresh: the user's explicit override lets them go."""
+    site = Site(es, index)
+    gone = site.delete_in_confluence("BETA", "page", count=2)
+    site.confluence.current[("BETA", "page")].add("counted-but-never-listed")  # search counts it, no listing shows it
+    listing = site.confluence.iter_current_ids
+
+    def without_the_counted_one(space_key: str, doc_type: str) -> Iterator[str]:
+        yield from (doc_id for doc_id in listing(space_key, doc_type) if doc_id != "counted-but-never-listed")
+
+    site.confluence.iter_current_ids = without_the_counted_one  # type: ignore[method-assign]
+    assert site.plan().delete_ids == [], "by default the gap keeps them"
+
+    plan = site.plan(policy=DeletionPolicy(allow_mass_delete=True))
+
+    assert sorted(plan.delete_ids) == sorted(gone) and plan.short_listings == []
+
+
 def test_a_full_read_that_ended_early_deletes_none_of_its_scope(es: Elasticsearch, index: str) -> None:
     site = Site(es, index)
     ledger = SyncLedger()
