@@ -19,6 +19,7 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
 from collections import deque
@@ -137,6 +138,10 @@ def confluence_settings(
         check_labels_and_moves=check_labels_and_moves,
         extract_attachment_content=extract_attachment_content,
     )
+
+
+#: The `[sources.confluence]` setting names.
+SETTING_NAMES: tuple[str, ...] = tuple(inspect.signature(confluence_settings).parameters)
 
 
 @dlt.source(section="confluence", max_table_nesting=0)

@@ -29,6 +29,7 @@ from dlt.common.runtime import signals  # noqa: E402
 from dlt.common.storages import FileStorage  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
+from confluence_source import SETTING_NAMES  # noqa: E402
 from confluence_source.errors import (  # noqa: E402
     ConfluenceAuthError,
     ConfluenceConfigError,
@@ -46,7 +47,10 @@ from pipelines.job_log import quiet_failed_job_attempts  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
-from pipelines.setting_environment import unset_blank_setting_variables  # noqa: E402
+from pipelines.setting_environment import (  # noqa: E402
+    hide_shortened_source_variables,
+    unset_blank_setting_variables,
+)
 from pipelines.setting_errors import setting_problem  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 
@@ -144,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         quiet_failed_job_attempts()
     unset_blank_setting_variables()
+    for name in hide_shortened_source_variables(SETTING_NAMES, args.pipeline_name):
+        print(f"warning: ignored the environment variable {name}: source settings are read as "
+              f"SOURCES__CONFLUENCE__<NAME>", file=sys.stderr)
     options = SyncOptions(
         pipeline_name=args.pipeline_name,
         full_refresh=args.full_refresh,

@@ -1,4 +1,5 @@
-"""Settings given as environment variables: a blank one counts as not set.
+"""Settings given as environment variables: a blank one counts as not set, and a source setting counts only under
+its full name.
 
 dlt takes an environment variable that is set to nothing as a value, and the environment comes before
 `.dlt/secrets.toml` and `.dlt/config.toml`. Schedulers set variables that way when they are not configured (GitHub
@@ -6,12 +7,17 @@ Actions gives an unset `vars.X` as an empty string, so does a systemd `Environme
 what the settings files say: a blank `SOURCES__CONFLUENCE__DATA_SOURCE` turned a Cloud site into "Confluence Server",
 a blank `DESTINATION__ELASTICSEARCH__ES_HOSTS` discarded the configured cluster. So such variables are removed before
 anything is read.
+
+dlt also falls back from `SOURCES__CONFLUENCE__USERNAME` to `SOURCES__USERNAME` and to a bare `USERNAME`, ahead of
+the settings files. The source's setting names are common words: `USERNAME` is set on every Windows machine and
+many desktops, `PASSWORD` or `SPACES` may belong to another tool, and a stray `SPACES` once meant deleting every
+other space from the index. So those shortened forms are hidden from dlt for the run.
 """
 
 from __future__ import annotations
 
 import os
-from typing import MutableMapping
+from typing import Iterable, MutableMapping
 
 SETTING_PREFIXES = ("SOURCES__", "DESTINATION__")
 
@@ -23,3 +29,22 @@ def unset_blank_setting_variables(environment: MutableMapping[str, str] = os.env
     for name in blank:
         del environment[name]
     return blank
+
+
+def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name: str,
+                                    environment: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Remove the variables that dlt would read as a source setting under a shortened name (`USERNAME`,
+    `SOURCES__USERNAME`, also behind the pipeline name); returns the removed names other than the bare ones, which
+    are too common to be worth a warning."""
+    shortened: dict[str, bool] = {}  # upper-case name -> worth a warning
+    for setting in setting_names:
+        key = setting.upper()
+        shortened[key] = False
+        shortened[f"SOURCES__{key}"] = True
+        for prefix in {pipeline_name.upper(), pipeline_name}:
+            shortened[f"{prefix}__{key}"] = True
+            shortened[f"{prefix}__SOURCES__{key}"] = True
+    hidden = sorted(name for name in environment if name in shortened or name.upper() in shortened)
+    for name in hidden:
+        del environment[name]
+    return [name for name in hidden if shortened.get(name, shortened.get(name.upper()))]

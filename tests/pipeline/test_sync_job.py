@@ -1226,6 +1226,28 @@ def test_cli_settings_dlt_cannot_read_exit_2_in_one_line(tmp_path, files, enviro
     assert "pw-5c1e9a" not in stderr
 
 
+def test_shortened_setting_variables_meant_for_something_else_do_not_reach_the_source(make_harness, tmp_path):
+    """dlt would read a bare `SPACES` or `PASSWORD` (or `SOURCES__SPACES`) ahead of `[sources.confluence]` in the
+    settings files: a `USERNAME` that every Windows machine sets broke the credentials, and a stray `SPACES` made
+    the run delete every other space from the index."""
+    harness = make_harness("datacenter")
+    keys = sorted(space.key for space in harness.site.spaces.values() if not space.key.startswith("~"))
+    credentials = harness.sim.credentials
+    result = run_cli_in(
+        tmp_path, ["--pipeline-name", harness.pipeline_name],
+        config=f'[destination.elasticsearch]\nes_hosts = "{harness.es_url}"\nes_index = "{harness.index}"\n'
+               f'[sources.confluence]\ndata_source = "Confluence Data Center"\n'
+               f'confluence_url = "{harness.sim.base_url}"\nspaces = "{keys[0]}"\n',
+        secrets=f'[sources.confluence]\nusername = "{credentials["username"]}"\n'
+                f'password = "{credentials["password"]}"\n',
+        variables={"USERNAME": "somebody-else", "PASSWORD": "not-for-confluence", "SPACES": keys[1],
+                   "SOURCES__SPACES": keys[1], f"{harness.pipeline_name.upper()}__SPACES": keys[1]})
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ignored")]
+    assert len(warnings) == 2 and "SOURCES__SPACES" in warnings[1], result.stderr
+    assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0]}
+
+
 def test_a_setting_variable_set_to_nothing_leaves_the_settings_files_in_charge(tmp_path):
     """Schedulers pass an unconfigured variable as an empty string (GitHub's unset `vars.X`); dlt would take it as the
     value and override config.toml."""
