@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Collection, Iterable, Mapping
 
 from . import settings as defaults
 from .sync_state import IndexedDocuments, SyncLedger
@@ -102,6 +102,7 @@ def plan_deletions(
     content_types: Iterable[str] = CONTENT_TYPES,
     all_seen_indexed: bool = True,
     confirm_gone: ConfirmGone | None = None,
+    spaces_of_others: Collection[str] = (),
 ) -> DeletionPlan:
     """Work out which indexed documents of this site must go.
 
@@ -109,12 +110,13 @@ def plan_deletions(
     listed the spaces explicitly that is their decision and is not guarded; with `spaces = "*"` a vanished space
     was deleted, archived or hidden in Confluence, so the guard applies. `all_seen_indexed` says that Elasticsearch
     accepted every document of this run's load (none was dead-lettered), which lets counts stand in for id sets.
-    `confirm_gone`, where given, has the last word on what a scope's id listing left out.
+    `confirm_gone`, where given, has the last word on what a scope's id listing left out. `spaces_of_others` are
+    spaces that other pipelines sync into the same index: not syncing them here deletes nothing of theirs.
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
     indexed_counts = indexed.counts_by_space_and_type()  # refreshes the index first
-    for doc_id, space_key, doc_type in indexed.ids(exclude_space_keys=synced_spaces):
+    for doc_id, space_key, doc_type in indexed.ids(exclude_space_keys=set(synced_spaces) | set(spaces_of_others)):
         candidates[space_key].append((doc_id, doc_type))
     unguarded_spaces = set(candidates) if spaces_from_config else set()
 

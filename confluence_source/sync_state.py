@@ -168,6 +168,23 @@ class WatermarkStore:
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
 
+    def spaces_of_other_pipelines(self) -> dict[str, list[str]]:
+        """Space key -> the other pipelines that synced it into this index from this site, by their saved state: their
+        documents are theirs to delete, not this pipeline's, which merely does not sync that space."""
+        try:
+            hits = list(scan(self.client, index=self.index, size=1000, preserve_order=False, query={
+                "query": {"bool": {"filter": [{"term": {"site_url": self.site_url}}],
+                                   "must_not": [{"term": {"pipeline_name": self.pipeline_name}}]}},
+                "_source": ["pipeline_name", "space_names"]}))
+        except NotFoundError:
+            return {}
+        claimed: dict[str, list[str]] = defaultdict(list)
+        for hit in hits:
+            source = hit.get("_source") or {}
+            for space_key in source.get("space_names") or {}:
+                claimed[space_key].append(str(source.get("pipeline_name")))
+        return {space_key: sorted(names) for space_key, names in claimed.items()}
+
     def clear(self) -> None:
         """Forget the watermarks (used by --full-refresh so a failed full run is not mistaken for an old one)."""
         try:

@@ -181,6 +181,11 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     if space_scopes and not settings.advanced_rules:
         # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
         # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
+        spaces_of_others = call_with_backoff(store.spaces_of_other_pipelines, es_retries, "reading the sync state")
+        left_to_others = sorted(set(spaces_of_others) - space_scopes)
+        if left_to_others:
+            logger.info("Not deleting spaces %s: other pipelines (%s) sync them into this index", ", ".join(
+                left_to_others), ", ".join(sorted({name for key in left_to_others for name in spaces_of_others[key]})))
         deletion_plan = call_with_backoff(lambda: plan_deletions(
             indexed,
             synced_spaces=space_scopes,
@@ -192,6 +197,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
                                   allow_mass_delete=options.allow_mass_delete),
             all_seen_indexed=rejected == 0,
+            spaces_of_others=spaces_of_others,
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)

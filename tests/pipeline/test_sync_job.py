@@ -1267,3 +1267,24 @@ def test_a_setting_variable_set_to_nothing_leaves_the_settings_files_in_charge(t
         variables={"DESTINATION__ELASTICSEARCH__ES_HOSTS": "", "SOURCES__CONFLUENCE__DATA_SOURCE": ""})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "127.0.0.1:1" in result.stderr.splitlines()[-1], result.stderr[-2000:]
+
+
+def test_pipelines_sharing_an_index_leave_each_others_spaces_alone(make_harness):
+    """Two pipelines (say, one per team) syncing different spaces of one site into one index: a space one of them
+    does not sync is the other's, not gone. A space a pipeline stops syncing is still removed by that pipeline."""
+    harness = make_harness("datacenter")
+    keys = ["ENG", "~syncbot", "DOCS"]
+    first, second = harness.pipeline_name, f"{harness.pipeline_name}_other"
+    harness.configure(spaces=f"{keys[0]},{keys[2]}")
+    harness.run(pipeline_name=first)
+    harness.configure(spaces=keys[1])
+    assert harness.run(pipeline_name=second).deleted == 0
+    harness.configure(spaces=f"{keys[0]},{keys[2]}")
+    assert harness.run(pipeline_name=first).deleted == 0
+    assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0], keys[1], keys[2]}
+
+    harness.configure(spaces=keys[0])
+    summary = harness.run(pipeline_name=first)
+
+    assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0], keys[1]}
+    assert summary.deleted > 0
