@@ -60,6 +60,7 @@ from destinations.es_indices import (
     forget_index,
 )
 from destinations.es_mapping import content_index_mappings, content_index_settings
+from destinations.es_write_target import check_write_target
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from destinations.es_stats import LoadStatistics, record_batch, total_statistics
 
@@ -264,13 +265,17 @@ def check_connection(
 
 
 def create_content_index(client: Elasticsearch | None = None, settings: ElasticsearchSettings | None = None) -> bool:
-    """Create the content index with the project's mapping if it is missing; True if this call created it. Errors
-    are one-line `ElasticsearchSettingsError`s naming the setting to fix."""
+    """Create the content index with the project's mapping if it is missing, or check that the existing one can take
+    the connector's documents; True if this call created it. Errors are one-line `ElasticsearchSettingsError`s naming
+    the setting to fix."""
     settings = settings or resolve_settings()
     client = client or shared_client(settings.connection)
     with settings.connection.explained_errors(settings.index):
-        return create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
-                                       RetryPolicy(max_retries=PREFLIGHT_RETRIES))
+        created = create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
+                                          RetryPolicy(max_retries=PREFLIGHT_RETRIES))
+        if not created:
+            check_write_target(client, settings.index, content_index_mappings())
+        return created
 
 
 def elasticsearch_client_from_config(settings: ElasticsearchSettings | None = None, **explicit: Any) -> Elasticsearch:

@@ -181,6 +181,40 @@ def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_
     assert es.count(index=index_name, query={"match": {"title.words": "diagram"}})["count"] == 1
 
 
+def test_preflight_refuses_an_index_mapped_for_other_values(
+    es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone else's index named by mistake: every document would go to the dead-letter index."""
+    es.indices.create(index=index_name, mappings={"properties": {"title": {"type": "long"}, "labels": {
+        "properties": {"name": {"type": "keyword"}}}, "body": {"type": "keyword"}, "version": {"type": "long"}}})
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    with pytest.raises(ElasticsearchConfigurationError) as error:
+        check_connection()
+    assert str(error.value) == (
+        f"Index {index_name} maps title as long, labels as object, which cannot hold this connector's values: name "
+        "an index of its own (it is created with the right mapping) (set destination.elasticsearch.es_index)")
+
+
+def test_preflight_refuses_an_alias_without_a_write_index_and_takes_one_with(
+    es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from destinations.es_mapping import content_index_mappings
+
+    alias, members = f"{index_name}-alias", [index_name, f"{index_name}-2"]
+    for member in members:
+        es.indices.create(index=member, mappings=content_index_mappings(), aliases={alias: {}})
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", alias)
+    try:
+        with pytest.raises(ElasticsearchConfigurationError, match="none of them is its write index.*es_index"):
+            check_connection()
+        es.indices.put_alias(index=members[1], name=alias, is_write_index=True)
+        assert check_connection().index_created is False
+    finally:
+        es.indices.delete(index=members[1])
+
+
 @pytest.mark.parametrize("verify_certs", ["true", "false"])
 def test_an_https_url_for_a_plain_http_node_says_so(
     es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch, verify_certs: str
