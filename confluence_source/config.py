@@ -294,6 +294,8 @@ def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
         key = item.strip()
         if key and key not in keys:
             keys.append(key)
+    if not keys and isinstance(value, str) and value.strip():  # separators only: a list whose keys went missing
+        raise ConfluenceConfigError(f"{setting('spaces')} lists no space key: {value!r} (use '*' for every space)")
     if not keys or "*" in keys:
         if len(keys) > 1:
             raise ConfluenceConfigError(f"{setting('spaces')}: use either '*' or a list of space keys, not both")

@@ -362,6 +362,8 @@ class ConfluenceReader(ABC):
                 unknown.append(wanted)
                 continue
             space = spaces[key]
+            if any(chosen.key == key for chosen in selected):
+                continue  # the same space written twice, in another case ("ENG, eng")
             if space.status == "archived" and not include_archived:
                 logger.warning(
                     "Space %s is archived and %s is false: it is not synced", key, setting("index_archived")

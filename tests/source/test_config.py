@@ -176,6 +176,12 @@ def test_spaces(value: Any, expected: Any) -> None:
     assert dc(spaces=value).spaces == expected
 
 
+@pytest.mark.parametrize("value", [",", " , ,"])
+def test_spaces_of_separators_only_are_refused(value: str) -> None:
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.spaces lists no space key"):
+        dc(spaces=value)
+
+
 def test_spaces_mixing_star_and_keys_is_refused() -> None:
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.spaces"):
         dc(spaces="*, ENG")

@@ -46,6 +46,11 @@ def test_space_keys_match_case_insensitively(small_sim: Simulator) -> None:
     assert [space.key for space in reader.state.selected] == ["ENG"]
 
 
+def test_a_space_written_twice_in_another_case_is_read_once(small_sim: Simulator) -> None:
+    reader = open_reader(settings_for(small_sim, spaces="ENG, eng"))
+    assert [space.key for space in reader.state.selected] == ["ENG"]
+
+
 def test_rejected_credentials(small_sim: Simulator) -> None:
     wrong = "Wr0ng-Secret-Value"
     cases: list[tuple[dict[str, Any], str]]
