@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -26,7 +27,6 @@ if str(REPO_ROOT) not in sys.path:
 from dlt.common.configuration.exceptions import ConfigurationException  # noqa: E402
 from dlt.common.exceptions import SignalReceivedException  # noqa: E402
 from dlt.common.runtime import signals  # noqa: E402
-from dlt.common.storages import FileStorage  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from confluence_source import SETTING_NAMES  # noqa: E402
@@ -91,14 +91,12 @@ def fraction(text: str) -> float:
 
 
 def pipeline_name(text: str) -> str:
-    """A dlt pipeline name: it names a folder (and the run lock beside it), so no path separators or dots in front."""
-    problem = f"{text!r} cannot name a folder (no / or \\, and no . in front; e.g. confluence_to_es)"
-    try:
-        FileStorage.validate_file_name_component(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(problem) from None
-    if text.startswith(".") or not text.strip():
-        raise argparse.ArgumentTypeError(problem)
+    """A dlt pipeline name: it names a folder (and the run lock beside it) on any system, and is typed again after
+    `dlt pipeline`, so only letters, digits, `_`, `-` and `.`, not first, and not too long for a file name."""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a pipeline name: use up to 100 letters, digits, _, - and ., beginning with a letter, "
+            "digit or _ (e.g. confluence_to_es)")
     return text
 
 

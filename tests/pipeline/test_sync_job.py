@@ -960,9 +960,13 @@ def test_cli_elasticsearch_unreachable_exit_2_naming_es_hosts(make_harness, tmp_
     (["--summary-json", "no-such-folder/summary.json"], "the folder no-such-folder does not exist"),
     (["--summary-json", "."], ". is a folder, not a file"),
     (["--demo", "--demo-preset", "huge"], "invalid choice: 'huge'"),
-    (["--pipeline-name", "nightly/wiki"], "'nightly/wiki' cannot name a folder"),
-    (["--pipeline-name", "../wiki"], "'../wiki' cannot name a folder"),
-], ids=["missing-folder", "folder", "preset", "pipeline-name-with-slash", "pipeline-name-outside"])
+    (["--pipeline-name", "nightly/wiki"], "'nightly/wiki' is not a pipeline name"),
+    (["--pipeline-name", "../wiki"], "'../wiki' is not a pipeline name"),
+    (["--pipeline-name", "a:b"], "'a:b' is not a pipeline name"),
+    (["--pipeline-name=-wiki"], "'-wiki' is not a pipeline name"),
+    (["--pipeline-name", "w" * 101], "is not a pipeline name: use up to 100 letters"),
+], ids=["missing-folder", "folder", "preset", "pipeline-name-with-slash", "pipeline-name-outside",
+        "pipeline-name-with-colon", "pipeline-name-like-an-option", "pipeline-name-too-long"])
 def test_cli_arguments_are_checked_before_the_run(args, complaint, capsys):
     from pipelines.confluence_to_es import main
 
