@@ -251,7 +251,7 @@ def check_connection(
     settings = settings or resolve_settings()
     client = client or shared_client(settings.connection)
     where = settings.connection.describe()
-    policy = RetryPolicy(max_retries=PREFLIGHT_RETRIES)
+    policy = preflight_retries(settings)
     cluster_name = version = None
     with settings.connection.explained_errors():
         try:
@@ -264,6 +264,12 @@ def check_connection(
     return ConnectionReport(where, cluster_name, version, settings.index, created)
 
 
+def preflight_retries(settings: ElasticsearchSettings) -> RetryPolicy:
+    """A few quick retries before the run (not more than `es_max_retries`), logged only with -v: a failure ends in
+    its own one-line message."""
+    return RetryPolicy(max_retries=min(PREFLIGHT_RETRIES, settings.max_retries), quiet=True)
+
+
 def create_content_index(client: Elasticsearch | None = None, settings: ElasticsearchSettings | None = None) -> bool:
     """Create the content index with the project's mapping if it is missing, or check that the existing one can take
     the connector's documents; True if this call created it. Errors are one-line `ElasticsearchSettingsError`s naming
@@ -272,7 +278,7 @@ def create_content_index(client: Elasticsearch | None = None, settings: Elastics
     client = client or shared_client(settings.connection)
     with settings.connection.explained_errors(settings.index):
         created = create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
-                                          RetryPolicy(max_retries=PREFLIGHT_RETRIES))
+                                          preflight_retries(settings))
         if not created:
             check_write_target(client, settings.index, content_index_mappings())
         return created

@@ -34,6 +34,8 @@ class RetryPolicy:
     max_retries: int
     initial_delay: float = INITIAL_DELAY_SECONDS
     max_delay: float = MAX_DELAY_SECONDS
+    # retries only logged with -v: where a failure ends in its own one-line message anyway (the preflight)
+    quiet: bool = False
 
     def delay(self, retry_number: int) -> float:
         """Wait before retry `retry_number` (1-based): half fixed, half random ("equal jitter")."""
@@ -42,8 +44,9 @@ class RetryPolicy:
 
     def sleep_before(self, retry_number: int, reason: str) -> None:
         wait = self.delay(retry_number)
-        logger.warning(
-            "Elasticsearch: %s; retry %d of %d in %.1fs", reason, retry_number, self.max_retries, wait
+        logger.log(
+            logging.INFO if self.quiet else logging.WARNING,
+            "Elasticsearch: %s; retry %d of %d in %.1fs", reason, retry_number, self.max_retries, wait,
         )
         # a stop asked of the command line (SIGINT, SIGTERM; dlt's handler only takes note) ends the wait at once
         deadline = time.monotonic() + wait

@@ -43,7 +43,7 @@ from destinations.elastic import (  # noqa: E402
     ElasticsearchUnavailableError,
     find_wrapped_error,
 )
-from pipelines.job_log import quiet_failed_job_attempts  # noqa: E402
+from pipelines.job_log import quiet_failed_job_attempts, quiet_transport_warnings  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         quiet_failed_job_attempts()
+        quiet_transport_warnings()
     unset_blank_setting_variables()
     for name in hide_shortened_source_variables(SETTING_NAMES, args.pipeline_name):
         print(f"warning: ignored the environment variable {name}: source settings are read as "

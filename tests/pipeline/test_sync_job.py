@@ -1292,3 +1292,15 @@ def test_pipelines_sharing_an_index_leave_each_others_spaces_alone(make_harness)
 
     assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0], keys[1]}
     assert summary.deleted > 0
+
+
+def test_cli_an_unreachable_elasticsearch_is_one_line_with_default_retries(tmp_path):
+    """The client's node warnings and the preflight's retries would come before the message that matters."""
+    result = run_cli_in(
+        tmp_path, [],
+        config='[destination.elasticsearch]\nes_hosts = "http://127.0.0.1:9"\n'
+               '[sources.confluence]\ndata_source = "Confluence Cloud"\nconfluence_url = "http://127.0.0.1:9/wiki"\n',
+        secrets='[sources.confluence]\naccount_email = "a@example.com"\napi_token = "t"\n', variables={})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: Cannot reach Elasticsearch at http://127.0.0.1:9 (set destination.elasticsearch.es_hosts)"]
