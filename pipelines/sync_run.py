@@ -33,6 +33,8 @@ logger = logging.getLogger("confluence_to_es")
 PIPELINE_NAME = "confluence_to_es"
 DATASET_NAME = "confluence"
 CONTENT_TABLES = ("spaces", "pages", "blogposts", "comments", "attachments")
+# dlt local-state key: the index and site the pipeline's newest package was extracted for
+PACKAGE_TARGET_KEY = "package_target"
 # Bytes read from Confluence from which the garbage of the extract step is worth two full collections (medium and
 # large full reads are 30 MB and more; an incremental run with nothing to do reads about a tenth of that).
 RELEASE_MEMORY_AFTER_BYTES = 24 * 1024 * 1024
@@ -154,12 +156,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     pipeline = make_pipeline(options)
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
     remove_abandoned_extracts(pipeline)
-    if pipeline.has_pending_data:
-        # an earlier run stopped between its extract and the end of its load: finish that package first, on its
-        # own, so that this run's normalize counts (the summary) are this run's only
-        logger.warning("Loading a package left pending by an earlier run before syncing")
-        pipeline.normalize()
-        pipeline.load()
+    finish_pending_package(pipeline, {"es_index": index, "site_url": settings.site_url})
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
                         indexed=indexed, body_workers=None)
@@ -218,6 +215,32 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         space_names={space.key: space.name for space in reader.state.selected},
     ), es_retries, "saving the watermarks")
     return summary
+
+
+def finish_pending_package(pipeline: dlt.Pipeline, target: dict[str, str]) -> None:
+    """Load what an earlier run left between its extract and the end of its load, first and on its own (so that this
+    run's normalize counts, the summary, are this run's only), and note where this run's package is going.
+
+    A package goes only where it was extracted for: the working folder is shared by every checkout and
+    configuration that uses the same pipeline name, and the sink writes to whatever `es_index` is set now. A package
+    for another index or site is dropped instead; that earlier run saved no watermarks, so the next sync of its own
+    index and site reads the same changes again."""
+    if pipeline.has_pending_data:
+        try:
+            pending_target = pipeline.get_local_state_val(PACKAGE_TARGET_KEY)
+        except KeyError:  # written by a version that did not record it
+            pending_target = target
+        if pending_target == target:
+            logger.warning("Loading a package left pending by an earlier run before syncing")
+            pipeline.normalize()
+            pipeline.load()
+        else:
+            logger.warning("Dropped a package left pending by an earlier run that synced %s into index %s: this run "
+                           "syncs %s into index %s (the next run for that index and site reads it again)",
+                           pending_target.get("site_url"), pending_target.get("es_index"), target["site_url"],
+                           target["es_index"])
+            pipeline.abort_packages()
+    pipeline.set_local_state_val(PACKAGE_TARGET_KEY, target)
 
 
 def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:

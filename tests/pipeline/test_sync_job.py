@@ -700,6 +700,34 @@ def test_a_package_left_between_extract_and_load_is_finished_first_and_not_count
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
+def test_a_package_left_pending_for_another_index_and_site_is_dropped_not_loaded_here(make_harness, monkeypatch):
+    """The working folder is shared by every configuration that uses the pipeline name; the sink writes to the
+    index set now. A package extracted for one site and index must not end up in another's."""
+    import dlt
+
+    first = make_harness("datacenter")
+    original_normalize = dlt.Pipeline.normalize
+    calls = []
+
+    def killed_before_normalize(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return original_normalize(self, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "normalize", killed_before_normalize)
+    with pytest.raises(KeyboardInterrupt):
+        first.run()
+    second = make_harness("cloud")  # now configured: another site, another index, the same working folder
+
+    second.run(pipelines_dir=str(first.pipelines_dir), pipeline_name=first.pipeline_name)
+
+    assert {doc["site_url"] for doc in second.docs().values()} == {second.sim.base_url.removesuffix("/wiki")}
+    first.configure()
+    first.run()
+    assert set(first.docs()) == set().union(*first.visible().values())
+
+
 def test_the_half_written_package_of_a_killed_extract_is_removed(make_harness, tmp_path):
     """A killed extract leaves its package in a folder of its own, which dlt never reads or removes."""
     harness = make_harness("cloud")
