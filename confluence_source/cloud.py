@@ -96,6 +96,14 @@ class CloudReader(ConfluenceReader):
             spaces.extend(space_from_v2(raw, self.client.web_url) for raw in page.items)
         return spaces
 
+    def _space_exists(self, space: SpaceInfo) -> bool:
+        try:
+            self.client.get_json(self.client.v2(f"{defaults.V2_SPACES}/{space.id}"), {},
+                                 purpose="checking that a space still exists")
+        except ConfluenceNotFoundError:
+            return False
+        return True
+
     # ---- full reads ------------------------------------------------------------------------------------------
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:
         # the labels of the types read next from v2 lists come with this type's, where a search finds them

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterator
+from urllib.parse import quote
 
 from . import settings as defaults
 from .client import JsonObject, Listing
@@ -45,6 +46,14 @@ class DataCenterReader(ConfluenceReader):
         ):
             spaces.extend(space_from_v1(raw, self.client.web_url) for raw in page.items)
         return spaces
+
+    def _space_exists(self, space: SpaceInfo) -> bool:
+        try:
+            self.client.get_json(self.client.v1(f"{defaults.DC_SPACES}/{quote(space.key, safe='')}"), {},
+                                 purpose="checking that a space still exists")
+        except ConfluenceNotFoundError:
+            return False
+        return True
 
     def _infer_zone(self) -> tzinfo | None:
         """The server's UTC offset as it renders the newest content's timestamp (the default zone of users who

@@ -348,6 +348,10 @@ class ConfluenceReader(ABC):
     def _list_spaces(self) -> list[SpaceInfo]:
         """Every space the user can see (current and archived)."""
 
+    @abstractmethod
+    def _space_exists(self, space: SpaceInfo) -> bool:
+        """Whether the user still sees the space (current or archived): one request."""
+
     def _select_spaces(self) -> list[SpaceInfo]:
         spaces = self.state.all_spaces
         include_archived = self.config.index_archived
@@ -691,9 +695,18 @@ class ConfluenceReader(ABC):
             self.space_vanished(scope.key)
 
     def space_vanished(self, key: str) -> None:
-        if key not in self.vanished:
-            logger.warning("Space %s disappeared during the run (HTTP 404); skipping it", key)
-            self.vanished.add(key)
+        """A listing of the space answered 404: skip the space if it is gone indeed. A 404 from a space that is still
+        there (a proxy, a node that lost its index for a moment) must not pass for its end: that space would be
+        saved as read with part of its content missing, so the run fails instead and the next one reads it again."""
+        if key in self.vanished:
+            return
+        space = self.state.all_spaces.get(key)
+        if space is not None and self._space_exists(space):
+            raise IncompleteListingError(
+                f"Confluence answered 404 while listing the content of space {key}, which still exists: this run "
+                "stops without saving its progress or deleting anything, and the next run reads it again")
+        logger.warning("Space %s disappeared during the run (HTTP 404); skipping it", key)
+        self.vanished.add(key)
 
     # ---- ledger ----------------------------------------------------------------------------------------------
     def record_seen(self, scope_key: str, doc_type: str, document_id: str) -> None:

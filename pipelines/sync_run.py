@@ -210,7 +210,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     summary.attachment_text = dict(sorted(reader.attachment_text.outcomes.items()))
     summary.elapsed_seconds = time.monotonic() - started
     call_with_backoff(lambda: store.save(
-        {scope.key: plan.started_at.isoformat() for scope in plan.scopes},
+        # a space that vanished during the run gets no watermark: should it come back, it is read in full
+        {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},
         last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
         space_names={space.key: space.name for space in reader.state.selected},
     ), es_retries, "saving the watermarks")

@@ -4,6 +4,7 @@ documents; a space or an item that vanishes mid-run is skipped; failures that do
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -89,19 +90,25 @@ def test_failures_that_do_not_heal_stop_the_read(fresh_sim: Simulator) -> None:
             pass
 
 
+def vanishing_space_faults(sim: Simulator) -> list[FaultRule]:
+    """A 404 for a listing of one space's content, and, where asked, for that space itself (it is gone)."""
+    docs = sim.site.space_by_key("DOCS")
+    assert docs is not None
+    if sim.config.flavour == "cloud":
+        return [FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v2.spaces.pages",
+                          path=f"/spaces/{docs.id}/pages"),
+                FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v2.spaces.get")]
+    # scan takes the space as a query parameter: fail the second scan request, a later page of the first space or
+    # the first page of another (with read-ahead, whichever listing asked second)
+    return [FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan", nth=2),
+            FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.space.get")]
+
+
 @pytest.mark.parametrize("concurrent_downloads", [1, 50], ids=["one-listing-at-a-time", "next-spaces-read-ahead"])
 def test_a_space_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path: Any,
                                                   caplog: pytest.LogCaptureFixture, concurrent_downloads: int) -> None:
-    docs = fresh_sim.site.space_by_key("DOCS")
-    assert docs is not None
-    if fresh_sim.config.flavour == "cloud":
-        rule = FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v2.spaces.pages",
-                         path=f"/spaces/{docs.id}/pages")
-    else:
-        # scan takes the space as a query parameter: fail the second scan request, a later page of the first space
-        # or the first page of another (with read-ahead, whichever listing asked second)
-        rule = FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan", nth=2)
-    fresh_sim.faults.add(rule)
+    for rule in vanishing_space_faults(fresh_sim):
+        fresh_sim.faults.add(rule)
     caplog.set_level(logging.WARNING)
     ledger = RecordingLedger()
     run = run_pipeline(settings_for(fresh_sim, concurrent_downloads=concurrent_downloads), tmp_path, ledger=ledger)
@@ -115,6 +122,20 @@ def test_a_space_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path
     assert others == {doc for doc in expected if _space_of(fresh_sim, doc) != lost}
     for key in {row["space_key"] for row in run.rows["spaces"]} - {lost}:
         assert (key, "page") in ledger.fully_read
+
+
+def test_a_404_from_a_space_that_still_exists_fails_the_run(fresh_sim: Simulator, tmp_path: Any) -> None:
+    """A proxy or a node answering 404 for a moment must not make a space look read while part of it is missing:
+    that space would be saved as read, and what was not listed would stay out of the index."""
+    from destinations.elastic import find_wrapped_error
+
+    listing_fault, _ = vanishing_space_faults(fresh_sim)
+    fresh_sim.faults.add(listing_fault)
+    with pytest.raises(Exception) as failed:  # wrapped by dlt's extract step
+        run_pipeline(settings_for(fresh_sim), tmp_path)
+    cause = find_wrapped_error(failed.value, (IncompleteListingError,))
+    assert cause is not None and re.search("404 while listing the content of space .*, which still exists",
+                                           str(cause)), failed.value
 
 
 def test_an_item_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path: Any,
