@@ -30,6 +30,8 @@ class FailedJobAttemptsFilter(logging.Filter):
         message = record.getMessage()
         if message.startswith(_JOB_ATTEMPT_MESSAGES):
             return False
+        if message.startswith("Package ") and " was not fully loaded." in message:
+            return False  # the run's own last line says the load failed, and the next run loads the package
         return not (message.startswith("Job for ") and any(marker in message for marker in _JOB_OUTCOME_MARKERS))
 
 

@@ -17,6 +17,8 @@ def test_failed_job_attempts_are_dropped_and_everything_else_kept() -> None:
     assert not keep(record("Terminal exception in job pages.1a2b.typed-jsonl in file /x/pages.1a2b.typed-jsonl"))
     assert not keep(record("Job for pages.1a2b.typed-jsonl retried in load 1795 with message Traceback (most ..."))
     assert not keep(record("Job for pages.1a2b.typed-jsonl failed terminally in load 1795 with message Traceback"))
+    assert not keep(record("Package 1795.28 was not fully loaded. Load job pool is successfully drained but 4 new "
+                           "jobs are left in the package.", logging.WARNING))
     assert keep(record("Job for pages.1a2b.typed-jsonl completed in load 1795", logging.INFO))
     assert keep(record("Metrics could not be restored from state: boom", logging.WARNING))
 
