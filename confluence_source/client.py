@@ -381,6 +381,13 @@ class ConfluenceClient:
                 f"The TLS certificate of {host} is not trusted ({_ssl_reason(error)}); set {setting('ssl_ca')} to the "
                 f"PEM of the CA that signed it, or {setting('ssl_enabled')} = false to skip verification"
             )
+        if isinstance(error, requests.Timeout) and self.credentials_accepted:
+            # the site answered earlier in this run: slow or gone now, not misconfigured (the run fails, exit 1)
+            return ConfluenceWentAwayError(
+                f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose}, also "
+                f"after {self.config.retry_count} retries (where it is slow rather than down, raise "
+                f"{setting('request_timeout')})"
+            )
         if isinstance(error, requests.Timeout):
             return ConfluenceConnectionError(
                 f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose} "

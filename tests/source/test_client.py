@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from email.utils import format_datetime
@@ -256,6 +257,21 @@ def test_a_site_that_goes_away_mid_run_is_a_failed_run_not_a_setting_to_fix() ->
             client.get_json(V2 + "/spaces", purpose="listing spaces")
     # not a ConfluenceRequestError, which some readers let pass (a name lookup would go on without the names)
     assert not isinstance(raised.value, ConfluenceRequestError)
+    assert exit_code_of(raised.value) == EXIT_FAILED
+
+
+def test_a_site_that_stops_answering_in_time_mid_run_is_a_failed_run_naming_the_timeout() -> None:
+    from pipelines.confluence_to_es import EXIT_FAILED, exit_code_of
+
+    client = make_client(retry_count=1)
+    with requests_mock.Mocker() as mock:
+        mock.get(V2 + "/spaces", [ok({"results": []})] + [{"exc": requests.exceptions.ReadTimeout("slow")}] * 3)
+        client.get_json(V2 + "/spaces", purpose="listing spaces")
+        with pytest.raises(ConfluenceConnectionError) as raised:
+            client.get_json(V2 + "/spaces", purpose="listing spaces")
+    assert re.search(r"did not answer within .* while listing spaces, also after 1 retries.*"
+                     r"sources\.confluence\.request_timeout", str(raised.value)), raised.value
+    assert "confluence_url" not in str(raised.value)
     assert exit_code_of(raised.value) == EXIT_FAILED
 
 
