@@ -75,6 +75,6 @@ def remove_abandoned_extracts(pipeline: dlt.Pipeline) -> int:
             continue
         removed += 1
     if removed:
-        logger.warning("Removed %d package(s) left half-written by an earlier run that stopped during its extract",
-                       removed)
+        logger.warning("Removed %d package(s) left half-written by an earlier run that failed or was stopped during "
+                       "its extract", removed)
     return removed
