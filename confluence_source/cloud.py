@@ -100,7 +100,7 @@ class CloudReader(ConfluenceReader):
         try:
             self.client.get_json(self.client.v2(f"{defaults.V2_SPACES}/{space.id}"), {},
                                  purpose="checking that a space still exists")
-        except ConfluenceNotFoundError:
+        except (ConfluenceNotFoundError, ConfluenceAuthError):  # gone, or no longer visible to the account
             return False
         return True
 

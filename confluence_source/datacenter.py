@@ -20,7 +20,7 @@ from urllib.parse import quote
 from . import settings as defaults
 from .client import JsonObject, Listing
 from .documents import ContentFacts, SpaceInfo, space_from_v1
-from .errors import ConfluenceNotFoundError
+from .errors import ConfluenceAuthError, ConfluenceNotFoundError
 from .reader import ConfluenceReader, Emitted, Scope
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class DataCenterReader(ConfluenceReader):
         try:
             self.client.get_json(self.client.v1(f"{defaults.DC_SPACES}/{quote(space.key, safe='')}"), {},
                                  purpose="checking that a space still exists")
-        except ConfluenceNotFoundError:
+        except (ConfluenceNotFoundError, ConfluenceAuthError):  # gone, or no longer visible to the account
             return False
         return True
 
