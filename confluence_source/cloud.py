@@ -96,13 +96,8 @@ class CloudReader(ConfluenceReader):
             spaces.extend(space_from_v2(raw, self.client.web_url) for raw in page.items)
         return spaces
 
-    def _space_exists(self, space: SpaceInfo) -> bool:
-        try:
-            self.client.get_json(self.client.v2(f"{defaults.V2_SPACES}/{space.id}"), {},
-                                 purpose="checking that a space still exists")
-        except (ConfluenceNotFoundError, ConfluenceAuthError):  # gone, or no longer visible to the account
-            return False
-        return True
+    def _space_url(self, space: SpaceInfo) -> str:
+        return self.client.v2(f"{defaults.V2_SPACES}/{space.id}")
 
     # ---- full reads ------------------------------------------------------------------------------------------
     def read_full(self, doc_type: str, scopes: list[Scope]) -> Iterator[Emitted]:

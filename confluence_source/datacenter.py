@@ -20,7 +20,7 @@ from urllib.parse import quote
 from . import settings as defaults
 from .client import JsonObject, Listing
 from .documents import ContentFacts, SpaceInfo, space_from_v1
-from .errors import ConfluenceAuthError, ConfluenceNotFoundError
+from .errors import ConfluenceNotFoundError
 from .reader import ConfluenceReader, Emitted, Scope
 
 logger = logging.getLogger(__name__)
@@ -47,13 +47,8 @@ class DataCenterReader(ConfluenceReader):
             spaces.extend(space_from_v1(raw, self.client.web_url) for raw in page.items)
         return spaces
 
-    def _space_exists(self, space: SpaceInfo) -> bool:
-        try:
-            self.client.get_json(self.client.v1(f"{defaults.DC_SPACES}/{quote(space.key, safe='')}"), {},
-                                 purpose="checking that a space still exists")
-        except (ConfluenceNotFoundError, ConfluenceAuthError):  # gone, or no longer visible to the account
-            return False
-        return True
+    def _space_url(self, space: SpaceInfo) -> str:
+        return self.client.v1(f"{defaults.DC_SPACES}/{quote(space.key, safe='')}")
 
     def _infer_zone(self) -> tzinfo | None:
         """The server's UTC offset as it renders the newest content's timestamp (the default zone of users who

@@ -40,6 +40,7 @@ from .documents import (
     outline_from_v1,
 )
 from .errors import (
+    ConfluenceAuthError,
     ConfluenceConfigError,
     ConfluenceConnectionError,
     ConfluenceNotFoundError,
@@ -348,9 +349,17 @@ class ConfluenceReader(ABC):
     def _list_spaces(self) -> list[SpaceInfo]:
         """Every space the user can see (current and archived)."""
 
-    @abstractmethod
     def _space_exists(self, space: SpaceInfo) -> bool:
         """Whether the user still sees the space (current or archived): one request."""
+        try:
+            self.client.get_json(self._space_url(space), {}, purpose="checking that a space still exists")
+        except (ConfluenceNotFoundError, ConfluenceAuthError):  # gone, or no longer visible to the account
+            return False
+        return True
+
+    @abstractmethod
+    def _space_url(self, space: SpaceInfo) -> str:
+        """The API address of one space."""
 
     def _select_spaces(self) -> list[SpaceInfo]:
         spaces = self.state.all_spaces
