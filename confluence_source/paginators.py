@@ -7,6 +7,9 @@ v2 (Cloud): `_links.next` is site-relative (`/wiki/api/v2/...?cursor=`) and is j
   host, and some Data Center versions repeat the context path in it;
 * `_links.base` reflects the server's configured base URL, which behind a proxy is often not the URL we can reach,
   so the next URL is built on the configured base instead;
+* a `next` link may also be absolute, naming the server's own idea of its address: it is followed on the configured
+  site instead (scheme, host and port), so that the credentials, which go with every page, never leave for another
+  host or for plain HTTP (v2 links too);
 * offset links (`start=`) are sometimes wrong (Data Center has sent a `start` that skips or repeats items), so the
   offset is recomputed from what the server actually returned (`start + size`).
 
@@ -78,6 +81,7 @@ class V2CursorPaginator(JSONLinkPaginator):
         super().update_state(response, data)
         if self._next_reference is None:
             return
+        self._next_reference = on_origin_of(urljoin(response.url, self._next_reference), response.url)
         self.empty_pages.count(bool(data), response.url, urljoin(response.url, self._next_reference))
         if self.empty_pages.too_many:
             raise IncompleteListingError(
@@ -147,9 +151,10 @@ def _is_offset_link(url: str) -> bool:
 
 
 def absolute_next_url(next_link: str, site_base: str, context: str) -> str:
-    """Resolve a v1 `_links.next` against the site base, tolerating links that already carry the context path."""
-    if urlsplit(next_link).scheme:
-        return next_link
+    """Resolve a v1 `_links.next` against the site base, tolerating links that already carry the context path; an
+    absolute link is moved onto the site base's scheme, host and port."""
+    if urlsplit(next_link).scheme or next_link.startswith("//"):
+        return on_origin_of(next_link, site_base)
     path = next_link if next_link.startswith("/") else "/" + next_link
     base_parts = urlsplit(site_base)
     base_path = base_parts.path.rstrip("/")
@@ -158,6 +163,12 @@ def absolute_next_url(next_link: str, site_base: str, context: str) -> str:
         base_path = base_path[: len(base_path) - len(context)]
     path_part, _, query = path.partition("?")
     return urlunsplit((base_parts.scheme, base_parts.netloc, base_path + path_part, query, ""))
+
+
+def on_origin_of(url: str, site_url: str) -> str:
+    """`url` with the scheme, host and port of `site_url` (its path and query kept)."""
+    parts, site = urlsplit(url), urlsplit(site_url)
+    return urlunsplit((site.scheme, site.netloc, parts.path, parts.query, ""))
 
 
 def advance_offset(url: str, next_start: int) -> str:

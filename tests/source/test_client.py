@@ -316,6 +316,27 @@ def test_v1_pages_advance_by_what_was_returned() -> None:
     assert pages[0].total == 3
 
 
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_a_next_link_to_another_host_or_to_plain_http_is_followed_on_the_site(api: str) -> None:
+    """The credentials go with every page: an absolute `next` (the server's own idea of its address, or a hostile
+    one) must not take them to another host, or over plain HTTP."""
+    client = make_client()
+    root = V1 + "/content/search" if api == "v1" else V2 + "/pages"
+    elsewhere = root.replace("https://example.atlassian.net", "http://collector.example.org")
+    downgraded = root.replace("https://", "http://")
+    with requests_mock.Mocker() as mock:
+        mock.get(root + "?limit=1", complete_qs=True, json={
+            "results": [{"id": "1"}], "size": 1, "_links": {"next": elsewhere + "?limit=1&cursor=b"}})
+        mock.get(root + "?limit=1&cursor=b", complete_qs=True, json={
+            "results": [{"id": "2"}], "size": 1, "_links": {"next": downgraded + "?limit=1&cursor=c"}})
+        mock.get(root + "?limit=1&cursor=c", complete_qs=True, json={"results": [{"id": "3"}], "size": 1,
+                                                                     "_links": {}})
+        pages = list(client.pages(root, {"limit": 1}, purpose="t", api=api))
+        hosts = {(request.scheme, request.netloc) for request in mock.request_history}
+    assert [item["id"] for page in pages for item in page.items] == ["1", "2", "3"]
+    assert hosts == {("https", "example.atlassian.net")}
+
+
 def test_an_empty_page_that_links_onwards_is_followed() -> None:
     client = make_client()
     with requests_mock.Mocker() as mock:
