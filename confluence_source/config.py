@@ -190,6 +190,9 @@ def parse_data_source(value: str | None) -> Flavour:
     return flavour  # type: ignore[return-value]
 
 
+_USER_INFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://)?[^/?#@\s]*@")
+
+
 def normalise_url(value: str | None, flavour: Flavour) -> str:
     """The site URL without trailing slash.
 
@@ -200,13 +203,15 @@ def normalise_url(value: str | None, flavour: Flavour) -> str:
     raw = (value or "").strip()
     if not raw:
         raise ConfluenceConfigError(f"{name} is not set (e.g. https://example.atlassian.net or https://host/confluence)")
-    parts = urlsplit(raw)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. https://example.atlassian.net)")
-    if parts.username or parts.password:
+    # `user:password@` in front of the host, also in a URL that is malformed otherwise: refused before the value is
+    # quoted in any message
+    if _USER_INFO.match(raw):
         raise ConfluenceConfigError(
             f"{name} must not contain credentials; put them in the credential settings instead"
         )
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. https://example.atlassian.net)")
     try:
         port = parts.port
     except ValueError as exc:

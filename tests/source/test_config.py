@@ -95,9 +95,12 @@ def test_cloud_url_with_another_path_is_refused() -> None:
         cloud("https://example.atlassian.net/jira")
 
 
-def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
-    with pytest.raises(ConfluenceConfigError) as error:
-        dc("https://bob:hunter2@wiki.example.com")
+@pytest.mark.parametrize("url", ["https://bob:hunter2@wiki.example.com", "htps://bob:hunter2@wiki.example.com/c",
+                                 "bob:hunter2@wiki.example.com/confluence", "https://bob:hunter2@/confluence"],
+                         ids=["well-formed", "misspelt-scheme", "no-scheme", "no-host"])
+def test_credentials_in_the_url_are_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ConfluenceConfigError, match="must not contain credentials") as error:
+        dc(url)
     assert "hunter2" not in str(error.value)
 
 
