@@ -203,11 +203,15 @@ def _printable(line: str) -> str:
     return "".join(character for character in _TERMINAL_ESCAPE.sub("", line) if character.isprintable()).strip()
 
 
+# Variables a worker never gets: dlt's settings in any of the forms dlt reads (`SOURCES__...`, `DESTINATION__...`,
+# the same behind a pipeline name, or a bare `ES_API_KEY`), and anything named like a secret of another tool.
+_WITHHELD = re.compile(r"__|PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|CLOUD_ID|CREDENTIAL|PRIVATE_KEY", re.IGNORECASE)
+
+
 def _worker_environment() -> dict[str, str]:
-    """The sync's environment without its dlt settings (`SOURCES__...`, `DESTINATION__...`: credentials among
-    them): a worker reads untrusted files with native code, and needs none of them."""
-    return {name: value for name, value in os.environ.items()
-            if not name.upper().startswith(("SOURCES__", "DESTINATION__"))}
+    """The sync's environment without its settings and without anything named like a secret: a worker reads
+    untrusted files with native code, and needs none of them."""
+    return {name: value for name, value in os.environ.items() if not _WITHHELD.search(name)}
 
 
 @dataclass
