@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         quiet_transport_warnings()
     unset_blank_setting_variables()
     for name in hide_shortened_source_variables(SETTING_NAMES, args.pipeline_name):
-        print(f"warning: ignored the environment variable {name}: source settings are read as "
-              f"SOURCES__CONFLUENCE__<NAME>", file=sys.stderr)
+        print(f"warning: ignored the environment variable {name}: settings are read as SOURCES__CONFLUENCE__<NAME> "
+              f"and DESTINATION__ELASTICSEARCH__<NAME>", file=sys.stderr)
     options = SyncOptions(
         pipeline_name=args.pipeline_name,
         full_refresh=args.full_refresh,

@@ -11,7 +11,8 @@ anything is read.
 dlt also falls back from `SOURCES__CONFLUENCE__USERNAME` to `SOURCES__USERNAME` and to a bare `USERNAME`, ahead of
 the settings files. The source's setting names are common words: `USERNAME` is set on every Windows machine and
 many desktops, `PASSWORD` or `SPACES` may belong to another tool, and a stray `SPACES` once meant deleting every
-other space from the index. So those shortened forms are hidden from dlt for the run.
+other space from the index. So those shortened forms are hidden from dlt for the run, and so are settings given
+behind the pipeline name (`CONFLUENCE_TO_ES__DESTINATION__...`), which only part of the run would see.
 """
 
 from __future__ import annotations
@@ -34,17 +35,21 @@ def unset_blank_setting_variables(environment: MutableMapping[str, str] = os.env
 def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name: str,
                                     environment: MutableMapping[str, str] = os.environ) -> list[str]:
     """Remove the variables that dlt would read as a source setting under a shortened name (`USERNAME`,
-    `SOURCES__USERNAME`, also behind the pipeline name); returns the removed names other than the bare ones, which
-    are too common to be worth a warning."""
+    `SOURCES__USERNAME`, also behind the pipeline name), and every setting given behind the pipeline name
+    (`CONFLUENCE_TO_ES__DESTINATION__...`); returns the removed names other than the bare ones, which are too common
+    to be worth a warning."""
     shortened: dict[str, bool] = {}  # upper-case name -> worth a warning
     for setting in setting_names:
         key = setting.upper()
         shortened[key] = False
         shortened[f"SOURCES__{key}"] = True
-        for prefix in {pipeline_name.upper(), pipeline_name}:
-            shortened[f"{prefix}__{key}"] = True
-            shortened[f"{prefix}__SOURCES__{key}"] = True
-    hidden = sorted(name for name in environment if name in shortened or name.upper() in shortened)
+        shortened[f"{pipeline_name.upper()}__{key}"] = True
+        shortened[f"{pipeline_name.upper()}__SOURCES__{key}"] = True
+    # dlt's settings behind the pipeline name: the source's and the run's own Elasticsearch client are set up before
+    # the pipeline exists and would not see them, while the load would
+    behind_pipeline_name = tuple(f"{pipeline_name.upper()}__{section}" for section in SETTING_PREFIXES)
+    hidden = sorted(name for name in environment
+                    if name.upper() in shortened or name.upper().startswith(behind_pipeline_name))
     for name in hidden:
         del environment[name]
-    return [name for name in hidden if shortened.get(name, shortened.get(name.upper()))]
+    return [name for name in hidden if shortened.get(name.upper(), True)]

@@ -1273,10 +1273,12 @@ def test_shortened_setting_variables_meant_for_something_else_do_not_reach_the_s
         secrets=f'[sources.confluence]\nusername = "{credentials["username"]}"\n'
                 f'password = "{credentials["password"]}"\n',
         variables={"USERNAME": "somebody-else", "PASSWORD": "not-for-confluence", "SPACES": keys[1],
-                   "SOURCES__SPACES": keys[1], f"{harness.pipeline_name.upper()}__SPACES": keys[1]})
+                   "SOURCES__SPACES": keys[1], f"{harness.pipeline_name.upper()}__SPACES": keys[1],
+                   f"{harness.pipeline_name.upper()}__DESTINATION__ELASTICSEARCH__ES_INDEX": "seen-by-the-load-only"})
     assert result.returncode == 0, result.stderr[-2000:]
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ignored")]
-    assert len(warnings) == 2 and "SOURCES__SPACES" in warnings[1], result.stderr
+    assert len(warnings) == 3 and "SOURCES__SPACES" in warnings[2], result.stderr
+    assert not harness.es.indices.exists(index="seen-by-the-load-only")
     assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0]}
 
 
