@@ -376,6 +376,11 @@ class ConfluenceClient:
                 f"address where it serves HTTPS, or to {_plain_http_url(site)} if it has none (the credentials then "
                 f"travel unencrypted)"
             )
+        if isinstance(error, requests.exceptions.SSLError) and _names_another_host(error):
+            return ConfluenceTLSError(
+                f"The TLS certificate of {host} was issued for another host name; set {setting('confluence_url')} "
+                f"to a name the certificate covers, or {setting('ssl_enabled')} = false to skip verification"
+            )
         if isinstance(error, requests.exceptions.SSLError):
             return ConfluenceTLSError(
                 f"The TLS certificate of {host} is not trusted ({_ssl_reason(error)}); set {setting('ssl_ca')} to the "
@@ -523,6 +528,12 @@ def _plain_http_url(site: str) -> str:
     except ValueError:
         port = 443
     return f"http://{parts.hostname}:{port}{parts.path}"
+
+
+def _names_another_host(error: requests.exceptions.SSLError) -> bool:
+    """A trusted certificate for another name (OpenSSL says "Hostname mismatch", or "IP address mismatch")."""
+    text = str(error).lower()
+    return "hostname mismatch" in text or "ip address mismatch" in text or "doesn't match" in text
 
 
 def _ssl_reason(error: requests.exceptions.SSLError) -> str:

@@ -112,3 +112,22 @@ def test_files_are_downloaded_over_tls_as_the_api_is(https_sim: Simulator, priva
     with pytest.raises(ConfluenceTLSError, match="not trusted"):
         untrusting.download(link, max_bytes=10_000_000, purpose="downloading")
     assert untrusting.file_stats.as_dict()["requests"] == 1  # a certificate failure is not retried
+
+
+def test_a_certificate_for_another_host_name_points_at_the_url(private_ca: trustme.CA,
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Trusting its CA cannot help a certificate issued for another name: the URL (or the certificate) is wrong."""
+    folder = tmp_path_factory.mktemp("tls-other-name")
+    server_cert = private_ca.issue_cert("wiki.example.com")
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    server_cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
+    server_cert.private_key_pem.write_to_path(str(key_file))
+    sim = start_simulator("datacenter", dataset=COMPACT, tls_cert=str(cert_file), tls_key=str(key_file))
+    try:
+        with pytest.raises(ConfluenceTLSError) as error:
+            open_reader(settings_for(sim, ssl_ca=private_ca.cert_pem.bytes().decode()))
+    finally:
+        sim.stop()
+    message = str(error.value)
+    assert "issued for another host name" in message and "sources.confluence.confluence_url" in message, message
+    assert "ssl_ca" not in message
