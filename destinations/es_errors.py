@@ -157,6 +157,12 @@ def _answered_in_plain_http(error: BaseException) -> bool:
     return any(answer in text for answer in _PLAIN_HTTP_ANSWERS)
 
 
+def _dropped_connection(error: BaseException) -> bool:
+    """The server took the connection and closed it without an answer (what a TLS port does with plain HTTP)."""
+    text = f"{error!r} {error.__cause__!r} {error.__context__!r}"
+    return any(marker in text for marker in ("Connection aborted", "RemoteDisconnected", "reset by peer"))
+
+
 def translate_client_error(
     error: BaseException, where: str, index: str | None = None, location_setting: str = "es_hosts"
 ) -> ElasticsearchConfigurationError | ElasticsearchUnavailableError | None:
@@ -184,8 +190,10 @@ def translate_client_error(
             f" or check {setting_path(location_setting)})"
         )
     if isinstance(error, EsConnectionError):
+        https_hint = ("; a node that serves HTTPS drops plain-HTTP requests like this: try https://"
+                      if "http://" in where and _dropped_connection(error) else "")
         return ElasticsearchUnavailableError(
-            f"Cannot reach Elasticsearch at {where} (set {setting_path(location_setting)})"
+            f"Cannot reach Elasticsearch at {where} (set {setting_path(location_setting)}{https_hint})"
         )
     if isinstance(error, UnsupportedProductError):
         return ElasticsearchConfigurationError(

@@ -43,5 +43,7 @@ def quiet_failed_job_attempts() -> None:
 
 
 def quiet_transport_warnings() -> None:
-    """Only errors of the Elasticsearch client's transport reach a normal run's output (see the module docstring)."""
-    logging.getLogger(TRANSPORT_LOGGER_NAME).setLevel(logging.ERROR)
+    """Only errors of the Elasticsearch client's transport, and of urllib3 under both clients (a certificate for
+    another host name is logged there with the whole certificate), reach a normal run's output."""
+    for name in (TRANSPORT_LOGGER_NAME, "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)

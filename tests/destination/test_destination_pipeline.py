@@ -231,6 +231,39 @@ def test_an_https_url_for_a_plain_http_node_says_so(
     assert "es_verify_certs" not in message
 
 
+def test_a_plain_http_url_for_a_node_that_drops_it_suggests_https(
+    index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TLS port closes a plain-HTTP connection without an answer: "cannot reach" alone would send the user
+    looking at the network."""
+    import threading
+
+    from destinations.es_errors import ElasticsearchUnavailableError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def drop_every_connection() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.recv(1024)
+            connection.close()
+
+    threading.Thread(target=drop_every_connection, daemon=True).start()
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES", "0")
+    try:
+        with pytest.raises(ElasticsearchUnavailableError, match="drops plain-HTTP requests like this: try https://"):
+            check_connection()
+    finally:
+        listener.close()
+
+
 def test_counting_rejected_documents_waits_out_a_moment_without_the_cluster(
     es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
