@@ -196,7 +196,8 @@ def _validate_ca_certs(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     if value.lstrip().startswith(_PEM_MARKER):
-        return value.strip() + "\n"
+        # a PEM pasted into one line of a settings file or variable keeps its line breaks as the two characters \n
+        return value.strip().replace("\\n", "\n") + "\n"
     path = os.path.expanduser(value.strip())
     if not os.path.isfile(path):
         raise ElasticsearchConfigurationError(

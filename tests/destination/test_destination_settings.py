@@ -161,6 +161,8 @@ def test_ca_certificate_as_pem_text_or_path(tmp_path: Path) -> None:
     from_text = build_settings(es_hosts="https://es.example:9200", es_ca_certs=pem)
     assert from_text.connection.ca_certs_is_pem
     build_client(from_text.connection).close()
+    on_one_line = build_settings(es_hosts="https://es.example:9200", es_ca_certs=pem.strip().replace("\n", "\\n"))
+    build_client(on_one_line.connection).close()  # as pasted into one line of a variable: "\n" as two characters
 
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(pem)
