@@ -336,6 +336,13 @@ class ConfluenceClient:
     def _raise_for(self, response: requests.Response | None, purpose: str, params: Mapping[str, Any] | None) -> None:
         if response is None:
             raise ConfluenceRequestError(f"Request failed while {purpose}")
+        if response.status_code in (401, 403) and response.history and not self.on_site(response.url):
+            # requests drops the credentials on a redirect to another host: nothing was wrong with them
+            raise ConfluenceConnectionError(
+                f"Confluence redirected a request to {_origin_text(response.url)}, where the credentials are not "
+                f"sent, and was refused there (HTTP {response.status_code}) while {purpose}; set "
+                f"{setting('confluence_url')} to the address the site answers on itself"
+            )
         self._raise_for_status(response.status_code, error_message(response), purpose, params)
 
     def _raise_for_status(self, status: int, message: str, purpose: str, params: Mapping[str, Any] | None) -> None:
@@ -417,6 +424,13 @@ class ConfluenceClient:
                 f"{self.config.retry_count} retries ({setting('retry_count')})"
             )
         return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
+
+
+def _origin_text(url: str) -> str:
+    """Scheme, host and port of `url`, for a message (no path, query or user info)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -275,6 +275,20 @@ def test_a_site_that_stops_answering_in_time_mid_run_is_a_failed_run_naming_the_
     assert exit_code_of(raised.value) == EXIT_FAILED
 
 
+def test_a_refusal_after_a_redirect_to_another_host_is_not_blamed_on_the_credentials() -> None:
+    """requests does not send the credentials to the host a redirect leads to; its 401 says nothing about them."""
+    client = make_client(retry_count=0)
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/user/current", status_code=302, headers={"Location": "https://login.example.org/sso?x=1"})
+        mock.get("https://login.example.org/sso?x=1", status_code=401, json={"message": "log in"})
+        with pytest.raises(ConfluenceConnectionError) as raised:
+            client.get_json(V1 + "/user/current", purpose="checking the credentials")
+        assert "Authorization" not in mock.request_history[-1].headers
+    message = str(raised.value)
+    assert "redirected a request to https://login.example.org" in message and "confluence_url" in message, message
+    assert "rejected the credentials" not in message
+
+
 def test_non_json_answer_points_at_the_url() -> None:
     client = make_client()
     with requests_mock.Mocker() as mock:
