@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import re
 import signal
 import sys
 from pathlib import Path
@@ -27,6 +26,7 @@ if str(REPO_ROOT) not in sys.path:
 from dlt.common.configuration.exceptions import ConfigurationException  # noqa: E402
 from dlt.common.exceptions import SignalReceivedException  # noqa: E402
 from dlt.common.runtime import signals  # noqa: E402
+from dlt.common.storages import FileStorage  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from confluence_source import SETTING_NAMES  # noqa: E402
@@ -91,12 +91,25 @@ def fraction(text: str) -> float:
 
 
 def pipeline_name(text: str) -> str:
-    """A dlt pipeline name: it names a folder (and the run lock beside it) on any system, and is typed again after
-    `dlt pipeline`, so only letters, digits, `_`, `-` and `.`, not first, and not too long for a file name."""
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}", text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a pipeline name: use up to 100 letters, digits, _, - and ., beginning with a letter, "
-            "digit or _ (e.g. confluence_to_es)")
+    """A dlt pipeline name: it names a folder (and the run lock beside it) on any system, is typed again after
+    `dlt pipeline`, and is the prefix of dlt's setting variables behind it."""
+    problem = None
+    if not text.strip():
+        problem = "it is blank"
+    elif len(text) > 100:
+        problem = "it is longer than 100 characters"
+    elif text.startswith(("-", ".")):
+        problem = "it must not begin with - or ."
+    elif "__" in text:
+        problem = "it must not contain __, the separator of dlt's setting variables"
+    else:
+        try:
+            FileStorage.validate_file_name_component(text)
+        except ValueError as error:  # pathvalidate's "[PV1100] invalid characters found: ..., platform=..."
+            detail = str(error).split("] ", 1)[-1].split(", platform", 1)[0]
+            problem = f"it cannot name a folder on every system ({detail})"
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pipeline name: {problem} (e.g. confluence_to_es)")
     return text
 
 

@@ -48,8 +48,8 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
     # dlt's settings behind the pipeline name: the source's and the run's own Elasticsearch client are set up before
     # the pipeline exists and would not see them, while the load would
     behind_pipeline_name = tuple(f"{pipeline_name.upper()}__{section}" for section in SETTING_PREFIXES)
-    hidden = sorted(name for name in environment
-                    if name.upper() in shortened or name.upper().startswith(behind_pipeline_name))
+    # exact names: dlt looks variables up in upper case (on Windows the environment ignores case anyway)
+    hidden = sorted(name for name in environment if name in shortened or name.startswith(behind_pipeline_name))
     for name in hidden:
         del environment[name]
-    return [name for name in hidden if shortened.get(name.upper(), True)]
+    return [name for name in hidden if shortened.get(name, True)]

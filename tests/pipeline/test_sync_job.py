@@ -990,11 +990,13 @@ def test_cli_elasticsearch_unreachable_exit_2_naming_es_hosts(make_harness, tmp_
     (["--demo", "--demo-preset", "huge"], "invalid choice: 'huge'"),
     (["--pipeline-name", "nightly/wiki"], "'nightly/wiki' is not a pipeline name"),
     (["--pipeline-name", "../wiki"], "'../wiki' is not a pipeline name"),
-    (["--pipeline-name", "a:b"], "'a:b' is not a pipeline name"),
-    (["--pipeline-name=-wiki"], "'-wiki' is not a pipeline name"),
-    (["--pipeline-name", "w" * 101], "is not a pipeline name: use up to 100 letters"),
+    (["--pipeline-name", "a:b"], "'a:b' is not a pipeline name: it cannot name a folder on every system"),
+    (["--pipeline-name=-wiki"], "'-wiki' is not a pipeline name: it must not begin with - or ."),
+    (["--pipeline-name", "w" * 101], "is not a pipeline name: it is longer than 100 characters"),
+    (["--pipeline-name", "sources__confluence"], "it must not contain __"),
 ], ids=["missing-folder", "folder", "preset", "pipeline-name-with-slash", "pipeline-name-outside",
-        "pipeline-name-with-colon", "pipeline-name-like-an-option", "pipeline-name-too-long"])
+        "pipeline-name-with-colon", "pipeline-name-like-an-option", "pipeline-name-too-long",
+        "pipeline-name-like-a-setting-section"])
 def test_cli_arguments_are_checked_before_the_run(args, complaint, capsys):
     from pipelines.confluence_to_es import main
 
