@@ -126,6 +126,16 @@ class SyncState:
     space_names: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OtherPipeline:
+    """Another pipeline's state document for the same site and index."""
+
+    name: str
+    updated_at: str
+    state_id: str
+    space_keys: tuple[str, ...]
+
+
 class WatermarkStore:
     """Reads and writes the state document of one (site, pipeline) pair in the side index."""
 
@@ -168,22 +178,22 @@ class WatermarkStore:
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
 
-    def spaces_of_other_pipelines(self) -> dict[str, list[str]]:
-        """Space key -> the other pipelines that synced it into this index from this site, by their saved state: their
-        documents are theirs to delete, not this pipeline's, which merely does not sync that space."""
+    def other_pipelines(self) -> list[OtherPipeline]:
+        """The other pipelines that sync spaces of this site into this index, by their saved state: the documents of
+        those spaces are theirs to delete, not this pipeline's, which merely does not sync them."""
         try:
             hits = list(scan(self.client, index=self.index, size=1000, preserve_order=False, query={
                 "query": {"bool": {"filter": [{"term": {"site_url": self.site_url}}],
                                    "must_not": [{"term": {"pipeline_name": self.pipeline_name}}]}},
-                "_source": ["pipeline_name", "space_names"]}))
+                "_source": ["pipeline_name", "updated_at", "space_names"]}))
         except NotFoundError:
-            return {}
-        claimed: dict[str, list[str]] = defaultdict(list)
-        for hit in hits:
-            source = hit.get("_source") or {}
-            for space_key in source.get("space_names") or {}:
-                claimed[space_key].append(str(source.get("pipeline_name")))
-        return {space_key: sorted(names) for space_key, names in claimed.items()}
+            return []
+        others = [OtherPipeline(name=str((hit.get("_source") or {}).get("pipeline_name")),
+                                updated_at=str((hit.get("_source") or {}).get("updated_at") or ""),
+                                state_id=str(hit["_id"]),
+                                space_keys=tuple(sorted((hit.get("_source") or {}).get("space_names") or {})))
+                  for hit in hits]
+        return sorted(others, key=lambda other: other.name)
 
     def clear(self) -> None:
         """Forget the watermarks (used by --full-refresh so a failed full run is not mistaken for an old one)."""

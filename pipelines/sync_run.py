@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch
 from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
-from confluence_source.sync_state import IndexedDocuments, SyncLedger, WatermarkStore, utc_now
+from confluence_source.sync_state import IndexedDocuments, OtherPipeline, SyncLedger, WatermarkStore, utc_now
 from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
@@ -68,6 +68,8 @@ class SyncSummary:
     refusal_message: str = ""
     # scopes whose id listing came back shorter than Confluence's count: their deletions wait for the next run
     short_listings: list[dict[str, Any]] = field(default_factory=list)
+    # other pipeline -> the spaces of its that this run did not sync and left in the index
+    left_to_other_pipelines: dict[str, list[str]] = field(default_factory=dict)
     index: str = ""
     site_url: str = ""
 
@@ -86,6 +88,7 @@ class SyncSummary:
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "refused_deletions": self.refused_deletions,
             "short_listings": self.short_listings,
+            "left_to_other_pipelines": self.left_to_other_pipelines,
             "index": self.index,
             "site_url": self.site_url,
         }
@@ -178,11 +181,9 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     if space_scopes and not settings.advanced_rules:
         # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
         # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
-        spaces_of_others = call_with_backoff(store.spaces_of_other_pipelines, es_retries, "reading the sync state")
-        left_to_others = sorted(set(spaces_of_others) - space_scopes)
-        if left_to_others:
-            logger.info("Not deleting spaces %s: other pipelines (%s) sync them into this index", ", ".join(
-                left_to_others), ", ".join(sorted({name for key in left_to_others for name in spaces_of_others[key]})))
+        others = call_with_backoff(store.other_pipelines, es_retries, "reading the sync state")
+        spaces_of_others = {key for other in others for key in other.space_keys}
+        summary.left_to_other_pipelines = report_spaces_left_to_others(others, space_scopes, store.index)
         deletion_plan = call_with_backoff(lambda: plan_deletions(
             indexed,
             synced_spaces=space_scopes,
@@ -242,6 +243,24 @@ def finish_pending_package(pipeline: dlt.Pipeline, target: dict[str, str]) -> No
                            target["es_index"])
             pipeline.abort_packages()
     pipeline.set_local_state_val(PACKAGE_TARGET_KEY, target)
+
+
+def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], state_index: str
+                                 ) -> dict[str, list[str]]:
+    """Warn about the spaces this run leaves to other pipelines (their documents stay, whatever became of them in
+    Confluence), naming how to retire such a pipeline: a renamed or one-off pipeline's state would otherwise keep
+    them for good. Returns pipeline name -> the spaces left to it."""
+    left: dict[str, list[str]] = {}
+    for other in others:
+        spaces = [key for key in other.space_keys if key not in synced]
+        if not spaces:
+            continue
+        left[other.name] = spaces
+        logger.warning("Left the documents of space(s) %s to pipeline %r, which synced them into this index (last on "
+                       "%s); if it no longer runs, delete its state (DELETE %s/_doc/%s) and the next run removes them",
+                       ", ".join(spaces), other.name, other.updated_at[:10] or "an unknown day", state_index,
+                       other.state_id)
+    return left
 
 
 def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:

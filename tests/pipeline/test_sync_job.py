@@ -1323,7 +1323,17 @@ def test_pipelines_sharing_an_index_leave_each_others_spaces_alone(make_harness)
     summary = harness.run(pipeline_name=first)
 
     assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0], keys[1]}
-    assert summary.deleted > 0
+    assert summary.deleted > 0 and summary.left_to_other_pipelines == {second: [keys[1]]}
+
+    # the other pipeline retired as the warning says: its state deleted, its space goes with the next run
+    from confluence_source.sync_state import WatermarkStore
+
+    site_url = next(iter(harness.docs().values()))["site_url"]
+    (other,) = WatermarkStore(harness.es, harness.index, site_url, first).other_pipelines()
+    harness.es.delete(index=f"{harness.index}-sync-state", id=other.state_id, refresh=True)
+    summary = harness.run(pipeline_name=first)
+    assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0]}
+    assert summary.left_to_other_pipelines == {}
 
 
 def test_cli_an_unreachable_elasticsearch_is_one_line_with_default_retries(tmp_path):
