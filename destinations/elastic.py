@@ -277,11 +277,10 @@ def create_content_index(client: Elasticsearch | None = None, settings: Elastics
     settings = settings or resolve_settings()
     client = client or shared_client(settings.connection)
     with settings.connection.explained_errors(settings.index):
-        created = create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
-                                          preflight_retries(settings))
-        if not created:
-            check_write_target(client, settings.index, content_index_mappings())
-        return created
+        # before anything is added to the mapping of an existing index: it may be someone else's
+        check_write_target(client, settings.index, content_index_mappings())
+        return create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
+                                       preflight_retries(settings))
 
 
 def elasticsearch_client_from_config(settings: ElasticsearchSettings | None = None, **explicit: Any) -> Elasticsearch:

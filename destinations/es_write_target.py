@@ -39,8 +39,8 @@ def check_write_target(client: Elasticsearch, index: str, mappings: dict[str, An
     connector's documents. A key not allowed to read index metadata skips the check: the load still reports what
     Elasticsearch refuses."""
     try:
-        _check_alias(client, index)
-        current = client.indices.get_mapping(index=index)
+        written = _written_index(client, index)
+        current = client.indices.get_mapping(index=written)
     except (NotFoundError, AuthorizationException):
         return
     wanted = mappings.get("properties", {})
@@ -59,21 +59,28 @@ def conflicting_fields(wanted: dict[str, Any], mapped: dict[str, Any]) -> list[s
         existing = mapped.get(name)
         if existing is None:
             continue
+        if existing.get("enabled") is False or existing.get("ignore_malformed") is True:
+            continue  # takes any value (stored, not indexed), or drops what it cannot parse
         existing_type = existing.get("type") or ("object" if "properties" in existing else None)
         if existing_type in _REFUSING.get(spec.get("type", ""), frozenset()):
             conflicts.append(f"{name} as {existing_type}")
     return conflicts
 
 
-def _check_alias(client: Elasticsearch, index: str) -> None:
+def _written_index(client: Elasticsearch, index: str) -> str:
+    """The index that writes to `index` go to: itself, or the write index of the alias it names (the only member of
+    an alias of one index). An alias of several indices without a write index takes no documents at all."""
     try:
         aliases = client.indices.get_alias(name=index)
-    except NotFoundError:  # a concrete index
-        return
+    except NotFoundError:  # a concrete index (or none yet)
+        return index
     members = sorted(aliases.body)
     writable = [member for member in members
                 if ((aliases.body[member].get("aliases") or {}).get(index) or {}).get("is_write_index")]
-    if len(members) > 1 and not writable:
-        raise ElasticsearchConfigurationError(
-            f"{index} is an alias of {len(members)} indices ({', '.join(members[:5])}) and none of them is its write "
-            f"index, so it cannot take documents: mark one with is_write_index, or name a single index", "es_index")
+    if writable:
+        return writable[0]
+    if len(members) == 1:
+        return members[0]
+    raise ElasticsearchConfigurationError(
+        f"{index} is an alias of {len(members)} indices ({', '.join(members[:5])}) and none of them is its write "
+        f"index, so it cannot take documents: mark one with is_write_index, or name a single index", "es_index")

@@ -194,6 +194,28 @@ def test_preflight_refuses_an_index_mapped_for_other_values(
     assert str(error.value) == (
         f"Index {index_name} maps title as long, labels as object, which cannot hold this connector's values: name "
         "an index of its own (it is created with the right mapping) (set destination.elasticsearch.es_index)")
+    mapped = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+    assert sorted(mapped) == ["body", "labels", "title", "version"], "someone else's index is left as it was"
+
+
+def test_preflight_takes_fields_that_accept_any_value_and_checks_only_an_aliases_write_index(
+    es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from destinations.es_mapping import content_index_mappings
+
+    alias, old, current = f"{index_name}-alias", f"{index_name}-old", index_name
+    es.indices.create(index=old, mappings={"properties": {"labels": {"properties": {"name": {"type": "keyword"}}}}},
+                      aliases={alias: {}})
+    lenient = content_index_mappings()
+    lenient["properties"]["labels"] = {"type": "object", "enabled": False}
+    lenient["properties"]["version"] = {"type": "long", "ignore_malformed": True}
+    es.indices.create(index=current, mappings=lenient, aliases={alias: {"is_write_index": True}})
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", alias)
+    try:
+        assert check_connection().index_created is False
+    finally:
+        es.indices.delete(index=old)
 
 
 def test_preflight_refuses_an_alias_without_a_write_index_and_takes_one_with(
