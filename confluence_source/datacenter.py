@@ -143,15 +143,20 @@ class DataCenterReader(ConfluenceReader):
         did return are not repeated."""
         for scope in scopes:
             try:
-                for page_id in self._archived_page_ids(scope.key):
+                page_ids = self._archived_page_ids(scope.key)
+            except ConfluenceNotFoundError:
+                self.space_vanished(scope.key)
+                continue
+            for page_id in page_ids:
+                try:
                     for items in self._child_attachments(page_id, defaults.V1_EXPAND["attachment"]):
                         batch = self._batch(scope, items, "attachment")
                         yield from self.emit(
                             [(key, facts) for key, facts in batch if f"attachment-{facts.confluence_id}" not in found]
                         )
-            except ConfluenceNotFoundError:
-                self.space_vanished(scope.key)
-                continue
+                except ConfluenceNotFoundError:  # the page itself went away meanwhile, and its files with it
+                    logger.info("Archived page %s of space %s is gone; its attachments are not listed", page_id,
+                                scope.key)
             self.record_fully_read(scope.key, "attachment")
 
     def _child_attachments(self, page_id: str, expand: str) -> Iterator[list[JsonObject]]:

@@ -40,7 +40,6 @@ from .documents import (
     outline_from_v1,
 )
 from .errors import (
-    ConfluenceAuthError,
     ConfluenceConfigError,
     ConfluenceConnectionError,
     ConfluenceNotFoundError,
@@ -353,8 +352,12 @@ class ConfluenceReader(ABC):
         """Whether the user still sees the space (current or archived): one request."""
         try:
             self.client.get_json(self._space_url(space), {}, purpose="checking that a space still exists")
-        except (ConfluenceNotFoundError, ConfluenceAuthError):  # gone, or no longer visible to the account
+        except ConfluenceNotFoundError:
             return False
+        except ConfluenceRequestError as error:
+            if error.status == 403:  # no longer visible to the account (a 401, broken credentials, fails the run)
+                return False
+            raise
         return True
 
     @abstractmethod
