@@ -7,6 +7,7 @@ watermarks move forward last, and only when both loads succeeded, so a failed ru
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -159,7 +160,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     pipeline = make_pipeline(options)
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
     remove_abandoned_extracts(pipeline)
-    finish_pending_package(pipeline, {"es_index": index, "site_url": settings.site_url})
+    finish_pending_package(pipeline, package_target(es_settings, settings.site_url))
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
                         indexed=indexed, body_workers=None)
@@ -219,6 +220,15 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     return summary
 
 
+def package_target(es_settings: ElasticsearchSettings, site_url: str) -> dict[str, str]:
+    """Where this run's package goes: the cluster (hosts without credentials, or a digest of the cloud id), the index
+    and the Confluence site it is read from."""
+    connection = es_settings.connection
+    cluster = (f"cloud id {hashlib.sha256(connection.cloud_id.encode()).hexdigest()[:12]}" if connection.cloud_id
+               else connection.describe())
+    return {"cluster": cluster, "es_index": es_settings.index, "site_url": site_url}
+
+
 def finish_pending_package(pipeline: dlt.Pipeline, target: dict[str, str]) -> None:
     """Load what an earlier run left between its extract and the end of its load, first and on its own (so that this
     run's normalize counts, the summary, are this run's only), and note where this run's package is going.
@@ -230,17 +240,18 @@ def finish_pending_package(pipeline: dlt.Pipeline, target: dict[str, str]) -> No
     if pipeline.has_pending_data:
         try:
             pending_target = pipeline.get_local_state_val(PACKAGE_TARGET_KEY)
-        except KeyError:  # written by a version that did not record it
-            pending_target = target
+        except KeyError:  # left by a version that did not record it: where it was going is unknown
+            pending_target = {}
         if pending_target == target:
             logger.warning("Loading a package left pending by an earlier run before syncing")
             pipeline.normalize()
             pipeline.load()
         else:
-            logger.warning("Dropped a package left pending by an earlier run that synced %s into index %s: this run "
-                           "syncs %s into index %s (the next run for that index and site reads it again)",
-                           pending_target.get("site_url"), pending_target.get("es_index"), target["site_url"],
-                           target["es_index"])
+            logger.warning("Dropped a package left pending by an earlier run that synced %s into index %s at %s: "
+                           "this run syncs %s into index %s at %s (the next run for that index and site reads the "
+                           "same changes again)", pending_target.get("site_url", "an unknown site"),
+                           pending_target.get("es_index", "?"), pending_target.get("cluster", "?"),
+                           target["site_url"], target["es_index"], target["cluster"])
             pipeline.abort_packages()
     pipeline.set_local_state_val(PACKAGE_TARGET_KEY, target)
 
