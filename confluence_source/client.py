@@ -272,7 +272,8 @@ class ConfluenceClient:
         purpose: str,
         api: str,
     ) -> Iterator[Page]:
-        paginator: BasePaginator = V1NextLinkPaginator(self.config.web_base) if api == "v1" else V2CursorPaginator()
+        paginator: BasePaginator = (V1NextLinkPaginator(self.config.web_base) if api == "v1"
+                                     else V2CursorPaginator(self.config.site_url))
         rest = self._rest()
         iterator = rest.paginate(
             url,

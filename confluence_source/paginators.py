@@ -73,15 +73,16 @@ class EmptyPages:
 class V2CursorPaginator(JSONLinkPaginator):
     """Follows `_links.next` of Cloud v2 list responses; fails on endless empty pages instead of looping."""
 
-    def __init__(self) -> None:
+    def __init__(self, site_url: str) -> None:
         super().__init__(next_url_path="_links.next")
+        self.site_url = site_url
         self.empty_pages = EmptyPages()
 
     def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
         super().update_state(response, data)
         if self._next_reference is None:
             return
-        self._next_reference = on_origin_of(urljoin(response.url, self._next_reference), response.url)
+        self._next_reference = on_origin_of(urljoin(response.url, self._next_reference), self.site_url)
         self.empty_pages.count(bool(data), response.url, urljoin(response.url, self._next_reference))
         if self.empty_pages.too_many:
             raise IncompleteListingError(
@@ -154,7 +155,16 @@ def absolute_next_url(next_link: str, site_base: str, context: str) -> str:
     """Resolve a v1 `_links.next` against the site base, tolerating links that already carry the context path; an
     absolute link is moved onto the site base's scheme, host and port."""
     if urlsplit(next_link).scheme or next_link.startswith("//"):
-        return on_origin_of(next_link, site_base)
+        # the server's own address for itself: its context path (as `_links.context` names it) gives way to ours
+        absolute, own_context = urlsplit(next_link), context.rstrip("/")
+        if own_context and not absolute.path.startswith(own_context + "/"):
+            return on_origin_of(next_link, site_base)
+        site = urlsplit(site_base)
+        site_path = site.path.rstrip("/")
+        if not own_context and site_path and absolute.path.startswith(site_path + "/"):
+            own_context = site_path  # no context named, but the link already carries ours
+        own_path = absolute.path[len(own_context):]
+        return urlunsplit((site.scheme, site.netloc, site_path + own_path, absolute.query, ""))
     path = next_link if next_link.startswith("/") else "/" + next_link
     base_parts = urlsplit(site_base)
     base_path = base_parts.path.rstrip("/")

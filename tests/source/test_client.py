@@ -490,3 +490,19 @@ def test_v2_empty_pages_whose_cursor_moves_on_are_followed() -> None:
         ] + [ok({"results": [{"id": "9"}], "_links": {}})])
         items = [item for page in client.pages(V2 + "/pages", {}, purpose="t", api="v2") for item in page.items]
     assert items == [{"id": "9"}]
+
+
+@pytest.mark.parametrize("next_link, context, expected", [
+    ("http://internal:8090/confluence/rest/api/content/search?start=2", "/confluence",
+     "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
+    ("http://internal:8090/rest/api/content/search?start=2", "",
+     "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
+    ("http://proxy.example.com/wiki/rest/api/content/search?start=2", "",
+     "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
+    ("/rest/api/content/search?start=2", "/wiki", "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
+], ids=["server-address-with-its-context", "server-address-at-its-root", "downgraded-to-http", "relative"])
+def test_v1_next_links_land_on_the_configured_site(next_link: str, context: str, expected: str) -> None:
+    """Behind a proxy a Data Center names itself by its own address and context path."""
+    from confluence_source.paginators import absolute_next_url
+
+    assert absolute_next_url(next_link, "https://proxy.example.com/wiki", context) == expected
