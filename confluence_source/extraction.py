@@ -14,6 +14,7 @@ no reader for (source code, scripts, logs) is decoded like plain text.
 from __future__ import annotations
 
 import mimetypes
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -55,6 +56,13 @@ _TEXT_FILE_NAMES = frozenset({"dockerfile", "makefile", "jenkinsfile", "readme",
 _COMPOUND_FILE = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _OFFICE_OPEN_XML = "application/vnd.openxmlformats-officedocument."
+
+
+# Titles that office programs fill in by themselves ("Microsoft Word - Document1.docx", "Untitled", "Slide 1", a
+# file name): they say nothing a search could use.
+_PLACEHOLDER_TITLE = re.compile(
+    r"^$|^(untitled|document\s*\d*|presentation\s*\d*|book\s*\d*|slide\s*\d*|title|powerpoint presentation)$"
+    r"|^microsoft\s+\w+\s+-\s|\.[a-z][a-z0-9]{1,4}$", re.IGNORECASE)
 
 
 class ExtractionError(Exception):
@@ -143,9 +151,12 @@ def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
         if actual is None or actual == media_type:
             raise
         try:
-            return _with_title(*_read_as(data, actual))
+            text, title = _read_as(data, actual)
         except ExtractionError:
             raise error from None
+        if not text.strip():
+            raise error from None  # read as what it seems to be, it has nothing either: it stays unreadable
+        return _with_title(text, title)
     if not text.strip():
         actual = _sniffed_type(data)
         if actual is not None and actual != media_type:
@@ -194,7 +205,9 @@ def _with_title(text: str, title: str | None) -> str:
     """The text with the document's own title in front when the text does not hold it: an HTML page's `<title>`
     (or a Word file's title property) is often the best search term for it and is not part of the body text. A
     file with no text of its own stays without (`no_text` tells a scanned PDF from one whose text was read)."""
-    if not text.strip() or not title or not title.strip() or " ".join(title.split()) in " ".join(text.split()):
+    if not text.strip() or not title or _PLACEHOLDER_TITLE.search(title.strip()):
+        return text
+    if " ".join(title.split()).casefold() in " ".join(text.split()).casefold():
         return text
     return f"{title.strip()}\n\n{text}"
 

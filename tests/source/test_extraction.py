@@ -103,6 +103,12 @@ def test_an_html_title_is_searchable_once():
     assert extract_text(repeated, "text/html", "rota.html").count("Wombat rota") == 1
 
 
+@pytest.mark.parametrize("title", ["Microsoft Word - Document1.docx", "Untitled", "minutes.pdf", "wombat ROTA"])
+def test_a_placeholder_title_or_one_the_text_holds_is_not_added(title):
+    page = f"<html><head><title>{title}</title></head><body><p>Wombat rota for May</p></body></html>".encode()
+    assert extract_text(page, "text/html", "rota.html") == "Wombat rota for May"
+
+
 def test_a_type_that_is_turned_down_is_not_extracted():
     with pytest.raises(ValueError):
         extract_text(files.file_bytes("png", 0), "image/png", "diagram.png")
