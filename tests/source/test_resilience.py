@@ -138,15 +138,17 @@ def test_a_404_from_a_space_that_still_exists_fails_the_run(fresh_sim: Simulator
                                            str(cause)), failed.value
 
 
-def test_an_archived_page_that_goes_away_costs_only_its_own_files(fresh_sim: Simulator, tmp_path: Any) -> None:
+def test_an_archived_page_that_goes_away_costs_only_its_own_files(tmp_path: Any) -> None:
     """Data Center lists the files of archived pages one page at a time: a 404 there is about that page."""
-    if fresh_sim.config.flavour == "cloud":
-        pytest.skip("Cloud lists the files of archived pages with the others")
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.child.attachment",
-                                   count=1))
-    run = run_pipeline(settings_for(fresh_sim, index_archived=True), tmp_path)
-    assert fresh_sim.stats()["faults"].get("server_error") == 1, "the fault was never hit"
-    assert not run.reader.vanished and run.ids("attachments")
+    sim = start_simulator("datacenter")
+    try:
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.child.attachment",
+                                 count=1))
+        run = run_pipeline(settings_for(sim, index_archived=True), tmp_path)
+        assert sim.stats()["faults"].get("server_error") == 1, "the fault was never hit"
+        assert not run.reader.vanished and run.ids("attachments")
+    finally:
+        sim.stop()
 
 
 def test_an_item_that_vanishes_mid_run_is_skipped(fresh_sim: Simulator, tmp_path: Any,
