@@ -20,7 +20,7 @@ from urllib.parse import quote
 from . import settings as defaults
 from .client import JsonObject, Listing
 from .documents import ContentFacts, SpaceInfo, space_from_v1
-from .errors import ConfluenceNotFoundError
+from .errors import ConfluenceNotFoundError, IncompleteListingError
 from .reader import ConfluenceReader, Emitted, Scope
 
 logger = logging.getLogger(__name__)
@@ -148,16 +148,30 @@ class DataCenterReader(ConfluenceReader):
                 self.space_vanished(scope.key)
                 continue
             for page_id in page_ids:
-                try:
-                    for items in self._child_attachments(page_id, defaults.V1_EXPAND["attachment"]):
-                        batch = self._batch(scope, items, "attachment")
-                        yield from self.emit(
-                            [(key, facts) for key, facts in batch if f"attachment-{facts.confluence_id}" not in found]
-                        )
-                except ConfluenceNotFoundError:  # the page itself went away meanwhile, and its files with it
-                    logger.info("Archived page %s of space %s is gone; its attachments are not listed", page_id,
-                                scope.key)
+                for items in self._archived_page_attachments(page_id, defaults.V1_EXPAND["attachment"]):
+                    batch = self._batch(scope, items, "attachment")
+                    yield from self.emit(
+                        [(key, facts) for key, facts in batch if f"attachment-{facts.confluence_id}" not in found]
+                    )
             self.record_fully_read(scope.key, "attachment")
+
+    def _archived_page_attachments(self, page_id: str, expand: str) -> Iterator[list[JsonObject]]:
+        """The files of one archived page. A 404 there is about the page: it ends the listing only when the page is
+        gone indeed (and its files with it); from a page that is still there it fails the run, since the files not
+        listed would otherwise be deleted."""
+        try:
+            yield from self._child_attachments(page_id, expand)
+        except ConfluenceNotFoundError:
+            try:
+                self.client.get_json(self.client.v1(defaults.CONTENT_BY_ID.format(content_id=page_id)),
+                                     {"status": ["current", "archived"]}, purpose="checking that a page still exists")
+            except ConfluenceNotFoundError:
+                logger.info("Archived page %s is gone; its attachments go with it", page_id)
+                return
+            raise IncompleteListingError(
+                f"Confluence answered 404 while listing the attachments of archived page {page_id}, which still "
+                "exists: this run stops without saving its progress or deleting anything, and the next run reads it "
+                "again") from None
 
     def _child_attachments(self, page_id: str, expand: str) -> Iterator[list[JsonObject]]:
         params: dict[str, Any] = {"limit": defaults.V1_PAGE_SIZE_WITH_BODY}
@@ -201,7 +215,7 @@ class DataCenterReader(ConfluenceReader):
             yield document_id
         if doc_type == "attachment" and self.config.index_archived:
             for page_id in self._archived_page_ids(scope_key):
-                for items in self._child_attachments(page_id, ""):
+                for items in self._archived_page_attachments(page_id, ""):
                     for raw in items:
                         document_id = f"attachment-{raw.get('id')}"
                         if raw.get("id") is not None and document_id not in listed:

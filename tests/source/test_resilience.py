@@ -138,15 +138,35 @@ def test_a_404_from_a_space_that_still_exists_fails_the_run(fresh_sim: Simulator
                                            str(cause)), failed.value
 
 
-def test_an_archived_page_that_goes_away_costs_only_its_own_files(tmp_path: Any) -> None:
-    """Data Center lists the files of archived pages one page at a time: a 404 there is about that page."""
+def _archived_page_with_files(sim: Simulator) -> int:
+    site = sim.site
+    return next(page.id for page in site.iter_content("page") if page.status == "archived"
+                and any(item.parent_id == page.id for item in site.iter_content("attachment")))
+
+
+@pytest.mark.parametrize("page_gone", [True, False], ids=["page-gone", "page-still-there"])
+def test_a_404_for_an_archived_pages_files_is_believed_only_when_the_page_is_gone(tmp_path: Any,
+                                                                                  page_gone: bool) -> None:
+    """Data Center lists the files of archived pages one page at a time: a 404 there is about that page. Its files
+    may only be left out (and so deleted) when the page is gone indeed."""
     sim = start_simulator("datacenter")
     try:
-        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.child.attachment",
-                                 count=1))
-        run = run_pipeline(settings_for(sim, index_archived=True), tmp_path)
-        assert sim.stats()["faults"].get("server_error") == 1, "the fault was never hit"
-        assert not run.reader.vanished and run.ids("attachments")
+        page_id = _archived_page_with_files(sim)
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, path=f"/content/{page_id}/child/attachment"))
+        if page_gone:
+            sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, path=f"/content/{page_id}$"))
+            run = run_pipeline(settings_for(sim, index_archived=True), tmp_path)
+            files = {f"attachment-{item.id}" for item in sim.site.iter_content("attachment")
+                     if item.parent_id == page_id}
+            assert not files & run.ids("attachments") and run.ids("attachments")
+            assert not run.reader.vanished
+        else:
+            from destinations.elastic import find_wrapped_error
+
+            with pytest.raises(Exception) as failed:
+                run_pipeline(settings_for(sim, index_archived=True), tmp_path)
+            cause = find_wrapped_error(failed.value, (IncompleteListingError,))
+            assert cause is not None and f"archived page {page_id}, which still exists" in str(cause), failed.value
     finally:
         sim.stop()
 
