@@ -62,7 +62,7 @@ _OFFICE_OPEN_XML = "application/vnd.openxmlformats-officedocument."
 # file name): they say nothing a search could use.
 _PLACEHOLDER_TITLE = re.compile(
     r"^$|^(untitled|document\s*\d*|presentation\s*\d*|book\s*\d*|slide\s*\d*|title|powerpoint presentation)$"
-    r"|^microsoft\s+\w+\s+-\s|\.[a-z][a-z0-9]{1,4}$", re.IGNORECASE)
+    r"|^microsoft\s+\w+\s+-\s|\.(docx?|xlsx?|pptx?|pdf|od[tsp]|rtf|txt|html?|md|csv|eml|msg)$", re.IGNORECASE)
 
 
 class ExtractionError(Exception):

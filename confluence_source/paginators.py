@@ -152,27 +152,20 @@ def _is_offset_link(url: str) -> bool:
 
 
 def absolute_next_url(next_link: str, site_base: str, context: str) -> str:
-    """Resolve a v1 `_links.next` against the site base, tolerating links that already carry the context path; an
-    absolute link is moved onto the site base's scheme, host and port."""
-    if urlsplit(next_link).scheme or next_link.startswith("//"):
-        # the server's own address for itself: its context path (as `_links.context` names it) gives way to ours
-        absolute, own_context = urlsplit(next_link), context.rstrip("/")
-        if own_context and not absolute.path.startswith(own_context + "/"):
+    """Resolve a v1 `_links.next` on the configured site base. The server may write the link with its own context
+    path (`_links.context`, which behind a proxy need not be ours), and even with its own scheme and host: both give
+    way to the site base's. An absolute link that is not under the server's context keeps its path."""
+    link, site = urlsplit(next_link), urlsplit(site_base)
+    site_path, own_context = site.path.rstrip("/"), context.rstrip("/")
+    path = link.path if link.path.startswith("/") else "/" + link.path
+    if link.scheme or link.netloc:
+        if own_context and not path.startswith(own_context + "/"):
             return on_origin_of(next_link, site_base)
-        site = urlsplit(site_base)
-        site_path = site.path.rstrip("/")
-        if not own_context and site_path and absolute.path.startswith(site_path + "/"):
+        if not own_context and site_path and path.startswith(site_path + "/"):
             own_context = site_path  # no context named, but the link already carries ours
-        own_path = absolute.path[len(own_context):]
-        return urlunsplit((site.scheme, site.netloc, site_path + own_path, absolute.query, ""))
-    path = next_link if next_link.startswith("/") else "/" + next_link
-    base_parts = urlsplit(site_base)
-    base_path = base_parts.path.rstrip("/")
-    context = context.rstrip("/")
-    if context and base_path.endswith(context) and (path == context or path.startswith(context + "/")):
-        base_path = base_path[: len(base_path) - len(context)]
-    path_part, _, query = path.partition("?")
-    return urlunsplit((base_parts.scheme, base_parts.netloc, base_path + path_part, query, ""))
+    if own_context and path.startswith(own_context + "/"):
+        path = path[len(own_context):]
+    return urlunsplit((site.scheme, site.netloc, site_path + path, link.query, ""))
 
 
 def on_origin_of(url: str, site_url: str) -> str:

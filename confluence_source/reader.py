@@ -717,7 +717,8 @@ class ConfluenceReader(ABC):
             raise IncompleteListingError(
                 f"Confluence answered 404 while listing the content of space {key}, which still exists: this run "
                 "stops without saving its progress or deleting anything, and the next run reads it again")
-        logger.warning("Space %s disappeared during the run (HTTP 404); skipping it", key)
+        logger.warning("Space %s disappeared during the run (gone, or no longer visible to the account); skipping it",
+                       key)
         self.vanished.add(key)
 
     # ---- ledger ----------------------------------------------------------------------------------------------

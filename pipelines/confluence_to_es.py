@@ -106,7 +106,7 @@ def pipeline_name(text: str) -> str:
         try:
             FileStorage.validate_file_name_component(text)
         except ValueError as error:  # pathvalidate's "[PV1100] invalid characters found: ..., platform=..."
-            detail = str(error).split("] ", 1)[-1].split(", platform", 1)[0]
+            detail = str(error).split("] ", 1)[-1].split(", platform", 1)[0].removeprefix("description=")
             problem = f"it cannot name a folder on every system ({detail})"
     if problem:
         raise argparse.ArgumentTypeError(f"{text!r} is not a pipeline name: {problem} (e.g. confluence_to_es)")

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import dlt
@@ -34,6 +35,9 @@ logger = logging.getLogger("confluence_to_es")
 PIPELINE_NAME = "confluence_to_es"
 DATASET_NAME = "confluence"
 CONTENT_TABLES = ("spaces", "pages", "blogposts", "comments", "attachments")
+# Another pipeline whose state is older than this gets a warning for the spaces it is left (see
+# `report_spaces_left_to_others`).
+STALE_PIPELINE_AGE = timedelta(days=7)
 # dlt local-state key: the index and site the pipeline's newest package was extracted for
 PACKAGE_TARGET_KEY = "package_target"
 # Bytes read from Confluence from which the garbage of the extract step is worth two full collections (medium and
@@ -267,11 +271,23 @@ def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], 
         if not spaces:
             continue
         left[other.name] = spaces
-        logger.warning("Left the documents of space(s) %s to pipeline %r, which synced them into this index (last on "
-                       "%s); if it no longer runs, delete its state (DELETE %s/_doc/%s) and the next run removes them",
-                       ", ".join(spaces), other.name, other.updated_at[:10] or "an unknown day", state_index,
-                       other.state_id)
+        # a pipeline that runs on its own schedule is the normal case: only one silent for a week is worth a warning
+        level = logging.INFO if _ran_within(other.updated_at, STALE_PIPELINE_AGE) else logging.WARNING
+        logger.log(level, "Left the documents of space(s) %s to pipeline %r, which synced them into this index (last "
+                   "on %s); if it no longer runs, delete its state (DELETE %s/_doc/%s): then they go as any space "
+                   "this pipeline does not sync", ", ".join(spaces), other.name,
+                   other.updated_at[:10] or "an unknown day", state_index, other.state_id)
     return left
+
+
+def _ran_within(updated_at: str, age: timedelta) -> bool:
+    try:
+        when = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return utc_now() - when <= age
 
 
 def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:

@@ -500,7 +500,10 @@ def test_v2_empty_pages_whose_cursor_moves_on_are_followed() -> None:
     ("http://proxy.example.com/wiki/rest/api/content/search?start=2", "",
      "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
     ("/rest/api/content/search?start=2", "/wiki", "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
-], ids=["server-address-with-its-context", "server-address-at-its-root", "downgraded-to-http", "relative"])
+    ("/confluence/rest/api/content?start=25", "/confluence", "https://proxy.example.com/wiki/rest/api/content?start=25"),
+    ("/wiki/rest/api/content?start=25", "/wiki", "https://proxy.example.com/wiki/rest/api/content?start=25"),
+], ids=["server-address-with-its-context", "server-address-at-its-root", "downgraded-to-http", "relative",
+        "relative-with-the-servers-context", "relative-with-our-context"])
 def test_v1_next_links_land_on_the_configured_site(next_link: str, context: str, expected: str) -> None:
     """Behind a proxy a Data Center names itself by its own address and context path."""
     from confluence_source.paginators import absolute_next_url

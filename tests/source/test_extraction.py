@@ -109,6 +109,11 @@ def test_a_placeholder_title_or_one_the_text_holds_is_not_added(title):
     assert extract_text(page, "text/html", "rota.html") == "Wombat rota for May"
 
 
+def test_a_title_that_merely_ends_like_a_domain_is_kept():
+    page = b"<html><head><title>Getting started with Node.js</title></head><body><p>Install it</p></body></html>"
+    assert extract_text(page, "text/html", "guide.html").startswith("Getting started with Node.js\n")
+
+
 def test_a_type_that_is_turned_down_is_not_extracted():
     with pytest.raises(ValueError):
         extract_text(files.file_bytes("png", 0), "image/png", "diagram.png")
