@@ -38,7 +38,7 @@ CONTENT_TABLES = ("spaces", "pages", "blogposts", "comments", "attachments")
 # Another pipeline whose state is older than this gets a warning for the spaces it is left (see
 # `report_spaces_left_to_others`).
 STALE_PIPELINE_AGE = timedelta(days=7)
-# dlt local-state key: the index and site the pipeline's newest package was extracted for
+# dlt local-state key: the cluster, index and site the pipeline's newest package was extracted for
 PACKAGE_TARGET_KEY = "package_target"
 # Bytes read from Confluence from which the garbage of the extract step is worth two full collections (medium and
 # large full reads are 30 MB and more; an incremental run with nothing to do reads about a tenth of that).
@@ -238,9 +238,9 @@ def finish_pending_package(pipeline: dlt.Pipeline, target: dict[str, str]) -> No
     run's normalize counts, the summary, are this run's only), and note where this run's package is going.
 
     A package goes only where it was extracted for: the working folder is shared by every checkout and
-    configuration that uses the same pipeline name, and the sink writes to whatever `es_index` is set now. A package
-    for another index or site is dropped instead; that earlier run saved no watermarks, so the next sync of its own
-    index and site reads the same changes again."""
+    configuration that uses the same pipeline name, and the sink writes wherever it is configured now. A package
+    for another cluster, index or site (or an unknown one) is dropped instead; that earlier run saved no watermarks,
+    so the next sync of its own index and site reads the same changes again."""
     if pipeline.has_pending_data:
         try:
             pending_target = pipeline.get_local_state_val(PACKAGE_TARGET_KEY)
