@@ -500,7 +500,8 @@ def test_v2_empty_pages_whose_cursor_moves_on_are_followed() -> None:
     ("http://proxy.example.com/wiki/rest/api/content/search?start=2", "",
      "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
     ("/rest/api/content/search?start=2", "/wiki", "https://proxy.example.com/wiki/rest/api/content/search?start=2"),
-    ("/confluence/rest/api/content?start=25", "/confluence", "https://proxy.example.com/wiki/rest/api/content?start=25"),
+    ("/confluence/rest/api/content?start=25", "/confluence",
+     "https://proxy.example.com/wiki/rest/api/content?start=25"),
     ("/wiki/rest/api/content?start=25", "/wiki", "https://proxy.example.com/wiki/rest/api/content?start=25"),
 ], ids=["server-address-with-its-context", "server-address-at-its-root", "downgraded-to-http", "relative",
         "relative-with-the-servers-context", "relative-with-our-context"])
