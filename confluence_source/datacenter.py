@@ -162,10 +162,8 @@ class DataCenterReader(ConfluenceReader):
         try:
             yield from self._child_attachments(page_id, expand)
         except ConfluenceNotFoundError:
-            try:
-                self.client.get_json(self.client.v1(defaults.CONTENT_BY_ID.format(content_id=page_id)),
-                                     {"status": ["current", "archived"]}, purpose="checking that a page still exists")
-            except ConfluenceNotFoundError:
+            if self.read_if_visible(self.client.v1(defaults.CONTENT_BY_ID.format(content_id=page_id)),
+                                    {"status": ["current", "archived"]}, "checking that a page still exists") is None:
                 logger.info("Archived page %s is gone; its attachments go with it", page_id)
                 return
             raise IncompleteListingError(

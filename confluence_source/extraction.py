@@ -142,28 +142,24 @@ def _with_kreuzberg(data: bytes | bytearray, media_type: str) -> str:
     """Reads the file as its declared type and, when that fails or finds no text, as the type its bytes show, if
     different: a `.docx` saved under a `.doc` name (or uploaded as `application/msword`) is common and still has
     its text. (Some readers find no text in a file of another format rather than failing.)"""
+    failure: ExtractionError | None = None
     try:
         text, title = _read_as(data, media_type)
     except ExtractionError as error:
         if error.reason != "unreadable":
             raise
-        actual = _sniffed_type(data)
-        if actual is None or actual == media_type:
-            raise
-        try:
-            text, title = _read_as(data, actual)
-        except ExtractionError:
-            raise error from None
-        if not text.strip():
-            raise error from None  # read as what it seems to be, it has nothing either: it stays unreadable
-        return _with_title(text, title)
+        failure, text, title = error, "", None
     if not text.strip():
         actual = _sniffed_type(data)
         if actual is not None and actual != media_type:
             try:
-                text, title = _read_as(data, actual)
+                sniffed_text, sniffed_title = _read_as(data, actual)
             except ExtractionError:
-                pass
+                sniffed_text, sniffed_title = "", None
+            if sniffed_text.strip():
+                return _with_title(sniffed_text, sniffed_title)
+    if failure is not None:
+        raise failure  # read as what it seems to be, it has nothing either: it stays unreadable
     return _with_title(text, title)
 
 

@@ -350,15 +350,19 @@ class ConfluenceReader(ABC):
 
     def _space_exists(self, space: SpaceInfo) -> bool:
         """Whether the user still sees the space (current or archived): one request."""
+        return self.read_if_visible(self._space_url(space), {}, "checking that a space still exists") is not None
+
+    def read_if_visible(self, url: str, params: Mapping[str, Any], purpose: str) -> Any | None:
+        """One item read by its address, or None when it is gone (404) or no longer visible to the account (403).
+        Any other failure, a 401 (broken credentials) among them, propagates: it says nothing about the item."""
         try:
-            self.client.get_json(self._space_url(space), {}, purpose="checking that a space still exists")
+            return self.client.get_json(url, params, purpose=purpose)
         except ConfluenceNotFoundError:
-            return False
+            return None
         except ConfluenceRequestError as error:
-            if error.status == 403:  # no longer visible to the account (a 401, broken credentials, fails the run)
-                return False
+            if error.status == 403:
+                return None
             raise
-        return True
 
     @abstractmethod
     def _space_url(self, space: SpaceInfo) -> str:
@@ -784,18 +788,11 @@ class ConfluenceReader(ABC):
 
         def still_here(document_id: str) -> bool:
             confluence_id = document_id.split("-", 1)[1]
-            try:
-                raw = self.client.get_json(
-                    self.client.v1(defaults.CONTENT_BY_ID.format(content_id=confluence_id)),
-                    {"expand": defaults.V1_CONFIRM_EXPAND, "status": statuses},
-                    purpose=f"checking that {doc_type} {confluence_id} is gone",
-                )
-            except ConfluenceNotFoundError:
-                return False
-            except ConfluenceRequestError as error:
-                if error.status == 403:  # restricted away from the account: gone for this index
-                    return False
-                raise
+            raw = self.read_if_visible(  # restricted away from the account counts as gone for this index
+                self.client.v1(defaults.CONTENT_BY_ID.format(content_id=confluence_id)),
+                {"expand": defaults.V1_CONFIRM_EXPAND, "status": statuses},
+                f"checking that {doc_type} {confluence_id} is gone",
+            )
             facts = self._facts_from_v1(raw) if isinstance(raw, dict) else None
             return facts is not None and facts.doc_type == doc_type and facts.space_key == scope_key
 

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, Iterator
 
 import dlt
@@ -20,6 +20,7 @@ from dlt.common.runtime import signals
 from elasticsearch import Elasticsearch
 
 from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
+from confluence_source.cql import parse_instant
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import IndexedDocuments, OtherPipeline, SyncLedger, WatermarkStore, utc_now
@@ -282,12 +283,9 @@ def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], 
 
 def _ran_within(updated_at: str, age: timedelta) -> bool:
     try:
-        when = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
-    except ValueError:
+        return utc_now() - parse_instant(updated_at) <= age
+    except ValueError:  # no date saved (or not one): unknown, so worth the warning
         return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return utc_now() - when <= age
 
 
 def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:
