@@ -28,6 +28,10 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
         where = ", ".join(f"{short['doc_type']}s of {short['space_key']}" for short in summary.short_listings)
         print(f"  {'kept':<12} {kept:>8} ({where}: listed fewer than Confluence counts; checked again next run, "
               "--allow-mass-delete deletes them)")
+    if summary.left_to_other_pipelines:
+        spaces = sum(len(keys) for keys in summary.left_to_other_pipelines.values())
+        owners = ", ".join(sorted(summary.left_to_other_pipelines))
+        print(f"  {'left alone':<12} {spaces:>8} space(s) other pipelines sync into this index ({owners})")
     print(f"  {'failed':<12} {summary.failed:>8}"
           + (" (refused by Elasticsearch: see the dead-letter index)" if summary.failed else ""))
     print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")

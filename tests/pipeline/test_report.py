@@ -18,3 +18,10 @@ def test_documents_kept_after_a_short_listing_are_counted_and_placed(capsys: pyt
     assert kept == ["  kept                3 (pages of ENG, blogposts of OPS: listed fewer than Confluence counts; "
                     "checked again next run, --allow-mass-delete deletes them)"]
     assert summary.as_dict()["short_listings"][0]["kept"] == 2
+
+
+def test_spaces_left_to_other_pipelines_are_counted_and_named(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = SyncSummary(mode="incremental", left_to_other_pipelines={"team_ops": ["OPS", "HR"], "trial": ["MKT"]})
+    print_summary(summary)
+    left = [line for line in capsys.readouterr().out.splitlines() if "left alone" in line]
+    assert left == ["  left alone          3 space(s) other pipelines sync into this index (team_ops, trial)"]
