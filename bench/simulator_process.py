@@ -31,8 +31,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-# Simulator endpoints that serve attachment files rather than API answers (Cloud's download is a redirect to media).
-FILE_ENDPOINTS = frozenset({"download", "media"})
+# Simulator endpoints that serve attachment files rather than API answers (Cloud's REST download endpoint answers
+# with a redirect to media; on Data Center the servlet sends the bytes).
+FILE_ENDPOINTS = frozenset({"download", "v1.attachment.download", "media"})
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,19 @@
 """Attachment bytes: the download servlet (`/download/attachments/...`) and Cloud's media redirect target.
 
-Data Center streams the file from the servlet itself. Cloud answers the servlet (and the v1 download endpoint)
-with a 302 to the media service; the simulator's media URL lives on the same server (`/media/file/<token>/binary`)
-and, like Atlassian's media service, needs no Authorization header: the signed token in the URL is the credential.
-Clients must therefore follow redirects and must not depend on sending credentials to the media URL.
+Data Center streams the file from the servlet itself. Cloud no longer serves the servlet to API clients: since
+2026 (CHANGE-2735, "Deprecation of /download/attachments/ APIs") it answers an API token there with 401 and
+`WWW-Authenticate: OAuth`, while the links in `_links.download` / `downloadLink` still name it (they are for browsers,
+which carry a session). API clients download through the v1 endpoint
+`/wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download`, which answers with a 302 to the media service;
+the simulator's media URL lives on the same server (`/media/file/<token>/binary`) and, like Atlassian's media service,
+needs no Authorization header: the signed token in the URL is the credential. Clients must therefore follow redirects
+and must not depend on sending credentials to the media URL.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
-from confluence_simulator.api_v1 import media_redirect
 from confluence_simulator.model import Content
 from confluence_simulator.pagination import parse_int
 from confluence_simulator.routes import ApiError, Request, Response
@@ -24,6 +27,8 @@ class Downloads:
 
     def attachment(self, request: Request) -> Response:
         """GET {base}/download/attachments/{containerId}/{fileName}?version=N"""
+        if self.state.cloud:
+            raise ApiError(401, "Unauthorized", headers=[("WWW-Authenticate", f'OAuth realm="{self.state.urls.base}"')])
         container_raw = request.params["container"]
         file_name = unquote(request.params["filename"])
         user = request.user
@@ -38,8 +43,6 @@ class Downloads:
         version = parse_int(request, "version", attachment.versions[-1].number)
         if (attachment.id, version) not in self.site.blobs:
             raise ApiError(404, f"Attachment version {version} not found")
-        if self.state.cloud:
-            return media_redirect(self.state, attachment, version)
         return self._bytes(attachment, version)
 
     def media(self, request: Request) -> Response:

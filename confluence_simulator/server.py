@@ -16,7 +16,7 @@ Paths served:
     Cloud       /wiki/api/v2/...           endpoint names v2.*   (see api_v2.CloudV2Api.register)
                 /wiki/rest/api/...         endpoint names v1.*   (search, restrictions, users, download; the
                                                                    removed v1 endpoints answer 410)
-                /wiki/download/attachments/{containerId}/{file}   "download" (302 to the media URL)
+                /wiki/download/attachments/{containerId}/{file}   "download" (401 to API clients, as on Cloud)
                 /media/file/{token}/binary "media" (no auth; the token is the credential)
     DataCenter  {ctx}/rest/api/...         endpoint names v1.*   (see api_v1.V1Api.register)
                 {ctx}/download/attachments/{containerId}/{file}   "download" (the bytes)
@@ -414,6 +414,12 @@ class Simulator:
         return self.origin + self.config.context_path
 
     @property
+    def file_endpoint(self) -> str:
+        """The endpoint name of the request that fetches a file for an API client (for faults and stats): Cloud's
+        v1 REST download endpoint (a redirect to the media service), Data Center's download servlet."""
+        return "v1.attachment.download" if self.config.flavour == "cloud" else "download"
+
+    @property
     def credentials(self) -> dict[str, str]:
         users = self._site.users
         user = users.get(self._site.default_user_id) or next(iter(users.values()))
@@ -442,7 +448,7 @@ class Simulator:
         status = error.status
         reason = _REASONS.get(status, "Error")
         headers = list(error.headers)
-        if status == 401:
+        if status == 401 and not any(name.lower() == "www-authenticate" for name, _ in headers):
             if self.config.flavour == "cloud":
                 headers.append(("WWW-Authenticate", 'Basic realm="Atlassian"'))
             else:

@@ -146,7 +146,7 @@ class AttachmentTextReader:
             size = document.get("file_size")
             size = size if isinstance(size, int) and size >= 0 else None
             media_type = extractable_type(document.get("media_type"), str(document.get("file_name") or ""))
-            url = document.get("download_url")
+            url = self.client.file_link(document)
             if not self.enabled:
                 status = DISABLED
             elif size is not None and size > defaults.MAX_ATTACHMENT_BYTES:

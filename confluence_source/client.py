@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterable, Iterator, Mapping, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from dlt.common.jsonpath import compile_path
@@ -69,6 +69,9 @@ K = TypeVar("K")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 JsonObject = dict[str, Any]
+
+# The container id in a download servlet link: /download/attachments/{container id}/{file name}
+_SERVLET_CONTAINER = re.compile(r"/download/attachments/([^/]+)/")
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,25 @@ class ConfluenceClient:
         """POST a JSON body for a read (e.g. bulk user lookup); the transport retries it like a GET."""
         response = self._call(lambda rest: rest.post(url, json=body, verify=self._verify), purpose)
         return self._json_of(response, purpose)
+
+    def file_link(self, attachment: Mapping[str, Any]) -> str | None:
+        """Where the connector fetches the bytes of an attachment document's version. Its `download_url` is the
+        download servlet (`/download/attachments/{container}/{file}`), the link for people in a browser. Confluence
+        Cloud no longer accepts API tokens there (HTTP 401 since 2026, CHANGE-2735), so on Cloud the bytes come from
+        the REST endpoint `/content/{container}/child/attachment/{id}/download?version=N`, which redirects to the
+        media service like the servlet did. Server and Data Center serve the servlet to API clients."""
+        servlet = attachment.get("download_url")
+        servlet = str(servlet) if servlet else None
+        if not self.config.is_cloud:
+            return servlet
+        container = _container_id(attachment.get("parent_id"), servlet)
+        file_id = attachment.get("confluence_id")
+        if not container or not file_id:
+            return servlet
+        version = attachment.get("version")
+        query = f"?version={version}" if isinstance(version, int) else ""
+        return self.v1(f"/content/{quote(container, safe='')}/child/attachment/{quote(str(file_id), safe='')}"
+                       f"/download{query}")
 
     def download(self, url: str, *, max_bytes: int, purpose: str) -> bytearray:
         """The bytes of a file on the site (an attachment's download link), at most `max_bytes` of them (else
@@ -425,6 +447,18 @@ class ConfluenceClient:
                 f"{self.config.retry_count} retries ({setting('retry_count')})"
             )
         return ConfluenceRequestError(f"Request to Confluence failed while {purpose}: {type(error).__name__}")
+
+
+def _container_id(parent_id: Any, servlet_link: str | None) -> str | None:
+    """The Confluence id of the page or blog post a file hangs on: from the document's `parent_id` (`page-123`), or
+    else from its servlet link (`.../download/attachments/123/name`)."""
+    if isinstance(parent_id, str) and "-" in parent_id:
+        return parent_id.split("-", 1)[1] or None
+    if servlet_link:
+        found = _SERVLET_CONTAINER.search(urlsplit(servlet_link).path)
+        if found:
+            return unquote(found.group(1))
+    return None
 
 
 def _origin_text(url: str) -> str:

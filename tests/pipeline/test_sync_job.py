@@ -1147,7 +1147,7 @@ def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harn
     if rules:
         monkeypatch.setenv("SOURCES__CONFLUENCE__ADVANCED_RULES", rules)
     monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
-    harness.sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
+    harness.sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=harness.sim.file_endpoint, status=502))
     first = harness.run()
     failed = {doc_id for doc_id, status in attachment_statuses(harness).items() if status == "download_failed"}
     assert failed and first.attachment_text["download_failed"] == len(failed)

@@ -50,7 +50,7 @@ def test_mutations_over_http_show_up_with_versions_and_statuses(cloud: Simulator
 
     attached = mutate(cloud, "add_attachment", container_id=home, file_name="notes.txt",
                       data_base64=base64.b64encode(b"hello world").decode()).json()["content"]
-    download = http.get(cloud.origin + f"/wiki/download/attachments/{home}/notes.txt")
+    download = http.get(cloud.origin + f"/wiki/rest/api/content/{home}/child/attachment/{attached['id']}/download")
     assert download.status_code == 200 and download.content == b"hello world"
     assert attached["file_size"] == 11
 

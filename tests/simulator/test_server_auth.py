@@ -61,6 +61,21 @@ def test_cloud_good_credentials(cloud: Simulator) -> None:
     assert upper.status_code == 200  # e-mail addresses are case-insensitive
 
 
+def test_cloud_download_servlet_refuses_api_tokens(cloud: Simulator) -> None:
+    """Cloud's `/download/attachments/` (the link in `_links.download`) answers an API token with 401 and an OAuth
+    challenge; the v1 REST download endpoint redirects the same credentials to the media service."""
+    http = session_for(cloud)
+    attachment = next(item for item in cloud.site.content.values()
+                      if item.type == "attachment" and item.status == "current" and item.parent_id is not None)
+    servlet = http.get(cloud.origin + f"/wiki/download/attachments/{attachment.parent_id}/{attachment.title}",
+                       allow_redirects=False)
+    assert servlet.status_code == 401
+    assert servlet.headers["WWW-Authenticate"].startswith("OAuth realm=")
+    rest = http.get(cloud.origin + f"/wiki/rest/api/content/{attachment.parent_id}/child/attachment/att{attachment.id}"
+                    "/download", allow_redirects=False)
+    assert rest.status_code == 302 and "/media/file/" in rest.headers["Location"]
+
+
 @pytest.mark.parametrize("auth, headers", [
     (None, {}),
     (("sync.bot", "wrong"), {}),

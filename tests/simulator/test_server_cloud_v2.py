@@ -312,10 +312,12 @@ def test_timestamps_are_utc_with_z(sim: Simulator, http: requests.Session) -> No
     assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", s) for s in stamps)
 
 
-def test_attachment_download_link_redirects_to_media(sim: Simulator, http: requests.Session) -> None:
+def test_attachment_download_endpoint_redirects_to_media(sim: Simulator, http: requests.Session) -> None:
     page = first_page_with(sim, "attachment", 1)
     attachment = collect(v2_pages(http, sim, f"/wiki/api/v2/pages/{page.id}/attachments"))[0]
-    url = sim.origin + "/wiki" + attachment["downloadLink"]
+    servlet = http.get(sim.origin + "/wiki" + attachment["downloadLink"], allow_redirects=False)
+    assert servlet.status_code == 401  # the browser link: Cloud refuses API tokens there
+    url = sim.origin + f"/wiki/rest/api/content/{page.id}/child/attachment/{attachment['id']}/download"
     redirect = http.get(url, allow_redirects=False)
     assert redirect.status_code == 302
     location = redirect.headers["Location"]

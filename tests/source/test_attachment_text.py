@@ -60,7 +60,7 @@ def test_nothing_is_downloaded_when_extraction_is_off(fresh_sim, tmp_path):
 
 
 def test_failed_downloads_leave_the_metadata_indexed_and_the_run_going(fresh_sim, tmp_path, caplog):
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=fresh_sim.file_endpoint, status=502))
     run = run_pipeline(settings_for(fresh_sim, retry_count=1), tmp_path)
     rows = attachment_rows(run)
     statuses = {row["content_extraction"] for row in rows.values()}
@@ -76,7 +76,7 @@ def test_downloads_stop_once_the_site_stops_answering_and_the_files_are_tried_ne
     """Against a site that went away mid-read, each download would wait out its timeouts and retries; after enough
     downloads in a row without any answer the rest are not asked for, so the read ends instead of taking hours."""
     monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download"))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint=fresh_sim.file_endpoint))
     run = run_pipeline(settings_for(fresh_sim, retry_count=0, concurrent_downloads=1), tmp_path)
     rows = attachment_rows(run)
     to_download = [row for row in rows.values() if row["content_extraction"] == "download_failed"]
@@ -106,7 +106,8 @@ def test_a_media_service_that_stopped_answering_counts_as_the_site_gone(tmp_path
 def test_after_giving_up_a_probe_finds_the_site_back_and_the_rest_is_read(fresh_sim, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
     monkeypatch.setattr(attachment_text, "PROBE_INTERVAL_SECONDS", 0.0)  # the very next download is a probe
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download", count=5))  # then it heals
+    # then it heals
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint=fresh_sim.file_endpoint, count=5))
     run = run_pipeline(settings_for(fresh_sim, retry_count=0, concurrent_downloads=1), tmp_path)
     statuses = collections.Counter(row["content_extraction"] for row in attachment_rows(run).values())
     assert statuses["download_failed"] == 5 and statuses["extracted"] > 5
@@ -115,7 +116,7 @@ def test_after_giving_up_a_probe_finds_the_site_back_and_the_rest_is_read(fresh_
 
 def test_downloads_that_get_an_answer_never_stop_the_others(fresh_sim, tmp_path, monkeypatch):
     monkeypatch.setattr(attachment_text, "UNANSWERED_DOWNLOADS_BEFORE_GIVING_UP", 5)
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=502))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=fresh_sim.file_endpoint, status=502))
     run = run_pipeline(settings_for(fresh_sim, retry_count=0, concurrent_downloads=1), tmp_path)
     failed = [row for row in attachment_rows(run).values() if row["content_extraction"] == "download_failed"]
     assert len(failed) > 5
@@ -123,7 +124,7 @@ def test_downloads_that_get_an_answer_never_stop_the_others(fresh_sim, tmp_path,
 
 
 def test_a_download_that_heals_on_retry_is_extracted(fresh_sim, tmp_path):
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="download", count=3))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint=fresh_sim.file_endpoint, count=3))
     run = run_pipeline(settings_for(fresh_sim), tmp_path)
     statuses = [row["content_extraction"] for row in attachment_rows(run).values()]
     assert "download_failed" not in statuses and "extracted" in statuses
@@ -195,7 +196,7 @@ def test_failed_media_downloads_log_neither_credentials_nor_media_tokens(tmp_pat
 
 
 def test_a_refused_download_is_not_tried_again_but_a_failed_one_is(fresh_sim, tmp_path):
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=403))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=fresh_sim.file_endpoint, status=403))
     run = run_pipeline(settings_for(fresh_sim), tmp_path)
     statuses = {row["content_extraction"] for row in attachment_rows(run).values()}
     assert "download_refused" in statuses and "download_failed" not in statuses
@@ -230,7 +231,7 @@ def test_files_behind_a_media_host_are_read_and_its_refusals_are_not_called_bad_
 
 
 def test_the_site_itself_refusing_a_download_still_names_the_credentials(fresh_sim, tmp_path, caplog):
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download", status=401))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=fresh_sim.file_endpoint, status=401))
     run = run_pipeline(settings_for(fresh_sim, retry_count=0), tmp_path)
     assert "download_failed" in {row["content_extraction"] for row in attachment_rows(run).values()}
     assert "rejected the credentials" in caplog.text and "file service" not in caplog.text

@@ -510,3 +510,20 @@ def test_v1_next_links_land_on_the_configured_site(next_link: str, context: str,
     from confluence_source.paginators import absolute_next_url
 
     assert absolute_next_url(next_link, "https://proxy.example.com/wiki", context) == expected
+
+
+def test_files_are_fetched_where_each_flavour_serves_them_to_api_clients() -> None:
+    """Cloud refuses API tokens on the download servlet its links name: the bytes of the document's version come
+    from the REST download endpoint, the container taken from `parent_id` or else from the servlet link. Data Center
+    serves the servlet link itself."""
+    servlet = SITE + "/wiki/download/attachments/42/Q3%20plan.pdf?version=3&api=v2"
+    cloud = make_client()
+    document = {"confluence_id": "att77", "parent_id": "blogpost-42", "version": 3, "download_url": servlet}
+    assert cloud.file_link(document) == V1 + "/content/42/child/attachment/att77/download?version=3"
+    assert cloud.file_link({"confluence_id": "att77", "download_url": servlet}) == (
+        V1 + "/content/42/child/attachment/att77/download")
+    assert cloud.file_link({"confluence_id": "att77", "download_url": None}) is None
+    data_center = make_client(data_source="Confluence Data Center", confluence_url="https://wiki.example.com",
+                              username="bot", password="pw", account_email=None, api_token=None)
+    dc_servlet = "https://wiki.example.com/download/attachments/42/a.pdf?version=3"
+    assert data_center.file_link(dict(document, download_url=dc_servlet)) == dc_servlet

@@ -28,16 +28,20 @@ _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_
 
 
 def a_file_link(client: ConfluenceClient) -> str:
-    """The download link of one attachment of the simulated site, as the readers find it."""
+    """Where the connector fetches one attachment of the simulated site (on Cloud the REST download endpoint, its
+    container taken from the servlet link the listing gives)."""
     if client.config.is_cloud:
         body = client.get_json(client.v2("/attachments"), {"limit": 5}, purpose="listing attachments")
-        link = body["results"][0]["downloadLink"]
+        first = body["results"][0]
+        link, file_id = first["downloadLink"], first["id"]
     else:
         body = client.get_json(client.v1("/content/search"), {"cql": "type = attachment", "limit": 5},
                                purpose="listing attachments")
-        link = body["results"][0]["_links"]["download"]
-    url = client.web_url(link)
+        link, file_id = body["results"][0]["_links"]["download"], body["results"][0]["id"]
+    url = client.file_link({"download_url": client.web_url(link), "confluence_id": file_id})
     assert url
+    if client.config.is_cloud:
+        assert "/wiki/rest/api/content/" in url and url.endswith(f"/child/attachment/{file_id}/download")
     return url
 
 
@@ -129,7 +133,8 @@ def test_no_proxy_keeps_downloads_direct(small_sim: Simulator, proxy: Forwarding
 def test_throttled_downloads_wait_as_asked_and_are_counted(fresh_sim: Simulator) -> None:
     client = ConfluenceClient(settings_for(fresh_sim, retry_count=3))
     link = a_file_link(client)
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="download", count=2, retry_after=1))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint=fresh_sim.file_endpoint, count=2,
+                                   retry_after=1))
     assert client.download(link, max_bytes=10_000_000, purpose="downloading")
     stats = client.file_stats.as_dict()
     assert stats["throttled"] == 2 and stats["retries"] == 2
@@ -142,7 +147,7 @@ def test_a_stop_ends_a_long_wait_before_a_download_is_tried_again(
 
     client = ConfluenceClient(settings_for(fresh_sim, retry_count=3, max_retry_delay=120))
     link = a_file_link(client)
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="download", retry_after=60))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint=fresh_sim.file_endpoint, retry_after=60))
     stop_noted_after(0.5)
     started = time.monotonic()
     with pytest.raises(SignalReceivedException):
@@ -153,7 +158,7 @@ def test_a_stop_ends_a_long_wait_before_a_download_is_tried_again(
 def test_a_download_that_keeps_failing_names_the_status_and_retries_no_more(fresh_sim: Simulator) -> None:
     client = ConfluenceClient(settings_for(fresh_sim, retry_count=2))
     link = a_file_link(client)
-    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="download"))
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint=fresh_sim.file_endpoint))
     with pytest.raises(Exception, match="HTTP 500") as error:
         client.download(link, max_bytes=10_000_000, purpose="downloading a file")
     assert error.value.status == 500  # type: ignore[attr-defined]
