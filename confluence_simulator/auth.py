@@ -1,7 +1,8 @@
 """Who is calling: the credential schemes each flavour accepts, and the 401 answers for the rest.
 
-Cloud (site URL) accepts HTTP Basic with e-mail + API token only; a Bearer token or a password is refused there,
-as on Atlassian's site URLs. Data Center accepts Basic username + password and Bearer personal access tokens.
+Cloud (site URL) accepts HTTP Basic with e-mail + API token only; a Bearer token, a password or a scoped API token
+is refused there, as on Atlassian's site URLs. Through the api.atlassian.com gateway (`/ex/confluence/{cloudId}`)
+Basic e-mail + API token is accepted with a scoped token as well. Data Center accepts Basic username + password and Bearer personal access tokens.
 Requests without an Authorization header are refused too unless the simulator is told to allow anonymous access,
 in which case they run as an anonymous user who sees only spaces granted to anonymous users (Confluence's
 behaviour when anonymous access is on).
@@ -46,24 +47,25 @@ class Authenticator:
         self._cache: dict[str, str] = {}  # Authorization header -> account id
         self._lock = threading.Lock()
 
-    def authenticate(self, header: str | None) -> User:
+    def authenticate(self, header: str | None, via_gateway: bool = False) -> User:
         if not header:
-            if self.allow_anonymous:
+            if self.allow_anonymous and not via_gateway:
                 return ANONYMOUS
             raise ApiError(401, "Client must be authenticated to access this resource.")
-        cached = self._cache.get(header)
+        key = f"{via_gateway}:{header}"
+        cached = self._cache.get(key)
         if cached is not None:
             user = self.site.users.get(cached)
-            if user is not None and self._still_valid(user, header):
+            if user is not None and self._still_valid(user, header, via_gateway):
                 return user
-        user = self._resolve(header)
+        user = self._resolve(header, via_gateway)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[header] = user.account_id
+            self._cache[key] = user.account_id
         return user
 
-    def _resolve(self, header: str) -> User:
+    def _resolve(self, header: str, via_gateway: bool) -> User:
         scheme, _, value = header.strip().partition(" ")
         scheme = scheme.lower()
         value = value.strip()
@@ -71,7 +73,7 @@ class Authenticator:
             name, secret = _decode_basic(value)
             if self.flavour == "cloud":
                 user = self.site.user_by_email(name)
-                if user is not None and _same(user.api_token, secret):
+                if user is not None and _cloud_token_fits(user, secret, via_gateway):
                     return user
                 raise ApiError(401, "Basic authentication with passwords is deprecated or the API token is wrong.")
             user = self.site.user_by_username(name)
@@ -87,7 +89,7 @@ class Authenticator:
             raise ApiError(401, "Authentication failed: the personal access token is invalid or expired.")
         raise ApiError(401, f"Unsupported authorization scheme: {scheme or 'none'}")
 
-    def _still_valid(self, user: User, header: str) -> bool:
+    def _still_valid(self, user: User, header: str, via_gateway: bool) -> bool:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() == "bearer":
             return self.flavour == "datacenter" and _same(user.personal_access_token, value.strip())
@@ -95,7 +97,14 @@ class Authenticator:
             _, secret = _decode_basic(value.strip())
         except ApiError:
             return False
-        return _same(user.api_token if self.flavour == "cloud" else user.password, secret)
+        if self.flavour == "cloud":
+            return _cloud_token_fits(user, secret, via_gateway)
+        return _same(user.password, secret)
+
+
+def _cloud_token_fits(user: User, secret: str, via_gateway: bool) -> bool:
+    """A classic API token works at the site and through the gateway; a scoped one only through the gateway."""
+    return _same(user.api_token, secret) or (via_gateway and _same(user.scoped_api_token, secret))
 
 
 def _decode_basic(value: str) -> tuple[str, str]:

@@ -40,6 +40,8 @@ class User:
     api_token: str
     personal_access_token: str
     timezone: str = "UTC"
+    # A scoped API token (Cloud): accepted only through the api.atlassian.com gateway, as Atlassian's are.
+    scoped_api_token: str = ""
     groups: set[str] = field(default_factory=set)
 
 

@@ -20,6 +20,9 @@ Paths served:
                 /media/file/{token}/binary "media" (no auth; the token is the credential)
     DataCenter  {ctx}/rest/api/...         endpoint names v1.*   (see api_v1.V1Api.register)
                 {ctx}/download/attachments/{containerId}/{file}   "download" (the bytes)
+                /ex/confluence/{cloudId}/wiki/...   the same routes as the api.atlassian.com gateway serves them:
+                                                   there a scoped API token is accepted too (`credentials`)
+                /_edge/tenant_info         "edge.tenant_info" (no auth): {"cloudId": ...}
     Both        /__admin/...               "admin" (see admin.py)
 
 Per request the server authenticates the caller (401 on bad credentials), asks the FaultInjector and the
@@ -31,8 +34,10 @@ Known differences from real Confluence (deliberate simplifications; see also the
   * Only storage format is stored: `view`/`export_view`/`styled_view`/`editor` bodies are the storage XHTML
     (macros unrendered) and `atlas_doc_format` is a reduced ADF (headings, paragraphs, code blocks of the text).
   * CQL results without `order by` come in ascending id order (Confluence ranks by relevance).
-  * Rate limiting is a per-user token bucket costing 1 per request; Cloud's points (1 + objects returned) and the
-    api.atlassian.com gateway (OAuth, scoped tokens) are not simulated. v1 removal is all-or-nothing.
+  * Rate limiting is a per-user token bucket costing 1 per request; Cloud's points (1 + objects returned) are not
+    simulated. The gateway is served on the simulator's own host (point a client at another name of it, e.g.
+    `localhost` beside `127.0.0.1`, to tell the two apart); it takes Basic e-mail + token only (no OAuth), and its
+    answers are the site's (`_links.base` names the site, as Atlassian's do). v1 removal is all-or-nothing.
   * v1 `ancestors` of a reply comment are its parent comments (root first); attachments have none.
   * DC user objects carry `timeZone`; DC space permissions are readable by anyone who can view the space.
 """
@@ -58,7 +63,7 @@ from confluence_simulator.auth import Authenticator
 from confluence_simulator.config import SimulatorConfig
 from confluence_simulator.downloads import Downloads
 from confluence_simulator.faults import Fault, FaultInjector, FaultKind, RateLimiter, Stats
-from confluence_simulator.generator import DatasetSpec, generate_site
+from confluence_simulator.generator import DEFAULT_CLOUD_ID, DatasetSpec, generate_site
 from confluence_simulator.model import Site
 from confluence_simulator.mutations import Mutations
 from confluence_simulator.render_common import dumps
@@ -66,6 +71,9 @@ from confluence_simulator.routes import ApiError, Request, Response, Router, par
 from confluence_simulator.state import ServerState
 
 __all__ = ["Simulator", "SimulatorConfig"]
+
+# Where Atlassian's API gateway serves a Cloud site (api.atlassian.com/ex/confluence/{cloudId}/wiki/...).
+GATEWAY_PREFIX = "/ex/confluence/"
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
             410: "Gone", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -106,6 +114,8 @@ class _Route:
     path: str
     params: dict[str, str]
     needs_auth: bool = True
+    via_gateway: bool = False  # reached through the api.atlassian.com gateway prefix (`/ex/confluence/{cloudId}`)
+    site_path: str | None = None  # the path on the site a gateway path stands for (links in answers are built on it)
 
 
 class _Dispatcher:
@@ -129,12 +139,16 @@ class _Dispatcher:
             self.download_prefix = f"{context}/download/attachments/"
 
     def endpoint_names(self) -> list[str]:
-        extra = ["download", "media", "admin"] if self.state.cloud else ["download", "admin"]
+        extra = ["download", "media", "edge.tenant_info", "admin"] if self.state.cloud else ["download", "admin"]
         return [*self.v2.endpoints(), *self.v1.endpoints(), *extra]
 
     def resolve(self, method: str, path: str) -> _Route:
         if path.startswith("/__admin/") or path == "/__admin":
             return _Route("admin", "admin", self.admin.handle, path[len("/__admin"):] or "/", {}, needs_auth=False)
+        if self.state.cloud and path.startswith(GATEWAY_PREFIX):
+            return self._through_gateway(method, path)
+        if self.state.cloud and method == "GET" and path == "/_edge/tenant_info":
+            return _Route("v1", "edge.tenant_info", _tenant_info, path, {}, needs_auth=False)
         if self.state.cloud and path.startswith("/wiki/api/v2/"):
             return self._routed("v2", self.v2, method, path[len("/wiki/api/v2"):])
         if path.startswith(self.v1_prefix + "/"):
@@ -154,6 +168,19 @@ class _Dispatcher:
         family = "v2" if path.startswith("/wiki/api/") else "v1"
         return _Route(family, "unknown", None, path, {})
 
+    def _through_gateway(self, method: str, path: str) -> _Route:
+        """`/ex/confluence/{cloudId}/wiki/...` (the `/wiki` may be left out, as the gateway allows): the site's own
+        routes, reached with the gateway's credentials rules; another cloud id is not this site."""
+        cloud_id, _, rest = path[len(GATEWAY_PREFIX):].partition("/")
+        sub = "/" + rest
+        if not (sub == "/wiki" or sub.startswith("/wiki/")):
+            sub = "/wiki" + sub
+        route = self.resolve(method, sub) if cloud_id == DEFAULT_CLOUD_ID else None
+        if route is None or route.family == "admin" or route.endpoint == "edge.tenant_info":
+            return _Route("v2" if "/api/v2/" in path else "v1", "unknown", None, path, {}, via_gateway=True)
+        route.via_gateway, route.site_path = True, sub
+        return route
+
     @staticmethod
     def _routed(family: str, router: Router, method: str, sub: str) -> _Route:
         found = router.match(method, sub)
@@ -161,6 +188,11 @@ class _Dispatcher:
             return _Route(family, f"{family}.unknown", None, sub, {})
         route, params = found
         return _Route(family, route.endpoint, route.handler, sub, params)
+
+
+def _tenant_info(request: Request) -> Response:
+    """`GET /_edge/tenant_info` (no authentication): the site's cloud id, which the gateway's URLs name."""
+    return Response.json_obj({"cloudId": DEFAULT_CLOUD_ID})
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -229,14 +261,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         route = simulator.dispatcher.resolve(method, split.path)
-        request = Request(method=method, path=route.path, full_path=split.path, query=parse_query(split.query),
+        request = Request(method=method, path=route.path, full_path=route.site_path or split.path, query=parse_query(split.query),
                           headers=headers, params=route.params, endpoint=route.endpoint, body=body)
         fault: Fault | None = None
         extra_headers: list[tuple[str, str]] = []
         try:
             if route.family != "admin":
                 if route.needs_auth:
-                    request.user = simulator.authenticator.authenticate(headers.get("authorization"))
+                    request.user = simulator.authenticator.authenticate(headers.get("authorization"),
+                                                                        route.via_gateway)
                 fault = simulator.faults.decide(route.endpoint, split.path)
                 if fault is not None:
                     simulator.stats_recorder.record_fault(fault.kind)
@@ -424,7 +457,13 @@ class Simulator:
         users = self._site.users
         user = users.get(self._site.default_user_id) or next(iter(users.values()))
         return {"email": user.email, "api_token": user.api_token, "username": user.username,
-                "password": user.password, "pat": user.personal_access_token}
+                "password": user.password, "pat": user.personal_access_token,
+                "scoped_api_token": user.scoped_api_token}
+
+    def gateway_origin(self, host: str = "localhost") -> str:
+        """Where to reach this Cloud site's gateway routes under another host name than `origin`'s (so that a client
+        can tell the site and the gateway apart): the value for a client's API gateway setting."""
+        return f"{self.scheme}://{host}:{self.port}"
 
     def stats(self) -> dict[str, Any]:
         return self.stats_recorder.snapshot()

@@ -112,6 +112,7 @@ def confluence_settings(
     cql_timezone: Optional[str] = None,
     check_labels_and_moves: bool = True,
     extract_attachment_content: bool = True,
+    api_gateway: Optional[str] = None,
 ) -> ConfluenceSettings:
     """The validated `[sources.confluence]` settings (same names as the source arguments)."""
     return build_settings(
@@ -137,6 +138,7 @@ def confluence_settings(
         cql_timezone=cql_timezone,
         check_labels_and_moves=check_labels_and_moves,
         extract_attachment_content=extract_attachment_content,
+        api_gateway=api_gateway,
     )
 
 
@@ -168,6 +170,7 @@ def confluence(
     cql_timezone: Optional[str] = None,
     check_labels_and_moves: bool = True,
     extract_attachment_content: bool = True,
+    api_gateway: Optional[str] = None,
     watermarks: Optional[Dict[str, str]] = None,
     full_refresh: bool = False,
     ledger: Optional[SeenLedger] = None,
@@ -216,6 +219,7 @@ def confluence(
                 cql_timezone=cql_timezone,
                 check_labels_and_moves=check_labels_and_moves,
                 extract_attachment_content=extract_attachment_content,
+        api_gateway=api_gateway,
             )
         )
     reader.ledger = ledger

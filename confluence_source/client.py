@@ -16,6 +16,7 @@ Error mapping (after the transport's retries):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -70,6 +71,8 @@ _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 JsonObject = dict[str, Any]
 
+# What the gateway says when a scoped token lacks the scope a request needs ("Unauthorized; scope does not match").
+_SCOPE_MISMATCH = "scope does not match"
 # The container id in a download servlet link: /download/attachments/{container id}/{file name}
 _SERVLET_CONTAINER = re.compile(r"/download/attachments/([^/]+)/")
 
@@ -122,6 +125,8 @@ class ConfluenceClient:
         self._rest_client: RESTClient | None = None
         # Until one request has been accepted, a 403 means the credentials are not good for this site.
         self.credentials_accepted = False
+        if config.api_gateway and config.cloud_id is None:
+            self.config = dataclasses.replace(config, cloud_id=self._cloud_id_of_site())
 
     def _transport(self, stats: RequestStats, pool_size: int) -> RetryingHttpClient:
         config = self.config
@@ -136,6 +141,28 @@ class ConfluenceClient:
             verify=self._verify,
             trust_env=self._trust_env,
         )
+
+    def _cloud_id_of_site(self) -> str:
+        """The cloud id the gateway's URLs name, as the site tells it at `/_edge/tenant_info` (asked without
+        credentials: the answer needs none, and a scoped token is not good at the site)."""
+        site = self.config.site_url
+        purpose = "asking the site for its cloud id"
+        try:
+            response = self._http.session.get(site + defaults.TENANT_INFO, timeout=self.config.request_timeout,
+                                              verify=self._verify)
+        except requests.RequestException as error:
+            raise self._transport_error(error, purpose, site_only=True) from None
+        try:
+            cloud_id = response.json().get("cloudId") if response.status_code == 200 else None
+        except (ValueError, AttributeError):
+            cloud_id = None
+        if not isinstance(cloud_id, str) or not re.fullmatch(r"[0-9A-Za-z-]+", cloud_id):
+            raise ConfluenceConnectionError(
+                f"{site} did not tell its cloud id at {defaults.TENANT_INFO} (HTTP {response.status_code}); check "
+                f"{setting('confluence_url')} (the site's own address, e.g. https://example.atlassian.net), or give "
+                f"{setting('api_gateway')} with the cloud id: https://api.atlassian.com/ex/confluence/<cloud id>"
+            )
+        return cloud_id
 
     # ---- URLs --------------------------------------------------------------------------------------------------
     def v1(self, path: str) -> str:
@@ -256,11 +283,12 @@ class ConfluenceClient:
     def _on_site_host(self, url: str) -> bool:
         """Whether `url` is where requests still sends the credentials after a redirect from `confluence_url` (its
         own rule, so that an error blames the host that really got them)."""
-        return not self._files.strips_credentials(self.config.site_url, url)
+        return not self._files.strips_credentials(self.config.api_base, url)
 
     def on_site(self, url: str) -> bool:
-        """Whether `url` has the scheme, host and port of `confluence_url` (a default port written out or not)."""
-        return _origin(url) == _origin(self.config.site_url)
+        """Whether `url` has the scheme, host and port the API requests go to (`confluence_url`, or `api_gateway`),
+        a default port written out or not."""
+        return _origin(url) == _origin(self.config.api_base)
 
     def pages(
         self,
@@ -294,8 +322,8 @@ class ConfluenceClient:
         purpose: str,
         api: str,
     ) -> Iterator[Page]:
-        paginator: BasePaginator = (V1NextLinkPaginator(self.config.web_base) if api == "v1"
-                                     else V2CursorPaginator(self.config.site_url))
+        paginator: BasePaginator = (V1NextLinkPaginator(self.config.api_web_base) if api == "v1"
+                                     else V2CursorPaginator(self.config.api_base))
         rest = self._rest()
         iterator = rest.paginate(
             url,
@@ -330,7 +358,7 @@ class ConfluenceClient:
         behind that kept the memory of a large read from being handed back."""
         with self._rest_lock:
             if self._rest_client is None:
-                self._rest_client = RESTClient(base_url=self.config.site_url, auth=self._auth,
+                self._rest_client = RESTClient(base_url=self.config.api_base, auth=self._auth,
                                                session=self._http.session)
             return self._rest_client
 
@@ -369,6 +397,11 @@ class ConfluenceClient:
         self._raise_for_status(response.status_code, error_message(response), purpose, params)
 
     def _raise_for_status(self, status: int, message: str, purpose: str, params: Mapping[str, Any] | None) -> None:
+        if status == 401 and _SCOPE_MISMATCH in message.lower():
+            raise ConfluenceAuthError(
+                f"The API token lacks a scope needed for {purpose} (Confluence: {message}); give it the read scopes "
+                "the README lists for scoped tokens"
+            )
         if status == 401 or (status == 403 and not self.credentials_accepted):
             raise ConfluenceAuthError(
                 f"Confluence rejected the credentials (check {self.config.auth.describe()}){self._cloud_site_hint()}"
@@ -389,26 +422,34 @@ class ConfluenceClient:
     def _cloud_site_hint(self) -> str:
         """Server credentials sent to an Atlassian Cloud site: `data_source` was likely left at its default."""
         host = urlsplit(self.config.site_url).hostname or ""
+        if self.config.flavour == defaults.CLOUD and not self.config.api_gateway:
+            return (f"; {setting('data_source')} says this is Confluence Cloud, which must be what the site is; a "
+                    f"scoped API token (a service account's too) works only through Atlassian's API gateway: set "
+                    f"{setting('api_gateway')} = 'https://api.atlassian.com'")
         if self.config.flavour == defaults.CLOUD or not host.endswith(_CLOUD_SITE_DOMAIN):
             kind = "Confluence Cloud" if self.config.flavour == defaults.CLOUD else "Confluence Server or Data Center"
             return f"; {setting('data_source')} says this is {kind}, which must be what the site is"
         return (f"; {host} is a Confluence Cloud site: set {setting('data_source')} = 'Confluence Cloud' with "
                 f"{setting('account_email')} and {setting('api_token')}")
 
-    def _transport_error(self, error: requests.RequestException, purpose: str) -> ConfluenceError:
-        site = self.config.site_url
+    def _transport_error(self, error: requests.RequestException, purpose: str,
+                         site_only: bool = False) -> ConfluenceError:
+        """The error for a request that got no usable answer, naming the setting that says where it went: the site
+        (`confluence_url`), or the gateway when API requests go through one, unless `site_only`."""
+        address = "confluence_url" if site_only else self.config.address_setting
+        site = self.config.site_url if site_only or not self.config.api_gateway else self.config.api_base
         host = urlsplit(site).hostname or site
         if (isinstance(error, requests.exceptions.SSLError) and not self.credentials_accepted
                 and _answered_in_plain_http(error)):
             # (only before any request got through: later, the same OpenSSL wording can mean a damaged connection)
             return ConfluenceTLSError(
-                f"Confluence at {site} answered in plain HTTP, not TLS: set {setting('confluence_url')} to the "
+                f"Confluence at {site} answered in plain HTTP, not TLS: set {setting(address)} to the "
                 f"address where it serves HTTPS, or to {_plain_http_url(site)} if it has none (the credentials then "
                 f"travel unencrypted)"
             )
         if isinstance(error, requests.exceptions.SSLError) and _names_another_host(error):
             return ConfluenceTLSError(
-                f"The TLS certificate of {host} was issued for another host name; set {setting('confluence_url')} "
+                f"The TLS certificate of {host} was issued for another host name; set {setting(address)} "
                 f"to a name the certificate covers, or {setting('ssl_enabled')} = false to skip verification"
             )
         if isinstance(error, requests.exceptions.SSLError):
@@ -426,7 +467,7 @@ class ConfluenceClient:
         if isinstance(error, requests.Timeout):
             return ConfluenceConnectionError(
                 f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose} "
-                f"(check {setting('confluence_url')}, or raise {setting('request_timeout')})"
+                f"(check {setting(address)}, or raise {setting('request_timeout')})"
             )
         if isinstance(error, requests.ConnectionError) and self.credentials_accepted:
             # the site answered earlier in this run: it went away, no setting is wrong (the run fails, exit 1)
@@ -439,7 +480,7 @@ class ConfluenceClient:
             https_hint = (" (an HTTPS port drops plain-HTTP requests like this: try https://)"
                           if reason == _DROPPED and urlsplit(site).scheme == "http" else "")
             return ConfluenceConnectionError(
-                f"Could not connect to Confluence at {site} ({reason}); check {setting('confluence_url')}{https_hint}"
+                f"Could not connect to Confluence at {site} ({reason}); check {setting(address)}{https_hint}"
             )
         if isinstance(error, TruncatedResponseError):
             return ConfluenceRequestError(

@@ -62,10 +62,31 @@ class ConfluenceSettings:
     extract_attachment_content: bool = True
     backoff_seconds: float = defaults.DEFAULT_BACKOFF_SECONDS
     max_retry_delay: float = defaults.DEFAULT_MAX_RETRY_DELAY
+    api_gateway: str | None = None  # Cloud: origin of Atlassian's API gateway (scoped tokens), e.g. api.atlassian.com
+    cloud_id: str | None = None  # the site's cloud id, which the gateway's URLs name (looked up when not given)
 
     @property
     def is_cloud(self) -> bool:
         return self.flavour == defaults.CLOUD
+
+    @property
+    def api_base(self) -> str:
+        """Where the REST APIs are: the site, or through the gateway `{gateway}/ex/confluence/{cloudId}`."""
+        if self.api_gateway is None:
+            return self.site_url
+        if self.cloud_id is None:
+            raise ValueError("the cloud id of the site has not been looked up yet")
+        return f"{self.api_gateway}{defaults.GATEWAY_PATH}{self.cloud_id}"
+
+    @property
+    def api_web_base(self) -> str:
+        """What the v1 API's relative `_links.next` are relative to: `/wiki` on Cloud (also through the gateway)."""
+        return self.api_base + defaults.CLOUD_WIKI_PREFIX if self.is_cloud else self.site_url
+
+    @property
+    def address_setting(self) -> str:
+        """The setting that says where the API requests go (named when they cannot get there)."""
+        return "api_gateway" if self.api_gateway else "confluence_url"
 
     @property
     def web_base(self) -> str:
@@ -74,13 +95,13 @@ class ConfluenceSettings:
 
     @property
     def v1_root(self) -> str:
-        return self.site_url + (defaults.CLOUD_V1_ROOT if self.is_cloud else defaults.DC_V1_ROOT)
+        return self.api_base + (defaults.CLOUD_V1_ROOT if self.is_cloud else defaults.DC_V1_ROOT)
 
     @property
     def v2_root(self) -> str:
         if not self.is_cloud:
             raise ValueError("REST v2 exists on Confluence Cloud only")
-        return self.site_url + defaults.CLOUD_V2_ROOT
+        return self.api_base + defaults.CLOUD_V2_ROOT
 
     @property
     def flavour_label(self) -> str:
@@ -113,6 +134,7 @@ def build_settings(
     extract_attachment_content: bool | str | None = True,
     backoff_seconds: float | str | None = defaults.DEFAULT_BACKOFF_SECONDS,
     max_retry_delay: float | str | None = defaults.DEFAULT_MAX_RETRY_DELAY,
+    api_gateway: str | None = None,
 ) -> ConfluenceSettings:
     """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting.
 
@@ -151,6 +173,7 @@ def build_settings(
                 "(use a name like 'Europe/Berlin')"
             ) from exc
     rules = parse_advanced_rules(advanced_rules)
+    gateway, cloud_id = parse_api_gateway(api_gateway, flavour)
     return ConfluenceSettings(
         flavour=flavour,
         site_url=site_url,
@@ -173,7 +196,41 @@ def build_settings(
                                                default=True),
         backoff_seconds=_parse_float(backoff_seconds, "backoff_seconds", defaults.DEFAULT_BACKOFF_SECONDS, minimum=0),
         max_retry_delay=_parse_float(max_retry_delay, "max_retry_delay", defaults.DEFAULT_MAX_RETRY_DELAY, minimum=0),
+        api_gateway=gateway,
+        cloud_id=cloud_id,
     )
+
+
+def parse_api_gateway(value: str | None, flavour: Flavour) -> tuple[str | None, str | None]:
+    """(gateway origin, cloud id) of `api_gateway`: blank for none; `https://api.atlassian.com`, whose cloud id is
+    then looked up from the site; or the whole `https://api.atlassian.com/ex/confluence/{cloudId}` (a `/wiki` or
+    longer path after it is dropped). Scoped API tokens and service accounts work only through the gateway."""
+    name = setting("api_gateway")
+    raw = (value or "").strip()
+    if not raw:
+        return None, None
+    if flavour != defaults.CLOUD:
+        raise ConfluenceConfigError(f"{name} is for Confluence Cloud only; leave it empty for Server/Data Center")
+    if _USER_INFO.match(raw):
+        raise ConfluenceConfigError(f"{name} must not contain credentials; put them in the credential settings instead")
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. https://api.atlassian.com)")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfluenceConfigError(f"{name} has an invalid port") from exc
+    origin = f"{parts.scheme.lower()}://{parts.hostname.lower()}" + (f":{port}" if port else "")
+    path = re.sub(r"/+", "/", parts.path or "").rstrip("/")
+    if not path:
+        return origin, None
+    found = _GATEWAY_SITE_PATH.fullmatch(path)
+    if found is None:
+        raise ConfluenceConfigError(
+            f"{name} = {raw!r}: give the gateway's address (https://api.atlassian.com), or its URL of the site "
+            "(https://api.atlassian.com/ex/confluence/<cloud id>)"
+        )
+    return origin, found.group(1)
 
 
 def parse_data_source(value: str | None) -> Flavour:
@@ -190,6 +247,7 @@ def parse_data_source(value: str | None) -> Flavour:
     return flavour  # type: ignore[return-value]
 
 
+_GATEWAY_SITE_PATH = re.compile(r"/ex/confluence/([0-9A-Za-z-]+)(?:/.*)?")
 _USER_INFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://)?[^/?#@\s]*@")
 
 

@@ -73,16 +73,16 @@ class EmptyPages:
 class V2CursorPaginator(JSONLinkPaginator):
     """Follows `_links.next` of Cloud v2 list responses; fails on endless empty pages instead of looping."""
 
-    def __init__(self, site_url: str) -> None:
+    def __init__(self, api_base: str) -> None:
         super().__init__(next_url_path="_links.next")
-        self.site_url = site_url
+        self.api_base = api_base
         self.empty_pages = EmptyPages()
 
     def update_state(self, response: Response, data: Optional[List[Any]] = None) -> None:
         super().update_state(response, data)
         if self._next_reference is None:
             return
-        self._next_reference = on_origin_of(urljoin(response.url, self._next_reference), self.site_url)
+        self._next_reference = v2_next_url(urljoin(response.url, self._next_reference), self.api_base)
         self.empty_pages.count(bool(data), response.url, urljoin(response.url, self._next_reference))
         if self.empty_pages.too_many:
             raise IncompleteListingError(
@@ -166,6 +166,16 @@ def absolute_next_url(next_link: str, site_base: str, context: str) -> str:
     if own_context and path.startswith(own_context + "/"):
         path = path[len(own_context):]
     return urlunsplit((site.scheme, site.netloc, site_path + path, link.query, ""))
+
+
+def v2_next_url(url: str, api_base: str) -> str:
+    """A v2 `_links.next` (`/wiki/api/v2/...`, relative to where the API is) on `api_base`: its scheme, host and port,
+    and its path prefix where it has one (the gateway's `/ex/confluence/{cloudId}`) and the link does not carry it."""
+    parts, base = urlsplit(url), urlsplit(api_base)
+    prefix, path = base.path.rstrip("/"), parts.path
+    if prefix and not (path == prefix or path.startswith(prefix + "/")):
+        path = prefix + path
+    return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
 
 
 def on_origin_of(url: str, site_url: str) -> str:

@@ -26,6 +26,9 @@ DEFAULT_DATA_SOURCE: Final = "Confluence Server"
 
 # ---- API roots ---------------------------------------------------------------------------------------------------
 CLOUD_WIKI_PREFIX: Final = "/wiki"
+# Atlassian's API gateway serves a Cloud site under {gateway}/ex/confluence/{cloudId}; the site tells its cloud id.
+GATEWAY_PATH: Final = "/ex/confluence/"
+TENANT_INFO: Final = "/_edge/tenant_info"
 CLOUD_V1_ROOT: Final = "/wiki/rest/api"
 CLOUD_V2_ROOT: Final = "/wiki/api/v2"
 DC_V1_ROOT: Final = "/rest/api"

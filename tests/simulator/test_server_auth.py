@@ -149,3 +149,24 @@ def test_admin_endpoints_need_no_confluence_credentials_but_honour_the_admin_tok
         assert ok.status_code == 200 and "endpoints" in ok.json()
     finally:
         simulator.stop()
+
+
+def test_cloud_gateway_routes_take_scoped_tokens_and_answer_like_the_site(cloud: Simulator) -> None:
+    """`/ex/confluence/{cloudId}/wiki/...` serves the site's API (the `/wiki` may be left out); a scoped API token works
+    there only; the cloud id comes from `/_edge/tenant_info` without credentials; links name the site."""
+    credentials = cloud.credentials
+    scoped = (credentials["email"], credentials["scoped_api_token"])
+    cloud_id = requests.get(cloud.origin + "/_edge/tenant_info").json()["cloudId"]
+    gateway = f"{cloud.gateway_origin()}/ex/confluence/{cloud_id}"
+    assert requests.get(cloud.origin + "/wiki/api/v2/spaces", auth=scoped).status_code == 401
+    listed = requests.get(gateway + "/wiki/api/v2/spaces?limit=1", auth=scoped)
+    assert listed.status_code == 200
+    assert listed.json()["_links"]["next"].startswith("/wiki/api/v2/spaces?")  # relative to the gateway's prefix
+    assert listed.json()["_links"]["base"] == cloud.origin + "/wiki"
+    assert requests.get(gateway + "/api/v2/spaces?limit=1", auth=scoped).status_code == 200
+    classic = requests.get(gateway + "/wiki/rest/api/content/search?cql=type=page&limit=1",
+                           auth=(credentials["email"], credentials["api_token"]))
+    assert classic.status_code == 200 and classic.json()["_links"]["next"].startswith("/rest/api/content/search?")
+    assert requests.get(f"{cloud.gateway_origin()}/ex/confluence/not-this-site/wiki/api/v2/spaces",
+                        auth=scoped).status_code == 404
+    assert requests.get(gateway + "/__admin/info", auth=scoped).status_code == 404

@@ -137,7 +137,8 @@ def test_rejected_credentials_name_the_settings_and_never_the_secret(caplog: pyt
     assert message == (
         "Confluence rejected the credentials (check sources.confluence.account_email and "
         "sources.confluence.api_token); sources.confluence.data_source says this is Confluence Cloud, which must be "
-        "what the site is"
+        "what the site is; a scoped API token (a service account's too) works only through Atlassian's API gateway: "
+        "set sources.confluence.api_gateway = 'https://api.atlassian.com'"
     )
     assert TOKEN not in message and TOKEN not in caplog.text
 

@@ -66,8 +66,12 @@ def test_rejected_credentials(small_sim: Simulator) -> None:
             open_reader(settings_for(small_sim, **overrides))
         message = str(error.value)
         kind = "Confluence Cloud" if small_sim.config.flavour == "cloud" else "Confluence Server or Data Center"
+        gateway_hint = ("; a scoped API token (a service account's too) works only through Atlassian's API gateway: "
+                        "set sources.confluence.api_gateway = 'https://api.atlassian.com'"
+                        if small_sim.config.flavour == "cloud" else "")
         assert message == (f"Confluence rejected the credentials (check sources.confluence.{named}); "
-                           f"sources.confluence.data_source says this is {kind}, which must be what the site is")
+                           f"sources.confluence.data_source says this is {kind}, which must be what the site is"
+                           + gateway_hint)
         assert wrong not in message
 
 
