@@ -28,8 +28,8 @@ NOTES = (
     "summed PSS while worker processes run, sampled every 50 ms) are those of the measured process and its "
     "children; the simulator runs in its own process and is not included.",
     "Requests and MB read are counted by the simulator: Confluence API requests (admin endpoints excluded); "
-    "attachment file downloads are counted apart as file requests (two per file on Cloud: the download link "
-    "redirects to the media service).",
+    "attachment file downloads are counted apart as file requests (two per file on Cloud: the REST download "
+    "endpoint redirects to the media service).",
     "Sink limit = the pipeline's final documents (read back from its index) bulk-loaded with the official "
     "client's helpers into a fresh index with the same mapping, best of streaming_bulk and parallel_bulk "
     "(2 threads); its CPU is the benchmark process's, client side only.",

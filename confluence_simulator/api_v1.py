@@ -735,6 +735,10 @@ class V1Api:
         attachment = self._readable_content(request, request.params["attachment"])
         if attachment.parent_id != container.id:
             raise ApiError(404, f"No attachment {request.params['attachment']} on content {container.id}")
+        allowed = [status for value in request.query.get("status") or ["current"] for status in value.split(",")]
+        # (no `status`: current files only, as Atlassian's endpoint)
+        if attachment.status not in allowed:
+            raise ApiError(404, f"No {'/'.join(allowed)} attachment {request.params['attachment']}")
         version = parse_int(request, "version", attachment.versions[-1].number)
         if not any(v.number == version for v in attachment.versions) or (attachment.id, version) not in self.site.blobs:
             raise ApiError(400, f"Attachment {attachment.id} has no version {version}")

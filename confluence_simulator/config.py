@@ -45,6 +45,9 @@ class SimulatorConfig:
     media_host         Cloud: the host name that download redirects lead to. Atlassian's media service is another
                        host than the site; another name for this server (e.g. "localhost" when bound to 127.0.0.1)
                        makes clients meet that second host. None = the site's own host.
+    gateway_host       Cloud: the host name under which the API gateway's routes (`/ex/confluence/{cloudId}/...`)
+                       answer, and the site's do not (e.g. "localhost" when bound to 127.0.0.1), so that a client
+                       that sends a request to the wrong one of the two is caught. None = both under every name.
     """
 
     flavour: Flavour = "cloud"
@@ -53,6 +56,7 @@ class SimulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     media_host: str | None = None
+    gateway_host: str | None = None
     context_path: str = "/confluence"
     tz: str | None = None
     server_tz: str = "Europe/Berlin"

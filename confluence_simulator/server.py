@@ -18,11 +18,13 @@ Paths served:
                                                                    removed v1 endpoints answer 410)
                 /wiki/download/attachments/{containerId}/{file}   "download" (401 to API clients, as on Cloud)
                 /media/file/{token}/binary "media" (no auth; the token is the credential)
+                /ex/confluence/{cloudId}/wiki/...   the same routes as the api.atlassian.com gateway serves them:
+                                                   there a scoped API token is accepted too (`credentials`); with
+                                                   `gateway_host`, only under that host name (and the site's routes
+                                                   only under the others)
+                /_edge/tenant_info         "edge.tenant_info" (no auth): {"cloudId": ...}
     DataCenter  {ctx}/rest/api/...         endpoint names v1.*   (see api_v1.V1Api.register)
                 {ctx}/download/attachments/{containerId}/{file}   "download" (the bytes)
-                /ex/confluence/{cloudId}/wiki/...   the same routes as the api.atlassian.com gateway serves them:
-                                                   there a scoped API token is accepted too (`credentials`)
-                /_edge/tenant_info         "edge.tenant_info" (no auth): {"cloudId": ...}
     Both        /__admin/...               "admin" (see admin.py)
 
 Per request the server authenticates the caller (401 on bad credentials), asks the FaultInjector and the
@@ -261,6 +263,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         route = simulator.dispatcher.resolve(method, split.path)
+        if simulator.config.gateway_host and route.family != "admin" and route.endpoint != "media":
+            # the gateway's name serves only the gateway's routes, and the site's name only the site's
+            asked = (headers.get("host") or "").rpartition(":")[0].strip("[]").lower()
+            if route.via_gateway != (asked == simulator.config.gateway_host):
+                route = _Route(route.family, "unknown", None, split.path, {}, via_gateway=route.via_gateway)
         request = Request(method=method, path=route.path, full_path=route.site_path or split.path, query=parse_query(split.query),
                           headers=headers, params=route.params, endpoint=route.endpoint, body=body)
         fault: Fault | None = None

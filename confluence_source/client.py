@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterable, Iterator, Mapping, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 from dlt.common.jsonpath import compile_path
@@ -196,7 +196,8 @@ class ConfluenceClient:
         download servlet (`/download/attachments/{container}/{file}`), the link for people in a browser. Confluence
         Cloud no longer accepts API tokens there (HTTP 401 since 2026, CHANGE-2735), so on Cloud the bytes come from
         the REST endpoint `/content/{container}/child/attachment/{id}/download?version=N`, which redirects to the
-        media service like the servlet did. Server and Data Center serve the servlet to API clients."""
+        media service like the servlet did (None when the document names no container). Server and Data Center serve
+        the servlet to API clients."""
         servlet = attachment.get("download_url")
         servlet = str(servlet) if servlet else None
         if not self.config.is_cloud:
@@ -204,11 +205,13 @@ class ConfluenceClient:
         container = _container_id(attachment.get("parent_id"), servlet)
         file_id = attachment.get("confluence_id")
         if not container or not file_id:
-            return servlet
+            return None  # the servlet link would only be refused: no link to fetch the file from
         version = attachment.get("version")
-        query = f"?version={version}" if isinstance(version, int) else ""
+        query = [("version", str(version))] if isinstance(version, int) else []
+        if attachment.get("status") == "archived":  # the endpoint serves current files only unless told otherwise
+            query.append(("status", "archived"))
         return self.v1(f"/content/{quote(container, safe='')}/child/attachment/{quote(str(file_id), safe='')}"
-                       f"/download{query}")
+                       f"/download" + (f"?{urlencode(query)}" if query else ""))
 
     def download(self, url: str, *, max_bytes: int, purpose: str) -> bytearray:
         """The bytes of a file on the site (an attachment's download link), at most `max_bytes` of them (else
@@ -381,7 +384,7 @@ class ConfluenceClient:
             content_type = response.headers.get("Content-Type", "unknown")
             raise ConfluenceConnectionError(
                 f"Confluence answered with {content_type.split(';')[0]} instead of JSON while {purpose}; "
-                f"check {setting('confluence_url')} = {self.config.site_url}"
+                f"check {setting(self.config.address_setting)} = {self.config.api_gateway or self.config.site_url}"
             ) from None
 
     def _raise_for(self, response: requests.Response | None, purpose: str, params: Mapping[str, Any] | None) -> None:
@@ -392,7 +395,7 @@ class ConfluenceClient:
             raise ConfluenceConnectionError(
                 f"Confluence redirected a request to {_origin_text(response.url)}, where the credentials are not "
                 f"sent, and was refused there (HTTP {response.status_code}) while {purpose}; set "
-                f"{setting('confluence_url')} to the address the site answers on itself"
+                f"{setting(self.config.address_setting)} to the address it answers on itself"
             )
         self._raise_for_status(response.status_code, error_message(response), purpose, params)
 

@@ -173,7 +173,7 @@ def build_settings(
                 "(use a name like 'Europe/Berlin')"
             ) from exc
     rules = parse_advanced_rules(advanced_rules)
-    gateway, cloud_id = parse_api_gateway(api_gateway, flavour)
+    gateway, cloud_id = parse_api_gateway(api_gateway, flavour, site_url)
     return ConfluenceSettings(
         flavour=flavour,
         site_url=site_url,
@@ -201,7 +201,7 @@ def build_settings(
     )
 
 
-def parse_api_gateway(value: str | None, flavour: Flavour) -> tuple[str | None, str | None]:
+def parse_api_gateway(value: str | None, flavour: Flavour, site_url: str = "") -> tuple[str | None, str | None]:
     """(gateway origin, cloud id) of `api_gateway`: blank for none; `https://api.atlassian.com`, whose cloud id is
     then looked up from the site; or the whole `https://api.atlassian.com/ex/confluence/{cloudId}` (a `/wiki` or
     longer path after it is dropped). Scoped API tokens and service accounts work only through the gateway."""
@@ -220,7 +220,13 @@ def parse_api_gateway(value: str | None, flavour: Flavour) -> tuple[str | None, 
         port = parts.port
     except ValueError as exc:
         raise ConfluenceConfigError(f"{name} has an invalid port") from exc
-    origin = f"{parts.scheme.lower()}://{parts.hostname.lower()}" + (f":{port}" if port else "")
+    host = parts.hostname.lower()
+    if host == (urlsplit(site_url).hostname or "").lower() or host.endswith(".atlassian.net"):
+        raise ConfluenceConfigError(
+            f"{name} = {raw!r} is a site's address; the gateway is https://api.atlassian.com (the site's own address "
+            f"goes in {setting('confluence_url')})"
+        )
+    origin = f"{parts.scheme.lower()}://" + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     path = re.sub(r"/+", "/", parts.path or "").rstrip("/")
     if not path:
         return origin, None

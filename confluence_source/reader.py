@@ -294,9 +294,11 @@ class ConfluenceReader(ABC):
         try:
             body = self.client.get_json(self.client.v1(defaults.CURRENT_USER), purpose="checking the credentials")
         except ConfluenceNotFoundError:
+            where = (f"{setting('api_gateway')} (its cloud id: leave the /ex/confluence/... part out to have it "
+                     "looked up)" if self.config.api_gateway else f"{setting('confluence_url')} and "
+                     f"{setting('data_source')}")
             raise ConfluenceConnectionError(
-                f"No {self.config.flavour_label} REST API at {self.config.v1_root} (HTTP 404); check "
-                f"{setting('confluence_url')} and {setting('data_source')}"
+                f"No {self.config.flavour_label} REST API at {self.config.v1_root} (HTTP 404); check {where}"
             ) from None
         except ConfluenceRequestError as error:
             if error.status == 407:
@@ -309,11 +311,11 @@ class ConfluenceReader(ABC):
             # a client error on the simplest GET there is: the URL points at some other kind of server
             raise ConfluenceConnectionError(
                 f"{self.config.v1_root} does not answer like the {self.config.flavour_label} REST API ({error}); "
-                f"check {setting('confluence_url')} and {setting('data_source')}"
+                f"check {setting(self.config.address_setting)} and {setting('data_source')}"
             ) from None
         if not isinstance(body, dict):
             raise ConfluenceConnectionError(
-                f"Unexpected answer from {self.config.v1_root}; check {setting('confluence_url')}"
+                f"Unexpected answer from {self.config.v1_root}; check {setting(self.config.address_setting)}"
             )
         if body.get("type") == "anonymous":
             raise ConfluenceConfigError(

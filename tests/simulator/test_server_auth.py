@@ -170,3 +170,22 @@ def test_cloud_gateway_routes_take_scoped_tokens_and_answer_like_the_site(cloud:
     assert requests.get(f"{cloud.gateway_origin()}/ex/confluence/not-this-site/wiki/api/v2/spaces",
                         auth=scoped).status_code == 404
     assert requests.get(gateway + "/__admin/info", auth=scoped).status_code == 404
+
+
+def test_cloud_download_endpoint_serves_archived_files_only_when_asked(cloud: Simulator) -> None:
+    """Without `status` the v1 download endpoint serves current files only, as its specification says."""
+    http = session_for(cloud)
+    attachment = next(item for item in cloud.site.content.values()
+                      if item.type == "attachment" and item.status == "current" and item.parent_id is not None)
+    url = cloud.origin + f"/wiki/rest/api/content/{attachment.parent_id}/child/attachment/att{attachment.id}/download"
+    with cloud.site.lock:
+        attachment.status = "archived"
+    cloud.notify_changed()
+    try:
+        assert http.get(url, allow_redirects=False).status_code == 404
+        assert http.get(url + "?status=archived", allow_redirects=False).status_code == 302
+        assert http.get(url + "?status=current&status=archived", allow_redirects=False).status_code == 302
+    finally:
+        with cloud.site.lock:
+            attachment.status = "current"
+        cloud.notify_changed()

@@ -524,6 +524,9 @@ def test_files_are_fetched_where_each_flavour_serves_them_to_api_clients() -> No
     assert cloud.file_link({"confluence_id": "att77", "download_url": servlet}) == (
         V1 + "/content/42/child/attachment/att77/download")
     assert cloud.file_link({"confluence_id": "att77", "download_url": None}) is None
+    assert cloud.file_link({"confluence_id": "att77", "download_url": SITE + "/wiki/x.pdf"}) is None
+    archived = dict(document, status="archived")
+    assert cloud.file_link(archived) == V1 + "/content/42/child/attachment/att77/download?version=3&status=archived"
     data_center = make_client(data_source="Confluence Data Center", confluence_url="https://wiki.example.com",
                               username="bot", password="pw", account_email=None, api_token=None)
     dc_servlet = "https://wiki.example.com/download/attachments/42/a.pdf?version=3"
