@@ -219,7 +219,7 @@ def confluence(
                 cql_timezone=cql_timezone,
                 check_labels_and_moves=check_labels_and_moves,
                 extract_attachment_content=extract_attachment_content,
-        api_gateway=api_gateway,
+                api_gateway=api_gateway,
             )
         )
     reader.ledger = ledger

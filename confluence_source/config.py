@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings as defaults
@@ -201,6 +201,16 @@ def build_settings(
     )
 
 
+def _netloc(parts: SplitResult, name: str) -> str:
+    """Host (lower case, an IPv6 literal in brackets) and port of a URL given in setting `name`."""
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfluenceConfigError(f"{name} has an invalid port") from exc
+    host = (parts.hostname or "").lower()
+    return (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+
+
 def parse_api_gateway(value: str | None, flavour: Flavour, site_url: str = "") -> tuple[str | None, str | None]:
     """(gateway origin, cloud id) of `api_gateway`: blank for none; `https://api.atlassian.com`, whose cloud id is
     then looked up from the site; or the whole `https://api.atlassian.com/ex/confluence/{cloudId}` (a `/wiki` or
@@ -216,17 +226,13 @@ def parse_api_gateway(value: str | None, flavour: Flavour, site_url: str = "") -
     parts = urlsplit(raw)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. https://api.atlassian.com)")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfluenceConfigError(f"{name} has an invalid port") from exc
     host = parts.hostname.lower()
     if host == (urlsplit(site_url).hostname or "").lower() or host.endswith(".atlassian.net"):
         raise ConfluenceConfigError(
             f"{name} = {raw!r} is a site's address; the gateway is https://api.atlassian.com (the site's own address "
             f"goes in {setting('confluence_url')})"
         )
-    origin = f"{parts.scheme.lower()}://" + (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    origin = f"{parts.scheme.lower()}://{_netloc(parts, name)}"
     path = re.sub(r"/+", "/", parts.path or "").rstrip("/")
     if not path:
         return origin, None
@@ -276,13 +282,7 @@ def normalise_url(value: str | None, flavour: Flavour) -> str:
     parts = urlsplit(raw)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. https://example.atlassian.net)")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfluenceConfigError(f"{name} has an invalid port") from exc
-    netloc = parts.hostname.lower() + (f":{port}" if port else "")
-    if ":" in parts.hostname:  # IPv6 literal
-        netloc = f"[{parts.hostname}]" + (f":{port}" if port else "")
+    netloc = _netloc(parts, name)
     path = re.sub(r"/+", "/", parts.path or "").rstrip("/")
     if flavour == defaults.CLOUD:
         if path == defaults.CLOUD_WIKI_PREFIX or path.startswith(defaults.CLOUD_WIKI_PREFIX + "/"):
