@@ -106,7 +106,8 @@ class ConfluenceClient:
         self.file_stats = RequestStats()  # attachment file downloads, one request (or two, redirected) per file
         self._pacer = new_pacer()  # shared: when the site throttles, downloads pause with the API requests
         self._verify, self._trust_env = environment_settings(
-            verify_setting(config.ssl_enabled, config.ssl_ca, urlsplit(config.site_url).hostname or ""))
+            verify_setting(config.ssl_enabled, config.ssl_ca,
+                           tuple(urlsplit(url).hostname or "" for url in (config.site_url, config.api_gateway) if url)))
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
         self._auth = _auth_for(config)
         self._files = FileTransport(

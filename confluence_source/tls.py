@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
 
-def verify_setting(ssl_enabled: bool, ssl_ca: str | None, host: str = "") -> bool | str:
-    """The `verify` value for requests: False, True (default trust store) or the path of a combined CA bundle."""
+def verify_setting(ssl_enabled: bool, ssl_ca: str | None, hosts: tuple[str, ...] = ()) -> bool | str:
+    """The `verify` value for requests: False, True (default trust store) or the path of a combined CA bundle.
+    `hosts` are those the requests go to (the site, and the API gateway where one is used)."""
     if not ssl_enabled:
         if ssl_ca:
             logger.warning(
@@ -41,11 +42,12 @@ def verify_setting(ssl_enabled: bool, ssl_ca: str | None, host: str = "") -> boo
         else:
             logger.warning("TLS certificate verification is off (%s = false)", setting("ssl_enabled"))
         # said once above; urllib3 would repeat it for every single request
-        warnings.filterwarnings(
-            "ignore",
-            message=f"Unverified HTTPS request is being made to host '{re.escape(host)}'",
-            category=InsecureRequestWarning,
-        )
+        for host in hosts:
+            warnings.filterwarnings(
+                "ignore",
+                message=f"Unverified HTTPS request is being made to host '{re.escape(host)}'",
+                category=InsecureRequestWarning,
+            )
         return False
     if not ssl_ca:
         return True

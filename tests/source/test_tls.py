@@ -76,6 +76,17 @@ def test_verification_can_be_switched_off(https_sim: Simulator, recwarn: pytest.
     assert not [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]  # one log line, not per request
 
 
+def test_verification_switched_off_stays_quiet_for_the_gateway_too(https_sim: Simulator,
+                                                                   recwarn: pytest.WarningsRecorder) -> None:
+    if https_sim.config.flavour != "cloud":
+        pytest.skip("the API gateway is Atlassian Cloud's")
+    gateway = f"https://localhost:{https_sim.port}"
+    settings = settings_for(https_sim, ssl_enabled=False, api_gateway=gateway,
+                            api_token=https_sim.credentials["scoped_api_token"])
+    assert open_reader(settings).state.selected
+    assert not [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]
+
+
 def test_garbage_ssl_ca_is_a_config_error(https_sim: Simulator) -> None:
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca"):
         open_reader(settings_for(https_sim, ssl_ca="not a certificate"))
