@@ -2,7 +2,8 @@
 
 Cloud (site URL) accepts HTTP Basic with e-mail + API token only; a Bearer token, a password or a scoped API token
 is refused there, as on Atlassian's site URLs. Through the api.atlassian.com gateway (`/ex/confluence/{cloudId}`)
-Basic e-mail + API token is accepted with a scoped token as well. Data Center accepts Basic username + password and Bearer personal access tokens.
+Basic e-mail + API token is accepted with a scoped token as well. Data Center accepts Basic username + password and
+Bearer personal access tokens.
 Requests without an Authorization header are refused too unless the simulator is told to allow anonymous access,
 in which case they run as an anonymous user who sees only spaces granted to anonymous users (Confluence's
 behaviour when anonymous access is on).

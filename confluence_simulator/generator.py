@@ -226,7 +226,8 @@ class _SiteBuilder:
         default = User(account_id=DEFAULT_ACCOUNT_ID, user_key=DEFAULT_USER_KEY, username=DEFAULT_USERNAME,
                        display_name=DEFAULT_DISPLAY_NAME, email=DEFAULT_EMAIL, password=DEFAULT_PASSWORD,
                        api_token=DEFAULT_API_TOKEN, personal_access_token=DEFAULT_PERSONAL_ACCESS_TOKEN,
-                       scoped_api_token=DEFAULT_SCOPED_API_TOKEN, timezone="Europe/Berlin", groups={self.group_ids[name] for name in _DEFAULT_USER_GROUPS})
+                       scoped_api_token=DEFAULT_SCOPED_API_TOKEN, timezone="Europe/Berlin",
+                       groups={self.group_ids[name] for name in _DEFAULT_USER_GROUPS})
         self.site.users[default.account_id] = default
         self.site.default_user_id = default.account_id
         used_usernames = {DEFAULT_USERNAME}

@@ -37,9 +37,10 @@ Known differences from real Confluence (deliberate simplifications; see also the
     (macros unrendered) and `atlas_doc_format` is a reduced ADF (headings, paragraphs, code blocks of the text).
   * CQL results without `order by` come in ascending id order (Confluence ranks by relevance).
   * Rate limiting is a per-user token bucket costing 1 per request; Cloud's points (1 + objects returned) are not
-    simulated. The gateway is served on the simulator's own host (point a client at another name of it, e.g.
-    `localhost` beside `127.0.0.1`, to tell the two apart); it takes Basic e-mail + token only (no OAuth), and its
-    answers are the site's (`_links.base` names the site, as Atlassian's do). v1 removal is all-or-nothing.
+    simulated. The gateway is served on the simulator's own host (`gateway_host` gives it a name of its own, e.g.
+    `localhost` beside `127.0.0.1`, so that the two are told apart); it takes Basic e-mail + token only (no
+    OAuth), and its answers are the site's (`_links.base` names the site, as Atlassian's do). v1 removal is
+    all-or-nothing.
   * v1 `ancestors` of a reply comment are its parent comments (root first); attachments have none.
   * DC user objects carry `timeZone`; DC space permissions are readable by anyone who can view the space.
 """
@@ -268,7 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
             asked = (headers.get("host") or "").rpartition(":")[0].strip("[]").lower()
             if route.via_gateway != (asked == simulator.config.gateway_host):
                 route = _Route(route.family, "unknown", None, split.path, {}, via_gateway=route.via_gateway)
-        request = Request(method=method, path=route.path, full_path=route.site_path or split.path, query=parse_query(split.query),
+        request = Request(method=method, path=route.path, full_path=route.site_path or split.path,
+                          query=parse_query(split.query),
                           headers=headers, params=route.params, endpoint=route.endpoint, body=body)
         fault: Fault | None = None
         extra_headers: list[tuple[str, str]] = []

@@ -424,7 +424,8 @@ class ConfluenceClient:
         raise ConfluenceRequestError(f"Confluence answered HTTP {status} while {purpose}{detail}", status)
 
     def _cloud_site_hint(self) -> str:
-        """Server credentials sent to an Atlassian Cloud site: `data_source` was likely left at its default."""
+        """What else to check when the credentials are refused: a scoped token sent to a Cloud site URL (it needs
+        `api_gateway`), or Server credentials sent to an Atlassian Cloud site (`data_source` left at its default)."""
         host = urlsplit(self.config.site_url).hostname or ""
         if self.config.flavour == defaults.CLOUD and not self.config.api_gateway:
             return (f"; {setting('data_source')} says this is Confluence Cloud, which must be what the site is; a "

@@ -13,7 +13,8 @@ import requests_mock
 from confluence_simulator.faults import FaultKind, FaultRule
 from confluence_simulator.generator import DEFAULT_CLOUD_ID
 from confluence_simulator.server import Simulator
-from confluence_source import ConfluenceAuthError, ConfluenceConfigError, ConfluenceConnectionError, build_settings
+from confluence_source import (ConfluenceAuthError, ConfluenceConfigError, ConfluenceConnectionError, build_settings,
+                               open_reader)
 from confluence_source.client import ConfluenceClient
 from confluence_source.config import parse_api_gateway
 from confluence_source.paginators import v2_next_url
@@ -64,8 +65,6 @@ def test_the_cloud_id_can_be_given_with_the_gateway(cloud_site: Simulator, tmp_p
 
 
 def test_a_scoped_token_at_the_site_url_points_at_api_gateway(cloud_site: Simulator) -> None:
-    from confluence_source import open_reader
-
     with pytest.raises(ConfluenceAuthError) as caught:
         open_reader(settings_for(cloud_site, api_token=cloud_site.credentials["scoped_api_token"]))
     assert "api_gateway" in str(caught.value)
