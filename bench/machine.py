@@ -24,7 +24,7 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     """Cores this process may run on (a container or taskset may allow fewer than the machine has)."""
     try:
         return len(os.sched_getaffinity(0))
@@ -39,7 +39,7 @@ def describe_machine(es: Elasticsearch) -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "logical_cores": psutil.cpu_count(logical=True),
         "physical_cores": psutil.cpu_count(logical=False),
-        "usable_cores": _usable_cores(),
+        "usable_cores": usable_cores(),
         "memory_total_mb": round(memory.total / 2**20),
         "memory_available_mb": round(memory.available / 2**20),
         "load_average_1m": round(os.getloadavg()[0], 2),

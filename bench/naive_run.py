@@ -9,6 +9,7 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 
 from bench import es_tools
+from bench.neighbour_cpu import NeighbourMeter
 from bench.options import REPO_ROOT, BenchOptions
 from bench.process_monitor import run_measured
 from bench.records import NAIVE, RunRecord
@@ -16,7 +17,8 @@ from bench.simulator_process import SimulatorProcess
 
 
 def run_naive(options: BenchOptions, es: Elasticsearch, es_url: str, simulator: SimulatorProcess,
-              template_index: str, index: str, log_dir: Path, repeat: int) -> RunRecord:
+              template_index: str, index: str, log_dir: Path, repeat: int, neighbours: NeighbourMeter,
+              usable_cores: int) -> RunRecord:
     """Load the site with the naive loader into `index` (created with `template_index`'s mapping)."""
     es_tools.create_like(es, template_index, index)
     label = f"{NAIVE}-r{repeat + 1}"
@@ -30,15 +32,17 @@ def run_naive(options: BenchOptions, es: Elasticsearch, es_url: str, simulator: 
     command = [options.python, "-m", "bench.naive_loader", "--flavour", simulator.flavour, "--base-url",
                simulator.base_url, "--es-url", es_url, "--index", index, "--summary-json", str(summary_path)]
     before = simulator.counters()
+    cpu_before = neighbours.snapshot()
     measurement = run_measured(command, env=env, cwd=REPO_ROOT, log_dir=log_dir, label=label,
                                timeout_s=options.pipeline_timeout_s)
+    neighbour_cpu = neighbours.since(cpu_before)
     traffic = simulator.counters().since(before)
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     ok = measurement.succeeded and summary is not None
     by_type = {str(k): int(v) for k, v in (summary or {}).get("documents", {}).items()}
     documents = sum(by_type.values()) if summary is not None else None
     wall = measurement.wall_seconds
-    return RunRecord(
+    record = RunRecord(
         scenario=NAIVE, flavour=simulator.flavour, size=simulator.preset, repeat=repeat + 1, ok=ok,
         error=None if ok else f"exit code {measurement.exit_code}: {measurement.stderr_tail(5)}",
         documents=documents, index_documents=es_tools.count(es, index) if ok else None,
@@ -51,3 +55,8 @@ def run_naive(options: BenchOptions, es: Elasticsearch, es_url: str, simulator: 
         reported_elapsed_seconds=(summary or {}).get("elapsed_seconds"), documents_by_type=by_type,
         details={"indexes": "pages and blog posts only", "requests_by_endpoint": traffic.by_endpoint},
     )
+    record.job_cpu_seconds = measurement.cpu_seconds  # one process, no workers
+    if record.reported_elapsed_seconds is not None:
+        record.startup_seconds = max(0.0, wall - float(record.reported_elapsed_seconds))
+    record.add_neighbours(neighbour_cpu, usable_cores)
+    return record

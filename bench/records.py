@@ -10,6 +10,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from bench.neighbour_cpu import NeighbourCpu
+
 # Scenario names (also the row labels of the reports)
 FULL = "full_sync"
 INCREMENTAL_NO_CHANGE = "incremental_no_change"
@@ -20,11 +22,15 @@ SINK_LIMIT = "sink_limit"
 REFERENCE_FULL = "reference_full_sync"
 SCENARIOS = (FULL, INCREMENTAL_NO_CHANGE, INCREMENTAL_CHANGE, NAIVE, SINK_LIMIT, REFERENCE_FULL)
 
+# Where a run's wall time went: process start (interpreter and imports), then the steps the pipeline reports
+# (`pipelines.run_costs.STEPS`)
+RUN_STEPS = ("startup", "preflight", "extract", "normalize", "load", "reconcile")
 # Numeric fields of a run that are summarised as medians
 METRICS = ("documents", "index_documents", "docs_per_second", "wall_seconds", "cpu_seconds", "cpu_user_seconds",
            "cpu_system_seconds", "requests", "docs_per_request", "bytes_read", "file_requests", "file_bytes_read",
-           "peak_rss_mb",
-           "reported_elapsed_seconds")
+           "peak_rss_mb", "reported_elapsed_seconds", *(f"{step}_seconds" for step in RUN_STEPS),
+           "job_cpu_seconds", "worker_cpu_seconds", "simulator_cpu_seconds", "elasticsearch_cpu_seconds",
+           "machine_busy_share")
 
 
 @dataclass
@@ -67,12 +73,45 @@ class RunRecord:
     file_bytes_read: int | None = None
     peak_rss_mb: float | None = None
     reported_elapsed_seconds: float | None = None  # what the program itself says it took
+    # wall seconds per step (`RUN_STEPS`; the pipeline's runs only): start-up = wall - reported elapsed
+    startup_seconds: float | None = None
+    preflight_seconds: float | None = None
+    extract_seconds: float | None = None
+    normalize_seconds: float | None = None
+    load_seconds: float | None = None
+    reconcile_seconds: float | None = None
+    # CPU seconds: the measured process itself and its worker processes (as the pipeline reports them; together
+    # `cpu_seconds`), and the neighbours on the same machine during the run
+    job_cpu_seconds: float | None = None
+    worker_cpu_seconds: float | None = None
+    simulator_cpu_seconds: float | None = None
+    elasticsearch_cpu_seconds: float | None = None
+    # CPU time of the run, the simulator and Elasticsearch together / (wall time x usable cores)
+    machine_busy_share: float | None = None
     documents_by_type: dict[str, int] = field(default_factory=dict)
     index_check: IndexCheck | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def add_neighbours(self, neighbours: NeighbourCpu, usable_cores: int) -> None:
+        """The simulator's and Elasticsearch's CPU during this run, and how busy the machine was altogether."""
+        self.simulator_cpu_seconds = neighbours.simulator_seconds
+        self.elasticsearch_cpu_seconds = neighbours.elasticsearch_seconds
+        parts = (self.cpu_seconds, self.simulator_cpu_seconds, self.elasticsearch_cpu_seconds)
+        if self.wall_seconds and usable_cores > 0 and all(part is not None for part in parts):
+            self.machine_busy_share = sum(parts) / (self.wall_seconds * usable_cores)  # type: ignore[arg-type]
+
+    def add_pipeline_costs(self, summary: dict[str, Any]) -> None:
+        """The step times and CPU split the pipeline's summary reports (`pipelines.run_costs`)."""
+        steps = summary.get("step_seconds") or {}
+        for step in RUN_STEPS[1:]:
+            setattr(self, f"{step}_seconds", steps.get(step))
+        if self.wall_seconds is not None and summary.get("elapsed_seconds") is not None:
+            self.startup_seconds = max(0.0, self.wall_seconds - float(summary["elapsed_seconds"]))
+        cpu = summary.get("cpu_seconds") or {}
+        self.job_cpu_seconds, self.worker_cpu_seconds = cpu.get("process"), cpu.get("workers")
 
 
 def _median(values: Iterable[float | int | None]) -> float | None:

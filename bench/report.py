@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from bench.records import REFERENCE_FULL, RUN_STEPS, SINK_LIMIT
+
 REPORT_SCHEMA_VERSION = 1
 
 _SCENARIO_LABELS = {
@@ -21,6 +23,11 @@ _SCENARIO_LABELS = {
     "sink_limit": "sink limit (bulk only)",
     "reference_full_sync": "ours: reference full sync",
 }
+
+
+# Scenarios left out of the time-and-CPU table: the sink limit runs in the benchmark's own process, and the
+# reference full sync only checks an index.
+_NO_COST_SPLIT = (SINK_LIMIT, REFERENCE_FULL)
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -78,6 +85,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += _table(["Scenario", "Flavour", "Size", "OK runs", "Docs", "Docs/s", "Wall s",
                      "Own s", "CPU s", "Requests",
                      "Docs/request", "MB read", "File requests", "File MB", "Peak RSS MB", "Index matches"], rows)
+    lines += ["", "## Where the time and the CPU go (medians)", ""]
+    lines += _table(["Scenario", "Flavour", "Size", "Wall s", "Start-up s", "Preflight s", "Extract s",
+                     "Normalize s", "Load s", "Reconcile s", "CPU s: job", "its workers", "simulator",
+                     "Elasticsearch", "Machine busy"], _cost_rows(report["summary"]))
     lines += ["", "## Ratios", ""]
     lines += _table(["Flavour", "Size", "ours / sink limit", "ours / naive", "incremental no-change / full time",
                      "same, own time (no start-up)"],
@@ -108,6 +119,25 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Errors", ""] + [f"- {error}" for error in report["errors"]]
     lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _cost_rows(summaries: list[dict[str, Any]]) -> list[list[str]]:
+    """The time and CPU split of the runs of our pipeline and the naive loader (the sink limit has no process)."""
+    rows = []
+    for summary in summaries:
+        if summary["scenario"] in _NO_COST_SPLIT:
+            continue
+        m = summary["medians"]
+        busy = m.get("machine_busy_share")
+        rows.append([
+            _SCENARIO_LABELS.get(summary["scenario"], summary["scenario"]), summary["flavour"], summary["size"],
+            _number(m["wall_seconds"], 2),
+            *(_number(m.get(f"{step}_seconds"), 2) for step in RUN_STEPS),
+            *(_number(m.get(name), 2) for name in ("job_cpu_seconds", "worker_cpu_seconds", "simulator_cpu_seconds",
+                                                    "elasticsearch_cpu_seconds")),
+            "–" if busy is None else f"{100 * busy:.0f}%",
+        ])
+    return rows
 
 
 def write_report(report: dict[str, Any], output_dir: Path) -> tuple[Path, Path]:

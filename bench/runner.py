@@ -15,6 +15,7 @@ from typing import Any
 from bench import es_tools
 from bench.extraction_rate import measure_extraction
 from bench.machine import describe_machine
+from bench.neighbour_cpu import local_elasticsearch_process
 from bench.options import BenchOptions
 from bench.records import RunRecord, summarise
 from bench.report import REPORT_SCHEMA_VERSION, render_markdown, write_report
@@ -27,6 +28,12 @@ NOTES = (
     "Wall and CPU time (os.wait4) and peak RSS (kernel high-water mark of each process, and the process tree's "
     "summed PSS while worker processes run, sampled every 50 ms) are those of the measured process and its "
     "children; the simulator runs in its own process and is not included.",
+    "Where the time and the CPU go: start-up = wall time - the program's own; the steps are those the pipeline "
+    "reports (preflight: settings and checks; extract: reading Confluence, bodies and files; normalize: dlt's; "
+    "load: bulk writes; reconcile: the deletion check). CPU s: job = the measured process, its workers = the "
+    "worker processes it waited for (body conversion, text extraction), then the simulator's and the "
+    "Elasticsearch node's CPU during the run (the node's only when it runs on this machine). Machine busy = all "
+    "of these CPU seconds / (wall time x usable cores), 100% when every core was busy for the whole run.",
     "Requests and MB read are counted by the simulator: Confluence API requests (admin endpoints excluded); "
     "attachment file downloads are counted apart as file requests (two per file on Cloud: the REST download "
     "endpoint redirects to the media service).",
@@ -52,6 +59,7 @@ def run_benchmark(options: BenchOptions, keep_work_dir: bool = False) -> tuple[d
     run_id = _run_id()
     es_url = es_tools.resolve_es_url(options.es_url)
     es = es_tools.connect(es_url)
+    es_process = local_elasticsearch_process(es, es_url)
     namer = es_tools.IndexNamer(run_id)
     work_dir = Path(tempfile.mkdtemp(prefix=f"bench-{run_id}-"))
     records: list[RunRecord] = []
@@ -63,7 +71,7 @@ def run_benchmark(options: BenchOptions, keep_work_dir: bool = False) -> tuple[d
         machine = describe_machine(es)
         for size in options.sizes:
             for flavour in options.flavours:
-                result = Series(options, es, es_url, namer, work_dir, flavour, size).run()
+                result = Series(options, es, es_url, namer, work_dir, flavour, size, es_process).run()
                 records.extend(result.records)
                 errors.extend(f"{flavour}/{size}: {error}" for error in result.errors)
                 if result.serving_rate is not None:

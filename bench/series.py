@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 from elasticsearch import Elasticsearch
 
 from bench import es_tools
 from bench.index_check import compare
+from bench.machine import usable_cores
 from bench.naive_run import run_naive
+from bench.neighbour_cpu import NeighbourMeter
 from bench.options import BenchOptions
 from bench.pipeline_runner import PipelineRun, run_pipeline
 from bench.records import (FULL, INCREMENTAL_CHANGE, INCREMENTAL_NO_CHANGE, REFERENCE_FULL, SINK_LIMIT, RunRecord)
@@ -44,8 +47,11 @@ class SeriesResult:
 
 class Series:
     def __init__(self, options: BenchOptions, es: Elasticsearch, es_url: str, namer: es_tools.IndexNamer,
-                 work_dir: Path, flavour: str, size: str) -> None:
+                 work_dir: Path, flavour: str, size: str, es_process: psutil.Process | None = None) -> None:
         self.options = options
+        self.es_process = es_process  # the local node's process, whose CPU each run reports (None: not local)
+        self.neighbours: NeighbourMeter | None = None
+        self.cores = usable_cores()
         self.es = es
         self.es_url = es_url
         self.namer = namer
@@ -68,6 +74,7 @@ class Series:
             self.result.errors.append(f"simulator did not start: {error}")
             self.say(f"ERROR {self.result.errors[-1]}")
             return self.result
+        self.neighbours = NeighbourMeter(self.simulator.process.pid, self.es_process)
         try:
             waited = self.simulator.wait_until_idle()
             self.say(f"simulator ready at {self.simulator.base_url} (warm-up {waited:.1f} s)")
@@ -161,14 +168,19 @@ class Series:
 
     # ---- measured steps ----------------------------------------------------------------------------------
     def _pipeline_record(self, scenario: str, repeat: int, index: str, data_dir: Path) -> RunRecord:
-        assert self.simulator is not None
+        assert self.simulator is not None and self.neighbours is not None
         label = f"{scenario}-r{repeat + 1}"
         before = self.simulator.counters()
+        cpu_before = self.neighbours.snapshot()
         run = run_pipeline(python=self.options.python, pipeline=self.options.pipeline, simulator=self.simulator,
                            es_url=self.es_url, index=index, data_dir=data_dir, log_dir=self.work_dir / "logs",
                            label=label, timeout_s=self.options.pipeline_timeout_s)
+        neighbours = self.neighbours.since(cpu_before)
         traffic = self.simulator.counters().since(before)
         record = _record_from_pipeline(scenario, self.flavour, self.size, repeat, run, traffic)
+        record.add_neighbours(neighbours, self.cores)
+        if run.summary is not None:
+            record.add_pipeline_costs(run.summary)
         if record.ok:
             record.index_documents = es_tools.count(self.es, index)
         self.result.records.append(record)
@@ -191,11 +203,11 @@ class Series:
         self.say(_describe(record))
 
     def _naive(self, repeat: int, template_index: str) -> None:
-        assert self.simulator is not None
+        assert self.simulator is not None and self.neighbours is not None
         index = self.namer.new(self.flavour, self.size, "naive", f"r{repeat + 1}")
         try:
             record = run_naive(self.options, self.es, self.es_url, self.simulator, template_index, index,
-                               self.work_dir / "logs", repeat)
+                               self.work_dir / "logs", repeat, self.neighbours, self.cores)
         finally:
             es_tools.delete_index(self.es, index)
         self.result.records.append(record)

@@ -41,6 +41,9 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
                            for status, count in files.items() if status != "extracted")
         print(f"  {'file texts':<12} {files.get('extracted', 0):>8} extracted" + (f" ({detail})" if detail else ""))
         print(f"  {'downloads':<12} {summary.file_requests:>8} ({summary.file_bytes / 1e6:.1f} MB)")
+    if summary.step_seconds:
+        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.step_seconds.items())
+        print(f"  {'time':<12} {steps}")
     if summary.mode == "full":  # an incremental run's rate says more about the site's quietness than the sync
         print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
 

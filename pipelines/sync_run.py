@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterator
@@ -28,6 +27,7 @@ from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
+from pipelines.run_costs import StepClock, cpu_seconds
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
 
@@ -70,6 +70,8 @@ class SyncSummary:
     file_bytes: int = 0
     attachment_text: dict[str, int] = field(default_factory=dict)  # files per outcome (extracted, too_large, ...)
     elapsed_seconds: float = 0.0
+    step_seconds: dict[str, float] = field(default_factory=dict)  # see `run_costs.STEPS`
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # this process, and its worker processes
     refused_deletions: list[dict[str, Any]] = field(default_factory=list)
     refusal_message: str = ""
     # scopes whose id listing came back shorter than Confluence's count: their deletions wait for the next run
@@ -92,6 +94,8 @@ class SyncSummary:
             "file_bytes": self.file_bytes,
             "attachment_text": self.attachment_text,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "step_seconds": self.step_seconds,
+            "cpu_seconds": self.cpu_seconds,
             "refused_deletions": self.refused_deletions,
             "short_listings": self.short_listings,
             "left_to_other_pipelines": self.left_to_other_pipelines,
@@ -130,16 +134,16 @@ def run_sync(options: SyncOptions) -> SyncSummary:
 
 
 def _sync(options: SyncOptions) -> SyncSummary:
-    started = time.monotonic()
+    clock = StepClock()
     es_settings = elastic.resolve_settings()
     # the run's own requests to Elasticsearch (watermarks, what the index holds) fail with one line, like the load's
     with (es_settings.connection.explained_errors(es_settings.index, precedence=(ConfluenceError,)),
           elastic.elasticsearch_client_from_config(es_settings) as es_client):
-        return _sync_with(options, es_settings, es_client, started)
+        return _sync_with(options, es_settings, es_client, clock)
 
 
 def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_client: Elasticsearch,
-               started: float) -> SyncSummary:
+               clock: StepClock) -> SyncSummary:
     index = es_settings.index
     # after the content load, a moment without Elasticsearch must not throw the whole run away: backed off as the
     # load's own writes are
@@ -171,7 +175,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
                         indexed=indexed, body_workers=None)
     plan = reader.plan_in_use
     assert plan is not None, "the source plans the run when it is created"
-    load_info = run_in_steps(pipeline, source, reader)
+    clock.lap("preflight")
+    load_info = run_in_steps(pipeline, source, reader, clock)
     load_info.raise_on_failed_jobs()
     signals.raise_if_signalled()  # the content is in; the deletion check that follows can take many requests
 
@@ -215,7 +220,10 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     summary.file_requests = int(file_stats["requests"])
     summary.file_bytes = int(file_stats["bytes_received"])
     summary.attachment_text = dict(sorted(reader.attachment_text.outcomes.items()))
-    summary.elapsed_seconds = time.monotonic() - started
+    clock.lap("reconcile")
+    summary.elapsed_seconds = clock.elapsed()
+    summary.step_seconds = clock.as_dict()
+    summary.cpu_seconds = cpu_seconds()
     call_with_backoff(lambda: store.save(
         # a space that vanished during the run gets no watermark: should it come back, it is read in full
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},
@@ -288,11 +296,11 @@ def _ran_within(updated_at: str, age: timedelta) -> bool:
         return False
 
 
-def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) -> LoadInfo:
+def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader, clock: StepClock) -> LoadInfo:
     """`pipeline.run`, one step at a time, handing freed memory back between steps after a large read: the extract
     step's garbage (parsed listings, bodies, the reader's page trees) would otherwise stay mapped while the load step
     allocates its batches. After a small read (an incremental run) the two full collections would cost more time
-    than the memory they give back."""
+    than the memory they give back. Each step's time is charged to `clock`."""
     try:
         pipeline.extract(source)
     finally:
@@ -302,11 +310,15 @@ def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader) 
     large_read = int(reader.stats.get("bytes_received", 0)) >= RELEASE_MEMORY_AFTER_BYTES
     if large_read:
         release_free_memory()
+    clock.lap("extract")
     pipeline.normalize()
     if large_read:
         release_free_memory()
+    clock.lap("normalize")
     signals.raise_if_signalled()
-    return pipeline.load()
+    load_info = pipeline.load()
+    clock.lap("load")
+    return load_info
 
 
 def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSummary) -> list[str]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bench.index_check import compare
+from bench.neighbour_cpu import NeighbourCpu, NeighbourMeter, local_elasticsearch_process
 from bench.options import parse_options
 from bench.process_monitor import run_measured
-from bench.records import FULL, INCREMENTAL_NO_CHANGE, NAIVE, SINK_LIMIT, RunRecord, summarise
+from bench.records import FULL, INCREMENTAL_NO_CHANGE, NAIVE, RUN_STEPS, SINK_LIMIT, RunRecord, summarise
 from bench.report import render_markdown
 from bench.targets import evaluate, ratios
 
@@ -145,3 +147,47 @@ def test_a_quick_run_reports_apart_from_the_kept_full_report() -> None:
     assert parse_options([]).output_dir == results
     assert parse_options(["--quick"]).output_dir == results / "quick"
     assert parse_options(["--quick", "--output-dir", "elsewhere"]).output_dir == Path("elsewhere")
+
+
+def test_a_runs_time_and_cpu_are_split_into_steps_neighbours_and_the_machines_share() -> None:
+    record = _record(FULL, "medium", 1, 1000.0, 10.0, own=9.0)
+    record.cpu_seconds = 8.0
+    record.add_pipeline_costs({
+        "elapsed_seconds": 9.0, "cpu_seconds": {"process": 5.0, "workers": 3.0},
+        "step_seconds": {"preflight": 0.5, "extract": 6.0, "normalize": 0.5, "load": 1.5, "reconcile": 0.5}})
+    record.add_neighbours(NeighbourCpu(simulator_seconds=2.0, elasticsearch_seconds=4.0), usable_cores=2)
+    assert [getattr(record, f"{step}_seconds") for step in RUN_STEPS] == [1.0, 0.5, 6.0, 0.5, 1.5, 0.5]
+    assert (record.job_cpu_seconds, record.worker_cpu_seconds) == (5.0, 3.0)
+    assert record.machine_busy_share == pytest.approx((8.0 + 2.0 + 4.0) / (10.0 * 2))
+    # a neighbour whose CPU could not be read leaves the share unknown, not too low
+    unknown = _record(FULL, "medium", 2, 1000.0, 10.0)
+    unknown.cpu_seconds = 8.0
+    unknown.add_neighbours(NeighbourCpu(simulator_seconds=2.0, elasticsearch_seconds=None), usable_cores=2)
+    assert unknown.machine_busy_share is None
+
+    report = _report_without_measurements()
+    report["summary"] = [summary.as_dict() for summary in summarise([record])]
+    lines = render_markdown(report).splitlines()
+    table = lines[lines.index("## Where the time and the CPU go (medians)") + 4]
+    assert table == ("| ours: full sync | cloud | medium | 10.00 | 1.00 | 0.50 | 6.00 | 0.50 | 1.50 | 0.50 | 5.00 | "
+                     "3.00 | 2.00 | 4.00 | 70% |")
+
+
+def test_the_neighbours_cpu_is_what_they_spent_during_the_run() -> None:
+    meter = NeighbourMeter(os.getpid(), elasticsearch=None)  # this process stands in for the simulator
+    before = meter.snapshot()
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    spent = meter.since(before)
+    assert spent.simulator_seconds is not None and spent.simulator_seconds >= 0.15
+    assert spent.elasticsearch_seconds is None
+
+
+def test_a_remote_elasticsearch_node_is_not_looked_for_among_local_processes() -> None:
+    class NeverAsked:
+        @property
+        def nodes(self) -> None:
+            raise AssertionError("a remote node's process id means nothing here")
+
+    assert local_elasticsearch_process(NeverAsked(), "https://192.0.2.10:9200") is None  # type: ignore[arg-type]

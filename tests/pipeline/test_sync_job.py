@@ -1020,6 +1020,31 @@ def test_cli_a_summary_that_cannot_be_written_does_not_hide_the_sync(make_harnes
     assert set(harness.docs()) == set().union(*harness.visible().values())  # the sync itself went through
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_the_summary_says_where_the_time_and_the_cpu_went(make_harness, flavour, tmp_path, capsys):
+    from confluence_source.body_conversion import default_workers
+    from pipelines.confluence_to_es import main
+    from pipelines.run_costs import STEPS
+
+    harness = make_harness(flavour)
+    target = tmp_path / "summary.json"
+    harness.monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "cli-dlt"))
+    assert main(["--pipeline-name", harness.pipeline_name, "--summary-json", str(target)]) == 0
+    summary = json.loads(target.read_text())
+    steps = summary["step_seconds"]
+    assert list(steps) == list(STEPS)  # every step, in the order it ran
+    assert all(seconds >= 0 for seconds in steps.values()) and steps["extract"] > 0 and steps["load"] > 0
+    # the laps cover the run: nothing is counted twice or left out
+    assert sum(steps.values()) == pytest.approx(summary["elapsed_seconds"], abs=0.01)
+    cpu = summary["cpu_seconds"]
+    assert set(cpu) == {"process", "workers"} and cpu["process"] > 0
+    if default_workers():  # the bodies of a full read were converted in worker processes, which it waited for
+        assert cpu["workers"] > 0
+    # the printed summary has them too
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("time ")]
+    assert len(printed) == 1 and all(f"{step} " in printed[0] for step in STEPS), printed
+
+
 def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path):
     """Also with settings meant for the user's own site in the working directory's `.dlt/` and the shell: the demo
     deletes and refills its indices, so none of them may steer it (a cloud id would point it at a real cluster)."""
