@@ -36,7 +36,8 @@ class NeighbourMeter:
 
     def since(self, before: tuple[float | None, float | None]) -> NeighbourCpu:
         after = self.snapshot()
-        simulator, elasticsearch = (None if then is None or now is None else now - then
+        # a process that ended (or whose id now belongs to another) reads None, never a difference of two processes
+        simulator, elasticsearch = (None if then is None or now is None or now < then else now - then
                                     for then, now in zip(before, after))
         return NeighbourCpu(simulator, elasticsearch)
 
@@ -45,14 +46,19 @@ def local_elasticsearch_process(es: Elasticsearch, es_url: str) -> psutil.Proces
     """The process of the Elasticsearch node behind `es_url` when that node runs on this machine, else None.
 
     The node names its own process id; that id only means something here when the URL points at this machine
-    and the process it names is a Java one (a remote node's id could be any local process's)."""
-    if not _is_this_machine(urlsplit(es_url).hostname or ""):
+    and the process it names is a Java one listening on the URL's port (through a tunnel, a remote node's id could
+    be any local process's; in a container, it is not one of this machine's: no CPU is reported then)."""
+    parts = urlsplit(es_url)
+    if not _is_this_machine(parts.hostname or ""):
         return None
+    port = parts.port or (443 if parts.scheme == "https" else 9200)
     try:
         nodes = es.nodes.info(node_id="_local", metric="process")["nodes"]
         pid = int(next(iter(nodes.values()))["process"]["id"])
         process = psutil.Process(pid)
-        return process if "java" in process.name().lower() else None
+        listening = {connection.laddr.port for connection in process.net_connections(kind="inet")
+                     if connection.status == psutil.CONN_LISTEN}
+        return process if "java" in process.name().lower() and port in listening else None
     except Exception:  # noqa: BLE001 - a node that will not say (or an answer of another shape): no CPU reported
         return None
 
@@ -75,7 +81,7 @@ def _process(pid: int) -> psutil.Process | None:
 
 
 def _cpu_seconds(process: psutil.Process | None) -> float | None:
-    if process is None:
+    if process is None or not process.is_running():  # ended, or its id taken by another process since
         return None
     try:
         times = process.cpu_times()

@@ -22,9 +22,9 @@ SINK_LIMIT = "sink_limit"
 REFERENCE_FULL = "reference_full_sync"
 SCENARIOS = (FULL, INCREMENTAL_NO_CHANGE, INCREMENTAL_CHANGE, NAIVE, SINK_LIMIT, REFERENCE_FULL)
 
-# Where a run's wall time went: process start (interpreter and imports), then the steps the pipeline reports
-# (`pipelines.run_costs.STEPS`)
-RUN_STEPS = ("startup", "preflight", "extract", "normalize", "load", "reconcile")
+# Where a run's wall time went: outside the program's own clock (interpreter start, imports, the run lock, saving
+# the watermarks, exit), then the steps the pipeline reports (`pipelines.run_costs.STEPS`)
+RUN_STEPS = ("start_and_exit", "preflight", "extract", "normalize", "load", "reconcile")
 # Numeric fields of a run that are summarised as medians
 METRICS = ("documents", "index_documents", "docs_per_second", "wall_seconds", "cpu_seconds", "cpu_user_seconds",
            "cpu_system_seconds", "requests", "docs_per_request", "bytes_read", "file_requests", "file_bytes_read",
@@ -73,15 +73,15 @@ class RunRecord:
     file_bytes_read: int | None = None
     peak_rss_mb: float | None = None
     reported_elapsed_seconds: float | None = None  # what the program itself says it took
-    # wall seconds per step (`RUN_STEPS`; the pipeline's runs only): start-up = wall - reported elapsed
-    startup_seconds: float | None = None
+    # wall seconds per step (`RUN_STEPS`; the pipeline's runs only): start and exit = wall - reported elapsed
+    start_and_exit_seconds: float | None = None
     preflight_seconds: float | None = None
     extract_seconds: float | None = None
     normalize_seconds: float | None = None
     load_seconds: float | None = None
     reconcile_seconds: float | None = None
-    # CPU seconds: the measured process itself and its worker processes (as the pipeline reports them; together
-    # `cpu_seconds`), and the neighbours on the same machine during the run
+    # CPU seconds: the measured process itself (`cpu_seconds` less its workers', so start and exit included) and
+    # its worker processes (as the pipeline reports them), and the neighbours on the same machine during the run
     job_cpu_seconds: float | None = None
     worker_cpu_seconds: float | None = None
     simulator_cpu_seconds: float | None = None
@@ -109,9 +109,11 @@ class RunRecord:
         for step in RUN_STEPS[1:]:
             setattr(self, f"{step}_seconds", steps.get(step))
         if self.wall_seconds is not None and summary.get("elapsed_seconds") is not None:
-            self.startup_seconds = max(0.0, self.wall_seconds - float(summary["elapsed_seconds"]))
-        cpu = summary.get("cpu_seconds") or {}
-        self.job_cpu_seconds, self.worker_cpu_seconds = cpu.get("process"), cpu.get("workers")
+            self.start_and_exit_seconds = max(0.0, self.wall_seconds - float(summary["elapsed_seconds"]))
+        workers = (summary.get("cpu_seconds") or {}).get("workers")
+        self.worker_cpu_seconds = workers
+        if self.cpu_seconds is not None and workers is not None:
+            self.job_cpu_seconds = max(0.0, self.cpu_seconds - float(workers))
 
 
 def _median(values: Iterable[float | int | None]) -> float | None:

@@ -28,12 +28,14 @@ NOTES = (
     "Wall and CPU time (os.wait4) and peak RSS (kernel high-water mark of each process, and the process tree's "
     "summed PSS while worker processes run, sampled every 50 ms) are those of the measured process and its "
     "children; the simulator runs in its own process and is not included.",
-    "Where the time and the CPU go: start-up = wall time - the program's own; the steps are those the pipeline "
-    "reports (preflight: settings and checks; extract: reading Confluence, bodies and files; normalize: dlt's; "
-    "load: bulk writes; reconcile: the deletion check). CPU s: job = the measured process, its workers = the "
-    "worker processes it waited for (body conversion, text extraction), then the simulator's and the "
-    "Elasticsearch node's CPU during the run (the node's only when it runs on this machine). Machine busy = all "
-    "of these CPU seconds / (wall time x usable cores), 100% when every core was busy for the whole run.",
+    "Where the time and the CPU go: start and exit = wall time - the program's own (interpreter start and "
+    "imports, the run lock, saving the watermarks, exit); the steps are those the pipeline reports (preflight: "
+    "settings and checks; extract: reading Confluence, bodies and files; normalize: dlt's; load: bulk writes; "
+    "reconcile: the deletion check). CPU s: its workers = the worker processes the run waited for (body "
+    "conversion, text extraction), as it reports them; job = the rest of the process tree's CPU; then the "
+    "simulator's and the Elasticsearch node's CPU during the run (the node's only when it runs on this machine "
+    "and listens on the benchmark's port). Machine busy = all of these CPU seconds / (wall time x usable cores), "
+    "100% when every core was busy for the whole run.",
     "Requests and MB read are counted by the simulator: Confluence API requests (admin endpoints excluded); "
     "attachment file downloads are counted apart as file requests (two per file on Cloud: the REST download "
     "endpoint redirects to the media service).",

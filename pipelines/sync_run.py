@@ -27,7 +27,7 @@ from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
-from pipelines.run_costs import StepClock, cpu_seconds
+from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
 
@@ -137,9 +137,15 @@ def _sync(options: SyncOptions) -> SyncSummary:
     clock = StepClock()
     es_settings = elastic.resolve_settings()
     # the run's own requests to Elasticsearch (watermarks, what the index holds) fail with one line, like the load's
-    with (es_settings.connection.explained_errors(es_settings.index, precedence=(ConfluenceError,)),
-          elastic.elasticsearch_client_from_config(es_settings) as es_client):
-        return _sync_with(options, es_settings, es_client, clock)
+    try:
+        with (es_settings.connection.explained_errors(es_settings.index, precedence=(ConfluenceError,)),
+              elastic.elasticsearch_client_from_config(es_settings) as es_client):
+            return _sync_with(options, es_settings, es_client, clock)
+    except BaseException:
+        # no summary for a run that failed: what it had timed so far still tells where it got to (and how slowly)
+        logger.info("Time by step before the run stopped (the step it stopped in not included): %s",
+                    ", ".join(f"{step} {seconds:.1f} s" for step, seconds in clock.as_dict().items()) or "none")
+        raise
 
 
 def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_client: Elasticsearch,
@@ -169,7 +175,9 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     pipeline = make_pipeline(options)
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
     remove_abandoned_extracts(pipeline)
+    clock.lap("preflight")
     finish_pending_package(pipeline, package_target(es_settings, settings.site_url))
+    clock.lap("load")  # the package an earlier run left between its extract and its load, if any
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
                         indexed=indexed, body_workers=None)
@@ -223,7 +231,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     clock.lap("reconcile")
     summary.elapsed_seconds = clock.elapsed()
     summary.step_seconds = clock.as_dict()
-    summary.cpu_seconds = cpu_seconds()
+    summary.cpu_seconds = clock.cpu_seconds()
     call_with_backoff(lambda: store.save(
         # a space that vanished during the run gets no watermark: should it come back, it is read in full
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},

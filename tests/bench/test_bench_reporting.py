@@ -7,6 +7,7 @@ must FAIL, a SKIP when a size was not run, a mismatching index).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -182,6 +183,14 @@ def test_the_neighbours_cpu_is_what_they_spent_during_the_run() -> None:
     spent = meter.since(before)
     assert spent.simulator_seconds is not None and spent.simulator_seconds >= 0.15
     assert spent.elasticsearch_seconds is None
+
+
+def test_a_neighbour_that_ended_during_the_run_reads_none() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    meter = NeighbourMeter(child.pid, elasticsearch=None)
+    before = meter.snapshot()
+    child.wait()
+    assert before[0] is not None and meter.since(before).simulator_seconds is None
 
 
 def test_a_remote_elasticsearch_node_is_not_looked_for_among_local_processes() -> None:

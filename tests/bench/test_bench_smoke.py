@@ -8,11 +8,11 @@ timings on a shared machine are not test material.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -81,7 +81,7 @@ def test_machine_is_described(quick_run: tuple[subprocess.CompletedProcess[str],
 @pytest.mark.bench
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_every_process_run_reports_every_metric(
-    quick_run: tuple[subprocess.CompletedProcess[str], dict[str, Any], Path], flavour: str, es_url: str
+    quick_run: tuple[subprocess.CompletedProcess[str], dict[str, Any], Path], flavour: str
 ) -> None:
     report = quick_run[1]
     for scenario in PROCESS_SCENARIOS:
@@ -91,17 +91,17 @@ def test_every_process_run_reports_every_metric(
             assert run[field] is not None, f"{scenario}.{field} missing"
         assert run["wall_seconds"] > 0 and run["cpu_seconds"] > 0 and run["peak_rss_mb"] > 0
         assert run["requests"] > 0 and run["bytes_read"] > 0, f"{scenario}: the simulator saw no traffic"
-    local_node = urlsplit(es_url).hostname in ("127.0.0.1", "localhost", "::1")
+    node_of_the_session = not os.environ.get("ES_URL", "").strip()  # es_local's, on this machine
     for scenario in PROCESS_SCENARIOS:  # where the time and the CPU went
         run = _run(report, scenario, flavour)
         steps = RUN_STEPS[:1] if scenario == NAIVE else RUN_STEPS
         assert all(run[f"{step}_seconds"] is not None for step in steps), (scenario, run)
-        assert run["job_cpu_seconds"] > 0 and run["simulator_cpu_seconds"] > 0, (scenario, run)
-        assert (run["elasticsearch_cpu_seconds"] is not None) == local_node, (scenario, run)
-        if local_node:
+        assert run["job_cpu_seconds"] > 0 and run["simulator_cpu_seconds"] is not None, (scenario, run)
+        if node_of_the_session:
+            assert run["elasticsearch_cpu_seconds"] is not None, (scenario, run)
             assert 0 < run["machine_busy_share"] <= 1.5, (scenario, run)  # a little over 1 from sampling edges
     full = _run(report, FULL, flavour)
-    assert sum(full[f"{step}_seconds"] for step in RUN_STEPS) == pytest.approx(full["wall_seconds"], abs=0.05)
+    assert full["simulator_cpu_seconds"] > 0 and full["worker_cpu_seconds"] > 0
     assert full["documents"] > 0 and full["docs_per_request"] > 0
     assert full["index_documents"] == full["documents"], "documents written != documents in the index"
     assert set(full["documents_by_type"]) >= {"spaces", "pages", "blogposts", "comments", "attachments"}, \
