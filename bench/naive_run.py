@@ -56,7 +56,6 @@ def run_naive(options: BenchOptions, es: Elasticsearch, es_url: str, simulator: 
         details={"indexes": "pages and blog posts only", "requests_by_endpoint": traffic.by_endpoint},
     )
     record.job_cpu_seconds = measurement.cpu_seconds  # one process, no workers
-    if record.reported_elapsed_seconds is not None:
-        record.start_and_exit_seconds = max(0.0, wall - float(record.reported_elapsed_seconds))
+    record.add_start_and_exit()
     record.add_neighbours(neighbour_cpu, usable_cores)
     return record

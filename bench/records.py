@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from bench.neighbour_cpu import NeighbourCpu
+from pipelines.run_costs import STEPS as PIPELINE_STEPS
 
 # Scenario names (also the row labels of the reports)
 FULL = "full_sync"
@@ -24,7 +25,7 @@ SCENARIOS = (FULL, INCREMENTAL_NO_CHANGE, INCREMENTAL_CHANGE, NAIVE, SINK_LIMIT,
 
 # Where a run's wall time went: outside the program's own clock (interpreter start, imports, the run lock, saving
 # the watermarks, exit), then the steps the pipeline reports (`pipelines.run_costs.STEPS`)
-RUN_STEPS = ("start_and_exit", "preflight", "extract", "normalize", "load", "reconcile")
+RUN_STEPS = ("start_and_exit", *PIPELINE_STEPS)
 # Numeric fields of a run that are summarised as medians
 METRICS = ("documents", "index_documents", "docs_per_second", "wall_seconds", "cpu_seconds", "cpu_user_seconds",
            "cpu_system_seconds", "requests", "docs_per_request", "bytes_read", "file_requests", "file_bytes_read",
@@ -103,13 +104,17 @@ class RunRecord:
         if self.wall_seconds and usable_cores > 0 and all(part is not None for part in parts):
             self.machine_busy_share = sum(parts) / (self.wall_seconds * usable_cores)  # type: ignore[arg-type]
 
+    def add_start_and_exit(self) -> None:
+        """The wall time outside the program's own clock (`reported_elapsed_seconds`)."""
+        if self.wall_seconds is not None and self.reported_elapsed_seconds is not None:
+            self.start_and_exit_seconds = max(0.0, self.wall_seconds - float(self.reported_elapsed_seconds))
+
     def add_pipeline_costs(self, summary: dict[str, Any]) -> None:
         """The step times and CPU split the pipeline's summary reports (`pipelines.run_costs`)."""
         steps = summary.get("step_seconds") or {}
-        for step in RUN_STEPS[1:]:
+        for step in PIPELINE_STEPS:
             setattr(self, f"{step}_seconds", steps.get(step))
-        if self.wall_seconds is not None and summary.get("elapsed_seconds") is not None:
-            self.start_and_exit_seconds = max(0.0, self.wall_seconds - float(summary["elapsed_seconds"]))
+        self.add_start_and_exit()
         workers = (summary.get("cpu_seconds") or {}).get("workers")
         self.worker_cpu_seconds = workers
         if self.cpu_seconds is not None and workers is not None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipelines.run_costs import describe_steps
 from pipelines.sync_run import SyncSummary
 
 TYPE_LABELS = (("spaces", "spaces"), ("pages", "pages"), ("blogposts", "blog posts"), ("comments", "comments"),
@@ -42,8 +43,7 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
         print(f"  {'file texts':<12} {files.get('extracted', 0):>8} extracted" + (f" ({detail})" if detail else ""))
         print(f"  {'downloads':<12} {summary.file_requests:>8} ({summary.file_bytes / 1e6:.1f} MB)")
     if summary.step_seconds:
-        steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.step_seconds.items())
-        print(f"  {'time':<12} {steps}")
+        print(f"  {'time':<12} {describe_steps(summary.step_seconds)}")
     if summary.mode == "full":  # an incremental run's rate says more about the site's quietness than the sync
         print(f"  {'throughput':<12} {rate:>8.0f} documents/s")
 

@@ -144,7 +144,7 @@ def _sync(options: SyncOptions) -> SyncSummary:
     except BaseException:
         # no summary for a run that failed: what it had timed so far still tells where it got to (and how slowly)
         logger.info("Time by step before the run stopped (the step it stopped in not included): %s",
-                    ", ".join(f"{step} {seconds:.1f} s" for step, seconds in clock.as_dict().items()) or "none")
+                    clock.describe() or "none")
         raise
 
 
