@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
+# Bytecode for the project's own modules: an editable install leaves them uncompiled, and where
+# PYTHONDONTWRITEBYTECODE is set every run would compile them again. Only changed files are recompiled.
 install: $(STAMP)
+	$(PY) -m compileall -q confluence_source destinations pipelines confluence_simulator es_local bench
 
 es-start: install
 	$(PY) -m es_local start

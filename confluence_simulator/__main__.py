@@ -40,6 +40,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--media-host", default=None,
                         help="Cloud: host name that download redirects lead to (another name of this server, "
                              "e.g. localhost, plays Atlassian's media service on a host of its own)")
+    parser.add_argument("--oauth-token-seconds", type=int, default=3600,
+                        help="lifetime of the OAuth 2.0 access tokens the token endpoint issues")
     parser.add_argument("--request-log", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -66,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cloud_v1_removed=not args.cloud_v1_legacy,
         request_log=args.request_log,
         media_host=args.media_host,
+        oauth_token_seconds=args.oauth_token_seconds,
     )
     try:
         simulator = Simulator.create(config)

@@ -2,8 +2,9 @@
 
 Cloud (site URL) accepts HTTP Basic with e-mail + API token only; a Bearer token, a password or a scoped API token
 is refused there, as on Atlassian's site URLs. Through the api.atlassian.com gateway (`/ex/confluence/{cloudId}`)
-Basic e-mail + API token is accepted with a scoped token as well. Data Center accepts Basic username + password and
-Bearer personal access tokens.
+Basic e-mail + API token is accepted with a scoped token as well, and so are the Bearer access tokens of OAuth 2.0
+client credentials (`oauth.TokenIssuer`). Data Center accepts Basic username + password, and Bearer personal access
+tokens or OAuth access tokens. An expired access token gets 401.
 Requests without an Authorization header are refused too unless the simulator is told to allow anonymous access,
 in which case they run as an anonymous user who sees only spaces granted to anonymous users (Confluence's
 behaviour when anonymous access is on).
@@ -18,6 +19,7 @@ import threading
 from typing import Literal
 
 from confluence_simulator.model import Site, User
+from confluence_simulator.oauth import TokenIssuer
 from confluence_simulator.routes import ApiError
 
 Flavour = Literal["cloud", "datacenter"]
@@ -41,10 +43,12 @@ def _same(secret: str, offered: str) -> bool:
 class Authenticator:
     """Maps an Authorization header to a `User`, caching decoded headers (re-checked against the user each time)."""
 
-    def __init__(self, site: Site, flavour: Flavour, allow_anonymous: bool = False) -> None:
+    def __init__(self, site: Site, flavour: Flavour, allow_anonymous: bool = False,
+                 tokens: TokenIssuer | None = None) -> None:
         self.site = site
         self.flavour = flavour
         self.allow_anonymous = allow_anonymous
+        self.tokens = tokens
         self._cache: dict[str, str] = {}  # Authorization header -> account id
         self._lock = threading.Lock()
 
@@ -82,6 +86,9 @@ class Authenticator:
                 return user
             raise ApiError(401, "Authentication failed: wrong username or password.")
         if scheme == "bearer":
+            holder = self._token_holder(value, via_gateway)
+            if holder is not None:
+                return holder
             if self.flavour == "cloud":
                 raise ApiError(401, "Bearer tokens are only accepted on the api.atlassian.com gateway.")
             for user in self.site.users.values():
@@ -93,6 +100,9 @@ class Authenticator:
     def _still_valid(self, user: User, header: str, via_gateway: bool) -> bool:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() == "bearer":
+            holder, valid = self.tokens.holder(value.strip()) if self.tokens is not None else (None, False)
+            if holder is not None:
+                return valid and holder is user and (via_gateway or self.flavour == "datacenter")
             return self.flavour == "datacenter" and _same(user.personal_access_token, value.strip())
         try:
             _, secret = _decode_basic(value.strip())
@@ -101,6 +111,18 @@ class Authenticator:
         if self.flavour == "cloud":
             return _cloud_token_fits(user, secret, via_gateway)
         return _same(user.password, secret)
+
+    def _token_holder(self, token: str, via_gateway: bool) -> User | None:
+        """The user an OAuth access token was issued to; None for a token never issued (maybe a PAT)."""
+        holder, valid = self.tokens.holder(token) if self.tokens is not None else (None, False)
+        if holder is None:
+            return None
+        if not valid:
+            raise ApiError(401, "The access token expired.",
+                           headers=[("WWW-Authenticate", 'Bearer error="invalid_token", error_description="expired"')])
+        if self.flavour == "cloud" and not via_gateway:
+            raise ApiError(401, "OAuth access tokens are only accepted on the api.atlassian.com gateway.")
+        return holder
 
 
 def _cloud_token_fits(user: User, secret: str, via_gateway: bool) -> bool:

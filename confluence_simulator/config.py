@@ -48,6 +48,7 @@ class SimulatorConfig:
     gateway_host       Cloud: the host name under which the API gateway's routes (`/ex/confluence/{cloudId}/...`)
                        answer, and the site's do not (e.g. "localhost" when bound to 127.0.0.1), so that a client
                        that sends a request to the wrong one of the two is caught. None = both under every name.
+    oauth_token_seconds  lifetime of the OAuth 2.0 access tokens the token endpoint issues (`expires_in`).
     """
 
     flavour: Flavour = "cloud"
@@ -57,6 +58,7 @@ class SimulatorConfig:
     port: int = 0
     media_host: str | None = None
     gateway_host: str | None = None
+    oauth_token_seconds: int = 3600
     context_path: str = "/confluence"
     tz: str | None = None
     server_tz: str = "Europe/Berlin"

@@ -43,6 +43,8 @@ DEFAULT_PASSWORD = "Simulator-Passw0rd"
 DEFAULT_API_TOKEN = "ATATT3xFfGF0SimulatorOnlyApiTokenForSyncBot7c1d9e2f4a6b8c0d=4F1E2A3B"
 DEFAULT_PERSONAL_ACCESS_TOKEN = "U2ltdWxhdG9yT25seVBBVEZvclN5bmNCb3Q6MDAwMQ=="
 DEFAULT_SCOPED_API_TOKEN = "ATATT3xFfGF0SimulatorOnlyScopedTokenForSyncBot9e8d7c6b5a4f3e2d=1A2B3C4D"
+DEFAULT_OAUTH_CLIENT_ID = "SimulatorOnlyClientIdForSyncBot01"
+DEFAULT_OAUTH_CLIENT_SECRET = "ATOASimulatorOnlyClientSecretForSyncBot4e5f6a7b8c9d0e1f"
 # The site's cloud id (what `/_edge/tenant_info` tells and the gateway's `/ex/confluence/{cloudId}` names).
 DEFAULT_CLOUD_ID = "5d0c1a7e-9b3f-4c2d-8e6a-1f2b3c4d5e6f"
 DEFAULT_CREDENTIALS: dict[str, str] = {
@@ -52,6 +54,8 @@ DEFAULT_CREDENTIALS: dict[str, str] = {
     "password": DEFAULT_PASSWORD,
     "pat": DEFAULT_PERSONAL_ACCESS_TOKEN,
     "scoped_api_token": DEFAULT_SCOPED_API_TOKEN,
+    "oauth_client_id": DEFAULT_OAUTH_CLIENT_ID,
+    "oauth_client_secret": DEFAULT_OAUTH_CLIENT_SECRET,
 }
 
 # Group names the site always has (ids are seed-dependent UUIDs).
@@ -226,7 +230,8 @@ class _SiteBuilder:
         default = User(account_id=DEFAULT_ACCOUNT_ID, user_key=DEFAULT_USER_KEY, username=DEFAULT_USERNAME,
                        display_name=DEFAULT_DISPLAY_NAME, email=DEFAULT_EMAIL, password=DEFAULT_PASSWORD,
                        api_token=DEFAULT_API_TOKEN, personal_access_token=DEFAULT_PERSONAL_ACCESS_TOKEN,
-                       scoped_api_token=DEFAULT_SCOPED_API_TOKEN, timezone="Europe/Berlin",
+                       scoped_api_token=DEFAULT_SCOPED_API_TOKEN, oauth_client_id=DEFAULT_OAUTH_CLIENT_ID,
+                       oauth_client_secret=DEFAULT_OAUTH_CLIENT_SECRET, timezone="Europe/Berlin",
                        groups={self.group_ids[name] for name in _DEFAULT_USER_GROUPS})
         self.site.users[default.account_id] = default
         self.site.default_user_id = default.account_id

@@ -42,6 +42,9 @@ class User:
     timezone: str = "UTC"
     # A scoped API token (Cloud): accepted only through the api.atlassian.com gateway, as Atlassian's are.
     scoped_api_token: str = ""
+    # OAuth 2.0 client credentials (a service account's): exchanged at the token endpoint for an access token.
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
     groups: set[str] = field(default_factory=set)
 
 

@@ -23,8 +23,11 @@ Paths served:
                                                    `gateway_host`, only under that host name (and the site's routes
                                                    only under the others)
                 /_edge/tenant_info         "edge.tenant_info" (no auth): {"cloudId": ...}
+                POST /oauth/token          "oauth.token": OAuth 2.0 client credentials (auth.atlassian.com's), whose
+                                           access tokens only the gateway routes accept (see oauth.py)
     DataCenter  {ctx}/rest/api/...         endpoint names v1.*   (see api_v1.V1Api.register)
                 {ctx}/download/attachments/{containerId}/{file}   "download" (the bytes)
+                POST {ctx}/rest/oauth2/latest/token   "oauth.token": OAuth 2.0 client credentials
     Both        /__admin/...               "admin" (see admin.py)
 
 Per request the server authenticates the caller (401 on bad credentials), asks the FaultInjector and the
@@ -38,11 +41,13 @@ Known differences from real Confluence (deliberate simplifications; see also the
   * CQL results without `order by` come in ascending id order (Confluence ranks by relevance).
   * Rate limiting is a per-user token bucket costing 1 per request; Cloud's points (1 + objects returned) are not
     simulated. The gateway is served on the simulator's own host (`gateway_host` gives it a name of its own, e.g.
-    `localhost` beside `127.0.0.1`, so that the two are told apart); it takes Basic e-mail + token only (no
-    OAuth), and its answers are the site's (`_links.base` names the site, as Atlassian's do). v1 removal is
-    all-or-nothing.
+    `localhost` beside `127.0.0.1`, so that the two are told apart); it takes Basic e-mail + token and the access
+    tokens of OAuth client credentials (no 3LO apps), and its answers are the site's (`_links.base` names the site,
+    as Atlassian's do). v1 removal is all-or-nothing.
   * v1 `ancestors` of a reply comment are its parent comments (root first); attachments have none.
   * DC user objects carry `timeZone`; DC space permissions are readable by anyone who can view the space.
+  * OAuth access tokens are not checked against scopes (Cloud's granular scopes, Data Center's READ/WRITE/...):
+    a token reads what its user may read.
 """
 
 from __future__ import annotations
@@ -69,12 +74,15 @@ from confluence_simulator.faults import Fault, FaultInjector, FaultKind, RateLim
 from confluence_simulator.generator import DEFAULT_CLOUD_ID, DatasetSpec, generate_site
 from confluence_simulator.model import Site
 from confluence_simulator.mutations import Mutations
+from confluence_simulator.oauth import TokenIssuer
 from confluence_simulator.render_common import dumps
 from confluence_simulator.routes import ApiError, Request, Response, Router, parse_query
 from confluence_simulator.state import ServerState
 
 __all__ = ["Simulator", "SimulatorConfig"]
 
+# Cloud: where the token endpoint of Atlassian's identity service (auth.atlassian.com) is served on this host.
+OAUTH_TOKEN_PATH = "/oauth/token"
 # Where Atlassian's API gateway serves a Cloud site (api.atlassian.com/ex/confluence/{cloudId}/wiki/...).
 GATEWAY_PREFIX = "/ex/confluence/"
 
@@ -124,9 +132,10 @@ class _Route:
 class _Dispatcher:
     """Maps raw paths to routes for one flavour."""
 
-    def __init__(self, state: ServerState, admin: AdminApi) -> None:
+    def __init__(self, state: ServerState, admin: AdminApi, tokens: TokenIssuer) -> None:
         self.state = state
         self.admin = admin
+        self.tokens = tokens
         self.v1 = Router()
         V1Api(state).register(self.v1)
         self.v2 = Router()
@@ -136,18 +145,23 @@ class _Dispatcher:
         if state.cloud:
             self.v1_prefix = "/wiki/rest/api"
             self.download_prefix = "/wiki/download/attachments/"
+            self.token_path = OAUTH_TOKEN_PATH
         else:
             context = state.config.context_path
             self.v1_prefix = f"{context}/rest/api"
             self.download_prefix = f"{context}/download/attachments/"
+            self.token_path = f"{context}/rest/oauth2/latest/token"
 
     def endpoint_names(self) -> list[str]:
-        extra = ["download", "media", "edge.tenant_info", "admin"] if self.state.cloud else ["download", "admin"]
+        extra = (["download", "media", "edge.tenant_info", "oauth.token", "admin"] if self.state.cloud
+                 else ["download", "oauth.token", "admin"])
         return [*self.v2.endpoints(), *self.v1.endpoints(), *extra]
 
     def resolve(self, method: str, path: str) -> _Route:
         if path.startswith("/__admin/") or path == "/__admin":
             return _Route("admin", "admin", self.admin.handle, path[len("/__admin"):] or "/", {}, needs_auth=False)
+        if method == "POST" and path == self.token_path:
+            return _Route("oauth", "oauth.token", self.tokens.handle, path, {}, needs_auth=False)
         if self.state.cloud and path.startswith(GATEWAY_PREFIX):
             return self._through_gateway(method, path)
         if self.state.cloud and method == "GET" and path == "/_edge/tenant_info":
@@ -179,7 +193,7 @@ class _Dispatcher:
         if not (sub == "/wiki" or sub.startswith("/wiki/")):
             sub = "/wiki" + sub
         route = self.resolve(method, sub) if cloud_id == DEFAULT_CLOUD_ID else None
-        if route is None or route.family == "admin" or route.endpoint == "edge.tenant_info":
+        if route is None or route.family in ("admin", "oauth") or route.endpoint == "edge.tenant_info":
             return _Route("v2" if "/api/v2/" in path else "v1", "unknown", None, path, {}, via_gateway=True)
         route.via_gateway, route.site_path = True, sub
         return route
@@ -264,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         route = simulator.dispatcher.resolve(method, split.path)
-        if simulator.config.gateway_host and route.family != "admin" and route.endpoint != "media":
+        if simulator.config.gateway_host and route.family not in ("admin", "oauth") and route.endpoint != "media":
             # the gateway's name serves only the gateway's routes, and the site's name only the site's
             asked = (headers.get("host") or "").rpartition(":")[0].strip("[]").lower()
             if route.via_gateway != (asked == simulator.config.gateway_host):
@@ -373,10 +387,11 @@ class Simulator:
 
     def _build(self, site: Site) -> None:
         self.state = ServerState.build(self.config, site, self.origin)
-        self.authenticator = Authenticator(site, self.config.flavour, self.config.allow_anonymous)
+        self.tokens = TokenIssuer(site, self.config.flavour, self.config.oauth_token_seconds)
+        self.authenticator = Authenticator(site, self.config.flavour, self.config.allow_anonymous, self.tokens)
         self.mutations = TrackedMutations(Mutations(site), self.state.changed)
         self.admin = AdminApi(self)
-        self.dispatcher = _Dispatcher(self.state, self.admin)
+        self.dispatcher = _Dispatcher(self.state, self.admin, self.tokens)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     @classmethod
@@ -467,7 +482,8 @@ class Simulator:
         user = users.get(self._site.default_user_id) or next(iter(users.values()))
         return {"email": user.email, "api_token": user.api_token, "username": user.username,
                 "password": user.password, "pat": user.personal_access_token,
-                "scoped_api_token": user.scoped_api_token}
+                "scoped_api_token": user.scoped_api_token, "oauth_client_id": user.oauth_client_id,
+                "oauth_client_secret": user.oauth_client_secret}
 
     def gateway_origin(self, host: str = "localhost") -> str:
         """Where to reach this Cloud site's gateway routes under another host name than `origin`'s (so that a client

@@ -113,33 +113,13 @@ def confluence_settings(
     check_labels_and_moves: bool = True,
     extract_attachment_content: bool = True,
     api_gateway: Optional[str] = None,
+    oauth_client_id: Optional[TSecretStrValue] = None,
+    oauth_client_secret: Optional[TSecretStrValue] = None,
+    oauth_token_url: Optional[str] = None,
+    oauth_scope: Optional[str] = None,
 ) -> ConfluenceSettings:
     """The validated `[sources.confluence]` settings (same names as the source arguments)."""
-    return build_settings(
-        data_source=data_source,
-        confluence_url=confluence_url,
-        username=username,
-        password=password,
-        account_email=account_email,
-        api_token=api_token,
-        personal_access_token=personal_access_token,
-        data_center_username=data_center_username,
-        data_center_password=data_center_password,
-        data_center_personal_access_token=data_center_personal_access_token,
-        spaces=spaces,
-        ssl_enabled=ssl_enabled,
-        ssl_ca=ssl_ca,
-        retry_count=retry_count,
-        concurrent_downloads=concurrent_downloads,
-        advanced_rules=advanced_rules,
-        index_archived=index_archived,
-        request_timeout=request_timeout,
-        overlap_minutes=overlap_minutes,
-        cql_timezone=cql_timezone,
-        check_labels_and_moves=check_labels_and_moves,
-        extract_attachment_content=extract_attachment_content,
-        api_gateway=api_gateway,
-    )
+    return build_settings(**locals())
 
 
 #: The `[sources.confluence]` setting names.
@@ -171,6 +151,10 @@ def confluence(
     check_labels_and_moves: bool = True,
     extract_attachment_content: bool = True,
     api_gateway: Optional[str] = None,
+    oauth_client_id: Optional[TSecretStrValue] = None,
+    oauth_client_secret: Optional[TSecretStrValue] = None,
+    oauth_token_url: Optional[str] = None,
+    oauth_scope: Optional[str] = None,
     watermarks: Optional[Dict[str, str]] = None,
     full_refresh: bool = False,
     ledger: Optional[SeenLedger] = None,
@@ -195,33 +179,8 @@ def confluence(
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:
-        reader = open_reader(
-            build_settings(
-                data_source=data_source,
-                confluence_url=confluence_url,
-                username=username,
-                password=password,
-                account_email=account_email,
-                api_token=api_token,
-                personal_access_token=personal_access_token,
-                data_center_username=data_center_username,
-                data_center_password=data_center_password,
-                data_center_personal_access_token=data_center_personal_access_token,
-                spaces=spaces,
-                ssl_enabled=ssl_enabled,
-                ssl_ca=ssl_ca,
-                retry_count=retry_count,
-                concurrent_downloads=concurrent_downloads,
-                advanced_rules=advanced_rules,
-                index_archived=index_archived,
-                request_timeout=request_timeout,
-                overlap_minutes=overlap_minutes,
-                cql_timezone=cql_timezone,
-                check_labels_and_moves=check_labels_and_moves,
-                extract_attachment_content=extract_attachment_content,
-                api_gateway=api_gateway,
-            )
-        )
+        settings = {name: value for name, value in locals().items() if name in SETTING_NAMES}
+        reader = open_reader(build_settings(**settings))
     reader.ledger = ledger
     if indexed is not None:
         reader.attachment_text.indexed = indexed  # files whose version is indexed are not downloaded again

@@ -22,7 +22,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
@@ -45,11 +45,13 @@ from .errors import (
 )
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
+from .oauth import ServiceAccountAuth, service_account_auth
 from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
 from .file_transport import FileAnswer, FileTransport, error_body, read_body
 from .transport import (
     BackoffWithJitter,
+    RequestPacer,
     RequestStats,
     RetryingHttpClient,
     TruncatedResponseError,
@@ -107,12 +109,18 @@ class ConfluenceClient:
         self._pacer = new_pacer()  # shared: when the site throttles, downloads pause with the API requests
         self._verify, self._trust_env = environment_settings(
             verify_setting(config.ssl_enabled, config.ssl_ca,
-                           tuple(urlsplit(url).hostname or "" for url in (config.site_url, config.api_gateway) if url)))
+                           tuple(urlsplit(url).hostname or "" for url in (config.site_url, config.api_gateway,
+                                                                          config.auth.token_url) if url)))
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
-        self._auth = _auth_for(config)
+        # a service account's token requests get a transport of their own: Atlassian's token endpoint is not the
+        # site, and its answers neither pace nor count as the site's
+        self._auth = _auth_for(config, lambda: self._transport(RequestStats(), pool_size=2, pacer=new_pacer()).session)
+        renewable = self._auth if isinstance(self._auth, ServiceAccountAuth) else None
+        self._http.bearer = renewable
         self._files = FileTransport(
             headers=self._http.session.headers,
-            credentials=_credentials_header(self._auth),
+            credentials=lambda: _credentials_header(self._auth),
+            renew_refused=renewable.renew_refused if renewable is not None else None,
             verify=self._verify,
             trust_env=self._trust_env,
             timeout=config.request_timeout,
@@ -129,7 +137,7 @@ class ConfluenceClient:
         if config.api_gateway and config.cloud_id is None:
             self.config = dataclasses.replace(config, cloud_id=self._cloud_id_of_site())
 
-    def _transport(self, stats: RequestStats, pool_size: int) -> RetryingHttpClient:
+    def _transport(self, stats: RequestStats, pool_size: int, pacer: RequestPacer | None = None) -> RetryingHttpClient:
         config = self.config
         return RetryingHttpClient(
             timeout=config.request_timeout,
@@ -138,7 +146,7 @@ class ConfluenceClient:
             max_retry_delay=config.max_retry_delay,
             pool_size=pool_size,
             stats=stats,
-            pacer=self._pacer,
+            pacer=pacer or self._pacer,
             verify=self._verify,
             trust_env=self._trust_env,
         )
@@ -251,7 +259,9 @@ class ConfluenceClient:
         except requests.RequestException as error:
             failed_at = getattr(error.request, "url", None) or url
             failure: ConfluenceError
-            if not self._on_site_host(failed_at):
+            if getattr(error, "oauth_token_url", None):  # no token for the download, not the file service failing
+                failure = self._transport_error(error, purpose)
+            elif not self._on_site_host(failed_at):
                 failure = self._file_service_error(failed_at, purpose, _transport_reason(error))
             else:
                 failure = self._transport_error(error, purpose)
@@ -406,6 +416,11 @@ class ConfluenceClient:
                 f"The API token lacks a scope needed for {purpose} (Confluence: {message}); give it the read scopes "
                 "the README lists for scoped tokens"
             )
+        if status == 401 and self.config.auth.kind == "oauth":
+            raise ConfluenceAuthError(
+                f"Confluence refused the service account's OAuth access token while {purpose}, also a new one (check "
+                f"{self.config.auth.describe()}: the credential may have been revoked, or lack a scope)"
+            )
         if status == 401 or (status == 403 and not self.credentials_accepted):
             raise ConfluenceAuthError(
                 f"Confluence rejected the credentials (check {self.config.auth.describe()}){self._cloud_site_hint()}"
@@ -441,6 +456,17 @@ class ConfluenceClient:
                          site_only: bool = False) -> ConfluenceError:
         """The error for a request that got no usable answer, naming the setting that says where it went: the site
         (`confluence_url`), or the gateway when API requests go through one, unless `site_only`."""
+        token_url = getattr(error, "oauth_token_url", None)
+        if token_url and self.credentials_accepted and not isinstance(error, requests.exceptions.SSLError):
+            # it gave a token earlier in this run: gone now, no setting is wrong (the run fails, exit 1)
+            return ConfluenceWentAwayError(
+                f"The OAuth token endpoint {token_url} stopped answering while {purpose} ({_transport_reason(error)}), "
+                f"also after {self.config.retry_count} retries")
+        if token_url:  # no answer from the OAuth token endpoint
+            tls = isinstance(error, requests.exceptions.SSLError)
+            return (ConfluenceTLSError if tls else ConfluenceConnectionError)(
+                f"Could not get an OAuth access token from {token_url} while {purpose}: "
+                f"{_transport_reason(error)}; check {setting('oauth_token_url')}")
         address = "confluence_url" if site_only else self.config.address_setting
         site = self.config.site_url if site_only or not self.config.api_gateway else self.config.api_base
         host = urlsplit(site).hostname or site
@@ -539,7 +565,9 @@ def _transport_reason(error: requests.RequestException) -> str:
     return type(error).__name__
 
 
-def _auth_for(config: ConfluenceSettings) -> AuthBase:
+def _auth_for(config: ConfluenceSettings, token_session: Callable[[], requests.Session]) -> AuthBase:
+    if config.auth.kind == "oauth":
+        return service_account_auth(config.auth, token_session())
     if config.auth.kind == "bearer":
         return BearerTokenAuth(token=config.auth.secret)
     return HttpBasicAuth(username=config.auth.username or "", password=config.auth.secret)

@@ -29,12 +29,16 @@ def setting(name: str) -> str:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """How to authenticate. `secret` is a password, API token or personal access token; never log it."""
+    """How to authenticate. `secret` is a password, API token, personal access token or OAuth client secret; never
+    log it. For "oauth" (a service account's client credentials), `username` is the client id, and every request
+    carries an access token asked of `token_url` (with `scope`, where given) and asked again before it expires."""
 
-    kind: Literal["basic", "bearer"]
+    kind: Literal["basic", "bearer", "oauth"]
     username: str | None
     secret: str = field(repr=False)
     setting_names: tuple[str, ...]
+    token_url: str | None = None
+    scope: str | None = None
 
     def describe(self) -> str:
         """The settings to check when Confluence rejects these credentials."""
@@ -135,6 +139,10 @@ def build_settings(
     backoff_seconds: float | str | None = defaults.DEFAULT_BACKOFF_SECONDS,
     max_retry_delay: float | str | None = defaults.DEFAULT_MAX_RETRY_DELAY,
     api_gateway: str | None = None,
+    oauth_client_id: str | None = None,
+    oauth_client_secret: str | None = None,
+    oauth_token_url: str | None = None,
+    oauth_scope: str | None = None,
 ) -> ConfluenceSettings:
     """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting.
 
@@ -153,7 +161,13 @@ def build_settings(
     token_name = "personal_access_token"
     if flavour == defaults.DATA_CENTER and _blank_to_none(data_center_personal_access_token):
         personal_access_token, token_name = data_center_personal_access_token, "data_center_personal_access_token"
-    auth = select_auth(
+    others = {basic_names[0]: username, basic_names[1]: password, "account_email": account_email,
+              "api_token": api_token, token_name: personal_access_token}
+    oauth = select_oauth(flavour, site_url, client_id=_blank_to_none(oauth_client_id),
+                         client_secret=_blank_to_none(oauth_client_secret), token_url=_blank_to_none(oauth_token_url),
+                         scope=_blank_to_none(oauth_scope),
+                         other_credentials=[name for name, value in others.items() if _blank_to_none(value)])
+    auth = oauth or select_auth(
         flavour,
         username=_blank_to_none(username),
         password=_blank_to_none(password),
@@ -163,6 +177,8 @@ def build_settings(
         basic_names=basic_names,
         token_name=token_name,
     )
+    if oauth is not None and flavour == defaults.CLOUD and not _blank_to_none(api_gateway):
+        api_gateway = defaults.ATLASSIAN_API_GATEWAY  # Atlassian takes OAuth access tokens only there
     timezone_name = _blank_to_none(cql_timezone)
     if timezone_name is not None:
         try:
@@ -296,6 +312,54 @@ def normalise_url(value: str | None, flavour: Flavour) -> str:
         if rest_at >= 0 or path.endswith("/rest"):
             path = path[: rest_at if rest_at >= 0 else len(path) - len("/rest")]
     return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
+
+
+def select_oauth(
+    flavour: Flavour,
+    site_url: str,
+    *,
+    client_id: str | None,
+    client_secret: str | None,
+    token_url: str | None,
+    scope: str | None,
+    other_credentials: Sequence[str] = (),
+) -> AuthSettings | None:
+    """OAuth 2.0 client credentials (a service account's) when `oauth_client_id` or `oauth_client_secret` is set,
+    else None; both must be set, and no other credential beside them (which one to use would be a guess)."""
+    if not (client_id or client_secret):
+        for name, value in (("oauth_token_url", token_url), ("oauth_scope", scope)):
+            if value:
+                raise ConfluenceConfigError(f"{setting(name)} is set, but {setting('oauth_client_id')} and "
+                                            f"{setting('oauth_client_secret')} are not")
+        return None
+    if not (client_id and client_secret):
+        missing = "oauth_client_secret" if client_id else "oauth_client_id"
+        raise ConfluenceConfigError(f"OAuth 2.0 client credentials need {setting(missing)} as well")
+    if other_credentials:
+        raise ConfluenceConfigError(
+            f"{setting('oauth_client_id')} and {setting('oauth_client_secret')} are set, and so is "
+            + ", ".join(setting(name) for name in other_credentials)
+            + ": give one kind of credentials only"
+        )
+    if token_url is None:
+        token_url = (defaults.CLOUD_OAUTH_TOKEN_URL if flavour == defaults.CLOUD
+                     else site_url + defaults.DC_OAUTH_TOKEN_PATH)
+    else:
+        token_url = _token_url(token_url)
+    if scope is None and flavour == defaults.DATA_CENTER:
+        scope = defaults.DC_OAUTH_DEFAULT_SCOPE
+    return AuthSettings("oauth", client_id, client_secret, ("oauth_client_id", "oauth_client_secret"),
+                        token_url=token_url, scope=" ".join(scope.split()) if scope else None)
+
+
+def _token_url(raw: str) -> str:
+    name = setting("oauth_token_url")
+    if _USER_INFO.match(raw):
+        raise ConfluenceConfigError(f"{name} must not contain credentials; put them in the credential settings instead")
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. {defaults.CLOUD_OAUTH_TOKEN_URL})")
+    return urlunsplit((parts.scheme.lower(), _netloc(parts, name), parts.path, parts.query, ""))
 
 
 def select_auth(

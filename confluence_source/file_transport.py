@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urljoin
 
 import certifi
@@ -93,7 +93,8 @@ class FileTransport:
         self,
         *,
         headers: Mapping[str, str],
-        credentials: Mapping[str, str],
+        credentials: Callable[[], Mapping[str, str]],
+        renew_refused: Callable[[str | None], bool] | None = None,
         verify: bool | str,
         trust_env: bool,
         timeout: float,
@@ -104,7 +105,11 @@ class FileTransport:
         pacer: RequestPacer,
     ) -> None:
         self._headers = dict(headers)
-        self._credentials = dict(credentials)  # the Authorization header: never logged, never sent off the site
+        # the Authorization header, asked for at each download (an OAuth token is renewed): never logged, never sent
+        # off the site
+        self._credentials = credentials
+        # where the token expires (OAuth): replaces a token the site refused; True when the file may be asked again
+        self._renew_refused = renew_refused
         self._cookies = RequestsCookieJar()  # thread-safe (http.cookiejar locks itself)
         self._trust_env = trust_env
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
@@ -119,16 +124,21 @@ class FileTransport:
     def open(self, url: str) -> FileAnswer:
         """The answer for `url` after redirects and retries: a success, or the last failed answer (4xx, or 429/5xx
         once the retries are spent). Raises a `requests.RequestException` when no answer came."""
-        credentials, requested = self._credentials, url
+        with_credentials, renewed, requested = True, False, url
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._answer_with_retries(url, credentials)
+            response, sent = self._answer_with_retries(url, with_credentials)
+            if (response.status == 401 and sent and not renewed and self._renew_refused is not None
+                    and self._renew_refused(sent.get("Authorization"))):
+                _discard(response)
+                renewed = True  # once: a second refusal stands
+                response, sent = self._answer_with_retries(url, with_credentials)
             location = response.get_redirect_location()
             if not location:
                 return FileAnswer(response, url)
             _discard(response)
             target = redirect_target(url, location)
-            if credentials and _REDIRECT_RULES.should_strip_auth(url, target):
-                credentials = {}
+            if with_credentials and _REDIRECT_RULES.should_strip_auth(url, target):
+                with_credentials = False
             requested, url = url, target
         raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects",
                                         request=requests.Request("GET", requested))
@@ -137,8 +147,12 @@ class FileTransport:
         """Whether a redirect from `old_url` to `new_url` leaves the host the credentials may go to."""
         return bool(_REDIRECT_RULES.should_strip_auth(old_url, new_url))
 
-    def _answer_with_retries(self, url: str, credentials: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+    def _answer_with_retries(self, url: str, with_credentials: bool
+                             ) -> tuple[urllib3.BaseHTTPResponse, Mapping[str, str]]:
+        """The answer, with the credentials the last attempt sent (each attempt asks for them: a token may have been
+        renewed meanwhile)."""
         for attempt in range(1, self._retry_count + 2):
+            credentials = dict(self._credentials()) if with_credentials else {}
             self._pacer.before_request()
             answer: tuple[int, Mapping[str, str]] | None = None
             try:
@@ -152,7 +166,7 @@ class FileTransport:
                 self._stats.record_status(response.status)
                 self._pacer.observe(response.headers)
                 if response.status not in RETRY_STATUSES or attempt > self._retry_count:
-                    return response
+                    return response, credentials
                 reason, answer = f"HTTP {response.status}", (response.status, response.headers)
                 _discard(response)
             delay = self._backoff.delay(attempt, answer)

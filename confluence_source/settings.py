@@ -29,6 +29,12 @@ CLOUD_WIKI_PREFIX: Final = "/wiki"
 # Atlassian's API gateway serves a Cloud site under {gateway}/ex/confluence/{cloudId}; the site tells its cloud id.
 GATEWAY_PATH: Final = "/ex/confluence/"
 TENANT_INFO: Final = "/_edge/tenant_info"
+ATLASSIAN_API_GATEWAY: Final = "https://api.atlassian.com"
+# OAuth 2.0 client credentials (service accounts): Atlassian's token endpoint for Cloud (whose tokens are accepted
+# only through the gateway), and the path of Data Center's own, under the site URL. Tokens live about an hour.
+CLOUD_OAUTH_TOKEN_URL: Final = "https://auth.atlassian.com/oauth/token"
+DC_OAUTH_TOKEN_PATH: Final = "/rest/oauth2/latest/token"
+DC_OAUTH_DEFAULT_SCOPE: Final = "READ"
 CLOUD_V1_ROOT: Final = "/wiki/rest/api"
 CLOUD_V2_ROOT: Final = "/wiki/api/v2"
 DC_V1_ROOT: Final = "/rest/api"

@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 import orjson
@@ -283,6 +283,8 @@ class RetryingHttpClient(Client):
         self._retry_count = retry_count
         self._backoff = BackoffWithJitter(backoff_seconds, max_retry_delay, pacer)
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        # expiring Bearer tokens (OAuth): each attempt carries the current one, and a refused one is replaced once
+        self.bearer: RenewableBearer | None = None
 
     def _make_session(self) -> Session:
         """A session whose `send` is observed (pacing, stats, JSON check) and retried by the Confluence policy."""
@@ -325,6 +327,25 @@ class RetryingHttpClient(Client):
         stats, pacer = self.stats, self.pacer
 
         def observed_send(request: requests.PreparedRequest, **kwargs: Any) -> Response:
+            bearer = self.bearer
+            if bearer is None:
+                return attempt(request, **kwargs)
+            fresh = bearer.fresh_header(request.headers.get("Authorization"))
+            if fresh is not None:  # sent again after its token was renewed
+                request.headers["Authorization"] = fresh
+            sent = request.headers.get("Authorization")
+            try:
+                response = attempt(request, **kwargs)
+            except requests.HTTPError as error:  # raised by a response hook (RESTClient.paginate)
+                if not (_refused(error.response) and bearer.renew_refused(sent)):
+                    raise
+                return attempt(_with_header(request, bearer), **kwargs)  # once: a second refusal stands
+            if _refused(response) and bearer.renew_refused(sent):
+                response.close()
+                return attempt(_with_header(request, bearer), **kwargs)
+            return response
+
+        def attempt(request: requests.PreparedRequest, **kwargs: Any) -> Response:
             pacer.before_request()
             try:
                 response = send(request, **kwargs)
@@ -344,6 +365,26 @@ class RetryingHttpClient(Client):
             return response
 
         return observed_send
+
+
+class RenewableBearer(Protocol):
+    """Bearer tokens that expire and can be replaced (`oauth.ServiceAccountAuth`)."""
+
+    def token(self) -> str: ...
+
+    def fresh_header(self, sent: str | None) -> str | None: ...
+
+    def renew_refused(self, sent: str | None) -> bool: ...
+
+
+def _refused(response: Response | None) -> bool:
+    return response is not None and response.status_code == 401
+
+
+def _with_header(request: requests.PreparedRequest, bearer: RenewableBearer) -> requests.PreparedRequest:
+    """`request` with the current token: sent once more after the site refused the one it carried."""
+    request.headers["Authorization"] = f"Bearer {bearer.token()}"
+    return request
 
 
 def log_retry(reason: str, attempt_number: int, retry_count: int, delay: float) -> None:

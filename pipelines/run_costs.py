@@ -39,6 +39,10 @@ class StepClock:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def since_last_lap(self) -> float:
+        """Time not charged to any step yet: in a run that failed, the time of the step it stopped in."""
+        return time.monotonic() - self._lap_started
+
     def as_dict(self) -> dict[str, float]:
         return {step: round(self.seconds[step], 3) for step in STEPS if step in self.seconds}
 

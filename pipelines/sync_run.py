@@ -143,8 +143,8 @@ def _sync(options: SyncOptions) -> SyncSummary:
             return _sync_with(options, es_settings, es_client, clock)
     except BaseException:
         # no summary for a run that failed: what it had timed so far still tells where it got to (and how slowly)
-        logger.info("Time by step before the run stopped (the step it stopped in not included): %s",
-                    clock.describe() or "none")
+        logger.info("Time by step before the run stopped: %s; then %.1f s in the step it stopped in",
+                    clock.describe() or "none", clock.since_last_lap())
         raise
 
 

@@ -20,6 +20,7 @@ from bench.options import parse_options
 from bench.process_monitor import run_measured
 from bench.records import FULL, INCREMENTAL_NO_CHANGE, NAIVE, RUN_STEPS, SINK_LIMIT, RunRecord, summarise
 from bench.report import render_markdown
+from bench.runner import compile_pipeline_modules
 from bench.targets import evaluate, ratios
 
 
@@ -200,3 +201,18 @@ def test_a_remote_elasticsearch_node_is_not_looked_for_among_local_processes() -
             raise AssertionError("a remote node's process id means nothing here")
 
     assert local_elasticsearch_process(NeverAsked(), "https://192.0.2.10:9200") is None  # type: ignore[arg-type]
+
+
+def test_the_measured_checkout_is_compiled_with_the_pipeline_interpreter(tmp_path: Path) -> None:
+    for package in ("confluence_source", "pipelines"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "module.py").write_text("VALUE = 1\n")
+    script = tmp_path / "pipelines" / "confluence_to_es.py"
+    script.write_text("print('run')\n")
+    compile_pipeline_modules(parse_options(["--pipeline", str(script), "--python", sys.executable]))
+    tag = sys.implementation.cache_tag
+    assert (tmp_path / "confluence_source" / "__pycache__" / f"module.{tag}.pyc").is_file()
+    assert (tmp_path / "pipelines" / "__pycache__" / f"confluence_to_es.{tag}.pyc").is_file()
+    (tmp_path / "pipelines" / "broken.py").write_text("def broken(:\n")
+    with pytest.raises(RuntimeError, match="broken.py"):
+        compile_pipeline_modules(parse_options(["--pipeline", str(script), "--python", sys.executable]))

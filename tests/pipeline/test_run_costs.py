@@ -27,6 +27,9 @@ def test_laps_add_up_to_the_run_and_a_step_charged_twice_adds_up() -> None:
     assert set(steps) <= set(STEPS)
     assert steps["preflight"] == pytest.approx(0.04, abs=0.03) and steps["load"] == pytest.approx(0.03, abs=0.03)
     assert sum(steps.values()) == pytest.approx(clock.elapsed(), abs=0.005)
+    time.sleep(0.05)  # a step that never ends (the run failed in it): charged to none, told apart
+    assert clock.since_last_lap() == pytest.approx(0.05, abs=0.03)
+    assert sum(clock.as_dict().values()) + clock.since_last_lap() == pytest.approx(clock.elapsed(), abs=0.005)
 
 
 def test_cpu_is_this_runs_own_and_its_workers_not_the_processs_earlier_work() -> None:

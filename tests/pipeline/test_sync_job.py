@@ -673,6 +673,37 @@ def test_cli_bad_credentials_exit_2_naming_the_setting_without_the_secret(make_h
     assert all(secret not in stderr for secret in harness.sim.credentials.values() if len(secret) > 6), stderr
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_service_account_with_oauth_client_credentials_runs_the_job(make_harness, flavour, tmp_path, capsys):
+    """Cloud through the API gateway with Atlassian's token endpoint (here the simulator's), Data Center with its own
+    token endpoint under the site URL: a full sync, an incremental run, and a wrong secret refused in one line."""
+    harness = make_harness(flavour)
+    for name in ("ACCOUNT_EMAIL", "API_TOKEN", "PERSONAL_ACCESS_TOKEN"):
+        harness.monkeypatch.delenv(f"SOURCES__CONFLUENCE__{name}", raising=False)
+    credentials = harness.sim.credentials
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__OAUTH_CLIENT_ID", credentials["oauth_client_id"])
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__OAUTH_CLIENT_SECRET", credentials["oauth_client_secret"])
+    if flavour == "cloud":
+        harness.monkeypatch.setenv("SOURCES__CONFLUENCE__API_GATEWAY", harness.sim.gateway_origin())
+        harness.monkeypatch.setenv("SOURCES__CONFLUENCE__OAUTH_TOKEN_URL", f"{harness.sim.origin}/oauth/token")
+    full = harness.run()
+    assert full.mode == "full" and full.failed == 0
+    docs = harness.docs()
+    for doc_type, ids in harness.visible().items():
+        assert {doc_id for doc_id, source in docs.items() if source["type"] == doc_type} == ids, doc_type
+    page = readable_pages(harness)[0]
+    harness.sim.mutations.edit(content_id=page.id, title="Seen by the service account")
+    again = harness.run()
+    assert again.mode == "incremental" and harness.docs()[f"page-{page.id}"]["title"] == "Seen by the service account"
+    assert harness.sim.tokens.issued == 2  # one per run
+    wrong = "wrong-client-secret-8e1d"
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__OAUTH_CLIENT_SECRET", wrong)
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2 and len(stderr.splitlines()) == 1, stderr
+    assert "oauth_client_secret" in stderr and wrong not in stderr
+    assert all(secret not in stderr for secret in credentials.values() if len(secret) > 6), stderr
+
+
 def test_a_package_left_between_extract_and_load_is_finished_first_and_not_counted_twice(make_harness, monkeypatch):
     import dlt
 

@@ -31,6 +31,7 @@ def test_every_setting_variable_of_the_workflow_names_a_setting() -> None:
 
 def test_secrets_go_to_secret_settings_and_nothing_is_cached() -> None:
     secret_settings = {"account_email", "api_token", "username", "password", "personal_access_token", "ssl_ca",
+                       "oauth_client_id", "oauth_client_secret",
                        "es_cloud_id", "es_api_key", "es_username", "es_password", "es_ca_certs"}
     for name, value in job_environment().items():
         if "secrets." in str(value):

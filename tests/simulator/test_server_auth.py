@@ -3,6 +3,7 @@ a user may not read (Confluence does not tell 'forbidden' from 'missing')."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -189,3 +190,52 @@ def test_cloud_download_endpoint_serves_archived_files_only_when_asked(cloud: Si
         with cloud.site.lock:
             attachment.status = "current"
         cloud.notify_changed()
+
+
+def test_oauth_client_credentials_give_short_lived_bearer_tokens() -> None:
+    """Both token endpoints take the client credentials in the form body or as HTTP Basic (Cloud also as JSON) and
+    answer RFC 6749 errors; Cloud tokens work on the gateway routes only, Data Center's on the site; an expired
+    token is refused."""
+    for flavour, token_path, api_path in (
+        ("cloud", "/oauth/token", "/ex/confluence/{cloud_id}/wiki/api/v2/spaces?limit=1"),
+        ("datacenter", "/confluence/rest/oauth2/latest/token", "/confluence/rest/api/space?limit=1"),
+    ):
+        simulator = Simulator.start(SimulatorConfig(flavour=flavour, prewarm=False, oauth_token_seconds=1))
+        try:
+            credentials = simulator.credentials
+            client = {"client_id": credentials["oauth_client_id"], "client_secret": credentials["oauth_client_secret"]}
+            token_url = simulator.origin + token_path
+            cloud_id = requests.get(simulator.origin + "/_edge/tenant_info").json()["cloudId"] if flavour == "cloud" \
+                else ""
+            api = simulator.origin + api_path.format(cloud_id=cloud_id)
+            issued = requests.post(token_url, data={"grant_type": "client_credentials", **client})
+            assert issued.status_code == 200 and issued.json()["token_type"] == "Bearer"
+            assert issued.json()["expires_in"] == 1
+            bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+            assert requests.get(api, headers=bearer).status_code == 200
+            if flavour == "cloud":
+                assert requests.get(simulator.origin + "/wiki/api/v2/spaces", headers=bearer).status_code == 401
+                as_json = requests.post(token_url, json={"grant_type": "client_credentials", **client})
+                assert as_json.status_code == 200
+            else:
+                assert requests.post(token_url, data={"grant_type": "client_credentials", "scope": "READ WRITE",
+                                                      **client}).json()["scope"] == "READ WRITE"
+                bad_scope = requests.post(token_url, data={"grant_type": "client_credentials", "scope": "ALL",
+                                                           **client})
+                assert bad_scope.status_code == 400 and bad_scope.json()["error"] == "invalid_scope"
+            as_basic = requests.post(token_url, data={"grant_type": "client_credentials"},
+                                     auth=(client["client_id"], client["client_secret"]))
+            assert as_basic.status_code == 200
+            wrong = requests.post(token_url, data={"grant_type": "client_credentials", **client,
+                                                   "client_secret": "wrong"})
+            assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+            wrong_basic = requests.post(token_url, data={"grant_type": "client_credentials"},
+                                        auth=(client["client_id"], "wrong"))
+            assert wrong_basic.status_code == 401 and wrong_basic.headers["WWW-Authenticate"].startswith("Basic")
+            grant = requests.post(token_url, data={"grant_type": "password", **client})
+            assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
+            time.sleep(1.05)
+            expired = requests.get(api, headers=bearer)
+            assert expired.status_code == 401 and 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
+        finally:
+            simulator.stop()

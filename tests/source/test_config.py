@@ -160,7 +160,7 @@ def test_elastic_data_center_credential_names_carry_over() -> None:
 
 def test_secrets_are_not_in_the_settings_repr() -> None:
     assert "pw" not in repr(dc().auth).replace("password", "")
-    assert "tok" not in repr(cloud().auth).replace("api_token", "")
+    assert "tok" not in repr(cloud().auth).replace("api_token", "").replace("token_url", "")
 
 
 @pytest.mark.parametrize(
