@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from typing import Any
 
 import requests
@@ -47,7 +46,8 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
         self._lock = threading.Lock()
         self._renew_at = 0.0  # time.monotonic() after which the token is renewed ...
         self._expires_at = 0.0  # ... and after which it is no longer sent
-        self._issued: deque[str] = deque(maxlen=8)  # recent tokens: headers carrying one of them are ours to update
+        # recent tokens (replaced whole, read without the lock): a header carrying one of them is ours to update
+        self._issued: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # the dataclass repr would show the client secret and the token
         return f"{type(self).__name__}(access_token_url={self.access_token_url!r})"
@@ -128,7 +128,7 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
         lifetime = self.parse_expiration_in_seconds(answer)
         now = time.monotonic()
         self.access_token = token
-        self._issued.append(token)
+        self._issued = (*self._issued[-7:], token)
         self._expires_at = now + lifetime
         self._renew_at = self._expires_at - min(RENEW_BEFORE_SECONDS, lifetime / 10)
 
