@@ -11,11 +11,20 @@ from confluence_simulator.model import Content, Site
 from confluence_simulator.server import Simulator
 from confluence_source import open_reader
 
-from .conftest import (RecordingLedger, counts_per_scope_and_type, document_id, expected_ids, run_pipeline,
-                       settings_for)
+from .conftest import (CapturedRun, RecordingLedger, counts_per_scope_and_type, document_id, expected_ids,
+                       run_pipeline, settings_for)
 
 TABLES = {"space": "spaces", "page": "pages", "blogpost": "blogposts", "comment": "comments",
           "attachment": "attachments"}
+
+
+def assert_whole_site_read(run: CapturedRun, sim: Simulator) -> None:
+    """Every visible document of every type, and the files' text extracted, none of them refused or failed."""
+    expected = expected_ids(sim)
+    for doc_type, table in TABLES.items():
+        assert run.ids(table) == expected[doc_type], doc_type
+    outcomes = {row["content_extraction"] for row in run.rows["attachments"]}
+    assert "extracted" in outcomes and not outcomes & {"download_failed", "download_refused", "failed"}
 
 
 def test_full_sync_yields_exactly_the_visible_documents(small_sim: Simulator, tmp_path: Any) -> None:
