@@ -38,6 +38,16 @@ class ConfluenceTLSError(ConfluenceConnectionError):
     """The server's certificate was not trusted."""
 
 
+class ConfluenceTokenError(ConfluenceError):
+    """No access token from the OAuth token endpoint (a service account's). Not an answer of Confluence's: nothing
+    that reads a refusal or an error status as "skip this item" or "this feature is unavailable" may take it for one.
+    `names_a_setting`: the credentials or the endpoint are wrong (exit 2), not the endpoint failing (exit 1)."""
+
+    def __init__(self, message: str, names_a_setting: bool) -> None:
+        super().__init__(message)
+        self.names_a_setting = names_a_setting
+
+
 class ConfluenceQueryError(ConfluenceError):
     """Confluence rejected a CQL query (an advanced rule or a query the source built)."""
 

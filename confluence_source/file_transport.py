@@ -127,11 +127,16 @@ class FileTransport:
         with_credentials, renewed, requested = True, False, url
         for _ in range(MAX_REDIRECTS + 1):
             response, sent = self._answer_with_retries(url, with_credentials)
-            if (response.status == 401 and sent and not renewed and self._renew_refused is not None
-                    and self._renew_refused(sent.get("Authorization"))):
-                _discard(response)
-                renewed = True  # once: a second refusal stands
-                response, sent = self._answer_with_retries(url, with_credentials)
+            if response.status == 401 and sent and not renewed and self._renew_refused is not None:
+                try:
+                    renew = self._renew_refused(sent.get("Authorization"))
+                except BaseException:
+                    _discard(response)  # no new token: the connection still goes back to the pool
+                    raise
+                if renew:
+                    _discard(response)
+                    renewed = True  # once: a second refusal stands
+                    response, sent = self._answer_with_retries(url, with_credentials)
             location = response.get_redirect_location()
             if not location:
                 return FileAnswer(response, url)

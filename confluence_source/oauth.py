@@ -25,7 +25,7 @@ import requests
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 
 from .config import AuthSettings, setting
-from .errors import ConfluenceAuthError, ConfluenceConnectionError, ConfluenceError, ConfluenceRequestError
+from .errors import ConfluenceError, ConfluenceTokenError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ RENEW_BEFORE_SECONDS = 60.0
 _SCOPE_ERRORS = ("invalid_scope",)
 #: After a failed early renewal, try again this long later at most (the current token is still good meanwhile).
 RETRY_RENEWAL_SECONDS = 30.0
+#: Longest lifetime believed of a token, whatever `expires_in` says.
+MAX_LIFETIME_SECONDS = 86_400
 _MAX_QUOTED = 200  # characters of the token endpoint's own error text quoted in a message
 
 
@@ -48,6 +50,8 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
         self._expires_at = 0.0  # ... and after which it is no longer sent
         # recent tokens (replaced whole, read without the lock): a header carrying one of them is ours to update
         self._issued: tuple[str, ...] = ()
+        self._exchanges = 0  # token requests so far, and how the last one failed (None: it did not)
+        self._failure: BaseException | None = None
 
     def __repr__(self) -> str:  # the dataclass repr would show the client secret and the token
         return f"{type(self).__name__}(access_token_url={self.access_token_url!r})"
@@ -75,7 +79,9 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
                 finally:
                     self._lock.release()
             return self.access_token or token
+        exchanges = self._exchanges
         with self._lock:
+            self._raise_failure_since(exchanges)
             if self.access_token is None or time.monotonic() >= self._renew_at:
                 self.obtain_token()
             return str(self.access_token)
@@ -98,33 +104,53 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
         token = self._own_token(sent)
         if token is None:
             return False
+        exchanges = self._exchanges
         with self._lock:
+            self._raise_failure_since(exchanges)
             if self.access_token == token:
                 self.obtain_token()
         return True
 
     def obtain_token(self) -> None:
         """Exchange the client credentials for an access token (callers hold the lock). A `requests.RequestException`
-        (no answer) leaves with `oauth_token_url` set on it, so that the client's message names that setting."""
+        (no answer) leaves with `oauth_token_url` set on it, so that the client's message names that setting. A
+        failure is kept until the next exchange: threads that waited for this one fail with it instead of asking
+        the token endpoint again, each with its own retries."""
         try:
-            response = self.session.post(self.access_token_url, **self.build_access_token_request())
+            self._exchange()
+        except BaseException as error:
+            self._failure = error
+            raise
+        else:
+            self._failure = None
+        finally:
+            self._exchanges += 1  # counted once it is over: whoever waited for it sees that it happened
+
+    def _raise_failure_since(self, exchanges: int) -> None:
+        if self._exchanges != exchanges and self._failure is not None:
+            raise self._failure
+
+    def _exchange(self) -> None:
+        try:
+            # never redirected: the client secret goes to `oauth_token_url` and nowhere else
+            response = self.session.post(self.access_token_url, allow_redirects=False,
+                                         **self.build_access_token_request())
         except requests.RequestException as error:
             error.oauth_token_url = self.access_token_url  # type: ignore[attr-defined]
             raise
         answer = _json_object(response)
         status = response.status_code
         if status in (400, 401, 403):
-            raise ConfluenceAuthError(self._refusal(status, answer))
+            raise ConfluenceTokenError(self._refusal(status, answer), names_a_setting=True)
         if status == 429 or status >= 500:
-            raise ConfluenceRequestError(
+            raise ConfluenceTokenError(
                 f"The OAuth token endpoint {self.access_token_url} kept answering HTTP {status}, also after retries",
-                status)
+                names_a_setting=False)
         token = answer.get("access_token")
         if status >= 300 or not isinstance(token, str) or not token:
-            raise ConfluenceConnectionError(
+            raise ConfluenceTokenError(
                 f"The OAuth token endpoint {self.access_token_url} answered HTTP {status} without an access token; "
-                f"check {setting('oauth_token_url')}"
-            )
+                f"check {setting('oauth_token_url')}", names_a_setting=True)
         lifetime = self.parse_expiration_in_seconds(answer)
         now = time.monotonic()
         self.access_token = token
@@ -135,9 +161,9 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
     def parse_expiration_in_seconds(self, response_json: Any) -> int:
         try:
             lifetime = int(float(response_json.get("expires_in", self.default_token_expiration)))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             lifetime = self.default_token_expiration
-        return max(lifetime, 1)
+        return min(max(lifetime, 1), MAX_LIFETIME_SECONDS)
 
     def _own_token(self, header: str | None) -> str | None:
         scheme, _, token = (header or "").partition(" ")

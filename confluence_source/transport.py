@@ -231,6 +231,8 @@ class BackoffWithJitter(wait_base):
 
 
 def is_retryable_exception(error: BaseException) -> bool:
+    if getattr(error, "oauth_token_url", None):  # no answer from the token endpoint: its own session retried it
+        return False
     if isinstance(error, requests.HTTPError):
         return error.response is not None and error.response.status_code in RETRY_STATUSES
     if isinstance(error, requests.exceptions.SSLError):
@@ -337,10 +339,10 @@ class RetryingHttpClient(Client):
             try:
                 response = attempt(request, **kwargs)
             except requests.HTTPError as error:  # raised by a response hook (RESTClient.paginate)
-                if not (_refused(error.response) and bearer.renew_refused(sent)):
+                if not (_refused(error.response, sent) and bearer.renew_refused(sent)):
                     raise
                 return attempt(_with_header(request, bearer), **kwargs)  # once: a second refusal stands
-            if _refused(response) and bearer.renew_refused(sent):
+            if _refused(response, sent) and bearer.renew_refused(sent):
                 response.close()
                 return attempt(_with_header(request, bearer), **kwargs)
             return response
@@ -377,8 +379,10 @@ class RenewableBearer(Protocol):
     def renew_refused(self, sent: str | None) -> bool: ...
 
 
-def _refused(response: Response | None) -> bool:
-    return response is not None and response.status_code == 401
+def _refused(response: Response | None, sent: str | None) -> bool:
+    """A 401 for the credentials in `sent`: not one from another host a redirect led to, where they were not sent."""
+    return (response is not None and response.status_code == 401
+            and response.request is not None and response.request.headers.get("Authorization") == sent)
 
 
 def _with_header(request: requests.PreparedRequest, bearer: RenewableBearer) -> requests.PreparedRequest:

@@ -21,8 +21,10 @@ from confluence_simulator.server import Simulator
 from confluence_source import (ConfluenceAuthError, ConfluenceConfigError, ConfluenceConnectionError, build_settings,
                                open_reader)
 from confluence_source.client import ConfluenceClient
-from confluence_source.errors import ConfluenceRequestError, ConfluenceWentAwayError
+from confluence_source.errors import ConfluenceTokenError, ConfluenceWentAwayError
 from confluence_source.oauth import ServiceAccountAuth
+
+from pipelines.confluence_to_es import exit_code_of
 
 from .conftest import COMPACT, run_pipeline, settings_for, start_simulator
 from .test_full_sync import assert_whole_site_read
@@ -193,13 +195,48 @@ def test_a_token_endpoint_failing_mid_run_is_a_failed_run_not_a_setting(flavour:
     with signed_in(flavour, token_seconds=1, retry_count=1) as (sim, client):
         time.sleep(1.05)
         sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="oauth.token", count=2, status=503))
-        with pytest.raises(ConfluenceRequestError) as failed:
+        with pytest.raises(ConfluenceTokenError) as failed:
             list_spaces(client)
-        assert "token endpoint" in str(failed.value) and failed.value.status == 503
+        assert "token endpoint" in str(failed.value) and "503" in str(failed.value)
+        assert not failed.value.names_a_setting and exit_code_of(failed.value) == 1
         sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="oauth.token", count=2))
         with pytest.raises(ConfluenceWentAwayError) as gone:
             download(sim, client)
         assert "token endpoint" in str(gone.value) and "file service" not in str(gone.value)
+
+
+def test_a_token_endpoint_that_stopped_answering_is_asked_retry_count_more_times_not_more() -> None:
+    """The token session retries the exchange; the request waiting for the token is not retried on top of that
+    (which would multiply the attempts), and threads that waited for the failed exchange fail with it."""
+    with signed_in(token_seconds=1, retry_count=2) as (sim, client):
+        time.sleep(1.05)
+        sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="oauth.token"))
+        start = threading.Barrier(4)
+
+        def ask() -> BaseException | None:
+            start.wait()
+            try:
+                list_spaces(client)
+            except ConfluenceWentAwayError as error:
+                return error
+            return None
+
+        with ThreadPoolExecutor(4) as pool:
+            failures = [done.result() for done in [pool.submit(ask) for _ in range(4)]]
+        assert all(isinstance(failure, ConfluenceWentAwayError) for failure in failures), failures
+        assert all("token endpoint" in str(failure) for failure in failures)
+        assert sim.stats()["faults"]["drop_connection"] == 3  # one exchange: the first try and 2 retries
+
+
+def test_a_retried_request_whose_new_token_fails_is_not_retried_again() -> None:
+    """A request retried after its token expired needs a new one; when the token endpoint does not answer, its own
+    session has already retried, and the request fails instead of asking again with every retry of its own."""
+    with signed_in(token_seconds=1, retry_count=2) as (sim, client):
+        sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="v1.space.list", nth=1, retry_after=2))
+        sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="oauth.token"))
+        with pytest.raises(ConfluenceWentAwayError, match="token endpoint"):
+            list_spaces(client)  # the 429's wait outlasts the token
+        assert sim.stats()["faults"]["drop_connection"] == 3
 
 
 def test_a_failed_token_request_is_retried() -> None:
@@ -213,17 +250,17 @@ def test_a_failed_token_request_is_retried() -> None:
 
 
 def test_refused_client_credentials_name_the_settings(site: Simulator) -> None:
-    with pytest.raises(ConfluenceAuthError) as caught:
+    with pytest.raises(ConfluenceTokenError) as caught:
         open_reader(oauth_settings(site, oauth_client_secret="wrong-secret-4711"))
     message = str(caught.value)
     assert "oauth_client_id" in message and "oauth_client_secret" in message and "invalid_client" in message
-    assert "wrong-secret-4711" not in message
+    assert "wrong-secret-4711" not in message and exit_code_of(caught.value) == 2
 
 
 def test_a_scope_data_center_does_not_know_names_oauth_scope() -> None:
     sim = start_simulator("datacenter", dataset=COMPACT)
     try:
-        with pytest.raises(ConfluenceAuthError, match="oauth_scope"):
+        with pytest.raises(ConfluenceTokenError, match="oauth_scope"):
             open_reader(oauth_settings(sim, oauth_scope="READ everything"))
     finally:
         sim.stop()
