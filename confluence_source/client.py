@@ -114,7 +114,8 @@ class ConfluenceClient:
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
         # a service account's token requests get a transport of their own: Atlassian's token endpoint is not the
         # site, and its answers neither pace nor count as the site's
-        self._auth = _auth_for(config, lambda: self._transport(RequestStats(), pool_size=2, pacer=new_pacer()).session)
+        self._auth = _auth_for(config, lambda: self._transport(RequestStats(), pool_size=2, pacer=new_pacer(),
+                                                                what="OAuth token request").session)
         renewable = self._auth if isinstance(self._auth, ServiceAccountAuth) else None
         self._http.bearer = renewable
         self._files = FileTransport(
@@ -137,7 +138,8 @@ class ConfluenceClient:
         if config.api_gateway and config.cloud_id is None:
             self.config = dataclasses.replace(config, cloud_id=self._cloud_id_of_site())
 
-    def _transport(self, stats: RequestStats, pool_size: int, pacer: RequestPacer | None = None) -> RetryingHttpClient:
+    def _transport(self, stats: RequestStats, pool_size: int, pacer: RequestPacer | None = None,
+                   what: str = "Confluence request") -> RetryingHttpClient:
         config = self.config
         return RetryingHttpClient(
             timeout=config.request_timeout,
@@ -149,6 +151,7 @@ class ConfluenceClient:
             pacer=pacer or self._pacer,
             verify=self._verify,
             trust_env=self._trust_env,
+            what=what,
         )
 
     def _cloud_id_of_site(self) -> str:

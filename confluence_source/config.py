@@ -7,6 +7,7 @@ are normalised: one flavour name, URLs without trailing slashes, space keys as a
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -345,21 +346,36 @@ def select_oauth(
         token_url = (defaults.CLOUD_OAUTH_TOKEN_URL if flavour == defaults.CLOUD
                      else site_url + defaults.DC_OAUTH_TOKEN_PATH)
     else:
-        token_url = _token_url(token_url)
+        token_url = _token_url(token_url, site_url)
     if scope is None and flavour == defaults.DATA_CENTER:
         scope = defaults.DC_OAUTH_DEFAULT_SCOPE
     return AuthSettings("oauth", client_id, client_secret, ("oauth_client_id", "oauth_client_secret"),
                         token_url=token_url, scope=" ".join(scope.split()) if scope else None)
 
 
-def _token_url(raw: str) -> str:
+def _token_url(raw: str, site_url: str) -> str:
+    """`oauth_token_url`, normalised. Plain http only to the site's own host or this machine: the client secret
+    travels in the request."""
     name = setting("oauth_token_url")
     if _USER_INFO.match(raw):
         raise ConfluenceConfigError(f"{name} must not contain credentials; put them in the credential settings instead")
     parts = urlsplit(raw)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ConfluenceConfigError(f"{name} = {raw!r} is not an http(s) URL (e.g. {defaults.CLOUD_OAUTH_TOKEN_URL})")
+    host = parts.hostname.lower()
+    if parts.scheme.lower() == "http" and host != urlsplit(site_url).hostname and not _is_this_machine(host):
+        raise ConfluenceConfigError(f"{name} = {raw!r} would send the client secret unencrypted to another host than "
+                                    "the Confluence site; use https")
     return urlunsplit((parts.scheme.lower(), _netloc(parts, name), parts.path, parts.query, ""))
+
+
+def _is_this_machine(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def select_auth(

@@ -268,6 +268,7 @@ class RetryingHttpClient(Client):
         pacer: RequestPacer,
         verify: bool | str,
         trust_env: bool = True,
+        what: str = "Confluence request",
     ) -> None:
         super().__init__(
             request_timeout=timeout,
@@ -283,6 +284,7 @@ class RetryingHttpClient(Client):
         self.trust_env = trust_env
         self._timeout = timeout
         self._retry_count = retry_count
+        self._what = what  # what the retry log says failed
         self._backoff = BackoffWithJitter(backoff_seconds, max_retry_delay, pacer)
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         # expiring Bearer tokens (OAuth): each attempt carries the current one, and a refused one is replaced once
@@ -323,7 +325,7 @@ class RetryingHttpClient(Client):
             reason = type(state.outcome.exception()).__name__
         else:
             reason = "unknown"
-        log_retry(reason, state.attempt_number, self._retry_count, delay)
+        log_retry(reason, state.attempt_number, self._retry_count, delay, self._what)
 
     def _observed(self, send: Callable[..., Response]) -> Callable[..., Response]:
         stats, pacer = self.stats, self.pacer
@@ -391,9 +393,9 @@ def _with_header(request: requests.PreparedRequest, bearer: RenewableBearer) -> 
     return request
 
 
-def log_retry(reason: str, attempt_number: int, retry_count: int, delay: float) -> None:
-    logger.warning("Confluence request failed (%s); retry %d of %d in %.1f s", reason, attempt_number, retry_count,
-                   delay)
+def log_retry(reason: str, attempt_number: int, retry_count: int, delay: float,
+              what: str = "Confluence request") -> None:
+    logger.warning("%s failed (%s); retry %d of %d in %.1f s", what, reason, attempt_number, retry_count, delay)
 
 
 def environment_settings(verify: bool | str) -> tuple[bool | str, bool]:

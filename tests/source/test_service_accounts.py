@@ -239,12 +239,15 @@ def test_a_retried_request_whose_new_token_fails_is_not_retried_again() -> None:
         assert sim.stats()["faults"]["drop_connection"] == 3
 
 
-def test_a_failed_token_request_is_retried() -> None:
+def test_a_failed_token_request_is_retried(caplog: pytest.LogCaptureFixture) -> None:
     sim = start_simulator("datacenter", dataset=COMPACT)
     try:
         sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, endpoint="oauth.token", nth=1, status=503))
         reader = open_reader(oauth_settings(sim))
         assert reader.state.selected and sim.tokens.issued == 1
+        retries = [record.getMessage() for record in caplog.records if "retry 1 of" in record.getMessage()]
+        assert retries and all(message.startswith("OAuth token request failed (HTTP 503)") for message in retries)
+        assert reader.client.stats.as_dict()["retries"] == 0  # not counted as a Confluence request
     finally:
         sim.stop()
 
@@ -304,6 +307,8 @@ def test_a_cloud_token_is_refused_at_the_site_url() -> None:
      "oauth_token_url"),
     ({"oauth_client_id": "id-1", "oauth_client_secret": "s3cr3t-1",
       "oauth_token_url": "https://me:s3cr3t-1@auth.example.com/token"}, "oauth_token_url"),
+    ({"oauth_client_id": "id-1", "oauth_client_secret": "s3cr3t-1", "oauth_token_url": "http://auth.example.com/t"},
+     "oauth_token_url"),  # the secret in clear text to another host
 ])
 def test_incomplete_or_mixed_client_credentials_are_refused(values: dict[str, str], named: str) -> None:
     with pytest.raises(ConfluenceConfigError) as caught:
