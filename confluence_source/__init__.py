@@ -119,7 +119,7 @@ def confluence_settings(
     oauth_scope: Optional[str] = None,
 ) -> ConfluenceSettings:
     """The validated `[sources.confluence]` settings (same names as the source arguments)."""
-    return build_settings(**locals())
+    return build_settings(**locals())  # every parameter, and nothing else yet, is a setting of `build_settings`
 
 
 #: The `[sources.confluence]` setting names.

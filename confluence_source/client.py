@@ -120,7 +120,7 @@ class ConfluenceClient:
         self._http.bearer = renewable
         self._files = FileTransport(
             headers=self._http.session.headers,
-            credentials=lambda: _credentials_header(self._auth),
+            credentials=_credentials_of(self._auth),
             renew_refused=renewable.renew_refused if renewable is not None else None,
             verify=self._verify,
             trust_env=self._trust_env,
@@ -574,6 +574,15 @@ def _auth_for(config: ConfluenceSettings, token_session: Callable[[], requests.S
     if config.auth.kind == "bearer":
         return BearerTokenAuth(token=config.auth.secret)
     return HttpBasicAuth(username=config.auth.username or "", password=config.auth.secret)
+
+
+def _credentials_of(auth: AuthBase) -> Callable[[], dict[str, str]]:
+    """The Authorization header for each download: worked out once for fixed credentials, asked of a service
+    account's auth each time (its token changes)."""
+    if isinstance(auth, ServiceAccountAuth):
+        return lambda: {"Authorization": auth.header()}
+    fixed = _credentials_header(auth)
+    return lambda: fixed
 
 
 def _credentials_header(auth: AuthBase) -> dict[str, str]:

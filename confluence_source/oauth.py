@@ -57,8 +57,12 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
         return f"{type(self).__name__}(access_token_url={self.access_token_url!r})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
+        request.headers["Authorization"] = self.header()
         return request
+
+    def header(self) -> str:
+        """The Authorization header with a token that is still good."""
+        return f"Bearer {self.token()}"
 
     def token(self) -> str:
         """A token that is still good, renewed first where it is due."""
@@ -92,11 +96,10 @@ class ServiceAccountAuth(OAuth2ClientCredentials):
     def fresh_header(self, sent: str | None) -> str | None:
         """The Authorization header to send instead of `sent` where `sent` carries one of this auth's tokens that is
         no longer the current one (a request sent again later); None to leave the request as it is."""
-        token = self._own_token(sent)
-        if token is None:
+        if self._own_token(sent) is None:
             return None
-        current = self.token()
-        return None if current == token else f"Bearer {current}"
+        current = self.header()
+        return None if current == sent else current
 
     def renew_refused(self, sent: str | None) -> bool:
         """The site refused the token in `sent` (401): replace it, unless another thread already has. True when `sent`

@@ -374,7 +374,7 @@ class RetryingHttpClient(Client):
 class RenewableBearer(Protocol):
     """Bearer tokens that expire and can be replaced (`oauth.ServiceAccountAuth`)."""
 
-    def token(self) -> str: ...
+    def header(self) -> str: ...
 
     def fresh_header(self, sent: str | None) -> str | None: ...
 
@@ -389,7 +389,7 @@ def _refused(response: Response | None, sent: str | None) -> bool:
 
 def _with_header(request: requests.PreparedRequest, bearer: RenewableBearer) -> requests.PreparedRequest:
     """`request` with the current token: sent once more after the site refused the one it carried."""
-    request.headers["Authorization"] = f"Bearer {bearer.token()}"
+    request.headers["Authorization"] = bearer.header()
     return request
 
 
