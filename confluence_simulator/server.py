@@ -324,10 +324,15 @@ class _Handler(BaseHTTPRequestHandler):
             response = simulator.error_response(route.family, ApiError(500, "Internal simulator error"))
         response.headers.extend(extra_headers)
         truncate = fault is not None and fault.kind == FaultKind.TRUNCATED_BODY
-        sent = self._send(response, fault if truncate else None)
-        simulator.stats_recorder.record(route.endpoint, response.status, sent, time.perf_counter() - started)
+        self._send(route.endpoint, started, response, fault if truncate else None)
 
-    def _send(self, response: Response, truncating: Fault | None) -> int:
+    def _send(self, endpoint: str, started: float, response: Response, truncating: Fault | None) -> None:
+        """Answer, counting the answer in the stats before any of it reaches the client.
+
+        Counted afterwards, a client that has read the whole answer could ask for the stats before they include it
+        (a test, or the benchmark after the pipeline's last request). The bytes counted are the body's as written;
+        a client that hangs up meanwhile does not take them back.
+        """
         simulator = self.server.simulator
         self.send_response(response.status, _REASONS.get(response.status))
         self.send_header("Content-Type", response.content_type)
@@ -336,29 +341,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         for name, value in simulator.identity_headers():
             self.send_header(name, value)
-        self.end_headers()
         body = response.body if truncating is None else truncating.truncate(response.body)
+        simulator.stats_recorder.record(endpoint, response.status, len(body), time.perf_counter() - started)
+        self.end_headers()
         try:
             self.wfile.write(body)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-            return 0
+            return
         if truncating is not None:
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
-        return len(body)
 
     def _drop(self, endpoint: str, started: float) -> None:
+        """Hang up without answering (counted first, like an answer, so the stats never lag the client)."""
+        self.server.simulator.stats_recorder.record(endpoint, 0, 0, time.perf_counter() - started)
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self.server.simulator.stats_recorder.record(endpoint, 0, 0, time.perf_counter() - started)
 
 
 class Simulator:

@@ -126,6 +126,27 @@ def test_stats_count_requests_statuses_bytes_and_faults(sim: Simulator, http: re
     assert over_http["endpoints"]["v2.blogposts.list"]["requests"] == 2
 
 
+@pytest.mark.parametrize("fault", [None, FaultKind.DROP_CONNECTION])
+def test_an_answer_is_counted_before_the_client_has_it(sim: Simulator, http: requests.Session,
+                                                       monkeypatch: pytest.MonkeyPatch, fault: FaultKind | None) -> None:
+    """A slow count must hold the answer back, never let a client read stats that miss the request it just made."""
+    count = sim.stats_recorder.record
+
+    def slow_count(*args: object, **kwargs: object) -> None:
+        time.sleep(0.3)
+        count(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sim.stats_recorder, "record", slow_count)
+    if fault is not None:
+        sim.faults.add(FaultRule(kind=fault, endpoint="v2.blogposts.list", count=1))
+    sim.stats_recorder.reset()
+    try:
+        http.get(sim.origin + "/wiki/api/v2/blogposts?limit=5")
+    except requests.ConnectionError:
+        assert fault is not None
+    assert sim.stats()["endpoints"]["v2.blogposts.list"]["requests"] == 1
+
+
 @pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
 def test_rate_limiter_answers_429_with_the_flavours_headers(flavour: str) -> None:
     policy = RateLimitPolicy(capacity=3, refill_amount=1, refill_interval_seconds=60, style=flavour)  # type: ignore[arg-type]
