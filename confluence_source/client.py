@@ -106,6 +106,7 @@ class ConfluenceClient:
         self.config = config
         self.stats = RequestStats()  # REST API requests
         self.file_stats = RequestStats()  # attachment file downloads, one request (or two, redirected) per file
+        self.token_stats = RequestStats()  # a service account's OAuth token requests
         self._pacer = new_pacer()  # shared: when the site throttles, downloads pause with the API requests
         self._verify, self._trust_env = environment_settings(
             verify_setting(config.ssl_enabled, config.ssl_ca,
@@ -114,7 +115,7 @@ class ConfluenceClient:
         self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
         # a service account's token requests get a transport of their own: Atlassian's token endpoint is not the
         # site, and its answers neither pace nor count as the site's
-        self._auth = _auth_for(config, lambda: self._transport(RequestStats(), pool_size=2, pacer=new_pacer(),
+        self._auth = _auth_for(config, lambda: self._transport(self.token_stats, pool_size=2, pacer=new_pacer(),
                                                                 what="OAuth token request").session)
         renewable = self._auth if isinstance(self._auth, ServiceAccountAuth) else None
         self._http.bearer = renewable

@@ -36,6 +36,8 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
     print(f"  {'failed':<12} {summary.failed:>8}"
           + (" (refused by Elasticsearch: see the dead-letter index)" if summary.failed else ""))
     print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")
+    if summary.token_requests:
+        print(f"  {'OAuth tokens':<12} {summary.token_requests:>8} requested")
     if summary.attachment_text:
         files = summary.attachment_text
         detail = ", ".join(f"{count} {status.replace('_', ' ')}"

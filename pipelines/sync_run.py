@@ -68,6 +68,7 @@ class SyncSummary:
     bytes: int = 0
     file_requests: int = 0  # attachment downloads (not counted in `requests`)
     file_bytes: int = 0
+    token_requests: int = 0  # a service account's OAuth token requests (not counted in `requests`)
     attachment_text: dict[str, int] = field(default_factory=dict)  # files per outcome (extracted, too_large, ...)
     elapsed_seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)  # see `run_costs.STEPS`
@@ -92,6 +93,7 @@ class SyncSummary:
             "bytes": self.bytes,
             "file_requests": self.file_requests,
             "file_bytes": self.file_bytes,
+            "token_requests": self.token_requests,
             "attachment_text": self.attachment_text,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "step_seconds": self.step_seconds,
@@ -227,6 +229,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     file_stats = reader.client.file_stats.as_dict()
     summary.file_requests = int(file_stats["requests"])
     summary.file_bytes = int(file_stats["bytes_received"])
+    summary.token_requests = int(reader.client.token_stats.as_dict()["requests"])
     summary.attachment_text = dict(sorted(reader.attachment_text.outcomes.items()))
     clock.lap("reconcile")
     summary.elapsed_seconds = clock.elapsed()

@@ -25,3 +25,11 @@ def test_spaces_left_to_other_pipelines_are_counted_and_named(capsys: pytest.Cap
     print_summary(summary)
     left = [line for line in capsys.readouterr().out.splitlines() if "left alone" in line]
     assert left == ["  left alone          3 space(s) other pipelines sync into this index (team_ops, trial)"]
+
+
+def test_oauth_token_requests_have_their_own_line_only_for_a_service_account(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    print_summary(SyncSummary(mode="full", requests=40, token_requests=2))
+    print_summary(SyncSummary(mode="full", requests=40))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "OAuth" in line]
+    assert lines == ["  OAuth tokens        2 requested"]

@@ -688,6 +688,7 @@ def test_a_service_account_with_oauth_client_credentials_runs_the_job(make_harne
         harness.monkeypatch.setenv("SOURCES__CONFLUENCE__OAUTH_TOKEN_URL", f"{harness.sim.origin}/oauth/token")
     full = harness.run()
     assert full.mode == "full" and full.failed == 0
+    assert full.token_requests == 1 and full.as_dict()["token_requests"] == 1
     docs = harness.docs()
     for doc_type, ids in harness.visible().items():
         assert {doc_id for doc_id, source in docs.items() if source["type"] == doc_type} == ids, doc_type
