@@ -201,7 +201,8 @@ def build_settings(
         ssl_ca=_blank_to_none(ssl_ca),
         retry_count=_parse_int(retry_count, "retry_count", defaults.DEFAULT_RETRY_COUNT, minimum=0),
         concurrent_downloads=_parse_int(
-            concurrent_downloads, "concurrent_downloads", defaults.DEFAULT_CONCURRENT_DOWNLOADS, minimum=1
+            concurrent_downloads, "concurrent_downloads", defaults.DEFAULT_CONCURRENT_DOWNLOADS, minimum=1,
+            maximum=defaults.MAX_DOWNLOAD_THREADS,
         ),
         request_timeout=_parse_float(request_timeout, "request_timeout", defaults.DEFAULT_REQUEST_TIMEOUT),
         index_archived=_parse_bool(index_archived, "index_archived", default=False),

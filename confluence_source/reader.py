@@ -406,13 +406,12 @@ class ConfluenceReader(ABC):
             content = self.client.get_json(
                 self.client.v1(defaults.CONTENT_SEARCH), {"cql": rule, "limit": 1}, purpose="checking an advanced rule"
             )
-            self.client.get_json(self.client.v1(defaults.SEARCH), {**self._rule_space_query(rule), "limit": 1},
-                                 purpose="checking an advanced rule")
+            spaces = self.client.get_json(self.client.v1(defaults.SEARCH),
+                                          {**self._rule_space_query(rule), "limit": 1},
+                                          purpose="checking an advanced rule")
         except ConfluenceQueryError as error:
             raise ConfluenceConfigError(f"{setting('advanced_rules')}: {error}") from None
-        links = content.get("_links") if isinstance(content, dict) else None
-        if isinstance(content, dict) and content.get("results") == [] and not (isinstance(links, dict)
-                                                                               and links.get("next")):
+        if _finds_nothing(content) and _finds_nothing(spaces):
             # not an error (a rule may be written before its content exists), but most often a typo
             logger.warning("%s: the rule %r matches nothing this account can see outside archived spaces; check it "
                            "if that is unexpected", setting("advanced_rules"), rule)
@@ -817,3 +816,12 @@ class ConfluenceReader(ABC):
 class ListingStopped(Exception):
     """An outline listing stopped before its end: one of its queries failed (that error is the one raised), or the
     caller abandoned it."""
+
+
+def _finds_nothing(answer: Any) -> bool:
+    """Whether a search answer has no result and no next page (some searches answer a first empty page)."""
+    if not isinstance(answer, dict) or answer.get("results") != []:
+        return False
+    links = answer.get("_links")
+    return not (isinstance(links, dict) and links.get("next"))
+

@@ -73,13 +73,27 @@ def _read_pem(value: str) -> str:
                 f"{setting('ssl_ca')} must hold a PEM certificate (-----BEGIN CERTIFICATE----- ...), "
                 "or the path of a file holding one"
             )
-    # PEM pasted into TOML or an environment variable sometimes arrives with literal "\n" sequences.
-    text = text.replace("\\n", "\n")
+    text = _reshaped_pem(text)
     try:
         ssl.create_default_context(cadata=text)
     except (ssl.SSLError, ValueError) as exc:
         raise ConfluenceConfigError(f"{setting('ssl_ca')} is not a valid PEM certificate ({exc})") from exc
     return text + "\n"
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+def _reshaped_pem(text: str) -> str:
+    """The PEM blocks of `text` laid out as OpenSSL reads them. A certificate pasted into TOML or an environment
+    variable arrives indented (as in Elastic's connector's example), on one line, or with literal "\\n" sequences;
+    the base64 between its BEGIN and END lines is the same whatever the spacing, so it is rewrapped at 64 columns."""
+    blocks = []
+    for match in _PEM_BLOCK.finditer(text.replace("\\n", "\n")):
+        label, body = match.group(1), re.sub(r"\s+", "", match.group(2))
+        lines = [body[start:start + 64] for start in range(0, len(body), 64)]
+        blocks.append("\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]))
+    return "\n".join(blocks) if blocks else text
 
 
 def _existing_file(text: str) -> Path | None:

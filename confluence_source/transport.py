@@ -40,6 +40,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_resu
 from tenacity.wait import wait_base
 
 from . import settings as defaults
+from .config import setting
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +221,8 @@ class BackoffWithJitter(wait_base):
             asked = retry_after_seconds(*answer)
             if asked is not None:
                 if asked > self.max_delay:
-                    logger.warning(
-                        "Confluence asked to wait %.0f s; waiting the maximum of %.0f s instead", asked, self.max_delay
-                    )
+                    logger.warning("Confluence asked to wait %.0f s; waiting the maximum of %.0f s (%s) instead",
+                                   asked, self.max_delay, setting("max_retry_delay"))
                 delay = min(asked, self.max_delay) + self.rng.uniform(0.0, 0.1 * max(self.base, 0.01))
                 self.pacer.pause(delay)
                 return delay

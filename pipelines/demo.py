@@ -8,8 +8,10 @@ edit, one for words that only appear inside an attached file.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import inspect
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +113,22 @@ def attached_file_phrase(sim: Simulator) -> str | None:
     return None
 
 
+# The simulator writes real office and PDF files with these (module -> package): the `simulator` extra.
+SIMULATOR_PACKAGES = {"fpdf": "fpdf2", "docx": "python-docx", "openpyxl": "openpyxl", "pptx": "python-pptx",
+                      "odf": "odfpy"}
+
+
+def missing_simulator_packages() -> list[str]:
+    """The simulator's packages this environment lacks (an install of the connector alone has none of them)."""
+    return [package for module, package in SIMULATOR_PACKAGES.items() if importlib.util.find_spec(module) is None]
+
+
 def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path | None) -> int:
+    missing = missing_simulator_packages()
+    if missing:
+        print(f"error: --demo runs the Confluence simulator, which needs {', '.join(missing)}: install the connector "
+              "with `pip install '.[simulator]'` (`make demo` does)", file=sys.stderr)
+        return 2
     es_url = ensure_running().url
     sim = Simulator.start(SimulatorConfig(flavour=flavour, preset=preset, seed=DEMO_SEED, port=0))
     try:

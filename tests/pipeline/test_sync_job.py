@@ -1101,6 +1101,22 @@ def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path)
     assert "extracted" in out  # the summary says how many file texts were extracted
 
 
+def test_demo_without_the_simulators_packages_says_how_to_install_them(monkeypatch, capsys):
+    """An install of the connector alone (`pip install .`) has no simulator: one line, exit 2, nothing started."""
+    import importlib.util
+
+    from pipelines import demo
+    from pipelines.confluence_to_es import main
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(demo.importlib.util, "find_spec", lambda name, *rest: None if name == "fpdf" else found(name))
+    monkeypatch.setattr(demo, "ensure_running", lambda: pytest.fail("Elasticsearch started for a demo that cannot run"))
+    assert main(["--demo"]) == 2
+    stderr = capsys.readouterr().err.strip()
+    assert stderr == ("error: --demo runs the Confluence simulator, which needs fpdf2: install the connector with "
+                      "`pip install '.[simulator]'` (`make demo` does)")
+
+
 def run_cli_in(folder, arguments: list[str], config: str, secrets: str, variables: dict[str, str]):
     """The command line run in `folder` with these `.dlt/` files and setting variables (none of the session's)."""
     (folder / ".dlt").mkdir()

@@ -86,13 +86,14 @@ def test_retry_after_is_honoured() -> None:
     assert client.stats.as_dict()["throttled"] == 1
 
 
-def test_absurd_retry_after_is_clamped() -> None:
+def test_absurd_retry_after_is_clamped(caplog: pytest.LogCaptureFixture) -> None:
     client = make_client(max_retry_delay=0.3)
-    with requests_mock.Mocker() as mock:
+    with requests_mock.Mocker() as mock, caplog.at_level("WARNING"):
         mock.get(V2 + "/spaces", [{"status_code": 429, "headers": {"Retry-After": "9223372036854775807"}}, ok({})])
         started = time.monotonic()
         client.get_json(V2 + "/spaces", purpose="test")
         assert 0.25 <= time.monotonic() - started < 2.0
+    assert "waiting the maximum of 0 s (sources.confluence.max_retry_delay) instead" in caplog.text
 
 
 def test_retry_after_forms() -> None:

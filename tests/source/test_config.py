@@ -223,6 +223,8 @@ def test_numbers_and_booleans() -> None:
         dc(retry_count="many")
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.concurrent_downloads"):
         dc(concurrent_downloads=0)
+    with pytest.raises(ConfluenceConfigError, match="sources.confluence.concurrent_downloads must be at most 100"):
+        dc(concurrent_downloads=101)
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_enabled"):
         dc(ssl_enabled="maybe")
 
@@ -260,7 +262,9 @@ def test_settings_come_from_dlt_config_and_secrets(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SOURCES__CONFLUENCE__API_TOKEN", "secret-token")
     monkeypatch.setenv("SOURCES__CONFLUENCE__SPACES", "ENG, OPS")
     monkeypatch.setenv("SOURCES__CONFLUENCE__ADVANCED_RULES", '[{"query": "label = runbook"}]')
+    monkeypatch.setenv("SOURCES__CONFLUENCE__MAX_RETRY_DELAY", "900")
     config = confluence_settings()
     assert config.is_cloud and config.site_url == "https://example.atlassian.net"
+    assert config.max_retry_delay == 900
     assert config.auth.username == "bot@example.com" and config.auth.secret == "secret-token"
     assert config.spaces is None and config.advanced_rules == ("label = runbook",)  # the rules replace `spaces`

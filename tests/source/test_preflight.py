@@ -137,7 +137,8 @@ def test_invalid_advanced_rule_stops_with_confluences_message(small_sim: Simulat
 def test_a_rule_that_matches_nothing_is_reported(small_sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
     """Not an error (its content may come later), but usually a typo the user should hear of."""
     with caplog.at_level("WARNING"):
-        open_reader(settings_for(small_sim, advanced_rules=['space = "ENG" and type = page', "space = NOPE"]))
+        open_reader(settings_for(small_sim, advanced_rules=['space = "ENG" and type = page', "space = NOPE",
+                                                            "type = space"]))
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert warnings == ["sources.confluence.advanced_rules: the rule 'space = NOPE' matches nothing this account can "
                         "see outside archived spaces; check it if that is unexpected"]

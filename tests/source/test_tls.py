@@ -87,6 +87,22 @@ def test_verification_switched_off_stays_quiet_for_the_gateway_too(https_sim: Si
     assert not [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]
 
 
+@pytest.mark.parametrize("layout", ["indented", "one line", "escaped newlines", "chain on one line"])
+def test_ssl_ca_pasted_in_any_layout_is_trusted(https_sim: Simulator, private_ca: trustme.CA, layout: str) -> None:
+    """Indented as in Elastic's example, squeezed onto one line by a form or an environment variable, or with
+    literal \\n: the same certificate."""
+    pem = private_ca.cert_pem.bytes().decode().strip()
+    lines = pem.splitlines()
+    other_ca = trustme.CA().cert_pem.bytes().decode().strip()
+    pasted = {
+        "indented": "\n".join("    " + line for line in lines),
+        "one line": " ".join(lines),
+        "escaped newlines": "\\n".join(lines),
+        "chain on one line": " ".join(other_ca.splitlines() + lines),
+    }[layout]
+    assert open_reader(settings_for(https_sim, ssl_ca=pasted)).state.selected
+
+
 def test_garbage_ssl_ca_is_a_config_error(https_sim: Simulator) -> None:
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.ssl_ca"):
         open_reader(settings_for(https_sim, ssl_ca="not a certificate"))
