@@ -118,6 +118,10 @@ def confluence_settings(
     oauth_client_secret: Optional[TSecretStrValue] = None,
     oauth_token_url: Optional[str] = None,
     oauth_scope: Optional[str] = None,
+    data_center_auth_method: Optional[str] = None,
+    use_document_level_security: bool = False,
+    index_labels: bool = True,
+    use_text_extraction_service: bool = False,
 ) -> ConfluenceSettings:
     """The validated `[sources.confluence]` settings (same names as the source arguments)."""
     return build_settings(**locals())  # every parameter, and nothing else yet, is a setting of `build_settings`
@@ -157,6 +161,10 @@ def confluence(
     oauth_client_secret: Optional[TSecretStrValue] = None,
     oauth_token_url: Optional[str] = None,
     oauth_scope: Optional[str] = None,
+    data_center_auth_method: Optional[str] = None,
+    use_document_level_security: bool = False,
+    index_labels: bool = True,
+    use_text_extraction_service: bool = False,
     watermarks: Optional[Dict[str, str]] = None,
     full_refresh: bool = False,
     ledger: Optional[SeenLedger] = None,

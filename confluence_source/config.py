@@ -144,12 +144,26 @@ def build_settings(
     oauth_client_secret: str | None = None,
     oauth_token_url: str | None = None,
     oauth_scope: str | None = None,
+    data_center_auth_method: str | None = None,
+    use_document_level_security: bool | str | None = False,
+    index_labels: bool | str | None = None,
+    use_text_extraction_service: bool | str | None = None,
 ) -> ConfluenceSettings:
     """Check and normalise the raw source arguments; raises `ConfluenceConfigError` naming the first bad setting.
 
     `data_center_username`, `data_center_password` and `data_center_personal_access_token` are the names newer
     versions of Elastic's connector use for Data Center credentials; where set, they are used instead of `username`
-    and `password` (as a pair) or `personal_access_token`, so such a configuration carries over."""
+    and `password` (as a pair) or `personal_access_token`, and its `data_center_auth_method` picks one of them, so
+    such a configuration carries over. Its `index_labels` and `use_text_extraction_service` are checked and change
+    nothing (labels are always indexed, files' text is extracted here); `use_document_level_security` is refused,
+    since permissions are not synced."""
+    if _parse_bool(use_document_level_security, "use_document_level_security", default=False):
+        raise ConfluenceConfigError(
+            f"{setting('use_document_level_security')}: this connector does not sync Confluence permissions, so "
+            "every indexed document is visible to everyone who may read the index: restrict who reads it in "
+            "Elasticsearch, and set this to false (or remove it)")
+    _parse_bool(index_labels, "index_labels", default=True)
+    _parse_bool(use_text_extraction_service, "use_text_extraction_service", default=False)
     flavour = parse_data_source(data_source)
     site_url = normalise_url(confluence_url, flavour)
     basic_names = ("username", "password")
@@ -162,6 +176,17 @@ def build_settings(
     token_name = "personal_access_token"
     if flavour == defaults.DATA_CENTER and _blank_to_none(data_center_personal_access_token):
         personal_access_token, token_name = data_center_personal_access_token, "data_center_personal_access_token"
+    method = parse_data_center_auth_method(data_center_auth_method) if flavour == defaults.DATA_CENTER else None
+    if method == "basic":
+        if not (_blank_to_none(username) and _blank_to_none(password)):
+            raise ConfluenceConfigError(f"{setting('data_center_auth_method')} = basic needs "
+                                        f"{setting(basic_names[0])} and {setting(basic_names[1])}")
+        personal_access_token = None  # as in Elastic's connector: the method chosen, whatever else is left set
+    elif method == "personal_access_token":
+        if not _blank_to_none(personal_access_token):
+            raise ConfluenceConfigError(f"{setting('data_center_auth_method')} = personal_access_token needs "
+                                        f"{setting(token_name)}")
+        username = password = None
     others = {basic_names[0]: username, basic_names[1]: password, "account_email": account_email,
               "api_token": api_token, token_name: personal_access_token}
     oauth = select_oauth(flavour, site_url, client_id=_blank_to_none(oauth_client_id),
@@ -427,6 +452,20 @@ def _other_flavour_hint(given: list[str], kind: str, data_source: str) -> str:
     """Credentials of the other deployment are set: the usual cause is `data_source` left at its default."""
     return (f"; {' and '.join(setting(name) for name in given)} are Confluence {kind} credentials: for a {kind} "
             f"site, set {setting('data_source')} = {data_source}")
+
+
+DATA_CENTER_AUTH_METHODS = ("basic", "personal_access_token")  # Elastic's connector's values
+
+
+def parse_data_center_auth_method(value: str | None) -> str | None:
+    """Elastic's `data_center_auth_method`; None (not set) lets the credentials present choose."""
+    method = _blank_to_none(value)
+    if method is None:
+        return None
+    if method.strip().lower() not in DATA_CENTER_AUTH_METHODS:
+        raise ConfluenceConfigError(f"{setting('data_center_auth_method')} = {method!r} is neither "
+                                    + " nor ".join(repr(name) for name in DATA_CENTER_AUTH_METHODS))
+    return method.strip().lower()
 
 
 def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+import dlt  # noqa: E402
 from dlt.common.configuration.exceptions import ConfigurationException  # noqa: E402
 from dlt.common.exceptions import SignalReceivedException  # noqa: E402
 from dlt.common.runtime import signals  # noqa: E402
@@ -44,6 +45,7 @@ from destinations.elastic import (  # noqa: E402
     ElasticsearchUnavailableError,
     find_wrapped_error,
 )
+from destinations.es_config import ElasticsearchDestinationConfiguration  # noqa: E402
 from pipelines.job_log import quiet_failed_job_attempts, quiet_transport_warnings  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
@@ -54,6 +56,7 @@ from pipelines.setting_environment import (  # noqa: E402
 )
 from pipelines.setting_errors import setting_problem  # noqa: E402
 from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
+from pipelines.unknown_settings import describe_unknown_settings, find_unknown_settings  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
 # errors whose one-line message is the whole story (no traceback) ...
@@ -176,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         # a first SIGINT or SIGTERM stops the run at its next safe point (dlt's steps, and the sync between them); a
         # second one of the same kind stops it at once
         with signals.intercepted_signals():
+            unknown = [] if args.demo else find_unknown_settings(  # the demo reads none of the user's settings
+                {("sources", "confluence"): SETTING_NAMES,
+                 ("destination", "elasticsearch"): tuple(ElasticsearchDestinationConfiguration.get_resolvable_fields())},
+                args.pipeline_name, dlt.config.config_providers)
+            if unknown:
+                print(f"error: {describe_unknown_settings(unknown)}", file=sys.stderr)
+                return EXIT_CONFIG
             if args.demo:
                 from pipelines.demo import run_demo
 

@@ -1088,7 +1088,8 @@ def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path)
                     f"without options); the session's node is {es_url}")
     result = run_cli_in(
         tmp_path, ["--demo"],
-        config='[sources.confluence]\nspaces = "NOPE"\nextract_attachment_content = false\nconcurrent_downloads = 0\n',
+        config='[sources.confluence]\nspaces = "NOPE"\nextract_attachment_content = false\nconcurrent_downloads = 0\n'
+               'space = "a typo the demo never reads"\n',
         secrets='[destination.elasticsearch]\nes_cloud_id = "prod:ZXhhbXBsZS5pbnZhbGlkJGFiYyRkZWY="\nes_api_key = "k"\n'
                 '[sources.confluence]\npersonal_access_token = "not-the-demo"\nssl_ca = "/nowhere.pem"\n',
         variables={"SOURCES__CONFLUENCE__ADVANCED_RULES": '[{"query": "space = NOPE"}]',
@@ -1353,6 +1354,22 @@ def test_shortened_setting_variables_meant_for_something_else_do_not_reach_the_s
     assert len(warnings) == 3 and "SOURCES__SPACES" in warnings[2], result.stderr
     assert not harness.es.indices.exists(index="seen-by-the-load-only")
     assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0]}
+
+
+def test_a_misspelt_setting_stops_the_run_before_anything_is_read(tmp_path):
+    """`space` for `spaces` would leave `spaces` at `*`: every space synced, and the others deleted once fixed."""
+    result = run_cli_in(
+        tmp_path, [],
+        config='[destination.elasticsearch]\nes_hosts = "http://127.0.0.1:1"\n'
+               '[sources.confluence]\ndata_source = "Confluence Cloud"\nconfluence_url = "http://127.0.0.1:1/wiki"\n'
+               'space = "ENG"\n',
+        secrets='[sources.confluence]\naccount_email = "a@example.com"\napi_token = "t-4e1b7c"\n',
+        variables={"SOURCES__CONFLUENCE__RETRY_COUNTS": "0"})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip() == (
+        "error: unknown settings sources.confluence.space in config.toml (did you mean spaces?), "
+        "SOURCES__CONFLUENCE__RETRY_COUNTS in the environment (did you mean retry_count?): nothing reads them, so "
+        "fix their names or remove them (see the README's tables)")
 
 
 def test_a_setting_variable_set_to_nothing_leaves_the_settings_files_in_charge(tmp_path):

@@ -158,6 +158,37 @@ def test_elastic_data_center_credential_names_carry_over() -> None:
                        data_center_username="bob")
 
 
+def test_elastic_data_center_auth_method_picks_the_credential_both_kinds_left_set() -> None:
+    both = {"data_source": "Confluence Data Center", "confluence_url": "https://w",
+            "data_center_username": "bob", "data_center_password": "pw", "data_center_personal_access_token": "pat"}
+    assert build_settings(**both).auth.kind == "bearer"  # not set: the token, as before
+    assert build_settings(**both, data_center_auth_method="basic").auth.username == "bob"
+    token = build_settings(**both, data_center_auth_method=" Personal_Access_Token ").auth
+    assert token.kind == "bearer" and token.secret == "pat"
+    with pytest.raises(ConfluenceConfigError, match=r"data_center_auth_method = basic needs "
+                                                    r"sources\.confluence\.username and sources\.confluence\.password"):
+        build_settings(data_source="dc", confluence_url="https://w", personal_access_token="pat",
+                       data_center_auth_method="basic")
+    with pytest.raises(ConfluenceConfigError, match=r"= personal_access_token needs sources\.confluence\."
+                                                    r"personal_access_token"):
+        build_settings(data_source="dc", confluence_url="https://w", username="u", password="p",
+                       data_center_auth_method="personal_access_token")
+    with pytest.raises(ConfluenceConfigError, match=r"data_center_auth_method = 'oauth' is neither 'basic' nor"):
+        build_settings(**both, data_center_auth_method="oauth")
+    # Elastic reads it on Data Center only; its default travels with every exported configuration
+    assert cloud(data_center_auth_method="basic").auth.username == CLOUD["account_email"]
+
+
+def test_elastic_only_switches_carry_over_except_document_level_security() -> None:
+    assert dc(index_labels=False, use_text_extraction_service=True, use_document_level_security=False).spaces is None
+    with pytest.raises(ConfluenceConfigError, match=r"sources\.confluence\.index_labels = 'maybe' is not true"):
+        dc(index_labels="maybe")
+    with pytest.raises(ConfluenceConfigError) as refused:
+        dc(use_document_level_security="true")
+    assert str(refused.value).startswith("sources.confluence.use_document_level_security: this connector does not "
+                                         "sync Confluence permissions")
+
+
 def test_secrets_are_not_in_the_settings_repr() -> None:
     assert "pw" not in repr(dc().auth).replace("password", "")
     assert "tok" not in repr(cloud().auth).replace("api_token", "").replace("token_url", "")

@@ -1,0 +1,53 @@
+"""Settings nothing reads are refused with the name they were probably meant to have."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlt.common.configuration.providers import ConfigTomlProvider, EnvironProvider, SecretsTomlProvider
+
+from pipelines.unknown_settings import describe_unknown_settings, find_unknown_settings
+
+SECTIONS = {("sources", "confluence"): ("spaces", "api_token", "retry_count"),
+            ("destination", "elasticsearch"): ("es_hosts", "es_index")}
+
+
+def providers_for(folder: Path, config: str, secrets: str) -> list:
+    (folder / "config.toml").write_text(config)
+    (folder / "secrets.toml").write_text(secrets)
+    return [EnvironProvider(), SecretsTomlProvider(str(folder)), ConfigTomlProvider(str(folder))]
+
+
+def test_misspelt_keys_and_variables_are_found_with_the_name_they_were_meant_to_have(tmp_path: Path) -> None:
+    providers = providers_for(
+        tmp_path,
+        config='[sources.confluence]\nspace = "ENG"\nretry_count = 2\n[sources.confluence.pages]\nanything = 1\n'
+               '[destination.elasticsearch]\nes_host = "http://es:9200"\n[sources.other]\nwhatever = 1\n'
+               '[job_a.sources.confluence]\nspaces = "OPS"\nretry_cont = 4\n',
+        secrets='[sources.confluence]\napi_tokn = "never shown"\n')
+    environment = {"SOURCES__CONFLUENCE__SPACES": "*", "SOURCES__CONFLUENCE__ZZZ": "1",
+                   "SOURCES__CONFLUENCE__PAGES__LIMIT": "5", "DESTINATION__ELASTICSEARCH__ES_INDX": "docs",
+                   "SOURCES__OTHER__X": "1", "SPACE": "x"}
+    found = find_unknown_settings(SECTIONS, "job_a", providers, environment)
+    assert {(item.name, item.found_in, item.meant) for item in found} == {
+        ("sources.confluence.space", "config.toml", "spaces"),
+        ("job_a.sources.confluence.retry_cont", "config.toml", "retry_count"),
+        ("sources.confluence.api_tokn", "secrets.toml", "api_token"),
+        ("SOURCES__CONFLUENCE__ZZZ", "the environment", None),
+        ("destination.elasticsearch.es_host", "config.toml", "es_hosts"),
+        ("DESTINATION__ELASTICSEARCH__ES_INDX", "the environment", "es_index"),
+    }
+    assert "never shown" not in describe_unknown_settings(found)
+    assert find_unknown_settings(SECTIONS, "job_b", providers_for(tmp_path, "", ""), {}) == []
+
+
+def test_the_message_names_each_and_says_what_to_do(tmp_path: Path) -> None:
+    providers = providers_for(tmp_path, config='[sources.confluence]\nspace = "ENG"\n', secrets="")
+    one = find_unknown_settings(SECTIONS, "job", providers, {})
+    assert describe_unknown_settings(one) == (
+        "unknown setting sources.confluence.space in config.toml (did you mean spaces?): nothing reads it, so fix "
+        "its name or remove it (see the README's tables)")
+    two = find_unknown_settings(SECTIONS, "job", providers, {"SOURCES__CONFLUENCE__QQQ": "1"})
+    assert describe_unknown_settings(two).startswith(
+        "unknown settings sources.confluence.space in config.toml (did you mean spaces?), SOURCES__CONFLUENCE__QQQ "
+        "in the environment: nothing reads them")
