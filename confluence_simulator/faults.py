@@ -57,6 +57,9 @@ class FaultKind(str, Enum):
     DROP_CONNECTION = "drop_connection"  # close the connection without any response
     TRUNCATED_BODY = "truncated_body"  # send the full headers, then only part of the body, then close
     EMPTY_PAGE = "empty_page"  # a page with no results whose `next` link is still present
+    # 500 (or `status`) instead of an answer whose body would exceed `max_bytes`: a server that runs out of memory
+    # expanding the bodies of a large page of results, or a proxy that refuses to pass that much
+    TOO_LARGE = "too_large"
 
 
 _DEFAULT_STATUS: dict[FaultKind, int] = {
@@ -81,8 +84,9 @@ class FaultRule:
     `max_fires` caps how often a probability or always-on rule fires in total.
 
     What: `kind`, plus `status` (override for error kinds, e.g. 502), `retry_after` seconds for 429/503 (None =
-    no Retry-After header; any int, including absurd ones, is sent verbatim), `delay_seconds` for SLOW and
-    `truncate_fraction` (share of the body that is sent) for TRUNCATED_BODY.
+    no Retry-After header; any int, including absurd ones, is sent verbatim), `delay_seconds` for SLOW,
+    `truncate_fraction` (share of the body that is sent) for TRUNCATED_BODY and `max_bytes` for TOO_LARGE (which
+    fires, and is counted as a fault, only on the answers it refuses).
     """
 
     kind: FaultKind
@@ -96,6 +100,7 @@ class FaultRule:
     retry_after: int | None = 1
     delay_seconds: float = 0.0
     truncate_fraction: float = 0.5
+    max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", FaultKind(self.kind))
@@ -116,6 +121,10 @@ class FaultRule:
             raise ValueError(f"delay_seconds must not be negative, got {self.delay_seconds}")
         if not 0.0 <= self.truncate_fraction < 1.0:
             raise ValueError(f"truncate_fraction must be in [0, 1), got {self.truncate_fraction}")
+        if (self.kind is FaultKind.TOO_LARGE) != (self.max_bytes is not None):
+            raise ValueError("max_bytes goes with (and only with) a too_large fault")
+        if self.max_bytes is not None and (not isinstance(self.max_bytes, int) or self.max_bytes < 1):
+            raise ValueError(f"max_bytes must be a positive integer, got {self.max_bytes!r}")
         if self.path is not None:
             try:
                 re.compile(self.path)
@@ -163,6 +172,8 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Retry-After
     delay_seconds: float = 0.0
     truncate_fraction: float = 0.5
+    max_bytes: int | None = None  # TOO_LARGE: the largest body answered; a larger one gets `oversize_status`
+    oversize_status: int = 500
 
     @property
     def is_error_response(self) -> bool:
@@ -261,13 +272,16 @@ def _fault_for(rule_id: int, rule: FaultRule) -> Fault:
     headers: dict[str, str] = {}
     if rule.kind in _HONOURS_RETRY_AFTER and rule.retry_after is not None:
         headers["Retry-After"] = str(rule.retry_after)
+    too_large = rule.kind is FaultKind.TOO_LARGE
     return Fault(
         kind=rule.kind,
         rule_id=rule_id,
-        status=status,
+        status=None if too_large else status,  # decided once the answer's size is known
         headers=headers,
         delay_seconds=rule.delay_seconds if rule.kind is FaultKind.SLOW else 0.0,
         truncate_fraction=rule.truncate_fraction,
+        max_bytes=rule.max_bytes,
+        oversize_status=rule.status or 500,
     )
 
 

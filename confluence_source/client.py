@@ -46,7 +46,7 @@ from .errors import (
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
 from .oauth import ServiceAccountAuth, service_account_auth
-from .paginators import V1NextLinkPaginator, V2CursorPaginator
+from .paginators import V1NextLinkPaginator, V2CursorPaginator, page_size_of, with_page_size
 from .tls import verify_setting
 from .file_transport import FileAnswer, FileTransport, error_body, read_body
 from .transport import (
@@ -356,6 +356,14 @@ class ConfluenceClient:
             except StopIteration:
                 return
             except requests.HTTPError as error:
+                smaller = _smaller_page(error.response)
+                if smaller is not None:
+                    # the same place in the listing, fewer items: the paginator keeps its count of what was read
+                    iterator = rest.paginate(smaller, params={}, paginator=paginator, data_selector=_RESULTS,
+                                             verify=self._verify)
+                    continue
+                if error.response is not None and page_size_of(error.response.url) == 1:
+                    purpose = f"{purpose}, also one item per page (an item there cannot be read)"
                 self._raise_for(error.response, purpose, params)
                 raise  # pragma: no cover - _raise_for always raises for error statuses
             except ConfluenceError:
@@ -680,3 +688,21 @@ def _ssl_reason(error: requests.exceptions.SSLError) -> str:
         if marker in text:
             return marker.lower()
     return "certificate verification failed"
+
+
+# Statuses with which servers and proxies refuse a page of results too large to build or pass on (Confluence
+# running out of memory on bodies, a gateway timing out): asked again with half as many items, down to one.
+PAGE_TOO_LARGE_STATUSES = frozenset({500, 502, 504})
+
+
+def _smaller_page(response: requests.Response | None) -> str | None:
+    """The failed listing request (already retried) asking for half as many items, or None when that cannot help."""
+    if response is None or response.status_code not in PAGE_TOO_LARGE_STATUSES:
+        return None
+    limit = page_size_of(response.url)
+    if limit is None or limit <= 1:
+        return None
+    logger.warning("Confluence kept answering HTTP %s for a page of %d items (%s): asking for %d at a time",
+                   response.status_code, limit, urlsplit(response.url).path, limit // 2)
+    return with_page_size(response.url, limit // 2)
+

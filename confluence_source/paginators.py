@@ -192,3 +192,20 @@ def advance_offset(url: str, next_start: int) -> str:
         return url
     rebuilt = [(name, str(next_start) if name == "start" else value) for name, value in pairs]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rebuilt), parts.fragment))
+
+
+def page_size_of(url: str) -> int | None:
+    """The `limit` a listing URL asks for, if it names one."""
+    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name == "limit" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def with_page_size(url: str, limit: int) -> str:
+    """`url` asking for `limit` items per page (its other parameters, cursor and offset included, kept)."""
+    parts = urlsplit(url)
+    pairs = [(name, str(limit) if name == "limit" else value)
+             for name, value in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
+

@@ -110,6 +110,20 @@ def test_rules_match_by_path_and_nth(sim: Simulator, http: requests.Session) -> 
     assert http.get(sim.origin + "/wiki/api/v2/attachments").status_code == 200
 
 
+def test_too_large_refuses_only_answers_above_its_size(sim: Simulator, http: requests.Session) -> None:
+    small = len(http.get(sim.origin + "/wiki/api/v2/blogposts?limit=1").content)
+    sim.stats_recorder.reset()
+    sim.faults.add(FaultRule.from_dict({"kind": "too_large", "endpoint": "v2.blogposts.list", "max_bytes": small}))
+    assert http.get(sim.origin + "/wiki/api/v2/blogposts?limit=1").status_code == 200
+    refused = http.get(sim.origin + "/wiki/api/v2/blogposts?limit=5")
+    assert refused.status_code == 500
+    assert sim.stats()["faults"] == {"too_large": 1}  # counted where it refused, not where it let an answer pass
+    with pytest.raises(ValueError, match="max_bytes"):
+        FaultRule(kind=FaultKind.TOO_LARGE)
+    with pytest.raises(ValueError, match="max_bytes"):
+        FaultRule(kind=FaultKind.SERVER_ERROR, max_bytes=10)
+
+
 def test_stats_count_requests_statuses_bytes_and_faults(sim: Simulator, http: requests.Session) -> None:
     sim.stats_recorder.reset()
     body = http.get(sim.origin + "/wiki/api/v2/blogposts?limit=5").content

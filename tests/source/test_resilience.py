@@ -90,6 +90,41 @@ def test_failures_that_do_not_heal_stop_the_read(fresh_sim: Simulator) -> None:
             pass
 
 
+def body_listing_endpoint(sim: Simulator) -> str:
+    """The listing that carries page bodies: Cloud's per-space pages, Data Center's content scan."""
+    return "v2.spaces.pages" if sim.config.flavour == "cloud" else "v1.content.scan"
+
+
+def test_pages_of_results_too_large_for_the_server_are_asked_for_in_smaller_ones(
+        fresh_sim: Simulator, tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A server that cannot build a page of 100 or 250 bodies (out of memory, a proxy's limit) answers 500 however
+    often it is asked: the same place in the listing is asked for with half as many items, and nothing is lost."""
+    largest_body = max(len(item.body or "") for item in fresh_sim.site.iter_content() if item.type == "page")
+    # room for the largest page alone in one answer, not for a full page of answers with it
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.TOO_LARGE, endpoint=body_listing_endpoint(fresh_sim),
+                                   max_bytes=int(largest_body * 1.25) + 5_000))
+    with caplog.at_level(logging.WARNING):
+        run = run_pipeline(settings_for(fresh_sim, retry_count=1), tmp_path)
+    expected = expected_ids(fresh_sim)
+    for doc_type, table in TABLES.items():
+        rows = run.rows[table]
+        assert len(rows) == len({row["id"] for row in rows}), doc_type
+        assert {row["id"] for row in rows} == expected[doc_type], doc_type
+    assert fresh_sim.stats()["faults"]["too_large"] >= 2  # each failed size asked twice (one retry)
+    halved = [record.getMessage() for record in caplog.records if "at a time" in record.getMessage()]
+    assert halved and all(re.search(r"HTTP 500 for a page of \d+ items", message) for message in halved), halved
+
+
+def test_an_item_the_server_cannot_return_even_alone_stops_the_read_saying_so(fresh_sim: Simulator) -> None:
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.TOO_LARGE, endpoint=body_listing_endpoint(fresh_sim),
+                                   max_bytes=200))
+    reader = open_reader(settings_for(fresh_sim, retry_count=0))
+    with pytest.raises(ConfluenceRequestError, match=r"HTTP 500 while .*, also one item per page \(an item there "
+                                                     r"cannot be read\)"):
+        for _ in reader.iter_content("page", reader.plan()):
+            pass
+
+
 def vanishing_space_faults(sim: Simulator) -> list[FaultRule]:
     """A 404 for a listing of one space's content, and, where asked, for that space itself (it is gone)."""
     docs = sim.site.space_by_key("DOCS")
