@@ -16,10 +16,12 @@ whose text is missing, and why:
 
 (`unreadable` also covers a file the extractor crashed on: it is not tried again until a new version is uploaded.)
 
-A file whose version the index already holds with its text (or with the finding that it has none) is not downloaded
-again: its text is taken from the index. So a full refresh, or an attachment re-read because its page moved, costs no
-download; only new versions are fetched, and the next incremental run tries again the files whose download failed
-(and those indexed without text because extraction was off or came with a newer version of this connector).
+A file whose version the index already holds with its text (or with the finding that it has none), found by the same
+extractor (`extraction.extractor_version`), is not downloaded again: its text is taken from the index. So a full
+refresh, or an attachment re-read because its page moved, costs no download; only new versions are fetched, and the
+next incremental run tries again the files whose download failed (and those indexed without text because extraction
+was off or came with a newer version of this connector). After an upgrade of the extractor, a full refresh reads
+every file again.
 
 A download that fails after the client's retries, or a file that cannot be read, leaves that attachment indexed with
 its metadata only: one broken file must not stop a site's sync. The run's log says how many there were. When
@@ -41,7 +43,7 @@ from . import settings as defaults
 from .client import ConfluenceClient, JsonObject
 from .documents import PENDING_BODY
 from .errors import ConfluenceError, ConfluenceNotFoundError, ConfluenceRequestError, FileTooLargeError
-from .extraction import ExtractionError, extractable_type
+from .extraction import ExtractionError, extractable_type, extractor_version
 from .extraction_workers import DEFAULT_TARGET, ExtractionWorkers, ExtractorFailed, ExtractorStopped, worker_count
 from .byte_budget import ByteBudget
 
@@ -97,6 +99,8 @@ class AttachmentText:
 def fill(document: JsonObject, outcome: AttachmentText) -> None:
     document["body"] = outcome.text
     document["content_extraction"] = outcome.status
+    # what found this text (or that there is none): a later run reuses it only if it would find the same
+    document["content_extractor"] = extractor_version() if outcome.status in REUSABLE else None
 
 
 @dataclass
@@ -166,6 +170,7 @@ class AttachmentTextReader:
             if (previous is not None and document.get("version") is not None
                     and previous.get("version") == document.get("version")
                     and previous.get("content_extraction") in REUSABLE
+                    and previous.get("content_extractor") == extractor_version()
                     and (previous.get("body") or previous["content_extraction"] != EXTRACTED)):
                 self._settled(KEPT_FROM_INDEX)
                 fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])))

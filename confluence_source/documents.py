@@ -51,7 +51,7 @@ COLUMNS_BY_TYPE: dict[str, dict[str, dict[str, Any]]] = {
     "attachment": {
         **COMMON_COLUMNS, **_TREE_COLUMNS, **_PARENT_COLUMNS,
         **_columns(file_name="text", media_type="text", file_size="bigint", download_url="text", comment="text",
-                   body="text", content_extraction="text"),
+                   body="text", content_extraction="text", content_extractor="text"),
     },
 }
 

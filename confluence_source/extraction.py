@@ -13,6 +13,7 @@ no reader for (source code, scripts, logs) is decoded like plain text.
 
 from __future__ import annotations
 
+import importlib.metadata
 import mimetypes
 import re
 from functools import lru_cache
@@ -21,6 +22,11 @@ from typing import Any
 import charset_normalizer
 
 from . import settings as defaults
+
+# Raised whenever a change to this module changes what text a file gives (a format newly read, a fix): with the
+# libraries' versions it makes `extractor_version`, and texts extracted by another version are extracted again.
+EXTRACTION_REVISION = 1
+_EXTRACTION_LIBRARIES = ("kreuzberg", "charset-normalizer")
 
 # Media types that say nothing about the content: the file name decides instead.
 _GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/binary",
@@ -206,6 +212,20 @@ def _with_title(text: str, title: str | None) -> str:
     if " ".join(title.split()).casefold() in " ".join(text.split()).casefold():
         return text
     return f"{title.strip()}\n\n{text}"
+
+
+@lru_cache(maxsize=1)
+def extractor_version() -> str:
+    """What produced a file's text (or the finding that it has none): this module's revision and the versions of the
+    libraries it reads files with. Stored with the text, so that the index's texts are reused only while the same
+    extractor would give them, and a newer one reads the files again (on a full refresh, or when a file is re-read)."""
+    versions = []
+    for library in _EXTRACTION_LIBRARIES:
+        try:
+            versions.append(f"{library} {importlib.metadata.version(library)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{library} missing")
+    return "; ".join([f"confluence-to-es extraction {EXTRACTION_REVISION}", *versions])
 
 
 def _kreuzberg() -> Any:

@@ -96,6 +96,7 @@ _ATTACHMENT_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "download_url": KEYWORD,
     "comment": TEXT,  # the upload comment
     "content_extraction": KEYWORD,  # what became of the file's text (extracted, too_large, unsupported_type, ...)
+    "content_extractor": KEYWORD,  # what extracted it: the text is extracted again when that changes
 }
 
 _SPACE_FIELDS: Final[dict[str, dict[str, Any]]] = {

@@ -1210,6 +1210,27 @@ def test_a_full_refresh_takes_unchanged_files_text_from_the_index(make_harness, 
     assert {doc_id: source.get("body") for doc_id, source in after.items()} == before
 
 
+def test_a_newer_extractor_reads_the_files_again_on_a_full_refresh(make_harness, monkeypatch):
+    """Texts found by another version of the extractor (a library upgrade, a new format) are not reused: a full
+    refresh downloads and reads those files again, and the next one reuses what the newer extractor found."""
+    from confluence_source import attachment_text
+
+    harness = make_harness("datacenter")
+    first = harness.run()
+    reusable = sum(first.attachment_text.get(status, 0) for status in attachment_text.REUSABLE)
+    stamps = {source.get("content_extractor") for source in harness.docs().values()
+              if source.get("content_extraction") in attachment_text.REUSABLE}
+    assert reusable > 0 and stamps == {attachment_text.extractor_version()}
+
+    monkeypatch.setattr(attachment_text, "extractor_version", lambda: "an upgraded extractor")
+    upgraded = harness.run(full_refresh=True)
+    assert "kept_from_index" not in upgraded.attachment_text, upgraded.attachment_text
+    assert upgraded.file_requests >= reusable
+    assert {source.get("content_extractor") for source in harness.docs().values()
+            if source.get("content_extraction") in attachment_text.REUSABLE} == {"an upgraded extractor"}
+    assert harness.run(full_refresh=True).attachment_text["kept_from_index"] == reusable
+
+
 @pytest.mark.parametrize("flavour, rules", [("cloud", None), ("datacenter", None),
                                             ("datacenter", '["type = attachment"]')])
 def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harness, flavour, rules, monkeypatch):
