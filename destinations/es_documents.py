@@ -9,6 +9,7 @@ cannot be encoded or a document that is too large costs only that document, not 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -22,7 +23,14 @@ FALLBACK_KEY_COLUMN: Final = "id"
 #: Separator of compound primary keys in the `_id`.
 KEY_SEPARATOR: Final = "|"
 
+#: Text fields cut, in this order, from a document too large to send: the Markdown copy of the body first, then
+#: the body itself, so that the document is still found by its title, metadata and the start of its text.
+SHORTENABLE_FIELDS: Final = ("body_markdown", "body")
+#: Lists the fields that were cut short in a document that was.
+TRUNCATED_FIELD: Final = "truncated"
+
 _serializer = DocumentSerializer()
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +137,13 @@ def plan_batch(
             )
             continue
         if len(body) > max_document_bytes:
+            shortened = _shortened(document, max_document_bytes)
+            if shortened is not None:
+                body, cut = shortened
+                logger.warning("Document %s is more than es_max_document_bytes (%d) of JSON: indexed with %s cut short",
+                               doc_id, max_document_bytes, " and ".join(cut))
+                batch.actions.append(BulkAction("index", doc_id, body))
+                continue
             batch.rejected.append(
                 RejectedDocument(
                     doc_id,
@@ -143,3 +158,25 @@ def plan_batch(
             continue
         batch.actions.append(BulkAction("index", doc_id, body))
     return batch
+
+
+def _shortened(document: Mapping[str, Any], max_document_bytes: int) -> tuple[bytes, list[str]] | None:
+    """The document's JSON with `SHORTENABLE_FIELDS` cut until it fits, and the fields cut; None when the rest of
+    the document alone is too large. Every character is at least one byte of JSON, so cutting as many characters as
+    there are bytes too many always makes room."""
+    shortened = {**document, TRUNCATED_FIELD: []}
+    body = _serializer.dumps(shortened)
+    for name in SHORTENABLE_FIELDS:
+        value = shortened.get(name)
+        excess = len(body) - max_document_bytes
+        if excess <= 0:
+            break
+        if not isinstance(value, str) or not value:
+            continue
+        shortened[name] = value[: max(0, len(value) - excess - 64)]  # a little room for the field names listed
+        shortened[TRUNCATED_FIELD] = [*shortened[TRUNCATED_FIELD], name]
+        body = _serializer.dumps(shortened)
+    if len(body) > max_document_bytes or not shortened[TRUNCATED_FIELD]:
+        return None
+    return body, list(shortened[TRUNCATED_FIELD])
+

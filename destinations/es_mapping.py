@@ -73,6 +73,7 @@ _COMMON_FIELDS: Final[dict[str, dict[str, Any]]] = {
 _CONTENT_FIELDS: Final[dict[str, dict[str, Any]]] = {  # pages, blog posts, comments
     "body": BODY_TEXT,
     "body_markdown": STORED_ONLY_TEXT,
+    "truncated": KEYWORD,  # the text fields cut short to fit es_max_document_bytes (attachments' `body` too)
     "ancestor_ids": KEYWORD,
     "ancestor_titles": TEXT_WITH_KEYWORD,
     "breadcrumb": TEXT,

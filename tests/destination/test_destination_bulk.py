@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -151,14 +152,37 @@ def test_rejected_document_is_dead_lettered_while_batch_mates_land(
     assert '"not-a-number"' in entry["document"]
 
 
-def test_oversized_document_is_dead_lettered_without_being_sent(
+def test_oversized_document_is_indexed_with_its_text_cut_short(
+    es: Elasticsearch, es_url: str, index_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Still found by its title, metadata and the start of its text: the Markdown copy goes first, then the body."""
+    settings = build_settings(es_hosts=es_url, es_index=index_name, es_max_document_bytes=16 * 1024)
+    big = page_documents(1, start=3, body_kb=40)[0]
+    bigger_markdown = {**page_documents(1, start=4, body_kb=9)[0], "body_markdown": "m" * 40_000}
+    with caplog.at_level("WARNING"):
+        result = write_batch(page_documents(3, body_kb=2) + [big, bigger_markdown], PAGES_TABLE, settings,
+                             load_id="load-big")
+
+    assert result.rejected == ()
+    sources = _all_sources(es, index_name)
+    assert set(sources) == {"page-0", "page-1", "page-2", "page-3", "page-4"}
+    cut = sources["page-3"]
+    assert cut["truncated"] == ["body_markdown", "body"] and cut["title"] == big["title"]
+    assert cut["body_markdown"] == "" and big["body"].startswith(cut["body"]) and len(cut["body"]) > 10_000
+    assert sources["page-4"]["truncated"] == ["body_markdown"] and sources["page-4"]["body"] == bigger_markdown["body"]
+    assert "truncated" not in sources["page-0"]
+    assert len(json.dumps(cut).encode()) <= 16 * 1024
+    assert "Document page-3 is more than es_max_document_bytes (16384) of JSON" in caplog.text
+
+
+def test_a_document_too_large_without_its_text_is_dead_lettered_without_being_sent(
     es: Elasticsearch, es_url: str, index_name: str
 ) -> None:
     settings = build_settings(es_hosts=es_url, es_index=index_name, es_max_document_bytes=16 * 1024)
-    batch = page_documents(3, body_kb=2) + page_documents(1, start=3, body_kb=40)
+    batch = page_documents(1) + [{**page_documents(1, start=3)[0], "ancestor_titles": ["x" * 40_000]}]
     result = write_batch(batch, PAGES_TABLE, settings, load_id="load-big")
 
-    assert set(_all_sources(es, index_name)) == {"page-0", "page-1", "page-2"}
+    assert set(_all_sources(es, index_name)) == {"page-0"}
     assert [(r.doc_id, r.error_type, r.status) for r in result.rejected] == [("page-3", "document_too_large", 0)]
     entry = _all_sources(es, settings.dead_letter_index)["load-big:page-3"]
     assert entry["document_truncated"] is True
