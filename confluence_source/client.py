@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 from dlt.common.jsonpath import compile_path
@@ -350,16 +350,21 @@ class ConfluenceClient:
             data_selector=_RESULTS,
             verify=self._verify,
         )
+        listing_query = _listing_query(url, params)  # restored once an item without its body is passed
+        asked_without_bodies = False
         while True:
             try:
                 page = next(iterator)
             except StopIteration:
                 return
             except requests.HTTPError as error:
-                smaller = _smaller_page(error.response)
-                if smaller is not None:
-                    # the same place in the listing, fewer items: the paginator keeps its count of what was read
-                    iterator = rest.paginate(smaller, params={}, paginator=paginator, data_selector=_RESULTS,
+                # the same place in the listing, asked for differently: the paginator keeps its count of what was read
+                retry = _smaller_page(error.response)
+                if retry is None and not asked_without_bodies:
+                    retry = _without_bodies(error.response)
+                    asked_without_bodies = retry is not None
+                if retry is not None:
+                    iterator = rest.paginate(retry, params={}, paginator=paginator, data_selector=_RESULTS,
                                              verify=self._verify)
                     continue
                 if error.response is not None and page_size_of(error.response.url) == 1:
@@ -375,7 +380,18 @@ class ConfluenceClient:
             if not isinstance(body, dict):
                 raise ConfluenceRequestError(f"Confluence sent an unexpected answer while {purpose}")
             total = paginator.total if isinstance(paginator, V1NextLinkPaginator) else None
-            yield Page(items=[item for item in page if isinstance(item, dict)], body=body, total=total)
+            items = [item for item in page if isinstance(item, dict)]
+            if asked_without_bodies:
+                asked_without_bodies = False
+                for item in items:
+                    logger.warning("Confluence could not return item %s (%r) with its body while %s, also alone: it "
+                                   "is indexed without its body (a full refresh asks again)", item.get("id"),
+                                   item.get("title"), purpose)
+                # past it: the rest of the listing with bodies again, as many at a time as the listing asked for
+                iterator = (rest.paginate(_with_query(page.request.url, listing_query), params={},
+                                          paginator=paginator, data_selector=_RESULTS, verify=self._verify)
+                            if paginator.has_next_page else iter(()))
+            yield Page(items=items, body=body, total=total)
 
     # ---- internals --------------------------------------------------------------------------------------------
     def _rest(self) -> RESTClient:
@@ -693,6 +709,54 @@ def _ssl_reason(error: requests.exceptions.SSLError) -> str:
 # Statuses with which servers and proxies refuse a page of results too large to build or pass on (Confluence
 # running out of memory on bodies, a gateway timing out): asked again with half as many items, down to one.
 PAGE_TOO_LARGE_STATUSES = frozenset({500, 502, 504})
+
+
+# Query parameters that ask for bodies: v2's body format, v1's `body.*` expansions (`content.body.*` in the generic
+# search); and those a listing's later pages get back once an item without its body is passed.
+_BODY_EXPANSIONS = ("body.", "content.body.")
+_RESTORED_PARAMETERS = ("limit", "expand", "body-format")
+
+
+def _listing_query(url: str, params: Mapping[str, Any] | None) -> dict[str, str]:
+    """The listing's own page size and expansions, from its first request."""
+    query = {name: value for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    query.update({name: str(value) for name, value in (params or {}).items() if isinstance(value, (str, int))})
+    return {name: query[name] for name in _RESTORED_PARAMETERS if name in query}
+
+
+def _with_query(url: str, values: Mapping[str, str]) -> str:
+    """`url` with these query parameters set (replaced, or added where it lacks them), the others kept."""
+    parts = urlsplit(url)
+    pairs = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in values]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*pairs, *values.items()]), parts.fragment))
+
+
+def _without_bodies(response: requests.Response | None) -> str | None:
+    """A single-item request that keeps failing, asked again without the item's body: a page whose body the server
+    cannot return (too large, damaged) is then still indexed with its title and metadata, and the listing goes on
+    complete instead of failing the run. None when the request asked for no body, or could not be the cause."""
+    if (response is None or response.status_code not in PAGE_TOO_LARGE_STATUSES
+            or page_size_of(response.url) != 1):
+        return None
+    parts = urlsplit(response.url)
+    pairs: list[tuple[str, str]] = []
+    dropped = False
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "body-format":
+            dropped = True
+            continue
+        if name == "expand":
+            kept = [part for part in value.split(",") if not part.strip().startswith(_BODY_EXPANSIONS)]
+            dropped = dropped or len(kept) < len(value.split(","))
+            if kept:
+                pairs.append((name, ",".join(kept)))
+            continue
+        pairs.append((name, value))
+    if not dropped:
+        return None
+    logger.warning("Confluence kept answering HTTP %s for a single item (%s): asking for it without its body",
+                   response.status_code, parts.path)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
 
 
 def _smaller_page(response: requests.Response | None) -> str | None:

@@ -115,6 +115,28 @@ def test_pages_of_results_too_large_for_the_server_are_asked_for_in_smaller_ones
     assert halved and all(re.search(r"HTTP 500 for a page of \d+ items", message) for message in halved), halved
 
 
+def test_a_page_whose_body_the_server_cannot_return_is_indexed_without_it(
+        fresh_sim: Simulator, tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Elastic's connector aborts the whole sync on one such page; here the listing goes on, complete (so deletions
+    stay safe), and only that page lacks its body."""
+    bodies = sorted(((len(item.body or ""), item.id) for item in fresh_sim.site.iter_content() if item.type == "page"),
+                    reverse=True)
+    (largest, culprit), (second, _) = bodies[0], bodies[1]
+    assert largest > 2 * second  # one page far larger than the rest
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.TOO_LARGE, endpoint=body_listing_endpoint(fresh_sim),
+                                   max_bytes=(largest + second) // 2))
+    with caplog.at_level(logging.WARNING):
+        run = run_pipeline(settings_for(fresh_sim, retry_count=0), tmp_path)
+    expected = expected_ids(fresh_sim)
+    for doc_type, table in TABLES.items():
+        assert {row["id"] for row in run.rows[table]} == expected[doc_type], doc_type
+    pages = {row["id"]: row for row in run.rows["pages"]}
+    assert not pages[f"page-{culprit}"].get("body") and pages[f"page-{culprit}"]["title"]
+    assert all(row.get("body") for doc_id, row in pages.items() if doc_id != f"page-{culprit}")
+    warnings = [record.getMessage() for record in caplog.records if "indexed without its body" in record.getMessage()]
+    assert len(warnings) == 1 and f"item {culprit} " in warnings[0], warnings
+
+
 def test_an_item_the_server_cannot_return_even_alone_stops_the_read_saying_so(fresh_sim: Simulator) -> None:
     fresh_sim.faults.add(FaultRule(kind=FaultKind.TOO_LARGE, endpoint=body_listing_endpoint(fresh_sim),
                                    max_bytes=200))
