@@ -125,8 +125,8 @@ def test_a_page_whose_body_the_server_cannot_return_is_indexed_without_it(
     assert largest > 2 * second  # one page far larger than the rest
     fresh_sim.faults.add(FaultRule(kind=FaultKind.TOO_LARGE, endpoint=body_listing_endpoint(fresh_sim),
                                    max_bytes=(largest + second) // 2))
-    with caplog.at_level(logging.WARNING):
-        run = run_pipeline(settings_for(fresh_sim, retry_count=0), tmp_path)
+    with caplog.at_level(logging.WARNING):  # bodies converted in worker processes, as a full read does
+        run = run_pipeline(settings_for(fresh_sim, retry_count=0), tmp_path, body_workers=2)
     expected = expected_ids(fresh_sim)
     for doc_type, table in TABLES.items():
         assert {row["id"] for row in run.rows[table]} == expected[doc_type], doc_type
