@@ -35,6 +35,15 @@ def listing_endpoints(sim: Simulator) -> list[str]:
     return ["v1.content.scan", "v1.content.search"]
 
 
+def assert_every_document_once(sim: Simulator, run: Any) -> None:
+    """The run yielded each document the site shows exactly once, none missing."""
+    expected = expected_ids(sim)
+    for doc_type, table in TABLES.items():
+        rows = run.rows[table]
+        assert len(rows) == len({row["id"] for row in rows}), doc_type
+        assert {row["id"] for row in rows} == expected[doc_type], doc_type
+
+
 def test_transient_failures_heal_without_losing_or_repeating_documents(fresh_sim: Simulator, tmp_path: Any) -> None:
     for endpoint in listing_endpoints(fresh_sim):
         for kind in (FaultKind.SERVICE_UNAVAILABLE, FaultKind.SERVER_ERROR, FaultKind.TRUNCATED_BODY,
@@ -43,11 +52,7 @@ def test_transient_failures_heal_without_losing_or_repeating_documents(fresh_sim
         fresh_sim.faults.add(FaultRule(kind=FaultKind.EMPTY_PAGE, endpoint=endpoint, nth=6))
     # the four faults of an endpoint hit four consecutive attempts of one request
     run = run_pipeline(settings_for(fresh_sim, retry_count=5), tmp_path)
-    expected = expected_ids(fresh_sim)
-    for doc_type, table in TABLES.items():
-        rows = run.rows[table]
-        assert len(rows) == len({row["id"] for row in rows}), doc_type
-        assert {row["id"] for row in rows} == expected[doc_type], doc_type
+    assert_every_document_once(fresh_sim, run)
     stats = run.reader.stats
     assert stats["retries"] >= 4 * len(listing_endpoints(fresh_sim)), stats
     assert fresh_sim.stats()["faults"].get("truncated_body", 0) >= 1
@@ -105,11 +110,7 @@ def test_pages_of_results_too_large_for_the_server_are_asked_for_in_smaller_ones
                                    max_bytes=int(largest_body * 1.25) + 5_000))
     with caplog.at_level(logging.WARNING):
         run = run_pipeline(settings_for(fresh_sim, retry_count=1), tmp_path)
-    expected = expected_ids(fresh_sim)
-    for doc_type, table in TABLES.items():
-        rows = run.rows[table]
-        assert len(rows) == len({row["id"] for row in rows}), doc_type
-        assert {row["id"] for row in rows} == expected[doc_type], doc_type
+    assert_every_document_once(fresh_sim, run)
     assert fresh_sim.stats()["faults"]["too_large"] >= 2  # each failed size asked twice (one retry)
     halved = [record.getMessage() for record in caplog.records if "at a time" in record.getMessage()]
     assert halved and all(re.search(r"HTTP 500 for a page of \d+ items", message) for message in halved), halved
