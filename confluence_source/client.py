@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 from dlt.common.jsonpath import compile_path
@@ -46,7 +46,8 @@ from .errors import (
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
 from .oauth import ServiceAccountAuth, service_account_auth
-from .paginators import V1NextLinkPaginator, V2CursorPaginator, page_size_of, with_page_size
+from .listing_recovery import PAGE_TOO_LARGE_STATUSES, ListingRecovery, refused_single_item
+from .paginators import V1NextLinkPaginator, V2CursorPaginator, page_size_of
 from .tls import verify_setting
 from .file_transport import FileAnswer, FileTransport, error_body, read_body
 from .transport import (
@@ -350,26 +351,24 @@ class ConfluenceClient:
             data_selector=_RESULTS,
             verify=self._verify,
         )
-        listing_query = _listing_query(url, params)  # restored once an item without its body is passed
-        asked_without_bodies = False
+        recovery = ListingRecovery(url, params)
         while True:
             try:
                 page = next(iterator)
             except StopIteration:
                 return
             except requests.HTTPError as error:
-                # the same place in the listing, asked for differently: the paginator keeps its count of what was read
-                retry = _smaller_page(error.response)
-                if retry is None and not asked_without_bodies:
-                    retry = _without_bodies(error.response)
-                    asked_without_bodies = retry is not None
-                if retry is not None:
-                    iterator = rest.paginate(retry, params={}, paginator=paginator, data_selector=_RESULTS,
+                response = error.response
+                instead = self._instead_of_refused(recovery, response, purpose)
+                if instead is not None:
+                    # the same place in the listing, asked for differently: the paginator keeps its count of what
+                    # was read
+                    iterator = rest.paginate(instead, params={}, paginator=paginator, data_selector=_RESULTS,
                                              verify=self._verify)
                     continue
-                if error.response is not None and page_size_of(error.response.url) == 1:
+                if response is not None and refused_single_item(response.url, response.status_code):
                     purpose = f"{purpose}, also one item per page (an item there cannot be read)"
-                self._raise_for(error.response, purpose, params)
+                self._raise_for(response, purpose, params)
                 raise  # pragma: no cover - _raise_for always raises for error statuses
             except ConfluenceError:
                 raise
@@ -381,17 +380,40 @@ class ConfluenceClient:
                 raise ConfluenceRequestError(f"Confluence sent an unexpected answer while {purpose}")
             total = paginator.total if isinstance(paginator, V1NextLinkPaginator) else None
             items = [item for item in page if isinstance(item, dict)]
-            if asked_without_bodies:
-                asked_without_bodies = False
-                for item in items:
-                    logger.warning("Confluence could not return item %s (%r) with its body while %s, also alone: it "
-                                   "is indexed without its body (a full refresh asks again)", item.get("id"),
-                                   item.get("title"), purpose)
-                # past it: the rest of the listing with bodies again, as many at a time as the listing asked for
-                iterator = (rest.paginate(_with_query(page.request.url, listing_query), params={},
-                                          paginator=paginator, data_selector=_RESULTS, verify=self._verify)
-                            if paginator.has_next_page else iter(()))
+            instead, without_bodies = recovery.after_page(
+                len(items), page.request.url if paginator.has_next_page else None)
+            for item in items if without_bodies else ():
+                logger.warning("Confluence could not return item %s (%r) with its body while %s, also alone: it is "
+                               "indexed without its body (a full refresh asks again)", item.get("id"),
+                               item.get("title"), purpose)
+            if instead is not None:
+                iterator = rest.paginate(instead, params={}, paginator=paginator, data_selector=_RESULTS,
+                                         verify=self._verify)
             yield Page(items=items, body=body, total=total)
+
+    def _instead_of_refused(self, recovery: ListingRecovery, response: requests.Response | None,
+                            purpose: str) -> str | None:
+        """What a listing asks for instead of a page the site kept refusing (see `listing_recovery`), or None. Only
+        a request sent to the site is asked again (after a redirect, the URL first sent, not where it led: the
+        credentials never follow a redirect to another host), and only while the site answers other requests: an
+        outage is not worked around page size by page size."""
+        if response is None:
+            return None
+        sent = response.history[0].url if response.history else response.url
+        status = response.status_code
+        if not self.on_site(sent) or status not in PAGE_TOO_LARGE_STATUSES or page_size_of(sent) is None:
+            return None
+        if not recovery.recovering and not self._site_answers(purpose):
+            return None
+        return recovery.instead_of_refused(sent, status)
+
+    def _site_answers(self, purpose: str) -> bool:
+        """Whether the site answers a small request: tells a refused page from a site that is down."""
+        try:
+            self.get_json(self.v1(defaults.CURRENT_USER), purpose=f"checking that the site answers ({purpose})")
+        except ConfluenceError:
+            return False
+        return True
 
     # ---- internals --------------------------------------------------------------------------------------------
     def _rest(self) -> RESTClient:
@@ -704,69 +726,3 @@ def _ssl_reason(error: requests.exceptions.SSLError) -> str:
         if marker in text:
             return marker.lower()
     return "certificate verification failed"
-
-
-# Statuses with which servers and proxies refuse a page of results too large to build or pass on (Confluence
-# running out of memory on bodies, a gateway timing out): asked again with half as many items, down to one.
-PAGE_TOO_LARGE_STATUSES = frozenset({500, 502, 504})
-
-
-# Query parameters that ask for bodies: v2's body format, v1's `body.*` expansions (`content.body.*` in the generic
-# search); and those a listing's later pages get back once an item without its body is passed.
-_BODY_EXPANSIONS = ("body.", "content.body.")
-_RESTORED_PARAMETERS = ("limit", "expand", "body-format")
-
-
-def _listing_query(url: str, params: Mapping[str, Any] | None) -> dict[str, str]:
-    """The listing's own page size and expansions, from its first request."""
-    query = {name: value for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
-    query.update({name: str(value) for name, value in (params or {}).items() if isinstance(value, (str, int))})
-    return {name: query[name] for name in _RESTORED_PARAMETERS if name in query}
-
-
-def _with_query(url: str, values: Mapping[str, str]) -> str:
-    """`url` with these query parameters set (replaced, or added where it lacks them), the others kept."""
-    parts = urlsplit(url)
-    pairs = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name not in values]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*pairs, *values.items()]), parts.fragment))
-
-
-def _without_bodies(response: requests.Response | None) -> str | None:
-    """A single-item request that keeps failing, asked again without the item's body: a page whose body the server
-    cannot return (too large, damaged) is then still indexed with its title and metadata, and the listing goes on
-    complete instead of failing the run. None when the request asked for no body, or could not be the cause."""
-    if (response is None or response.status_code not in PAGE_TOO_LARGE_STATUSES
-            or page_size_of(response.url) != 1):
-        return None
-    parts = urlsplit(response.url)
-    pairs: list[tuple[str, str]] = []
-    dropped = False
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name == "body-format":
-            dropped = True
-            continue
-        if name == "expand":
-            kept = [part for part in value.split(",") if not part.strip().startswith(_BODY_EXPANSIONS)]
-            dropped = dropped or len(kept) < len(value.split(","))
-            if kept:
-                pairs.append((name, ",".join(kept)))
-            continue
-        pairs.append((name, value))
-    if not dropped:
-        return None
-    logger.warning("Confluence kept answering HTTP %s for a single item (%s): asking for it without its body",
-                   response.status_code, parts.path)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
-
-
-def _smaller_page(response: requests.Response | None) -> str | None:
-    """The failed listing request (already retried) asking for half as many items, or None when that cannot help."""
-    if response is None or response.status_code not in PAGE_TOO_LARGE_STATUSES:
-        return None
-    limit = page_size_of(response.url)
-    if limit is None or limit <= 1:
-        return None
-    logger.warning("Confluence kept answering HTTP %s for a page of %d items (%s): asking for %d at a time",
-                   response.status_code, limit, urlsplit(response.url).path, limit // 2)
-    return with_page_size(response.url, limit // 2)
-
