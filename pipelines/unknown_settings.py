@@ -6,7 +6,9 @@ space the account can see, and the next run after the typo is fixed deletes all 
 misspelt secret (`api_tokn`) would fail less harmfully, but with a message about a missing setting the user believes
 they gave. So keys under `[sources.confluence]` and `[destination.elasticsearch]` (also behind the pipeline name) and
 `SOURCES__CONFLUENCE__*` / `DESTINATION__ELASTICSEARCH__*` variables must name a setting. Tables nested in those
-sections, and variables with a deeper path, belong to dlt's own per-resource settings and are left alone.
+sections, and variables with a deeper path, belong to dlt's own per-resource settings and are left alone. Settings
+behind the pipeline name (`[confluence_to_es.sources.confluence]`) are refused too: dlt would give them to the load
+alone, while the source and the run's own requests to Elasticsearch went by the others.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from dataclasses import dataclass
 
 from dlt.common.configuration.providers.doc import BaseDocProvider
 from dlt.common.configuration.providers.provider import ConfigProvider
+from dlt.common.configuration.providers.vault import VaultDocProvider
 
 
 @dataclass(frozen=True)
 class UnknownSetting:
     name: str  # as written: `sources.confluence.space` or `SOURCES__CONFLUENCE__SPACE`
     found_in: str  # `config.toml`, `secrets.toml`, `the environment`
-    meant: str | None  # the closest setting name, if one is close
+    hint: str | None  # what was probably meant, or where the setting belongs
 
 
 def find_unknown_settings(sections: Mapping[tuple[str, str], Collection[str]], pipeline_name: str,
@@ -35,34 +38,37 @@ def find_unknown_settings(sections: Mapping[tuple[str, str], Collection[str]], p
     unknown: list[UnknownSetting] = []
     for (kind, name), known in sections.items():
         for provider in providers:
-            if not isinstance(provider, BaseDocProvider):
+            if not isinstance(provider, BaseDocProvider) or isinstance(provider, VaultDocProvider):
                 continue  # the environment is read below; vaults are asked for known names only
-            for scope in (None, pipeline_name):
-                table, _ = provider.get_value(name, dict, scope, kind)  # type: ignore[arg-type]
-                if not isinstance(table, Mapping):
-                    continue
-                path = ".".join(part for part in (scope, kind, name) if part)
-                unknown.extend(UnknownSetting(f"{path}.{key}", provider.name, _closest(str(key), known))
+            table, _ = provider.get_value(name, dict, None, kind)  # type: ignore[arg-type]
+            if isinstance(table, Mapping):
+                unknown.extend(UnknownSetting(f"{kind}.{name}.{key}", provider.name, _did_you_mean(str(key), known))
                                for key, value in table.items()
                                if str(key) not in known and not isinstance(value, Mapping))
+            # dlt reads these for the load only: the source, and the run's own requests to Elasticsearch (index,
+            # watermarks, deletions), would go by other values (the environment's form is hidden likewise)
+            scoped, _ = provider.get_value(name, dict, pipeline_name, kind)  # type: ignore[arg-type]
+            if isinstance(scoped, Mapping):
+                unknown.extend(UnknownSetting(f"{pipeline_name}.{kind}.{name}.{key}", provider.name,
+                                              f"put it under [{kind}.{name}]: behind the pipeline name only part "
+                                              "of the run reads it")
+                               for key, value in scoped.items() if not isinstance(value, Mapping))
         prefix = f"{kind}__{name}__".upper()
         for variable in sorted(environment):
             rest = variable[len(prefix):] if variable.startswith(prefix) else ""
             if rest and "__" not in rest and rest.lower() not in known:
-                unknown.append(UnknownSetting(variable, "the environment", _closest(rest.lower(), known)))
+                unknown.append(UnknownSetting(variable, "the environment", _did_you_mean(rest.lower(), known)))
     return unknown
 
 
 def describe_unknown_settings(unknown: list[UnknownSetting]) -> str:
-    """One line: what nothing reads, where it is, and what it was probably meant to be."""
-    parts = [f"{item.name} in {item.found_in}" + (f" (did you mean {item.meant}?)" if item.meant else "")
-             for item in unknown]
+    """One line: what the run does not read, where it is, and what was probably meant."""
+    parts = [f"{item.name} in {item.found_in}" + (f" ({item.hint})" if item.hint else "") for item in unknown]
     if len(parts) == 1:
-        return f"unknown setting {parts[0]}: nothing reads it, so fix its name or remove it (see the README's tables)"
-    return (f"unknown settings {', '.join(parts)}: nothing reads them, so fix their names or remove them (see the "
-            "README's tables)")
+        return f"a setting the run does not read: {parts[0]}; fix or remove it (the README lists the settings)"
+    return f"settings the run does not read: {', '.join(parts)}; fix or remove them (the README lists the settings)"
 
 
-def _closest(key: str, known: Collection[str]) -> str | None:
+def _did_you_mean(key: str, known: Collection[str]) -> str | None:
     matches = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    return f"did you mean {matches[0]}?" if matches else None

@@ -1388,9 +1388,9 @@ def test_a_misspelt_setting_stops_the_run_before_anything_is_read(tmp_path):
         variables={"SOURCES__CONFLUENCE__RETRY_COUNTS": "0"})
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip() == (
-        "error: unknown settings sources.confluence.space in config.toml (did you mean spaces?), "
-        "SOURCES__CONFLUENCE__RETRY_COUNTS in the environment (did you mean retry_count?): nothing reads them, so "
-        "fix their names or remove them (see the README's tables)")
+        "error: settings the run does not read: sources.confluence.space in config.toml (did you mean spaces?), "
+        "SOURCES__CONFLUENCE__RETRY_COUNTS in the environment (did you mean retry_count?); fix or remove them (the "
+        "README lists the settings)")
 
 
 def test_a_setting_variable_set_to_nothing_leaves_the_settings_files_in_charge(tmp_path):

@@ -29,13 +29,15 @@ def test_misspelt_keys_and_variables_are_found_with_the_name_they_were_meant_to_
                    "SOURCES__CONFLUENCE__PAGES__LIMIT": "5", "DESTINATION__ELASTICSEARCH__ES_INDX": "docs",
                    "SOURCES__OTHER__X": "1", "SPACE": "x"}
     found = find_unknown_settings(SECTIONS, "job_a", providers, environment)
-    assert {(item.name, item.found_in, item.meant) for item in found} == {
-        ("sources.confluence.space", "config.toml", "spaces"),
-        ("job_a.sources.confluence.retry_cont", "config.toml", "retry_count"),
-        ("sources.confluence.api_tokn", "secrets.toml", "api_token"),
+    behind = "put it under [sources.confluence]: behind the pipeline name only part of the run reads it"
+    assert {(item.name, item.found_in, item.hint) for item in found} == {
+        ("sources.confluence.space", "config.toml", "did you mean spaces?"),
+        ("job_a.sources.confluence.spaces", "config.toml", behind),  # a real name, but the source never sees it
+        ("job_a.sources.confluence.retry_cont", "config.toml", behind),
+        ("sources.confluence.api_tokn", "secrets.toml", "did you mean api_token?"),
         ("SOURCES__CONFLUENCE__ZZZ", "the environment", None),
-        ("destination.elasticsearch.es_host", "config.toml", "es_hosts"),
-        ("DESTINATION__ELASTICSEARCH__ES_INDX", "the environment", "es_index"),
+        ("destination.elasticsearch.es_host", "config.toml", "did you mean es_hosts?"),
+        ("DESTINATION__ELASTICSEARCH__ES_INDX", "the environment", "did you mean es_index?"),
     }
     assert "never shown" not in describe_unknown_settings(found)
     assert find_unknown_settings(SECTIONS, "job_b", providers_for(tmp_path, "", ""), {}) == []
@@ -45,9 +47,9 @@ def test_the_message_names_each_and_says_what_to_do(tmp_path: Path) -> None:
     providers = providers_for(tmp_path, config='[sources.confluence]\nspace = "ENG"\n', secrets="")
     one = find_unknown_settings(SECTIONS, "job", providers, {})
     assert describe_unknown_settings(one) == (
-        "unknown setting sources.confluence.space in config.toml (did you mean spaces?): nothing reads it, so fix "
-        "its name or remove it (see the README's tables)")
+        "a setting the run does not read: sources.confluence.space in config.toml (did you mean spaces?); fix or "
+        "remove it (the README lists the settings)")
     two = find_unknown_settings(SECTIONS, "job", providers, {"SOURCES__CONFLUENCE__QQQ": "1"})
-    assert describe_unknown_settings(two).startswith(
-        "unknown settings sources.confluence.space in config.toml (did you mean spaces?), SOURCES__CONFLUENCE__QQQ "
-        "in the environment: nothing reads them")
+    assert describe_unknown_settings(two) == (
+        "settings the run does not read: sources.confluence.space in config.toml (did you mean spaces?), "
+        "SOURCES__CONFLUENCE__QQQ in the environment; fix or remove them (the README lists the settings)")
