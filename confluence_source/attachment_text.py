@@ -171,6 +171,7 @@ class AttachmentTextReader:
                     and previous.get("version") == document.get("version")
                     and previous.get("content_extraction") in REUSABLE
                     and previous.get("content_extractor") == extractor_version()
+                    and "body" not in (previous.get("truncated") or ())  # cut to fit: the file has more
                     and (previous.get("body") or previous["content_extraction"] != EXTRACTED)):
                 self._settled(KEPT_FROM_INDEX)
                 fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])))

@@ -23,8 +23,10 @@ import charset_normalizer
 
 from . import settings as defaults
 
-# Raised whenever a change to this module changes what text a file gives (a format newly read, a fix): with the
-# libraries' versions it makes `extractor_version`, and texts extracted by another version are extracted again.
+# Raised whenever a change here, or a new release of a library below, changes what text a file gives (a format
+# newly read, a fix): with the libraries' major versions it makes `extractor_version`, and texts extracted by
+# another version are extracted again. Not every patch release: each would have a weekly full refresh download
+# every file of the site again.
 EXTRACTION_REVISION = 1
 _EXTRACTION_LIBRARIES = ("kreuzberg", "charset-normalizer")
 
@@ -216,13 +218,14 @@ def _with_title(text: str, title: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def extractor_version() -> str:
-    """What produced a file's text (or the finding that it has none): this module's revision and the versions of the
-    libraries it reads files with. Stored with the text, so that the index's texts are reused only while the same
-    extractor would give them, and a newer one reads the files again (on a full refresh, or when a file is re-read)."""
+    """What produced a file's text (or the finding that it has none): this module's revision and the major versions
+    of the libraries it reads files with. Stored with the text, so that the index's texts are reused only while the
+    same extractor would give them, and a newer one reads the files again (on a full refresh, or when a file is
+    re-read)."""
     versions = []
     for library in _EXTRACTION_LIBRARIES:
         try:
-            versions.append(f"{library} {importlib.metadata.version(library)}")
+            versions.append(f"{library} {importlib.metadata.version(library).split('.')[0]}")
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{library} missing")
     return "; ".join([f"confluence-to-es extraction {EXTRACTION_REVISION}", *versions])

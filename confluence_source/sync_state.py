@@ -292,13 +292,13 @@ class IndexedDocuments:
         return int(response["count"]) > 0
 
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-        """Id -> `version`, `content_extraction`, `content_extractor` and `body` of these attachments as this site's
-        documents in the index (one request; ids the index does not hold are left out)."""
+        """Id -> `version`, `content_extraction`, `content_extractor`, `body` and `truncated` of these attachments as
+        this site's documents in the index (one request; ids the index does not hold are left out)."""
         if not document_ids:
             return {}
         response = self.client.mget(index=self.index, ids=list(document_ids),
                                     source_includes=["version", "content_extraction", "content_extractor", "body",
-                                                     "site_url"])
+                                                     "truncated", "site_url"])
         return {
             entry["_id"]: entry["_source"] for entry in response["docs"]
             if entry.get("found") and (entry.get("_source") or {}).get("site_url") == self.site_url

@@ -1231,6 +1231,21 @@ def test_a_newer_extractor_reads_the_files_again_on_a_full_refresh(make_harness,
     assert harness.run(full_refresh=True).attachment_text["kept_from_index"] == reusable
 
 
+def test_a_file_text_cut_to_fit_the_index_is_read_again_not_reused(make_harness, monkeypatch):
+    harness = make_harness("datacenter")
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_MAX_DOCUMENT_BYTES", "4000")
+    harness.run()
+    cut = {doc_id: source["body"] for doc_id, source in harness.docs().items()
+           if source["type"] == "attachment" and "body" in (source.get("truncated") or [])}
+    assert cut
+    monkeypatch.delenv("DESTINATION__ELASTICSEARCH__ES_MAX_DOCUMENT_BYTES")
+    again = harness.run(full_refresh=True)
+    assert again.file_requests >= len(cut)
+    after = harness.docs()
+    for doc_id, short in cut.items():
+        assert "truncated" not in after[doc_id] and len(after[doc_id]["body"]) > len(short), doc_id
+
+
 @pytest.mark.parametrize("flavour, rules", [("cloud", None), ("datacenter", None),
                                             ("datacenter", '["type = attachment"]')])
 def test_files_that_failed_to_download_are_tried_again_by_the_next_run(make_harness, flavour, rules, monkeypatch):
