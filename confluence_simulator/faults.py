@@ -249,12 +249,26 @@ class FaultInjector:
             if not self._rules:
                 return None
             for rule_id, state in self._rules.items():
-                if state.spent or not state.rule.matches(endpoint, path):
-                    continue
+                if state.spent or state.rule.kind is FaultKind.TOO_LARGE or not state.rule.matches(endpoint, path):
+                    continue  # a size limit is looked at once the answer is built (`oversize`)
                 state.seen += 1
                 if self._fires(state):
                     state.fired += 1
                     return _fault_for(rule_id, state.rule)
+            return None
+
+    def oversize(self, endpoint: str, path: str, size: int) -> Fault | None:
+        """The TOO_LARGE fault refusing an answer of `size` bytes to this request, or None. Call once per answer;
+        a rule fires (and spends its count) only on the answers it refuses."""
+        with self._lock:
+            for rule_id, state in self._rules.items():
+                rule = state.rule
+                if rule.kind is not FaultKind.TOO_LARGE or state.spent or not rule.matches(endpoint, path):
+                    continue
+                state.seen += 1
+                if size > (rule.max_bytes or 0) and self._fires(state):
+                    state.fired += 1
+                    return _fault_for(rule_id, rule)
             return None
 
     @staticmethod

@@ -295,8 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                                         route.via_gateway)
                 fault = simulator.faults.decide(route.endpoint, split.path)
                 if fault is not None:
-                    if fault.kind != FaultKind.TOO_LARGE:  # counted when it refuses an answer
-                        simulator.stats_recorder.record_fault(fault.kind)
+                    simulator.stats_recorder.record_fault(fault.kind)
                     if fault.kind == FaultKind.DROP_CONNECTION:
                         self._drop(route.endpoint, started)
                         return
@@ -317,10 +316,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, f"No resource at {split.path}")
             with simulator.state.site.lock:
                 response = route.handler(request)
-            if (fault is not None and fault.max_bytes is not None and response.status < 400
-                    and len(response.body) > fault.max_bytes):
-                simulator.stats_recorder.record_fault(fault.kind)
-                raise ApiError(fault.oversize_status, "The response is too large to be built")
+            oversize = (simulator.faults.oversize(route.endpoint, split.path, len(response.body))
+                        if route.family != "admin" and response.status < 400 else None)
+            if oversize is not None:
+                simulator.stats_recorder.record_fault(oversize.kind)
+                raise ApiError(oversize.oversize_status, "The response is too large to be built")
         except ApiError as error:
             response = simulator.error_response(route.family, error)
             extra_headers = [] if error.status == 429 else extra_headers

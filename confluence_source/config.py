@@ -176,7 +176,8 @@ def build_settings(
     token_name = "personal_access_token"
     if flavour == defaults.DATA_CENTER and _blank_to_none(data_center_personal_access_token):
         personal_access_token, token_name = data_center_personal_access_token, "data_center_personal_access_token"
-    method = parse_data_center_auth_method(data_center_auth_method) if flavour == defaults.DATA_CENTER else None
+    method = parse_data_center_auth_method(data_center_auth_method)  # checked everywhere, used on Data Center
+    method = method if flavour == defaults.DATA_CENTER else None
     if method == "basic":
         if not (_blank_to_none(username) and _blank_to_none(password)):
             raise ConfluenceConfigError(f"{setting('data_center_auth_method')} = basic needs "

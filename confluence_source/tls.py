@@ -89,7 +89,7 @@ def _reshaped_pem(text: str) -> str:
     variable arrives indented (as in Elastic's connector's example), on one line, or with literal "\\n" sequences;
     the base64 between its BEGIN and END lines is the same whatever the spacing, so it is rewrapped at 64 columns."""
     blocks = []
-    for match in _PEM_BLOCK.finditer(text.replace("\\n", "\n")):
+    for match in _PEM_BLOCK.finditer(text.replace("\\r", "").replace("\\n", "\n")):
         label, body = match.group(1), re.sub(r"\s+", "", match.group(2))
         lines = [body[start:start + 64] for start in range(0, len(body), 64)]
         blocks.append("\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]))

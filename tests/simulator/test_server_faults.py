@@ -118,6 +118,13 @@ def test_too_large_refuses_only_answers_above_its_size(sim: Simulator, http: req
     refused = http.get(sim.origin + "/wiki/api/v2/blogposts?limit=5")
     assert refused.status_code == 500
     assert sim.stats()["faults"] == {"too_large": 1}  # counted where it refused, not where it let an answer pass
+    sim.faults.clear()
+    sim.faults.add(FaultRule(kind=FaultKind.TOO_LARGE, endpoint="v2.blogposts.list", max_bytes=small, count=1))
+    sim.faults.add(FaultRule(kind=FaultKind.RATE_LIMIT, endpoint="v2.blogposts.list", nth=2))
+    assert http.get(sim.origin + "/wiki/api/v2/blogposts?limit=1").status_code == 200  # passes, spends nothing
+    assert http.get(sim.origin + "/wiki/api/v2/blogposts?limit=1").status_code == 429  # the next rule still fires
+    assert http.get(sim.origin + "/wiki/api/v2/blogposts?limit=5").status_code == 500
+    assert http.get(sim.origin + "/wiki/api/v2/blogposts?limit=5").status_code == 200  # its one refusal spent
     with pytest.raises(ValueError, match="max_bytes"):
         FaultRule(kind=FaultKind.TOO_LARGE)
     with pytest.raises(ValueError, match="max_bytes"):

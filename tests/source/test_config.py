@@ -177,6 +177,8 @@ def test_elastic_data_center_auth_method_picks_the_credential_both_kinds_left_se
         build_settings(**both, data_center_auth_method="oauth")
     # Elastic reads it on Data Center only; its default travels with every exported configuration
     assert cloud(data_center_auth_method="basic").auth.username == CLOUD["account_email"]
+    with pytest.raises(ConfluenceConfigError, match=r"data_center_auth_method = 'bsic' is neither"):
+        cloud(data_center_auth_method="bsic")
 
 
 def test_elastic_only_switches_carry_over_except_document_level_security() -> None:

@@ -87,7 +87,7 @@ def test_verification_switched_off_stays_quiet_for_the_gateway_too(https_sim: Si
     assert not [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]
 
 
-@pytest.mark.parametrize("layout", ["indented", "one line", "escaped newlines", "chain on one line"])
+@pytest.mark.parametrize("layout", ["indented", "one line", "escaped newlines", "escaped CRLF", "chain on one line"])
 def test_ssl_ca_pasted_in_any_layout_is_trusted(https_sim: Simulator, private_ca: trustme.CA, layout: str) -> None:
     """Indented as in Elastic's example, squeezed onto one line by a form or an environment variable, or with
     literal \\n: the same certificate."""
@@ -98,6 +98,7 @@ def test_ssl_ca_pasted_in_any_layout_is_trusted(https_sim: Simulator, private_ca
         "indented": "\n".join("    " + line for line in lines),
         "one line": " ".join(lines),
         "escaped newlines": "\\n".join(lines),
+        "escaped CRLF": "\\r\\n".join(lines),
         "chain on one line": " ".join(other_ca.splitlines() + lines),
     }[layout]
     assert open_reader(settings_for(https_sim, ssl_ca=pasted)).state.selected
