@@ -59,6 +59,8 @@ from pipelines.sync_run import SyncOptions, run_sync  # noqa: E402
 from pipelines.unknown_settings import describe_unknown_settings, find_unknown_settings  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARD = 0, 1, 2, 3
+# `[destination.elasticsearch]` names: ours, and those dlt reads for any destination (batch_size, ...)
+DESTINATION_SETTINGS = tuple(ElasticsearchDestinationConfiguration.get_resolvable_fields())
 # errors whose one-line message is the whole story (no traceback) ...
 USER_ERRORS = (ConfluenceError, ElasticsearchSettingsError, SyncAlreadyRunningError)
 # ... and among them those a setting fixes (exit 2); the rest (e.g. Confluence failing after all retries) exit 1
@@ -180,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         # second one of the same kind stops it at once
         with signals.intercepted_signals():
             unknown = [] if args.demo else find_unknown_settings(  # the demo reads none of the user's settings
-                {("sources", "confluence"): SETTING_NAMES,
-                 ("destination", "elasticsearch"): tuple(ElasticsearchDestinationConfiguration.get_resolvable_fields())},
+                {("sources", "confluence"): SETTING_NAMES, ("destination", "elasticsearch"): DESTINATION_SETTINGS},
                 args.pipeline_name, dlt.config.config_providers)
             if unknown:
                 print(f"error: {describe_unknown_settings(unknown)}", file=sys.stderr)

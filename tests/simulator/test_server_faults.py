@@ -148,8 +148,8 @@ def test_stats_count_requests_statuses_bytes_and_faults(sim: Simulator, http: re
 
 
 @pytest.mark.parametrize("fault", [None, FaultKind.DROP_CONNECTION])
-def test_an_answer_is_counted_before_the_client_has_it(sim: Simulator, http: requests.Session,
-                                                       monkeypatch: pytest.MonkeyPatch, fault: FaultKind | None) -> None:
+def test_an_answer_is_counted_before_the_client_has_it(
+        sim: Simulator, http: requests.Session, monkeypatch: pytest.MonkeyPatch, fault: FaultKind | None) -> None:
     """A slow count must hold the answer back, never let a client read stats that miss the request it just made."""
     count = sim.stats_recorder.record
 
