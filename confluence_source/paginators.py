@@ -208,4 +208,3 @@ def with_page_size(url: str, limit: int) -> str:
     pairs = [(name, str(limit) if name == "limit" else value)
              for name, value in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
-

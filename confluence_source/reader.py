@@ -824,4 +824,3 @@ def _finds_nothing(answer: Any) -> bool:
         return False
     links = answer.get("_links")
     return not (isinstance(links, dict) and links.get("next"))
-

@@ -179,4 +179,3 @@ def _shortened(document: Mapping[str, Any], max_document_bytes: int) -> tuple[by
     if len(body) > max_document_bytes or not shortened[TRUNCATED_FIELD]:
         return None
     return body, list(shortened[TRUNCATED_FIELD])
-

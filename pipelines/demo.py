@@ -165,4 +165,3 @@ def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path
         return 0 if written else 2
     finally:
         sim.stop()
-
