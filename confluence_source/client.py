@@ -46,8 +46,8 @@ from .errors import (
 from . import settings as defaults
 from .prefetch import opened_ahead, prefetched
 from .oauth import ServiceAccountAuth, service_account_auth
-from .listing_recovery import PAGE_TOO_LARGE_STATUSES, ListingRecovery, refused_single_item
-from .paginators import V1NextLinkPaginator, V2CursorPaginator, page_size_of
+from .listing_recovery import ListingRecovery, recoverable, refused_single_item
+from .paginators import V1NextLinkPaginator, V2CursorPaginator
 from .tls import verify_setting
 from .file_transport import FileAnswer, FileTransport, error_body, read_body
 from .transport import (
@@ -366,7 +366,8 @@ class ConfluenceClient:
                     iterator = rest.paginate(instead, params={}, paginator=paginator, data_selector=_RESULTS,
                                              verify=self._verify)
                     continue
-                if response is not None and refused_single_item(response.url, response.status_code):
+                if (response is not None and recovery.recovering
+                        and refused_single_item(response.url, response.status_code)):
                     purpose = f"{purpose}, also one item per page (an item there cannot be read)"
                 self._raise_for(response, purpose, params)
                 raise  # pragma: no cover - _raise_for always raises for error statuses
@@ -401,7 +402,7 @@ class ConfluenceClient:
             return None
         sent = response.history[0].url if response.history else response.url
         status = response.status_code
-        if not self.on_site(sent) or status not in PAGE_TOO_LARGE_STATUSES or page_size_of(sent) is None:
+        if not self.on_site(sent) or not recoverable(sent, status):
             return None
         if not recovery.recovering and not self._site_answers(purpose):
             return None

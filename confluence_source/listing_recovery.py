@@ -81,6 +81,13 @@ class ListingRecovery:
         return (_with_query(next_url, restored) if next_url and restored else None), False
 
 
+def recoverable(sent_url: str, status: int) -> bool:
+    """Whether asking differently could get past this refusal: a smaller page, or one item without its body."""
+    limit = page_size_of(sent_url)
+    return (status in PAGE_TOO_LARGE_STATUSES and limit is not None
+            and (limit > 1 or _without_bodies(sent_url) is not None))
+
+
 def refused_single_item(sent_url: str, status: int) -> bool:
     """Whether a refusal came for one item alone: the listing cannot get past that place."""
     return status in PAGE_TOO_LARGE_STATUSES and page_size_of(sent_url) == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_failed_job_attempts()
         quiet_transport_warnings()
     unset_blank_setting_variables()
+    environment = dict(os.environ)  # as given: settings behind the pipeline name are refused below, not just hidden
     for name in hide_shortened_source_variables(SETTING_NAMES, args.pipeline_name):
         print(f"warning: ignored the environment variable {name}: settings are read as SOURCES__CONFLUENCE__<NAME> "
               f"and DESTINATION__ELASTICSEARCH__<NAME>", file=sys.stderr)
@@ -183,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         with signals.intercepted_signals():
             unknown = [] if args.demo else find_unknown_settings(  # the demo reads none of the user's settings
                 {("sources", "confluence"): SETTING_NAMES, ("destination", "elasticsearch"): DESTINATION_SETTINGS},
-                args.pipeline_name, dlt.config.config_providers)
+                args.pipeline_name, dlt.config.config_providers, environment)
             if unknown:
                 print(f"error: {describe_unknown_settings(unknown)}", file=sys.stderr)
                 return EXIT_CONFIG

@@ -12,7 +12,8 @@ dlt also falls back from `SOURCES__CONFLUENCE__USERNAME` to `SOURCES__USERNAME` 
 the settings files. The source's setting names are common words: `USERNAME` is set on every Windows machine and
 many desktops, `PASSWORD` or `SPACES` may belong to another tool, and a stray `SPACES` once meant deleting every
 other space from the index. So those shortened forms are hidden from dlt for the run, and so are settings given
-behind the pipeline name (`CONFLUENCE_TO_ES__DESTINATION__...`), which only part of the run would see.
+behind the pipeline name (`CONFLUENCE_TO_ES__DESTINATION__...`), which only part of the run would see (the command
+line then refuses the run: `unknown_settings.py`).
 """
 
 from __future__ import annotations

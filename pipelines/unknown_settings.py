@@ -4,11 +4,12 @@ dlt reads the settings it is asked for and never looks at the rest, so a misspel
 connector that is worse than a typo elsewhere: `space = "ENG"` (for `spaces`) leaves `spaces` at its default, every
 space the account can see, and the next run after the typo is fixed deletes all the other spaces from the index. A
 misspelt secret (`api_tokn`) would fail less harmfully, but with a message about a missing setting the user believes
-they gave. So keys under `[sources.confluence]` and `[destination.elasticsearch]` (also behind the pipeline name) and
-`SOURCES__CONFLUENCE__*` / `DESTINATION__ELASTICSEARCH__*` variables must name a setting. Tables nested in those
-sections, and variables with a deeper path, belong to dlt's own per-resource settings and are left alone. Settings
-behind the pipeline name (`[confluence_to_es.sources.confluence]`) are refused too: dlt would give them to the load
-alone, while the source and the run's own requests to Elasticsearch went by the others.
+they gave. So keys under `[sources.confluence]` and `[destination.elasticsearch]` and `SOURCES__CONFLUENCE__*` /
+`DESTINATION__ELASTICSEARCH__*` variables must name a setting, and the variables must be written in upper case (dlt
+looks up no other). Tables nested in those sections, and variables with a deeper path, belong to dlt's own
+per-resource settings and are left alone. Settings behind the pipeline name (`[confluence_to_es.sources.confluence]`,
+`CONFLUENCE_TO_ES__SOURCES__CONFLUENCE__*`) are refused too: dlt would give them to the load alone, while the source
+and the run's own requests to Elasticsearch went by the others.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def find_unknown_settings(sections: Mapping[tuple[str, str], Collection[str]], p
                                for key, value in table.items()
                                if str(key) not in known and not isinstance(value, Mapping))
             # dlt reads these for the load only: the source, and the run's own requests to Elasticsearch (index,
-            # watermarks, deletions), would go by other values (the environment's form is hidden likewise)
+            # watermarks, deletions), would go by other values (the environment's form is refused below)
             scoped, _ = provider.get_value(name, dict, pipeline_name, kind)  # type: ignore[arg-type]
             if isinstance(scoped, Mapping):
                 unknown.extend(UnknownSetting(f"{pipeline_name}.{kind}.{name}.{key}", provider.name,
@@ -54,9 +55,19 @@ def find_unknown_settings(sections: Mapping[tuple[str, str], Collection[str]], p
                                               "of the run reads it")
                                for key, value in scoped.items() if not isinstance(value, Mapping))
         prefix = f"{kind}__{name}__".upper()
+        behind_prefix = f"{pipeline_name}__{prefix}".upper()
         for variable in sorted(environment):
-            rest = variable[len(prefix):] if variable.startswith(prefix) else ""
-            if rest and "__" not in rest and rest.lower() not in known:
+            upper = variable.upper()
+            if upper.startswith(behind_prefix) and "__" not in upper[len(behind_prefix):]:
+                unknown.append(UnknownSetting(variable, "the environment", f"set {prefix}{upper[len(behind_prefix):]} "
+                                              "instead: behind the pipeline name only part of the run reads it"))
+                continue
+            rest = upper[len(prefix):] if upper.startswith(prefix) else ""
+            if not rest or "__" in rest:
+                continue
+            if variable != upper:  # dlt looks variables up in upper case only
+                unknown.append(UnknownSetting(variable, "the environment", f"write it {upper}"))
+            elif rest.lower() not in known:
                 unknown.append(UnknownSetting(variable, "the environment", _did_you_mean(rest.lower(), known)))
     return unknown
 

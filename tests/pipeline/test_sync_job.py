@@ -1383,13 +1383,27 @@ def test_shortened_setting_variables_meant_for_something_else_do_not_reach_the_s
         secrets=f'[sources.confluence]\nusername = "{credentials["username"]}"\n'
                 f'password = "{credentials["password"]}"\n',
         variables={"USERNAME": "somebody-else", "PASSWORD": "not-for-confluence", "SPACES": keys[1],
-                   "SOURCES__SPACES": keys[1], f"{harness.pipeline_name.upper()}__SPACES": keys[1],
-                   f"{harness.pipeline_name.upper()}__DESTINATION__ELASTICSEARCH__ES_INDEX": "seen-by-the-load-only"})
+                   "SOURCES__SPACES": keys[1], f"{harness.pipeline_name.upper()}__SPACES": keys[1]})
     assert result.returncode == 0, result.stderr[-2000:]
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ignored")]
-    assert len(warnings) == 3 and "SOURCES__SPACES" in warnings[2], result.stderr
-    assert not harness.es.indices.exists(index="seen-by-the-load-only")
+    assert len(warnings) == 2 and "SOURCES__SPACES" in warnings[1], result.stderr
     assert {doc["space_key"] for doc in harness.docs().values()} == {keys[0]}
+
+
+def test_a_setting_variable_behind_the_pipeline_name_stops_the_run(tmp_path):
+    """dlt would give it to the load alone: documents in one index, watermarks and deletions in another."""
+    variable = "CONFLUENCE_TO_ES__DESTINATION__ELASTICSEARCH__ES_INDEX"
+    result = run_cli_in(
+        tmp_path, [],
+        config='[destination.elasticsearch]\nes_hosts = "http://127.0.0.1:1"\n'
+               '[sources.confluence]\ndata_source = "Confluence Cloud"\nconfluence_url = "http://127.0.0.1:1/wiki"\n',
+        secrets='[sources.confluence]\naccount_email = "a@example.com"\napi_token = "t"\n',
+        variables={variable: "seen-by-the-load-only"})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.splitlines()[-1] == (
+        f"error: a setting the run does not read: {variable} in the environment (set "
+        "DESTINATION__ELASTICSEARCH__ES_INDEX instead: behind the pipeline name only part of the run reads it); fix or "
+        "remove it (the README lists the settings)")
 
 
 def test_a_misspelt_setting_stops_the_run_before_anything_is_read(tmp_path):

@@ -27,7 +27,8 @@ def test_misspelt_keys_and_variables_are_found_with_the_name_they_were_meant_to_
         secrets='[sources.confluence]\napi_tokn = "never shown"\n')
     environment = {"SOURCES__CONFLUENCE__SPACES": "*", "SOURCES__CONFLUENCE__ZZZ": "1",
                    "SOURCES__CONFLUENCE__PAGES__LIMIT": "5", "DESTINATION__ELASTICSEARCH__ES_INDX": "docs",
-                   "SOURCES__OTHER__X": "1", "SPACE": "x"}
+                   "SOURCES__OTHER__X": "1", "SPACE": "x", "SOURCES__CONFLUENCE__retry_count": "2",
+                   "JOB_A__DESTINATION__ELASTICSEARCH__ES_INDEX": "elsewhere", "JOB_A__SPACES": "left to the hider"}
     found = find_unknown_settings(SECTIONS, "job_a", providers, environment)
     behind = "put it under [sources.confluence]: behind the pipeline name only part of the run reads it"
     assert {(item.name, item.found_in, item.hint) for item in found} == {
@@ -38,6 +39,9 @@ def test_misspelt_keys_and_variables_are_found_with_the_name_they_were_meant_to_
         ("SOURCES__CONFLUENCE__ZZZ", "the environment", None),
         ("destination.elasticsearch.es_host", "config.toml", "did you mean es_hosts?"),
         ("DESTINATION__ELASTICSEARCH__ES_INDX", "the environment", "did you mean es_index?"),
+        ("SOURCES__CONFLUENCE__retry_count", "the environment", "write it SOURCES__CONFLUENCE__RETRY_COUNT"),
+        ("JOB_A__DESTINATION__ELASTICSEARCH__ES_INDEX", "the environment",
+         "set DESTINATION__ELASTICSEARCH__ES_INDEX instead: behind the pipeline name only part of the run reads it"),
     }
     assert "never shown" not in describe_unknown_settings(found)
     assert find_unknown_settings(SECTIONS, "job_b", providers_for(tmp_path, "", ""), {}) == []

@@ -99,3 +99,15 @@ def test_the_listing_reads_on_at_its_own_size_after_a_large_item(caplog: Any) ->
                   for item in page.items]
     assert listed == [str(number) for number in range(40)]
     assert sizes[-3:] == [8, 8, 8] and 8 in sizes[sizes.index(1):]
+
+
+def test_a_one_item_query_without_bodies_fails_as_it_is_without_asking_the_site_again() -> None:
+    """Counts and checks ask for one item: nothing smaller to ask for, so no probe and no talk of an unreadable item."""
+    client = make_client(retry_count=0)
+    with requests_mock.Mocker() as mock:
+        mock.get(V1 + "/content/search", status_code=500)
+        mock.get(V1 + "/user/current", json={"accountId": "a"})
+        with pytest.raises(ConfluenceRequestError) as failed:
+            list(client.pages(V1 + "/content/search", {"limit": 1, "cql": "type = page"}, purpose="counting"))
+        assert not [request for request in mock.request_history if request.path.endswith("/user/current")]
+    assert "one item" not in str(failed.value)
