@@ -119,7 +119,7 @@ class AttachmentTextReader:
     def __init__(self, client: ConfluenceClient) -> None:
         self.client = client
         self.enabled = client.config.extract_attachment_content
-        self.workers = max(1, min(client.config.concurrent_downloads, defaults.MAX_DOWNLOAD_THREADS))
+        self.workers = client.config.concurrent_downloads  # at most MAX_DOWNLOAD_THREADS (settings check it)
         self.outcomes: Counter[str] = Counter()  # every file since this reader was opened
         self._reported: Counter[str] = Counter()  # what `finish` has logged so far
         self._budget = ByteBudget(defaults.DOWNLOAD_BUFFER_BYTES)

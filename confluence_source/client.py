@@ -113,7 +113,7 @@ class ConfluenceClient:
             verify_setting(config.ssl_enabled, config.ssl_ca,
                            tuple(urlsplit(url).hostname or "" for url in (config.site_url, config.api_gateway,
                                                                           config.auth.token_url) if url)))
-        self._http = self._transport(self.stats, pool_size=max(10, min(config.concurrent_downloads, 100)))
+        self._http = self._transport(self.stats, pool_size=max(10, config.concurrent_downloads))
         # a service account's token requests get a transport of their own: Atlassian's token endpoint is not the
         # site, and its answers neither pace nor count as the site's
         self._auth = _auth_for(config, lambda: self._transport(self.token_stats, pool_size=2, pacer=new_pacer(),
@@ -129,7 +129,7 @@ class ConfluenceClient:
             timeout=config.request_timeout,
             retry_count=config.retry_count,
             backoff=BackoffWithJitter(config.backoff_seconds, config.max_retry_delay, self._pacer),
-            pool_size=max(1, min(config.concurrent_downloads, defaults.MAX_DOWNLOAD_THREADS)),
+            pool_size=config.concurrent_downloads,  # 1 to MAX_DOWNLOAD_THREADS (settings check it)
             stats=self.file_stats,
             pacer=self._pacer,
         )

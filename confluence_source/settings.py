@@ -132,7 +132,7 @@ DOWNLOAD_BUFFER_BYTES: Final = 64 * 1024 * 1024
 # Characters of text kept per file (about 60 pages of a book). Documents travel in batches of 250 through dlt and the
 # sink, so this bounds what a batch of attachments holds in memory (~50 MB of text at most).
 MAX_EXTRACTED_CHARS: Final = 200_000
-# Download threads at most, whatever `concurrent_downloads` says (the size of the connection pool).
+# The largest `concurrent_downloads` accepted: download threads, and the size of their connection pool.
 MAX_DOWNLOAD_THREADS: Final = 100
 # One file's extraction is abandoned after this long (the file is indexed without its text).
 EXTRACTION_TIMEOUT_SECONDS: Final = 60
