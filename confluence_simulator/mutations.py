@@ -212,16 +212,19 @@ class Mutations:
     trash_attachment = trash
 
     def restore(self, *, content_id: int) -> Content:
-        """Bring a trashed (or archived) item back to current; a page returns under its old parent if it exists."""
+        """Bring a trashed (or archived) item back to current. A page or folder returns under its old parent when that
+        is still there; one whose parent was purged or is in the trash too returns at the top of its space, as in
+        Confluence (a current page never sits below a trashed one)."""
         with self.site.lock:
             item = self._get(content_id)
             if item.status not in ("trashed", "archived"):
                 raise MutationError(f"content {content_id} is {item.status}; only trashed or archived content can be restored")
-            if item.type == "page" and item.parent_id is not None:
+            if item.type in _TREE and item.parent_id is not None:
                 parent = self.site.content.get(item.parent_id)
-                if parent is None:
+                if parent is None or parent.status == "trashed":
                     old_parent_id = item.parent_id
                     item.parent_id = None
+                    item.position = self._next_position(item.space_id, None)
                     self.site.reindex(item, item.space_id, old_parent_id)
             if item.type in ("comment", "attachment"):
                 container = self.site.content.get(item.parent_id or -1)

@@ -169,6 +169,19 @@ def test_trash_restore_and_purge_a_page(site: Site, mutations: Mutations) -> Non
     assert_indexes_consistent(site)
 
 
+def test_a_page_restored_while_its_parent_is_in_the_trash_returns_at_the_top_of_its_space(
+        site: Site, mutations: Mutations) -> None:
+    page = current_page(site, with_children=True)
+    child = site.content[site.child_ids(page.id, "page")[0]]
+    mutations.trash(content_id=page.id, with_descendants=True)
+    mutations.restore(content_id=child.id)
+    assert child.status == "current" and child.parent_id is None
+    assert child.id not in site.child_ids(page.id, "page")
+    mutations.restore(content_id=page.id)
+    assert page.parent_id is None or site.content[page.parent_id].status == "current"
+    assert_indexes_consistent(site)
+
+
 def test_purge_needs_the_trash_first(mutations: Mutations, site: Site) -> None:
     page = current_page(site)
     with pytest.raises(MutationError):
