@@ -564,7 +564,9 @@ class ConfluenceClient:
             return ConfluenceConnectionError(
                 f"Could not connect to Confluence at {site} ({reason}); check {setting(address)}{https_hint}"
             )
-        if isinstance(error, TruncatedResponseError):
+        if isinstance(error, (TruncatedResponseError, requests.exceptions.ChunkedEncodingError,
+                              requests.exceptions.ContentDecodingError)):
+            # answers cut off mid-body, as a JSON body that does not parse or a chunked one that ends early
             return ConfluenceRequestError(
                 f"Confluence kept sending incomplete answers while {purpose}, also after "
                 f"{self.config.retry_count} retries ({setting('retry_count')})"

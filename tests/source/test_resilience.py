@@ -95,6 +95,18 @@ def test_failures_that_do_not_heal_stop_the_read(fresh_sim: Simulator) -> None:
             pass
 
 
+def test_answers_cut_off_every_time_stop_the_read_saying_so(fresh_sim: Simulator) -> None:
+    """A body cut short is retried like any transient failure; where it lasts, the message says what happened (not
+    the name of the library's exception), whether the cut came inside a JSON body or inside a chunked one."""
+    endpoint = listing_endpoints(fresh_sim)[0]
+    fresh_sim.faults.add(FaultRule(kind=FaultKind.TRUNCATED_BODY, endpoint=endpoint))
+    reader = open_reader(settings_for(fresh_sim, retry_count=1))
+    with pytest.raises(ConfluenceRequestError,
+                       match=r"kept sending incomplete answers while .*1 retries \(sources\.confluence\.retry_count\)"):
+        for _ in reader.iter_content("page", reader.plan()):
+            pass
+
+
 def body_listing_endpoint(sim: Simulator) -> str:
     """The listing that carries page bodies: Cloud's per-space pages, Data Center's content scan."""
     return "v2.spaces.pages" if sim.config.flavour == "cloud" else "v1.content.scan"
