@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import logging
 import threading
 from collections import deque
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 import dlt
 from dlt.common.configuration import with_config
@@ -35,7 +36,7 @@ from . import settings as defaults
 from .config import ConfluenceSettings, build_settings
 from .connection import open_reader
 from .body_conversion import default_workers
-from .documents import COLUMNS_BY_TYPE, PENDING_BODY, finish_body
+from .documents import COLUMNS_BY_TYPE, PENDING_BODY, doc_id, finish_body
 from .errors import (
     ConfluenceAuthError,
     ConfluenceConfigError,
@@ -71,6 +72,8 @@ __all__ = [
     "confluence_settings",
     "open_reader",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
 MAX_DOCUMENTS_CONVERTING = 600
@@ -171,6 +174,7 @@ def confluence(
     reader: Optional[ConfluenceReader] = None,
     indexed: Optional[IndexedOutlines] = None,
     body_workers: Optional[int] = 0,
+    to_read: Optional[Dict[str, Dict[str, str]]] = None,
 ) -> Iterable[DltResource]:
     """Spaces, pages, blog posts, comments and attachments of a Confluence site as search documents.
 
@@ -186,6 +190,9 @@ def confluence(
             pages and renamed ancestors, none of which moves `lastmodified` (see `structure.py`).
         body_workers: processes converting bodies during full reads (None: one per core, up to four; 0: none).
             With workers the caller must call `reader.stop_workers()` once extraction is over.
+        to_read: type -> Confluence id -> space key of items to read besides the change windows (what the last
+            run's deletion check found missing from the index: a comment or file restored from the trash on its
+            own gets no new version, so no change window brings it back). Spaces read in full leave it out.
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:
@@ -216,7 +223,7 @@ def confluence(
                 primary_key="id",
                 write_disposition="merge",
                 columns=COLUMNS_BY_TYPE[doc_type],
-            )(reader, plan, doc_type, space_emitter, structure)
+            )(reader, plan, doc_type, space_emitter, structure, (to_read or {}).get(doc_type, {}))
         )
     if plan.full_scopes and body_workers != 0:
         # a full read converts thousands of bodies: share them out (the caller stops the workers after extract)
@@ -234,9 +241,10 @@ def _content_rows(
     doc_type: str,
     space_emitter: "_SpaceEmitter",
     structure: Optional[StructureCheck],
+    carried: Mapping[str, str],
 ) -> Iterator[Any]:
     try:
-        yield from _read_rows(reader, plan, doc_type, space_emitter, structure)
+        yield from _read_rows(reader, plan, doc_type, space_emitter, structure, carried)
     finally:
         if doc_type == "attachment":
             reader.attachment_text.finish()  # the download threads are not needed by the other resources
@@ -248,9 +256,12 @@ def _read_rows(
     doc_type: str,
     space_emitter: "_SpaceEmitter",
     structure: Optional[StructureCheck],
+    carried: Mapping[str, str],
 ) -> Iterator[Any]:
     checking = structure is not None and bool(structure.scopes)
     retrying = doc_type == "attachment" and bool(plan.changed_scopes)
+    changed_spaces = {scope.key for scope in plan.changed_scopes if scope.kind == "space"}
+    carried = {confluence_id: key for confluence_id, key in carried.items() if key in changed_spaces}
     already_read: set[str] = set()
     reading: Iterator[tuple[str, dict[str, Any]]] = reader.iter_content(doc_type, plan)
     if structure is not None and checking:
@@ -258,6 +269,8 @@ def _read_rows(
         reading = itertools.chain(reading, structure.reread(doc_type, already_read))
     if retrying:
         reading = itertools.chain(reading, _attachments_without_text(reader, plan, already_read))
+    if carried:
+        reading = itertools.chain(reading, _carried_over(reader, doc_type, carried, already_read))
     converting: deque[dict[str, Any]] = deque()  # documents whose bodies (or files' text) are still pending
     max_pending = MAX_ATTACHMENTS_PENDING if doc_type == "attachment" else MAX_DOCUMENTS_CONVERTING
     ready: list[dict[str, Any]] = []  # handed to dlt as lists: one pass through its pipe per list, not per row
@@ -265,7 +278,7 @@ def _read_rows(
         space_row = space_emitter.for_rule_document(scope_key, document)
         if space_row is not None:
             yield dlt.mark.with_table_name(space_row, "spaces")
-        if checking or retrying:
+        if checking or retrying or carried:
             already_read.add(document["id"])
         if PENDING_BODY not in document and not converting:
             ready.append(document)
@@ -281,6 +294,17 @@ def _read_rows(
     ready.extend(finish_body(document) for document in converting)
     if ready:
         yield ready
+
+
+def _carried_over(reader: ConfluenceReader, doc_type: str, carried: Mapping[str, str],
+                  already_read: set[str]) -> Iterator[Any]:
+    """The items the last run found missing from the index (Confluence id -> space key), less what this run has
+    read already (a generator: it runs after the other reads of this type). Those gone since are not returned."""
+    wanted = {confluence_id: key for confluence_id, key in carried.items()
+              if doc_id(doc_type, confluence_id) not in already_read}
+    if wanted:
+        logger.info("Reading %d %s(s) the last run found missing from the index", len(wanted), doc_type)
+        yield from reader.read_ids(doc_type, wanted)
 
 
 def _attachments_without_text(reader: ConfluenceReader, plan: SyncPlan, already_read: set[str]) -> Iterator[Any]:

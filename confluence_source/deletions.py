@@ -11,6 +11,10 @@ the facts allow:
   check narrow down (per type, then halving the spaces), and only scopes whose counts still differ are listed, id by
   id, without bodies. A run without deletions costs one request.
 
+A comment or file restored from the trash on its own breaks that containment (it gets no new version, so no change
+window reads it): the count then shows one more than the index holds, and the listing that follows names it. Such
+items are noted in the plan (`unindexed`) for the next run to read.
+
 This runs only after the content load succeeded, and every listing raises on failure or truncation, so a failed or
 partial read of Confluence can never delete anything. A guard refuses to delete more than a configurable share of
 a space in one run unless the user explicitly allows it.
@@ -81,6 +85,12 @@ class DeletionPlan:
     refused: list[RefusedSpace] = field(default_factory=list)
     listed_scopes: list[tuple[str, str]] = field(default_factory=list)
     short_listings: list[ShortListing] = field(default_factory=list)
+    # type -> Confluence id -> space key: items a scope's id listing showed that the index does not hold and this run
+    # did not read (a comment or file restored from the trash on its own, which no change window brings back)
+    unindexed: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+
+    def unindexed_count(self) -> int:
+        return sum(len(items) for items in self.unindexed.values())
 
     def refusal_message(self, flag: str = "--allow-mass-delete") -> str:
         parts = [f"{r.space_key}: {r.would_delete} of {r.indexed} documents" for r in self.refused]
@@ -143,13 +153,13 @@ def plan_deletions(
     to_list = (_scopes_with_other_counts(unsettled, indexed_counts, count_total, known_counts) if all_seen_indexed
                else unsettled)
     for space_key, doc_type in to_list:
-        if indexed_counts.get((space_key, doc_type), 0) == 0:
-            continue  # nothing indexed there, so nothing to delete
+        if indexed_counts.get((space_key, doc_type), 0) == 0 and not all_seen_indexed:
+            continue  # nothing indexed there, so nothing to delete (and its count was not asked: maybe nothing to read)
         current = set(iter_current_ids(space_key, doc_type))
         plan.listed_scopes.append((space_key, doc_type))
-        left_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        _collect(indexed, space_key, doc_type, current, left_out)
-        doomed = [doc_id for doc_id, _ in left_out[space_key]]
+        held = [doc_id for doc_id, _, _ in indexed.ids(space_key=space_key, doc_types=[doc_type])]
+        doomed = [doc_id for doc_id in held if doc_id not in current]  # in the index's order
+        _note_unindexed(plan, space_key, doc_type, current.difference(held, ledger.ids(space_key, doc_type)))
         if doomed and confirm_gone is not None:
             gone = confirm_gone(space_key, doc_type, doomed)
             doomed = [doc_id for doc_id in doomed if doc_id in gone]
@@ -200,6 +210,15 @@ def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates:
         logger.warning("Kept %d %s document(s) of space %s: Confluence counts %d there, but its listing returned %d; "
                        "the next run checks again (where this lasts, a run with --allow-mass-delete deletes them)",
                        len(doomed), doc_type, space_key, counted, listed_count)
+
+
+def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, document_ids: Iterable[str]) -> None:
+    """Note listed items that are missing from the index, for the next run to read. What this run read and the
+    index still lacks (refused by Elasticsearch, dead-lettered) is left out by the caller: reading it again would
+    not change that. Items created after this run's read are noted too; the next run's change window brings them
+    anyway, and it does not read anything twice."""
+    for document_id in sorted(document_ids):
+        plan.unindexed[doc_type][document_id.split("-", 1)[1]] = space_key
 
 
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],

@@ -37,6 +37,8 @@ STATE_MAPPING: dict[str, Any] = {
         "last_run": {"type": "object", "enabled": False},
         # space key -> the space's name when the state was saved (a rename is then read in full)
         "space_names": {"type": "object", "enabled": False},
+        # type -> Confluence id -> space key: items the deletion check found missing from the index, for the next run
+        "to_read": {"type": "object", "enabled": False},
     },
 }
 
@@ -48,6 +50,15 @@ def state_index_name(content_index: str) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _items_by_type(value: Any) -> dict[str, dict[str, str]]:
+    """`to_read` as saved (type -> Confluence id -> space key), leaving out anything of another shape: a state
+    document is data from outside the run, which a hand edit or an older version may have left otherwise."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(doc_type): {str(item): str(scope) for item, scope in items.items() if isinstance(scope, str)}
+            for doc_type, items in value.items() if isinstance(items, dict)}
 
 
 class CompactIds:
@@ -124,6 +135,8 @@ class SyncState:
     updated_at: str | None = None
     last_run: dict[str, Any] = field(default_factory=dict)
     space_names: dict[str, str] = field(default_factory=dict)
+    # type -> Confluence id -> space key: found missing from the index by the last run, read by the next
+    to_read: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,10 +171,12 @@ class WatermarkStore:
             updated_at=source.get("updated_at"),
             last_run=dict(source.get("last_run") or {}),
             space_names=dict(source.get("space_names") or {}),
+            to_read=_items_by_type(source.get("to_read")),
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
-             space_names: Mapping[str, str] | None = None) -> None:
+             space_names: Mapping[str, str] | None = None,
+             to_read: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         self.client.index(
@@ -174,6 +189,7 @@ class WatermarkStore:
                 "watermarks": watermarks,
                 "last_run": last_run,
                 "space_names": dict(space_names or {}),
+                "to_read": {doc_type: dict(items) for doc_type, items in (to_read or {}).items() if items},
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )

@@ -29,6 +29,9 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
         where = ", ".join(f"{short['doc_type']}s of {short['space_key']}" for short in summary.short_listings)
         print(f"  {'kept':<12} {kept:>8} ({where}: listed fewer than Confluence counts; checked again next run, "
               "--allow-mass-delete deletes them)")
+    if summary.missing_from_index:
+        print(f"  {'missing':<12} {summary.missing_from_index:>8} (listed by Confluence, not in the index: restored "
+              "from the trash or created during the run; the next run reads them)")
     if summary.left_to_other_pipelines:
         spaces = sum(len(keys) for keys in summary.left_to_other_pipelines.values())
         owners = ", ".join(sorted(summary.left_to_other_pipelines))

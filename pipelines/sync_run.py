@@ -44,6 +44,8 @@ PACKAGE_TARGET_KEY = "package_target"
 # Bytes read from Confluence from which the garbage of the extract step is worth two full collections (medium and
 # large full reads are 30 MB and more; an incremental run with nothing to do reads about a tenth of that).
 RELEASE_MEMORY_AFTER_BYTES = 24 * 1024 * 1024
+# Items found missing from the index that the state carries to the next run (see `items_for_next_run`).
+MAX_ITEMS_FOR_NEXT_RUN = 5000
 
 
 @dataclass
@@ -77,6 +79,8 @@ class SyncSummary:
     refusal_message: str = ""
     # scopes whose id listing came back shorter than Confluence's count: their deletions wait for the next run
     short_listings: list[dict[str, Any]] = field(default_factory=list)
+    # items Confluence lists that the index lacks (e.g. restored from the trash on their own): the next run reads them
+    missing_from_index: int = 0
     # other pipeline -> the spaces of its that this run did not sync and left in the index
     left_to_other_pipelines: dict[str, list[str]] = field(default_factory=dict)
     index: str = ""
@@ -100,6 +104,7 @@ class SyncSummary:
             "cpu_seconds": self.cpu_seconds,
             "refused_deletions": self.refused_deletions,
             "short_listings": self.short_listings,
+            "missing_from_index": self.missing_from_index,
             "left_to_other_pipelines": self.left_to_other_pipelines,
             "index": self.index,
             "site_url": self.site_url,
@@ -182,7 +187,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     clock.lap("load")  # the package an earlier run left between its extract and its load, if any
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
-                        indexed=indexed, body_workers=None)
+                        indexed=indexed, body_workers=None, to_read=None if options.full_refresh else state.to_read)
     plan = reader.plan_in_use
     assert plan is not None, "the source plans the run when it is created"
     clock.lap("preflight")
@@ -199,7 +204,12 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     load_ids = list(load_info.loads_ids)
     rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
-    if space_scopes and not settings.advanced_rules:
+    to_read: dict[str, dict[str, str]] = {}
+    if not reader.state.all_spaces and not settings.advanced_rules:
+        # more likely an account that lost its permissions than a site without spaces: keep the index as it is
+        logger.warning("The account sees no space at all on %s: nothing was read, and nothing is deleted (check the "
+                       "account's space permissions)", settings.site_url)
+    elif not settings.advanced_rules:
         # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
         # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
         others = call_with_backoff(store.other_pipelines, es_retries, "reading the sync state")
@@ -220,6 +230,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
+        to_read = items_for_next_run(deletion_plan)
+        summary.missing_from_index = deletion_plan.unindexed_count()
         rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
 
     summary.failed = rejected
@@ -240,6 +252,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},
         last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
         space_names={space.key: space.name for space in reader.state.selected},
+        to_read=to_read,
     ), es_retries, "saving the watermarks")
     return summary
 
@@ -346,6 +359,26 @@ def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSum
         summary.refused_deletions = [vars(refused) for refused in plan.refused]
         summary.refusal_message = plan.refusal_message()
     return load_ids
+
+
+def items_for_next_run(plan: DeletionPlan) -> dict[str, dict[str, str]]:
+    """What the deletion check found in Confluence but not in the index (see `DeletionPlan.unindexed`), for the next
+    run to read, at most MAX_ITEMS_FOR_NEXT_RUN of them: the state document is read and written whole by every run."""
+    kept: dict[str, dict[str, str]] = {}
+    room = MAX_ITEMS_FOR_NEXT_RUN
+    for doc_type, items in sorted(plan.unindexed.items()):
+        chosen = dict(sorted(items.items())[:room])
+        if chosen:
+            kept[doc_type] = chosen
+        room -= len(chosen)
+    if plan.unindexed_count() > MAX_ITEMS_FOR_NEXT_RUN:
+        logger.warning("Confluence lists %d items the index does not hold (restored from the trash, or created "
+                       "during this run); the next run reads %d of them, and a run with --full-refresh all",
+                       plan.unindexed_count(), MAX_ITEMS_FOR_NEXT_RUN)
+    elif kept:
+        logger.info("Confluence lists %d item(s) the index does not hold (restored from the trash, or created during "
+                    "this run): the next run reads them", plan.unindexed_count())
+    return kept
 
 
 def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

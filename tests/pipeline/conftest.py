@@ -132,9 +132,16 @@ def make_harness(es: Elasticsearch, es_url: str, tmp_path: Path, monkeypatch: py
                  ) -> Iterator[Any]:
     """Factory: `make_harness("cloud")` starts a simulator and configures the job for a fresh index."""
     started: list[SyncHarness] = []
+    simulators: list[Simulator] = []
 
-    def make(flavour: str, dataset: DatasetSpec = SMALL_DATASET, spaces: str = "*") -> SyncHarness:
-        sim = Simulator.start(SimulatorConfig(flavour=flavour, dataset=dataset, port=0, prewarm=False))
+    def make(flavour: str, dataset: DatasetSpec = SMALL_DATASET, spaces: str = "*",
+             reading: SyncHarness | None = None) -> SyncHarness:
+        """`reading`: a harness whose simulator this one reads too (into its own index and dlt folder)."""
+        if reading is not None:
+            sim = reading.sim
+        else:
+            sim = Simulator.start(SimulatorConfig(flavour=flavour, dataset=dataset, port=0, prewarm=False))
+            simulators.append(sim)
         if flavour == "cloud":
             _CLOUD_SITES.add(id(sim.site))
         name = unique_name("e2e")
@@ -145,8 +152,9 @@ def make_harness(es: Elasticsearch, es_url: str, tmp_path: Path, monkeypatch: py
         return harness
 
     yield make
+    for sim in simulators:
+        sim.stop()
+        _CLOUD_SITES.discard(id(sim.site))
     for harness in started:
-        harness.sim.stop()
-        _CLOUD_SITES.discard(id(harness.sim.site))
         for index in (harness.index, f"{harness.index}-sync-state", f"{harness.index}-errors"):
             es.options(ignore_status=404).indices.delete(index=index)

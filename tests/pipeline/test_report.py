@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from confluence_source.deletions import DeletionPlan
+from pipelines import sync_run
 from pipelines.report import print_summary
-from pipelines.sync_run import SyncSummary
+from pipelines.sync_run import SyncSummary, items_for_next_run
 
 
 def test_documents_kept_after_a_short_listing_are_counted_and_placed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,3 +35,25 @@ def test_oauth_token_requests_have_their_own_line_only_for_a_service_account(
     print_summary(SyncSummary(mode="full", requests=40))
     lines = [line for line in capsys.readouterr().out.splitlines() if "OAuth" in line]
     assert lines == ["  OAuth tokens        2 requested"]
+
+
+def test_items_missing_from_the_index_are_counted_for_the_next_run(capsys: pytest.CaptureFixture[str]) -> None:
+    print_summary(SyncSummary(mode="incremental", missing_from_index=2))
+    print_summary(SyncSummary(mode="incremental"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "missing" in line]
+    assert lines == ["  missing             2 (listed by Confluence, not in the index: restored from the trash or "
+                     "created during the run; the next run reads them)"]
+
+
+def test_the_items_carried_to_the_next_run_are_bounded(monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The state document is read and written whole by every run: a flood of missing items (a space restored
+    from the trash while a full refresh ran) is carried in part, and the rest left to a full refresh."""
+    monkeypatch.setattr(sync_run, "MAX_ITEMS_FOR_NEXT_RUN", 3)
+    plan = DeletionPlan()
+    plan.unindexed["comment"].update({"11": "ENG", "12": "ENG"})
+    plan.unindexed["attachment"].update({"att1": "ENG", "att2": "OPS"})
+    kept = items_for_next_run(plan)
+    assert kept == {"attachment": {"att1": "ENG", "att2": "OPS"}, "comment": {"11": "ENG"}}
+    assert "reads 3 of them, and a run with --full-refresh all" in caplog.text
+    assert items_for_next_run(DeletionPlan()) == {}

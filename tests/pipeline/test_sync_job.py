@@ -530,6 +530,38 @@ def test_trashed_purged_archived_and_moved_away_content_leaves_the_index(make_ha
     assert summary.deleted >= len(gone)
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_comment_and_a_file_restored_on_their_own_are_back_after_the_next_run(make_harness, flavour):
+    """Restoring a comment or a file from the trash (its page stayed) creates no version, so no change window
+    brings it back: the deletion check finds it listed but missing from the index, and the next run reads it."""
+    harness = make_harness(flavour)
+    harness.run()
+    visible = harness.visible()
+    site = harness.site
+    replied_to = {item.parent_comment_id for item in site.iter_content("comment")}
+    comment = next(item for item in site.iter_content("comment") if f"comment-{item.id}" in visible["comment"]
+                   and item.parent_comment_id is None and item.id not in replied_to)
+    file_id = sorted(visible["attachment"])[0]
+    attachment = site.content[int(file_id.split("-", 1)[1].removeprefix("att"))]
+    restored = {f"comment-{comment.id}", file_id}
+    for item in (comment, attachment):
+        harness.sim.mutations.trash(content_id=item.id)
+    assert harness.run().deleted == 2 and not restored & indexed_ids(harness)
+    for item in (comment, attachment):
+        harness.sim.mutations.restore(content_id=item.id)
+
+    found = harness.run()
+    assert found.missing_from_index == 2 and not restored & indexed_ids(harness)
+    read = harness.run()
+    assert read.documents.get("comments") == 1 and read.documents.get("attachments") == 1
+    assert read.missing_from_index == 0 and read.deleted == 0
+    docs = harness.docs()
+    assert restored <= set(docs) and set(docs) == set().union(*harness.visible().values())
+    assert docs[file_id]["content_extraction"] in ("extracted", "unsupported_type", "encrypted", "unreadable")
+    quiet = harness.run()
+    assert quiet.documents.get("comments", 0) == 0 and quiet.documents.get("attachments", 0) == 0
+
+
 FAULTS_ON_LISTINGS = {
     # The endpoint a listing that finds the deletion uses, and the fault to inject: the label and page-tree check's
     # outline listing (content search) during the read, and the deletion reconciliation's id listing after the load
@@ -588,6 +620,36 @@ def test_mass_delete_guard_keeps_a_vanished_space_until_allowed(make_harness, tm
     assert not allowed.refused_deletions
     assert not eng_ids & indexed_ids(harness)
     assert indexed_ids(harness) == set().union(*harness.visible().values())
+
+
+def test_the_last_synced_space_archived_leaves_the_index_like_any_other(make_harness):
+    """With one space left to sync (or none), the deletion check still runs: the documents of a space archived
+    under `spaces = *` meet the guard, and leave once allowed, as when other spaces are still synced."""
+    harness = make_harness("datacenter")
+    harness.run()
+    site = harness.site
+    readable = sorted(space.key for space in site.spaces.values()
+                      if space.status == "current" and site.can_read_space(site.default_user, space))
+    for key in readable:
+        harness.sim.mutations.archive_space(space_key=key)
+    summary = harness.run()
+    assert summary.refused_deletions and indexed_ids(harness)
+    harness.run(allow_mass_delete=True)
+    assert indexed_ids(harness) == set()
+
+
+def test_an_account_that_sees_no_space_at_all_deletes_nothing(make_harness, caplog):
+    """No space visible at all is more likely lost permissions than an empty site: the run warns and keeps the
+    index as it is, even where deletions are allowed."""
+    harness = make_harness("cloud")
+    harness.run()
+    before = indexed_ids(harness)
+    site = harness.site
+    for space in list(site.spaces.values()):
+        space.permissions = [permission for permission in space.permissions if permission.operation != "read"]
+    summary = harness.run(allow_mass_delete=True)
+    assert summary.deleted == 0 and indexed_ids(harness) == before
+    assert "The account sees no space at all" in caplog.text
 
 
 def test_trashing_most_of_a_space_is_refused_then_allowed(make_harness):

@@ -190,6 +190,36 @@ def test_what_a_listing_left_out_is_deleted_only_once_confirmed_gone(es: Elastic
     assert plan.by_type == {"attachment": 2}
 
 
+def test_items_listed_but_missing_from_the_index_are_noted_for_the_next_run(es: Elasticsearch, index: str) -> None:
+    """A comment restored from the trash on its own gets no new version: no change window brings it back, but the
+    count sees one more than the index holds, and the listing that follows names it. What this run read itself is
+    not noted (the index refused it: reading it again would not help), nor is anything of scopes listed for no
+    such reason."""
+    site = Site(es, index)
+    restored, refused = "comment-77", "comment-78"
+    site.confluence.current[("GAMMA", "comment")] |= {restored, refused}
+    ledger = SyncLedger()
+    ledger.saw("GAMMA", "comment", refused)
+
+    plan = site.plan(ledger=ledger)
+
+    assert plan.delete_ids == [] and plan.listed_scopes == [("GAMMA", "comment")]
+    assert plan.unindexed == {"comment": {"77": "GAMMA"}} and plan.unindexed_count() == 1
+
+
+def test_a_scope_the_index_holds_nothing_of_is_listed_when_confluence_counts_items_there(
+        es: Elasticsearch, index: str) -> None:
+    """The only file of a space restored from the trash: nothing of that scope is indexed, so nothing could be
+    deleted, but the listing is what finds the file missing."""
+    site = Site(es, index, sizes={"page": 3, "attachment": 0})
+    site.confluence.current[("BETA", "attachment")] = {"attachment-att501"}
+
+    plan = site.plan()
+
+    assert plan.listed_scopes == [("BETA", "attachment")]
+    assert plan.unindexed == {"attachment": {"att501": "BETA"}}
+
+
 def test_among_many_spaces_the_one_that_lost_documents_is_found_by_halving(es: Elasticsearch, index: str) -> None:
     """Sixteen spaces, one page gone in one of them: the spaces of the disagreeing type are halved (one half counted,
     the other's count is the rest), four counts instead of sixteen."""
