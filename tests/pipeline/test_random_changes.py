@@ -28,7 +28,9 @@ from confluence_simulator.mutations import MutationError
 
 ROUNDS = 4
 CHANGES_PER_ROUND = 7
-PAGE_LINK = re.compile(r"\]\(https?://[^)\s]+/(?:spaces/[^/)]+/pages/\d+|display)/[^)\s]*\)")
+# a link to a page by its title, in each form `body_markdown` may give it (see `comparable`)
+PAGE_LINK = re.compile(
+    r"\]\(https?://[^)\s]+/(?:spaces/[^/)\s]+/pages/\d+/|display/|pages/viewpage\.action\?)[^)\s]*\)")
 
 
 @dataclass
