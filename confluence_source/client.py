@@ -137,6 +137,9 @@ class ConfluenceClient:
         self._rest_client: RESTClient | None = None
         # Until one request has been accepted, a 403 means the credentials are not good for this site.
         self.credentials_accepted = False
+        # The last successful run of this pipeline read this very site: where it does not answer now, before any
+        # request of this run was accepted, that is an outage rather than a wrong address (set by `open_reader`).
+        self.answered_before = False
         if config.api_gateway and config.cloud_id is None:
             self.config = dataclasses.replace(config, cloud_id=self._cloud_id_of_site())
 
@@ -503,6 +506,13 @@ class ConfluenceClient:
         return (f"; {host} is a Confluence Cloud site: set {setting('data_source')} = 'Confluence Cloud' with "
                 f"{setting('account_email')} and {setting('api_token')}")
 
+    def _answered_last_run(self) -> str:
+        """The note for a site that fails before this run got an answer, but answered the last successful run."""
+        if self.credentials_accepted:
+            return ""
+        return (f"; it answered the last run at this address, so this run fails as during an outage (should the site "
+                f"have moved, set {setting(self.config.address_setting)})")
+
     def _transport_error(self, error: requests.RequestException, purpose: str,
                          site_only: bool = False) -> ConfluenceError:
         """The error for a request that got no usable answer, naming the setting that says where it went: the site
@@ -539,23 +549,23 @@ class ConfluenceClient:
                 f"The TLS certificate of {host} is not trusted ({_ssl_reason(error)}); set {setting('ssl_ca')} to the "
                 f"PEM of the CA that signed it, or {setting('ssl_enabled')} = false to skip verification"
             )
-        if isinstance(error, requests.Timeout) and self.credentials_accepted:
-            # the site answered earlier in this run: slow or gone now, not misconfigured (the run fails, exit 1)
+        if isinstance(error, requests.Timeout) and (self.credentials_accepted or self.answered_before):
+            # the site answered earlier in this run (or the last one): slow or gone now, not misconfigured (exit 1)
             return ConfluenceWentAwayError(
                 f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose}, also "
                 f"after {self.config.retry_count} retries (where it is slow rather than down, raise "
-                f"{setting('request_timeout')})"
+                f"{setting('request_timeout')}){self._answered_last_run()}"
             )
         if isinstance(error, requests.Timeout):
             return ConfluenceConnectionError(
                 f"Confluence at {site} did not answer within {self.config.request_timeout:g} s while {purpose} "
                 f"(check {setting(address)}, or raise {setting('request_timeout')})"
             )
-        if isinstance(error, requests.ConnectionError) and self.credentials_accepted:
-            # the site answered earlier in this run: it went away, no setting is wrong (the run fails, exit 1)
+        if isinstance(error, requests.ConnectionError) and (self.credentials_accepted or self.answered_before):
+            # the site answered earlier in this run (or the last one): it went away, no setting is wrong (exit 1)
             return ConfluenceWentAwayError(
                 f"Confluence at {site} stopped answering while {purpose} ({_connection_reason(error)}), also after "
-                f"{self.config.retry_count} retries"
+                f"{self.config.retry_count} retries{self._answered_last_run()}"
             )
         if isinstance(error, requests.ConnectionError):
             reason = _connection_reason(error)

@@ -9,10 +9,14 @@ from .datacenter import DataCenterReader
 from .reader import ConfluenceReader
 
 
-def open_reader(config: ConfluenceSettings, *, preflight: bool = True) -> ConfluenceReader:
+def open_reader(config: ConfluenceSettings, *, preflight: bool = True, answered_before: bool = False
+                ) -> ConfluenceReader:
     """A reader for the site in `config`; with `preflight` (the default) credentials, time zone, spaces and
-    advanced rules are checked first, so configuration problems surface before anything is extracted."""
+    advanced rules are checked first, so configuration problems surface before anything is extracted.
+    `answered_before`: the last successful run read this site at this address, so a site that does not answer now
+    fails the run as an outage (exit 1), not as a wrong address (exit 2)."""
     client = ConfluenceClient(config)
+    client.answered_before = answered_before
     reader: ConfluenceReader = CloudReader(client) if config.is_cloud else DataCenterReader(client)
     if preflight:
         reader.preflight()

@@ -88,6 +88,9 @@ class DeletionPlan:
     # type -> Confluence id -> space key: items a scope's id listing showed that the index does not hold and this run
     # did not read (a comment or file restored from the trash on its own, which no change window brings back)
     unindexed: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    # the same, of items an earlier run already tried to read (`tried`): reading them again would not bring them
+    # (search does not return them, or Elasticsearch refuses them), so they are not read again
+    unreadable: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
     def unindexed_count(self) -> int:
         return sum(len(items) for items in self.unindexed.values())
@@ -113,6 +116,7 @@ def plan_deletions(
     all_seen_indexed: bool = True,
     confirm_gone: ConfirmGone | None = None,
     spaces_of_others: Collection[str] = (),
+    tried: Collection[str] = (),
 ) -> DeletionPlan:
     """Work out which indexed documents of this site must go.
 
@@ -121,7 +125,9 @@ def plan_deletions(
     was deleted, archived or hidden in Confluence, so the guard applies. `all_seen_indexed` says that Elasticsearch
     accepted every document of this run's load (none was dead-lettered), which lets counts stand in for id sets.
     `confirm_gone`, where given, has the last word on what a scope's id listing left out. `spaces_of_others` are
-    spaces that other pipelines sync into the same index: not syncing them here deletes nothing of theirs.
+    spaces that other pipelines sync into the same index: not syncing them here deletes nothing of theirs. `tried`
+    are document ids an earlier run noted missing and this one tried to read (or gave up on): still missing, they
+    go to `unreadable`, not `unindexed`.
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
@@ -157,9 +163,10 @@ def plan_deletions(
             continue  # nothing indexed there, so nothing to delete (and its count was not asked: maybe nothing to read)
         current = set(iter_current_ids(space_key, doc_type))
         plan.listed_scopes.append((space_key, doc_type))
-        held = [doc_id for doc_id, _, _ in indexed.ids(space_key=space_key, doc_types=[doc_type])]
-        doomed = [doc_id for doc_id in held if doc_id not in current]  # in the index's order
-        _note_unindexed(plan, space_key, doc_type, current.difference(held, ledger.ids(space_key, doc_type)))
+        left_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        held = _collect(indexed, space_key, doc_type, current, left_out)
+        doomed = [doc_id for doc_id, _ in left_out[space_key]]
+        _note_unindexed(plan, space_key, doc_type, current.difference(held, ledger.ids(space_key, doc_type)), tried)
         if doomed and confirm_gone is not None:
             gone = confirm_gone(space_key, doc_type, doomed)
             doomed = [doc_id for doc_id in doomed if doc_id in gone]
@@ -212,21 +219,27 @@ def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates:
                        len(doomed), doc_type, space_key, counted, listed_count)
 
 
-def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, document_ids: Iterable[str]) -> None:
+def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, document_ids: Iterable[str],
+                    tried: Collection[str]) -> None:
     """Note listed items that are missing from the index, for the next run to read. What this run read and the
-    index still lacks (refused by Elasticsearch, dead-lettered) is left out by the caller: reading it again would
-    not change that. Items created after this run's read are noted too; the next run's change window brings them
-    anyway, and it does not read anything twice."""
+    index still lacks (refused by Elasticsearch, dead-lettered) is left out by the caller, and what an earlier
+    note already had read goes to `unreadable`: reading either again would not change that. Items created after
+    this run's read are noted too; the next run's change window brings them anyway, and it does not read anything
+    twice."""
     for document_id in sorted(document_ids):
-        plan.unindexed[doc_type][document_id.split("-", 1)[1]] = space_key
+        noted = plan.unreadable if document_id in tried else plan.unindexed
+        noted[doc_type][document_id.split("-", 1)[1]] = space_key
 
 
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],
-             candidates: dict[str, list[tuple[str, str]]]) -> None:
-    """Add the indexed ids of one scope that Confluence no longer lists."""
+             candidates: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """Add the indexed ids of one scope that Confluence no longer lists; returns every indexed id of the scope."""
+    held: list[str] = []
     for doc_id, _, _ in indexed.ids(space_key=space_key, doc_types=[doc_type]):
+        held.append(doc_id)
         if doc_id not in current:
             candidates[space_key].append((doc_id, doc_type))
+    return held
 
 
 def _scopes_with_other_counts(

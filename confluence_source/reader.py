@@ -570,7 +570,9 @@ class ConfluenceReader(ABC):
 
     def read_ids(self, doc_type: str, wanted: Mapping[str, str]) -> Iterator[Emitted]:
         """Full documents of chosen items (Confluence id -> scope key), fetched with CQL `id in (...)` in batches
-        and every expansion a document needs. Items that vanished in the meantime are simply not returned."""
+        and every expansion a document needs. Items that vanished in the meantime are simply not returned, nor are
+        items chosen for one space that are in another now (moved since they were chosen: that space's own reads
+        bring them where it is synced)."""
         ids = sorted(wanted)
         archived = self._reads_archived()
         for start in range(0, len(ids), defaults.CQL_ID_BATCH):
@@ -583,7 +585,10 @@ class ConfluenceReader(ABC):
                     facts = self._facts_from_v1(raw)
                     if facts is None or facts.doc_type != doc_type or facts.confluence_id not in wanted:
                         continue
-                    emitted.append((wanted[facts.confluence_id], facts))
+                    scope_key = wanted[facts.confluence_id]
+                    if scope_key in self.state.all_spaces and facts.space_key != scope_key:
+                        continue
+                    emitted.append((scope_key, facts))
                 yield from self.emit(emitted)
 
     def search(

@@ -20,7 +20,7 @@ from typing import Any, Collection, Iterable, Iterator, Mapping
 from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan
 
-from .documents import Outline
+from .documents import Outline, doc_id
 from .structure import HELD_LOOKUP_BATCH, IndexedDependent
 
 STATE_INDEX_SUFFIX = "-sync-state"
@@ -39,6 +39,8 @@ STATE_MAPPING: dict[str, Any] = {
         "space_names": {"type": "object", "enabled": False},
         # type -> Confluence id -> space key: items the deletion check found missing from the index, for the next run
         "to_read": {"type": "object", "enabled": False},
+        # the same, of items that a run tried to read and that are still missing: not read again
+        "unreadable": {"type": "object", "enabled": False},
     },
 }
 
@@ -137,6 +139,13 @@ class SyncState:
     space_names: dict[str, str] = field(default_factory=dict)
     # type -> Confluence id -> space key: found missing from the index by the last run, read by the next
     to_read: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the same, of items still missing although a run tried to read them: not read again until a full refresh
+    unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def tried(self) -> set[str]:
+        """Document ids of the items this state sends to be read, or has given up on."""
+        return {doc_id(doc_type, confluence_id) for items_by_type in (self.to_read, self.unreadable)
+                for doc_type, items in items_by_type.items() for confluence_id in items}
 
 
 @dataclass(frozen=True)
@@ -172,11 +181,13 @@ class WatermarkStore:
             last_run=dict(source.get("last_run") or {}),
             space_names=dict(source.get("space_names") or {}),
             to_read=_items_by_type(source.get("to_read")),
+            unreadable=_items_by_type(source.get("unreadable")),
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
              space_names: Mapping[str, str] | None = None,
-             to_read: Mapping[str, Mapping[str, str]] | None = None) -> None:
+             to_read: Mapping[str, Mapping[str, str]] | None = None,
+             unreadable: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         self.client.index(
@@ -190,6 +201,7 @@ class WatermarkStore:
                 "last_run": last_run,
                 "space_names": dict(space_names or {}),
                 "to_read": {doc_type: dict(items) for doc_type, items in (to_read or {}).items() if items},
+                "unreadable": {doc_type: dict(items) for doc_type, items in (unreadable or {}).items() if items},
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )

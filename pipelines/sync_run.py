@@ -11,7 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import dlt
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
@@ -22,7 +22,8 @@ from confluence_source import ConfluenceError, ConfluenceReader, confluence, con
 from confluence_source.cql import parse_instant
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
-from confluence_source.sync_state import IndexedDocuments, OtherPipeline, SyncLedger, WatermarkStore, utc_now
+from confluence_source.sync_state import (IndexedDocuments, OtherPipeline, SyncLedger, SyncState, WatermarkStore,
+                                          utc_now)
 from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
@@ -163,19 +164,22 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     es_retries = RetryPolicy(max_retries=es_settings.max_retries)
     settings = confluence_settings()
     elastic.check_connection(es_client, es_settings, create_index=False)  # reachable, credentials accepted
-    reader = open_reader(settings)  # preflight: credentials, time zone, spaces, advanced rules
+    store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
+    # read before the preflight: a site that the last successful run read at this address and that does not answer
+    # now is down, not misaddressed (exit 1, not 2)
+    state = store.load()
+    reader = open_reader(settings, answered_before=bool(state.last_run))  # credentials, time zone, spaces, rules
     # Where the command line intercepts SIGINT/SIGTERM (`signals.intercepted_signals`), a signal stops the run at
     # the next of these checks, or at dlt's own inside its steps; elsewhere they do nothing.
     signals.raise_if_signalled()
-    store = WatermarkStore(es_client, index, settings.site_url, options.pipeline_name)
     indexed = IndexedDocuments(es_client, index, settings.site_url)
     if not indexed.exists():
         # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
         # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
         store.clear()
+        state = SyncState()
     # only now: a setting to fix leaves nothing behind in Elasticsearch
     elastic.create_content_index(es_client, es_settings)
-    state = store.load()
     saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
                                                                     reader.state.selected)
     ledger = SyncLedger()
@@ -205,6 +209,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     to_read: dict[str, dict[str, str]] = {}
+    unreadable: dict[str, dict[str, str]] = {}
     if not reader.state.all_spaces and not settings.advanced_rules:
         # more likely an account that lost its permissions than a site without spaces: keep the index as it is
         logger.warning("The account sees no space at all on %s: nothing was read, and nothing is deleted (check the "
@@ -227,11 +232,18 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
                                   allow_mass_delete=options.allow_mass_delete),
             all_seen_indexed=rejected == 0,
             spaces_of_others=spaces_of_others,
+            tried=state.tried(),
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
         to_read = items_for_next_run(deletion_plan)
+        unreadable = first_items(deletion_plan.unreadable, MAX_ITEMS_FOR_NEXT_RUN)
         summary.missing_from_index = deletion_plan.unindexed_count()
+        if unreadable:
+            logger.warning("%d item(s) that Confluence lists are still missing from the index although this run tried "
+                           "to read them (search does not return them, or Elasticsearch refused them: see the "
+                           "dead-letter index); they are not read again until a run with --full-refresh",
+                           sum(len(items) for items in deletion_plan.unreadable.values()))
         rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
 
     summary.failed = rejected
@@ -253,6 +265,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
         space_names={space.key: space.name for space in reader.state.selected},
         to_read=to_read,
+        unreadable=unreadable,
     ), es_retries, "saving the watermarks")
     return summary
 
@@ -361,20 +374,28 @@ def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSum
     return load_ids
 
 
-def items_for_next_run(plan: DeletionPlan) -> dict[str, dict[str, str]]:
-    """What the deletion check found in Confluence but not in the index (see `DeletionPlan.unindexed`), for the next
-    run to read, at most MAX_ITEMS_FOR_NEXT_RUN of them: the state document is read and written whole by every run."""
+def first_items(items_by_type: Mapping[str, Mapping[str, str]], most: int) -> dict[str, dict[str, str]]:
+    """At most `most` of these items (type -> Confluence id -> space key), in a stable order: the state document
+    that holds them is read and written whole by every run."""
     kept: dict[str, dict[str, str]] = {}
-    room = MAX_ITEMS_FOR_NEXT_RUN
-    for doc_type, items in sorted(plan.unindexed.items()):
+    room = most
+    for doc_type, items in sorted(items_by_type.items()):
         chosen = dict(sorted(items.items())[:room])
         if chosen:
             kept[doc_type] = chosen
         room -= len(chosen)
+    return kept
+
+
+def items_for_next_run(plan: DeletionPlan) -> dict[str, dict[str, str]]:
+    """What the deletion check found in Confluence but not in the index (see `DeletionPlan.unindexed`), for the next
+    run to read, at most MAX_ITEMS_FOR_NEXT_RUN of them (the count still differs after that run, so the rest follow
+    in later runs)."""
+    kept = first_items(plan.unindexed, MAX_ITEMS_FOR_NEXT_RUN)
     if plan.unindexed_count() > MAX_ITEMS_FOR_NEXT_RUN:
         logger.warning("Confluence lists %d items the index does not hold (restored from the trash, or created "
-                       "during this run); the next run reads %d of them, and a run with --full-refresh all",
-                       plan.unindexed_count(), MAX_ITEMS_FOR_NEXT_RUN)
+                       "during this run); the next run reads %d of them, later runs the rest (a run with "
+                       "--full-refresh reads all at once)", plan.unindexed_count(), MAX_ITEMS_FOR_NEXT_RUN)
     elif kept:
         logger.info("Confluence lists %d item(s) the index does not hold (restored from the trash, or created during "
                     "this run): the next run reads them", plan.unindexed_count())

@@ -1,9 +1,10 @@
 """Random sequences of site changes, each followed by an incremental run, must leave the index exactly as a full sync
 of the final site writes it.
 
-Hand-written scenarios test the changes one thinks of; a seeded random mix (edits, moves within and across spaces,
-trash, restore, purge, archive, comments and replies, files and their new versions, labels, restrictions, space
-renames and archives, Cloud folders) also tests the orders and combinations nobody wrote down. After every
+Hand-written scenarios test the changes one thinks of; a seeded random mix (drafts and their publication, edits,
+moves within and across spaces, trash, restore, purge, archive, comments and replies, files and their new versions,
+labels, restrictions, space renames, archives and deletions, Cloud folders) also tests the orders and combinations
+nobody wrote down. After every
 incremental run the index must hold exactly the documents the default user should find; at the end every document
 must equal, field by field, the one a full sync into a fresh index writes. A failure names the seed, the changes of
 each round and the first differing fields, so it can be replayed.
@@ -44,6 +45,8 @@ class RandomChanges:
     # comments and files restored from the trash on their own this round: no change window brings them back, the
     # deletion check of this round's run finds them missing and the run after reads them
     restored_alone: set[str] = field(default_factory=set)
+    # space keys the `spaces` setting names: never deleted (the run would stop at an unknown key)
+    named_spaces: frozenset[str] = frozenset()
 
     @property
     def site(self) -> Any:
@@ -80,18 +83,24 @@ class RandomChanges:
     # ---- the changes -------------------------------------------------------------------------------------
     def add_page(self) -> str | None:
         parent = self.pick("page", "folder") if self.rng.random() < 0.7 else None
-        if parent is not None:
-            page = self.mutations.add_page(parent_id=parent.id, title=self.name("Page"),
-                                           body=f"<p>new text {self.counter}</p>", labels=self.labels())
-        else:
-            page = self.mutations.add_page(space_key=self.space_key(), title=self.name("Page"),
-                                           body=f"<p>new text {self.counter}</p>", labels=self.labels())
-        return f"add page {page.id} under {page.parent_id}"
+        status = "draft" if self.rng.random() < 0.2 else "current"  # a draft is never indexed, until published
+        where: dict[str, Any] = {"parent_id": parent.id} if parent is not None else {"space_key": self.space_key()}
+        page = self.mutations.add_page(title=self.name("Page"), body=f"<p>new text {self.counter}</p>",
+                                       labels=self.labels(), status=status, **where)
+        return f"add {status} page {page.id} under {page.parent_id}"
 
     def add_blogpost(self) -> str | None:
+        status = "draft" if self.rng.random() < 0.2 else "current"
         post = self.mutations.add_blogpost(space_key=self.space_key(), title=self.name("Post"),
-                                           body=f"<p>news {self.counter}</p>", labels=self.labels())
-        return f"add blog post {post.id}"
+                                           body=f"<p>news {self.counter}</p>", labels=self.labels(), status=status)
+        return f"add {status} blog post {post.id}"
+
+    def publish(self) -> str | None:
+        draft = self.pick("page", "blogpost", statuses=("draft",))
+        if draft is None:
+            return None
+        self.mutations.publish(content_id=draft.id)
+        return f"publish {draft.type} {draft.id}"
 
     def edit(self) -> str | None:
         item = self.pick("page", "blogpost", "comment")
@@ -226,6 +235,15 @@ class RandomChanges:
         self.mutations.rename_space(space_key=key, name=self.name("Space"))
         return f"rename space {key}"
 
+    def delete_space(self) -> str | None:
+        """Delete a space for good, one the `spaces` setting does not name (a key it names must exist)."""
+        keys = sorted(space.key for space in self.site.spaces.values() if space.key not in self.named_spaces)
+        if len(self.site.spaces) <= 2 or not keys:
+            return None
+        key = self.rng.choice(keys)
+        self.mutations.delete_space(space_key=key)
+        return f"delete space {key}"
+
     def archive_space(self) -> str | None:
         archived = sorted(space.key for space in self.site.spaces.values() if space.status == "archived")
         if archived and self.rng.random() < 0.6:
@@ -258,11 +276,12 @@ class RandomChanges:
 
     def round(self, count: int) -> list[str]:
         """Apply `count` random changes (those that do not apply to the site as it is are drawn again)."""
-        choices: list[tuple[Callable[[], str | None], int]] = [
+        choices: list[tuple[Callable[[], str | None], float]] = [
             (self.add_page, 3), (self.add_blogpost, 1), (self.edit, 4), (self.move, 3), (self.trash, 3),
             (self.restore, 2), (self.purge, 1), (self.archive, 1), (self.comment, 3),
             (self.attach, 2), (self.new_file_version, 2), (self.label, 4), (self.restrict, 2),
-            (self.rename_space, 1), (self.archive_space, 1), (self.folder, 2),
+            (self.rename_space, 1), (self.archive_space, 1), (self.folder, 2), (self.publish, 1),
+            (self.delete_space, 0.2),
         ]
         done: list[str] = []
         self.restored_alone = set()
@@ -315,7 +334,7 @@ def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str
     synced = None if spaces == "*" else set(spaces.split(","))
     harness = make_harness(flavour, spaces=spaces)
     harness.run()
-    changes = RandomChanges(harness, random.Random(seed))
+    changes = RandomChanges(harness, random.Random(seed), named_spaces=frozenset(synced or ()))
     for number in range(1, ROUNDS + 3):
         if number <= ROUNDS:
             changes.round(CHANGES_PER_ROUND)
@@ -332,6 +351,8 @@ def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str
             f"seed {seed}, after round {number}: missing {sorted(missing)[:5]}, "
             f"unexpected {sorted(unexpected)[:5]}\n{history}")
         assert summary.missing_from_index == len(missing)
+        if number == ROUNDS + 1:  # what was restored where the account can see it is missing, and found so
+            assert missing and missing == changes.restored_alone & expected_ids, (missing, changes.restored_alone)
 
     incremental = {doc_id: comparable(doc) for doc_id, doc in harness.docs().items()}
     fresh = make_harness(flavour, spaces=spaces, reading=harness)  # the same site, read in full into a fresh index

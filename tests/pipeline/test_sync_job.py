@@ -562,6 +562,31 @@ def test_a_comment_and_a_file_restored_on_their_own_are_back_after_the_next_run(
     assert quiet.documents.get("comments", 0) == 0 and quiet.documents.get("attachments", 0) == 0
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_restored_item_the_next_run_cannot_read_either_is_not_read_again_and_again(make_harness, flavour):
+    """With `index_archived`, a comment restored on an archived page is listed, but search (which reads the noted
+    items) leaves out what hangs on archived pages: once a run has tried it, later runs stop asking."""
+    harness = make_harness(flavour)
+    harness.configure("*", SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
+    harness.run()
+    site = harness.site
+    replied_to = {item.parent_comment_id for item in site.iter_content("comment")}
+    indexed = indexed_ids(harness)
+    comment = next(item for item in site.iter_content("comment") if f"comment-{item.id}" in indexed
+                   and item.id not in replied_to and site.content[item.parent_id or 0].type == "page")
+    harness.sim.mutations.archive_page(page_id=comment.parent_id)
+    harness.run(full_refresh=True)
+    harness.sim.mutations.trash(content_id=comment.id)
+    harness.run()
+    harness.sim.mutations.restore(content_id=comment.id)
+
+    assert harness.run().missing_from_index == 1  # listed, not indexed: noted
+    tried = harness.run()  # reads it (search does not return it) and sets it apart
+    assert tried.missing_from_index == 0
+    quiet = harness.run()
+    assert quiet.missing_from_index == 0 and quiet.requests <= tried.requests
+
+
 FAULTS_ON_LISTINGS = {
     # The endpoint a listing that finds the deletion uses, and the fault to inject: the label and page-tree check's
     # outline listing (content search) during the read, and the deletion reconciliation's id listing after the load
@@ -733,6 +758,29 @@ def test_cli_bad_credentials_exit_2_naming_the_setting_without_the_secret(make_h
     assert setting.lower() in stderr, stderr
     assert wrong not in stderr
     assert all(secret not in stderr for secret in harness.sim.credentials.values() if len(secret) > 6), stderr
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_cli_a_site_down_from_the_first_request_is_an_outage_where_it_synced_before(make_harness, flavour, tmp_path,
+                                                                                  capsys):
+    """A site that drops every connection from the first request on looks like a wrong address (exit 2, naming
+    the setting) to a pipeline that never read it; to one whose last run read it at this address, it is down
+    (exit 1), and the setting is only named in case the site moved."""
+    from confluence_simulator.faults import FaultKind, FaultRule
+
+    harness = make_harness(flavour)
+    harness.configure("*", SOURCES__CONFLUENCE__RETRY_COUNT="1", SOURCES__CONFLUENCE__MAX_RETRY_DELAY="0.05")
+    harness.run()
+    harness.sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="*"))
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 1, stderr
+    assert "stopped answering while checking the credentials" in stderr and "answered the last run" in stderr
+    assert len(stderr.splitlines()) == 1, stderr
+
+    harness.pipeline_name = "never_synced_here"
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2, stderr
+    assert "check sources.confluence.confluence_url" in stderr and "answered the last run" not in stderr
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

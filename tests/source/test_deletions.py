@@ -130,7 +130,7 @@ class Site:
 
     def plan(self, ledger: SyncLedger | None = None, synced: Iterable[str] = SPACES, spaces_from_config: bool = True,
              policy: DeletionPolicy | None = None, all_seen_indexed: bool = True,
-             confirm_gone=None):  # type: ignore[no-untyped-def]
+             confirm_gone=None, tried: frozenset[str] | set[str] = frozenset()):  # type: ignore[no-untyped-def]
         return plan_deletions(
             self.indexed,
             synced_spaces=set(synced),
@@ -141,6 +141,7 @@ class Site:
             policy=policy or DeletionPolicy(),
             all_seen_indexed=all_seen_indexed,
             confirm_gone=confirm_gone,
+            tried=tried,
         )
 
 
@@ -205,6 +206,20 @@ def test_items_listed_but_missing_from_the_index_are_noted_for_the_next_run(es: 
 
     assert plan.delete_ids == [] and plan.listed_scopes == [("GAMMA", "comment")]
     assert plan.unindexed == {"comment": {"77": "GAMMA"}} and plan.unindexed_count() == 1
+
+
+def test_items_still_missing_after_a_run_tried_to_read_them_are_not_sent_to_be_read_again(
+        es: Elasticsearch, index: str) -> None:
+    """A noted item that the next run could not bring into the index (search does not return a comment on an
+    archived page; Elasticsearch refuses a document) would otherwise be noted, read and missed again run after run:
+    once tried, it is set apart as unreadable."""
+    site = Site(es, index)
+    site.confluence.current[("GAMMA", "comment")] |= {"comment-77", "comment-79"}
+
+    plan = site.plan(tried={"comment-77"})
+
+    assert plan.unindexed == {"comment": {"79": "GAMMA"}}
+    assert plan.unreadable == {"comment": {"77": "GAMMA"}}
 
 
 def test_a_scope_the_index_holds_nothing_of_is_listed_when_confluence_counts_items_there(
