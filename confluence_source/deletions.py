@@ -166,7 +166,7 @@ def plan_deletions(
         left_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
         held = _collect(indexed, space_key, doc_type, current, left_out)
         doomed = [doc_id for doc_id, _ in left_out[space_key]]
-        _note_unindexed(plan, space_key, doc_type, current.difference(held, ledger.ids(space_key, doc_type)), tried)
+        _note_unindexed(plan, space_key, doc_type, current.difference(held), ledger.ids(space_key, doc_type), tried)
         if doomed and confirm_gone is not None:
             gone = confirm_gone(space_key, doc_type, doomed)
             doomed = [doc_id for doc_id in doomed if doc_id in gone]
@@ -219,16 +219,19 @@ def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates:
                        len(doomed), doc_type, space_key, counted, listed_count)
 
 
-def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, document_ids: Iterable[str],
+def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, missing: Iterable[str], seen: Collection[str],
                     tried: Collection[str]) -> None:
-    """Note listed items that are missing from the index, for the next run to read. What this run read and the
-    index still lacks (refused by Elasticsearch, dead-lettered) is left out by the caller, and what an earlier
-    note already had read goes to `unreadable`: reading either again would not change that. Items created after
-    this run's read are noted too; the next run's change window brings them anyway, and it does not read anything
-    twice."""
-    for document_id in sorted(document_ids):
-        noted = plan.unreadable if document_id in tried else plan.unindexed
-        noted[doc_type][document_id.split("-", 1)[1]] = space_key
+    """Note listed items that are missing from the index (`missing`) for the next run to read. Those an earlier
+    note already sent to be read (`tried`) go to `unreadable` instead: search did not return them, or Elasticsearch
+    refused them, and reading them again would not change that. Of the others, what this run read itself (`seen`)
+    and the index still lacks was refused: it is left out, and only read again if a later count finds it missing.
+    Items created after this run's read are noted too; the next run's change window brings them anyway, and it
+    does not read anything twice."""
+    for document_id in sorted(missing):
+        if document_id in tried:
+            plan.unreadable[doc_type][document_id.split("-", 1)[1]] = space_key
+        elif document_id not in seen:
+            plan.unindexed[doc_type][document_id.split("-", 1)[1]] = space_key
 
 
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],

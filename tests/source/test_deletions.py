@@ -214,12 +214,14 @@ def test_items_still_missing_after_a_run_tried_to_read_them_are_not_sent_to_be_r
     archived page; Elasticsearch refuses a document) would otherwise be noted, read and missed again run after run:
     once tried, it is set apart as unreadable."""
     site = Site(es, index)
-    site.confluence.current[("GAMMA", "comment")] |= {"comment-77", "comment-79"}
+    site.confluence.current[("GAMMA", "comment")] |= {"comment-77", "comment-78", "comment-79"}
+    ledger = SyncLedger()
+    ledger.saw("GAMMA", "comment", "comment-78")  # sent to be read, read, and refused by Elasticsearch
 
-    plan = site.plan(tried={"comment-77"})
+    plan = site.plan(ledger=ledger, tried={"comment-77", "comment-78"})
 
     assert plan.unindexed == {"comment": {"79": "GAMMA"}}
-    assert plan.unreadable == {"comment": {"77": "GAMMA"}}
+    assert plan.unreadable == {"comment": {"77": "GAMMA", "78": "GAMMA"}}
 
 
 def test_a_scope_the_index_holds_nothing_of_is_listed_when_confluence_counts_items_there(
