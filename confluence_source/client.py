@@ -103,7 +103,7 @@ class Page:
 class ConfluenceClient:
     """Thread-safe access to one Confluence site's REST APIs."""
 
-    def __init__(self, config: ConfluenceSettings) -> None:
+    def __init__(self, config: ConfluenceSettings, answered_before: bool = False) -> None:
         self.config = config
         self.stats = RequestStats()  # REST API requests
         self.file_stats = RequestStats()  # attachment file downloads, one request (or two, redirected) per file
@@ -137,9 +137,9 @@ class ConfluenceClient:
         self._rest_client: RESTClient | None = None
         # Until one request has been accepted, a 403 means the credentials are not good for this site.
         self.credentials_accepted = False
-        # The last successful run of this pipeline read this very site: where it does not answer now, before any
-        # request of this run was accepted, that is an outage rather than a wrong address (set by `open_reader`).
-        self.answered_before = False
+        # The last successful run of this pipeline read this very site at this address: where it does not answer
+        # now, before any request of this run was accepted, that is an outage rather than a wrong address.
+        self.answered_before = answered_before
         if config.api_gateway and config.cloud_id is None:
             self.config = dataclasses.replace(config, cloud_id=self._cloud_id_of_site())
 

@@ -89,6 +89,11 @@ class ConfluenceSettings:
         return self.api_base + defaults.CLOUD_WIKI_PREFIX if self.is_cloud else self.site_url
 
     @property
+    def address(self) -> str:
+        """Where the API requests go, as configured: the gateway (with the cloud id where given) or the site."""
+        return f"{self.api_gateway} {self.cloud_id or ''}".strip() if self.api_gateway else self.site_url
+
+    @property
     def address_setting(self) -> str:
         """The setting that says where the API requests go (named when they cannot get there)."""
         return "api_gateway" if self.api_gateway else "confluence_url"

@@ -15,8 +15,7 @@ def open_reader(config: ConfluenceSettings, *, preflight: bool = True, answered_
     advanced rules are checked first, so configuration problems surface before anything is extracted.
     `answered_before`: the last successful run read this site at this address, so a site that does not answer now
     fails the run as an outage (exit 1), not as a wrong address (exit 2)."""
-    client = ConfluenceClient(config)
-    client.answered_before = answered_before
+    client = ConfluenceClient(config, answered_before=answered_before)
     reader: ConfluenceReader = CloudReader(client) if config.is_cloud else DataCenterReader(client)
     if preflight:
         reader.preflight()

@@ -568,11 +568,15 @@ class ConfluenceReader(ABC):
                     if raw.get("type") in doc_types and isinstance(container, dict) and container.get("id"):
                         yield str(raw["type"]), str(raw.get("id")), str(container["id"])
 
+    def _synced_space_keys(self) -> set[str]:
+        plan = self.plan_in_use
+        return {scope.key for scope in plan.scopes if scope.kind == "space"} if plan is not None else set()
+
     def read_ids(self, doc_type: str, wanted: Mapping[str, str]) -> Iterator[Emitted]:
         """Full documents of chosen items (Confluence id -> scope key), fetched with CQL `id in (...)` in batches
-        and every expansion a document needs. Items that vanished in the meantime are simply not returned, nor are
-        items chosen for one space that are in another now (moved since they were chosen: that space's own reads
-        bring them where it is synced)."""
+        and every expansion a document needs. Items that vanished in the meantime are simply not returned; an item
+        chosen for one space that has moved to another since is returned for that one where it is synced, and not
+        at all where it is not."""
         ids = sorted(wanted)
         archived = self._reads_archived()
         for start in range(0, len(ids), defaults.CQL_ID_BATCH):
@@ -587,7 +591,9 @@ class ConfluenceReader(ABC):
                         continue
                     scope_key = wanted[facts.confluence_id]
                     if scope_key in self.state.all_spaces and facts.space_key != scope_key:
-                        continue
+                        if facts.space_key not in self._synced_space_keys():
+                            continue
+                        scope_key = facts.space_key  # moved to another synced space since it was chosen
                     emitted.append((scope_key, facts))
                 yield from self.emit(emitted)
 

@@ -39,8 +39,9 @@ STATE_MAPPING: dict[str, Any] = {
         "space_names": {"type": "object", "enabled": False},
         # type -> Confluence id -> space key: items the deletion check found missing from the index, for the next run
         "to_read": {"type": "object", "enabled": False},
-        # the same, of items that a run tried to read and that are still missing: not read again
+        # the same, of items that a run tried to read and that are still missing (tried again after a day)
         "unreadable": {"type": "object", "enabled": False},
+        "unreadable_since": {"type": "object", "enabled": False},
     },
 }
 
@@ -139,13 +140,21 @@ class SyncState:
     space_names: dict[str, str] = field(default_factory=dict)
     # type -> Confluence id -> space key: found missing from the index by the last run, read by the next
     to_read: dict[str, dict[str, str]] = field(default_factory=dict)
-    # the same, of items still missing although a run tried to read them: not read again until a full refresh
+    # the same, of items still missing although a run tried to read them, and since when (document id -> ISO time)
     unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
+    unreadable_since: dict[str, str] = field(default_factory=dict)
 
-    def tried(self) -> set[str]:
-        """Document ids of the items this state sends to be read, or has given up on."""
-        return {doc_id(doc_type, confluence_id) for items_by_type in (self.to_read, self.unreadable)
-                for doc_type, items in items_by_type.items() for confluence_id in items}
+    def tried(self, retry_before: str) -> set[str]:
+        """Document ids of the items this state sends to be read, and of those it set apart as unreadable after
+        `retry_before` (an ISO time): those set apart earlier are tried once more (their page unarchived, search
+        caught up, a mapping fixed)."""
+        tried = {doc_id(doc_type, confluence_id) for doc_type, items in self.to_read.items() for confluence_id in items}
+        for doc_type, items in self.unreadable.items():
+            for confluence_id in items:
+                document_id = doc_id(doc_type, confluence_id)
+                if self.unreadable_since.get(document_id, "") >= retry_before:
+                    tried.add(document_id)
+        return tried
 
 
 @dataclass(frozen=True)
@@ -182,12 +191,15 @@ class WatermarkStore:
             space_names=dict(source.get("space_names") or {}),
             to_read=_items_by_type(source.get("to_read")),
             unreadable=_items_by_type(source.get("unreadable")),
+            unreadable_since={str(key): str(value) for key, value in (source.get("unreadable_since") or {}).items()}
+            if isinstance(source.get("unreadable_since"), dict) else {},
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
              space_names: Mapping[str, str] | None = None,
              to_read: Mapping[str, Mapping[str, str]] | None = None,
-             unreadable: Mapping[str, Mapping[str, str]] | None = None) -> None:
+             unreadable: Mapping[str, Mapping[str, str]] | None = None,
+             unreadable_since: Mapping[str, str] | None = None) -> None:
         """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         self.client.index(
@@ -202,6 +214,7 @@ class WatermarkStore:
                 "space_names": dict(space_names or {}),
                 "to_read": {doc_type: dict(items) for doc_type, items in (to_read or {}).items() if items},
                 "unreadable": {doc_type: dict(items) for doc_type, items in (unreadable or {}).items() if items},
+                "unreadable_since": dict(unreadable_since or {}),
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )

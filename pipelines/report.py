@@ -32,6 +32,9 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
     if summary.missing_from_index:
         print(f"  {'missing':<12} {summary.missing_from_index:>8} (listed by Confluence, not in the index: restored "
               "from the trash or created during the run; the next run reads them)")
+    if summary.unreadable:
+        print(f"  {'unreadable':<12} {summary.unreadable:>8} (listed by Confluence, still not in the index after a run "
+              "read them: tried again a day later)")
     if summary.left_to_other_pipelines:
         spaces = sum(len(keys) for keys in summary.left_to_other_pipelines.values())
         owners = ", ".join(sorted(summary.left_to_other_pipelines))

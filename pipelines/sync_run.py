@@ -21,6 +21,7 @@ from elasticsearch import Elasticsearch
 from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.cql import parse_instant
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
+from confluence_source.documents import doc_id
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import (IndexedDocuments, OtherPipeline, SyncLedger, SyncState, WatermarkStore,
                                           utc_now)
@@ -47,6 +48,8 @@ PACKAGE_TARGET_KEY = "package_target"
 RELEASE_MEMORY_AFTER_BYTES = 24 * 1024 * 1024
 # Items found missing from the index that the state carries to the next run (see `items_for_next_run`).
 MAX_ITEMS_FOR_NEXT_RUN = 5000
+# An item set apart as unreadable (read, and still missing from the index) is tried again after this long.
+RETRY_UNREADABLE_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -82,6 +85,9 @@ class SyncSummary:
     short_listings: list[dict[str, Any]] = field(default_factory=list)
     # items Confluence lists that the index lacks (e.g. restored from the trash on their own): the next run reads them
     missing_from_index: int = 0
+    # items Confluence lists that the index still lacks although a run read them (search does not return them, or
+    # Elasticsearch refused them): tried again a day after they were set apart
+    unreadable: int = 0
     # other pipeline -> the spaces of its that this run did not sync and left in the index
     left_to_other_pipelines: dict[str, list[str]] = field(default_factory=dict)
     index: str = ""
@@ -106,6 +112,7 @@ class SyncSummary:
             "refused_deletions": self.refused_deletions,
             "short_listings": self.short_listings,
             "missing_from_index": self.missing_from_index,
+            "unreadable": self.unreadable,
             "left_to_other_pipelines": self.left_to_other_pipelines,
             "index": self.index,
             "site_url": self.site_url,
@@ -168,7 +175,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     # read before the preflight: a site that the last successful run read at this address and that does not answer
     # now is down, not misaddressed (exit 1, not 2)
     state = store.load()
-    reader = open_reader(settings, answered_before=bool(state.last_run))  # credentials, time zone, spaces, rules
+    answered_before = state.last_run.get("confluence_address") == settings.address
+    reader = open_reader(settings, answered_before=answered_before)  # credentials, time zone, spaces, rules
     # Where the command line intercepts SIGINT/SIGTERM (`signals.intercepted_signals`), a signal stops the run at
     # the next of these checks, or at dlt's own inside its steps; elsewhere they do nothing.
     signals.raise_if_signalled()
@@ -209,7 +217,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     to_read: dict[str, dict[str, str]] = {}
-    unreadable: dict[str, dict[str, str]] = {}
+    unreadable, unreadable_since = dict(state.unreadable), dict(state.unreadable_since)
     if not reader.state.all_spaces and not settings.advanced_rules:
         # more likely an account that lost its permissions than a site without spaces: keep the index as it is
         logger.warning("The account sees no space at all on %s: nothing was read, and nothing is deleted (check the "
@@ -232,18 +240,20 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
                                   allow_mass_delete=options.allow_mass_delete),
             all_seen_indexed=rejected == 0,
             spaces_of_others=spaces_of_others,
-            tried=state.tried(),
+            tried=state.tried(retry_before=(utc_now() - RETRY_UNREADABLE_AFTER).isoformat()),
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
         to_read = items_for_next_run(deletion_plan)
-        unreadable = first_items(deletion_plan.unreadable, MAX_ITEMS_FOR_NEXT_RUN)
+        unreadable, unreadable_since = still_unreadable(
+            state, deletion_plan, {scope.key for scope in plan.changed_scopes if scope.kind == "space"})
         summary.missing_from_index = deletion_plan.unindexed_count()
-        if unreadable:
-            logger.warning("%d item(s) that Confluence lists are still missing from the index although this run tried "
-                           "to read them (search does not return them, or Elasticsearch refused them: see the "
-                           "dead-letter index); they are not read again until a run with --full-refresh",
-                           sum(len(items) for items in deletion_plan.unreadable.values()))
+        summary.unreadable = sum(len(items) for items in unreadable.values())
+        if deletion_plan.unreadable:  # the summary counts them too (`unreadable`)
+            logger.info("%d item(s) that Confluence lists are still missing from the index although a run tried to "
+                        "read them (search does not return them, or Elasticsearch refused them: see the dead-letter "
+                        "index); each is tried again a day after it was set apart",
+                        sum(len(items) for items in deletion_plan.unreadable.values()))
         rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in deletion_load_ids)
 
     summary.failed = rejected
@@ -262,10 +272,11 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     call_with_backoff(lambda: store.save(
         # a space that vanished during the run gets no watermark: should it come back, it is read in full
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},
-        last_run={**summary.as_dict(), "finished_at": utc_now().isoformat()},
+        last_run={**summary.as_dict(), "finished_at": utc_now().isoformat(), "confluence_address": settings.address},
         space_names={space.key: space.name for space in reader.state.selected},
         to_read=to_read,
         unreadable=unreadable,
+        unreadable_since=unreadable_since,
     ), es_retries, "saving the watermarks")
     return summary
 
@@ -385,6 +396,25 @@ def first_items(items_by_type: Mapping[str, Mapping[str, str]], most: int) -> di
             kept[doc_type] = chosen
         room -= len(chosen)
     return kept
+
+
+def still_unreadable(state: SyncState, plan: DeletionPlan, read_for_changes: set[str]
+                     ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The items set apart as unreadable after this run, and since when: those this run's check found so, and those
+    of the state in spaces this run read for changes without listing them (nothing says they changed; a space read
+    in full has read them); at most MAX_ITEMS_FOR_NEXT_RUN."""
+    now = utc_now().isoformat()
+    listed = set(plan.listed_scopes)
+    merged: dict[str, dict[str, str]] = {doc_type: dict(items) for doc_type, items in plan.unreadable.items()}
+    for doc_type, items in state.unreadable.items():
+        for confluence_id, space_key in items.items():
+            if space_key in read_for_changes and (space_key, doc_type) not in listed:
+                merged.setdefault(doc_type, {})[confluence_id] = space_key
+    kept = first_items(merged, MAX_ITEMS_FOR_NEXT_RUN)
+    since = {document_id: state.unreadable_since.get(document_id, now)
+             for document_id in (doc_id(doc_type, confluence_id)
+                                 for doc_type, items in kept.items() for confluence_id in items)}
+    return kept, since
 
 
 def items_for_next_run(plan: DeletionPlan) -> dict[str, dict[str, str]]:

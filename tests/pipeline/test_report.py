@@ -38,11 +38,13 @@ def test_oauth_token_requests_have_their_own_line_only_for_a_service_account(
 
 
 def test_items_missing_from_the_index_are_counted_for_the_next_run(capsys: pytest.CaptureFixture[str]) -> None:
-    print_summary(SyncSummary(mode="incremental", missing_from_index=2))
+    print_summary(SyncSummary(mode="incremental", missing_from_index=2, unreadable=1))
     print_summary(SyncSummary(mode="incremental"))
-    lines = [line for line in capsys.readouterr().out.splitlines() if "missing" in line]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "missing" in line or "unreadable" in line]
     assert lines == ["  missing             2 (listed by Confluence, not in the index: restored from the trash or "
-                     "created during the run; the next run reads them)"]
+                     "created during the run; the next run reads them)",
+                     "  unreadable          1 (listed by Confluence, still not in the index after a run read them: "
+                     "tried again a day later)"]
 
 
 def test_the_items_carried_to_the_next_run_are_bounded(monkeypatch: pytest.MonkeyPatch,

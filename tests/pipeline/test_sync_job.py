@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -582,9 +583,45 @@ def test_a_restored_item_the_next_run_cannot_read_either_is_not_read_again_and_a
 
     assert harness.run().missing_from_index == 1  # listed, not indexed: noted
     tried = harness.run()  # reads it (search does not return it) and sets it apart
-    assert tried.missing_from_index == 0
+    assert tried.missing_from_index == 0 and tried.unreadable == 1
     quiet = harness.run()
-    assert quiet.missing_from_index == 0 and quiet.requests <= tried.requests
+    assert quiet.missing_from_index == 0 and quiet.unreadable == 1 and quiet.documents.get("comments", 0) == 0
+
+    # a day later it is tried again: its page unarchived meanwhile, it is read this time
+    harness.sim.mutations.restore(content_id=comment.parent_id)
+    harness.monkeypatch.setattr("pipelines.sync_run.RETRY_UNREADABLE_AFTER", timedelta(0))
+    assert harness.run().missing_from_index == 1
+    read = harness.run()
+    assert read.documents.get("comments") == 1 and read.unreadable == 0
+    assert f"comment-{comment.id}" in indexed_ids(harness)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_restored_comment_whose_page_moves_to_another_synced_space_is_read_there(make_harness, flavour):
+    harness = make_harness(flavour)
+    harness.run()
+    site = harness.site
+    visible = harness.visible()
+    replied_to = {item.parent_comment_id for item in site.iter_content("comment")}
+    comment = next(item for item in site.iter_content("comment") if f"comment-{item.id}" in visible["comment"]
+                   and item.parent_comment_id is None and item.id not in replied_to
+                   and site.content[item.parent_id or 0].type == "page")
+    page = site.content[comment.parent_id or 0]
+    harness.sim.mutations.trash(content_id=comment.id)
+    harness.run()
+    harness.sim.mutations.restore(content_id=comment.id)
+    assert harness.run().missing_from_index == 1
+    other = next(key for key in sorted(visible_space_keys(harness)) if key != site.spaces[page.space_id].key)
+    harness.sim.mutations.move_page(page_id=page.id, space_key=other)
+
+    harness.run()  # the noted comment is read under the space its page moved to
+    assert f"comment-{comment.id}" in indexed_ids(harness)
+    assert indexed_ids(harness) == set().union(*harness.visible().values())
+
+
+def visible_space_keys(harness) -> set[str]:
+    return {doc_id_and_doc[1]["space_key"] for doc_id_and_doc in harness.docs().items()
+            if doc_id_and_doc[1]["type"] == "space"}
 
 
 FAULTS_ON_LISTINGS = {
@@ -781,6 +818,30 @@ def test_cli_a_site_down_from_the_first_request_is_an_outage_where_it_synced_bef
     code, stderr = run_cli(harness, tmp_path, capsys)
     assert code == 2, stderr
     assert "check sources.confluence.confluence_url" in stderr and "answered the last run" not in stderr
+
+
+def test_an_outage_is_only_assumed_at_the_address_the_last_run_used(make_harness):
+    """Through Atlassian's gateway (the site's cloud id looked up first), a site down from the first request is an
+    outage where the last run used the same gateway; a gateway set since, which does not answer, is a setting to
+    fix."""
+    from confluence_simulator.faults import FaultKind, FaultRule
+    from confluence_source.errors import ConfluenceConnectionError, ConfluenceWentAwayError
+
+    harness = make_harness("cloud")
+    harness.configure("*", SOURCES__CONFLUENCE__RETRY_COUNT="0",
+                      SOURCES__CONFLUENCE__API_GATEWAY=harness.sim.gateway_origin())
+    harness.run()
+    harness.sim.faults.add(FaultRule(kind=FaultKind.DROP_CONNECTION, endpoint="*"))
+    with pytest.raises(ConfluenceWentAwayError, match="answered the last run at this address"):
+        harness.run()
+    harness.sim.faults.clear()
+
+    harness.configure("*", SOURCES__CONFLUENCE__RETRY_COUNT="0",
+                      SOURCES__CONFLUENCE__API_GATEWAY="http://localhost:9")
+    with pytest.raises(ConfluenceConnectionError) as failed:
+        harness.run()
+    assert not isinstance(failed.value, ConfluenceWentAwayError), failed.value
+    assert "api_gateway" in str(failed.value)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
