@@ -88,8 +88,8 @@ class DeletionPlan:
     # type -> Confluence id -> space key: items a scope's id listing showed that the index does not hold and this run
     # did not read (a comment or file restored from the trash on its own, which no change window brings back)
     unindexed: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
-    # the same, of items an earlier run already tried to read (`tried`): reading them again would not bring them
-    # (search does not return them, or Elasticsearch refuses them), so they are not read again
+    # the same, of items an earlier run already tried to read (`tried`): reading them again at once would not bring
+    # them (search does not return them, or Elasticsearch refuses them), so they are set apart
     unreadable: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
     def unindexed_count(self) -> int:
@@ -126,8 +126,8 @@ def plan_deletions(
     accepted every document of this run's load (none was dead-lettered), which lets counts stand in for id sets.
     `confirm_gone`, where given, has the last word on what a scope's id listing left out. `spaces_of_others` are
     spaces that other pipelines sync into the same index: not syncing them here deletes nothing of theirs. `tried`
-    are document ids an earlier run noted missing and this one tried to read (or gave up on): still missing, they
-    go to `unreadable`, not `unindexed`.
+    are document ids an earlier run noted missing and this one tried to read (or set apart lately): still missing,
+    they go to `unreadable`, not `unindexed`.
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
@@ -223,7 +223,7 @@ def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, missing: 
                     tried: Collection[str]) -> None:
     """Note listed items that are missing from the index (`missing`) for the next run to read. Those an earlier
     note already sent to be read (`tried`) go to `unreadable` instead: search did not return them, or Elasticsearch
-    refused them, and reading them again would not change that. Of the others, what this run read itself (`seen`)
+    refused them, and reading them again at once would not change that. Of the others, what this run read itself (`seen`)
     and the index still lacks was refused: it is left out, and only read again if a later count finds it missing.
     Items created after this run's read are noted too; the next run's change window brings them anyway, and it
     does not read anything twice."""
