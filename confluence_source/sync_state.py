@@ -56,12 +56,19 @@ def utc_now() -> datetime:
 
 
 def _items_by_type(value: Any) -> dict[str, dict[str, str]]:
-    """`to_read` as saved (type -> Confluence id -> space key), leaving out anything of another shape: a state
-    document is data from outside the run, which a hand edit or an older version may have left otherwise."""
+    """`to_read` or `unreadable` as saved (type -> Confluence id -> space key), leaving out anything of another
+    shape: a state document is data from outside the run, which a hand edit or an older version may have left
+    otherwise."""
     if not isinstance(value, dict):
         return {}
-    return {str(doc_type): {str(item): str(scope) for item, scope in items.items() if isinstance(scope, str)}
-            for doc_type, items in value.items() if isinstance(items, dict)}
+    return {str(doc_type): _strings(items) for doc_type, items in value.items() if isinstance(items, dict)}
+
+
+def _strings(value: Any) -> dict[str, str]:
+    """A saved mapping of strings to strings, without the entries of another shape."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): item for key, item in value.items() if isinstance(item, str)}
 
 
 class CompactIds:
@@ -191,8 +198,7 @@ class WatermarkStore:
             space_names=dict(source.get("space_names") or {}),
             to_read=_items_by_type(source.get("to_read")),
             unreadable=_items_by_type(source.get("unreadable")),
-            unreadable_since={str(key): str(value) for key, value in (source.get("unreadable_since") or {}).items()}
-            if isinstance(source.get("unreadable_since"), dict) else {},
+            unreadable_since=_strings(source.get("unreadable_since")),
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import dlt
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
@@ -21,7 +21,6 @@ from elasticsearch import Elasticsearch
 from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.cql import parse_instant
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
-from confluence_source.documents import doc_id
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import (IndexedDocuments, OtherPipeline, SyncLedger, SyncState, WatermarkStore,
                                           utc_now)
@@ -29,6 +28,7 @@ from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
+from pipelines.missing_items import items_for_next_run, still_unreadable, tried_items
 from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
@@ -46,10 +46,6 @@ PACKAGE_TARGET_KEY = "package_target"
 # Bytes read from Confluence from which the garbage of the extract step is worth two full collections (medium and
 # large full reads are 30 MB and more; an incremental run with nothing to do reads about a tenth of that).
 RELEASE_MEMORY_AFTER_BYTES = 24 * 1024 * 1024
-# Items found missing from the index that the state carries to the next run (see `items_for_next_run`).
-MAX_ITEMS_FOR_NEXT_RUN = 5000
-# An item set apart as unreadable (read, and still missing from the index) is tried again after this long.
-RETRY_UNREADABLE_AFTER = timedelta(days=1)
 
 
 @dataclass
@@ -240,7 +236,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
                                   allow_mass_delete=options.allow_mass_delete),
             all_seen_indexed=rejected == 0,
             spaces_of_others=spaces_of_others,
-            tried=state.tried(retry_before=(utc_now() - RETRY_UNREADABLE_AFTER).isoformat()),
+            tried=tried_items(state),
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
@@ -383,53 +379,6 @@ def apply_deletions(pipeline: dlt.Pipeline, plan: DeletionPlan, summary: SyncSum
         summary.refused_deletions = [vars(refused) for refused in plan.refused]
         summary.refusal_message = plan.refusal_message()
     return load_ids
-
-
-def first_items(items_by_type: Mapping[str, Mapping[str, str]], most: int) -> dict[str, dict[str, str]]:
-    """At most `most` of these items (type -> Confluence id -> space key), in a stable order: the state document
-    that holds them is read and written whole by every run."""
-    kept: dict[str, dict[str, str]] = {}
-    room = most
-    for doc_type, items in sorted(items_by_type.items()):
-        chosen = dict(sorted(items.items())[:room])
-        if chosen:
-            kept[doc_type] = chosen
-        room -= len(chosen)
-    return kept
-
-
-def still_unreadable(state: SyncState, plan: DeletionPlan, read_for_changes: set[str]
-                     ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """The items set apart as unreadable after this run, and since when: those this run's check found so, and those
-    of the state in spaces this run read for changes without listing them (nothing says they changed; a space read
-    in full has read them); at most MAX_ITEMS_FOR_NEXT_RUN."""
-    now = utc_now().isoformat()
-    listed = set(plan.listed_scopes)
-    merged: dict[str, dict[str, str]] = {doc_type: dict(items) for doc_type, items in plan.unreadable.items()}
-    for doc_type, items in state.unreadable.items():
-        for confluence_id, space_key in items.items():
-            if space_key in read_for_changes and (space_key, doc_type) not in listed:
-                merged.setdefault(doc_type, {})[confluence_id] = space_key
-    kept = first_items(merged, MAX_ITEMS_FOR_NEXT_RUN)
-    since = {document_id: state.unreadable_since.get(document_id, now)
-             for document_id in (doc_id(doc_type, confluence_id)
-                                 for doc_type, items in kept.items() for confluence_id in items)}
-    return kept, since
-
-
-def items_for_next_run(plan: DeletionPlan) -> dict[str, dict[str, str]]:
-    """What the deletion check found in Confluence but not in the index (see `DeletionPlan.unindexed`), for the next
-    run to read, at most MAX_ITEMS_FOR_NEXT_RUN of them (the count still differs after that run, so the rest follow
-    in later runs)."""
-    kept = first_items(plan.unindexed, MAX_ITEMS_FOR_NEXT_RUN)
-    if plan.unindexed_count() > MAX_ITEMS_FOR_NEXT_RUN:
-        logger.warning("Confluence lists %d items the index does not hold (restored from the trash, or created "
-                       "during this run); the next run reads %d of them, later runs the rest (a run with "
-                       "--full-refresh reads all at once)", plan.unindexed_count(), MAX_ITEMS_FOR_NEXT_RUN)
-    elif kept:
-        logger.info("Confluence lists %d item(s) the index does not hold (restored from the trash, or created during "
-                    "this run): the next run reads them", plan.unindexed_count())
-    return kept
 
 
 def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

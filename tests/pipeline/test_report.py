@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from confluence_source.deletions import DeletionPlan
-from pipelines import sync_run
+from pipelines import missing_items
 from pipelines.report import print_summary
-from pipelines.sync_run import SyncSummary, items_for_next_run
+from pipelines.missing_items import items_for_next_run
+from pipelines.sync_run import SyncSummary
 
 
 def test_documents_kept_after_a_short_listing_are_counted_and_placed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +53,7 @@ def test_the_items_carried_to_the_next_run_are_bounded(monkeypatch: pytest.Monke
     """The state document is read and written whole by every run: of a flood of missing items (a space restored
     from the trash while a full refresh ran) a part is carried; the count still differs after the next run has read
     them, so the rest follow in later runs."""
-    monkeypatch.setattr(sync_run, "MAX_ITEMS_FOR_NEXT_RUN", 3)
+    monkeypatch.setattr(missing_items, "MAX_ITEMS_FOR_NEXT_RUN", 3)
     plan = DeletionPlan()
     plan.unindexed["comment"].update({"11": "ENG", "12": "ENG"})
     plan.unindexed["attachment"].update({"att1": "ENG", "att2": "OPS"})

@@ -589,7 +589,7 @@ def test_a_restored_item_the_next_run_cannot_read_either_is_not_read_again_and_a
 
     # a day later it is tried again: its page unarchived meanwhile, it is read this time
     harness.sim.mutations.restore(content_id=comment.parent_id)
-    harness.monkeypatch.setattr("pipelines.sync_run.RETRY_UNREADABLE_AFTER", timedelta(0))
+    harness.monkeypatch.setattr("pipelines.missing_items.RETRY_UNREADABLE_AFTER", timedelta(0))
     assert harness.run().missing_from_index == 1
     read = harness.run()
     assert read.documents.get("comments") == 1 and read.unreadable == 0
