@@ -525,6 +525,18 @@ class CloudV2Api:
             raise ApiError(404, f"No {location} comment found with id: {request.params['id']}")
         body_format = self._choice(request, "body-format", SINGLE_BODY_FORMATS)
         obj = _loads(self.render.comment(item, body_format))
+        version_arg = request.arg("version")
+        if version_arg:  # an earlier version: its version object and body, status `historical`
+            number = int(version_arg) if version_arg.isdigit() else -1
+            version = next((v for v in item.versions if v.number == number), None)
+            if version is None:
+                raise ApiError(404, f"No version {version_arg} of comment {item.id}")
+            obj["version"] = self.render.version(version)
+            if number != item.versions[-1].number:
+                obj["status"] = "historical"
+                if body_format is not None:
+                    obj["body"] = {body_format: {"representation": body_format,
+                                                 "value": item.body_versions.get(number, "")}}
         obj["_links"]["base"] = self.state.urls.base
         return Response.json_obj(obj)
 

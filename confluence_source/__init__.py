@@ -6,6 +6,7 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
 
     reader = open_reader(confluence_settings())          # preflight: credentials, time zone, spaces, rules
     saved = structure.without_renamed_spaces(saved, names_saved, reader.state.selected)  # renamed: read in full
+    saved = archived_pages.without_spaces_with_archive_changes(saved, reader, indexed)  # likewise, archives
     source = confluence(reader=reader, watermarks=saved, ledger=ledger)
     pipeline.run(source)
     new_watermark = reader.plan_in_use.started_at        # store per scope after a successful load, with the

@@ -22,12 +22,13 @@ import logging
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 from . import settings as defaults
 from .client import JsonObject, Listing, Page
 from .cql import and_all, id_clause, space_clause, type_clause
 from .documents import (
+    ArchivedPage,
     ContentFacts,
     Ref,
     SpaceInfo,
@@ -36,6 +37,7 @@ from .documents import (
     iso_utc,
     json_object,
     label_names,
+    outline_from_v1,
     space_from_v2,
     v2_attachment_extras,
     v2_comment_extras,
@@ -47,6 +49,7 @@ from .reader import ConfluenceReader, Emitted, Scope
 logger = logging.getLogger(__name__)
 
 _LIVE_STATUSES = ("current", "archived")
+_COMMENT_PATHS = {"footer": defaults.V2_FOOTER_COMMENTS, "inline": defaults.V2_INLINE_COMMENTS}  # by location
 _TREE_PARENTS = (None, "page", "folder")  # parent types that are part of the page tree (not whiteboards, ...)
 _LABEL_KINDS = {"page": "pages", "blogpost": "blogposts", "attachment": "attachments"}
 _SEARCH_ITEMS_PER_RESPONSE = 200  # what a body-less CQL search returns per request
@@ -211,7 +214,7 @@ class CloudReader(ConfluenceReader):
         placements: dict[tuple[str, str], tuple[str, Ref, list[Ref], SpaceInfo] | None] = {}
         orphans: list[tuple[JsonObject, str]] = []
         undated: list[tuple[str, ContentFacts]] = []  # edited comments waiting for their creation date
-        for location, path in (("footer", defaults.V2_FOOTER_COMMENTS), ("inline", defaults.V2_INLINE_COMMENTS)):
+        for location, path in _COMMENT_PATHS.items():
             for page in self.client.pages(
                 self.client.v2(path),
                 {"body-format": "storage", "limit": defaults.V2_PAGE_SIZE},
@@ -271,7 +274,9 @@ class CloudReader(ConfluenceReader):
             yield from self.emit(chunk)
 
     def _fill_creation_dates(self, comments: list[ContentFacts]) -> None:
-        """Set `created_at` of these comments from their history (one body-less search of their ids)."""
+        """Set `created_at` of these comments from their history (one body-less search of their ids). Search leaves
+        out comments on archived pages: those (with `index_archived`) are dated by their first version, read one by
+        one."""
         by_id = {facts.confluence_id: facts for facts in comments if facts.confluence_id.isdigit()}
         if not by_id:
             return
@@ -283,6 +288,17 @@ class CloudReader(ConfluenceReader):
                 facts = by_id.get(str(raw.get("id")))
                 if facts is not None:
                     facts.created_at = iso_utc(json_object(raw, "history").get("createdDate"))
+        undated = sorted(comment_id for comment_id, facts in by_id.items() if facts.created_at is None)
+        if undated and self.config.index_archived:
+            def first_version_date(comment_id: str) -> str | None:
+                """When a comment was created: the date of its first version (one request)."""
+                path = _COMMENT_PATHS[by_id[comment_id].extras.get("comment_location") or "footer"]
+                raw = self.read_if_visible(self.client.v2(f"{path}/{comment_id}"), {"version": 1},
+                                           f"reading when comment {comment_id} was created")
+                return iso_utc(json_object(raw, "version").get("createdAt")) if isinstance(raw, dict) else None
+
+            for comment_id, created in zip(undated, self.in_parallel(first_version_date, undated)):
+                by_id[comment_id].created_at = created
 
     def _shared_placement(
         self,
@@ -693,6 +709,79 @@ class CloudReader(ConfluenceReader):
         self._attachments.update(self.in_parallel(fetch, missing))
 
     # ---- id listings -------------------------------------------------------------------------------------------
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, ArchivedPage]]:
+        """One body-less listing of the archived pages of up to V2_MAX_SPACE_IDS spaces per request. It shows each
+        page's parent only: the ancestors above come from the listing itself (archived parents), from the folders'
+        own reads, and from one search of the current pages among them, with their ancestors."""
+        key_of = {self.state.all_spaces[key].id: key for key in space_keys if key in self.state.all_spaces}
+        space_ids = sorted(key_of)
+        listed: dict[str, str] = {}  # archived page document id -> space key
+        above: dict[str, str | None] = {}  # document id -> its parent's (None at the top of the space)
+        titles: dict[str, str] = {}  # document id -> title, of the pages and folders on the way
+        for start in range(0, len(space_ids), defaults.V2_MAX_SPACE_IDS):
+            params = {"space-id": ",".join(space_ids[start : start + defaults.V2_MAX_SPACE_IDS]),
+                      "status": "archived", "limit": defaults.V2_PAGE_SIZE}
+            for page in self.client.pages(self.client.v2(defaults.V2_PAGES), params,
+                                          purpose="listing archived pages", api="v2"):
+                for raw in page.items:
+                    space_key = key_of.get(str(raw.get("spaceId")))
+                    if space_key is None or raw.get("status") != "archived" or raw.get("id") is None:
+                        continue
+                    document_id = doc_id("page", raw["id"])
+                    listed[document_id], above[document_id] = space_key, _parent_doc_id(raw)
+                    titles[document_id] = str(raw.get("title") or "")
+        self._add_folders_above(above, titles)
+        current = sorted({parent for parent in above.values() if parent and parent.startswith("page-")} - set(above))
+        chains = self._current_page_ancestors(current, titles, any(self._in_archived_space(key) for key in space_keys))
+
+        def place(document_id: str, depth: int = 0) -> ArchivedPage:
+            if document_id in chains:
+                return ArchivedPage(chains[document_id])
+            if document_id not in above or depth > SpaceTree.MAX_DEPTH:
+                return ArchivedPage((), complete=False)  # a folder or page that could not be read
+            parent = above[document_id]
+            if parent is None:
+                return ArchivedPage(())
+            upper = place(parent, depth + 1)
+            return ArchivedPage(upper.ancestors + ((parent, titles.get(parent, "")),), upper.complete)
+
+        found: dict[str, dict[str, ArchivedPage]] = {key: {} for key in space_keys}
+        for document_id, space_key in listed.items():
+            found[space_key][document_id] = place(document_id)
+        return found
+
+    def _add_folders_above(self, above: dict[str, str | None], titles: dict[str, str]) -> None:
+        """Add the folders these items sit in, and those above them, with their parents and titles (each folder
+        read once)."""
+        wanted = {parent for parent in above.values() if parent and parent.startswith("folder-")}
+        while wanted:
+            folder_ids = sorted(folder.split("-", 1)[1] for folder in wanted if folder not in above)
+            wanted = set()
+            for folder_id, raw in zip(folder_ids, self.in_parallel(self._read_folder, folder_ids)):
+                if raw is None:
+                    continue  # unreadable: the chain stops there
+                folder = doc_id("folder", folder_id)
+                parent = above[folder] = _parent_doc_id(raw)
+                titles[folder] = str(raw.get("title") or "")
+                if parent and parent.startswith("folder-"):
+                    wanted.add(parent)
+
+    def _current_page_ancestors(self, page_ids: list[str], titles: dict[str, str], archived_spaces: bool
+                                ) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Document id -> ancestors ((document id, title), root first) of these current pages (document ids), from
+        a search of their ids; their own titles go into `titles`."""
+        chains: dict[str, tuple[tuple[str, str], ...]] = {}
+        for start in range(0, len(page_ids), defaults.CQL_ID_BATCH):
+            batch = [page.split("-", 1)[1] for page in page_ids[start : start + defaults.CQL_ID_BATCH]]
+            for items in self.search(and_all(type_clause("page"), id_clause(batch)), "ancestors",
+                                     defaults.V1_PAGE_SIZE_NO_BODY, archived_spaces,
+                                     purpose="reading the ancestors of archived pages' parents"):
+                for raw in items:
+                    _, confluence_id, outline = outline_from_v1(raw)
+                    chains[doc_id("page", confluence_id)] = tuple(zip(outline.ancestor_ids, outline.ancestor_titles))
+                    titles[doc_id("page", confluence_id)] = outline.title
+        return chains
+
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         if scope_key in self.config.advanced_rules:
             yield from self.scope_ids_by_search(scope_key, doc_type)
@@ -792,6 +881,12 @@ def _space_of(scope: Scope) -> SpaceInfo:
     if scope.space is None:
         raise ValueError(f"scope {scope.key!r} is not a space")
     return scope.space
+
+
+def _parent_doc_id(raw: JsonObject) -> str | None:
+    """The document id of the page or folder a v2 page or folder sits under; None at the top of its space."""
+    parent_type, parent_id = raw.get("parentType"), raw.get("parentId")
+    return doc_id(str(parent_type or "page"), parent_id) if parent_id and parent_type in _TREE_PARENTS else None
 
 
 def _container_id(raw: JsonObject) -> Any:

@@ -383,6 +383,14 @@ class Outline:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    """Where an archived page sits, as a body-less listing shows it (see `archived_pages.py`)."""
+
+    ancestors: tuple[tuple[str, str], ...]  # (document id, title), root first
+    complete: bool = True  # false: only the nearest of the ancestors are known (those above could not be read)
+
+
 def outline_from_v1(raw: JsonObject) -> tuple[str, str, Outline]:
     """(type, Confluence id, outline) of a v1 content object expanded with `metadata.labels` and `ancestors`: the
     same values `facts_from_v1` gives, without the dates, links and names a body-less comparison does not need."""

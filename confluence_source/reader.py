@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Collection, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings as defaults
@@ -31,6 +31,7 @@ from .attachment_text import AttachmentTextReader
 from .body_conversion import BodyConversionPool, BodyResult, PendingBody
 from .documents import (
     PENDING_BODY,
+    ArchivedPage,
     ContentFacts,
     DocumentBuilder,
     Outline,
@@ -283,6 +284,11 @@ class ConfluenceReader(ABC):
                 raise IncompleteListingError("Confluence did not report a total for a content count")
             total += count
         return total
+
+    @abstractmethod
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, ArchivedPage]]:
+        """Space key -> document id -> place of the archived pages in these spaces that the account can read, from
+        body-less listings (CQL search leaves archived pages out)."""
 
     @abstractmethod
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:

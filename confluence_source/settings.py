@@ -49,6 +49,7 @@ DC_SPACES: Final = "/space"
 DC_USER: Final = "/user"
 
 V2_SPACES: Final = "/spaces"
+V2_PAGES: Final = "/pages"
 V2_SPACE_PAGES: Final = "/spaces/{space_id}/pages"
 V2_SPACE_BLOGPOSTS: Final = "/spaces/{space_id}/blogposts"
 V2_BLOGPOSTS: Final = "/blogposts"

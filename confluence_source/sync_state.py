@@ -290,6 +290,20 @@ class IndexedDocuments:
         return {document_id: Outline.of_document(source)
                 for document_id, source in self._sources(doc_types, space_keys, fields)}
 
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, tuple[tuple[str, str], ...]]]:
+        """Space key -> document id -> ancestors ((document id, title), root first) of the archived pages indexed
+        in these spaces."""
+        found: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {key: {} for key in space_keys}
+        if not space_keys:
+            return found
+        for document_id, source in self._sources(("page",), space_keys, ["space_key", "ancestor_ids",
+                                                                          "ancestor_titles"],
+                                                 {"term": {"status": "archived"}}):
+            outline = Outline.of_document(source)
+            found.setdefault(str(source.get("space_key")), {})[document_id] = tuple(
+                zip(outline.ancestor_ids, outline.ancestor_titles))
+        return found
+
     def labelled(self, doc_types: Collection[str], space_keys: Collection[str] | None) -> dict[str, tuple[str, ...]]:
         """Document id -> sorted labels of the indexed documents of these types, in these spaces (None: all of this
         site's), that carry labels: usually a small part of them, and only the labels are fetched."""

@@ -58,12 +58,15 @@ def _ssl_options(settings: ConnectionSettings) -> dict[str, Any]:
 def build_client(settings: ConnectionSettings) -> Elasticsearch:
     """A new client the caller owns (and should close).
 
-    Transport-level retries are off: they would repeat requests immediately, without backoff; the
-    bulk writer retries with exponential backoff and jitter instead (see `es_retry`).
+    Transport-level retries would repeat requests immediately, without backoff; the bulk writer
+    retries with exponential backoff and jitter instead (see `es_retry`). The one exception: with
+    several `es_hosts`, a request that cannot reach one node is sent on to the next (the transport
+    marks the first dead for a while), as a cluster's clients expect: one node down must not fail a run.
     """
     kwargs: dict[str, Any] = {
         "request_timeout": settings.request_timeout,
-        "max_retries": 0,
+        "max_retries": max(0, len(settings.hosts) - 1) if not settings.cloud_id else 0,
+        "retry_on_status": (),  # throttling and 5xx are left to the backoff of the callers
         "retry_on_timeout": False,
         "connections_per_node": CONNECTIONS_PER_NODE,
         "serializers": {DocumentSerializer.mimetype: DocumentSerializer()},

@@ -19,6 +19,7 @@ from dlt.common.runtime import signals
 from elasticsearch import Elasticsearch
 
 from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
+from confluence_source.archived_pages import without_spaces_with_archive_changes
 from confluence_source.cql import parse_instant
 from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
 from confluence_source.structure import without_renamed_spaces
@@ -186,6 +187,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     elastic.create_content_index(es_client, es_settings)
     saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
                                                                     reader.state.selected)
+    saved = without_spaces_with_archive_changes(saved, reader, indexed)
     ledger = SyncLedger()
     pipeline = make_pipeline(options)
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up

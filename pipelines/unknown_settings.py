@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -69,7 +70,52 @@ def find_unknown_settings(sections: Mapping[tuple[str, str], Collection[str]], p
                 unknown.append(UnknownSetting(variable, "the environment", f"write it {upper}"))
             elif rest.lower() not in known:
                 unknown.append(UnknownSetting(variable, "the environment", _did_you_mean(rest.lower(), known)))
+    unknown.extend(_misspelt_sections(sections, providers, environment))
     return unknown
+
+
+def _misspelt_sections(sections: Mapping[tuple[str, str], Collection[str]], providers: Iterable[ConfigProvider],
+                       environment: Mapping[str, str]) -> list[UnknownSetting]:
+    """Tables and variables whose section is a near miss of one of `sections` (`[source.confluence]`,
+    `[destinations.elasticsearch]`, `[confluence]`, `SOURCE__CONFLUENCE__SPACES`): dlt would ignore everything in
+    them, so a whole section of settings, `spaces` among them, would silently fall back to the defaults."""
+    ours = {f"{kind}.{name}" for kind, name in sections}
+    found: list[UnknownSetting] = []
+
+    def near_miss(path: str) -> str | None:
+        """The section `path` (`kind.name` or `name`) was probably meant to be, if it is not one itself."""
+        if path in ours:
+            return None
+        lowered = {section.lower(): section for section in ours} | {name.lower(): f"{kind}.{name}"
+                                                                    for kind, name in sections}
+        match = difflib.get_close_matches(path.lower(), sorted(lowered), n=1, cutoff=0.75)
+        return lowered[match[0]] if match else None
+
+    for provider in providers:
+        if not isinstance(provider, BaseDocProvider) or isinstance(provider, VaultDocProvider):
+            continue
+        try:
+            document = tomllib.loads(provider.to_toml())
+        except (tomllib.TOMLDecodeError, TypeError, ValueError):
+            continue
+        for top, table in document.items():
+            if not isinstance(table, Mapping):
+                continue
+            paths = [str(top)] + [f"{top}.{inner}" for inner, value in table.items() if isinstance(value, Mapping)]
+            for path in paths:
+                meant = near_miss(path)
+                if meant is not None:
+                    found.append(UnknownSetting(f"[{path}]", provider.name,
+                                                f"did you mean [{meant}]? nothing in [{path}] is read"))
+    for variable in sorted(environment):
+        parts = variable.upper().split("__")
+        if len(parts) not in (2, 3) or not parts[-1]:
+            continue
+        meant = near_miss(".".join(parts[:-1]).lower())
+        if meant is not None:
+            found.append(UnknownSetting(variable, "the environment",
+                                        f"did you mean {meant.replace('.', '__').upper()}__{parts[-1]}?"))
+    return found
 
 
 def describe_unknown_settings(unknown: list[UnknownSetting]) -> str:

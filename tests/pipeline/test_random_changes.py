@@ -47,6 +47,8 @@ class RandomChanges:
     restored_alone: set[str] = field(default_factory=set)
     # space keys the `spaces` setting names: never deleted (the run would stop at an unknown key)
     named_spaces: frozenset[str] = frozenset()
+    # with `index_archived`: what hangs on an archived page is not restored on its own (README, known limitations)
+    archived_indexed: bool = False
 
     @property
     def site(self) -> Any:
@@ -152,6 +154,9 @@ class RandomChanges:
         for item in self.items("comment", "attachment", statuses=("trashed",)):
             if len(done) >= most:
                 break
+            container = self.site.content.get(item.parent_id or 0)
+            if self.archived_indexed and container is not None and container.status == "archived":
+                continue
             try:
                 self.mutations.restore(content_id=item.id)
             except MutationError:
@@ -322,23 +327,32 @@ def first_differences(expected: dict[str, dict[str, Any]], actual: dict[str, dic
     return found
 
 
-@pytest.mark.parametrize("flavour, seed, spaces", [("cloud", 11, "*"), ("datacenter", 12, "ENG,DOCS")])
-def test_random_changes_reach_the_index_as_a_full_sync_writes_them(make_harness, flavour, seed, spaces):
-    assert check_random_changes(make_harness, flavour, seed, spaces) > 0  # these seeds restore some where it shows
+@pytest.mark.parametrize("flavour, seed, spaces, index_archived", [
+    ("cloud", 11, "*", False), ("datacenter", 12, "ENG,DOCS", False), ("cloud", 5, "*", True),
+    ("datacenter", 4, "*", True)])
+def test_random_changes_reach_the_index_as_a_full_sync_writes_them(make_harness, flavour, seed, spaces,
+                                                                    index_archived):
+    # these seeds restore some where it shows
+    assert check_random_changes(make_harness, flavour, seed, spaces, index_archived) > 0
 
 
-def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str = "*") -> int:
+def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str = "*",
+                         index_archived: bool = False) -> int:
     """ROUNDS rounds of random changes, each followed by an incremental run after which the index must hold exactly
     what the account should find; then comments and files restored on their own (found missing by that run, read
     by the next, which follows no change and must leave the rest alone); then every document must equal the one
     a full sync into a fresh index writes. `spaces` as the setting (`*`, or keys: changes reach unsynced spaces
-    too, so content moves in and out of the synced ones). Returns how many restored items were found missing (those
-    restored where the account does not see them are not)."""
+    too, so content moves in and out of the synced ones); with `index_archived`, what the account should find is
+    what a full sync finds, after every round. Returns how many restored items were found missing (those restored
+    where the account does not see them are not)."""
     found_missing = 0
     synced = None if spaces == "*" else set(spaces.split(","))
+    settings = {"SOURCES__CONFLUENCE__INDEX_ARCHIVED": "true"} if index_archived else {}
     harness = make_harness(flavour, spaces=spaces)
+    harness.configure(spaces, **settings)
     harness.run()
-    changes = RandomChanges(harness, random.Random(seed), named_spaces=frozenset(synced or ()))
+    changes = RandomChanges(harness, random.Random(seed), named_spaces=frozenset(synced or ()),
+                            archived_indexed=index_archived)
     for number in range(1, ROUNDS + 3):
         if number <= ROUNDS:
             changes.round(CHANGES_PER_ROUND)
@@ -347,7 +361,14 @@ def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str
         else:
             changes.round(0)
         summary = harness.run(allow_mass_delete=True)  # incremental, but for spaces renamed or unarchived since
-        expected_ids = set().union(*harness.visible(synced).values())
+        if index_archived:
+            fresh = make_harness(flavour, spaces=spaces, reading=harness)
+            fresh.configure(spaces, **settings)
+            fresh.run()
+            expected_ids = set(fresh.docs())
+            harness.configure(spaces, **settings)  # the environment names the index: back to this one's
+        else:
+            expected_ids = set().union(*harness.visible(synced).values())
         indexed = set(harness.docs())
         history = "\n".join(f"round {index}: {text}" for index, text in enumerate(changes.log, 1))
         missing, unexpected = expected_ids - indexed, indexed - expected_ids
@@ -360,6 +381,7 @@ def check_random_changes(make_harness: Any, flavour: str, seed: int, spaces: str
 
     incremental = {doc_id: comparable(doc) for doc_id, doc in harness.docs().items()}
     fresh = make_harness(flavour, spaces=spaces, reading=harness)  # the same site, read in full into a fresh index
+    fresh.configure(spaces, **settings)
     fresh.run()
     full = {doc_id: comparable(doc) for doc_id, doc in fresh.docs().items()}
     differences = first_differences(full, incremental)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -587,12 +588,14 @@ def test_a_restored_item_the_next_run_cannot_read_either_is_not_read_again_and_a
     quiet = harness.run()
     assert quiet.missing_from_index == 0 and quiet.unreadable == 1 and quiet.documents.get("comments", 0) == 0
 
-    # a day later it is tried again: its page unarchived meanwhile, it is read this time
-    harness.sim.mutations.restore(content_id=comment.parent_id)
+    # a day later it is tried again, and set apart again while its page stays archived
     harness.monkeypatch.setattr("pipelines.missing_items.RETRY_UNREADABLE_AFTER", timedelta(0))
     assert harness.run().missing_from_index == 1
+    assert harness.run().unreadable == 1
+    # its page unarchived, the next run reads that space in full (see `archived_pages.py`), the comment with it
+    harness.sim.mutations.restore(content_id=comment.parent_id)
     read = harness.run()
-    assert read.documents.get("comments") == 1 and read.unreadable == 0
+    assert read.documents.get("comments", 0) >= 1 and read.unreadable == 0 and read.missing_from_index == 0
     assert f"comment-{comment.id}" in indexed_ids(harness)
 
 
@@ -1655,3 +1658,93 @@ def test_cli_an_unreachable_elasticsearch_is_one_line_with_default_retries(tmp_p
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: Cannot reach Elasticsearch at http://127.0.0.1:9 (set destination.elasticsearch.es_hosts)"]
+
+
+def differences_from_a_full_sync(make_harness, harness, flavour: str, **settings: str) -> list[str]:
+    """How the index differs, field by field, from what a full sync of the same site writes into a fresh one."""
+    from tests.pipeline.test_random_changes import comparable, first_differences
+
+    fresh = make_harness(flavour, reading=harness)
+    fresh.configure("*", **settings)
+    fresh.run()
+    harness.configure("*", **settings)  # the environment names the index: back to this harness's
+    full = {doc_id: comparable(doc) for doc_id, doc in fresh.docs().items()}
+    return first_differences(full, {doc_id: comparable(doc) for doc_id, doc in harness.docs().items()})
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_with_index_archived_pages_archived_unarchived_or_moved_while_archived_are_followed(make_harness, flavour,
+                                                                                          caplog):
+    """Archiving or unarchiving a page creates no version, and search leaves archived pages out: before a run, the
+    archived pages of each space are compared with the index, and a space where they changed is read in full, so
+    status, space and breadcrumbs (ids and titles, also of pages above the parent) are as a full sync writes them."""
+    settings = {"SOURCES__CONFLUENCE__INDEX_ARCHIVED": "true"}
+    harness = make_harness(flavour)
+    harness.configure("*", **settings)
+    harness.run()
+    site, mutations = harness.site, harness.sim.mutations
+    visible = harness.visible()
+    leaf = next(page for page in site.iter_content("page")
+                if f"page-{page.id}" in visible["page"] and not site.child_ids(page.id, "page")
+                and page.parent_id in site.content and site.content[page.parent_id].parent_id in site.content
+                and f"page-{page.parent_id}" in visible["page"])
+    middle = site.content[leaf.parent_id or 0]
+    space_key = site.spaces[leaf.space_id].key
+    other_space = next(key for key in sorted(visible_space_keys(harness)) if key != space_key)
+
+    def run_and_compare(step: str) -> dict:
+        summary = harness.run()
+        assert summary.mode == "incremental", step
+        differences = differences_from_a_full_sync(make_harness, harness, flavour, **settings)
+        assert not differences, f"after {step}: {differences[:8]}"
+        return harness.docs()[f"page-{leaf.id}"]
+
+    mutations.archive_page(page_id=leaf.id)
+    assert run_and_compare("archiving a page")["status"] == "archived"
+    mutations.edit(content_id=middle.id, title="Renamed above an archived page", body="<p>new</p>")
+    assert run_and_compare("renaming its parent")["ancestor_titles"][-1] == "Renamed above an archived page"
+    grandparent = site.content[middle.parent_id or 0]
+    mutations.edit(content_id=grandparent.id, title="Renamed two levels up", body="<p>new</p>")
+    assert "Renamed two levels up" in run_and_compare("renaming the page above its parent")["ancestor_titles"]
+    mutations.move_page(page_id=middle.id, space_key=space_key)  # its parent to the top of the space
+    assert run_and_compare("moving its parent")["ancestor_ids"] == [f"page-{middle.id}"]
+    mutations.move_page(page_id=middle.id, space_key=other_space)  # with the archived page below it
+    assert run_and_compare("moving it to another space")["space_key"] == other_space
+    mutations.restore(content_id=leaf.id)
+    assert run_and_compare("unarchiving it")["status"] == "current"
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="confluence_source"):
+        harness.run()
+    assert "reading in full" not in caplog.text  # nothing changed since: every space is read for changes only
+
+
+def test_edited_comments_on_archived_pages_keep_their_creation_date_on_cloud(make_harness):
+    """A v2 listing dates only a comment's latest version and search leaves out comments on archived pages: those
+    are dated by their first version."""
+    harness = make_harness("cloud")
+    site, mutations = harness.site, harness.sim.mutations
+    page = next(page for page in site.iter_content("page") if page.status == "current"
+                and any(site.content[cid].status == "current" for cid in site.child_ids(page.id, "comment")))
+    comment = next(site.content[cid] for cid in site.child_ids(page.id, "comment")
+                   if site.content[cid].status == "current")
+    mutations.edit(content_id=comment.id, body="<p>edited</p>")
+    mutations.archive_page(page_id=page.id)
+    harness.configure("*", SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
+    harness.run()
+    created = harness.docs()[f"comment-{comment.id}"]["created_at"]
+    assert created is not None and created.startswith(comment.versions[0].created_at.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_one_unreachable_node_among_several_es_hosts_does_not_fail_runs(make_harness, es_url):
+    """With several `es_hosts`, a request that cannot reach one node goes on to the next."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    harness = make_harness("datacenter")
+    harness.configure("*", DESTINATION__ELASTICSEARCH__ES_HOSTS=f"{dead},{es_url}")
+    harness.run()
+    for _ in range(3):  # each run starts with a fresh client, which tries the nodes in turn
+        assert harness.run().mode == "incremental"
+    assert indexed_ids(harness) == set().union(*harness.visible().values())

@@ -57,3 +57,31 @@ def test_the_message_names_each_and_says_what_to_do(tmp_path: Path) -> None:
     assert describe_unknown_settings(two) == (
         "settings the run does not read: sources.confluence.space in config.toml (did you mean spaces?), "
         "SOURCES__CONFLUENCE__QQQ in the environment; fix or remove them (the README lists the settings)")
+
+
+def test_a_misspelt_section_is_found_with_the_section_it_was_meant_to_be(tmp_path: Path) -> None:
+    """dlt ignores a whole table or variable prefix it is not asked for: `spaces` in `[source.confluence]` would
+    leave every space synced, and the next run after the fix would delete all the others."""
+    providers = providers_for(
+        tmp_path,
+        config='[source.confluence]\nspaces = "ENG"\n[destinations.elasticsearch]\nes_index = "docs"\n'
+               '[sources.Confluence]\nretry_count = 2\n[confluence]\nspaces = "OPS"\n[sources.other]\nx = 1\n'
+               '[runtime]\nlog_level = "INFO"\n',
+        secrets='[destination.elastic]\nes_password = "never shown"\n')
+    environment = {"SOURCE__CONFLUENCE__SPACES": "ENG", "DESTINATION__ELASTIC__ES_INDEX": "docs",
+                   "SOURCES__CONFLUENCE__SPACES": "*", "RUNTIME__LOG_LEVEL": "INFO", "NORMALIZE__WORKERS": "2"}
+    found = find_unknown_settings(SECTIONS, "job", providers, environment)
+    assert {(item.name, item.found_in, item.hint) for item in found} == {
+        ("[source.confluence]", "config.toml",
+         "did you mean [sources.confluence]? nothing in [source.confluence] is read"),
+        ("[destinations.elasticsearch]", "config.toml",
+         "did you mean [destination.elasticsearch]? nothing in [destinations.elasticsearch] is read"),
+        ("[sources.Confluence]", "config.toml",
+         "did you mean [sources.confluence]? nothing in [sources.Confluence] is read"),
+        ("[confluence]", "config.toml", "did you mean [sources.confluence]? nothing in [confluence] is read"),
+        ("[destination.elastic]", "secrets.toml",
+         "did you mean [destination.elasticsearch]? nothing in [destination.elastic] is read"),
+        ("SOURCE__CONFLUENCE__SPACES", "the environment", "did you mean SOURCES__CONFLUENCE__SPACES?"),
+        ("DESTINATION__ELASTIC__ES_INDEX", "the environment", "did you mean DESTINATION__ELASTICSEARCH__ES_INDEX?"),
+    }
+    assert "never shown" not in describe_unknown_settings(found)
