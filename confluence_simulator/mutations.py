@@ -104,6 +104,13 @@ class Mutations:
             self.site.add_content(item)
             return item
 
+    def _refuse_on_archived(self, item: Content, action: str) -> None:
+        """Archiving a page disables editing it, commenting on it, and so changing what hangs on it, until it is
+        restored (Confluence's own rule)."""
+        page = item if item.type in ("page", "blogpost") else self.site.content.get(item.parent_id or 0)
+        if page is not None and page.status == "archived":
+            raise MutationError(f"cannot {action} {item.type} {item.id}: page {page.id} is archived; restore it first")
+
     def edit(self, *, content_id: int, title: str | None = None, body: str | None = None,
              author_id: str | None = None, message: str = "", minor_edit: bool = False) -> Content:
         """Publish a new version of a page, blog post or comment. A draft stays a draft (use `publish`)."""
@@ -111,6 +118,7 @@ class Mutations:
             item = self._get(content_id, _EDITABLE)
             if item.status == "trashed":
                 raise MutationError(f"content {content_id} is trashed; restore it before editing")
+            self._refuse_on_archived(item, "edit")
             if title is not None and title != item.title and item.type != "comment":
                 self._check_title_free(item.space_id, item.type, title)
             if body is not None:
@@ -275,6 +283,7 @@ class Mutations:
             container = self._get(container_id, ("page", "blogpost"))
             if container.status not in _LIVE:
                 raise MutationError(f"cannot comment on {container.type} {container_id}: it is {container.status}")
+            self._refuse_on_archived(container, "comment on")
             parent: Content | None = None
             if parent_comment_id is not None:
                 parent = self._get(parent_comment_id, ("comment",))
@@ -322,6 +331,7 @@ class Mutations:
             container = self._get(container_id, ("page", "blogpost"))
             if container.status not in _LIVE:
                 raise MutationError(f"cannot attach to {container.type} {container_id}: it is {container.status}")
+            self._refuse_on_archived(container, "attach to")
             for sibling_id in self.site.child_ids(container.id, "attachment"):
                 sibling = self.site.content[sibling_id]
                 if sibling.title == file_name and sibling.status != "trashed":
@@ -348,6 +358,7 @@ class Mutations:
             item = self._get(attachment_id, ("attachment",))
             if item.status == "trashed":
                 raise MutationError(f"attachment {attachment_id} is trashed; restore it first")
+            self._refuse_on_archived(item, "upload a new version of")
             next_variant = variant if variant is not None else item.version.number
             payload, resolved_type, phrase = _file_payload(item.title, data, media_type or item.media_type,
                                                            kind, next_variant)

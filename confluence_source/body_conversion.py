@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote, quote_plus
 
+from dlt.common.runtime import signals
+
 from .storage_format import ConvertedBody, convert_storage
 
 logger = logging.getLogger(__name__)
@@ -203,7 +205,8 @@ class BodyConversionPool:
         try:
             return self._executor.submit(convert_jobs, jobs, self.web_base)
         except BrokenProcessPool:
-            logger.warning("A body conversion worker died; converting the remaining bodies in the main process")
+            if not signals.was_signal_received():  # a signal to the process group ends the workers too: no news
+                logger.warning("A body conversion worker died; converting the remaining bodies in the main process")
             self.broken = True
             return None
 

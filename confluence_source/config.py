@@ -456,8 +456,9 @@ def select_auth(
 
 def _other_flavour_hint(given: list[str], kind: str, data_source: str) -> str:
     """Credentials of the other deployment are set: the usual cause is `data_source` left at its default."""
-    return (f"; {' and '.join(setting(name) for name in given)} are Confluence {kind} credentials: for a {kind} "
-            f"site, set {setting('data_source')} = {data_source}")
+    described = f"are Confluence {kind} credentials" if len(given) > 1 else f"is a Confluence {kind} credential"
+    return (f"; {' and '.join(setting(name) for name in given)} {described}: for a {kind} site, set "
+            f"{setting('data_source')} = {data_source}")
 
 
 DATA_CENTER_AUTH_METHODS = ("basic", "personal_access_token")  # Elastic's connector's values
@@ -475,7 +476,10 @@ def parse_data_center_auth_method(value: str | None) -> str | None:
 
 
 def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """'*' (or nothing) -> None meaning all spaces; 'A, B' or ['A', 'B'] -> ('A', 'B') without duplicates."""
+    """'*' (or not set) -> None meaning all spaces; 'A, B' or ['A', 'B'] -> ('A', 'B') without duplicates. A value
+    that is set but names no key ('', [], ',') is refused rather than read as every space: it is more likely a list
+    whose keys went missing (an empty variable in a scheduler), and the run after it is fixed would delete every
+    other space from the index."""
     if value is None:
         return None
     if isinstance(value, str) and value.strip().startswith("["):
@@ -489,9 +493,9 @@ def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
         key = item.strip()
         if key and key not in keys:
             keys.append(key)
-    if not keys and isinstance(value, str) and value.strip():  # separators only: a list whose keys went missing
+    if not keys:
         raise ConfluenceConfigError(f"{setting('spaces')} lists no space key: {value!r} (use '*' for every space)")
-    if not keys or "*" in keys:
+    if "*" in keys:
         if len(keys) > 1:
             raise ConfluenceConfigError(f"{setting('spaces')}: use either '*' or a list of space keys, not both")
         return None
@@ -527,6 +531,9 @@ def parse_advanced_rules(value: str | Sequence[Any] | None) -> tuple[str, ...]:
         items = list(value)
     rules: list[str] = []
     for position, item in enumerate(items, start=1):
+        if isinstance(item, dict) and set(item) - {"query"}:  # a misspelt key would be a rule silently ignored
+            raise ConfluenceConfigError(f"{name}: rule {position} has keys other than \"query\": "
+                                        f"{', '.join(sorted(str(key) for key in set(item) - {'query'}))}")
         query = item.get("query") if isinstance(item, dict) else item
         if not isinstance(query, str) or not query.strip():
             raise ConfluenceConfigError(

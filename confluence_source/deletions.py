@@ -156,8 +156,8 @@ def plan_deletions(
 
     # A dead-lettered document makes the index one short, which can mask a deletion: then counts prove nothing.
     known_counts: dict[tuple[str, str], int] = {}  # Confluence's counts of single scopes asked on the way
-    to_list = (_scopes_with_other_counts(unsettled, indexed_counts, count_total, known_counts) if all_seen_indexed
-               else unsettled)
+    to_list = (_scopes_with_other_counts(unsettled, indexed.searchable_counts_by_space_and_type(), count_total,
+                                         known_counts) if all_seen_indexed and unsettled else unsettled)
     for space_key, doc_type in to_list:
         if indexed_counts.get((space_key, doc_type), 0) == 0 and not all_seen_indexed:
             continue  # nothing indexed there, so nothing to delete (and its count was not asked: maybe nothing to read)

@@ -383,6 +383,7 @@ class ConfluenceReader(ABC):
             return [s for s in spaces.values() if include_archived or s.status != "archived"]
         selected: list[SpaceInfo] = []
         unknown: list[str] = []
+        archived: list[str] = []
         by_upper = {key.upper(): key for key in spaces}
         for wanted in self.config.spaces:
             key = wanted if wanted in spaces else by_upper.get(wanted.upper())
@@ -393,17 +394,22 @@ class ConfluenceReader(ABC):
             if any(chosen.key == key for chosen in selected):
                 continue  # the same space written twice, in another case ("ENG, eng")
             if space.status == "archived" and not include_archived:
-                logger.warning(
-                    "Space %s is archived and %s is false: it is not synced", key, setting("index_archived")
-                )
+                archived.append(key)
                 continue
             selected.append(space)
         if unknown:
-            available = sorted(spaces)
+            available = sorted(key if include_archived or spaces[key].status != "archived" else f"{key} (archived)"
+                               for key in spaces)
             shown = ", ".join(available[:100]) + (", ..." if len(available) > 100 else "")
             raise ConfluenceConfigError(
                 f"{setting('spaces')}: unknown space key(s) {', '.join(unknown)}; the user can see: {shown or 'none'}"
             )
+        if archived:
+            # named, but never synced as things are: like an unknown key, a setting to change rather than a space to
+            # skip quietly (and whose documents the run would remove from the index)
+            raise ConfluenceConfigError(
+                f"{setting('spaces')}: space(s) {', '.join(archived)} archived in Confluence; set "
+                f"{setting('index_archived')} = true to sync archived content, or take them out of {setting('spaces')}")
         return selected
 
     def _validate_rule(self, rule: str) -> None:

@@ -26,6 +26,7 @@ from .structure import HELD_LOOKUP_BATCH, IndexedDependent
 STATE_INDEX_SUFFIX = "-sync-state"
 # Values per `terms` query (Elasticsearch allows 65,536 by default).
 TERMS_BATCH = 10_000
+MAX_TERMS = 65_536
 STATE_MAPPING: dict[str, Any] = {
     "dynamic": False,
     "properties": {
@@ -243,7 +244,7 @@ class WatermarkStore:
         return sorted(others, key=lambda other: other.name)
 
     def clear(self) -> None:
-        """Forget the watermarks (used by --full-refresh so a failed full run is not mistaken for an old one)."""
+        """Forget the watermarks (used when the content index is missing, so that the next run reads everything)."""
         try:
             self.client.delete(index=self.index, id=self.doc_id, refresh="wait_for")
         except NotFoundError:
@@ -263,13 +264,36 @@ class IndexedDocuments:
 
     def counts_by_space_and_type(self) -> dict[tuple[str, str], int]:
         """Number of indexed documents per (space key, type) for this site, from one aggregation."""
+        return self._counts({"term": {"site_url": self.site_url}})
+
+    def searchable_counts_by_space_and_type(self) -> dict[tuple[str, str], int]:
+        """As `counts_by_space_and_type`, of what Confluence's search counts too: not archived pages (indexed with
+        `index_archived`), nor the comments and files hanging on them. Compared with search's counts, they would
+        otherwise differ in every space with archived pages, so its ids were listed on every run, and a count could
+        even cancel out a restored item that the index lacks."""
+        if not self.exists():
+            return {}
+        self.client.indices.refresh(index=self.index)
+        archived = [str(source.get("id") or document_id) for document_id, source in self._sources(
+            ("page",), None, ["id"], {"term": {"status": "archived"}})]
+        if not archived:
+            return self.counts_by_space_and_type()
+        if len(archived) > MAX_TERMS:
+            return self.counts_by_space_and_type()  # counts then differ where archived pages are: ids are listed
+        return self._counts({"bool": {"filter": [{"term": {"site_url": self.site_url}}],
+                                      "must_not": [{"term": {"status": "archived"}}, {"bool": {"filter": [
+                                          {"terms": {"type": ["comment", "attachment"]}},
+                                          {"terms": {"parent_id": archived}}]}}]}})
+
+    def _counts(self, query: dict[str, Any]) -> dict[tuple[str, str], int]:
+        """Number of documents matching `query` per (space key, type), from one aggregation."""
         if not self.exists():
             return {}
         self.client.indices.refresh(index=self.index)
         response = self.client.search(
             index=self.index,
             size=0,
-            query={"term": {"site_url": self.site_url}},
+            query=query,
             aggs={
                 "spaces": {
                     "terms": {"field": "space_key", "size": 65535},

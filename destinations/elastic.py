@@ -53,6 +53,8 @@ from destinations.es_errors import (
     ElasticsearchUnavailableError,
     StoppedBeforeRetry,
     find_wrapped_error,
+    forget_answers,
+    note_answered,
 )
 from destinations.es_indices import (
     create_index_if_missing,
@@ -91,6 +93,7 @@ __all__ = [
     "ElasticsearchUnavailableError",
     "find_destination_error",
     "find_wrapped_error",
+    "forget_answers",
 ]
 
 
@@ -260,6 +263,7 @@ def check_connection(
             version = (info.get("version") or {}).get("number")
         except AuthorizationException:
             pass  # authenticated, but not allowed to read cluster info: fine for an index-scoped key
+    note_answered(where)  # from now on in this run, not reaching it is an outage, not a wrong address
     created = create_content_index(client, settings) if create_index else False
     return ConnectionReport(where, cluster_name, version, settings.index, created)
 

@@ -157,10 +157,32 @@ def _answered_in_plain_http(error: BaseException) -> bool:
     return any(answer in text for answer in _PLAIN_HTTP_ANSWERS)
 
 
+def _says_it_is_elasticsearch(error: ApiError) -> bool:
+    """Whether the answer carries Elasticsearch's product header (every answer of a node does, errors included);
+    unknown when the answer's headers are not at hand."""
+    headers = getattr(getattr(error, "meta", None), "headers", None)
+    return headers is None or headers.get("x-elastic-product") == "Elasticsearch"
+
+
 def _dropped_connection(error: BaseException) -> bool:
     """The server took the connection and closed it without an answer (what a TLS port does with plain HTTP)."""
     text = f"{error!r} {error.__cause__!r} {error.__context__!r}"
     return any(marker in text for marker in ("Connection aborted", "RemoteDisconnected", "reset by peer"))
+
+
+# Clusters (as `ConnectionSettings.describe` names them) that answered the current run's first request: not being
+# able to reach one later in the run is an outage, not a wrong address (exit 1, not 2; see `translate_client_error`).
+_ANSWERED_THIS_RUN: set[str] = set()
+
+
+def note_answered(where: str) -> None:
+    """Remember that the cluster at `where` answered this run."""
+    _ANSWERED_THIS_RUN.add(where)
+
+
+def forget_answers() -> None:
+    """A new run: no cluster has answered it yet."""
+    _ANSWERED_THIS_RUN.clear()
 
 
 def translate_client_error(
@@ -184,6 +206,13 @@ def translate_client_error(
             "es_ca_certs",
             "es_verify_certs",
         )
+    if isinstance(error, (ConnectionTimeout, EsConnectionError)) and where in _ANSWERED_THIS_RUN:
+        cause = "did not answer in time" if isinstance(error, ConnectionTimeout) else "could not be reached"
+        return ElasticsearchUnavailableError(
+            f"Elasticsearch at {where} {cause} after it had answered this run, even after retries: it stopped or "
+            f"was overloaded (the load resumes with the next run)",
+            names_a_setting=False,
+        )
     if isinstance(error, ConnectionTimeout):
         return ElasticsearchUnavailableError(
             f"Elasticsearch at {where} did not answer in time (set {setting_path('es_request_timeout')}"
@@ -200,8 +229,16 @@ def translate_client_error(
             f"The server at {where} is not Elasticsearch", "es_hosts", "es_cloud_id"
         )
     if isinstance(error, AuthenticationException):
+        if _says_it_is_elasticsearch(error):
+            return ElasticsearchConfigurationError(
+                f"Elasticsearch at {where} rejected the credentials (HTTP 401)",
+                "es_api_key",
+                "es_username/es_password",
+            )
         return ElasticsearchConfigurationError(
-            f"Elasticsearch at {where} rejected the credentials (HTTP 401)",
+            f"The server at {where} asked for credentials (HTTP 401) without saying it is Elasticsearch: check "
+            f"that the address is Elasticsearch's, then the credentials",
+            location_setting,
             "es_api_key",
             "es_username/es_password",
         )
@@ -226,6 +263,12 @@ def translate_client_error(
         if error.status_code == 404 and index is None:
             return ElasticsearchConfigurationError(
                 f"Elasticsearch API not found at {where} (HTTP 404)", location_setting
+            )
+        if index is None:  # a request about no index (the cluster's own API): the address is the suspect
+            return ElasticsearchConfigurationError(
+                f"Elasticsearch at {where} refused the request (HTTP {error.status_code}: {reason}); a path after "
+                f"the host is put before every request's own",
+                location_setting,
             )
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} refused the request for index '{index}'"

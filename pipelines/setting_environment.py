@@ -37,8 +37,8 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
                                     environment: MutableMapping[str, str] = os.environ) -> list[str]:
     """Remove the variables that dlt would read as a source setting under a shortened name (`USERNAME`,
     `SOURCES__USERNAME`, also behind the pipeline name), and every setting given behind the pipeline name
-    (`CONFLUENCE_TO_ES__DESTINATION__...`); returns the removed names other than the bare ones, which are too common
-    to be worth a warning."""
+    (`CONFLUENCE_TO_ES__DESTINATION__...`); returns the removed names worth a warning: not the bare ones, which are
+    too common, nor the full setting names behind the pipeline name, which the command line refuses anyway."""
     shortened: dict[str, bool] = {}  # upper-case name -> worth a warning
     for setting in setting_names:
         key = setting.upper()
@@ -53,4 +53,6 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
     hidden = sorted(name for name in environment if name in shortened or name.startswith(behind_pipeline_name))
     for name in hidden:
         del environment[name]
-    return [name for name in hidden if shortened.get(name, True)]
+    refused = tuple(f"{pipeline_name.upper()}__{section}" for section in ("SOURCES__CONFLUENCE__",
+                                                                           "DESTINATION__ELASTICSEARCH__"))
+    return [name for name in hidden if shortened.get(name, True) and not name.startswith(refused)]

@@ -147,6 +147,7 @@ def run_sync(options: SyncOptions) -> SyncSummary:
 
 def _sync(options: SyncOptions) -> SyncSummary:
     clock = StepClock()
+    elastic.forget_answers()  # a node that answered an earlier run in this process says nothing about this one
     es_settings = elastic.resolve_settings()
     # the run's own requests to Elasticsearch (watermarks, what the index holds) fail with one line, like the load's
     try:

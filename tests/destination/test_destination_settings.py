@@ -276,3 +276,21 @@ def test_client_errors_become_terminal_or_transient_one_liners(
     from pipelines.confluence_to_es import EXIT_CONFIG, EXIT_FAILED, exit_code_of
 
     assert exit_code_of(translated) == (EXIT_CONFIG if names else EXIT_FAILED)  # exit 2 names what to fix
+
+
+def test_a_401_from_a_server_that_does_not_say_it_is_elasticsearch_points_at_the_address_too() -> None:
+    from_node = _api_error(AuthenticationException, 401, _error_body("security_exception", "missing credentials"))
+    from_node.meta.headers["X-Elastic-Product"] = "Elasticsearch"
+    assert str(translate_client_error(from_node, "https://es.example:9200")).startswith(
+        "Elasticsearch at https://es.example:9200 rejected the credentials (HTTP 401)")
+    from_elsewhere = _api_error(AuthenticationException, 401, {"message": "Unauthorized"})
+    message = str(translate_client_error(from_elsewhere, "https://wiki.example"))
+    assert "without saying it is Elasticsearch" in message
+    assert "destination.elasticsearch.es_hosts" in message and "destination.elasticsearch.es_api_key" in message
+
+
+def test_a_refused_request_about_no_index_names_the_address() -> None:
+    refused = _api_error(ApiError, 405, _error_body("method_not_allowed", "Incorrect HTTP method"))
+    message = str(translate_client_error(refused, "http://es.example:9200/some/path"))
+    assert "index 'None'" not in message and "destination.elasticsearch.es_hosts" in message
+    assert "es_index" not in message

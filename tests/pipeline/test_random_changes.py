@@ -258,6 +258,8 @@ class RandomChanges:
             self.mutations.unarchive_space(space_key=key)
             return f"unarchive space {key}"
         key = self.space_key()
+        if key in self.named_spaces and not self.archived_indexed:
+            return None  # a space the setting names must stay syncable (an archived one stops the run)
         self.mutations.archive_space(space_key=key)
         return f"archive space {key}"
 

@@ -1015,7 +1015,9 @@ def test_elasticsearch_lost_after_the_load_fails_the_run_with_one_line(make_harn
     monkeypatch.setattr(WatermarkStore, "save", lambda *args, **kwargs: saves.append(1))
     with pytest.raises(ElasticsearchUnavailableError) as failed:
         harness.run()
-    assert "es_hosts" in str(failed.value) and "\n" not in str(failed.value)
+    # it answered at the start of the run: an outage (exit 1), not a setting to fix
+    assert "after it had answered this run" in str(failed.value) and "\n" not in str(failed.value)
+    assert not failed.value.names_a_setting
     assert len(plans) == 2  # tried again once (es_max_retries), after a pause
     assert saves == []  # the watermarks stay where they were: the next run repeats this one
 
@@ -1497,10 +1499,11 @@ def test_cli_a_load_that_elasticsearch_refuses_ends_in_one_line_not_a_traceback_
     assert len(stderr.splitlines()) == 1 and stderr.startswith("error: "), stderr
 
 
-def test_cli_elasticsearch_failing_while_the_source_reads_the_index_names_the_setting(
+def test_cli_elasticsearch_failing_while_the_source_reads_the_index_is_an_outage(
         make_harness, tmp_path, capsys, monkeypatch):
     """The source asks the index what it holds while dlt extracts; dlt wraps a failure there in its own exceptions,
-    and the run must still say in one line that Elasticsearch could not be reached, and where."""
+    and the run must still say in one line that Elasticsearch could not be reached, and where; having answered at
+    the start of the run, it went away: exit 1, no setting to fix."""
     from elastic_transport import ConnectionError as TransportConnectionError
 
     from confluence_source.sync_state import IndexedDocuments
@@ -1513,9 +1516,9 @@ def test_cli_elasticsearch_failing_while_the_source_reads_the_index_names_the_se
 
     monkeypatch.setattr(IndexedDocuments, "outlines", unreachable)
     code, stderr = run_cli(harness, tmp_path, capsys)
-    assert code == 2, stderr
-    assert stderr.startswith("error: Cannot reach Elasticsearch at ") and len(stderr.splitlines()) == 1, stderr
-    assert "destination.elasticsearch.es_hosts" in stderr
+    assert code == 1, stderr
+    assert stderr.startswith("error: Elasticsearch at ") and len(stderr.splitlines()) == 1, stderr
+    assert "could not be reached after it had answered this run" in stderr and "(set " not in stderr
 
 
 @pytest.mark.parametrize("files, environment, expected", [

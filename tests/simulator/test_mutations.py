@@ -248,6 +248,28 @@ def test_archive_page_and_spaces(site: Site, mutations: Mutations) -> None:
         mutations.archive_space(space_key="DOCS")
 
 
+def test_an_archived_page_cannot_be_edited_or_commented_on_until_restored(site: Site, mutations: Mutations) -> None:
+    """Confluence disables editing and commenting on an archived page."""
+    page = next(item for item in site.content.values() if item.type == "page" and item.status == "current"
+                and any(site.content[cid].status == "current" for cid in site.child_ids(item.id, "comment"))
+                and any(site.content[aid].status == "current" for aid in site.child_ids(item.id, "attachment")))
+    comment = next(site.content[cid] for cid in site.child_ids(page.id, "comment")
+                   if site.content[cid].status == "current")
+    attachment = next(site.content[aid] for aid in site.child_ids(page.id, "attachment")
+                      if site.content[aid].status == "current")
+    mutations.archive_page(page_id=page.id)
+    for change in (lambda: mutations.edit(content_id=page.id, body="<p>x</p>"),
+                   lambda: mutations.edit(content_id=comment.id, body="<p>x</p>"),
+                   lambda: mutations.add_comment(container_id=page.id, body="<p>x</p>"),
+                   lambda: mutations.add_attachment(container_id=page.id, file_name="new.txt"),
+                   lambda: mutations.add_attachment_version(attachment_id=attachment.id)):
+        with pytest.raises(MutationError, match=f"page {page.id} is archived"):
+            change()
+    mutations.restore(content_id=page.id)
+    before = comment.version.number
+    assert mutations.edit(content_id=comment.id, body="<p>x</p>").version.number == before + 1
+
+
 def test_errors_are_specific(site: Site, mutations: Mutations) -> None:
     with pytest.raises(NotFoundError):
         mutations.edit(content_id=1, body="<p>x</p>")

@@ -112,6 +112,27 @@ def test_workers_convert_and_a_dead_worker_loses_nothing():
         pool.close()
 
 
+@pytest.mark.parametrize("stopping", [False, True])
+def test_a_dead_worker_is_news_unless_the_run_is_being_stopped(caplog, stopping):
+    """A SIGTERM or Ctrl-C sent to the process group ends the workers with the run: no warning about them then."""
+    from dlt.common.runtime import signals
+
+    pool = BodyConversionPool(1, WEB_BASE)
+    try:
+        if stopping:
+            signals.set_received_signal(signal.SIGTERM)
+        for pid in list(pool._executor._processes):  # noqa: SLF001
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pool.submit([job_for(BODY)]) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.broken
+        assert ("A body conversion worker died" in caplog.text) is not stopping
+    finally:
+        signals._clear_signals()  # noqa: SLF001 - the signal was only pretended
+        pool.close()
+
+
 def test_a_dead_worker_does_not_hang_the_pool_while_the_command_line_intercepts_signals():
     """When a worker dies, the executor stops the others with SIGTERM. Forked while dlt intercepts signals (as the
     command line does), they would inherit a handler that only takes note, and block for ever writing results

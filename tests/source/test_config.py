@@ -137,6 +137,9 @@ def test_credentials_of_the_other_kind_of_site_point_at_data_source() -> None:
         "credentials: for a Server/Data Center site, set sources.confluence.data_source = 'Confluence Data Center'" \
         in str(error.value)
     with pytest.raises(ConfluenceConfigError) as error:
+        build_settings(data_source="cloud", confluence_url="https://x.atlassian.net", personal_access_token="pat")
+    assert "sources.confluence.personal_access_token is a Confluence Server/Data Center credential: " in str(error.value)
+    with pytest.raises(ConfluenceConfigError) as error:
         build_settings(data_source="dc", confluence_url="https://w")
     assert "Cloud" not in str(error.value)
 
@@ -201,7 +204,6 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
     [
         ("*", None),
         (None, None),
-        ("", None),
         ("ENG", ("ENG",)),
         ("ENG, OPS,  ~jdoe ,ENG", ("ENG", "OPS", "~jdoe")),
         (["ENG", "OPS"], ("ENG", "OPS")),
@@ -212,8 +214,8 @@ def test_spaces(value: Any, expected: Any) -> None:
     assert dc(spaces=value).spaces == expected
 
 
-@pytest.mark.parametrize("value", [",", " , ,"])
-def test_spaces_of_separators_only_are_refused(value: str) -> None:
+@pytest.mark.parametrize("value", [",", " , ,", "", "  ", [], "[]"])
+def test_spaces_set_without_a_key_are_refused(value: Any) -> None:
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.spaces lists no space key"):
         dc(spaces=value)
 
@@ -238,7 +240,8 @@ def test_advanced_rules(value: Any, expected: Any) -> None:
     assert dc(advanced_rules=value).advanced_rules == expected
 
 
-@pytest.mark.parametrize("value", ['[{"query": ', '[{"q": "x"}]', "[1]", '[{"query": "  "}]'])
+@pytest.mark.parametrize("value", ['[{"query": ', '[{"q": "x"}]', "[1]", '[{"query": "  "}]',
+                                   '[{"query": "space = DOCS", "quer": "space = OPS"}]'])
 def test_bad_advanced_rules_are_named(value: str) -> None:
     with pytest.raises(ConfluenceConfigError, match="sources.confluence.advanced_rules"):
         dc(advanced_rules=value)

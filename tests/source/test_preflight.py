@@ -41,6 +41,19 @@ def test_unknown_space_lists_the_available_keys(small_sim: Simulator) -> None:
     assert "HR" not in message.split("can see:")[1].replace(",", " ").split()  # hidden space is not offered
 
 
+def test_an_archived_space_named_in_spaces_stops_the_run_unless_archived_content_is_indexed(
+        small_sim: Simulator) -> None:
+    with pytest.raises(ConfluenceConfigError) as error:
+        open_reader(settings_for(small_sim, spaces="ENG, LEGACY"))
+    assert str(error.value) == (
+        "sources.confluence.spaces: space(s) LEGACY archived in Confluence; set sources.confluence.index_archived = "
+        "true to sync archived content, or take them out of sources.confluence.spaces")
+    with pytest.raises(ConfluenceConfigError, match=r"LEGACY \(archived\)"):  # offered as such to a mistyped key
+        open_reader(settings_for(small_sim, spaces="ENGG"))
+    reader = open_reader(settings_for(small_sim, spaces="ENG, LEGACY", index_archived=True))
+    assert [space.key for space in reader.state.selected] == ["ENG", "LEGACY"]
+
+
 def test_space_keys_match_case_insensitively(small_sim: Simulator) -> None:
     reader = open_reader(settings_for(small_sim, spaces="eng"))
     assert [space.key for space in reader.state.selected] == ["ENG"]

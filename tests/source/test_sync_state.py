@@ -125,6 +125,26 @@ def test_counts_by_space_and_type(es: Elasticsearch, filled_index: str) -> None:
     }
 
 
+def test_searchable_counts_leave_out_archived_pages_and_what_hangs_on_them(es: Elasticsearch, index: str) -> None:
+    """Search counts neither archived pages nor the comments and files on them; a page below an archived one that
+    is itself current is counted, with what hangs on it."""
+    create_index_if_missing(es, index, content_index_mappings(), content_index_settings(), RetryPolicy(max_retries=2))
+    docs = [
+        {**_content("page-1", "page", "ENG"), "status": "archived"},
+        {**_content("comment-2", "comment", "ENG"), "parent_id": "page-1"},
+        {**_content("attachment-3", "attachment", "ENG"), "parent_id": "page-1"},
+        {**_content("page-4", "page", "ENG"), "status": "current", "parent_id": "page-1", "ancestor_ids": ["page-1"]},
+        {**_content("comment-5", "comment", "ENG"), "parent_id": "page-4", "ancestor_ids": ["page-1", "page-4"]},
+        {**_content("page-6", "page", "ENG", OTHER_SITE), "status": "archived"},
+        {**_content("comment-7", "comment", "ENG", OTHER_SITE), "parent_id": "page-6"},
+    ]
+    helpers.bulk(es, ({"_index": index, "_id": f"{d['site_url']}|{d['id']}", "_source": d} for d in docs))
+    indexed = IndexedDocuments(es, index, SITE)
+    assert indexed.searchable_counts_by_space_and_type() == {("ENG", "page"): 1, ("ENG", "comment"): 1}
+    assert indexed.counts_by_space_and_type() == {("ENG", "page"): 2, ("ENG", "comment"): 2,
+                                                  ("ENG", "attachment"): 1}
+
+
 def test_ids_filters(es: Elasticsearch, filled_index: str) -> None:
     indexed = IndexedDocuments(es, filled_index, SITE)
     es.indices.refresh(index=filled_index)
