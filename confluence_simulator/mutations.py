@@ -107,7 +107,9 @@ class Mutations:
     def _refuse_on_archived(self, item: Content, action: str) -> None:
         """Archiving a page disables editing it, commenting on it, and so changing what hangs on it, until it is
         restored (Confluence's own rule)."""
-        page = item if item.type in ("page", "blogpost") else self.site.content.get(item.parent_id or 0)
+        page: Content | None = item
+        while page is not None and page.type not in ("page", "blogpost"):  # a comment on a file: up to its page
+            page = self.site.content.get(page.parent_id or 0)
         if page is not None and page.status == "archived":
             raise MutationError(f"cannot {action} {item.type} {item.id}: page {page.id} is archived; restore it first")
 

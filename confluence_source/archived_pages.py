@@ -7,12 +7,14 @@ and archiving or unarchiving a page creates no version. So a page archived, unar
 a full refresh, and the deletion check would even take an archived page that moved to another synced space out
 of its old space without any read bringing it into the new one.
 
-Before an incremental run, the archived pages of the spaces read for changes are listed (body-less: one request
-per 1,000 archived pages on Data Center, per 250 and 100 spaces on Cloud) and compared with the archived pages
-the index holds there: which pages, and their ancestors' ids and titles (a page renamed above an archived one changes
-its breadcrumb; on Cloud, where the listing shows the parent only, the ancestors of the parents are read too: one
-search per 100 current parents, and each folder on the way). A space where they differ is read in full, as a renamed space is: archiving a page
-also takes what hangs on it out of search, so reading the changed pages alone would not do.
+Before an incremental run, the archived pages of the spaces read for changes are listed (body-less: on Data Center
+one scan of the site's archived pages, per 1,000 of them; on Cloud one request per 250 archived pages and 100
+spaces) and compared with the archived pages the index holds there: which pages, and their ancestors' ids and titles
+(a page renamed above an archived one changes its breadcrumb; on Cloud, where the listing shows the parent only, the
+ancestors of the parents are read too: one search per 100 current parents, and each folder on the way). A space
+where they differ is read in full, as a renamed space is: archiving a page also takes what hangs on it out of
+search, so reading the changed pages alone would not do. Labels are not compared: a label changed on an archived
+page waits for a full refresh.
 """
 
 from __future__ import annotations

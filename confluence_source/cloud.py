@@ -734,16 +734,24 @@ class CloudReader(ConfluenceReader):
         current = sorted({parent for parent in above.values() if parent and parent.startswith("page-")} - set(above))
         chains = self._current_page_ancestors(current, titles, any(self._in_archived_space(key) for key in space_keys))
 
-        def place(document_id: str, depth: int = 0) -> ArchivedPage:
-            if document_id in chains:
-                return ArchivedPage(chains[document_id])
-            if document_id not in above or depth > SpaceTree.MAX_DEPTH:
-                return ArchivedPage((), complete=False)  # a folder or page that could not be read
-            parent = above[document_id]
-            if parent is None:
-                return ArchivedPage(())
-            upper = place(parent, depth + 1)
-            return ArchivedPage(upper.ancestors + ((parent, titles.get(parent, "")),), upper.complete)
+        def place(document_id: str) -> ArchivedPage:
+            """The ancestors of an archived page, walked up from its parent: archived pages and folders from
+            `above`, and a current page's own ancestors from `chains`. A parent that could not be read ends the
+            chain below it, as in a full read (`SpaceTree.end_chain_at`)."""
+            upward: list[tuple[str, str]] = []  # nearest first
+            seen = {document_id}
+            parent = above.get(document_id)
+            while parent is not None:
+                if parent in chains:
+                    return ArchivedPage(chains[parent] + ((parent, titles.get(parent, "")),) + tuple(reversed(upward)))
+                if parent not in above:
+                    break
+                if parent in seen:  # a cycle in corrupt data: compare what was walked
+                    return ArchivedPage(tuple(reversed(upward)), complete=False)
+                seen.add(parent)
+                upward.append((parent, titles.get(parent, "")))
+                parent = above[parent]
+            return ArchivedPage(tuple(reversed(upward)))
 
         found: dict[str, dict[str, ArchivedPage]] = {key: {} for key in space_keys}
         for document_id, space_key in listed.items():

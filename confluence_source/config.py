@@ -477,9 +477,9 @@ def parse_data_center_auth_method(value: str | None) -> str | None:
 
 def parse_spaces(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """'*' (or not set) -> None meaning all spaces; 'A, B' or ['A', 'B'] -> ('A', 'B') without duplicates. A value
-    that is set but names no key ('', [], ',') is refused rather than read as every space: it is more likely a list
-    whose keys went missing (an empty variable in a scheduler), and the run after it is fixed would delete every
-    other space from the index."""
+    that is set but names no key (`spaces = ""`, `[]`, `","` in a settings file) is refused rather than read as
+    every space: it is more likely a list whose keys went missing, and the run after it is fixed would delete every
+    other space from the index. (A blank environment variable counts as not set: `setting_environment.py`.)"""
     if value is None:
         return None
     if isinstance(value, str) and value.strip().startswith("["):

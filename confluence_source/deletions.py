@@ -117,6 +117,7 @@ def plan_deletions(
     confirm_gone: ConfirmGone | None = None,
     spaces_of_others: Collection[str] = (),
     tried: Collection[str] = (),
+    archived_indexed: bool = False,
 ) -> DeletionPlan:
     """Work out which indexed documents of this site must go.
 
@@ -127,7 +128,8 @@ def plan_deletions(
     `confirm_gone`, where given, has the last word on what a scope's id listing left out. `spaces_of_others` are
     spaces that other pipelines sync into the same index: not syncing them here deletes nothing of theirs. `tried`
     are document ids an earlier run noted missing and this one tried to read (or set apart lately): still missing,
-    they go to `unreadable`, not `unindexed`.
+    they go to `unreadable`, not `unindexed`. `archived_indexed` (`index_archived`): the index holds archived pages
+    and what hangs on them, which search does not count (see `IndexedDocuments.search_comparable_counts`).
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
@@ -156,8 +158,12 @@ def plan_deletions(
 
     # A dead-lettered document makes the index one short, which can mask a deletion: then counts prove nothing.
     known_counts: dict[tuple[str, str], int] = {}  # Confluence's counts of single scopes asked on the way
-    to_list = (_scopes_with_other_counts(unsettled, indexed.searchable_counts_by_space_and_type(), count_total,
-                                         known_counts) if all_seen_indexed and unsettled else unsettled)
+    if all_seen_indexed and unsettled:
+        counts, always_listed = indexed.search_comparable_counts() if archived_indexed else (indexed_counts, set())
+        to_list = [scope for scope in unsettled if scope in always_listed] + _scopes_with_other_counts(
+            [scope for scope in unsettled if scope not in always_listed], counts, count_total, known_counts)
+    else:
+        to_list = unsettled
     for space_key, doc_type in to_list:
         if indexed_counts.get((space_key, doc_type), 0) == 0 and not all_seen_indexed:
             continue  # nothing indexed there, so nothing to delete (and its count was not asked: maybe nothing to read)

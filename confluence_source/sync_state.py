@@ -266,24 +266,27 @@ class IndexedDocuments:
         """Number of indexed documents per (space key, type) for this site, from one aggregation."""
         return self._counts({"term": {"site_url": self.site_url}})
 
-    def searchable_counts_by_space_and_type(self) -> dict[tuple[str, str], int]:
-        """As `counts_by_space_and_type`, of what Confluence's search counts too: not archived pages (indexed with
-        `index_archived`), nor the comments and files hanging on them. Compared with search's counts, they would
-        otherwise differ in every space with archived pages, so its ids were listed on every run, and a count could
-        even cancel out a restored item that the index lacks."""
+    def search_comparable_counts(self) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
+        """What to compare with Confluence's search counts when the index holds archived content (`index_archived`),
+        which search neither counts nor lists: (documents per (space key, type) without archived pages; the
+        (space key, type) scopes holding comments or files that hang on an archived page). An archived page that
+        goes is found by the archived-page check (`archived_pages.py`); what hangs on one can only be told gone by
+        an id listing, so those scopes are listed whatever the counts say. Compared as they are, counts would
+        differ in every space with archived pages, and could even cancel out a restored item the index lacks."""
         if not self.exists():
-            return {}
+            return {}, set()
         self.client.indices.refresh(index=self.index)
+        site = {"term": {"site_url": self.site_url}}
+        counts = self._counts({"bool": {"filter": [site], "must_not": [{"term": {"status": "archived"}}]}})
         archived = [str(source.get("id") or document_id) for document_id, source in self._sources(
             ("page",), None, ["id"], {"term": {"status": "archived"}})]
         if not archived:
-            return self.counts_by_space_and_type()
+            return counts, set()
         if len(archived) > MAX_TERMS:
-            return self.counts_by_space_and_type()  # counts then differ where archived pages are: ids are listed
-        return self._counts({"bool": {"filter": [{"term": {"site_url": self.site_url}}],
-                                      "must_not": [{"term": {"status": "archived"}}, {"bool": {"filter": [
-                                          {"terms": {"type": ["comment", "attachment"]}},
-                                          {"terms": {"parent_id": archived}}]}}]}})
+            return counts, {scope for scope in counts if scope[1] in ("comment", "attachment")}
+        hanging = self._counts({"bool": {"filter": [site, {"terms": {"type": ["comment", "attachment"]}},
+                                                    {"terms": {"parent_id": archived}}]}})
+        return counts, set(hanging)
 
     def _counts(self, query: dict[str, Any]) -> dict[tuple[str, str], int]:
         """Number of documents matching `query` per (space key, type), from one aggregation."""

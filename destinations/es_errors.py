@@ -206,17 +206,17 @@ def translate_client_error(
             "es_ca_certs",
             "es_verify_certs",
         )
-    if isinstance(error, (ConnectionTimeout, EsConnectionError)) and where in _ANSWERED_THIS_RUN:
-        cause = "did not answer in time" if isinstance(error, ConnectionTimeout) else "could not be reached"
-        return ElasticsearchUnavailableError(
-            f"Elasticsearch at {where} {cause} after it had answered this run, even after retries: it stopped or "
-            f"was overloaded (the load resumes with the next run)",
-            names_a_setting=False,
-        )
     if isinstance(error, ConnectionTimeout):
         return ElasticsearchUnavailableError(
             f"Elasticsearch at {where} did not answer in time (set {setting_path('es_request_timeout')}"
             f" or check {setting_path(location_setting)})"
+        )
+    if isinstance(error, EsConnectionError) and where in _ANSWERED_THIS_RUN:
+        # a timeout is left to the branch above: requests that keep timing out mid-run are most often a setting
+        return ElasticsearchUnavailableError(
+            f"Elasticsearch at {where} could not be reached after it had answered this run, even after retries: it "
+            f"stopped or went away (the load resumes with the next run)",
+            names_a_setting=False,
         )
     if isinstance(error, EsConnectionError):
         https_hint = ("; a node that serves HTTPS drops plain-HTTP requests like this: try https://"

@@ -240,6 +240,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             all_seen_indexed=rejected == 0,
             spaces_of_others=spaces_of_others,
             tried=tried_items(state),
+            archived_indexed=settings.index_archived,
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)

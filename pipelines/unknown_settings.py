@@ -77,19 +77,26 @@ def find_unknown_settings(sections: Mapping[tuple[str, str], Collection[str]], p
 def _misspelt_sections(sections: Mapping[tuple[str, str], Collection[str]], providers: Iterable[ConfigProvider],
                        environment: Mapping[str, str]) -> list[UnknownSetting]:
     """Tables and variables whose section is a near miss of one of `sections` (`[source.confluence]`,
-    `[destinations.elasticsearch]`, `[confluence]`, `SOURCE__CONFLUENCE__SPACES`): dlt would ignore everything in
-    them, so a whole section of settings, `spaces` among them, would silently fall back to the defaults."""
-    ours = {f"{kind}.{name}" for kind, name in sections}
+    `[sources.Confluence]`, `[destination.elastic]`, `SOURCE__CONFLUENCE__SPACES`): dlt would ignore everything in
+    them, so a whole section of settings, `spaces` among them, would silently fall back to the defaults. Only
+    `kind.name` pairs whose kind is a form of `sources` or `destination` are compared, so that dlt's own sections
+    (`[runtime]`, `[confluence_to_es.load]`) and other sources' or destinations' (`[sources.confluence_cloud]`,
+    `[destination.opensearch]`) pass."""
     found: list[UnknownSetting] = []
 
-    def near_miss(path: str) -> str | None:
-        """The section `path` (`kind.name` or `name`) was probably meant to be, if it is not one itself."""
-        if path in ours:
-            return None
-        lowered = {section.lower(): section for section in ours} | {name.lower(): f"{kind}.{name}"
-                                                                    for kind, name in sections}
-        match = difflib.get_close_matches(path.lower(), sorted(lowered), n=1, cutoff=0.75)
-        return lowered[match[0]] if match else None
+    def near_miss(kind: str, name: str) -> str | None:
+        """The section `kind.name` was probably meant to be, if it is not one itself."""
+        for our_kind, our_name in sections:
+            if (kind, name) == (our_kind, our_name):
+                return None
+        for our_kind, our_name in sections:
+            kinds = {our_kind.lower(), our_kind.lower().rstrip("s"), our_kind.lower().rstrip("s") + "s"}
+            lowered = name.lower()
+            close = (lowered == our_name.lower() or (len(lowered) >= 4 and our_name.startswith(lowered))
+                     or difflib.SequenceMatcher(None, lowered, our_name).ratio() >= 0.8)
+            if kind.lower() in kinds and close:
+                return f"{our_kind}.{our_name}"
+        return None
 
     for provider in providers:
         if not isinstance(provider, BaseDocProvider) or isinstance(provider, VaultDocProvider):
@@ -98,23 +105,22 @@ def _misspelt_sections(sections: Mapping[tuple[str, str], Collection[str]], prov
             document = tomllib.loads(provider.to_toml())
         except (tomllib.TOMLDecodeError, TypeError, ValueError):
             continue
-        for top, table in document.items():
+        for kind, table in document.items():
             if not isinstance(table, Mapping):
                 continue
-            paths = [str(top)] + [f"{top}.{inner}" for inner, value in table.items() if isinstance(value, Mapping)]
-            for path in paths:
-                meant = near_miss(path)
+            for name, value in table.items():
+                meant = near_miss(str(kind), str(name)) if isinstance(value, Mapping) else None
                 if meant is not None:
-                    found.append(UnknownSetting(f"[{path}]", provider.name,
-                                                f"did you mean [{meant}]? nothing in [{path}] is read"))
+                    found.append(UnknownSetting(f"[{kind}.{name}]", provider.name,
+                                                f"did you mean [{meant}]? nothing in [{kind}.{name}] is read"))
     for variable in sorted(environment):
-        parts = variable.upper().split("__")
-        if len(parts) not in (2, 3) or not parts[-1]:
+        parts = variable.split("__")
+        if len(parts) != 3 or not parts[-1]:
             continue
-        meant = near_miss(".".join(parts[:-1]).lower())
+        meant = near_miss(parts[0].lower(), parts[1].lower())
         if meant is not None:
             found.append(UnknownSetting(variable, "the environment",
-                                        f"did you mean {meant.replace('.', '__').upper()}__{parts[-1]}?"))
+                                        f"did you mean {meant.replace('.', '__').upper()}__{parts[-1].upper()}?"))
     return found
 
 

@@ -65,12 +65,16 @@ def test_a_misspelt_section_is_found_with_the_section_it_was_meant_to_be(tmp_pat
     providers = providers_for(
         tmp_path,
         config='[source.confluence]\nspaces = "ENG"\n[destinations.elasticsearch]\nes_index = "docs"\n'
-               '[sources.Confluence]\nretry_count = 2\n[confluence]\nspaces = "OPS"\n[sources.other]\nx = 1\n'
-               '[runtime]\nlog_level = "INFO"\n',
+               '[sources.Confluence]\nretry_count = 2\n[sources.confluense]\nspaces = "OPS"\n[sources.other]\n'
+               'x = 1\n[runtime]\nlog_level = "INFO"\n[confluence_to_es.load]\nworkers = 2\n'
+               '[confluence_to_es.runtime]\nlog_level = "INFO"\n[sources.confluence_cloud]\nx = 1\n'
+               '[destination.opensearch]\nhost = "h"\n[sources.confluence.pages]\nlimit = 5\n',
         secrets='[destination.elastic]\nes_password = "never shown"\n')
     environment = {"SOURCE__CONFLUENCE__SPACES": "ENG", "DESTINATION__ELASTIC__ES_INDEX": "docs",
-                   "SOURCES__CONFLUENCE__SPACES": "*", "RUNTIME__LOG_LEVEL": "INFO", "NORMALIZE__WORKERS": "2"}
-    found = find_unknown_settings(SECTIONS, "job", providers, environment)
+                   "SOURCES__CONFLUENCE__SPACES": "*", "RUNTIME__LOG_LEVEL": "INFO", "NORMALIZE__WORKERS": "2",
+                   "CONFLUENCE_TO_ES__X": "1", "ELASTICSEARCH__HOSTS": "h", "DESTINATION__OPENSEARCH__HOST": "h",
+                   "ELASTIC_APM_SERVER_URL": "u", "CONFLUENCE_HOME": "/var", "SOURCE_DATE_EPOCH": "1"}
+    found = find_unknown_settings(SECTIONS, "confluence_to_es", providers, environment)
     assert {(item.name, item.found_in, item.hint) for item in found} == {
         ("[source.confluence]", "config.toml",
          "did you mean [sources.confluence]? nothing in [source.confluence] is read"),
@@ -78,7 +82,8 @@ def test_a_misspelt_section_is_found_with_the_section_it_was_meant_to_be(tmp_pat
          "did you mean [destination.elasticsearch]? nothing in [destinations.elasticsearch] is read"),
         ("[sources.Confluence]", "config.toml",
          "did you mean [sources.confluence]? nothing in [sources.Confluence] is read"),
-        ("[confluence]", "config.toml", "did you mean [sources.confluence]? nothing in [confluence] is read"),
+        ("[sources.confluense]", "config.toml",
+         "did you mean [sources.confluence]? nothing in [sources.confluense] is read"),
         ("[destination.elastic]", "secrets.toml",
          "did you mean [destination.elasticsearch]? nothing in [destination.elastic] is read"),
         ("SOURCE__CONFLUENCE__SPACES", "the environment", "did you mean SOURCES__CONFLUENCE__SPACES?"),

@@ -138,7 +138,8 @@ def test_credentials_of_the_other_kind_of_site_point_at_data_source() -> None:
         in str(error.value)
     with pytest.raises(ConfluenceConfigError) as error:
         build_settings(data_source="cloud", confluence_url="https://x.atlassian.net", personal_access_token="pat")
-    assert "sources.confluence.personal_access_token is a Confluence Server/Data Center credential: " in str(error.value)
+    assert ("sources.confluence.personal_access_token is a Confluence Server/Data Center credential: "
+            in str(error.value))
     with pytest.raises(ConfluenceConfigError) as error:
         build_settings(data_source="dc", confluence_url="https://w")
     assert "Cloud" not in str(error.value)

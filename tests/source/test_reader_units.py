@@ -12,7 +12,7 @@ from confluence_source import build_settings
 from confluence_source.client import ConfluenceClient
 from confluence_source.cloud import CloudReader
 from confluence_source.datacenter import DataCenterReader
-from confluence_source.documents import SpaceInfo
+from confluence_source.documents import ArchivedPage, SpaceInfo
 
 SITE = "https://example.atlassian.net"
 V2 = SITE + "/wiki/api/v2"
@@ -272,3 +272,37 @@ def test_edited_comments_are_dated_in_searches_of_200_and_every_one_is_emitted()
     dated = [facts for batch in batches for _, facts in batch]
     assert all(facts.created_at for facts in dated)
     assert [len(request.qs["cql"][0].split(",")) for request in search.request_history] == [200, 200, 100]
+
+
+def test_archived_pages_on_cloud_get_their_whole_chain_and_an_unreadable_parent_ends_it() -> None:
+    """The v2 listing shows an archived page's parent only: archived parents come from the listing itself, folders
+    from their own reads, a current page's ancestors from one search; a folder that cannot be read ends the chain
+    below it, as a full read's page tree does, and a cycle in corrupt data ends the walk."""
+    reader = reader_with_spaces(SpaceInfo("11", "ENG", "Engineering"))
+    archived = [  # 1 under current page 5; 2 under archived 1; 3 under folder 7 (under folder 8, under page 5);
+        # 4 under unreadable folder 9; 20 and 21 under each other
+        {"id": "1", "spaceId": "11", "status": "archived", "title": "One", "parentId": "5", "parentType": "page"},
+        {"id": "2", "spaceId": "11", "status": "archived", "title": "Two", "parentId": "1", "parentType": "page"},
+        {"id": "3", "spaceId": "11", "status": "archived", "title": "Three", "parentId": "7", "parentType": "folder"},
+        {"id": "4", "spaceId": "11", "status": "archived", "title": "Four", "parentId": "9", "parentType": "folder"},
+        {"id": "20", "spaceId": "11", "status": "archived", "title": "A", "parentId": "21", "parentType": "page"},
+        {"id": "21", "spaceId": "11", "status": "archived", "title": "B", "parentId": "20", "parentType": "page"},
+        {"id": "6", "spaceId": "99", "status": "archived", "title": "Elsewhere", "parentId": None},
+    ]
+    with requests_mock.Mocker() as mock:
+        listing = mock.get(V2 + "/pages", json={"results": archived, "_links": {}})
+        mock.get(V2 + "/folders/7", json={"id": "7", "title": "Folder", "parentId": "8", "parentType": "folder"})
+        mock.get(V2 + "/folders/8", json={"id": "8", "title": "Outer", "parentId": "5", "parentType": "page"})
+        mock.get(V2 + "/folders/9", status_code=404, json={})
+        search = mock.get(V1 + "/content/search", json={"results": [
+            {"id": "5", "type": "page", "title": "Five", "_expandable": {"space": "/rest/api/space/ENG"},
+             "ancestors": [{"id": "100", "type": "page", "title": "Home"}]}], "_links": {}})
+        found = reader.archived_pages(["ENG"])["ENG"]
+    assert listing.last_request.qs["space-id"] == ["11"] and listing.last_request.qs["status"] == ["archived"]
+    assert "id in (5)" in search.last_request.qs["cql"][0]
+    home, five = ("page-100", "Home"), ("page-5", "Five")
+    assert found["page-1"] == ArchivedPage((home, five))
+    assert found["page-2"] == ArchivedPage((home, five, ("page-1", "One")))
+    assert found["page-3"] == ArchivedPage((home, five, ("folder-8", "Outer"), ("folder-7", "Folder")))
+    assert found["page-4"] == ArchivedPage(())
+    assert not found["page-20"].complete and "page-6" not in found

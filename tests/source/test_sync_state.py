@@ -125,9 +125,11 @@ def test_counts_by_space_and_type(es: Elasticsearch, filled_index: str) -> None:
     }
 
 
-def test_searchable_counts_leave_out_archived_pages_and_what_hangs_on_them(es: Elasticsearch, index: str) -> None:
-    """Search counts neither archived pages nor the comments and files on them; a page below an archived one that
-    is itself current is counted, with what hangs on it."""
+def test_counts_compared_with_search_leave_out_archived_pages_and_name_the_scopes_to_list(
+        es: Elasticsearch, index: str) -> None:
+    """Search counts neither archived pages nor the comments and files on them: the pages are left out of the
+    counts, the scopes of the comments and files are to be listed; a page below an archived one that is itself
+    current is counted, with what hangs on it."""
     create_index_if_missing(es, index, content_index_mappings(), content_index_settings(), RetryPolicy(max_retries=2))
     docs = [
         {**_content("page-1", "page", "ENG"), "status": "archived"},
@@ -140,7 +142,9 @@ def test_searchable_counts_leave_out_archived_pages_and_what_hangs_on_them(es: E
     ]
     helpers.bulk(es, ({"_index": index, "_id": f"{d['site_url']}|{d['id']}", "_source": d} for d in docs))
     indexed = IndexedDocuments(es, index, SITE)
-    assert indexed.searchable_counts_by_space_and_type() == {("ENG", "page"): 1, ("ENG", "comment"): 1}
+    assert indexed.search_comparable_counts() == ({("ENG", "page"): 1, ("ENG", "comment"): 2,
+                                                   ("ENG", "attachment"): 1},
+                                                  {("ENG", "comment"), ("ENG", "attachment")})
     assert indexed.counts_by_space_and_type() == {("ENG", "page"): 2, ("ENG", "comment"): 2,
                                                   ("ENG", "attachment"): 1}
 
