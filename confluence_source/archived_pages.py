@@ -27,6 +27,7 @@ from .reader import ConfluenceReader
 
 logger = logging.getLogger(__name__)
 
+
 class IndexedArchivedPages(Protocol):
     """What the comparison asks the index (implemented by `sync_state.IndexedDocuments`)."""
 
