@@ -187,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 {("sources", "confluence"): SETTING_NAMES, ("destination", "elasticsearch"): DESTINATION_SETTINGS},
                 args.pipeline_name, dlt.config.config_providers, environment)
             if unknown:
-                print(f"error: {describe_unknown_settings(unknown)}", file=sys.stderr)
-                return EXIT_CONFIG
+                return failed(args, EXIT_CONFIG, f"error: {describe_unknown_settings(unknown)}")
             if args.demo:
                 from pipelines.demo import run_demo
 
@@ -196,38 +195,42 @@ def main(argv: list[str] | None = None) -> int:
                                 summary_json=args.summary_json)
             summary = run_sync(options)
     except SignalReceivedException as error:
-        print(stopped_by(error.signal_code), file=sys.stderr)
-        return EXIT_FAILED
+        return failed(args, EXIT_FAILED, stopped_by(error.signal_code))
     except KeyboardInterrupt:  # a second Ctrl-C: stopped at once
-        print(stopped_by(signal.SIGINT), file=sys.stderr)
-        return EXIT_FAILED
+        return failed(args, EXIT_FAILED, stopped_by(signal.SIGINT))
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return exit_code_of(error)
+        return failed(args, exit_code_of(error), f"error: {error}")
     except ConfigurationException as error:
-        print(f"error: {setting_problem(error)}", file=sys.stderr)
-        return EXIT_CONFIG
+        return failed(args, EXIT_CONFIG, f"error: {setting_problem(error)}")
     except PipelineStepFailed as error:
         stopped = find_wrapped_error(error, (SignalReceivedException,))
         if isinstance(stopped, SignalReceivedException):
-            print(stopped_by(stopped.signal_code), file=sys.stderr)
-            return EXIT_FAILED
+            return failed(args, EXIT_FAILED, stopped_by(stopped.signal_code))
         cause = find_wrapped_error(error, USER_ERRORS)
         if cause is not None:
-            print(f"error: {cause}", file=sys.stderr)
-            return exit_code_of(cause)
+            return failed(args, exit_code_of(cause), f"error: {cause}")
         setting_error = find_wrapped_error(error, (ConfigurationException,))
         if isinstance(setting_error, ConfigurationException):
-            print(f"error: {setting_problem(setting_error)}", file=sys.stderr)
-            return EXIT_CONFIG
-        print(f"error: the {error.step} step failed: {error.exception}", file=sys.stderr)
-        return EXIT_FAILED
+            return failed(args, EXIT_CONFIG, f"error: {setting_problem(setting_error)}")
+        return failed(args, EXIT_FAILED, f"error: the {error.step} step failed: {error.exception}")
     print_summary(summary)
-    written = write_summary_json(args.summary_json, summary.as_dict()) if args.summary_json else True
+    outcome = "refused_deletions" if summary.refused_deletions else "succeeded"
+    written = (write_summary_json(args.summary_json, {"status": outcome, **summary.as_dict()}) if args.summary_json
+               else True)
     if summary.refused_deletions:
         print(f"error: {summary.refusal_message}", file=sys.stderr)
         return EXIT_GUARD
     return EXIT_OK if written else EXIT_CONFIG  # the sync went through; --summary-json is the setting to fix
+
+
+def failed(args: argparse.Namespace, code: int, message: str) -> int:
+    """Print why the run failed and, for --summary-json, write that too (a scheduler reading the file learns of the
+    failure there); returns the exit code."""
+    print(message, file=sys.stderr)
+    if args.summary_json:
+        write_summary_json(args.summary_json, {"status": "failed", "exit_code": code,
+                                               "error": message.removeprefix("error: ")})
+    return code
 
 
 def exit_with(code: int) -> NoReturn:

@@ -1215,6 +1215,18 @@ def test_cli_arguments_are_checked_before_the_run(args, complaint, capsys):
     assert ": error: " in last_line and complaint in last_line, last_line
 
 
+def test_cli_a_failed_run_writes_its_failure_to_the_summary_json(make_harness, tmp_path, capsys):
+    """A scheduler that reads the summary file learns of a failed run there, with the message and exit code."""
+    harness = make_harness("datacenter")
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__PERSONAL_ACCESS_TOKEN", "wrong-secret-value-81c2")
+    target = tmp_path / "summary.json"
+    code, stderr = run_cli(harness, tmp_path, capsys, "--summary-json", str(target))
+    assert code == 2
+    summary = json.loads(target.read_text())
+    assert summary == {"status": "failed", "exit_code": 2, "error": stderr.removeprefix("error: ")}
+    assert "rejected the credentials" in summary["error"] and "wrong-secret-value-81c2" not in target.read_text()
+
+
 def test_cli_a_summary_that_cannot_be_written_does_not_hide_the_sync(make_harness, tmp_path, capsys):
     import pipelines.confluence_to_es as cli
 
@@ -1238,6 +1250,7 @@ def test_the_summary_says_where_the_time_and_the_cpu_went(make_harness, flavour,
     harness.monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "cli-dlt"))
     assert main(["--pipeline-name", harness.pipeline_name, "--summary-json", str(target)]) == 0
     summary = json.loads(target.read_text())
+    assert summary["status"] == "succeeded"
     steps = summary["step_seconds"]
     assert list(steps) == list(STEPS)  # every step, in the order it ran
     assert all(seconds >= 0 for seconds in steps.values()) and steps["extract"] > 0 and steps["load"] > 0
