@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Collection, Mapping, Protocol
 
-from .documents import ArchivedPage
+from .documents import Ancestry
 from .reader import ConfluenceReader
 
 logger = logging.getLogger(__name__)
@@ -31,9 +31,8 @@ logger = logging.getLogger(__name__)
 class IndexedArchivedPages(Protocol):
     """What the comparison asks the index (implemented by `sync_state.IndexedDocuments`)."""
 
-    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, tuple[tuple[str, str], ...]]]:
-        """Space key -> document id -> ancestors ((document id, title), root first) of the archived pages indexed
-        there."""
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, Ancestry]]:
+        """Space key -> document id -> ancestors of the archived pages indexed there."""
         ...
 
 
@@ -50,21 +49,9 @@ def without_spaces_with_archive_changes(watermarks: Mapping[str, str], reader: C
     now = reader.archived_pages(space_keys)
     before = indexed.archived_pages(space_keys)
     for key in space_keys:
-        if archives_differ(now.get(key, {}), before.get(key, {})):
+        # which pages, and their ancestors' ids and titles: both sides as a full read writes them
+        if now.get(key, {}) != before.get(key, {}):
             logger.info("Pages of space %s were archived, unarchived or moved while archived since the last run: "
                         "reading it in full", key)
             del kept[key]
     return kept
-
-
-def archives_differ(now: Mapping[str, ArchivedPage], before: Mapping[str, tuple[tuple[str, str], ...]]) -> bool:
-    """Whether the archived pages listed now differ from those the index holds (document id -> ancestors): which
-    pages, and their ancestors (ids and titles) as far as the listing could tell them."""
-    if now.keys() != before.keys():
-        return True
-    for page, place in now.items():
-        held = before[page]
-        known = held if place.complete else held[max(0, len(held) - len(place.ancestors)):]
-        if place.ancestors != known:
-            return True
-    return False

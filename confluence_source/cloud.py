@@ -21,14 +21,15 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, Mapping
 
 from . import settings as defaults
 from .client import JsonObject, Listing, Page
 from .cql import and_all, id_clause, space_clause, type_clause
 from .documents import (
-    ArchivedPage,
+    Ancestry,
     ContentFacts,
     Ref,
     SpaceInfo,
@@ -709,86 +710,54 @@ class CloudReader(ConfluenceReader):
         self._attachments.update(self.in_parallel(fetch, missing))
 
     # ---- id listings -------------------------------------------------------------------------------------------
-    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, ArchivedPage]]:
-        """One body-less listing of the archived pages of up to V2_MAX_SPACE_IDS spaces per request. It shows each
-        page's parent only: the ancestors above come from the listing itself (archived parents), from the folders'
-        own reads, and from one search of the current pages among them, with their ancestors."""
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, Ancestry]]:
+        """One body-less listing of the archived pages of up to V2_MAX_SPACE_IDS spaces per request, put in a page
+        tree of their own per space as a full read's listing is (with the folders they sit in). The listing shows
+        each page's parent only: the current pages they sit under come with their own ancestors from one search."""
         key_of = {self.state.all_spaces[key].id: key for key in space_keys if key in self.state.all_spaces}
         space_ids = sorted(key_of)
-        listed: dict[str, str] = {}  # archived page document id -> space key
-        above: dict[str, str | None] = {}  # document id -> its parent's (None at the top of the space)
-        titles: dict[str, str] = {}  # document id -> title, of the pages and folders on the way
+        trees = {key: SpaceTree(key) for key in space_keys}
+        listed: dict[str, list[str]] = {key: [] for key in space_keys}  # space key -> archived page ids
         for start in range(0, len(space_ids), defaults.V2_MAX_SPACE_IDS):
             params = {"space-id": ",".join(space_ids[start : start + defaults.V2_MAX_SPACE_IDS]),
                       "status": "archived", "limit": defaults.V2_PAGE_SIZE}
             for page in self.client.pages(self.client.v2(defaults.V2_PAGES), params,
                                           purpose="listing archived pages", api="v2"):
+                by_space: dict[str, list[JsonObject]] = defaultdict(list)
                 for raw in page.items:
                     space_key = key_of.get(str(raw.get("spaceId")))
-                    if space_key is None or raw.get("status") != "archived" or raw.get("id") is None:
-                        continue
-                    document_id = doc_id("page", raw["id"])
-                    listed[document_id], above[document_id] = space_key, _parent_doc_id(raw)
-                    titles[document_id] = str(raw.get("title") or "")
-        self._add_folders_above(above, titles)
-        current = sorted({parent for parent in above.values() if parent and parent.startswith("page-")} - set(above))
-        chains = self._current_page_ancestors(current, titles, any(self._in_archived_space(key) for key in space_keys))
+                    if space_key is not None and raw.get("status") == "archived" and raw.get("id") is not None:
+                        by_space[space_key].append(raw)
+                for space_key, items in by_space.items():
+                    self._add_pages(trees[space_key], items)  # with their folders, read a level at a time
+                    listed[space_key].extend(str(raw["id"]) for raw in items)
+        self._add_current_parents(trees, any(self._in_archived_space(key) for key in space_keys))
+        return {key: {doc_id("page", page_id): tuple((ref.doc_id, ref.title)
+                                                     for ref in trees[key].ancestors(page_id, final=True) or [])
+                      for page_id in listed[key]}
+                for key in space_keys}
 
-        def place(document_id: str) -> ArchivedPage:
-            """The ancestors of an archived page, walked up from its parent: archived pages and folders from
-            `above`, and a current page's own ancestors from `chains`. A parent that could not be read ends the
-            chain below it, as in a full read (`SpaceTree.end_chain_at`)."""
-            upward: list[tuple[str, str]] = []  # nearest first
-            seen = {document_id}
-            parent = above.get(document_id)
-            while parent is not None:
-                if parent in chains:
-                    return ArchivedPage(chains[parent] + ((parent, titles.get(parent, "")),) + tuple(reversed(upward)))
-                if parent not in above:
-                    break
-                if parent in seen:  # a cycle in corrupt data: compare what was walked
-                    return ArchivedPage(tuple(reversed(upward)), complete=False)
-                seen.add(parent)
-                upward.append((parent, titles.get(parent, "")))
-                parent = above[parent]
-            return ArchivedPage(tuple(reversed(upward)))
-
-        found: dict[str, dict[str, ArchivedPage]] = {key: {} for key in space_keys}
-        for document_id, space_key in listed.items():
-            found[space_key][document_id] = place(document_id)
-        return found
-
-    def _add_folders_above(self, above: dict[str, str | None], titles: dict[str, str]) -> None:
-        """Add the folders these items sit in, and those above them, with their parents and titles (each folder
-        read once)."""
-        wanted = {parent for parent in above.values() if parent and parent.startswith("folder-")}
-        while wanted:
-            folder_ids = sorted(folder.split("-", 1)[1] for folder in wanted if folder not in above)
-            wanted = set()
-            for folder_id, raw in zip(folder_ids, self.in_parallel(self._read_folder, folder_ids)):
-                if raw is None:
-                    continue  # unreadable: the chain stops there
-                folder = doc_id("folder", folder_id)
-                parent = above[folder] = _parent_doc_id(raw)
-                titles[folder] = str(raw.get("title") or "")
-                if parent and parent.startswith("folder-"):
-                    wanted.add(parent)
-
-    def _current_page_ancestors(self, page_ids: list[str], titles: dict[str, str], archived_spaces: bool
-                                ) -> dict[str, tuple[tuple[str, str], ...]]:
-        """Document id -> ancestors ((document id, title), root first) of these current pages (document ids), from
-        a search of their ids; their own titles go into `titles`."""
-        chains: dict[str, tuple[tuple[str, str], ...]] = {}
-        for start in range(0, len(page_ids), defaults.CQL_ID_BATCH):
-            batch = [page.split("-", 1)[1] for page in page_ids[start : start + defaults.CQL_ID_BATCH]]
-            for items in self.search(and_all(type_clause("page"), id_clause(batch)), "ancestors",
-                                     defaults.V1_PAGE_SIZE_NO_BODY, archived_spaces,
+    def _add_current_parents(self, trees: Mapping[str, SpaceTree], archived_spaces: bool) -> None:
+        """Add to these trees the current pages their pages and folders sit under, with those pages' own ancestors,
+        from a search of their ids (one request per CQL_ID_BATCH)."""
+        wanted = sorted(set().union(*(tree.missing_parents() for tree in trees.values())))
+        for start in range(0, len(wanted), defaults.CQL_ID_BATCH):
+            cql = and_all(type_clause("page"), id_clause(wanted[start : start + defaults.CQL_ID_BATCH]))
+            for items in self.search(cql, "ancestors", defaults.V1_PAGE_SIZE_NO_BODY, archived_spaces,
                                      purpose="reading the ancestors of archived pages' parents"):
                 for raw in items:
-                    _, confluence_id, outline = outline_from_v1(raw)
-                    chains[doc_id("page", confluence_id)] = tuple(zip(outline.ancestor_ids, outline.ancestor_titles))
-                    titles[doc_id("page", confluence_id)] = outline.title
-        return chains
+                    _, _, outline = outline_from_v1(raw)
+                    tree = trees.get(outline.space_key or "")
+                    if tree is None:
+                        continue
+                    chain = [item for item in raw.get("ancestors") or [] if isinstance(item, dict)] + [raw]
+                    parent_id: str | None = None
+                    for item in chain:
+                        if tree.get(str(item.get("id"))) is None:  # what the listing put there stays
+                            tree.add(Node(doc_type=str(item.get("type") or "page"), confluence_id=str(item.get("id")),
+                                          title=str(item.get("title") or ""), parent_id=parent_id, url=None,
+                                          status="current"))
+                        parent_id = str(item.get("id"))
 
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         if scope_key in self.config.advanced_rules:
@@ -889,12 +858,6 @@ def _space_of(scope: Scope) -> SpaceInfo:
     if scope.space is None:
         raise ValueError(f"scope {scope.key!r} is not a space")
     return scope.space
-
-
-def _parent_doc_id(raw: JsonObject) -> str | None:
-    """The document id of the page or folder a v2 page or folder sits under; None at the top of its space."""
-    parent_type, parent_id = raw.get("parentType"), raw.get("parentId")
-    return doc_id(str(parent_type or "page"), parent_id) if parent_id and parent_type in _TREE_PARENTS else None
 
 
 def _container_id(raw: JsonObject) -> Any:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from . import settings as defaults
 from .client import JsonObject, Listing
-from .documents import ArchivedPage, ContentFacts, SpaceInfo, doc_id, outline_from_v1, space_from_v1
+from .documents import Ancestry, ContentFacts, SpaceInfo, doc_id, outline_from_v1, space_from_v1
 from .errors import ConfluenceNotFoundError, IncompleteListingError
 from .reader import ConfluenceReader, Emitted, Scope
 
@@ -194,11 +194,11 @@ class DataCenterReader(ConfluenceReader):
             ids.extend(str(raw["id"]) for raw in page.items if raw.get("status") == "archived")
         return ids
 
-    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, ArchivedPage]]:
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, Ancestry]]:
         """One scan of the site's archived pages with their ancestors (archived pages are few; a scan per space
         would cost a request per synced space)."""
         wanted = set(space_keys)
-        found: dict[str, dict[str, ArchivedPage]] = {key: {} for key in wanted}
+        found: dict[str, dict[str, Ancestry]] = {key: {} for key in wanted}
         if self._scan_supported is False or not wanted:
             return found  # servers without the scan API predate archived pages
         params = {"type": "page", "status": "archived", "expand": "ancestors", "limit": defaults.V1_PAGE_SIZE_NO_BODY}
@@ -211,8 +211,8 @@ class DataCenterReader(ConfluenceReader):
                         continue
                     _, confluence_id, outline = outline_from_v1(raw)
                     if outline.space_key in wanted:
-                        found[outline.space_key][doc_id("page", confluence_id)] = ArchivedPage(
-                            tuple(zip(outline.ancestor_ids, outline.ancestor_titles)))
+                        found[outline.space_key][doc_id("page", confluence_id)] = tuple(
+                            zip(outline.ancestor_ids, outline.ancestor_titles))
         except ConfluenceNotFoundError:
             if self._scan_supported:
                 raise

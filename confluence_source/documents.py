@@ -383,12 +383,8 @@ class Outline:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ArchivedPage:
-    """Where an archived page sits, as a body-less listing shows it (see `archived_pages.py`)."""
-
-    ancestors: tuple[tuple[str, str], ...]  # (document id, title), root first
-    complete: bool = True  # false: only the nearest of the ancestors are known (those above could not be read)
+# Where an archived page sits (see `archived_pages.py`): its ancestors as (document id, title), root first.
+Ancestry = tuple[tuple[str, str], ...]
 
 
 def outline_from_v1(raw: JsonObject) -> tuple[str, str, Outline]:

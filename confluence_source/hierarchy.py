@@ -95,6 +95,12 @@ class SpaceTree:
         chain.reverse()
         return chain
 
+    def missing_parents(self) -> set[str]:
+        """Parents of the tree's nodes that are neither in it nor known to be unreadable."""
+        with self._lock:
+            return {node.parent_id for node in self._nodes.values()
+                    if node.parent_id and node.parent_id not in self._nodes and node.parent_id not in self._chain_ends}
+
     def node_ids(self) -> list[str]:
         with self._lock:
             return list(self._nodes)

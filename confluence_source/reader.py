@@ -31,7 +31,7 @@ from .attachment_text import AttachmentTextReader
 from .body_conversion import BodyConversionPool, BodyResult, PendingBody
 from .documents import (
     PENDING_BODY,
-    ArchivedPage,
+    Ancestry,
     ContentFacts,
     DocumentBuilder,
     Outline,
@@ -286,9 +286,9 @@ class ConfluenceReader(ABC):
         return total
 
     @abstractmethod
-    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, ArchivedPage]]:
-        """Space key -> document id -> place of the archived pages in these spaces that the account can read, from
-        body-less listings (CQL search leaves archived pages out)."""
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, Ancestry]]:
+        """Space key -> document id -> ancestors of the archived pages in these spaces that the account can read, as
+        a full read gives them, from body-less listings (CQL search leaves archived pages out)."""
 
     @abstractmethod
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:

@@ -20,7 +20,7 @@ from typing import Any, Collection, Iterable, Iterator, Mapping
 from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import scan
 
-from .documents import Outline, doc_id
+from .documents import Ancestry, Outline, doc_id
 from .structure import HELD_LOOKUP_BATCH, IndexedDependent
 
 STATE_INDEX_SUFFIX = "-sync-state"
@@ -317,10 +317,9 @@ class IndexedDocuments:
         return {document_id: Outline.of_document(source)
                 for document_id, source in self._sources(doc_types, space_keys, fields)}
 
-    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, tuple[tuple[str, str], ...]]]:
-        """Space key -> document id -> ancestors ((document id, title), root first) of the archived pages indexed
-        in these spaces."""
-        found: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {key: {} for key in space_keys}
+    def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, Ancestry]]:
+        """Space key -> document id -> ancestors of the archived pages indexed in these spaces."""
+        found: dict[str, dict[str, Ancestry]] = {key: {} for key in space_keys}
         if not space_keys:
             return found
         for document_id, source in self._sources(("page",), space_keys, ["space_key", "ancestor_ids",

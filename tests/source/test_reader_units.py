@@ -12,7 +12,7 @@ from confluence_source import build_settings
 from confluence_source.client import ConfluenceClient
 from confluence_source.cloud import CloudReader
 from confluence_source.datacenter import DataCenterReader
-from confluence_source.documents import ArchivedPage, SpaceInfo
+from confluence_source.documents import SpaceInfo
 
 SITE = "https://example.atlassian.net"
 V2 = SITE + "/wiki/api/v2"
@@ -301,8 +301,8 @@ def test_archived_pages_on_cloud_get_their_whole_chain_and_an_unreadable_parent_
     assert listing.last_request.qs["space-id"] == ["11"] and listing.last_request.qs["status"] == ["archived"]
     assert "id in (5)" in search.last_request.qs["cql"][0]
     home, five = ("page-100", "Home"), ("page-5", "Five")
-    assert found["page-1"] == ArchivedPage((home, five))
-    assert found["page-2"] == ArchivedPage((home, five, ("page-1", "One")))
-    assert found["page-3"] == ArchivedPage((home, five, ("folder-8", "Outer"), ("folder-7", "Folder")))
-    assert found["page-4"] == ArchivedPage(())
-    assert not found["page-20"].complete and "page-6" not in found
+    assert found["page-1"] == (home, five)
+    assert found["page-2"] == (home, five, ("page-1", "One"))
+    assert found["page-3"] == (home, five, ("folder-8", "Outer"), ("folder-7", "Folder"))
+    assert found["page-4"] == ()
+    assert found["page-20"] == (("page-21", "B"),) and "page-6" not in found  # the cycle ends the walk
