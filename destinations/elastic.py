@@ -54,7 +54,10 @@ from destinations.es_errors import (
     StoppedBeforeRetry,
     find_wrapped_error,
     forget_answers,
+    gave_up_on,
     note_answered,
+    note_back,
+    note_gave_up,
 )
 from destinations.es_indices import (
     create_index_if_missing,
@@ -124,7 +127,26 @@ def write_batch(
     Raises a terminal error for problems no retry can fix and `ElasticsearchUnavailableError`
     (transient) when the cluster stays unavailable; rejected documents are returned, not raised.
     """
-    policy = policy or RetryPolicy(max_retries=settings.max_retries)
+    where = settings.connection.describe()
+    # once a batch of this run found the cluster unavailable after all its retries, the others try it once each
+    policy = policy or RetryPolicy(max_retries=0 if gave_up_on(where) else settings.max_retries)
+    try:
+        result = _write_batch(items, table, settings, load_id, policy, writer_options)
+    except ElasticsearchUnavailableError:
+        note_gave_up(where)
+        raise
+    note_back(where)
+    return result
+
+
+def _write_batch(
+    items: Sequence[Mapping[str, Any]],
+    table: Mapping[str, Any],
+    settings: ElasticsearchSettings,
+    load_id: str | None,
+    policy: RetryPolicy,
+    writer_options: Mapping[str, Any] | None,
+) -> BatchResult:
     client = shared_client(settings.connection)
     where = settings.connection.describe()
     table_name = str(table.get("name", "?"))

@@ -180,9 +180,31 @@ def note_answered(where: str) -> None:
     _ANSWERED_THIS_RUN.add(where)
 
 
+# Clusters that stayed unavailable through a whole series of retries in the current run: the load's other jobs try
+# them once each instead of waiting out a series apiece (dlt goes on with a package's remaining jobs after one fails,
+# so a cluster gone for good would otherwise hold a run for a series of retries per load file).
+_GAVE_UP_ON_THIS_RUN: set[str] = set()
+
+
+def note_gave_up(where: str) -> None:
+    """Remember that the cluster at `where` stayed unavailable through all the retries of one request."""
+    _GAVE_UP_ON_THIS_RUN.add(where)
+
+
+def note_back(where: str) -> None:
+    """The cluster at `where` answered again: later requests get their retries again."""
+    _GAVE_UP_ON_THIS_RUN.discard(where)
+
+
+def gave_up_on(where: str) -> bool:
+    """Whether a request to `where` already failed this run after all its retries (and none has succeeded since)."""
+    return where in _GAVE_UP_ON_THIS_RUN
+
+
 def forget_answers() -> None:
-    """A new run: no cluster has answered it yet."""
+    """A new run: no cluster has answered it yet, and none has been given up on."""
     _ANSWERED_THIS_RUN.clear()
+    _GAVE_UP_ON_THIS_RUN.clear()
 
 
 def translate_client_error(

@@ -63,7 +63,7 @@ def create_index_if_missing(
         logger.info("Created Elasticsearch index %s", index)
         return True
 
-    return call_with_backoff(create, policy, f"creating index {index}")
+    return call_with_backoff(create, policy, f"checking or creating index {index}")
 
 
 def add_missing_fields(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> list[str]:

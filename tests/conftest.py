@@ -69,3 +69,13 @@ def stop_noted_after() -> Iterator[Callable[[float], None]]:
     for timer in timers:
         timer.cancel()
     signals.set_received_signal(0)
+
+
+@pytest.fixture(autouse=True)
+def clusters_unknown_to_the_run() -> Iterator[None]:
+    """Each test starts as a new run does: what the destination learnt of clusters in an earlier test (that one
+    answered, that one was given up on after its retries) does not carry over to requests made outside a sync."""
+    from destinations.es_errors import forget_answers
+
+    forget_answers()
+    yield

@@ -1022,6 +1022,44 @@ def test_elasticsearch_lost_after_the_load_fails_the_run_with_one_line(make_harn
     assert saves == []  # the watermarks stay where they were: the next run repeats this one
 
 
+def test_elasticsearch_gone_during_the_load_costs_one_series_of_retries_not_one_per_load_job(make_harness, monkeypatch):
+    """dlt may start a package's jobs again after one fails: once a batch has waited out all its retries, the others
+    try the cluster once each, so a run with a dead cluster ends after one series of waits (per load worker) instead
+    of one per job and attempt; the next run, with the cluster back, loads the package as usual."""
+    from elastic_transport import ConnectionError as TransportConnectionError
+
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from destinations.elastic import find_destination_error
+    from destinations.es_bulk import BulkWriter
+    from destinations.es_retry import RetryPolicy
+
+    harness = make_harness("cloud")
+    # dlt's own default, in force where the project's .dlt/config.toml (which says 1) is not read: dlt then starts
+    # every job of the package again up to five times before the load fails
+    harness.configure(DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES="3", LOAD__RAISE_ON_MAX_RETRIES="5")
+    waits: list[int] = []
+    monkeypatch.setattr(RetryPolicy, "sleep_before", lambda self, retry_number, reason: waits.append(retry_number))
+    sends: list[int] = []
+
+    def refused(self, actions, chunk_bytes):
+        sends.append(len(actions))
+        raise TransportConnectionError("Connection refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BulkWriter, "_send", refused)
+        with pytest.raises(PipelineStepFailed) as failed:
+            harness.run()
+    assert "after it had answered this run" in str(find_destination_error(failed.value))
+    assert len(sends) > 8, sends  # more than two jobs' first series were sent (dlt went on)
+    # one series of retries in all per load worker (two run at once, see .dlt/config.toml): the jobs after them
+    # tried once each
+    assert waits.count(1) <= 2 and sorted(set(waits)) == [1, 2, 3], waits
+    waits.clear()
+    harness.run()  # the cluster is back: the kept package loads, each request with its retries again
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
 def test_cli_stops_at_the_next_safe_point_on_sigterm_even_when_it_comes_at_the_end_of_the_load(
         make_harness, tmp_path, capsys, monkeypatch):
     """dlt lets its own step finish when a signal arrives late in it; the sync must not then go on to check for
