@@ -122,7 +122,7 @@ def convert_job(job: BodyJob, web_base: str) -> BodyResult:
         return attachment_download_url(web_base, job.attachments_of, file_name) if job.attachments_of else None
 
     body = convert_storage(job.storage, user_resolver=user_name, page_url=page_url, blog_url=blog_url,
-                           attachment_url=attachment_url)
+                           attachment_url=attachment_url, web_base=web_base)
     return BodyResult(body, complete)
 
 

@@ -505,6 +505,7 @@ class DocumentBuilder:
             blog_url=lambda title, key, day: blog_display_url(self.web_base, key or space_key, day, title),
             attachment_url=lambda name: (attachment_download_url(self.web_base, attachments_of, name)
                                          if attachments_of else None),
+            web_base=self.web_base,
         )
 
     def page_url(self, title: str, key: str | None, space_key: str | None) -> str | None:

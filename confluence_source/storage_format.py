@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from lxml import etree
 
@@ -53,8 +53,12 @@ def convert_storage(
     page_url: PageUrlResolver | None = None,
     blog_url: BlogUrlResolver | None = None,
     attachment_url: AttachmentUrlResolver | None = None,
+    web_base: str | None = None,
 ) -> ConvertedBody:
     """Render a storage-format body as clean search text and as Markdown.
+
+    `web_base` is what the site's own relative links are relative to (`https://x.atlassian.net/wiki`,
+    `https://host/confluence`): the Markdown copy is read away from the site, where a relative link leads nowhere.
 
     Never raises on a malformed body: it is parsed leniently, and if rendering still fails the
     plain text of the tree is returned for both renderings (the failure is logged).
@@ -62,8 +66,10 @@ def convert_storage(
     if not storage or not storage.strip():
         return ConvertedBody("", "")
     root = parse_storage(storage)
+    if _may_hold_invisible(storage):
+        _drop_invisible(root)
     try:
-        return _Renderer(user_resolver, page_url, blog_url, attachment_url).render(root)
+        return _Renderer(user_resolver, page_url, blog_url, attachment_url, web_base).render(root)
     except Exception:  # noqa: BLE001 - one odd body must not stop a sync; the text is still indexed
         logger.warning("Falling back to plain text for a storage-format body", exc_info=True)
         text = _plain_text(root)
@@ -130,6 +136,8 @@ RI_PARAMETER: Final = _ri("parameter")
 _RESOURCES: Final = frozenset(
     {RI_PAGE, RI_BLOG_POST, RI_ATTACHMENT, RI_USER, RI_SPACE, RI_URL, RI_SHORTCUT, RI_CONTENT_ENTITY}
 )
+# Attributes rendered as text (an image's alt text or title).
+_SHOWN_ATTRIBUTES: Final = (AC_ALT, AC_TITLE, "alt", "title")
 
 # Block kinds. Layout decisions (how blocks join, what a table cell can hold) depend on them.
 PARA: Final = "p"
@@ -159,6 +167,15 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 _BACKTICKS = re.compile(r"`+")
 _LANGUAGE_CHARS = re.compile(r"[^A-Za-z0-9_+#.-]")
 _URL_NEEDS_BRACKETS = re.compile(r"[\s()<>]")
+# Invisible format characters (soft hyphen, word joiner, BOM/zero-width no-break space) that Elasticsearch's
+# standard tokenizer keeps inside a token: `super\xadcali` would never match `supercali`. Word pastes are full of
+# soft hyphens. (A zero-width space already splits words there; bidi marks and ZWJ/ZWNJ carry meaning: all kept.)
+_INVISIBLE: Final = "\xad\u2060\ufeff"
+_INVISIBLE_SUB = re.compile(f"[{_INVISIBLE}]").sub
+_INVISIBLE_SEARCH = re.compile(f"[{_INVISIBLE}]").search
+# What in the raw body can become one of them in the tree: the character, its named entity (`&shy` is also read
+# without `;` by the lenient parser) or any numeric reference. Most bodies hold none, and skip the tree pass.
+_INVISIBLE_SOURCES: Final = (*_INVISIBLE, "&shy", "&NoBreak", "&#")
 
 _PANEL_LABELS: Final = {"info": "Info", "note": "Note", "warning": "Warning", "tip": "Tip"}
 _ADF_PANEL_LABELS: Final = {
@@ -411,6 +428,29 @@ def _emoji_from_codepoints(emoji_id: str) -> str:
     return "".join(characters)
 
 
+def _may_hold_invisible(storage: str) -> bool:
+    # Substring scans: a regex alternation over a large body costs a tenth of its conversion.
+    return any(source in storage for source in _INVISIBLE_SOURCES)
+
+
+def _drop_invisible(root: etree._Element) -> None:
+    """Remove the invisible characters of `_INVISIBLE` from all text (code included) and from the attributes shown as
+    text, before rendering: removing them afterwards could expose a `<` or a line-start `#` that escaping let pass
+    because of them. Resource attributes (page titles, file names) stay as written: links are resolved by them."""
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            text = element.text
+            if text and _INVISIBLE_SEARCH(text):
+                element.text = _INVISIBLE_SUB("", text)
+            for name in _SHOWN_ATTRIBUTES:
+                value = element.get(name)
+                if value and _INVISIBLE_SEARCH(value):
+                    element.set(name, _INVISIBLE_SUB("", value))
+        tail = element.tail
+        if tail and _INVISIBLE_SEARCH(tail):
+            element.tail = _INVISIBLE_SUB("", tail)
+
+
 def _plain_text(root: etree._Element) -> str:
     """Last-resort rendering: all text outside macro parameters, one block per line."""
     parts: list[str] = []
@@ -490,11 +530,13 @@ class _Renderer:
     """Renders one parsed body. Holds the callbacks and a per-body cache of user names."""
 
     def __init__(self, user_resolver: UserResolver | None, page_url: PageUrlResolver | None,
-                 blog_url: BlogUrlResolver | None = None, attachment_url: AttachmentUrlResolver | None = None) -> None:
+                 blog_url: BlogUrlResolver | None = None, attachment_url: AttachmentUrlResolver | None = None,
+                 web_base: str | None = None) -> None:
         self.user_resolver = user_resolver
         self.page_url = page_url
         self.blog_url = blog_url
         self.attachment_url = attachment_url
+        self.web_base = web_base.rstrip("/") + "/" if web_base else None  # a directory, for urljoin
         self.user_names: dict[str, str | None] = {}
 
     def render(self, root: etree._Element) -> ConvertedBody:
@@ -761,7 +803,21 @@ class _Renderer:
             return
         if not text.strip(_EDGE_SPACE):
             text = text + href
-        flow.add(text, _md_link(markdown, href))
+        flow.add(text, _md_link(markdown, self._absolute(href)))
+
+    def _absolute(self, href: str) -> str:
+        """A relative href as a browser on the site resolves it, so the Markdown copy still leads there.
+
+        A root-relative href already holds Cloud's `/wiki` or a Data Center context path, so it is joined to the
+        origin only (urljoin does that); a path-relative one is taken relative to the site base, the page's own
+        URL being unknown here. Anchors and hrefs with a scheme (`https:`, `mailto:`) are left as written.
+        """
+        if self.web_base is None or href.startswith("#"):
+            return href
+        try:
+            return href if urlsplit(href).scheme else urljoin(self.web_base, href)
+        except ValueError:  # an unparseable href (a broken IPv6 host): as written
+            return href
 
     def confluence_link(self, element: etree._Element, flow: _Flow) -> None:
         target: etree._Element | None = None
@@ -848,6 +904,7 @@ class _Renderer:
         return self.attachment_url(filename)
 
     def _mention(self, user: etree._Element, label: str) -> str:
+        """`@Display Name` of a `ri:user` (a mention, a macro's user parameter); else the label or the identifier."""
         account_id = user.get(RI_ACCOUNT_ID)
         user_key = user.get(RI_USERKEY)
         username = user.get(RI_USERNAME)
@@ -882,12 +939,10 @@ class _Renderer:
                 source = child.get(RI_VALUE) or ""
             elif tag == AC_CAPTION:
                 caption = " ".join(block[1].replace("\n", " ") for block in self.blocks_of(child) if block[1])
-        if not alt:
-            alt, caption = caption, ""
-        self._add_image(flow, element, alt, name, source, caption if caption != alt else "")
+        self._add_image(flow, element, alt, name, source, caption)
 
     def html_image(self, element: etree._Element, flow: _Flow) -> None:
-        source = (element.get("src") or "").strip()
+        source = self._absolute((element.get("src") or "").strip())
         alt = (element.get("alt") or element.get("title") or "").strip()
         self._add_image(flow, element, alt, "", source, "")
 
@@ -895,13 +950,19 @@ class _Renderer:
     def _add_image(
         flow: _Flow, element: etree._Element, alt: str, name: str, source: str, caption: str
     ) -> None:
-        shown = alt or name
-        markdown = f"![{_escape_md(shown)}]({_md_url(source)})" if source else _escape_md(shown)
-        if caption:
-            shown = f"{shown} {caption}"
+        """The text is what describes the image (alt text, caption) and its file name, so searching for either finds
+        the page. Markdown: the description is the image's alt text and the link holds the file name; an image with
+        nothing to link to is its text."""
+        text = " ".join(dict.fromkeys(part for part in (alt, caption, name) if part))
+        if not source:
+            if text:
+                _add_token(flow, element, text, _escape_md(text))
+            return
+        label = alt or caption or name
+        markdown = f"![{_escape_md(label)}]({_md_url(source)})"
+        if caption and caption != label:
             markdown = f"{markdown} {_escape_md(caption)}"
-        if shown or markdown:
-            _add_token(flow, element, shown, markdown)
+        _add_token(flow, element, text, markdown)
 
     def emoticon(self, element: etree._Element, flow: _Flow) -> None:
         fallback = (element.get(AC_EMOJI_FALLBACK) or "").strip()
@@ -1061,10 +1122,38 @@ class _Renderer:
         body = _child(element, AC_PLAIN_TEXT_BODY)
         source = _all_text(body) if body is not None else ""
         if source.strip():
-            self.block_container(parse_leniently(source), flow)
+            root = parse_leniently(source)
+            if _may_hold_invisible(source):  # its entities (`&shy;`) are only read now
+                _drop_invisible(root)
+            self.block_container(root, flow)
 
     def anchor_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
         """Anchors are link targets with no visible text."""
+
+    def tooltip_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
+        """The page shows the `linkText` parameter in the sentence; the body is the tooltip shown on hover, still the
+        author's words, kept after it in parentheses (flattened to one line, as the tooltip reads)."""
+        link_text = _collapse(_parameters(element).get("linkText", ""))
+        body = _child(element, AC_RICH_TEXT_BODY)
+        tip = " ".join(b[1].replace("\n", " ") for b in self.blocks_of(body) if b[1]) if body is not None else ""
+        text = f"{link_text} ({tip})" if link_text and tip else link_text or tip
+        if text:
+            _add_token(flow, element, text, _escape_md(text))
+
+    def profile_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
+        """The User Profile macro shows the user's name: its `user` parameter holds a `ri:user`, named as a mention
+        is (older wiki-converted bodies hold the bare username)."""
+        parameter = next((p for p in element.iterchildren(AC_PARAMETER) if p.get(AC_NAME) == "user"), None)
+        if parameter is None:
+            return
+        user = _child(parameter, RI_USER)
+        if user is not None:
+            shown = self._mention(user, "")
+        else:
+            username = _collapse(_all_text(parameter))
+            shown = "@" + username if username else ""
+        if shown:
+            _add_token(flow, element, shown, _escape_md(shown))
 
     def other_macro(self, element: etree._Element, flow: _Flow, name: str) -> None:
         """Unknown macros: keep what the author wrote in the body, drop the parameters.
@@ -1187,4 +1276,6 @@ _MACROS: dict[str, MacroHandler] = {
     "status": _R.status_macro,
     "html": _R.html_macro,
     "anchor": _R.anchor_macro,
+    "tooltip": _R.tooltip_macro,
+    "profile": _R.profile_macro,
 }

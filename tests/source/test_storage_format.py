@@ -210,6 +210,48 @@ def test_emoji_rtl_cjk_and_combining_text_is_preserved_exactly() -> None:
     assert body.markdown.split("\n\n") == samples
 
 
+@pytest.mark.parametrize(
+    "word",
+    [
+        "super&shy;cali",
+        "super\xadcali",
+        "super&#173;cali",
+        "super&#xAD;cali",
+        "super&NoBreak;cali",
+        "super\u2060cali",
+        "super\ufeffcali",
+        "<strong>su</strong>&shy;<em>per</em>cali",
+    ],
+)
+def test_soft_hyphens_and_invisible_joiners_do_not_split_words(word: str) -> None:
+    """Elasticsearch's standard tokenizer keeps these inside the token (`super\xadcali`), so `supercali` would never
+    match: text pasted from Word is full of soft hyphens."""
+    body = convert(f"<p>{word}</p>")
+    assert body.text == "supercali"
+    assert body.markdown.replace("*", "") == "supercali"
+
+
+def test_invisible_characters_are_dropped_everywhere_but_a_zero_width_space_is_kept() -> None:
+    storage = (
+        "<h2>Ab&shy;stract</h2><table><tr><td>cell&shy;text</td></tr></table>"
+        '<p><ac:image ac:alt="dia&shy;gram"><ri:url ri:value="https://x.example.com/d.png"/></ac:image> '
+        "a\u200bb <strong>&shy;</strong>c</p><p>&shy;# not a heading</p><p>&shy;&lt;b&gt; not a tag</p>"
+        '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[co\xadde &shy;]]>'
+        "</ac:plain-text-body></ac:structured-macro>"
+    )
+    body = convert(storage)
+    assert body.text == "Abstract\ncelltext\ndiagram a\u200bb c\n# not a heading\n<b> not a tag\ncode &shy;"
+    assert body.markdown == (
+        "## Abstract\n\n| celltext |\n|---|\n\n![diagram](https://x.example.com/d.png) a\u200bb c\n\n"
+        "\\# not a heading\n\n\\<b> not a tag\n\n```\ncode &shy;\n```"
+    )
+    # a malformed body (read by the lenient HTML parser) too
+    assert convert("<p>super&shy;cali & co<br></p>").text == "supercali & co"
+    # and the HTML of an html macro, whose entities are read only when it is rendered
+    html_macro = '<ac:structured-macro ac:name="html"><ac:plain-text-body><![CDATA[<p>super&shy;cali</p>]]>'
+    assert convert(html_macro + "</ac:plain-text-body></ac:structured-macro>").text == "supercali"
+
+
 def test_non_breaking_spaces_are_ordinary_spaces_in_the_output() -> None:
     assert convert("<p>a&nbsp;&nbsp;b\u00a0c</p>").text == "a b c"
 
@@ -348,6 +390,38 @@ def test_macros_without_a_body_render_nothing_and_unknown_bodies_are_kept() -> N
     assert body.markdown == "Owner: platform team\n\n```mermaid-cloud\ngraph TD; A-->B\n```"
 
 
+def test_tooltip_macro_shows_its_link_text_and_keeps_the_tooltip() -> None:
+    storage = (
+        '<p>Ask the <ac:structured-macro ac:name="tooltip" ac:schema-version="1" ac:macro-id="t1">'
+        '<ac:parameter ac:name="linkText">SRE rota</ac:parameter>'
+        "<ac:rich-text-body><p>Site reliability on-call</p></ac:rich-text-body></ac:structured-macro> today, "
+        '<ac:structured-macro ac:name="tooltip"><ac:parameter ac:name="linkText">RTO</ac:parameter>'
+        "</ac:structured-macro>.</p>"
+    )
+    body = convert(storage)
+    assert body.text == "Ask the SRE rota (Site reliability on-call) today, RTO."
+    assert body.markdown == body.text
+    assert_clean(body)
+
+
+def test_profile_macro_names_its_user_like_a_mention() -> None:
+    """Confluence's User Profile macro (`profile`) keeps the user in a `user` parameter holding a `ri:user`."""
+    storage = (
+        '<p>Owner:<ac:structured-macro ac:name="profile"><ac:parameter ac:name="user">'
+        '<ri:user ri:account-id="557058:f00d"/></ac:parameter></ac:structured-macro></p>'
+        '<p><ac:structured-macro ac:name="profile"><ac:parameter ac:name="user">'
+        '<ri:user ri:userkey="8a7f808a5a2c1b7e015a2c1c9b4e0001"/></ac:parameter></ac:structured-macro>'
+        '<ac:structured-macro ac:name="profile"><ac:parameter ac:name="user">jsmith</ac:parameter>'
+        "</ac:structured-macro></p>"
+    )
+    names = {"557058:f00d": "Ada Lovelace"}
+    body = convert(storage, user_resolver=names.get)
+    # a name never fuses with the word or name next to it
+    assert body.text == "Owner:@Ada Lovelace\n@8a7f808a5a2c1b7e015a2c1c9b4e0001 @jsmith"
+    assert body.markdown == "Owner:@Ada Lovelace\n\n@8a7f808a5a2c1b7e015a2c1c9b4e0001 @jsmith"
+    assert_clean(body)
+
+
 def test_html_macro_body_is_read_as_html() -> None:
     storage = (
         '<ac:structured-macro ac:name="html"><ac:plain-text-body><![CDATA[<div><b>Raw</b> html'
@@ -410,13 +484,47 @@ def test_links_to_blog_posts_and_other_pages_files_never_lead_to_a_page_of_the_s
         '<ri:page ri:content-title="Roadmap"/></ri:attachment></ac:image></p>'
     )
     body = convert(storage, **LINKS)
-    assert body.text == "News, Undated, plan.pdf, their chart"
+    assert body.text == "News, Undated, plan.pdf, their chart c.png"
     assert body.markdown == (
         "[News](https://wiki.example.com/display/OPS/2024/01/02/News), Undated, "
-        "[plan.pdf](https://wiki.example.com/display/HOME/Roadmap), their chart"
+        "[plan.pdf](https://wiki.example.com/display/HOME/Roadmap), their chart c.png"
     )
     without_resolvers = convert(storage)
-    assert without_resolvers.markdown == "News, Undated, plan.pdf, their chart"
+    assert without_resolvers.markdown == "News, Undated, plan.pdf, their chart c.png"
+
+
+RELATIVE_LINKS = (
+    '<p><a href="/wiki/spaces/OPS/pages/1">relative link</a>, <a href="/confluence/display/OPS/Runbook">dc</a>, '
+    '<a href="display/OPS/Other">path</a>, <a href="mailto:ops@example.com">mail</a>, <a href="#top">up</a>, '
+    '<a href="https://example.com/x">abs</a>, <a href="/wiki/x y">spaced</a>, <a href="/wiki/raw"></a>'
+    '<img src="/download/attachments/1/a.png" alt="pic"/></p>'
+)
+
+
+@pytest.mark.parametrize(
+    ("web_base", "root", "base"),
+    [
+        ("https://acme.atlassian.net/wiki", "https://acme.atlassian.net", "https://acme.atlassian.net/wiki"),
+        ("https://host:8443/confluence/", "https://host:8443", "https://host:8443/confluence"),
+        ("https://host", "https://host", "https://host"),
+    ],
+)
+def test_relative_html_links_are_made_absolute_against_the_site(web_base: str, root: str, base: str) -> None:
+    """A root-relative href already holds Cloud's `/wiki` or the Data Center context path: joined to the origin, not
+    to the base (never `/confluence/confluence`). A path-relative one is relative to the base."""
+    body = convert(RELATIVE_LINKS, web_base=web_base)
+    assert body.markdown == (
+        f"[relative link]({root}/wiki/spaces/OPS/pages/1), [dc]({root}/confluence/display/OPS/Runbook), "
+        f"[path]({base}/display/OPS/Other), [mail](mailto:ops@example.com), [up](#top), "
+        f"[abs](https://example.com/x), [spaced](<{root}/wiki/x y>), [{root}/wiki/raw]({root}/wiki/raw) "
+        f"![pic]({root}/download/attachments/1/a.png)"
+    )
+    # the search text keeps what the page shows (a bare link shows its href as written)
+    assert body.text == "relative link, dc, path, mail, up, abs, spaced, /wiki/raw pic"
+
+
+def test_relative_html_links_stay_as_written_without_a_site() -> None:
+    assert convert(RELATIVE_LINKS).markdown.startswith("[relative link](/wiki/spaces/OPS/pages/1), ")
 
 
 def test_page_links_without_a_url_resolver_are_the_page_title() -> None:
@@ -452,7 +560,7 @@ def test_mentions_use_the_resolver_and_fall_back_to_the_identifier() -> None:
     assert calls == ["557058:f00d", "5b10ac8d82e05b22cc7d4ef5", "8a7f808a5a2c1b7e015a2c1c9b4e0001"]
 
 
-def test_images_render_alt_text_or_file_name() -> None:
+def test_images_render_alt_text_or_caption_and_file_name() -> None:
     storage = (
         '<p><ac:image ac:alt="Architecture overview" ac:height="250">'
         '<ri:attachment ri:filename="arch diagram.png" ri:version-at-save="1"/></ac:image> and '
@@ -463,7 +571,9 @@ def test_images_render_alt_text_or_file_name() -> None:
         "<ac:caption><p>Figure 1: data flow</p></ac:caption></ac:image>"
     )
     body = convert(storage, **LINKS)
-    assert body.text == "Architecture overview and screenshot-1.png and html img\nFigure 1: data flow"
+    assert body.text == (
+        "Architecture overview arch diagram.png and screenshot-1.png and html img\nFigure 1: data flow flow.png"
+    )
     files = "https://wiki.example.com/download/attachments/42"
     assert body.markdown == (
         f"![Architecture overview]({files}/arch%20diagram.png) and ![screenshot-1.png]({files}/screenshot-1.png) and "
@@ -471,7 +581,35 @@ def test_images_render_alt_text_or_file_name() -> None:
         f"![Figure 1: data flow]({files}/flow.png)"
     )
     # without a download URL an image is its name: never a relative link that leads nowhere
-    assert convert(storage).markdown.startswith("Architecture overview and screenshot-1.png and ![](https")
+    assert convert(storage).markdown.startswith(
+        "Architecture overview arch diagram.png and screenshot-1.png and ![](https"
+    )
+
+
+def test_an_image_with_a_caption_keeps_its_file_name() -> None:
+    """The caption is what the reader sees and the file name what people search for; neither replaces the other."""
+    image = (
+        '<ac:image><ri:attachment ri:filename="topology.png"/>'
+        "<ac:caption><p>Cluster topology overview</p></ac:caption></ac:image>"
+    )
+    body = convert(image, **LINKS)
+    assert body.text == "Cluster topology overview topology.png"
+    assert body.markdown == (
+        "![Cluster topology overview](https://wiki.example.com/download/attachments/42/topology.png)"
+    )
+    assert convert(image).markdown == "Cluster topology overview topology.png"
+    # alt text and caption both shown, the file name once; an alt text that is the file name is not repeated
+    both = convert(
+        '<p><ac:image ac:alt="Topology"><ri:attachment ri:filename="topology.png"/>'
+        "<ac:caption><p>Figure 2</p></ac:caption></ac:image> then "
+        '<ac:image ac:alt="topology.png"><ri:attachment ri:filename="topology.png"/></ac:image></p>',
+        **LINKS,
+    )
+    assert both.text == "Topology Figure 2 topology.png then topology.png"
+    assert both.markdown == (
+        "![Topology](https://wiki.example.com/download/attachments/42/topology.png) Figure 2 then "
+        "![topology.png](https://wiki.example.com/download/attachments/42/topology.png)"
+    )
 
 
 def test_emoticons_become_emoji_or_nothing() -> None:
