@@ -380,6 +380,12 @@ class ConfluenceReader(ABC):
         spaces = self.state.all_spaces
         include_archived = self.config.index_archived
         if self.config.spaces is None:
+            if not spaces and not self.config.advanced_rules:
+                # more likely an account that lost its permissions (or the wrong account) than a site without spaces;
+                # a run that went on would read nothing and, on a schedule, succeed every time while the index ages
+                raise ConfluenceConfigError(
+                    f"The account sees no space at all on {self.config.site_url}: nothing was read and nothing is "
+                    f"deleted; give it permission to view the spaces to sync, or check {self.config.auth.describe()}")
             return [s for s in spaces.values() if include_archived or s.status != "archived"]
         selected: list[SpaceInfo] = []
         unknown: list[str] = []

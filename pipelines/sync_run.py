@@ -217,11 +217,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     to_read: dict[str, dict[str, str]] = {}
     unreadable, unreadable_since = dict(state.unreadable), dict(state.unreadable_since)
-    if not reader.state.all_spaces and not settings.advanced_rules:
-        # more likely an account that lost its permissions than a site without spaces: keep the index as it is
-        logger.warning("The account sees no space at all on %s: nothing was read, and nothing is deleted (check the "
-                       "account's space permissions)", settings.site_url)
-    elif not settings.advanced_rules:
+    if not settings.advanced_rules:
         # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
         # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
         others = call_with_backoff(store.other_pipelines, es_retries, "reading the sync state")

@@ -77,6 +77,26 @@ def test_incremental_run_picks_up_edits_new_pages_comments_and_labels(make_harne
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+def test_relative_links_in_bodies_lead_to_the_site_in_the_markdown_copy(make_harness, flavour):
+    """A link written as a path on the site (`/wiki/...`, or under a Data Center context path) leads nowhere from a
+    search front end showing `body_markdown`: it is made absolute, by the conversion workers of a full read and by
+    the inline conversion of an incremental one alike."""
+    from urllib.parse import urlsplit
+
+    harness = make_harness(flavour)
+    site_path = urlsplit(harness.sim.base_url).path
+    link = f'<p>See <a href="{site_path}/display/ENG/Home">the home page</a>.</p>'
+    expected = f"[the home page]({harness.sim.base_url}/display/ENG/Home)"
+    first, second = readable_pages(harness)[:2]
+    harness.sim.mutations.edit(content_id=first.id, body=link)
+    assert harness.run().mode == "full"
+    assert expected in harness.docs()[f"page-{first.id}"]["body_markdown"]
+    harness.sim.mutations.edit(content_id=second.id, body=link)
+    assert harness.run().mode == "incremental"
+    assert expected in harness.docs()[f"page-{second.id}"]["body_markdown"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 def test_watermarks_live_in_elasticsearch_so_a_fresh_dlt_folder_stays_incremental(make_harness, flavour, tmp_path):
     harness = make_harness(flavour)
     harness.run()
@@ -703,18 +723,20 @@ def test_the_last_synced_space_archived_leaves_the_index_like_any_other(make_har
     assert indexed_ids(harness) == set()
 
 
-def test_an_account_that_sees_no_space_at_all_deletes_nothing(make_harness, caplog):
-    """No space visible at all is more likely lost permissions than an empty site: the run warns and keeps the
-    index as it is, even where deletions are allowed."""
+def test_cli_an_account_that_sees_no_space_at_all_fails_the_run_and_deletes_nothing(make_harness, tmp_path, capsys):
+    """No space visible at all is more likely lost permissions (or the wrong account) than an empty site: the run
+    stops with exit 2 naming the credentials, so a scheduled job fails instead of succeeding while the index ages,
+    and it keeps the index as it is, even where deletions are allowed."""
     harness = make_harness("cloud")
-    harness.run()
+    assert run_cli(harness, tmp_path, capsys)[0] == 0
     before = indexed_ids(harness)
-    site = harness.site
-    for space in list(site.spaces.values()):
+    for space in list(harness.site.spaces.values()):
         space.permissions = [permission for permission in space.permissions if permission.operation != "read"]
-    summary = harness.run(allow_mass_delete=True)
-    assert summary.deleted == 0 and indexed_ids(harness) == before
-    assert "The account sees no space at all" in caplog.text
+    code, stderr = run_cli(harness, tmp_path, capsys, "--allow-mass-delete")
+    assert code == 2, stderr
+    assert stderr.startswith("error: The account sees no space at all on ") and len(stderr.splitlines()) == 1
+    assert "sources.confluence.account_email and sources.confluence.api_token" in stderr
+    assert indexed_ids(harness) == before
 
 
 def test_trashing_most_of_a_space_is_refused_then_allowed(make_harness):
