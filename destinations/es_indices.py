@@ -20,6 +20,7 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch
 from destinations.es_mapping import (
     content_index_mappings,
     content_index_settings,
+    custom_analyzers,
     dead_letter_index_mappings,
     dead_letter_index_settings,
 )
@@ -32,10 +33,14 @@ _known_indices: weakref.WeakKeyDictionary[Elasticsearch, set[str]] = weakref.Wea
 _known_indices_lock = threading.Lock()
 
 
-def _already_exists(error: BadRequestError) -> bool:
+def _error_detail(error: BadRequestError) -> dict[str, Any]:
     body = error.body if isinstance(error.body, dict) else {}
     detail = body.get("error")
-    return isinstance(detail, dict) and detail.get("type") == "resource_already_exists_exception"
+    return detail if isinstance(detail, dict) else {}
+
+
+def _already_exists(error: BadRequestError) -> bool:
+    return _error_detail(error).get("type") == "resource_already_exists_exception"
 
 
 def create_index_if_missing(
@@ -52,7 +57,7 @@ def create_index_if_missing(
 
     def create() -> bool:
         if client.indices.exists(index=index):
-            add_missing_fields(client, index, mappings)
+            add_missing_fields(client, index, mappings, settings)
             return False
         try:
             client.indices.create(index=index, mappings=mappings, settings=settings)
@@ -66,20 +71,38 @@ def create_index_if_missing(
     return call_with_backoff(create, policy, f"checking or creating index {index}")
 
 
-def add_missing_fields(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> list[str]:
+def add_missing_fields(
+    client: Elasticsearch, index: str, mappings: dict[str, Any], settings: dict[str, Any] | None = None
+) -> list[str]:
     """Map the contract's fields that the existing `index` does not map: top-level fields, and sub-fields of a
     field it maps with the contract's type (e.g. `title.words`); returns their names. What the index maps already
-    is never changed, whatever its type or settings: a sub-field is added beside the field's own definition."""
+    is never changed, whatever its type or settings: a sub-field is added beside the field's own definition.
+
+    Analyzers that the contract's `settings` define exist only in indices created with them (Elasticsearch reads
+    analysis settings at creation). A field naming one that `index` lacks cannot be mapped there: it is left out,
+    and one log line says what a new index would bring."""
     try:
         current = client.indices.get_mapping(index=index)
     except ApiError as error:
         logger.warning("Could not add new fields to the mapping of %s (HTTP %s); they stay unsearchable there",
                        index, error.meta.status)
         return []
+    wanted_analyzers = custom_analyzers(settings or {})
+    defined = _defined_analyzers(client, index) if wanted_analyzers else {}
     added: list[str] = []
     for concrete, entry in current.body.items():  # one entry per concrete index (several behind an alias)
         mapped = (entry.get("mappings") or {}).get("properties") or {}
-        missing = _missing_fields(mappings.get("properties", {}), mapped)
+        lacking = wanted_analyzers - defined.get(concrete, set())
+        contract = mappings.get("properties", {})
+        available, left_out = _without_analyzers(contract, lacking) if lacking else (contract, [])
+        if lacking:
+            not_added = [name for name in left_out if _not_mapped(name, mapped)]
+            logger.info("Index %s was created without the analyzer(s) %s (by an earlier version), so it neither "
+                        "folds accents nor splits names at case changes and digits%s; a new index has them: run with "
+                        "--full-refresh into a new es_index, or reindex",
+                        concrete, ", ".join(sorted(lacking)),
+                        f"; not added: {', '.join(not_added)}" if not_added else "")
+        missing = _missing_fields(available, mapped)
         if not missing:
             continue
         try:
@@ -93,6 +116,50 @@ def add_missing_fields(client: Elasticsearch, index: str, mappings: dict[str, An
     if added:
         logger.info("Added the field(s) %s to the mapping of %s", ", ".join(added), index)
     return added
+
+
+def _defined_analyzers(client: Elasticsearch, index: str) -> dict[str, set[str]]:
+    """The analyzers and normalizers each concrete index behind `index` defines in its settings; none where the
+    settings cannot be read (fields that need them are then left out, not refused)."""
+    try:
+        response = client.indices.get_settings(index=index)
+    except ApiError:
+        return {}
+    defined: dict[str, set[str]] = {}
+    for concrete, entry in response.body.items():
+        analysis = ((entry.get("settings") or {}).get("index") or {}).get("analysis") or {}
+        defined[concrete] = set(analysis.get("analyzer") or {}) | set(analysis.get("normalizer") or {})
+    return defined
+
+
+def _without_analyzers(contract: dict[str, Any], lacking: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """`contract` without the fields and sub-fields that name an analyzer or normalizer of `lacking`, and their
+    names (`field` or `field.sub`)."""
+
+    def needs(spec: dict[str, Any]) -> bool:
+        return any(spec.get(key) in lacking for key in ("analyzer", "search_analyzer", "normalizer"))
+
+    kept: dict[str, Any] = {}
+    left_out: list[str] = []
+    for name, spec in contract.items():
+        if needs(spec):
+            left_out.append(name)
+            continue
+        subfields = spec.get("fields") or {}
+        dropped = [sub for sub, sub_spec in subfields.items() if needs(sub_spec)]
+        if dropped:
+            left_out.extend(f"{name}.{sub}" for sub in dropped)
+            spec = {**spec, "fields": {sub: sub_spec for sub, sub_spec in subfields.items() if sub not in dropped}}
+        kept[name] = spec
+    return kept, left_out
+
+
+def _not_mapped(name: str, mapped: dict[str, Any]) -> bool:
+    """Whether `field` or `field.sub` is missing from the `mapped` properties."""
+    field, _, sub = name.partition(".")
+    if field not in mapped:
+        return True
+    return bool(sub) and sub not in (mapped[field].get("fields") or {})
 
 
 def _missing_fields(contract: dict[str, Any], mapped: dict[str, Any]) -> dict[str, Any]:

@@ -6,18 +6,30 @@ guess is permanent: an id that happens to look numeric would become `long`, a da
 are not listed here in `_source` (returned with hits) without indexing them, so a new source field
 can never cause a mapping conflict or a mapping explosion; add it here to make it searchable.
 
-Free text is `text` (standard analyzer) with a `keyword` sub-field where people filter, sort or
-aggregate on the exact value (`title.keyword`, `space_name.keyword`, ...). Every keyword has
-`ignore_above`, so a value longer than Lucene's term limit (32766 bytes) is stored but not indexed
-instead of failing the whole document.
+Free text is `text` with a `keyword` sub-field where people filter, sort or aggregate on the exact value
+(`title.keyword`, `space_name.keyword`, ...). Every keyword has `ignore_above`, so a value longer than Lucene's term
+limit (32766 bytes) is stored but not indexed instead of failing the whole document.
 
-Two choices serve search front ends:
-* The standard analyzer keeps `logo.png` and `build_notes` whole, so a word of a file name is not found in
-  `title` or `file_name`. Their `words` sub-field (`title.words`, `file_name.words`) uses the built-in `simple`
-  analyzer, which splits at every character that is not a letter. It needs no analysis plugin.
-* `body` keeps term offsets in the index, so highlighting a hit never re-reads the body. Without them,
-  Elasticsearch refuses to highlight a field longer than `index.highlight.max_analyzed_offset` (1,000,000
-  characters), and one long page then fails every highlighted search that matches it.
+Analysis, set in the index settings of a new index (`content_index_settings`):
+* Text fields name no analyzer: they use the index's `default` analyzer, the standard tokenizer with lowercase and
+  ASCII folding (keeping the accented original too), so `Uberblick` finds "Überblick" and an exact `Überblick` still
+  scores higher. An index created by an earlier version has no such `default`, and there the same mapping means the
+  standard analyzer; so the mapping of old and new indices is the same, `labels.text` can be added to an old one, and
+  a query across fields sees one analyzer per index (a `cross_fields` query treats fields of one analyzer as one).
+  No stemming: it is language-specific, and a wiki mixes languages.
+* The standard analyzer keeps `logo.png`, `build_notes` and `DeploymentChecklist.txt` whole, so a word of a file name
+  is not found in `title` or `file_name`. Their `words` sub-field (`title.words`, `file_name.words`) is split by
+  `word_delimiter_graph` at case changes and every character that is not a letter or digit, keeping numbers and the
+  whole token, but not between letters and digits (`v3` and `Q3` stay whole, as people type them). Queries are not
+  split (`search_analyzer` is `default`): `Q3 OKRs` asks for `q3`, which "Q2 OKRs" does not hold, while `checklist`,
+  `v3` or `2024` find the parts of `DeploymentChecklist.txt`, `final.v3.pdf` and `quarterly_report_2024.txt`.
+* `labels` stays a keyword (exact filters and aggregations); `labels.text` makes them searchable by word.
+These filters come with the `analysis-common` module of every Elasticsearch distribution, not with a plugin (the
+local node of `es_local` builds them on the same Lucene filters).
+
+`body` keeps term offsets in the index, so highlighting a hit never re-reads the body. Without them, Elasticsearch
+refuses to highlight a field longer than `index.highlight.max_analyzed_offset` (1,000,000 characters), and one long
+page then fails every highlighted search that matches it.
 """
 
 from __future__ import annotations
@@ -36,13 +48,21 @@ TEXT_WITH_KEYWORD: Final[dict[str, Any]] = {
     "type": "text",
     "fields": {"keyword": {"type": "keyword", "ignore_above": SUBFIELD_IGNORE_ABOVE}},
 }
+#: The analyzer of the `words` sub-fields, defined in `content_index_settings`.
+NAME_PARTS_ANALYZER: Final = "name_parts"
 #: Names, where a word of a file name must be found too (see the module docstring).
 NAME_TEXT: Final[dict[str, Any]] = {
     "type": "text",
     "fields": {
         "keyword": {"type": "keyword", "ignore_above": SUBFIELD_IGNORE_ABOVE},
-        "words": {"type": "text", "analyzer": "simple"},
+        "words": {"type": "text", "analyzer": NAME_PARTS_ANALYZER, "search_analyzer": "default"},
     },
+}
+#: Labels: exact values to filter and aggregate on, and `labels.text` to find them by word in any case.
+LABELS: Final[dict[str, Any]] = {
+    "type": "keyword",
+    "ignore_above": KEYWORD_IGNORE_ABOVE,
+    "fields": {"text": {"type": "text"}},
 }
 #: Long free text that search front ends highlight.
 BODY_TEXT: Final[dict[str, Any]] = {"type": "text", "index_options": "offsets"}
@@ -66,7 +86,7 @@ _COMMON_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "status": KEYWORD,
     "author_name": TEXT_WITH_KEYWORD,
     "author_id": KEYWORD,
-    "labels": KEYWORD,
+    "labels": LABELS,
     "site_url": KEYWORD,
 }
 
@@ -114,9 +134,47 @@ def content_index_mappings() -> dict[str, Any]:
     return {"dynamic": False, "properties": properties}
 
 
+#: Needs the `analysis-common` module (bundled with every Elasticsearch distribution; no plugin).
+_ANALYSIS: Final[dict[str, Any]] = {
+    "filter": {
+        # Emits the folded token and the original at one position: `resume` finds "résumé", `résumé` ranks it first.
+        "folding": {"type": "asciifolding", "preserve_original": True},
+        "name_part_split": {
+            "type": "word_delimiter_graph",
+            "split_on_case_change": True,  # DeploymentChecklist: deployment, checklist
+            # v3, q3, ipv6 and 2fa stay whole, as people type them: split, `v3` would be found nowhere in
+            # "final.v3.pdf" (only `v` and `3`); underscores and dots still part `quarterly_report_2024`
+            "split_on_numerics": False,
+            "generate_word_parts": True,
+            "generate_number_parts": True,  # keeps the digits that the `simple` analyzer dropped
+            "preserve_original": True,  # `deploymentchecklist.txt` stays searchable as a whole
+            "stem_english_possessive": False,  # no stemming (see the module docstring)
+        },
+    },
+    "analyzer": {
+        "default": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "folding"]},
+        # word_delimiter_graph emits a graph (the whole token beside its parts); flatten_graph makes it indexable.
+        # Lowercasing comes after the split, which needs the case changes. The standard tokenizer (not whitespace)
+        # first, as for the other fields: "(draft)," then keeps `draft` as its whole token, not "(draft),".
+        NAME_PARTS_ANALYZER: {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["name_part_split", "flatten_graph", "lowercase", "folding"],
+        },
+    },
+}
+
 def content_index_settings() -> dict[str, Any]:
-    """One primary shard: a Confluence site is far below the tens of GB where a second shard pays off."""
-    return {"number_of_shards": 1}
+    """One primary shard: a Confluence site is far below the tens of GB where a second shard pays off. The analysis
+    is the module docstring's; Elasticsearch only reads it when it creates an index."""
+    return {"number_of_shards": 1, "analysis": copy.deepcopy(_ANALYSIS)}
+
+
+def custom_analyzers(settings: dict[str, Any]) -> set[str]:
+    """The analyzers and normalizers that `settings` define and a mapping may name, besides `default` (which every
+    index resolves, to the standard analyzer when it defines none)."""
+    analysis = settings.get("analysis") or {}
+    return (set(analysis.get("analyzer") or {}) | set(analysis.get("normalizer") or {})) - {"default"}
 
 
 def dead_letter_index_mappings() -> dict[str, Any]:

@@ -68,12 +68,23 @@ def write_summary_json(path: Path, summary: object) -> bool:
     return True
 
 
+#: The fields a search UI should query (see the README's index mapping): names boosted, their `words` to find a file
+#: or title by a part of it (`report`, `2024`, `checklist`), labels by word in any case, and upload comments.
+SEARCH_FIELDS = ("title^3", "title.words", "body", "file_name^2", "file_name.words", "labels.text", "comment")
+
+
+def sample_search_query(text: str) -> dict[str, Any]:
+    """Every word must be found, but not all in one field: `cross_fields` treats the fields as one, so a word of the
+    title and a label find the page together. (`best_fields` needed all of them in a single field.)"""
+    return {"multi_match": {"query": text, "type": "cross_fields", "operator": "and", "fields": list(SEARCH_FIELDS)}}
+
+
 def print_sample_search(client: Any, index: str, text: str, size: int = 3) -> None:
     """Run one full-text query the way a search UI would and show the best hits."""
     response = client.search(
         index=index,
         size=size,
-        query={"multi_match": {"query": text, "operator": "and", "fields": ["title^3", "body", "file_name", "labels"]}},
+        query=sample_search_query(text),
         source=["type", "title", "url", "space_key"],
     )
     hits = response["hits"]["hits"]

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import BadRequestError, Elasticsearch, helpers
 
 from es_local import EsLocalError, NodeOptions, PortState, elasticsearch_version, ensure_running, status, stop
 
@@ -96,6 +96,29 @@ def test_round_trip_with_the_contract_field_types(es: Elasticsearch, index_name:
     assert (deleted, errors) == (1, [])
     es.indices.refresh(index=index_name)
     assert es.count(index=index_name)["count"] == 19
+
+
+def _tokens(es: Elasticsearch, text: str, *filters: object) -> list[str]:
+    answer = es.indices.analyze(tokenizer="standard", filter=list(filters), text=text)
+    return [token["token"] for token in answer["tokens"]]
+
+
+def test_the_token_filters_of_analysis_common_the_mapping_uses_behave_as_elasticsearchs(es: Elasticsearch) -> None:
+    """The three filters the node builds itself, with Elasticsearch's documented defaults: folding keeps only the
+    folded form unless asked; word_delimiter_graph splits at case changes, letters/digits and delimiters, drops the
+    English possessive and keeps no original unless asked."""
+    assert _tokens(es, "Überblick café", "lowercase", "asciifolding") == ["uberblick", "cafe"]
+    assert _tokens(es, "Überblick", "lowercase", {"type": "asciifolding", "preserve_original": True}) == [
+        "uberblick", "überblick"]
+    assert _tokens(es, "DeploymentChecklist's v3", "word_delimiter_graph") == ["Deployment", "Checklist", "v", "3"]
+    assert _tokens(es, "report_2024.txt", {"type": "word_delimiter_graph", "preserve_original": True},
+                   "flatten_graph") == ["report_2024", "report", "2024", "txt"]
+
+
+def test_a_token_filter_parameter_the_node_does_not_implement_is_refused(es: Elasticsearch) -> None:
+    """Refused rather than ignored: a mapping that would analyse text differently on a real cluster must not pass."""
+    with pytest.raises(BadRequestError, match="does not implement \\[protected_words\\]"):
+        _tokens(es, "a-b", {"type": "word_delimiter_graph", "protected_words": ["a-b"]})
 
 
 def test_start_is_idempotent_and_stop_frees_the_port(tmp_path: Path) -> None:

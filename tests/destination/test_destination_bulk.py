@@ -81,8 +81,10 @@ def test_created_index_has_the_contract_mapping(
     for field in ("title", "space_name", "author_name", "ancestor_titles", "parent_title", "file_name"):
         assert kind(field) == "text", field
         assert properties[field]["fields"]["keyword"]["type"] == "keyword", field
-    for field in ("title", "file_name"):
-        assert properties[field]["fields"]["words"] == {"type": "text", "analyzer": "simple"}, field
+    for field in ("title", "file_name"):  # `simple` stands in on a node without the analysis-common module
+        assert properties[field]["fields"]["words"]["analyzer"] in ("name_parts", "simple"), field
+        assert properties[field]["fields"]["words"]["search_analyzer"] == "default", field
+    assert properties["labels"]["fields"]["text"] == {"type": "text"}
     for field in ("body", "breadcrumb", "description", "comment", "inline_selection"):
         assert kind(field) == "text", field
         assert "fields" not in properties[field]

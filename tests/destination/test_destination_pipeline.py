@@ -23,6 +23,7 @@ from destinations.elastic import (
     load_statistics,
 )
 from destinations.es_errors import ElasticsearchConfigurationError
+from tests.es_helpers import content_index_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_PIPELINE = Path(__file__).resolve().parent / "tiny_pipeline.py"
@@ -165,20 +166,20 @@ def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_
 
     older = content_index_mappings()
     del older["properties"]["content_extraction"]  # an index made before attachments reported their text
-    del older["properties"]["title"]["fields"]["words"]  # or before names were split into words
+    del older["properties"]["labels"]["fields"]  # or before labels were searchable by word
     older["properties"]["comment"] = {"type": "keyword"}  # and fields someone mapped their own way
     older["properties"]["file_name"] = {"type": "keyword"}
-    es.indices.create(index=index_name, mappings=older)
+    es.indices.create(index=index_name, **content_index_definition(older))
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
     assert check_connection().index_created is False
     properties = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
     assert properties["content_extraction"] == {"type": "keyword", "ignore_above": 8191}
-    assert properties["title"] == content_index_mappings()["properties"]["title"]
+    assert properties["labels"] == content_index_mappings()["properties"]["labels"]
     assert properties["comment"] == {"type": "keyword"}
     assert properties["file_name"] == {"type": "keyword"}
-    es.index(index=index_name, id="attachment-1", document={"title": "architecture-diagram.png"}, refresh=True)
-    assert es.count(index=index_name, query={"match": {"title.words": "diagram"}})["count"] == 1
+    es.index(index=index_name, id="page-1", document={"labels": ["architecture-diagram"]}, refresh=True)
+    assert es.count(index=index_name, query={"match": {"labels.text": "Diagram"}})["count"] == 1
 
 
 def test_preflight_refuses_an_index_mapped_for_other_values(
@@ -209,7 +210,7 @@ def test_preflight_takes_fields_that_accept_any_value_and_checks_only_an_aliases
     lenient = content_index_mappings()
     lenient["properties"]["labels"] = {"type": "object", "enabled": False}
     lenient["properties"]["version"] = {"type": "long", "ignore_malformed": True}
-    es.indices.create(index=current, mappings=lenient, aliases={alias: {"is_write_index": True}})
+    es.indices.create(index=current, **content_index_definition(lenient), aliases={alias: {"is_write_index": True}})
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", alias)
     try:
@@ -225,7 +226,7 @@ def test_preflight_refuses_an_alias_without_a_write_index_and_takes_one_with(
 
     alias, members = f"{index_name}-alias", [index_name, f"{index_name}-2"]
     for member in members:
-        es.indices.create(index=member, mappings=content_index_mappings(), aliases={alias: {}})
+        es.indices.create(index=member, **content_index_definition(), aliases={alias: {}})
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", alias)
     try:
@@ -317,18 +318,18 @@ def test_new_sub_fields_reach_every_index_behind_an_alias_that_allows_it(es: Ela
     """One concrete index whose mapping may not change (here a read-only block) must not keep the others as they
     were."""
     from destinations.es_indices import add_missing_fields
-    from destinations.es_mapping import content_index_mappings
+    from destinations.es_mapping import content_index_mappings, content_index_settings
 
     older = content_index_mappings()
-    del older["properties"]["title"]["fields"]["words"]
+    del older["properties"]["labels"]["fields"]
     locked, open_index, alias = index_name, f"{index_name}-open", f"{index_name}-alias"
     for name in (locked, open_index):
-        es.indices.create(index=name, mappings=older, aliases={alias: {}})
+        es.indices.create(index=name, **content_index_definition(older), aliases={alias: {}})
     es.indices.put_settings(index=locked, settings={"index.blocks.read_only": True})
     try:
-        assert add_missing_fields(es, alias, content_index_mappings()) == ["title.words"]
-        title = es.indices.get_mapping(index=open_index)[open_index]["mappings"]["properties"]["title"]
-        assert title["fields"]["words"] == {"type": "text", "analyzer": "simple"}
+        assert add_missing_fields(es, alias, content_index_mappings(), content_index_settings()) == ["labels.text"]
+        labels = es.indices.get_mapping(index=open_index)[open_index]["mappings"]["properties"]["labels"]
+        assert labels["fields"]["text"] == {"type": "text"}
     finally:
         es.indices.put_settings(index=locked, settings={"index.blocks.read_only": False})
         es.indices.delete(index=open_index)

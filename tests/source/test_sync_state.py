@@ -12,7 +12,7 @@ from confluence_source.sync_state import IndexedDocuments, SyncLedger, Watermark
 from destinations.es_indices import create_index_if_missing
 from destinations.es_mapping import content_index_mappings, content_index_settings
 from destinations.es_retry import RetryPolicy
-from tests.es_helpers import delete_indices, unique_index_name
+from tests.es_helpers import content_index_definition, delete_indices, unique_index_name
 
 SITE = "https://wiki.example.test"
 OTHER_SITE = "https://other.example.test/confluence"
@@ -225,7 +225,7 @@ def test_attachments_without_text_are_found_whether_or_not_the_index_maps_the_fi
     mappings = content_index_mappings()
     if not field_mapped:  # an index whose mapping could not be extended
         del mappings["properties"]["content_extraction"]
-    es.indices.create(index=index, mappings=mappings)
+    es.indices.create(index=index, **content_index_definition(mappings))
     documents = {
         "attachment-1": {"content_extraction": "download_failed"},
         "attachment-2": {"content_extraction": "extracted"},
@@ -249,7 +249,7 @@ def test_the_index_says_whether_it_holds_any_attachment_text(es: Elasticsearch, 
 
     indexed = IndexedDocuments(es, index, SITE)
     assert not indexed.holds_attachment_texts(REUSABLE)  # no index yet
-    es.indices.create(index=index, mappings=content_index_mappings())
+    es.indices.create(index=index, **content_index_definition())
     without = {"type": "attachment", "site_url": SITE, "space_key": "ENG", "content_extraction": "disabled"}
     elsewhere = {"type": "attachment", "site_url": OTHER_SITE, "space_key": "ENG", "body": "text of another site"}
     page = {"type": "page", "site_url": SITE, "space_key": "ENG", "body": "a page body"}
@@ -269,7 +269,7 @@ def test_labels_of_labelled_documents_and_which_ids_the_index_holds(es: Elastics
     listed ids it holds at all."""
     indexed = IndexedDocuments(es, index, SITE)
     assert indexed.labelled(["attachment"], None) == {} and indexed.held(["attachment-1"]) == {}  # no index yet
-    es.indices.create(index=index, mappings=content_index_mappings())
+    es.indices.create(index=index, **content_index_definition())
     base = {"type": "attachment", "site_url": SITE, "space_key": "ENG"}
     documents = {
         "attachment-1": {**base, "labels": ["legal", "contract"]},
@@ -292,7 +292,7 @@ def test_which_ids_the_index_holds_is_asked_in_batches(es: Elasticsearch, index:
     from confluence_source import sync_state
 
     monkeypatch.setattr(sync_state, "HELD_LOOKUP_BATCH", 3)
-    es.indices.create(index=index, mappings=content_index_mappings())
+    es.indices.create(index=index, **content_index_definition())
     helpers.bulk(es, [{"_index": index, "_id": f"attachment-{n}",
                        "_source": {"type": "attachment", "site_url": SITE, "space_key": f"S{n % 2}"}}
                       for n in range(0, 10, 2)], refresh=True)

@@ -54,7 +54,9 @@ public final class LocalElasticsearch {
         LogConfigurator.setClusterName(environment.settings().get("cluster.name"));
         LogConfigurator.configure(environment, true);
 
-        Node node = new ClasspathModulesNode(environment, List.of(Netty4Plugin.class, RootEndpointPlugin.class));
+        Node node = new ClasspathModulesNode(
+            environment, List.of(Netty4Plugin.class, RootEndpointPlugin.class, CommonTokenFiltersPlugin.class)
+        );
         CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> closeNode(node, closed), "es-local-shutdown"));
         node.start();
