@@ -118,6 +118,7 @@ def plan_deletions(
     spaces_of_others: Collection[str] = (),
     tried: Collection[str] = (),
     archived_indexed: bool = False,
+    archived_by_settings: Collection[str] = (),
 ) -> DeletionPlan:
     """Work out which indexed documents of this site must go.
 
@@ -130,13 +131,15 @@ def plan_deletions(
     are document ids an earlier run noted missing and this one tried to read (or set apart lately): still missing,
     they go to `unreadable`, not `unindexed`. `archived_indexed` (`index_archived`): the index holds archived pages
     and what hangs on them, which search does not count (see `IndexedDocuments.search_comparable_counts`).
+    `archived_by_settings` are archived spaces left out because `index_archived` was just turned off: a choice of
+    the user's, like a space taken out of `spaces`, so not guarded either.
     """
     candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
 
     indexed_counts = indexed.counts_by_space_and_type()  # refreshes the index first
     for doc_id, space_key, doc_type in indexed.ids(exclude_space_keys=set(synced_spaces) | set(spaces_of_others)):
         candidates[space_key].append((doc_id, doc_type))
-    unguarded_spaces = set(candidates) if spaces_from_config else set()
+    unguarded_spaces = set(candidates) if spaces_from_config else set(candidates).intersection(archived_by_settings)
 
     content_types = tuple(content_types)
     plan = DeletionPlan()

@@ -130,7 +130,10 @@ class RequestPacer:
         self._hold = near_limit_hold
 
     def before_request(self) -> None:
-        """Sleep as long as the current pause / slow-down requires; called before every attempt."""
+        """Sleep as long as the current pause / slow-down requires; called before every attempt. A run asked to stop
+        (see `wait_unless_stopped`) makes no further request: a listing of many pages, such as the deletion check's,
+        would otherwise hold the stop up until its end."""
+        signals.raise_if_signalled()
         with self._lock:
             now = time.monotonic()
             start = max(now, self._paused_until)

@@ -7,7 +7,6 @@ watermarks move forward last, and only when both loads succeeded, so a failed ru
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,8 +41,6 @@ CONTENT_TABLES = ("spaces", "pages", "blogposts", "comments", "attachments")
 # Another pipeline whose state is older than this gets a warning for the spaces it is left (see
 # `report_spaces_left_to_others`).
 STALE_PIPELINE_AGE = timedelta(days=7)
-# dlt local-state key: the cluster, index and site the pipeline's newest package was extracted for
-PACKAGE_TARGET_KEY = "package_target"
 # Bytes read from Confluence from which the garbage of the extract step is worth two full collections (medium and
 # large full reads are 30 MB and more; an incremental run with nothing to do reads about a tenth of that).
 RELEASE_MEMORY_AFTER_BYTES = 24 * 1024 * 1024
@@ -194,8 +191,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
     remove_abandoned_extracts(pipeline)
     clock.lap("preflight")
-    finish_pending_package(pipeline, package_target(es_settings, settings.site_url))
-    clock.lap("load")  # the package an earlier run left between its extract and its load, if any
+    drop_pending_packages(pipeline)
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
                         indexed=indexed, body_workers=None, to_read=None if options.full_refresh else state.to_read)
@@ -237,6 +233,9 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             spaces_of_others=spaces_of_others,
             tried=tried_items(state),
             archived_indexed=settings.index_archived,
+            archived_by_settings=(
+                {key for key, space in reader.state.all_spaces.items() if space.status == "archived"}
+                if state.last_run.get("index_archived") and not settings.index_archived else ()),
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
@@ -268,7 +267,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     call_with_backoff(lambda: store.save(
         # a space that vanished during the run gets no watermark: should it come back, it is read in full
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},
-        last_run={**summary.as_dict(), "finished_at": utc_now().isoformat(), "confluence_address": settings.address},
+        last_run={**summary.as_dict(), "finished_at": utc_now().isoformat(), "confluence_address": settings.address,
+                  "index_archived": settings.index_archived},
         space_names={space.key: space.name for space in reader.state.selected},
         to_read=to_read,
         unreadable=unreadable,
@@ -277,40 +277,19 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     return summary
 
 
-def package_target(es_settings: ElasticsearchSettings, site_url: str) -> dict[str, str]:
-    """Where this run's package goes: the cluster (hosts without credentials, or a digest of the cloud id), the index
-    and the Confluence site it is read from."""
-    connection = es_settings.connection
-    cluster = (f"cloud id {hashlib.sha256(connection.cloud_id.encode()).hexdigest()[:12]}" if connection.cloud_id
-               else connection.describe())
-    return {"cluster": cluster, "es_index": es_settings.index, "site_url": site_url}
+def drop_pending_packages(pipeline: dlt.Pipeline) -> None:
+    """Drop what an earlier run left between its extract and the end of its load, instead of loading it.
 
-
-def finish_pending_package(pipeline: dlt.Pipeline, target: dict[str, str]) -> None:
-    """Load what an earlier run left between its extract and the end of its load, first and on its own (so that this
-    run's normalize counts, the summary, are this run's only), and note where this run's package is going.
-
-    A package goes only where it was extracted for: the working folder is shared by every checkout and
-    configuration that uses the same pipeline name, and the sink writes wherever it is configured now. A package
-    for another cluster, index or site (or an unknown one) is dropped instead; that earlier run saved no watermarks,
-    so the next sync of its own index and site reads the same changes again."""
+    That run saved no watermarks, so this one reads the same changes again and plans its own deletions: loading the
+    package would only repeat work, and can do harm. The working folder may have sat while runs from another one (a
+    fresh CI runner, another machine) went on: its documents would then overwrite newer versions with older ones for
+    good (nothing in Confluence changes them again), and its deletions were planned for the site and settings of
+    then (spaces left out then and synced again now would be emptied until read again). Its target may not even be
+    this run's: the folder is shared by every configuration with the same pipeline name."""
     if pipeline.has_pending_data:
-        try:
-            pending_target = pipeline.get_local_state_val(PACKAGE_TARGET_KEY)
-        except KeyError:  # left by a version that did not record it: where it was going is unknown
-            pending_target = {}
-        if pending_target == target:
-            logger.warning("Loading a package left pending by an earlier run before syncing")
-            pipeline.normalize()
-            pipeline.load()
-        else:
-            logger.warning("Dropped a package left pending by an earlier run that synced %s into index %s at %s: "
-                           "this run syncs %s into index %s at %s (the next run for that index and site reads the "
-                           "same changes again)", pending_target.get("site_url", "an unknown site"),
-                           pending_target.get("es_index", "?"), pending_target.get("cluster", "?"),
-                           target["site_url"], target["es_index"], target["cluster"])
-            pipeline.abort_packages()
-    pipeline.set_local_state_val(PACKAGE_TARGET_KEY, target)
+        logger.warning("Dropped the package of an earlier run that stopped before its load finished: this run reads "
+                       "the same changes again")
+        pipeline.abort_packages()
 
 
 def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], state_index: str

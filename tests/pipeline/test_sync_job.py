@@ -584,6 +584,45 @@ def test_a_comment_and_a_file_restored_on_their_own_are_back_after_the_next_run(
     assert quiet.documents.get("comments", 0) == 0 and quiet.documents.get("attachments", 0) == 0
 
 
+def test_turning_index_archived_off_removes_archived_spaces_without_the_guard_but_archiving_one_is_guarded(
+        make_harness):
+    """Like a space taken out of `spaces`, archived spaces left out because `index_archived` was turned off are the
+    user's choice: their documents go without `--allow-mass-delete`. A space archived in Confluence meanwhile, with
+    the setting unchanged, is still guarded: its content vanished from what the run reads."""
+    from collections import Counter
+
+    from confluence_simulator.generator import DatasetSpec
+    from confluence_source.deletions import DeletionPolicy
+
+    # a space large enough for the guard to matter (it lets up to 20 documents go unasked)
+    harness = make_harness("cloud", DatasetSpec(seed=3, users=4, global_spaces=3, personal_spaces=0, pages=120,
+                                                blogposts=6, comments=30, attachments=6, huge_pages=0))
+    harness.configure("*", SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
+    harness.run()
+    per_space = Counter(doc["space_key"] for doc in harness.docs().values())
+    largest = max((space.key for space in harness.site.spaces.values() if space.type == "global"),
+                  key=per_space.__getitem__)
+    assert per_space[largest] > DeletionPolicy().min_count, per_space  # more than the guard lets go unasked
+
+    def indexed_there() -> bool:
+        return any(doc["space_key"] == largest for doc in harness.docs().values())
+
+    harness.sim.mutations.archive_space(space_key=largest)
+    harness.run()
+    assert indexed_there()  # archived content is indexed
+
+    harness.configure("*", SOURCES__CONFLUENCE__INDEX_ARCHIVED="false")
+    summary = harness.run()
+    assert not summary.refused_deletions and summary.deleted
+    assert not indexed_there()
+
+    harness.sim.mutations.unarchive_space(space_key=largest)
+    harness.run()
+    assert indexed_there()
+    harness.sim.mutations.archive_space(space_key=largest)  # archived in Confluence, the setting unchanged
+    assert harness.run().refused_deletions and indexed_there()
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_restored_item_the_next_run_cannot_read_either_is_not_read_again_and_again(make_harness, flavour):
     """With `index_archived`, a comment restored on an archived page is listed, but search (which reads the noted
@@ -901,7 +940,8 @@ def test_a_service_account_with_oauth_client_credentials_runs_the_job(make_harne
     assert all(secret not in stderr for secret in credentials.values() if len(secret) > 6), stderr
 
 
-def test_a_package_left_between_extract_and_load_is_finished_first_and_not_counted_twice(make_harness, monkeypatch):
+def test_a_package_left_between_extract_and_load_is_dropped_and_its_changes_read_again(make_harness, monkeypatch):
+    """The stopped run saved no watermarks: the next one reads the same again, and loads only its own package."""
     import dlt
 
     harness = make_harness("datacenter")
@@ -926,6 +966,44 @@ def test_a_package_left_between_extract_and_load_is_finished_first_and_not_count
     summary = harness.run()
     assert summary.documents == reference.documents  # this run's own documents, not the pending package's too
     assert set(harness.docs()) == set().union(*harness.visible().values())
+    assert not dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data
+
+
+def test_a_package_left_pending_never_puts_older_versions_back_over_newer_ones(make_harness, monkeypatch, tmp_path):
+    """Runs go on from another working folder (a fresh CI runner) while one folder keeps the package of a failed
+    load: when that folder runs again, the package's older version must not overwrite the newer one, which nothing
+    would ever read again."""
+    from datetime import datetime, timedelta, timezone
+
+    from elastic_transport import ConnectionError as TransportConnectionError
+
+    from confluence_simulator.mutations import Mutations
+    from destinations.es_bulk import BulkWriter
+
+    harness = make_harness("cloud")
+    harness.run()
+    page = readable_pages(harness)[0]
+    harness.sim.mutations.edit(content_id=page.id, body="<p>Second version, never loaded here.</p>")
+    harness.configure(DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES="0")
+
+    def refused(self, actions, chunk_bytes):
+        raise TransportConnectionError("Connection refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BulkWriter, "_send", refused)
+        with pytest.raises(Exception):
+            harness.run()  # the load fails: its package stays in this working folder
+    # dated before the overlap of the next window reaches, so that only the other runner's full read brings it
+    # (as an edit older than overlap_minutes would)
+    Mutations(harness.site, clock=lambda: datetime.now(timezone.utc) - timedelta(hours=2)).edit(
+        content_id=page.id, body="<p>Third version, from another runner.</p>")
+    harness.sim.notify_changed()
+    harness.run(pipelines_dir=str(tmp_path / "another-runner"), full_refresh=True)
+    assert "Third version" in harness.docs()[f"page-{page.id}"]["body"]
+
+    harness.run()  # the first working folder again
+    document = harness.docs()[f"page-{page.id}"]
+    assert "Third version" in document["body"] and document["version"] == page.versions[-1].number
 
 
 def test_a_package_left_pending_for_another_index_and_site_is_dropped_not_loaded_here(make_harness, monkeypatch):
@@ -1155,6 +1233,41 @@ def test_cli_stops_at_once_on_sigterm_while_waiting_out_a_long_retry_after(make_
     assert code == 1, stderr
     assert stderr.splitlines()[-1].startswith("error: stopped by SIGTERM before the sync finished"), stderr
     assert signal.getsignal(signal.SIGTERM) is handler_before
+
+
+def test_cli_a_stop_during_the_deletion_check_ends_it_before_its_next_request(make_harness, tmp_path, capsys,
+                                                                               monkeypatch):
+    """The deletion check lists ids page after page (a large space, a slow site: minutes); a stop that arrives then
+    must not wait for the end of the listings, past a scheduler's grace period. Nothing is deleted."""
+    import signal
+
+    from dlt.common.runtime import signals
+
+    import pipelines.sync_run as sync_run
+
+    harness = make_harness("cloud")
+    assert run_cli(harness, tmp_path, capsys)[0] == 0
+    before = indexed_ids(harness)
+    for page in readable_pages(harness)[:3]:
+        harness.sim.mutations.trash(content_id=page.id)  # counts differ: the check lists ids
+    original_plan = sync_run.plan_deletions
+    requests_during_the_check: list[int] = []
+
+    def stopped_as_the_check_starts(*args, **kwargs):
+        signals.set_received_signal(signal.SIGTERM)  # as the command line's handler notes a SIGTERM
+        start = harness.sim.stats()["requests"]
+        try:
+            return original_plan(*args, **kwargs)
+        finally:
+            requests_during_the_check.append(harness.sim.stats()["requests"] - start)
+
+    monkeypatch.setattr(sync_run, "plan_deletions", stopped_as_the_check_starts)
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 1, stderr
+    assert stderr.splitlines()[-1].startswith("error: stopped by SIGTERM"), stderr
+    assert requests_during_the_check == [0]
+    assert indexed_ids(harness) == before
+    assert not signals.was_signal_received()
 
 
 def test_cli_stops_at_once_on_sigterm_while_elasticsearch_is_too_busy_and_the_next_run_loads_it_all(

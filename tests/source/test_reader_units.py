@@ -120,6 +120,10 @@ def test_without_a_label_listing_labels_come_from_search() -> None:
     assert mapping == {"100": ["diagram"]}
 
 
+ONE_SPACE = {"results": [{"id": 1, "key": "ENG", "name": "Engineering", "type": "global", "status": "current"}],
+             "size": 1, "_links": {}}
+
+
 def test_datacenter_without_a_user_time_zone_uses_the_servers_offset() -> None:
     base = "https://wiki.example.com/confluence"
     settings = build_settings(data_source="dc", confluence_url=base, username="u", password="p")
@@ -127,7 +131,7 @@ def test_datacenter_without_a_user_time_zone_uses_the_servers_offset() -> None:
     with requests_mock.Mocker() as mock:
         mock.get(base + "/rest/api/user/current", json={"type": "known", "username": "u", "userKey": "k1",
                                                          "displayName": "U"})
-        mock.get(base + "/rest/api/space", json={"results": [], "size": 0, "_links": {}})
+        mock.get(base + "/rest/api/space", json=ONE_SPACE)
         mock.get(base + "/rest/api/content/search", json={"results": [
             {"id": "5", "type": "page", "version": {"when": "2024-05-09T11:14:01.818+02:00", "number": 3}},
         ], "size": 1, "_links": {}})
@@ -137,7 +141,7 @@ def test_datacenter_without_a_user_time_zone_uses_the_servers_offset() -> None:
         data_source="dc", confluence_url=base, username="u", password="p", cql_timezone="Asia/Tokyo")))
     with requests_mock.Mocker() as mock:
         mock.get(base + "/rest/api/user/current", json={"type": "known", "username": "u", "timeZone": "UTC"})
-        mock.get(base + "/rest/api/space", json={"results": [], "size": 0, "_links": {}})
+        mock.get(base + "/rest/api/space", json=ONE_SPACE)
         explicit.preflight()
     assert str(explicit.zone) == "Asia/Tokyo"
 
