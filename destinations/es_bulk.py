@@ -27,6 +27,7 @@ from destinations.es_errors import (
     RETRYABLE_STATUSES,
     ElasticsearchConfigurationError,
     ElasticsearchUnavailableError,
+    blocked_index_error,
     is_retryable,
     translate_client_error,
 )
@@ -192,6 +193,8 @@ class BulkWriter:
             return f"HTTP {status} {error_type}"
         if status == 404 and error_type == "index_not_found_exception":
             raise _IndexMissing()
+        if status == 403 and error_type == "cluster_block_exception":
+            raise blocked_index_error(self.where, self.index, reason)
         if status in (401, 403):
             # A security_exception's reason names the user and its roles: keep it out of messages.
             detail = error_type if error_type == "security_exception" else f"{error_type}: {reason}"

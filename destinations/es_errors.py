@@ -207,6 +207,17 @@ def forget_answers() -> None:
     _GAVE_UP_ON_THIS_RUN.clear()
 
 
+def blocked_index_error(where: str, index: str, reason: str) -> ElasticsearchConfigurationError:
+    """A write block on the index (`index.blocks.write` or `read_only`, set by someone) refused the request: neither
+    the credentials nor the cluster are at fault, and the block stays until someone lifts it."""
+    return ElasticsearchConfigurationError(
+        f"Elasticsearch at {where} refused writes to index '{index}': the index is blocked ({reason.rstrip('; ')}); "
+        f"lift the block (PUT {index}/_settings with the index.blocks setting it names set to null), or write "
+        f"elsewhere",
+        "es_index",
+    )
+
+
 def translate_client_error(
     error: BaseException, where: str, index: str | None = None, location_setting: str = "es_hosts"
 ) -> ElasticsearchConfigurationError | ElasticsearchUnavailableError | None:
@@ -264,6 +275,9 @@ def translate_client_error(
             "es_api_key",
             "es_username/es_password",
         )
+    if isinstance(error, AuthorizationException) and index and _api_error_reason(error).startswith(
+            "cluster_block_exception"):
+        return blocked_index_error(where, index, _api_error_reason(error).partition(": ")[2])
     if isinstance(error, AuthorizationException):
         target = f"index '{index}'" if index else "this request"
         return ElasticsearchConfigurationError(

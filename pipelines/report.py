@@ -69,8 +69,10 @@ def write_summary_json(path: Path, summary: object) -> bool:
 
 
 #: The fields a search UI should query (see the README's index mapping): names boosted, their `words` to find a file
-#: or title by a part of it (`report`, `2024`, `checklist`), labels by word in any case, and upload comments.
-SEARCH_FIELDS = ("title^3", "title.words", "body", "file_name^2", "file_name.words", "labels.text", "comment")
+#: or title by a part of it (`report`, `2024`, `checklist`), labels by word in any case, upload comments and spaces'
+#: descriptions.
+SEARCH_FIELDS = ("title^3", "title.words", "body", "file_name^2", "file_name.words", "labels.text", "comment",
+                 "description")
 
 
 def sample_search_query(text: str) -> dict[str, Any]:

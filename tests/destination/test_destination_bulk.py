@@ -266,7 +266,7 @@ def test_a_stop_ends_the_wait_before_the_next_retry(
     assert time.monotonic() - started < 30  # not after the 30 s or more the policy waits
 
 
-def test_forbidden_writes_raise_a_terminal_error_naming_the_settings(
+def test_a_write_block_raises_a_terminal_error_naming_the_block_not_the_credentials(
     es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
 ) -> None:
     write_batch(page_documents(1), PAGES_TABLE, settings)
@@ -277,8 +277,8 @@ def test_forbidden_writes_raise_a_terminal_error_naming_the_settings(
     finally:
         es.indices.put_settings(index=index_name, settings={"index.blocks.write": None})
     message = str(raised.value)
-    assert "HTTP 403" in message and "\n" not in message
-    assert "destination.elasticsearch.es_index" in message
+    assert "the index is blocked (index [" in message and "index write (api)" in message and "\n" not in message
+    assert message.endswith("(set destination.elasticsearch.es_index)") and "es_api_key" not in message
 
 
 def test_unreachable_cluster_gives_a_one_line_error_naming_es_hosts(index_name: str) -> None:

@@ -1683,6 +1683,7 @@ def test_cli_a_load_that_elasticsearch_refuses_ends_in_one_line_not_a_traceback_
         harness.es.indices.put_settings(index=harness.index, settings={"index.blocks.write": None})
     assert code == 2, stderr  # the write block: a setting (or the index) to fix
     assert len(stderr.splitlines()) == 1 and stderr.startswith("error: "), stderr
+    assert "the index is blocked (index [" in stderr and "es_api_key" not in stderr, stderr  # not the credentials
 
 
 def test_cli_elasticsearch_failing_while_the_source_reads_the_index_is_an_outage(
