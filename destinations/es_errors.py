@@ -62,7 +62,8 @@ class ElasticsearchConfigurationError(ElasticsearchSettingsError, DestinationTer
 class ElasticsearchUnavailableError(ElasticsearchSettingsError, DestinationTransientException):
     """Elasticsearch could not be reached or was overloaded even after backing off.
 
-    Transient on purpose: dlt keeps the load package and the next attempt or run resumes it. `names_a_setting` is
+    Transient on purpose: dlt keeps the load package and the next attempt or run resumes it (see
+    `pipelines/pending_packages.py` for when a run drops it instead). `names_a_setting` is
     False where no setting is likely at fault (the cluster answered, busy): the run failed, nothing is misconfigured.
     """
 
@@ -208,11 +209,11 @@ def forget_answers() -> None:
 
 
 def blocked_index_error(where: str, index: str, reason: str) -> ElasticsearchConfigurationError:
-    """A write block on the index (`index.blocks.write` or `read_only`, set by someone) refused the request: neither
-    the credentials nor the cluster are at fault, and the block stays until someone lifts it."""
+    """A write block (the index's `index.blocks.write` or `read_only`, or the cluster's `cluster.blocks.read_only`,
+    set by someone) refused the request: the credentials are not at fault, and the block stays until lifted."""
     return ElasticsearchConfigurationError(
         f"Elasticsearch at {where} refused writes to index '{index}': the index is blocked ({reason.rstrip('; ')}); "
-        f"lift the block (PUT {index}/_settings with the index.blocks setting it names set to null), or write "
+        f"lift the block it names (an index.blocks setting of the index, or a cluster.blocks one), or write "
         f"elsewhere",
         "es_index",
     )

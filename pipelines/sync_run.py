@@ -29,6 +29,7 @@ from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.missing_items import items_for_next_run, still_unreadable, tried_items
+from pipelines.pending_packages import DELETIONS_TABLE, package_target, settle_pending_packages
 from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
@@ -114,7 +115,7 @@ class SyncSummary:
 
 
 @dlt.resource(
-    name="deletions",
+    name=DELETIONS_TABLE,
     primary_key="id",
     write_disposition="merge",
     columns={"id": {"data_type": "text"}, "deleted": {"hard_delete": True, "data_type": "bool"}},
@@ -191,7 +192,9 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
     remove_abandoned_extracts(pipeline)
     clock.lap("preflight")
-    drop_pending_packages(pipeline)
+    settle_pending_packages(pipeline, package_target(es_settings, settings.site_url),
+                            synced_since=lambda moment: _saved_after(state.updated_at, moment))
+    clock.lap("load")  # the package an earlier run left between its extract and its load, if any
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
                         indexed=indexed, body_workers=None, to_read=None if options.full_refresh else state.to_read)
@@ -277,21 +280,6 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     return summary
 
 
-def drop_pending_packages(pipeline: dlt.Pipeline) -> None:
-    """Drop what an earlier run left between its extract and the end of its load, instead of loading it.
-
-    That run saved no watermarks, so this one reads the same changes again and plans its own deletions: loading the
-    package would only repeat work, and can do harm. The working folder may have sat while runs from another one (a
-    fresh CI runner, another machine) went on: its documents would then overwrite newer versions with older ones for
-    good (nothing in Confluence changes them again), and its deletions were planned for the site and settings of
-    then (spaces left out then and synced again now would be emptied until read again). Its target may not even be
-    this run's: the folder is shared by every configuration with the same pipeline name."""
-    if pipeline.has_pending_data:
-        logger.warning("Dropped the package of an earlier run that stopped before its load finished: this run reads "
-                       "the same changes again")
-        pipeline.abort_packages()
-
-
 def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], state_index: str
                                  ) -> dict[str, list[str]]:
     """Warn about the spaces this run leaves to other pipelines (their documents stay, whatever became of them in
@@ -310,6 +298,14 @@ def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], 
                    "this pipeline does not sync", ", ".join(spaces), other.name,
                    other.updated_at[:10] or "an unknown day", state_index, other.state_id)
     return left
+
+
+def _saved_after(updated_at: str | None, moment: float) -> bool:
+    """Whether the state saved at `updated_at` (ISO time) was saved after `moment` (seconds since the epoch)."""
+    try:
+        return bool(updated_at) and parse_instant(str(updated_at)).timestamp() > moment
+    except ValueError:
+        return False
 
 
 def _ran_within(updated_at: str, age: timedelta) -> bool:

@@ -940,8 +940,7 @@ def test_a_service_account_with_oauth_client_credentials_runs_the_job(make_harne
     assert all(secret not in stderr for secret in credentials.values() if len(secret) > 6), stderr
 
 
-def test_a_package_left_between_extract_and_load_is_dropped_and_its_changes_read_again(make_harness, monkeypatch):
-    """The stopped run saved no watermarks: the next one reads the same again, and loads only its own package."""
+def test_a_package_left_between_extract_and_load_is_finished_first_and_not_counted_twice(make_harness, monkeypatch):
     import dlt
 
     harness = make_harness("datacenter")
@@ -1004,6 +1003,83 @@ def test_a_package_left_pending_never_puts_older_versions_back_over_newer_ones(m
     harness.run()  # the first working folder again
     document = harness.docs()[f"page-{page.id}"]
     assert "Third version" in document["body"] and document["version"] == page.versions[-1].number
+
+
+def test_a_partly_loaded_package_is_finished_so_what_only_it_had_read_again_is_not_lost(make_harness, monkeypatch):
+    """A renamed page brings no new version to its comments: the run that saw the rename read them again because
+    the index held their old breadcrumb. Its load wrote the page, then failed on the comments; the next run finds
+    the page as Confluence has it and would not read them again: the pending package must be loaded."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from destinations.es_bulk import BulkWriter
+    from destinations.es_errors import ElasticsearchUnavailableError
+
+    harness = make_harness("cloud")
+    harness.run()
+    site = harness.site
+    page = next(item for item in readable_pages(harness)
+                if any(comment.parent_id == item.id for comment in site.iter_content("comment")))
+    comments = [f"comment-{comment.id}" for comment in site.iter_content("comment") if comment.parent_id == page.id]
+    renamed = page.title + " (renamed)"
+    harness.sim.mutations.edit(content_id=page.id, title=renamed)
+    harness.configure(DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES="0")
+    original_write = BulkWriter.write
+
+    def comments_refused(self, actions):
+        if any(action.doc_id.startswith("comment-") for action in actions):
+            raise ElasticsearchUnavailableError("refused for the test", names_a_setting=False)
+        return original_write(self, actions)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BulkWriter, "write", comments_refused)
+        patched.setenv("LOAD__RAISE_ON_MAX_RETRIES", "5")  # dlt goes on with the other jobs, pages among them
+        with pytest.raises(PipelineStepFailed):
+            harness.run()
+    docs = harness.docs()
+    assert docs[f"page-{page.id}"]["title"] == renamed
+    assert not any(docs[comment_id]["parent_title"] == renamed for comment_id in comments)
+
+    harness.run()
+    docs = harness.docs()
+    assert all(docs[comment_id]["parent_title"] == renamed for comment_id in comments)
+
+
+def test_deletions_left_pending_are_planned_again_not_applied(make_harness, monkeypatch):
+    """A run stopped while it deleted the spaces its settings had left out; the settings take them back in before
+    the next run: the old plan must not empty them (to read them all again after)."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from destinations.es_bulk import BulkWriter
+    from destinations.es_errors import ElasticsearchUnavailableError
+
+    harness = make_harness("cloud")
+    harness.run()
+    everything = indexed_ids(harness)
+    harness.configure("ENG", DESTINATION__ELASTICSEARCH__ES_MAX_RETRIES="0")
+    original_write = BulkWriter.write
+
+    def deletions_refused(self, actions):
+        if any(action.operation == "delete" for action in actions):
+            raise ElasticsearchUnavailableError("refused for the test", names_a_setting=False)
+        return original_write(self, actions)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(BulkWriter, "write", deletions_refused)
+        with pytest.raises(PipelineStepFailed):
+            harness.run()
+    assert indexed_ids(harness) == everything
+
+    harness.configure("*")
+    deletes_sent: list[str] = []
+
+    def recorded(self, actions):
+        deletes_sent.extend(action.doc_id for action in actions if action.operation == "delete")
+        return original_write(self, actions)
+
+    monkeypatch.setattr(BulkWriter, "write", recorded)
+    assert harness.run().deleted == 0
+    assert deletes_sent == []  # not deleted and written again: never deleted
+    assert indexed_ids(harness) == everything
 
 
 def test_a_package_left_pending_for_another_index_and_site_is_dropped_not_loaded_here(make_harness, monkeypatch):
