@@ -812,7 +812,7 @@ class _Renderer:
         origin only (urljoin does that); a path-relative one is taken relative to the site base, the page's own
         URL being unknown here. Anchors and hrefs with a scheme (`https:`, `mailto:`) are left as written.
         """
-        if self.web_base is None or href.startswith("#"):
+        if self.web_base is None or not href or href.startswith("#"):
             return href
         try:
             return href if urlsplit(href).scheme else urljoin(self.web_base, href)
@@ -863,7 +863,7 @@ class _Renderer:
             return (filename, self._attachment_url(target))
         if tag == RI_URL:
             value = target.get(RI_VALUE) or ""
-            return (value, value or None)
+            return (value, self._absolute(value) or None)
         if tag == RI_SPACE:
             return (target.get(RI_SPACE_KEY) or "", None)
         if tag == RI_SHORTCUT:
@@ -936,7 +936,7 @@ class _Renderer:
                 name = child.get(RI_FILENAME) or ""
                 source = self._own_attachment_url(child) or ""
             elif tag == RI_URL:
-                source = child.get(RI_VALUE) or ""
+                source = self._absolute(child.get(RI_VALUE) or "")
             elif tag == AC_CAPTION:
                 caption = " ".join(block[1].replace("\n", " ") for block in self.blocks_of(child) if block[1])
         self._add_image(flow, element, alt, name, source, caption)

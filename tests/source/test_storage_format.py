@@ -523,6 +523,17 @@ def test_relative_html_links_are_made_absolute_against_the_site(web_base: str, r
     assert body.text == "relative link, dc, path, mail, up, abs, spaced, /wiki/raw pic"
 
 
+def test_relative_confluence_url_links_and_images_are_made_absolute_too() -> None:
+    """`ri:url` targets of `ac:link` and `ac:image` lead where a browser on the site takes them, as `<a href>` does;
+    an image without a source links nowhere (never to the site's front page)."""
+    body = convert('<p><ac:link><ri:url ri:value="/confluence/display/ENG/Home"/><ac:plain-text-link-body>'
+                   '<![CDATA[home]]></ac:plain-text-link-body></ac:link> '
+                   '<ac:image ac:alt="pic"><ri:url ri:value="/confluence/download/attachments/1/x.png"/></ac:image> '
+                   '<img alt="none"/></p>', web_base="https://host/confluence")
+    assert body.markdown == ("[home](https://host/confluence/display/ENG/Home) "
+                             "![pic](https://host/confluence/download/attachments/1/x.png) none")
+
+
 def test_relative_html_links_stay_as_written_without_a_site() -> None:
     assert convert(RELATIVE_LINKS).markdown.startswith("[relative link](/wiki/spaces/OPS/pages/1), ")
 
