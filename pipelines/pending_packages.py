@@ -9,7 +9,8 @@ newest word on its documents, and dropped where it is not:
 * made for another cluster, index or site: the working folder is shared by every configuration that uses the same
   pipeline name, and the sink writes wherever it is configured now;
 * older than a successful run of this index and site (from another working folder: a fresh CI runner, another
-  machine): it would put older versions back over newer ones for good, since nothing dates them as changed again;
+  machine; told by the sync state having been saved since the package's run started): it would put older versions
+  back over newer ones for good, since nothing dates them as changed again;
 * deletions: each run plans its own (the plan depends on the settings and the site of its moment, and costs the same
   whether or not a plan is pending), while an old plan would delete what its settings left out then and this run's
   settings sync again.
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from typing import Any
 
 import dlt
+from dlt.common.runtime import signals
 
 from destinations.es_config import ElasticsearchSettings
 
@@ -31,6 +33,9 @@ logger = logging.getLogger("confluence_to_es")
 
 # dlt local-state key: the cluster, index and site the pipeline's newest package was extracted for
 PACKAGE_TARGET_KEY = "package_target"
+# dlt local-state key: when the sync state the newest package's run started from was saved (by whichever machine
+# saved it: compared for equality only, never with this machine's clock)
+STATE_SAVED_AT_KEY = "package_state_saved_at"
 # The table of the deletion rows (`sync_run.deletion_rows`)
 DELETIONS_TABLE = "deletions"
 
@@ -44,19 +49,16 @@ def package_target(es_settings: ElasticsearchSettings, site_url: str) -> dict[st
     return {"cluster": cluster, "es_index": es_settings.index, "site_url": site_url}
 
 
-def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str],
-                            synced_since: Callable[[float], bool]) -> None:
+def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str], state_saved_at: str | None) -> None:
     """Load or drop (see the module docstring) what an earlier run left pending, first and on its own, so that this
-    run's normalize counts, the summary, are this run's only; then note where this run's package is going.
+    run's normalize counts, the summary, are this run's only; then note where this run's package is going and which
+    sync state it starts from.
 
-    `synced_since(time)`: whether a run that synced this index and site succeeded after `time` (seconds since the
-    epoch)."""
+    `state_saved_at`: when the sync state of this index, site and pipeline was last saved (`SyncState.updated_at`):
+    different from what the pending package's run started from, a run has succeeded since."""
     if pipeline.has_pending_data:
-        try:
-            pending_target = pipeline.get_local_state_val(PACKAGE_TARGET_KEY)
-        except KeyError:  # left by a version that did not record it: where it was going is unknown
-            pending_target = {}
-        load_ids = sorted({*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()})
+        pending_target = _local_value(pipeline, PACKAGE_TARGET_KEY, {})  # unknown where a version did not record it
+        started_from = _local_value(pipeline, STATE_SAVED_AT_KEY, state_saved_at)
         if pending_target != target:
             logger.warning("Dropped a package left pending by an earlier run that synced %s into index %s at %s: "
                            "this run syncs %s into index %s at %s (the next run for that index and site reads the "
@@ -64,21 +66,40 @@ def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str],
                            pending_target.get("es_index", "?"), pending_target.get("cluster", "?"),
                            target["site_url"], target["es_index"], target["cluster"])
             pipeline.abort_packages()
-        elif load_ids and synced_since(float(load_ids[0])):
+        elif started_from != state_saved_at:
             logger.warning("Dropped a package left pending by an earlier run: a later run has synced this index "
                            "since, and the package would put older versions back over newer ones (this run reads "
                            "the same changes again)")
             pipeline.abort_packages()
         else:
-            deletions = [load_id for load_id in load_ids if _holds_only_deletions(pipeline, load_id)]
+            try:
+                # a package left extracted (a run stopped in its normalize) becomes loadable, and droppable by its id
+                pipeline.normalize()
+                deletions = [load_id for load_id in pipeline.list_normalized_load_packages()
+                             if _holds_only_deletions(pipeline, load_id)]
+            except Exception:
+                if signals.was_signal_received():
+                    raise
+                # unreadable (a damaged folder): nothing of it can be trusted, and kept it would fail every run
+                logger.warning("Dropped a package left pending by an earlier run that could not be read: this run "
+                               "reads the same changes again", exc_info=logger.isEnabledFor(logging.DEBUG))
+                pipeline.abort_packages()
+                deletions = []
             if deletions:  # the newest packages: the deletions come last in a run
                 logger.info("Dropped the deletions an earlier run had planned: this run plans its own")
                 pipeline.abort_packages(load_id=deletions[0])
             if pipeline.has_pending_data:
                 logger.warning("Loading a package left pending by an earlier run before syncing")
-                pipeline.normalize()
                 pipeline.load()
     pipeline.set_local_state_val(PACKAGE_TARGET_KEY, target)
+    pipeline.set_local_state_val(STATE_SAVED_AT_KEY, state_saved_at)
+
+
+def _local_value(pipeline: dlt.Pipeline, key: str, default: Any) -> Any:
+    try:
+        return pipeline.get_local_state_val(key)
+    except KeyError:
+        return default
 
 
 def _holds_only_deletions(pipeline: dlt.Pipeline, load_id: str) -> bool:

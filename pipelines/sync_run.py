@@ -192,8 +192,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     prune_loaded_packages(pipeline)  # before this run adds its own: a failing schedule must not pile them up
     remove_abandoned_extracts(pipeline)
     clock.lap("preflight")
-    settle_pending_packages(pipeline, package_target(es_settings, settings.site_url),
-                            synced_since=lambda moment: _saved_after(state.updated_at, moment))
+    settle_pending_packages(pipeline, package_target(es_settings, settings.site_url), state.updated_at)
     clock.lap("load")  # the package an earlier run left between its extract and its load, if any
     # created last: for a full read it starts the body conversion workers, which the extract step stops
     source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
@@ -298,14 +297,6 @@ def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], 
                    "this pipeline does not sync", ", ".join(spaces), other.name,
                    other.updated_at[:10] or "an unknown day", state_index, other.state_id)
     return left
-
-
-def _saved_after(updated_at: str | None, moment: float) -> bool:
-    """Whether the state saved at `updated_at` (ISO time) was saved after `moment` (seconds since the epoch)."""
-    try:
-        return bool(updated_at) and parse_instant(str(updated_at)).timestamp() > moment
-    except ValueError:
-        return False
 
 
 def _ran_within(updated_at: str, age: timedelta) -> bool:

@@ -1082,6 +1082,35 @@ def test_deletions_left_pending_are_planned_again_not_applied(make_harness, monk
     assert indexed_ids(harness) == everything
 
 
+def test_deletions_left_before_their_normalize_are_dropped_too(make_harness, monkeypatch):
+    """A run stopped inside the deletions' own run of dlt, before their package was normalized: dlt drops only
+    normalized packages by their id, so such a package must not fail every later run."""
+    import dlt
+
+    harness = make_harness("cloud")
+    harness.run()
+    everything = indexed_ids(harness)
+    harness.configure("ENG")
+    original_normalize = dlt.Pipeline.normalize
+    calls: list[int] = []
+
+    def stopped_before_the_deletions_normalize(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first normalizes the content; the second, inside the deletions' run, stops
+            raise KeyboardInterrupt
+        return original_normalize(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dlt.Pipeline, "normalize", stopped_before_the_deletions_normalize)
+        with pytest.raises(KeyboardInterrupt):
+            harness.run()
+    assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).list_extracted_load_packages()
+    harness.configure("*")
+    assert harness.run().deleted == 0
+    assert harness.run().deleted == 0
+    assert indexed_ids(harness) == everything
+
+
 def test_a_package_left_pending_for_another_index_and_site_is_dropped_not_loaded_here(make_harness, monkeypatch):
     """The working folder is shared by every configuration that uses the pipeline name; the sink writes to the
     index set now. A package extracted for one site and index must not end up in another's."""
