@@ -805,6 +805,14 @@ class _Renderer:
             text = text + href
         flow.add(text, _md_link(markdown, self._absolute(href)))
 
+    def _followable(self, value: str) -> str:
+        """A link target or image source for the Markdown copy: as a browser on the site resolves it; "" for none,
+        and for script and data URLs, which no reader of the copy should follow."""
+        value = value.strip()
+        if not value or value.lower().startswith(("javascript:", "data:")):
+            return ""
+        return self._absolute(value)
+
     def _absolute(self, href: str) -> str:
         """A relative href as a browser on the site resolves it, so the Markdown copy still leads there.
 
@@ -862,8 +870,8 @@ class _Renderer:
             filename = target.get(RI_FILENAME) or ""
             return (filename, self._attachment_url(target))
         if tag == RI_URL:
-            value = target.get(RI_VALUE) or ""
-            return (value, self._absolute(value) or None)
+            value = (target.get(RI_VALUE) or "").strip()
+            return (value, self._followable(value) or None)
         if tag == RI_SPACE:
             return (target.get(RI_SPACE_KEY) or "", None)
         if tag == RI_SHORTCUT:
@@ -936,7 +944,7 @@ class _Renderer:
                 name = child.get(RI_FILENAME) or ""
                 source = self._own_attachment_url(child) or ""
             elif tag == RI_URL:
-                source = self._absolute(child.get(RI_VALUE) or "")
+                source = self._followable(child.get(RI_VALUE) or "")
             elif tag == AC_CAPTION:
                 caption = " ".join(block[1].replace("\n", " ") for block in self.blocks_of(child) if block[1])
         self._add_image(flow, element, alt, name, source, caption)

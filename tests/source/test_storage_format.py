@@ -532,6 +532,12 @@ def test_relative_confluence_url_links_and_images_are_made_absolute_too() -> Non
                    '<img alt="none"/></p>', web_base="https://host/confluence")
     assert body.markdown == ("[home](https://host/confluence/display/ENG/Home) "
                              "![pic](https://host/confluence/download/attachments/1/x.png) none")
+    blank_or_script = convert('<p><ac:link><ri:url ri:value=" "/></ac:link> <ac:image ac:alt="a"><ri:url ri:value=" "/>'
+                              '</ac:image> <ac:link><ri:url ri:value="javascript:alert(1)"/></ac:link> '
+                              '<ac:image ac:alt="b"><ri:url ri:value="javascript:alert(1)"/></ac:image></p>',
+                              web_base="https://host/confluence")
+    assert "https://host" not in blank_or_script.markdown and "(javascript" not in blank_or_script.markdown
+    assert "(<javascript" not in blank_or_script.markdown
 
 
 def test_relative_html_links_stay_as_written_without_a_site() -> None:
