@@ -798,12 +798,13 @@ class _Renderer:
         if rendered is None:
             return
         text, markdown = rendered
-        if not href or href.lower().startswith(("javascript:", "data:")):
+        target = self._followable(href)
+        if not target:
             flow.add(text, markdown)
             return
         if not text.strip(_EDGE_SPACE):
             text = text + href
-        flow.add(text, _md_link(markdown, self._absolute(href)))
+        flow.add(text, _md_link(markdown, target))
 
     def _followable(self, value: str) -> str:
         """A link target or image source for the Markdown copy: as a browser on the site resolves it; "" for none,

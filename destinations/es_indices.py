@@ -33,14 +33,10 @@ _known_indices: weakref.WeakKeyDictionary[Elasticsearch, set[str]] = weakref.Wea
 _known_indices_lock = threading.Lock()
 
 
-def _error_detail(error: BadRequestError) -> dict[str, Any]:
+def _already_exists(error: BadRequestError) -> bool:
     body = error.body if isinstance(error.body, dict) else {}
     detail = body.get("error")
-    return detail if isinstance(detail, dict) else {}
-
-
-def _already_exists(error: BadRequestError) -> bool:
-    return _error_detail(error).get("type") == "resource_already_exists_exception"
+    return isinstance(detail, dict) and detail.get("type") == "resource_already_exists_exception"
 
 
 def create_index_if_missing(
