@@ -18,6 +18,10 @@ items are noted in the plan (`unindexed`) for the next run to read.
 This runs only after the content load succeeded, and every listing raises on failure or truncation, so a failed or
 partial read of Confluence can never delete anything. A guard refuses to delete more than a configurable share of
 a space in one run unless the user explicitly allows it.
+
+Under advanced rules the synced scope is whatever CQL search matches, which no listing but search can tell: what a
+full read of the rules leaves out is noted, and goes only when a later search still does not match it
+(`plan_rule_deletions`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Collection, Iterable, Mapping
 
 from . import settings as defaults
@@ -41,6 +46,13 @@ CountTotal = Callable[[list[str], list[str]], int]  # (space keys, types) -> cur
 IterCurrentIds = Callable[[str, str], Iterable[str]]
 # (space key, type, indexed ids the listing left out) -> those confirmed gone (see `ConfluenceReader.confirm_gone`)
 ConfirmGone = Callable[[str, str, list[str]], set[str]]
+# (type, indexed ids the advanced rules' read left out) -> those a rule matches now (see
+# `ConfluenceReader.still_matched_by_rules`); () -> keys of the spaces a rule matches itself
+StillMatched = Callable[[str, list[str]], set[str]]
+SpacesMatched = Callable[[], set[str]]
+# How long an indexed item no advanced rule matches must stay unmatched before it goes: far longer than search takes
+# to index a change, so that a lagging search (an item saved a moment before a read is missing from it) deletes nothing.
+UNMATCHED_SETTLE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -183,6 +195,200 @@ def plan_deletions(
         listed[(space_key, doc_type)] = len(current)
     _hold_back_short_listings(listed, candidates, count_total, known_counts, plan, policy.allow_mass_delete)
 
+    _guarded(candidates, indexed_counts, unguarded_spaces, policy, plan)
+    return plan
+
+
+@dataclass
+class RuleDeletionPlan(DeletionPlan):
+    """A deletion plan under advanced rules, with the indexed documents no rule matched, waiting for a later search to
+    confirm it: document id -> {"since": when a run first found it so (ISO), "space": its space key}, kept with the
+    sync state (see `plan_rule_deletions`); and the spaces where unmatched documents stay for now."""
+
+    unmatched: dict[str, dict[str, str]] = field(default_factory=dict)
+    held_spaces: set[str] = field(default_factory=set)
+
+
+def plan_rule_deletions(
+    indexed: IndexedDocuments,
+    rules: Collection[str],
+    ledger: SyncLedger,
+    still_matched: StillMatched,
+    spaces_matched: SpacesMatched,
+    policy: DeletionPolicy,
+    now: datetime,
+    noted: Mapping[str, Mapping[str, str]] | None = None,
+    spaces_of_others: Collection[str] = (),
+    unguarded_spaces: Collection[str] = (),
+    content_types: Iterable[str] = CONTENT_TYPES,
+    settle: timedelta = UNMATCHED_SETTLE,
+) -> RuleDeletionPlan:
+    """Under advanced rules, work out which indexed documents of this site go because no rule matches them.
+
+    Only a run that read every rule in full knows the complete set of matches: it compares the index with it. Rules
+    are evaluated by CQL search alone, and search lags behind edits (an item saved a moment before can be missing
+    from it for a while) or can fail wholesale (an index rebuild), so nothing goes on search's word at one moment:
+
+    * what the read left out is searched for again by id at the end of the run (`still_matched`): an item changed
+      during the read is back by then;
+    * what search still does not match (deleted, trashed, restricted away, a label removed, a rule narrowed, moved
+      out of a rule's reach) is noted (`unmatched`, saved with the sync state) and goes when a search at least
+      `settle` later, by any later run, still does not match it (what a run read does not count: several reads,
+      such as files read again for their text, follow no rule);
+    * too many of those at once (more than the guard's share of the whole site, or all of its content) look like
+      search failing rather than content changing, and are kept, as the guard keeps a large share of a space.
+
+    A space's document, noted the same way, goes once its space holds no content and no rule matches the space
+    itself (`spaces_matched`), but never all of them at once. Spaces that other pipelines sync into the same index
+    are theirs (`spaces_of_others`: a noted document found there since is left to them); `unguarded_spaces` are
+    spaces the user's settings just left out (archived ones, `index_archived` turned off): their notes say so, and
+    go past the guards when they settle. What a guard kept is not searched for again before the next full read or
+    a run allowed to mass-delete (on a large site that could be hundreds of searches every run)."""
+    content_types = tuple(content_types)
+    noted = dict(noted or {})
+    # a space the settings left out stays unguarded until its notes have settled, by later runs too
+    unguarded = set(unguarded_spaces) | {str(waiting.get("space")) for waiting in noted.values()
+                                         if waiting.get("unguarded")}
+    full_read = all(ledger.is_fully_read(rule, doc_type) for rule in rules for doc_type in content_types)
+    plan = RuleDeletionPlan()
+    settled_before = now - settle
+
+    def settled(doc_id: str) -> bool:
+        since = _noted_at(noted.get(doc_id))
+        return since is not None and since <= settled_before
+
+    def note(doc_id: str, space_key: str, kept_by_guard: bool = False) -> None:
+        since = _noted_at(noted.get(doc_id))  # a note that lost its date counts as made now
+        kept = {"since": (since or now).isoformat(), "space": space_key}
+        if space_key in unguarded:
+            kept["unguarded"] = "settings"
+        if kept_by_guard:
+            kept["kept_by_guard"] = "yes"
+        plan.unmatched[doc_id] = kept
+
+    unmatched: dict[str, list[tuple[str, str]]] = defaultdict(list)  # type -> [(id, space key)] to look at
+    if full_read:
+        matched: set[str] = set()
+        for rule in rules:
+            for doc_type in (*content_types, "space"):
+                matched |= ledger.ids(rule, doc_type)
+        for doc_id, space_key, doc_type in indexed.ids(exclude_space_keys=spaces_of_others):
+            if doc_id not in matched:
+                unmatched[doc_type].append((doc_id, space_key))
+    else:
+        # between full reads, only what an earlier one noted is looked at again, once it has settled
+        due = {doc_id for doc_id, waiting in noted.items() if settled(doc_id)
+               and (policy.allow_mass_delete or not waiting.get("kept_by_guard"))}
+        for doc_id, waiting in noted.items():
+            if doc_id not in due:
+                note(doc_id, str(waiting.get("space", "")), bool(waiting.get("kept_by_guard")))
+        where = indexed.held(due)  # a document's space now: another pipeline may have written it since
+        for doc_id in sorted(due):
+            space_key = where.get(doc_id)
+            if doc_id in where and space_key not in spaces_of_others:
+                unmatched[doc_id.split("-", 1)[0]].append((doc_id, space_key or ""))
+        if not unmatched:
+            plan.held_spaces = {waiting["space"] for waiting in plan.unmatched.values() if waiting["space"]}
+            return plan
+    indexed_counts = indexed.counts_by_space_and_type()  # refreshes the index first
+
+    going: list[tuple[str, str, str]] = []  # (id, space key, type): unmatched now and at least `settle` ago
+    for doc_type in content_types:
+        items = unmatched.get(doc_type, [])
+        if not items:
+            continue
+        again = still_matched(doc_type, [doc_id for doc_id, _ in items])
+        if again:
+            logger.info("Kept %d %s document(s) that an advanced rule matches again (search had not indexed them "
+                        "again when they were read)", len(again), doc_type)
+            plan.held_spaces.update(space_key for doc_id, space_key in items if doc_id in again)
+        for doc_id, space_key in items:
+            if doc_id in again:
+                continue
+            if settled(doc_id):
+                going.append((doc_id, space_key, doc_type))
+            else:
+                note(doc_id, space_key)
+
+    def ours(space_key: str) -> bool:
+        return space_key not in spaces_of_others
+
+    guarded = [item for item in going if item[1] not in unguarded]
+    site_total = sum(count for (space_key, _), count in indexed_counts.items() if ours(space_key))
+    site_content = sum(count for (space_key, doc_type), count in indexed_counts.items()
+                       if ours(space_key) and doc_type in content_types)
+    # all of the content at once, however little, is what a search answering nothing looks like
+    if guarded and (not policy.allows(len(guarded), site_total)
+                    or (len(guarded) >= site_content and not policy.allow_mass_delete)):
+        plan.refused.append(RefusedSpace("(no longer matched by the rules, all spaces)", len(guarded), site_total))
+        logger.error("Mass-delete guard: keeping %d documents that no advanced rule has matched for %s (of %d "
+                     "indexed): search may be failing", len(guarded), settle, site_total)
+        for doc_id, space_key, _ in guarded:
+            note(doc_id, space_key, kept_by_guard=True)
+        going = [item for item in going if item[1] in unguarded]
+    candidates: dict[str, list[tuple[str, str]]] = defaultdict(list)  # space key -> [(id, type)]
+    for doc_id, space_key, doc_type in going:
+        candidates[space_key].append((doc_id, doc_type))
+
+    space_docs = unmatched.get("space", [])
+    _add_emptied_spaces(candidates, indexed_counts, [item for item in space_docs if settled(item[0])],
+                        spaces_matched, content_types, policy.allow_mass_delete or bool(unguarded))
+    _guarded(candidates, indexed_counts, unguarded, policy, plan)
+    for refused in plan.refused:  # what the guard kept stays, and stays noted with its first date
+        if refused.space_key in candidates:
+            plan.held_spaces.add(refused.space_key)
+        for doc_id, _ in candidates.get(refused.space_key, []):
+            note(doc_id, refused.space_key, kept_by_guard=True)
+    deleted = set(plan.delete_ids)
+    for doc_id, space_key in space_docs:  # a space's document waits for the last of its content
+        if doc_id not in deleted:
+            note(doc_id, space_key)
+    plan.held_spaces.update(waiting["space"] for waiting in plan.unmatched.values() if waiting["space"])
+    if plan.delete_ids:
+        logger.info("Deleting %d document(s) that no advanced rule matches any more (%s)", len(plan.delete_ids),
+                    ", ".join(f"{count} {doc_type}" for doc_type, count in sorted(plan.by_type.items())))
+    if plan.unmatched:
+        logger.info("%d document(s) that no advanced rule matches now go once a search %s after they were first found "
+                    "so still matches none of them", len(plan.unmatched), settle)
+    return plan
+
+
+def _noted_at(note: Mapping[str, str] | None) -> datetime | None:
+    """When a run first found a noted document unmatched; None for no note, or one without a readable date."""
+    if not note:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(note.get("since")))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _add_emptied_spaces(candidates: dict[str, list[tuple[str, str]]], indexed_counts: Mapping[tuple[str, str], int],
+                        space_docs: list[tuple[str, str]], spaces_matched: SpacesMatched,
+                        content_types: tuple[str, ...], allow_all: bool) -> None:
+    """Add the space documents (noted long enough) whose space keeps no content in the index once the candidates go
+    and that no rule matches (asked only when there are such spaces); never every space document at once, which is
+    what a search answering nothing looks like, unless `allow_all`."""
+    def content_left(space_key: str) -> int:
+        held = sum(indexed_counts.get((space_key, doc_type), 0) for doc_type in content_types)
+        return held - len(candidates.get(space_key, ()))
+
+    emptied = [(doc_id, space_key) for doc_id, space_key in space_docs if content_left(space_key) <= 0]
+    kept_spaces = spaces_matched() if emptied else set()
+    going = [(doc_id, space_key) for doc_id, space_key in emptied if space_key not in kept_spaces]
+    all_spaces = sum(count for (_, doc_type), count in indexed_counts.items() if doc_type == "space")
+    if going and len(going) >= all_spaces and not allow_all:
+        logger.error("Mass-delete guard: keeping the documents of all %d spaces, which no advanced rule matches any "
+                     "more: search may be failing", len(going))
+        return
+    for doc_id, space_key in going:
+        candidates[space_key].append((doc_id, "space"))
+
+
+def _guarded(candidates: Mapping[str, list[tuple[str, str]]], indexed_counts: Mapping[tuple[str, str], int],
+             unguarded_spaces: Collection[str], policy: DeletionPolicy, plan: DeletionPlan) -> None:
+    """Move the candidates into the plan, space by space, where the mass-delete guard lets them go."""
     space_totals: dict[str, int] = defaultdict(int)
     for (space_key, _), count in indexed_counts.items():
         space_totals[space_key] += count
@@ -195,7 +401,6 @@ def plan_deletions(
         for doc_id, doc_type in docs:
             plan.delete_ids.append(doc_id)
             plan.by_type[doc_type] = plan.by_type.get(doc_type, 0) + 1
-    return plan
 
 
 def _hold_back_short_listings(listed: Mapping[tuple[str, str], int], candidates: dict[str, list[tuple[str, str]]],

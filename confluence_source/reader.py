@@ -36,6 +36,7 @@ from .documents import (
     DocumentBuilder,
     Outline,
     SpaceInfo,
+    doc_id,
     facts_from_v1,
     has_body,
     outline_from_v1,
@@ -775,18 +776,23 @@ class ConfluenceReader(ABC):
         include_archived = self._in_archived_space(scope_key) or (
             scope_key in self.config.advanced_rules and self.config.index_archived
         )
-        params: dict[str, Any] = {
-            "cql": and_all(self._scope_filter(scope_key), type_clause(doc_type)),
-            "limit": defaults.V1_PAGE_SIZE_NO_BODY,
-        }
+        self._searched_listings.add((scope_key, doc_type))
+        yield from self._ids_from_search(and_all(self._scope_filter(scope_key), type_clause(doc_type)), doc_type,
+                                         include_archived, f"listing {doc_type} ids of {scope_key}",
+                                         "not reconciling deletions on it")
+
+    def _ids_from_search(self, cql: str, doc_type: str, include_archived: bool, purpose: str,
+                         if_short: str) -> Iterator[str]:
+        """Document ids of the items of one type that the generic search returns for `cql` and the readers would
+        index, checked against the server's own total: a listing that ends short raises (`if_short` says what the
+        caller then refrains from), because callers delete what it leaves out."""
+        params: dict[str, Any] = {"cql": cql, "limit": defaults.V1_PAGE_SIZE_NO_BODY}
         if include_archived:
             params["includeArchivedSpaces"] = "true"
         if doc_type in ("comment", "attachment"):
             params["expand"] = "content.container"
-        purpose = f"listing {doc_type} ids of {scope_key}"
         listed = 0
         total: int | None = None
-        self._searched_listings.add((scope_key, doc_type))
         for page in self.client.pages(self.client.v1(defaults.SEARCH), params, purpose=purpose):
             total = page.total if page.total is not None else total
             for result in page.items:
@@ -796,11 +802,11 @@ class ConfluenceReader(ABC):
                 listed += 1
                 if item.get("type") != doc_type or self._facts_from_v1(item) is None:
                     continue
-                yield f"{doc_type}-{item['id']}"
+                yield doc_id(doc_type, item["id"])
         if total is None or listed < total:
             raise IncompleteListingError(
                 f"Confluence listed {listed} of {total if total is not None else 'an unknown number of'} items "
-                f"while {purpose}; not reconciling deletions on it"
+                f"while {purpose}; {if_short}"
             )
 
     def confirm_gone(self, scope_key: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
@@ -832,6 +838,24 @@ class ConfluenceReader(ABC):
             logger.info("Kept %d %s document(s) of %s that search does not list (yet), but Confluence still has",
                         len(kept), doc_type, scope_key)
         return set(ids) - kept
+
+    def still_matched_by_rules(self, doc_type: str, document_ids: Sequence[str]) -> set[str]:
+        """Of these indexed documents, those an advanced rule matches now, by the rules' own CQL narrowed to their
+        ids (100 per query) and the status filters the read applies. The generic search reports its total, so a
+        short answer raises instead of passing for items no rule matches (their documents would go)."""
+        rules = " or ".join(self._scope_filter(rule) for rule in self.config.advanced_rules)
+        ids = sorted({document_id.split("-", 1)[1] for document_id in document_ids})
+        found: set[str] = set()
+        for start in range(0, len(ids), defaults.CQL_ID_BATCH):
+            cql = and_all(f"({rules})", type_clause(doc_type), id_clause(ids[start : start + defaults.CQL_ID_BATCH]))
+            found.update(self._ids_from_search(cql, doc_type, self.config.index_archived,
+                                               f"checking which {doc_type}s the advanced rules still match",
+                                               "not deleting any of them"))
+        return found
+
+    def spaces_matched_by_rules(self) -> set[str]:
+        """Keys of the spaces an advanced rule matches itself (one search per rule)."""
+        return {key for rule in self.config.advanced_rules for key in self.spaces_matched_by_rule(rule)}
 
     def in_parallel(self, read: Callable[[str], T], keys: list[str]) -> list[T]:
         """`read` of each key, in order, several at once (single-item reads, mostly waiting)."""

@@ -10,6 +10,7 @@ writes it, so a failure can never advance a watermark.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from array import array
 from collections import defaultdict
@@ -27,6 +28,9 @@ STATE_INDEX_SUFFIX = "-sync-state"
 # Values per `terms` query (Elasticsearch allows 65,536 by default).
 TERMS_BATCH = 10_000
 MAX_TERMS = 65_536
+# A space key as a watermark key: letters and digits, or a personal space's `~` and its owner's name or id. An
+# advanced rule's text always holds an operator (`=`, `~`, `in` ...) after its field, so it never reads as one.
+SPACE_KEY = re.compile(r"~[^\s=\"()<>!]+|\w+")
 STATE_MAPPING: dict[str, Any] = {
     "dynamic": False,
     "properties": {
@@ -43,6 +47,7 @@ STATE_MAPPING: dict[str, Any] = {
         # the same, of items that a run tried to read and that are still missing (tried again after a day)
         "unreadable": {"type": "object", "enabled": False},
         "unreadable_since": {"type": "object", "enabled": False},
+        "unmatched": {"type": "object", "enabled": False},
     },
 }
 
@@ -57,9 +62,9 @@ def utc_now() -> datetime:
 
 
 def _items_by_type(value: Any) -> dict[str, dict[str, str]]:
-    """`to_read` or `unreadable` as saved (type -> Confluence id -> space key), leaving out anything of another
-    shape: a state document is data from outside the run, which a hand edit or an older version may have left
-    otherwise."""
+    """`to_read` or `unreadable` as saved (type -> Confluence id -> space key), or `unmatched` (document id -> its
+    note), leaving out anything of another shape: a state document is data from outside the run, which a hand edit
+    or an older version may have left otherwise."""
     if not isinstance(value, dict):
         return {}
     return {str(doc_type): _strings(items) for doc_type, items in value.items() if isinstance(items, dict)}
@@ -151,6 +156,8 @@ class SyncState:
     # the same, of items still missing although a run tried to read them, and since when (document id -> ISO time)
     unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
     unreadable_since: dict[str, str] = field(default_factory=dict)
+    # under advanced rules: documents no rule matched, waiting for a later search to confirm it (`plan_rule_deletions`)
+    unmatched: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def tried(self, retry_before: str) -> set[str]:
         """Document ids of the items this state sends to be read, and of those it set apart as unreadable after
@@ -173,6 +180,8 @@ class OtherPipeline:
     updated_at: str
     state_id: str
     space_keys: tuple[str, ...]
+    # chooses its content by advanced rules: which of the index's documents are its own is not known here
+    selects_by_rules: bool = False
 
 
 class WatermarkStore:
@@ -200,13 +209,15 @@ class WatermarkStore:
             to_read=_items_by_type(source.get("to_read")),
             unreadable=_items_by_type(source.get("unreadable")),
             unreadable_since=_strings(source.get("unreadable_since")),
+            unmatched=_items_by_type(source.get("unmatched")),
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
              space_names: Mapping[str, str] | None = None,
              to_read: Mapping[str, Mapping[str, str]] | None = None,
              unreadable: Mapping[str, Mapping[str, str]] | None = None,
-             unreadable_since: Mapping[str, str] | None = None) -> None:
+             unreadable_since: Mapping[str, str] | None = None,
+             unmatched: Mapping[str, Mapping[str, str]] | None = None) -> None:
         """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         self.client.index(
@@ -222,6 +233,7 @@ class WatermarkStore:
                 "to_read": {doc_type: dict(items) for doc_type, items in (to_read or {}).items() if items},
                 "unreadable": {doc_type: dict(items) for doc_type, items in (unreadable or {}).items() if items},
                 "unreadable_since": dict(unreadable_since or {}),
+                "unmatched": {document_id: dict(note) for document_id, note in (unmatched or {}).items()},
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
@@ -233,14 +245,20 @@ class WatermarkStore:
             hits = list(scan(self.client, index=self.index, size=1000, preserve_order=False, query={
                 "query": {"bool": {"filter": [{"term": {"site_url": self.site_url}}],
                                    "must_not": [{"term": {"pipeline_name": self.pipeline_name}}]}},
-                "_source": ["pipeline_name", "updated_at", "space_names"]}))
+                "_source": ["pipeline_name", "updated_at", "space_names", "watermarks"]}))
         except NotFoundError:
             return []
-        others = [OtherPipeline(name=str((hit.get("_source") or {}).get("pipeline_name")),
-                                updated_at=str((hit.get("_source") or {}).get("updated_at") or ""),
-                                state_id=str(hit["_id"]),
-                                space_keys=tuple(sorted((hit.get("_source") or {}).get("space_names") or {})))
-                  for hit in hits]
+        others = []
+        for hit in hits:
+            source = hit.get("_source") or {}
+            others.append(OtherPipeline(
+                name=str(source.get("pipeline_name")),
+                updated_at=str(source.get("updated_at") or ""),
+                state_id=str(hit["_id"]),
+                space_keys=tuple(sorted(source.get("space_names") or {})),
+                # its watermarks are kept per scope: a rule's text is never a space key
+                selects_by_rules=any(not SPACE_KEY.fullmatch(str(key)) for key in source.get("watermarks") or {}),
+            ))
         return sorted(others, key=lambda other: other.name)
 
     def clear(self) -> None:

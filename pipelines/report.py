@@ -35,6 +35,9 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
     if summary.unreadable:
         print(f"  {'unreadable':<12} {summary.unreadable:>8} (listed by Confluence, still not in the index after a run "
               "read them: tried again a day later)")
+    if summary.unmatched:
+        print(f"  {'unmatched':<12} {summary.unmatched:>8} (no advanced rule matches them now: they go once a search "
+              "an hour after they were first found so still matches none of them)")
     if summary.left_to_other_pipelines:
         spaces = sum(len(keys) for keys in summary.left_to_other_pipelines.values())
         owners = ", ".join(sorted(summary.left_to_other_pipelines))

@@ -20,10 +20,13 @@ from elasticsearch import Elasticsearch
 from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
 from confluence_source.archived_pages import without_spaces_with_archive_changes
 from confluence_source.cql import parse_instant
-from confluence_source.deletions import DeletionPlan, DeletionPolicy, plan_deletions
+from confluence_source.documents import doc_id
+from confluence_source.deletions import (DeletionPlan, DeletionPolicy, RuleDeletionPlan, plan_deletions,
+                                         plan_rule_deletions)
+from confluence_source.reader import SyncPlan
 from confluence_source.structure import without_renamed_spaces
 from confluence_source.sync_state import (IndexedDocuments, OtherPipeline, SyncLedger, SyncState, WatermarkStore,
-                                          utc_now)
+                                          state_index_name, utc_now)
 from destinations import elastic
 from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
@@ -83,6 +86,8 @@ class SyncSummary:
     # items Confluence lists that the index still lacks although a run read them (search does not return them, or
     # Elasticsearch refused them): tried again a day after they were set apart
     unreadable: int = 0
+    # under advanced rules: indexed documents no rule matched, which go once a search an hour later confirms it
+    unmatched: int = 0
     # other pipeline -> the spaces of its that this run did not sync and left in the index
     left_to_other_pipelines: dict[str, list[str]] = field(default_factory=dict)
     index: str = ""
@@ -108,6 +113,7 @@ class SyncSummary:
             "short_listings": self.short_listings,
             "missing_from_index": self.missing_from_index,
             "unreadable": self.unreadable,
+            "unmatched": self.unmatched,
             "left_to_other_pipelines": self.left_to_other_pipelines,
             "index": self.index,
             "site_url": self.site_url,
@@ -122,8 +128,8 @@ class SyncSummary:
 )
 def deletion_rows(ids: list[str]) -> Iterator[dict[str, Any]]:
     """Tombstones for the destination: it turns each into a bulk delete of that `_id`."""
-    for doc_id in ids:
-        yield {"id": doc_id, "deleted": True}
+    for document_id in ids:
+        yield {"id": document_id, "deleted": True}
 
 
 def make_pipeline(options: SyncOptions) -> dlt.Pipeline:
@@ -215,12 +221,27 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     to_read: dict[str, dict[str, str]] = {}
     unreadable, unreadable_since = dict(state.unreadable), dict(state.unreadable_since)
-    if not settings.advanced_rules:
-        # with advanced rules the index keeps what the rules matched: a rule can only be evaluated by CQL
-        # search, which lags behind edits, so "no longer matched" cannot be told apart from "not searchable yet"
-        others = call_with_backoff(store.other_pipelines, es_retries, "reading the sync state")
-        spaces_of_others = {key for other in others for key in other.space_keys}
-        summary.left_to_other_pipelines = report_spaces_left_to_others(others, space_scopes, store.index)
+    policy = DeletionPolicy(max_fraction=options.max_delete_fraction, allow_mass_delete=options.allow_mass_delete)
+    others = call_with_backoff(store.other_pipelines, es_retries, "reading the sync state")
+    spaces_of_others = {key for other in others for key in other.space_keys}
+    summary.left_to_other_pipelines = report_spaces_left_to_others(others, space_scopes, store.index)
+    space_names = {space.key: space.name for space in reader.state.selected}
+    # archived spaces left out because `index_archived` was just turned off: a choice, like a space taken out of
+    # `spaces`, so not guarded
+    archived_by_settings = ({key for key, space in reader.state.all_spaces.items() if space.status == "archived"}
+                            if state.last_run.get("index_archived") and not settings.index_archived else set())
+    unmatched: dict[str, dict[str, str]] = {}  # only advanced rules note documents for later runs
+    if settings.advanced_rules:
+        rule_plan, rule_load_ids = _delete_what_no_rule_matches(pipeline, plan, reader, indexed, ledger, policy,
+                                                                others, state, archived_by_settings, summary,
+                                                                es_retries)
+        unmatched = rule_plan.unmatched if rule_plan is not None else dict(state.unmatched)
+        summary.unmatched = len(unmatched)
+        rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in rule_load_ids)
+        space_names = call_with_backoff(lambda: rule_space_names(
+            reader, ledger, plan, indexed, state.space_names, rule_plan, spaces_of_others), es_retries,
+            "reading the index")
+    else:
         deletion_plan = call_with_backoff(lambda: plan_deletions(
             indexed,
             synced_spaces=space_scopes,
@@ -229,15 +250,12 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             count_total=reader.count_total,
             iter_current_ids=reader.iter_current_ids,
             confirm_gone=reader.confirm_gone,
-            policy=DeletionPolicy(max_fraction=options.max_delete_fraction,
-                                  allow_mass_delete=options.allow_mass_delete),
+            policy=policy,
             all_seen_indexed=rejected == 0,
             spaces_of_others=spaces_of_others,
             tried=tried_items(state),
             archived_indexed=settings.index_archived,
-            archived_by_settings=(
-                {key for key, space in reader.state.all_spaces.items() if space.status == "archived"}
-                if state.last_run.get("index_archived") and not settings.index_archived else ()),
+            archived_by_settings=archived_by_settings,
         ), es_retries, "planning deletions")
         signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
         deletion_load_ids = apply_deletions(pipeline, deletion_plan, summary)
@@ -271,12 +289,77 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         {scope.key: plan.started_at.isoformat() for scope in plan.scopes if scope.key not in reader.vanished},
         last_run={**summary.as_dict(), "finished_at": utc_now().isoformat(), "confluence_address": settings.address,
                   "index_archived": settings.index_archived},
-        space_names={space.key: space.name for space in reader.state.selected},
+        space_names=space_names,
         to_read=to_read,
         unreadable=unreadable,
         unreadable_since=unreadable_since,
+        unmatched=unmatched,
     ), es_retries, "saving the watermarks")
     return summary
+
+
+def _delete_what_no_rule_matches(pipeline: dlt.Pipeline, plan: SyncPlan, reader: ConfluenceReader,
+                                 indexed: IndexedDocuments, ledger: SyncLedger, policy: DeletionPolicy,
+                                 others: list[OtherPipeline], state: SyncState, archived_by_settings: set[str],
+                                 summary: SyncSummary, es_retries: RetryPolicy
+                                 ) -> tuple[RuleDeletionPlan | None, list[str]]:
+    """Under advanced rules, delete what no rule matches any more (see `plan_rule_deletions`); the plan (None where
+    nothing could be planned) and the load ids of its deletions. Another pipeline choosing content of this
+    site by rules in the same index holds documents of any space, which this one could not tell from its own: then
+    nothing is deleted."""
+    sharing = [other for other in others if other.selects_by_rules]
+    if sharing:
+        logger.warning("Deleting nothing that the advanced rules no longer match: pipeline(s) %s choose content of "
+                       "this site by advanced rules in this index too, and their documents cannot be told from this "
+                       "pipeline's; give each pipeline its own es_index, or, for one that no longer runs, delete its "
+                       "state (%s)", ", ".join(other.name for other in sharing),
+                       ", ".join(f"DELETE {state_index_name(indexed.index)}/_doc/{other.state_id}"
+                                 for other in sharing))
+        return None, []
+    deletion_plan = call_with_backoff(lambda: plan_rule_deletions(
+        indexed,
+        rules=[scope.key for scope in plan.scopes if scope.kind == "rule"],
+        ledger=ledger,
+        still_matched=reader.still_matched_by_rules,
+        spaces_matched=reader.spaces_matched_by_rules,
+        policy=policy,
+        now=utc_now(),
+        noted=state.unmatched,
+        spaces_of_others={key for other in others for key in other.space_keys},
+        unguarded_spaces=archived_by_settings,
+    ), es_retries, "planning deletions")
+    signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
+    return deletion_plan, apply_deletions(pipeline, deletion_plan, summary)
+
+
+def rule_space_names(reader: ConfluenceReader, ledger: SyncLedger, plan: SyncPlan, indexed: IndexedDocuments,
+                     names_then: dict[str, str], deletion_plan: RuleDeletionPlan | None,
+                     spaces_of_others: set[str]) -> dict[str, str]:
+    """Space key -> name of the spaces whose documents an advanced-rules pipeline holds, saved with its state so that
+    pipelines syncing other spaces of the site into the same index leave them alone. A run that read every rule in
+    full knows them: the spaces it wrote a space document for (one goes with any content it writes) and those where
+    documents it did not delete stay. Other runs add theirs to the last run's; a state that names none (the first
+    run, or one saved by a version that did not save them) claims every space holding documents of the site that no
+    other pipeline claims, until the next full read."""
+    by_id = {doc_id("space", space.id): space for space in reader.state.all_spaces.values()}
+    names: dict[str, str] = {}
+    for scope in plan.scopes:
+        for document_id in ledger.ids(scope.key, "space"):
+            space = by_id.get(document_id)
+            if space is not None:
+                names[space.key] = space.name
+    held = set(deletion_plan.held_spaces) if deletion_plan is not None else set()
+    if not plan.changed_scopes and deletion_plan is not None:
+        return _named(held, reader, names_then) | names
+    if not names_then:
+        held |= {space_key for space_key, _ in indexed.counts_by_space_and_type()} - spaces_of_others
+    return _named(held, reader, names_then) | names_then | names
+
+
+def _named(keys: set[str], reader: ConfluenceReader, names_then: dict[str, str]) -> dict[str, str]:
+    """Space key -> its name now, or as last saved for a space the account no longer sees."""
+    spaces = reader.state.all_spaces
+    return {key: spaces[key].name if key in spaces else names_then.get(key, key) for key in sorted(keys) if key}
 
 
 def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], state_index: str

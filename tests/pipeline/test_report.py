@@ -30,6 +30,16 @@ def test_spaces_left_to_other_pipelines_are_counted_and_named(capsys: pytest.Cap
     assert left == ["  left alone          3 space(s) other pipelines sync into this index (team_ops, trial)"]
 
 
+def test_documents_no_rule_matches_are_counted_with_when_they_go(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = SyncSummary(mode="full", unmatched=4)
+    print_summary(summary)
+    print_summary(SyncSummary(mode="full"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "unmatched" in line]
+    assert lines == ["  unmatched           4 (no advanced rule matches them now: they go once a search an hour after "
+                     "they were first found so still matches none of them)"]
+    assert summary.as_dict()["unmatched"] == 4
+
+
 def test_oauth_token_requests_have_their_own_line_only_for_a_service_account(
         capsys: pytest.CaptureFixture[str]) -> None:
     print_summary(SyncSummary(mode="full", requests=40, token_requests=2))

@@ -84,6 +84,21 @@ def test_clear_forgets_one_pair_only(es: Elasticsearch, index: str) -> None:
     assert kept.load().watermarks == {"A": "2024-01-01T00:00:00+00:00"}
 
 
+def test_other_pipelines_name_their_spaces_and_whether_rules_choose_their_content(es: Elasticsearch,
+                                                                                     index: str) -> None:
+    mark = "2024-01-01T00:00:00+00:00"
+    WatermarkStore(es, index, SITE, "eng").save({"ENG": mark, "~jane.doe@example.com": mark, "~5b10ac8d82e05b22": mark},
+                                               {}, space_names={"ENG": "Engineering"})
+    WatermarkStore(es, index, SITE, "runbooks").save({'label="runbook"': mark, "space = OPS": mark}, {},
+                                                     space_names={"OPS": "Operations"})
+    WatermarkStore(es, index, OTHER_SITE, "elsewhere").save({"type=page": mark}, {})
+
+    others = WatermarkStore(es, index, SITE, "main").other_pipelines()
+
+    assert [(other.name, other.space_keys, other.selects_by_rules) for other in others] == [
+        ("eng", ("ENG",), False), ("runbooks", ("OPS",), True)]
+
+
 def test_clear_on_a_missing_index_is_fine(es: Elasticsearch, index: str) -> None:
     WatermarkStore(es, index, SITE, "confluence_to_es").clear()
     assert WatermarkStore(es, index, SITE, "confluence_to_es").load().watermarks == {}
