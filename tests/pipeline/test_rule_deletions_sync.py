@@ -13,7 +13,7 @@ import pytest
 from confluence_source.deletions import UNMATCHED_SETTLE
 from confluence_source.sync_state import state_index_name
 
-from tests.pipeline.conftest import CONTENT_TYPES, site_is_cloud
+from tests.pipeline.conftest import CONTENT_TYPES
 from tests.pipeline.test_sync_job import FLAVOURS, readable_pages
 
 LABEL = "kb"
@@ -31,16 +31,20 @@ def matched_by_rule(harness) -> set[str]:
     for item in site.iter_content():
         if item.type not in CONTENT_TYPES or LABEL not in item.labels:
             continue
-        confluence_id = f"att{item.id}" if item.type == "attachment" and site_is_cloud(site) else str(item.id)
-        document_id = f"{item.type}-{confluence_id}"
+        document_id = document_id_of(harness, item)
         if document_id in visible[item.type]:
             found.add(document_id)
             spaces.add(item.space_id)
     return found | {f"space-{space_id}" for space_id in spaces}
 
 
+def document_id_of(harness, item) -> str:
+    cloud = harness.sim.config.flavour == "cloud"  # Cloud names attachments `att<id>`
+    return f"{item.type}-{'att' if item.type == 'attachment' and cloud else ''}{item.id}"
+
+
 def label_some_content(harness) -> tuple[list, object]:
-    """Label pages spread over the site, and a comment on one of them, so that the rule matches them."""
+    """Label pages spread over the site, and a comment and a file on them, so that the rule matches them."""
     site, mutations = harness.site, harness.sim.mutations
     pages = readable_pages(harness)
     chosen = pages[:: max(1, len(pages) // 8)][:8]
@@ -50,6 +54,10 @@ def label_some_content(harness) -> tuple[list, object]:
     comment = next(site.content[child] for page in chosen for child in site.child_ids(page.id, "comment")
                    if f"comment-{child}" in visible_comments)
     mutations.add_labels(content_id=comment.id, labels=[LABEL])
+    visible_files = harness.visible()["attachment"]
+    attachment = next(site.content[child] for page in chosen for child in site.child_ids(page.id, "attachment")
+                      if document_id_of(harness, site.content[child]) in visible_files)
+    mutations.add_labels(content_id=attachment.id, labels=[LABEL])
     return chosen, comment
 
 
@@ -98,7 +106,12 @@ def test_what_no_rule_matches_any_more_goes_an_hour_after_a_full_refresh_found_i
     mutations.remove_label(content_id=unlabelled.id, label=LABEL)
     mutations.set_restrictions(content_id=restricted.id, read_users=[stranger])
     mutations.trash(content_id=comment.id)
-    gone = {f"page-{page.id}" for page in (trashed, unlabelled, restricted)} | {f"comment-{comment.id}"}
+    file = next(item for item in site.iter_content("attachment") if LABEL in item.labels
+                and document_id_of(harness, item) in harness.docs() and item.parent_id not in
+                {trashed.id, unlabelled.id, restricted.id})
+    mutations.remove_label(content_id=file.id, label=LABEL)
+    gone = {f"page-{page.id}" for page in (trashed, unlabelled, restricted)} | {f"comment-{comment.id}",
+                                                                                document_id_of(harness, file)}
     assert gone <= set(harness.docs()) and not gone & matched_by_rule(harness)
 
     summary = harness.run()  # an incremental run reads changes only: it cannot tell what no rule matches
