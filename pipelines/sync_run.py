@@ -233,8 +233,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     unmatched: dict[str, dict[str, str]] = {}  # only advanced rules note documents for later runs
     if settings.advanced_rules:
         rule_plan, rule_load_ids = _delete_what_no_rule_matches(pipeline, plan, reader, indexed, ledger, policy,
-                                                                others, state, archived_by_settings, summary,
-                                                                es_retries)
+                                                                others, spaces_of_others, state, archived_by_settings,
+                                                                summary, es_retries)
         unmatched = rule_plan.unmatched if rule_plan is not None else dict(state.unmatched)
         summary.unmatched = len(unmatched)
         rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in rule_load_ids)
@@ -300,8 +300,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
 
 def _delete_what_no_rule_matches(pipeline: dlt.Pipeline, plan: SyncPlan, reader: ConfluenceReader,
                                  indexed: IndexedDocuments, ledger: SyncLedger, policy: DeletionPolicy,
-                                 others: list[OtherPipeline], state: SyncState, archived_by_settings: set[str],
-                                 summary: SyncSummary, es_retries: RetryPolicy
+                                 others: list[OtherPipeline], spaces_of_others: set[str], state: SyncState,
+                                 archived_by_settings: set[str], summary: SyncSummary, es_retries: RetryPolicy
                                  ) -> tuple[RuleDeletionPlan | None, list[str]]:
     """Under advanced rules, delete what no rule matches any more (see `plan_rule_deletions`); the plan (None where
     nothing could be planned) and the load ids of its deletions. Another pipeline choosing content of this
@@ -325,7 +325,7 @@ def _delete_what_no_rule_matches(pipeline: dlt.Pipeline, plan: SyncPlan, reader:
         policy=policy,
         now=utc_now(),
         noted=state.unmatched,
-        spaces_of_others={key for other in others for key in other.space_keys},
+        spaces_of_others=spaces_of_others,
         unguarded_spaces=archived_by_settings,
     ), es_retries, "planning deletions")
     signals.raise_if_signalled()  # the check may have taken a while; nothing is deleted yet
