@@ -29,10 +29,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Collection, Iterable, Mapping
 
 from . import settings as defaults
+from .cql import parse_instant
 from .sync_state import IndexedDocuments, SyncLedger
 
 logger = logging.getLogger(__name__)
@@ -203,10 +204,12 @@ def plan_deletions(
 class RuleDeletionPlan(DeletionPlan):
     """A deletion plan under advanced rules, with the indexed documents no rule matched, waiting for a later search to
     confirm it: document id -> {"since": when a run first found it so (ISO), "space": its space key}, kept with the
-    sync state (see `plan_rule_deletions`); and the spaces where unmatched documents stay for now."""
+    sync state (see `plan_rule_deletions`); the spaces where unmatched documents stay for now; and whether the run
+    read every rule in full, which is what lets it compare the whole index with the matches."""
 
     unmatched: dict[str, dict[str, str]] = field(default_factory=dict)
     held_spaces: set[str] = field(default_factory=set)
+    full_read: bool = False
 
 
 def plan_rule_deletions(
@@ -250,7 +253,7 @@ def plan_rule_deletions(
     unguarded = set(unguarded_spaces) | {str(waiting.get("space")) for waiting in noted.values()
                                          if waiting.get("unguarded")}
     full_read = all(ledger.is_fully_read(rule, doc_type) for rule in rules for doc_type in content_types)
-    plan = RuleDeletionPlan()
+    plan = RuleDeletionPlan(full_read=full_read)
     settled_before = now - settle
 
     def settled(doc_id: str) -> bool:
@@ -358,10 +361,9 @@ def _noted_at(note: Mapping[str, str] | None) -> datetime | None:
     if not note:
         return None
     try:
-        moment = datetime.fromisoformat(str(note.get("since")))
+        return parse_instant(str(note.get("since")))
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _add_emptied_spaces(candidates: dict[str, list[tuple[str, str]]], indexed_counts: Mapping[tuple[str, str], int],

@@ -313,8 +313,7 @@ def _delete_what_no_rule_matches(pipeline: dlt.Pipeline, plan: SyncPlan, reader:
                        "this site by advanced rules in this index too, and their documents cannot be told from this "
                        "pipeline's; give each pipeline its own es_index, or, for one that no longer runs, delete its "
                        "state (%s)", ", ".join(other.name for other in sharing),
-                       ", ".join(f"DELETE {state_index_name(indexed.index)}/_doc/{other.state_id}"
-                                 for other in sharing))
+                       ", ".join(retire_request(state_index_name(indexed.index), other) for other in sharing))
         return None, []
     deletion_plan = call_with_backoff(lambda: plan_rule_deletions(
         indexed,
@@ -349,7 +348,7 @@ def rule_space_names(reader: ConfluenceReader, ledger: SyncLedger, plan: SyncPla
             if space is not None:
                 names[space.key] = space.name
     held = set(deletion_plan.held_spaces) if deletion_plan is not None else set()
-    if not plan.changed_scopes and deletion_plan is not None:
+    if deletion_plan is not None and deletion_plan.full_read:
         return _named(held, reader, names_then) | names
     if not names_then:
         held |= {space_key for space_key, _ in indexed.counts_by_space_and_type()} - spaces_of_others
@@ -376,10 +375,15 @@ def report_spaces_left_to_others(others: list[OtherPipeline], synced: set[str], 
         # a pipeline that runs on its own schedule is the normal case: only one silent for a week is worth a warning
         level = logging.INFO if _ran_within(other.updated_at, STALE_PIPELINE_AGE) else logging.WARNING
         logger.log(level, "Left the documents of space(s) %s to pipeline %r, which synced them into this index (last "
-                   "on %s); if it no longer runs, delete its state (DELETE %s/_doc/%s): then they go as any space "
+                   "on %s); if it no longer runs, delete its state (%s): then they go as any space "
                    "this pipeline does not sync", ", ".join(spaces), other.name,
-                   other.updated_at[:10] or "an unknown day", state_index, other.state_id)
+                   other.updated_at[:10] or "an unknown day", retire_request(state_index, other))
     return left
+
+
+def retire_request(state_index: str, other: OtherPipeline) -> str:
+    """The request that deletes another pipeline's sync state, which retires it from this index."""
+    return f"DELETE {state_index}/_doc/{other.state_id}"
 
 
 def _ran_within(updated_at: str, age: timedelta) -> bool:
