@@ -176,6 +176,7 @@ def confluence(
     indexed: Optional[IndexedOutlines] = None,
     body_workers: Optional[int] = 0,
     to_read: Optional[Dict[str, Dict[str, str]]] = None,
+    plan: Optional[SyncPlan] = None,
 ) -> Iterable[DltResource]:
     """Spaces, pages, blog posts, comments and attachments of a Confluence site as search documents.
 
@@ -194,6 +195,9 @@ def confluence(
         to_read: type -> Confluence id -> space key of items to read besides the change windows (what the last
             run's deletion check found missing from the index: a comment or file restored from the trash on its
             own gets no new version, so no change window brings it back). Spaces read in full leave it out.
+        plan: what to read: the plan `reader.plan` made for the run, or a part of it (one stage of a full read
+            that loads a group of spaces at a time, see `pipelines/read_stages.py`); `watermarks` and
+            `full_refresh` are then not used. Without it the source plans the run itself.
         The other arguments are the `[sources.confluence]` settings (see README).
     """
     if reader is None:
@@ -202,7 +206,8 @@ def confluence(
     reader.ledger = ledger
     if indexed is not None:
         reader.attachment_text.indexed = indexed  # files whose version is indexed are not downloaded again
-    plan = reader.plan(watermarks, full_refresh=full_refresh)
+    if plan is None:
+        plan = reader.plan(watermarks, full_refresh=full_refresh)
     space_emitter = _SpaceEmitter(reader, plan)
     structure = None
     if indexed is not None and reader.config.check_labels_and_moves:

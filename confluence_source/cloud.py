@@ -78,6 +78,12 @@ class CloudReader(ConfluenceReader):
         self._id_lock = threading.Lock()
         self.builder.title_link = self._title_link
 
+    @property
+    def splits_full_reads_cheaply(self) -> bool:
+        """Not with `index_archived`: comments and files then always come from site-wide listings, which each group
+        would read whole again."""
+        return not self.config.index_archived
+
     def release_read_caches(self) -> None:
         with self._trees_lock:
             self._trees.clear()

@@ -168,8 +168,7 @@ class DataCenterReader(ConfluenceReader):
                 return
             raise IncompleteListingError(
                 f"Confluence answered 404 while listing the attachments of archived page {page_id}, which still "
-                "exists: this run stops without saving its progress or deleting anything, and the next run reads it "
-                "again") from None
+                "exists: this run stops without deleting anything, and the next run reads it again") from None
 
     def _child_attachments(self, page_id: str, expand: str) -> Iterator[list[JsonObject]]:
         params: dict[str, Any] = {"limit": defaults.V1_PAGE_SIZE_WITH_BODY}

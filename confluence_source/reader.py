@@ -246,6 +246,12 @@ class ConfluenceReader(ABC):
         for window, scopes in by_window.items():
             yield from self.read_cql(doc_type, scopes, window)
 
+    @property
+    def splits_full_reads_cheaply(self) -> bool:
+        """Whether reading the spaces of a full read a group at a time (`pipelines/read_stages.py`) costs about what
+        reading them at once does: each group's content comes from listings of its own spaces."""
+        return True
+
     def release_read_caches(self) -> None:
         """Drop what only the content read needed (page trees, label maps): the deletion check that follows lists
         ids afresh, and a large site's caches would otherwise stay in memory through the load."""
@@ -751,7 +757,7 @@ class ConfluenceReader(ABC):
         if space is not None and self._space_exists(space):
             raise IncompleteListingError(
                 f"Confluence answered 404 while listing the content of space {key}, which still exists: this run "
-                "stops without saving its progress or deleting anything, and the next run reads it again")
+                "stops without deleting anything, and the next run reads it again")
         logger.warning("Space %s disappeared during the run (gone, or no longer visible to the account); skipping it",
                        key)
         self.vanished.add(key)

@@ -3,8 +3,9 @@
 dlt keeps incremental state in the local pipeline folder and cannot restore it from a custom destination, while a
 scheduled run on a clean CI runner starts with no local folder at all. The index itself is therefore the source of
 truth: after a load that fully succeeded the pipeline writes one small state document per (site, pipeline) into a
-side index, and the next run, on any machine, reads its watermarks back from there. A failed or partial run never
-writes it, so a failure can never advance a watermark.
+side index, and the next run, on any machine, reads its watermarks back from there. A failed run writes it only
+after a stage of a long full read (`pipelines/read_stages.py`), with watermarks for nothing but the spaces that
+stage read in full and loaded, so a failure can never advance a watermark past what is not in the index.
 """
 
 from __future__ import annotations
@@ -217,16 +218,18 @@ class WatermarkStore:
              to_read: Mapping[str, Mapping[str, str]] | None = None,
              unreadable: Mapping[str, Mapping[str, str]] | None = None,
              unreadable_since: Mapping[str, str] | None = None,
-             unmatched: Mapping[str, Mapping[str, str]] | None = None) -> None:
-        """Write the state after a fully successful load (refresh so an immediate next run sees it)."""
+             unmatched: Mapping[str, Mapping[str, str]] | None = None) -> str:
+        """Write the state after a fully successful load (refresh so an immediate next run sees it); returns its
+        `updated_at`."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
+        updated_at = utc_now().isoformat()
         self.client.index(
             index=self.index,
             id=self.doc_id,
             document={
                 "site_url": self.site_url,
                 "pipeline_name": self.pipeline_name,
-                "updated_at": utc_now().isoformat(),
+                "updated_at": updated_at,
                 "watermarks": watermarks,
                 "last_run": last_run,
                 "space_names": dict(space_names or {}),
@@ -237,6 +240,7 @@ class WatermarkStore:
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
+        return updated_at
 
     def other_pipelines(self) -> list[OtherPipeline]:
         """The other pipelines that sync spaces of this site into this index, by their saved state: the documents of

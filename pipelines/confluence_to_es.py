@@ -84,8 +84,8 @@ def stopped_by(signal_code: int) -> str:
         name = signal.Signals(signal_code).name
     except ValueError:
         name = f"signal {signal_code}"
-    return (f"error: stopped by {name} before the sync finished; the watermarks did not move, so the next run "
-            f"repeats the work")
+    return (f"error: stopped by {name} before the sync finished; the watermarks did not move (but for the spaces "
+            f"of the finished stages of a long full read), so the next run repeats the rest of the work")
 
 
 def fraction(text: str) -> float:
@@ -134,8 +134,8 @@ def writable_file(text: str) -> Path:
 
 HELP_EPILOG = """settings: [sources.confluence] and [destination.elasticsearch] in .dlt/config.toml and .dlt/secrets.toml
 of the working directory, or environment variables (SOURCES__CONFLUENCE__CONFLUENCE_URL, ...); see README.md.
-exit codes: 0 success; 1 the run failed (nothing was deleted, the watermarks did not move), or another run of the
-same pipeline is still going (this one did nothing); 2 a setting to fix (the message names it); 3 the mass-delete
+exit codes: 0 success; 1 the run failed (nothing was deleted, the watermarks did not move but for the finished
+stages of a long full read), or another run of the same pipeline is still going (this one did nothing); 2 a setting to fix (the message names it); 3 the mass-delete
 guard kept documents that Confluence no longer shows."""
 
 

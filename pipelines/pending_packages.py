@@ -1,6 +1,7 @@
 """What becomes of the load packages an earlier run left between its extract and the end of its load.
 
-A run that stopped or failed there saved no watermarks, so the next run reads the same changes again; but not all
+A run that stopped or failed there saved no watermarks for that package's content, so the next run reads the same
+changes again; but not all
 of what the stopped run would have written: the page-tree check (`confluence_source/structure.py`) decides what to
 re-read by comparing the index with Confluence, and a partly loaded package has already changed the index (a
 renamed page written, its comments' new breadcrumbs not yet). So a package is loaded first where it is still the
@@ -92,6 +93,12 @@ def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str], stat
                 logger.warning("Loading a package left pending by an earlier run before syncing")
                 pipeline.load()
     pipeline.set_local_state_val(PACKAGE_TARGET_KEY, target)
+    pipeline.set_local_state_val(STATE_SAVED_AT_KEY, state_saved_at)
+
+
+def note_state_saved(pipeline: dlt.Pipeline, state_saved_at: str) -> None:
+    """Record that this run saved the sync state (its progress after a stage of a full read, `read_stages.py`): a
+    package it leaves pending after that is still the newest word on its documents for the next run."""
     pipeline.set_local_state_val(STATE_SAVED_AT_KEY, state_saved_at)
 
 

@@ -3,6 +3,8 @@
 The order matters for safety. Content is loaded first; deletions are planned only after that load fully succeeded
 (every listing of the run completed), and they go through the same destination as a second, small load. The
 watermarks move forward last, and only when both loads succeeded, so a failed run is simply repeated by the next one.
+The one exception is a run that reads many spaces in full: it loads them a group at a time and saves the watermarks
+of each group's spaces once they are in (`read_stages.py`), so that the next run does not read them in full again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import dlt
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
@@ -32,7 +34,8 @@ from destinations.es_config import ElasticsearchSettings
 from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.missing_items import items_for_next_run, still_unreadable, tried_items
-from pipelines.pending_packages import DELETIONS_TABLE, package_target, settle_pending_packages
+from pipelines.pending_packages import DELETIONS_TABLE, note_state_saved, package_target, settle_pending_packages
+from pipelines.read_stages import indexed_by_space, save_progress, split_into_stages
 from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
@@ -200,24 +203,32 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     clock.lap("preflight")
     settle_pending_packages(pipeline, package_target(es_settings, settings.site_url), state.updated_at)
     clock.lap("load")  # the package an earlier run left between its extract and its load, if any
-    # created last: for a full read it starts the body conversion workers, which the extract step stops
-    source = confluence(reader=reader, watermarks=saved, ledger=ledger, full_refresh=options.full_refresh,
-                        indexed=indexed, body_workers=None, to_read=None if options.full_refresh else state.to_read)
-    plan = reader.plan_in_use
-    assert plan is not None, "the source plans the run when it is created"
-    clock.lap("preflight")
-    load_info = run_in_steps(pipeline, source, reader, clock)
-    load_info.raise_on_failed_jobs()
+    plan = reader.plan(saved, full_refresh=options.full_refresh)
+    space_names = {space.key: space.name for space in reader.state.selected}
+    stages = [plan]
+    if len(plan.full_scopes) > 1 and reader.splits_full_reads_cheaply:
+        stages = split_into_stages(plan, indexed_by_space(indexed.counts_by_space_and_type()))
+    # what a progress save records of this run besides the watermarks (see `save_progress`)
+    run_facts = {"confluence_address": settings.address,
+                 "index_archived": bool(state.last_run.get("index_archived")) or settings.index_archived}
+
+    def save_finished(finished: list[SyncPlan]) -> None:
+        saved_at = call_with_backoff(lambda: save_progress(
+            store, state, plan, finished, saved, space_names, reader.vanished, run_facts), es_retries,
+            "saving the progress")
+        note_state_saved(pipeline, saved_at)
+
+    documents, load_ids, rejected = load_in_stages(
+        pipeline, reader, stages, ledger, indexed, None if options.full_refresh else state.to_read, es_settings,
+        clock, save_finished)
     signals.raise_if_signalled()  # the content is in; the deletion check that follows can take many requests
 
     summary = SyncSummary(
         mode="full" if all(scope.is_full for scope in plan.scopes) else "incremental",
         index=index,
         site_url=settings.site_url,
-        documents=row_counts(pipeline),
+        documents=documents,
     )
-    load_ids = list(load_info.loads_ids)
-    rejected = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_ids)
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     to_read: dict[str, dict[str, str]] = {}
     unreadable, unreadable_since = dict(state.unreadable), dict(state.unreadable_since)
@@ -225,7 +236,6 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     others = call_with_backoff(store.other_pipelines, es_retries, "reading the sync state")
     spaces_of_others = {key for other in others for key in other.space_keys}
     summary.left_to_other_pipelines = report_spaces_left_to_others(others, space_scopes, store.index)
-    space_names = {space.key: space.name for space in reader.state.selected}
     # archived spaces left out because `index_archived` was just turned off: a choice, like a space taken out of
     # `spaces`, so not guarded
     archived_by_settings = ({key for key, space in reader.state.all_spaces.items() if space.status == "archived"}
@@ -296,6 +306,50 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         unmatched=unmatched,
     ), es_retries, "saving the watermarks")
     return summary
+
+
+def load_in_stages(pipeline: dlt.Pipeline, reader: ConfluenceReader, stages: list[SyncPlan], ledger: SyncLedger,
+                   indexed: IndexedDocuments, to_read: dict[str, dict[str, str]] | None,
+                   es_settings: ElasticsearchSettings, clock: StepClock,
+                   save_finished: Callable[[list[SyncPlan]], None]) -> tuple[dict[str, int], list[str], int]:
+    """Read and load each stage of the run in turn (see `read_stages.py`), calling `save_finished` with the stages
+    loaded so far without a document Elasticsearch refused after each stage but the last; returns the documents
+    written per content table, the load ids, and how many documents Elasticsearch refused. `to_read` (the items
+    the last run found missing) goes with the first stage."""
+    if len(stages) > 1:
+        logger.info("Reading %d spaces in full in %d stages, each loaded and its progress saved before the next: a "
+                    "run stopped after a stage is followed by one that reads only what is left",
+                    sum(len(stage.full_scopes) for stage in stages), len(stages))
+    documents: dict[str, int] = {}
+    load_ids: list[str] = []
+    rejected = 0
+    finished: list[SyncPlan] = []
+    for number, stage in enumerate(stages, start=1):
+        # created last: for a full read it starts the body conversion workers, which the extract step stops
+        source = confluence(reader=reader, plan=stage, ledger=ledger, indexed=indexed, body_workers=None,
+                            to_read=to_read if number == 1 else None)
+        if number == 1:
+            clock.lap("preflight")
+        load_info = run_in_steps(pipeline, source, reader, clock, last=number == len(stages))
+        load_info.raise_on_failed_jobs()
+        load_ids.extend(load_info.loads_ids)
+        for table, count in row_counts(pipeline).items():
+            documents[table] = documents.get(table, 0) + count
+        refused = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_info.loads_ids)
+        rejected += refused
+        if not refused:
+            finished.append(stage)
+        if number < len(stages):
+            if refused:  # only the deletion check at the end of the run sends them to be read again
+                logger.warning("Stage %d of %d: Elasticsearch refused %d document(s) (see the dead-letter index); "
+                               "its spaces' progress is saved only with the whole run", number, len(stages), refused)
+            save_finished(finished)
+            logger.info("Stage %d of %d loaded (spaces %s) and the progress saved: a run stopped from here on goes "
+                        "on with the spaces not read yet", number, len(stages),
+                        ", ".join(scope.key for scope in stage.full_scopes))
+            clock.lap("load")
+            signals.raise_if_signalled()
+    return {table: documents[table] for table in CONTENT_TABLES if documents.get(table)}, load_ids, rejected
 
 
 def _delete_what_no_rule_matches(pipeline: dlt.Pipeline, plan: SyncPlan, reader: ConfluenceReader,
@@ -393,17 +447,21 @@ def _ran_within(updated_at: str, age: timedelta) -> bool:
         return False
 
 
-def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader, clock: StepClock) -> LoadInfo:
+def run_in_steps(pipeline: dlt.Pipeline, source: Any, reader: ConfluenceReader, clock: StepClock,
+                 last: bool = True) -> LoadInfo:
     """`pipeline.run`, one step at a time, handing freed memory back between steps after a large read: the extract
     step's garbage (parsed listings, bodies, the reader's page trees) would otherwise stay mapped while the load step
     allocates its batches. After a small read (an incremental run) the two full collections would cost more time
-    than the memory they give back. Each step's time is charged to `clock`."""
+    than the memory they give back. Each step's time is charged to `clock`. `last`: the run reads nothing after
+    this (a stage of a full read that is not keeps the reader's caches, such as Cloud's label maps of the whole
+    site, for the next stage)."""
     try:
         pipeline.extract(source)
     finally:
         reader.stop_workers()
     signals.raise_if_signalled()
-    reader.release_read_caches()
+    if last:
+        reader.release_read_caches()
     large_read = int(reader.stats.get("bytes_received", 0)) >= RELEASE_MEMORY_AFTER_BYTES
     if large_read:
         release_free_memory()

@@ -25,7 +25,8 @@ from dlt.common.storages import NormalizeStorage
 
 logger = logging.getLogger("confluence_to_es")
 
-# Loaded packages kept for inspection (a run makes one, or two when it deletes documents).
+# Loaded packages kept for inspection (a run makes one per stage of its read, usually one, and one more when it
+# deletes documents).
 KEPT_LOADED_PACKAGES = 20
 
 

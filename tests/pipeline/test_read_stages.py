@@ -1,0 +1,259 @@
+"""Full reads in stages (simulator over HTTP -> dlt -> Elasticsearch): a run that reads many spaces in full loads them
+a group at a time and saves its progress after each group, so that a first sync or `--full-refresh` stopped part of
+the way is followed by a run that reads in full only what is left."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from confluence_simulator.faults import FaultRule
+from confluence_source import ConfluenceError
+from confluence_source.reader import Scope, SyncPlan
+from confluence_source.sync_state import state_index_name
+from pipelines import read_stages, sync_run
+from pipelines.read_stages import indexed_by_space, split_into_stages
+
+from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts
+
+STARTED = datetime.fromisoformat("2026-11-29T10:00:00+00:00")
+
+
+def plan_of(*scopes: Scope) -> SyncPlan:
+    return SyncPlan(scopes=scopes, started_at=STARTED, window_end=STARTED)
+
+
+def space(key: str, changes_only: bool = False) -> Scope:
+    from confluence_source.cql import ChangeWindow
+
+    window = ChangeWindow(start=STARTED, end=STARTED) if changes_only else None
+    return Scope(key=key, kind="space", window=window)
+
+
+def keys(stages: list[SyncPlan]) -> list[list[str]]:
+    return [[scope.key for scope in stage.scopes] for stage in stages]
+
+
+def test_spaces_read_in_full_are_grouped_by_what_the_index_holds_of_them(monkeypatch):
+    monkeypatch.setattr(read_stages, "STAGE_DOCUMENTS", 100)
+    monkeypatch.setattr(read_stages, "UNKNOWN_SPACE_DOCUMENTS", 40)
+    plan = plan_of(space("A"), space("OLD", changes_only=True), space("B"), space("HUGE"), space("C"), space("D"))
+    stages = split_into_stages(plan, {"A": 30, "B": 60, "HUGE": 500, "OLD": 1000})
+    # what is read for changes only comes first, with the first group; a space larger than a stage is one alone;
+    # C and D, which the index holds nothing of, count as 40 each
+    assert keys(stages) == [["OLD", "A", "B"], ["HUGE"], ["C", "D"]]
+    assert all(stage.started_at == STARTED for stage in stages)
+
+
+def test_a_plan_without_spaces_to_read_in_full_or_with_rules_is_one_stage():
+    changes = plan_of(space("A", changes_only=True), space("B", changes_only=True))
+    assert keys(split_into_stages(changes, {})) == [["A", "B"]]
+    rules = plan_of(Scope(key='label = "kb"', kind="rule", rule='label = "kb"'),
+                    Scope(key='type = blogpost', kind="rule", rule="type = blogpost"))
+    assert keys(split_into_stages(rules, {})) == [['label = "kb"', "type = blogpost"]]
+    # a space's own document does not count: a stage stopped in its load may have written little else
+    assert indexed_by_space({("A", "page"): 3, ("A", "comment"): 2, ("A", "space"): 1, ("B", "page"): 1,
+                             ("C", "space"): 1}) == {"A": 5, "B": 1}
+
+
+def one_space_a_stage(monkeypatch) -> None:
+    monkeypatch.setattr(read_stages, "STAGE_DOCUMENTS", 1)
+
+
+def saved_state(harness) -> dict:
+    state_index = state_index_name(harness.index)
+    harness.es.indices.refresh(index=state_index)
+    hits = harness.es.search(index=state_index, query={"term": {"pipeline_name": harness.pipeline_name}})
+    return hits["hits"]["hits"][0]["_source"]
+
+
+def saved_watermarks(harness) -> dict[str, str]:
+    return saved_state(harness)["watermarks"]
+
+
+def read_how(caplog) -> dict[str, str]:
+    """Space key -> "in full" or "changes", as the run's plan logged them."""
+    found = {}
+    for record in caplog.records:
+        message = record.getMessage()
+        if message.startswith("Confluence scope "):
+            key, how = message[len("Confluence scope "):].split(": reading ", 1)
+            found[key] = "in full" if how == "in full" else "changes"
+    return found
+
+
+def site_goes_down_after_the_first_stage(harness, monkeypatch) -> list[list[str]]:
+    """Every Confluence request fails from the moment the first stage's progress is saved; returns the spaces of
+    the stages whose progress was saved."""
+    saved: list[list[str]] = []
+    original = sync_run.save_progress
+
+    def save_then_fail(store, state, plan, done, *args):
+        saved_at = original(store, state, plan, done, *args)
+        saved.append([scope.key for stage in done for scope in stage.full_scopes])
+        harness.sim.faults.add(FaultRule(kind="server_error", endpoint="*", retry_after=None))
+        return saved_at
+
+    monkeypatch.setattr(sync_run, "save_progress", save_then_fail)
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
+    return saved
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_first_sync_in_stages_indexes_what_one_stage_does(make_harness, flavour, monkeypatch, caplog):
+    harness = make_harness(flavour)
+    one_space_a_stage(monkeypatch)
+    caplog.set_level(logging.INFO)
+    summary = harness.run()
+    spaces = [key for key, how in read_how(caplog).items() if how == "in full"]
+    stages = len(spaces)
+    assert stages >= 3, "the dataset has too few spaces for this test"
+    assert f"in {stages} stages" in caplog.text
+    visible = harness.visible()
+    assert set(harness.docs()) == set().union(*visible.values())
+    # the summary counts every stage's documents
+    assert summary.mode == "full"
+    for table, doc_type in (("pages", "page"), ("comments", "comment"), ("attachments", "attachment")):
+        assert summary.documents[table] == len(visible[doc_type])
+    assert set(saved_watermarks(harness)) == set(spaces)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_first_sync_stopped_after_a_stage_is_continued_by_the_next_run(make_harness, flavour, monkeypatch, caplog):
+    harness = make_harness(flavour)
+    one_space_a_stage(monkeypatch)
+    with monkeypatch.context() as patched:
+        saved = site_goes_down_after_the_first_stage(harness, patched)
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run()
+    assert len(saved) == 1 and len(saved[0]) == 1
+    assert set(saved_watermarks(harness)) == set(saved[0])
+    in_index = {source["space_key"] for source in harness.docs().values()}
+    assert in_index == set(saved[0])  # the first stage's documents, and nothing of the stage that failed
+
+    harness.sim.faults.clear()
+    harness.monkeypatch.delenv("SOURCES__CONFLUENCE__RETRY_COUNT")
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    harness.run()
+    how = read_how(caplog)
+    assert {key for key, read in how.items() if read == "changes"} == set(saved[0])
+    assert len([read for read in how.values() if read == "in full"]) >= 2
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+def test_a_stopped_full_refresh_leaves_the_spaces_it_did_not_reach_to_be_read_in_full(make_harness, monkeypatch,
+                                                                                       caplog):
+    harness = make_harness("cloud")
+    harness.run()
+    before = saved_watermarks(harness)
+    one_space_a_stage(monkeypatch)
+    with monkeypatch.context() as patched:
+        saved = site_goes_down_after_the_first_stage(harness, patched)
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run(full_refresh=True)
+    after = saved_watermarks(harness)
+    assert set(after) == set(saved[0]) and all(after[key] > before[key] for key in saved[0])
+
+    harness.sim.faults.clear()
+    harness.monkeypatch.delenv("SOURCES__CONFLUENCE__RETRY_COUNT")
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    summary = harness.run()  # an incremental run finishes what the full refresh did not reach
+    how = read_how(caplog)
+    assert {key for key, read in how.items() if read == "in full"} == set(before) - set(saved[0])
+    assert summary.deleted == 0
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run(make_harness, monkeypatch, caplog):
+    """The progress saved after the first stage is the state the second stage's package starts from: the next run
+    loads that package as the newest word on its documents instead of dropping it as older than a finished run."""
+    harness = make_harness("datacenter")
+    one_space_a_stage(monkeypatch)
+    original_normalize = dlt.Pipeline.normalize
+    calls = []
+
+    def killed_before_the_second_normalize(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process stops between the second stage's extract and its normalize
+        return original_normalize(self, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dlt.Pipeline, "normalize", killed_before_the_second_normalize)
+        with pytest.raises(KeyboardInterrupt):
+            harness.run()
+    assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data
+
+    caplog.set_level(logging.INFO)
+    harness.run()
+    assert "Loading a package left pending by an earlier run" in caplog.text
+    assert "Dropped a package" not in caplog.text
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+def test_a_stage_with_a_document_elasticsearch_refused_saves_no_progress_for_its_spaces(make_harness, monkeypatch,
+                                                                                      caplog):
+    """Only the deletion check at the end of a run sends a refused document to be read again: a stopped run must
+    leave its spaces to be read in full."""
+    from destinations import elastic
+
+    harness = make_harness("datacenter")
+    one_space_a_stage(monkeypatch)
+    counted = []
+    original_count = elastic.rejected_document_count
+
+    def one_refused_in_the_first_stage(load_id=None, settings=None):
+        counted.append(load_id)
+        return 1 if len(counted) == 1 else original_count(load_id, settings)
+
+    caplog.set_level(logging.INFO)
+    with monkeypatch.context() as patched:
+        patched.setattr(elastic, "rejected_document_count", one_refused_in_the_first_stage)
+        saved = site_goes_down_after_the_first_stage(harness, patched)
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run()
+    assert saved == [[]] and saved_watermarks(harness) == {}
+    assert "Stage 1 of" in caplog.text and "refused 1 document(s)" in caplog.text
+
+
+def test_a_progress_save_records_the_address_and_that_archived_spaces_may_be_indexed(make_harness, monkeypatch):
+    """Turning `index_archived` off after a stopped run that indexed archived spaces must still let their documents
+    go past the mass-delete guard, which looks at the last run's `index_archived`."""
+    harness = make_harness("datacenter")
+    harness.configure(SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
+    one_space_a_stage(monkeypatch)
+    with monkeypatch.context() as patched:
+        site_goes_down_after_the_first_stage(harness, patched)
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run()
+    last_run = saved_state(harness)["last_run"]
+    assert last_run["index_archived"] is True and last_run["confluence_address"]
+
+
+def test_cloud_reads_the_labels_of_the_site_once_whatever_the_stages(make_harness, monkeypatch, caplog):
+    harness = make_harness("cloud")
+    with monkeypatch.context() as patched:
+        one_space_a_stage(patched)
+        caplog.set_level(logging.INFO)
+        harness.run()
+        assert " stages, " in caplog.text
+    staged = endpoint_counts(harness).get("v2.labels.list", 0)
+    harness.run(full_refresh=True)  # one stage
+    assert staged and endpoint_counts(harness)["v2.labels.list"] == 2 * staged
+
+
+def test_cloud_with_index_archived_reads_in_one_stage(make_harness, monkeypatch, caplog):
+    """Comments and files then come from site-wide listings, which every stage would read whole again."""
+    harness = make_harness("cloud")
+    harness.configure(SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
+    one_space_a_stage(monkeypatch)
+    caplog.set_level(logging.INFO)
+    harness.run()
+    assert " stages, " not in caplog.text
+    assert endpoint_counts(harness)["v2.footer_comments.list"] == 1
