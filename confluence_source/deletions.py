@@ -334,8 +334,10 @@ def plan_rule_deletions(
         candidates[space_key].append((doc_id, doc_type))
 
     space_docs = unmatched.get("space", [])
-    _add_emptied_spaces(candidates, indexed_counts, [item for item in space_docs if settled(item[0])],
-                        spaces_matched, content_types, policy.allow_mass_delete or bool(unguarded))
+    kept = _add_emptied_spaces(candidates, indexed_counts, [item for item in space_docs if settled(item[0])],
+                               spaces_matched, content_types, policy.allow_mass_delete or bool(unguarded))
+    if kept is not None:
+        plan.refused.append(kept)
     _guarded(candidates, indexed_counts, unguarded, policy, plan)
     for refused in plan.refused:  # what the guard kept stays, and stays noted with its first date
         if refused.space_key in candidates:
@@ -368,10 +370,11 @@ def _noted_at(note: Mapping[str, str] | None) -> datetime | None:
 
 def _add_emptied_spaces(candidates: dict[str, list[tuple[str, str]]], indexed_counts: Mapping[tuple[str, str], int],
                         space_docs: list[tuple[str, str]], spaces_matched: SpacesMatched,
-                        content_types: tuple[str, ...], allow_all: bool) -> None:
+                        content_types: tuple[str, ...], allow_all: bool) -> RefusedSpace | None:
     """Add the space documents (noted long enough) whose space keeps no content in the index once the candidates go
     and that no rule matches (asked only when there are such spaces); never every space document at once, which is
-    what a search answering nothing looks like, unless `allow_all`."""
+    what a search answering nothing looks like, unless `allow_all`: that is a refusal of the mass-delete guard,
+    returned for the plan."""
     def content_left(space_key: str) -> int:
         held = sum(indexed_counts.get((space_key, doc_type), 0) for doc_type in content_types)
         return held - len(candidates.get(space_key, ()))
@@ -383,9 +386,10 @@ def _add_emptied_spaces(candidates: dict[str, list[tuple[str, str]]], indexed_co
     if going and len(going) >= all_spaces and not allow_all:
         logger.error("Mass-delete guard: keeping the documents of all %d spaces, which no advanced rule matches any "
                      "more: search may be failing", len(going))
-        return
+        return RefusedSpace("(space documents no longer matched by the rules, all spaces)", len(going), all_spaces)
     for doc_id, space_key in going:
         candidates[space_key].append((doc_id, "space"))
+    return None
 
 
 def _guarded(candidates: Mapping[str, list[tuple[str, str]]], indexed_counts: Mapping[tuple[str, str], int],

@@ -215,7 +215,8 @@ def test_space_documents_never_all_go_at_once(es: Elasticsearch, index: str) -> 
     one = plan(site, ledger, RuleSearch(), noted={spaces[0]: note(SETTLED, "ALPHA")})
 
     assert every_one.delete_ids == [] and set(every_one.unmatched) == set(spaces)  # kept, and still noted
-    assert one.delete_ids == [spaces[0]]
+    assert [refused.would_delete for refused in every_one.refused] == [3]  # a refusal: the run exits 3
+    assert one.delete_ids == [spaces[0]] and not one.refused
 
 
 def test_the_mass_delete_guard_holds_back_a_space_losing_a_large_share(es: Elasticsearch, index: str) -> None:
