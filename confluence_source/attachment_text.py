@@ -140,7 +140,8 @@ class AttachmentTextReader:
     @indexed.setter
     def indexed(self, indexed: IndexedTexts | None) -> None:
         with self._lock:
-            self._indexed, self._index_holds_texts = indexed, None
+            if indexed is not self._indexed:  # the same index again (the next stage of a read) keeps its answer
+                self._indexed, self._index_holds_texts = indexed, None
 
     def attach(self, documents: list[JsonObject]) -> None:
         """Give each attachment document its text: now, when it is not extracted or the index already holds it for
@@ -242,8 +243,9 @@ class AttachmentTextReader:
         return found
 
     def _index_holds_texts_once(self) -> bool:
-        """Whether the index has any attachment text to reuse; asked once (the index does not change while the
-        source reads), so that a first sync does not look up every file in an index that holds none."""
+        """Whether the index has any attachment text to reuse; asked once per index (what a run's earlier stages
+        loaded are other files than those a later stage reads), so that a first sync does not look up every file in
+        an index that holds none."""
         with self._lock:
             if self._index_holds_texts is None and self._indexed is not None:
                 try:

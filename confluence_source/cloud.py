@@ -81,7 +81,8 @@ class CloudReader(ConfluenceReader):
     @property
     def splits_full_reads_cheaply(self) -> bool:
         """Not with `index_archived`: comments and files then always come from site-wide listings, which each group
-        would read whole again."""
+        would read whole again. Otherwise a group reads them from those listings only when it holds at least half
+        of the site's spaces (`_site_wide_is_cheaper`), and from search, at about twice the requests, when not."""
         return not self.config.index_archived
 
     def release_read_caches(self) -> None:

@@ -248,8 +248,8 @@ class ConfluenceReader(ABC):
 
     @property
     def splits_full_reads_cheaply(self) -> bool:
-        """Whether reading the spaces of a full read a group at a time (`pipelines/read_stages.py`) costs about what
-        reading them at once does: each group's content comes from listings of its own spaces."""
+        """Whether a full read may be split into groups of spaces (`pipelines/read_stages.py`): not where every
+        group would read the same listings of the whole site again."""
         return True
 
     def release_read_caches(self) -> None:

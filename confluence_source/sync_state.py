@@ -4,8 +4,8 @@ dlt keeps incremental state in the local pipeline folder and cannot restore it f
 scheduled run on a clean CI runner starts with no local folder at all. The index itself is therefore the source of
 truth: after a load that fully succeeded the pipeline writes one small state document per (site, pipeline) into a
 side index, and the next run, on any machine, reads its watermarks back from there. A failed run writes it only
-after a stage of a long full read (`pipelines/read_stages.py`), with watermarks for nothing but the spaces that
-stage read in full and loaded, so a failure can never advance a watermark past what is not in the index.
+after a stage of a long full read (`pipelines/read_stages.py`), moving no watermark but those of the spaces read in
+full and loaded so far, so a failure can never advance a watermark past what is not in the index.
 """
 
 from __future__ import annotations
@@ -219,8 +219,8 @@ class WatermarkStore:
              unreadable: Mapping[str, Mapping[str, str]] | None = None,
              unreadable_since: Mapping[str, str] | None = None,
              unmatched: Mapping[str, Mapping[str, str]] | None = None) -> str:
-        """Write the state after a fully successful load (refresh so an immediate next run sees it); returns its
-        `updated_at`."""
+        """Write the state after a fully successful load (a whole run's, or a stage's: `pipelines/read_stages.py`),
+        refreshed so that an immediate next run sees it; returns its `updated_at`."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         updated_at = utc_now().isoformat()
         self.client.index(

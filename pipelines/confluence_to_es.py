@@ -49,6 +49,7 @@ from destinations.elastic import (  # noqa: E402
 from destinations.es_config import ElasticsearchDestinationConfiguration  # noqa: E402
 from pipelines.job_log import quiet_failed_job_attempts, quiet_transport_warnings  # noqa: E402
 from pipelines.memory import limit_malloc_arenas  # noqa: E402
+from pipelines.read_stages import STAGE_DOCUMENTS  # noqa: E402
 from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
 from pipelines.setting_environment import (  # noqa: E402
@@ -96,6 +97,17 @@ def fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1 (0.2 means 20% of a space)")
+    return value
+
+
+def stage_documents(text: str) -> int:
+    """A whole number of documents, 0 or more, for --stage-documents."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is below 0 (0 reads everything in one stage)")
     return value
 
 
@@ -147,6 +159,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="delete even when a space would lose more than --max-delete-fraction of its documents")
     parser.add_argument("--max-delete-fraction", type=fraction, default=0.2,
                         help="share of a space's documents one run may delete without --allow-mass-delete (0.2)")
+    parser.add_argument("--stage-documents", type=stage_documents, default=STAGE_DOCUMENTS,
+                        help="documents per stage of a long full read, each loaded and its progress saved before the "
+                             f"next; 0 reads everything in one stage ({STAGE_DOCUMENTS})")
     parser.add_argument("--pipeline-name", type=pipeline_name, default="confluence_to_es",
                         help="dlt pipeline name (confluence_to_es)")
     parser.add_argument("--summary-json", type=writable_file, help="also write the run summary as JSON to this file")
@@ -178,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         full_refresh=args.full_refresh,
         allow_mass_delete=args.allow_mass_delete,
         max_delete_fraction=args.max_delete_fraction,
+        stage_documents=args.stage_documents,
     )
     try:
         # a first SIGINT or SIGTERM stops the run at its next safe point (dlt's steps, and the sync between them); a

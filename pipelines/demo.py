@@ -144,6 +144,7 @@ def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path
             allow_mass_delete=options.allow_mass_delete,
             max_delete_fraction=options.max_delete_fraction,
             pipelines_dir=options.pipelines_dir,
+            stage_documents=options.stage_documents,
         )
         first = run_sync(demo_options)
         print_summary(first, title="Full sync finished")

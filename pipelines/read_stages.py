@@ -22,21 +22,26 @@ from typing import Any
 from confluence_source.reader import Scope, SyncPlan
 from confluence_source.sync_state import SyncState, WatermarkStore
 
-# Documents a stage is meant to hold at most (a space larger than this is a stage of its own): some ten minutes of
-# reading from Confluence Cloud. Not less: each stage reads its spaces' comments and files on its own, and on Cloud
-# those come from site-wide listings when a stage holds at least half of the site's spaces, which the next stage
-# lists again. (Two stages of 25 of the 50 spaces of the simulator's `large` Cloud site, both reading those
-# listings, took 120 s against 119 s for one stage, at 230 MB peak memory against 252 MB.)
+# Documents a stage is meant to hold at most by default (`--stage-documents`; a space larger than this is a stage of
+# its own): some ten minutes of reading from Confluence Cloud. Not less: each stage reads its spaces' comments and
+# files on its own. On Cloud those come from site-wide listings when a stage holds at least half of the site's
+# spaces, which the next stage lists again (two stages of 25 of the 50 spaces of the simulator's `large` Cloud site
+# took 120 s against 119 s for one stage, at 230 MB peak memory against 252 MB), and otherwise from search, which
+# costs about twice the requests of those listings: a first sync of a Cloud site of more than 200 spaces makes
+# about twice as many requests for its comments and files as it would in one stage.
 STAGE_DOCUMENTS = 100_000
-# What a space the index holds nothing of is taken to hold, so a first sync reads 100 spaces per stage. Confluence
-# could count them, but that costs a request per run that reads spaces in full, most of which need no stages.
+# What a space the index holds nothing of is taken to hold, so a first sync reads 100 spaces per stage by default.
+# Confluence could count them, but that costs a request per run that reads spaces in full, most of which need no
+# stages.
 UNKNOWN_SPACE_DOCUMENTS = 1_000
 
 
-def split_into_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int]) -> list[SyncPlan]:
+def split_into_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int],
+                      stage_documents: int = STAGE_DOCUMENTS) -> list[SyncPlan]:
     """The plan as one or more plans to read and load one after the other, each with the run's `started_at` (which
     every scope's watermark is set to: a later stage's space is then read again from the run's start, never from
-    after a change made while an earlier stage was read). `indexed_by_space`: documents per space key in the index.
+    after a change made while an earlier stage was read). `indexed_by_space`: documents per space key in the index;
+    `stage_documents`: what a stage is meant to hold at most.
     """
     in_full = [scope for scope in plan.scopes if scope.is_full and scope.kind == "space"]
     keys_in_full = {scope.key for scope in in_full}
@@ -44,7 +49,7 @@ def split_into_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int]) -> li
     expected = 0
     for scope in in_full:
         documents = indexed_by_space.get(scope.key) or UNKNOWN_SPACE_DOCUMENTS
-        if expected and expected + documents > STAGE_DOCUMENTS:
+        if expected and expected + documents > stage_documents:
             stages.append([])
             expected = 0
         stages[-1].append(scope)
@@ -67,18 +72,17 @@ def save_progress(store: WatermarkStore, state: SyncState, plan: SyncPlan, done:
                   saved: Mapping[str, str], space_names: Mapping[str, str], vanished: set[str],
                   run_facts: Mapping[str, Any]) -> str:
     """After a stage that is not the run's last was loaded, save the state as the run found it (`state`), with
-    watermarks for what a stopped run would not need to read again: the spaces the `done` stages read in full (those
-    loaded without a document Elasticsearch refused), and the scopes read for changes as they were (`saved`, the
-    watermarks the run started from: their changes are read again, since nothing checked them for deletions yet).
-    Spaces still to read in full get none, so the next run reads them in full, also where a stopped
-    `--full-refresh` leaves them. `run_facts` update the last run's record (`last_run`): the address that answered,
-    and whether archived spaces may now be in the index (`index_archived`, so that turning it off later still lets
-    their documents go past the guard). Returns when the state was saved."""
+    watermarks for what a stopped run would not need to read again: the spaces the `done` stages read in full, and
+    the scopes read for changes as they were (`saved`, the watermarks the run started from: their changes are read
+    again, since nothing checked them for deletions yet). Spaces still to read in full get none, so the next run
+    reads them in full, also where a stopped `--full-refresh` leaves them. `run_facts` update the last run's record
+    (`last_run`): the address that answered, and whether archived spaces may now be in the index (`index_archived`,
+    so that turning it off later still lets their documents go past the guard). Returns when the state was saved."""
     started = plan.started_at.isoformat()
     watermarks = {scope.key: saved[scope.key] for scope in plan.changed_scopes if scope.key in saved}
     for stage in done:
         watermarks.update({scope.key: started for scope in stage.full_scopes
                            if scope.kind == "space" and scope.key not in vanished})
-    return store.save(watermarks, last_run={**state.last_run, **run_facts}, space_names=space_names, to_read=state.to_read,
-                      unreadable=state.unreadable, unreadable_since=state.unreadable_since,
+    return store.save(watermarks, last_run={**state.last_run, **run_facts}, space_names=space_names,
+                      to_read=state.to_read, unreadable=state.unreadable, unreadable_since=state.unreadable_since,
                       unmatched=state.unmatched)

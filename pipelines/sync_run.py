@@ -35,7 +35,7 @@ from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.missing_items import items_for_next_run, still_unreadable, tried_items
 from pipelines.pending_packages import DELETIONS_TABLE, note_state_saved, package_target, settle_pending_packages
-from pipelines.read_stages import indexed_by_space, save_progress, split_into_stages
+from pipelines.read_stages import STAGE_DOCUMENTS, indexed_by_space, save_progress, split_into_stages
 from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
@@ -60,6 +60,8 @@ class SyncOptions:
     allow_mass_delete: bool = False
     max_delete_fraction: float = 0.2
     pipelines_dir: str | None = None
+    # documents per stage of a long full read (`read_stages.py`); 0 reads everything in one stage
+    stage_documents: int = STAGE_DOCUMENTS
 
 
 @dataclass
@@ -206,8 +208,9 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     plan = reader.plan(saved, full_refresh=options.full_refresh)
     space_names = {space.key: space.name for space in reader.state.selected}
     stages = [plan]
-    if len(plan.full_scopes) > 1 and reader.splits_full_reads_cheaply:
-        stages = split_into_stages(plan, indexed_by_space(indexed.counts_by_space_and_type()))
+    if options.stage_documents and len(plan.full_scopes) > 1 and reader.splits_full_reads_cheaply:
+        stages = split_into_stages(plan, indexed_by_space(indexed.counts_by_space_and_type()),
+                                   options.stage_documents)
     # what a progress save records of this run besides the watermarks (see `save_progress`)
     run_facts = {"confluence_address": settings.address,
                  "index_archived": bool(state.last_run.get("index_archived")) or settings.index_archived}
@@ -313,9 +316,11 @@ def load_in_stages(pipeline: dlt.Pipeline, reader: ConfluenceReader, stages: lis
                    es_settings: ElasticsearchSettings, clock: StepClock,
                    save_finished: Callable[[list[SyncPlan]], None]) -> tuple[dict[str, int], list[str], int]:
     """Read and load each stage of the run in turn (see `read_stages.py`), calling `save_finished` with the stages
-    loaded so far without a document Elasticsearch refused after each stage but the last; returns the documents
-    written per content table, the load ids, and how many documents Elasticsearch refused. `to_read` (the items
-    the last run found missing) goes with the first stage."""
+    loaded so far after each stage but the last; returns the documents written per content table, the load ids,
+    and how many documents Elasticsearch refused. `to_read` (the items the last run found missing) goes with the
+    first stage. A document Elasticsearch refused does not hold its stage back, as it does not hold back the
+    watermarks a whole run saves: the deletion check leaves out what a run read itself (sending it to be read at
+    once would be refused again), and a later run's count finds it missing."""
     if len(stages) > 1:
         logger.info("Reading %d spaces in full in %d stages, each loaded and its progress saved before the next: a "
                     "run stopped after a stage is followed by one that reads only what is left",
@@ -323,7 +328,6 @@ def load_in_stages(pipeline: dlt.Pipeline, reader: ConfluenceReader, stages: lis
     documents: dict[str, int] = {}
     load_ids: list[str] = []
     rejected = 0
-    finished: list[SyncPlan] = []
     for number, stage in enumerate(stages, start=1):
         # created last: for a full read it starts the body conversion workers, which the extract step stops
         source = confluence(reader=reader, plan=stage, ledger=ledger, indexed=indexed, body_workers=None,
@@ -335,15 +339,9 @@ def load_in_stages(pipeline: dlt.Pipeline, reader: ConfluenceReader, stages: lis
         load_ids.extend(load_info.loads_ids)
         for table, count in row_counts(pipeline).items():
             documents[table] = documents.get(table, 0) + count
-        refused = sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_info.loads_ids)
-        rejected += refused
-        if not refused:
-            finished.append(stage)
+        rejected += sum(elastic.rejected_document_count(load_id, es_settings) for load_id in load_info.loads_ids)
         if number < len(stages):
-            if refused:  # only the deletion check at the end of the run sends them to be read again
-                logger.warning("Stage %d of %d: Elasticsearch refused %d document(s) (see the dead-letter index); "
-                               "its spaces' progress is saved only with the whole run", number, len(stages), refused)
-            save_finished(finished)
+            save_finished(stages[:number])
             logger.info("Stage %d of %d loaded (spaces %s) and the progress saved: a run stopped from here on goes "
                         "on with the spaces not read yet", number, len(stages),
                         ", ".join(scope.key for scope in stage.full_scopes))

@@ -18,7 +18,7 @@ from confluence_source.sync_state import state_index_name
 from pipelines import read_stages, sync_run
 from pipelines.read_stages import indexed_by_space, split_into_stages
 
-from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts
+from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts, readable_pages, run_cli
 
 STARTED = datetime.fromisoformat("2026-11-29T10:00:00+00:00")
 
@@ -39,10 +39,9 @@ def keys(stages: list[SyncPlan]) -> list[list[str]]:
 
 
 def test_spaces_read_in_full_are_grouped_by_what_the_index_holds_of_them(monkeypatch):
-    monkeypatch.setattr(read_stages, "STAGE_DOCUMENTS", 100)
     monkeypatch.setattr(read_stages, "UNKNOWN_SPACE_DOCUMENTS", 40)
     plan = plan_of(space("A"), space("OLD", changes_only=True), space("B"), space("HUGE"), space("C"), space("D"))
-    stages = split_into_stages(plan, {"A": 30, "B": 60, "HUGE": 500, "OLD": 1000})
+    stages = split_into_stages(plan, {"A": 30, "B": 60, "HUGE": 500, "OLD": 1000}, stage_documents=100)
     # what is read for changes only comes first, with the first group; a space larger than a stage is one alone;
     # C and D, which the index holds nothing of, count as 40 each
     assert keys(stages) == [["OLD", "A", "B"], ["HUGE"], ["C", "D"]]
@@ -60,8 +59,7 @@ def test_a_plan_without_spaces_to_read_in_full_or_with_rules_is_one_stage():
                              ("C", "space"): 1}) == {"A": 5, "B": 1}
 
 
-def one_space_a_stage(monkeypatch) -> None:
-    monkeypatch.setattr(read_stages, "STAGE_DOCUMENTS", 1)
+ONE_SPACE_A_STAGE = 1  # --stage-documents: every space is larger than that
 
 
 def saved_state(harness) -> dict:
@@ -104,32 +102,31 @@ def site_goes_down_after_the_first_stage(harness, monkeypatch) -> list[list[str]
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_a_first_sync_in_stages_indexes_what_one_stage_does(make_harness, flavour, monkeypatch, caplog):
+def test_a_first_sync_in_stages_writes_what_one_stage_does(make_harness, flavour, caplog):
     harness = make_harness(flavour)
-    one_space_a_stage(monkeypatch)
     caplog.set_level(logging.INFO)
-    summary = harness.run()
+    summary = harness.run(stage_documents=ONE_SPACE_A_STAGE)
     spaces = [key for key, how in read_how(caplog).items() if how == "in full"]
-    stages = len(spaces)
-    assert stages >= 3, "the dataset has too few spaces for this test"
-    assert f"in {stages} stages" in caplog.text
-    visible = harness.visible()
-    assert set(harness.docs()) == set().union(*visible.values())
-    # the summary counts every stage's documents
+    assert len(spaces) >= 3, "the dataset has too few spaces for this test"
+    assert f"in {len(spaces)} stages" in caplog.text
     assert summary.mode == "full"
-    for table, doc_type in (("pages", "page"), ("comments", "comment"), ("attachments", "attachment")):
-        assert summary.documents[table] == len(visible[doc_type])
     assert set(saved_watermarks(harness)) == set(spaces)
+
+    at_once = make_harness(flavour, reading=harness)  # the same site, into an index of its own, in one stage
+    reference = at_once.run()
+    assert summary.documents == reference.documents  # the summary counts every stage's documents
+    staged, whole = harness.docs(), at_once.docs()
+    assert set(staged) == set().union(*harness.visible().values())
+    assert staged == whole  # field for field: labels, breadcrumbs and file texts of later stages too
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_first_sync_stopped_after_a_stage_is_continued_by_the_next_run(make_harness, flavour, monkeypatch, caplog):
     harness = make_harness(flavour)
-    one_space_a_stage(monkeypatch)
     with monkeypatch.context() as patched:
         saved = site_goes_down_after_the_first_stage(harness, patched)
         with pytest.raises((ConfluenceError, PipelineStepFailed)):
-            harness.run()
+            harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert len(saved) == 1 and len(saved[0]) == 1
     assert set(saved_watermarks(harness)) == set(saved[0])
     in_index = {source["space_key"] for source in harness.docs().values()}
@@ -151,11 +148,10 @@ def test_a_stopped_full_refresh_leaves_the_spaces_it_did_not_reach_to_be_read_in
     harness = make_harness("cloud")
     harness.run()
     before = saved_watermarks(harness)
-    one_space_a_stage(monkeypatch)
     with monkeypatch.context() as patched:
         saved = site_goes_down_after_the_first_stage(harness, patched)
         with pytest.raises((ConfluenceError, PipelineStepFailed)):
-            harness.run(full_refresh=True)
+            harness.run(full_refresh=True, stage_documents=ONE_SPACE_A_STAGE)
     after = saved_watermarks(harness)
     assert set(after) == set(saved[0]) and all(after[key] > before[key] for key in saved[0])
 
@@ -174,7 +170,6 @@ def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run
     """The progress saved after the first stage is the state the second stage's package starts from: the next run
     loads that package as the newest word on its documents instead of dropping it as older than a finished run."""
     harness = make_harness("datacenter")
-    one_space_a_stage(monkeypatch)
     original_normalize = dlt.Pipeline.normalize
     calls = []
 
@@ -187,7 +182,7 @@ def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run
     with monkeypatch.context() as patched:
         patched.setattr(dlt.Pipeline, "normalize", killed_before_the_second_normalize)
         with pytest.raises(KeyboardInterrupt):
-            harness.run()
+            harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data
 
     caplog.set_level(logging.INFO)
@@ -197,63 +192,94 @@ def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
-def test_a_stage_with_a_document_elasticsearch_refused_saves_no_progress_for_its_spaces(make_harness, monkeypatch,
-                                                                                      caplog):
-    """Only the deletion check at the end of a run sends a refused document to be read again: a stopped run must
-    leave its spaces to be read in full."""
-    from destinations import elastic
-
-    harness = make_harness("datacenter")
-    one_space_a_stage(monkeypatch)
-    counted = []
-    original_count = elastic.rejected_document_count
-
-    def one_refused_in_the_first_stage(load_id=None, settings=None):
-        counted.append(load_id)
-        return 1 if len(counted) == 1 else original_count(load_id, settings)
-
-    caplog.set_level(logging.INFO)
-    with monkeypatch.context() as patched:
-        patched.setattr(elastic, "rejected_document_count", one_refused_in_the_first_stage)
-        saved = site_goes_down_after_the_first_stage(harness, patched)
-        with pytest.raises((ConfluenceError, PipelineStepFailed)):
-            harness.run()
-    assert saved == [[]] and saved_watermarks(harness) == {}
-    assert "Stage 1 of" in caplog.text and "refused 1 document(s)" in caplog.text
-
-
-def test_a_progress_save_records_the_address_and_that_archived_spaces_may_be_indexed(make_harness, monkeypatch):
+@pytest.mark.parametrize("before, now", [(False, True), (True, False)], ids=["turned-on", "turned-off"])
+def test_a_progress_save_records_the_address_and_that_archived_spaces_may_be_indexed(make_harness, monkeypatch,
+                                                                                     before, now):
     """Turning `index_archived` off after a stopped run that indexed archived spaces must still let their documents
-    go past the mass-delete guard, which looks at the last run's `index_archived`."""
+    go past the mass-delete guard, which looks at the last run's `index_archived`: a progress save says it was on
+    when the run had it on, or the run before it."""
     harness = make_harness("datacenter")
-    harness.configure(SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
-    one_space_a_stage(monkeypatch)
+    harness.configure(SOURCES__CONFLUENCE__INDEX_ARCHIVED=str(before).lower())
+    harness.run()
+    harness.configure(SOURCES__CONFLUENCE__INDEX_ARCHIVED=str(now).lower())
     with monkeypatch.context() as patched:
         site_goes_down_after_the_first_stage(harness, patched)
         with pytest.raises((ConfluenceError, PipelineStepFailed)):
-            harness.run()
+            harness.run(full_refresh=True, stage_documents=ONE_SPACE_A_STAGE)
     last_run = saved_state(harness)["last_run"]
     assert last_run["index_archived"] is True and last_run["confluence_address"]
 
 
-def test_cloud_reads_the_labels_of_the_site_once_whatever_the_stages(make_harness, monkeypatch, caplog):
+def test_cloud_builds_the_label_maps_of_the_site_once_whatever_the_stages(make_harness, monkeypatch, caplog):
+    from confluence_source.cloud import CloudReader
+
+    built: list[str] = []
+    for builder in ("_labels_from_search", "_labels_from_label_listing"):
+        original = getattr(CloudReader, builder)
+
+        def counting(self, *args, _original=original, _name=builder, **kwargs):
+            built.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(CloudReader, builder, counting)
     harness = make_harness("cloud")
-    with monkeypatch.context() as patched:
-        one_space_a_stage(patched)
-        caplog.set_level(logging.INFO)
-        harness.run()
-        assert " stages, " in caplog.text
-    staged = endpoint_counts(harness).get("v2.labels.list", 0)
+    caplog.set_level(logging.INFO)
+    harness.run(stage_documents=ONE_SPACE_A_STAGE)
+    assert " stages, " in caplog.text
+    staged = list(built)
+    built.clear()
     harness.run(full_refresh=True)  # one stage
-    assert staged and endpoint_counts(harness)["v2.labels.list"] == 2 * staged
+    assert staged and staged == built
 
 
-def test_cloud_with_index_archived_reads_in_one_stage(make_harness, monkeypatch, caplog):
+def test_cloud_with_index_archived_reads_in_one_stage(make_harness, caplog):
     """Comments and files then come from site-wide listings, which every stage would read whole again."""
     harness = make_harness("cloud")
     harness.configure(SOURCES__CONFLUENCE__INDEX_ARCHIVED="true")
-    one_space_a_stage(monkeypatch)
     caplog.set_level(logging.INFO)
-    harness.run()
+    harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert " stages, " not in caplog.text
     assert endpoint_counts(harness)["v2.footer_comments.list"] == 1
+
+
+def test_a_first_sync_in_stages_looks_up_no_file_text_in_the_index(make_harness, monkeypatch):
+    """The index held no file text when the run started, and what its earlier stages loaded are other files."""
+    from confluence_source.sync_state import IndexedDocuments
+
+    looked_up: list[int] = []
+    original = IndexedDocuments.attachment_texts
+
+    def counting(self, document_ids):
+        looked_up.append(len(document_ids))
+        return original(self, document_ids)
+
+    monkeypatch.setattr(IndexedDocuments, "attachment_texts", counting)
+    harness = make_harness("datacenter")
+    original_steps = sync_run.run_in_steps
+
+    def searchable_at_once(*args, **kwargs):  # as after the refresh interval a stage of a real site outlasts
+        load_info = original_steps(*args, **kwargs)
+        harness.es.indices.refresh(index=harness.index)
+        return load_info
+
+    monkeypatch.setattr(sync_run, "run_in_steps", searchable_at_once)
+    first_pages = {}  # a file in every space, so that every stage reads one after an earlier stage loaded one
+    for page in readable_pages(harness):
+        first_pages.setdefault(page.space_id, page)
+    for page in first_pages.values():
+        harness.sim.mutations.add_attachment(container_id=page.id, file_name="stage-notes.txt",
+                                            data=b"Stage notes.")
+    harness.run(stage_documents=ONE_SPACE_A_STAGE)
+    assert looked_up == []
+    harness.run(full_refresh=True, stage_documents=ONE_SPACE_A_STAGE)
+    assert looked_up, "a full refresh takes the indexed texts from the index"
+
+
+@pytest.mark.parametrize("stage_documents, stages", [("1", True), ("0", False)])
+def test_cli_stage_documents_sets_the_stages(make_harness, tmp_path, capsys, caplog, stage_documents, stages):
+    harness = make_harness("datacenter")
+    caplog.set_level(logging.INFO)
+    code, stderr = run_cli(harness, tmp_path, capsys, "--stage-documents", stage_documents)
+    assert code == 0, stderr
+    assert (" stages, " in caplog.text) is stages
+    assert set(harness.docs()) == set().union(*harness.visible().values())

@@ -1481,9 +1481,11 @@ def test_cli_elasticsearch_unreachable_exit_2_naming_es_hosts(make_harness, tmp_
     (["--pipeline-name=-wiki"], "'-wiki' is not a pipeline name: it must not begin with - or ."),
     (["--pipeline-name", "w" * 101], "is not a pipeline name: it is longer than 100 characters"),
     (["--pipeline-name", "sources__confluence"], "it must not contain __"),
+    (["--stage-documents", "-1"], "-1 is below 0 (0 reads everything in one stage)"),
+    (["--stage-documents", "1e5"], "'1e5' is not a whole number"),
 ], ids=["missing-folder", "folder", "preset", "pipeline-name-with-slash", "pipeline-name-outside",
         "pipeline-name-with-colon", "pipeline-name-like-an-option", "pipeline-name-too-long",
-        "pipeline-name-like-a-setting-section"])
+        "pipeline-name-like-a-setting-section", "negative-stage", "stage-not-whole"])
 def test_cli_arguments_are_checked_before_the_run(args, complaint, capsys):
     from pipelines.confluence_to_es import main
 

@@ -63,7 +63,8 @@ def start_sync_step(harness: Any, tmp_path: Path, **overrides: str) -> subproces
     environment |= environment_for(harness.sim, harness.es_url, harness.index)
     environment |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}",
                     "DLT_DATA_DIR": str(tmp_path / "dlt"), "RUNNER_TEMP": str(tmp_path),
-                    "FULL_REFRESH": "", "ALLOW_MASS_DELETE": "", "MAX_DELETE_FRACTION": "", **overrides}
+                    "FULL_REFRESH": "", "ALLOW_MASS_DELETE": "", "MAX_DELETE_FRACTION": "", "STAGE_DOCUMENTS": "",
+                    **overrides}
     script = tmp_path / "step.sh"  # a file, as the runner writes it (`bash -c` would exec the last command itself)
     script.write_text(sync_step()["run"])
     return subprocess.Popen(["bash", "-e", str(script)], cwd=WORKFLOW.parents[2], env=environment,
