@@ -10,7 +10,7 @@ next run reads those spaces only for their changes, and the others in full.
 Groups are cut by the documents their spaces are expected to hold: what the index holds of them (a
 `--full-refresh`, or a first sync that was stopped), or `UNKNOWN_SPACE_DOCUMENTS` for a space it holds nothing of.
 The first group also takes everything read for changes only (and advanced rules, which are never split), so a run
-without spaces to read in full has a single stage, as before.
+without spaces to read in full has a single stage.
 """
 
 from __future__ import annotations
