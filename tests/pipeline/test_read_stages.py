@@ -18,7 +18,7 @@ from confluence_source.sync_state import state_index_name
 from pipelines import read_stages, sync_run
 from pipelines.read_stages import indexed_by_space, split_into_stages
 
-from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts, readable_pages, run_cli
+from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts, readable_pages, run_cli, stop_before_normalize
 
 STARTED = datetime.fromisoformat("2026-11-29T10:00:00+00:00")
 
@@ -170,17 +170,8 @@ def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run
     """The progress saved after the first stage is the state the second stage's package starts from: the next run
     loads that package as the newest word on its documents instead of dropping it as older than a finished run."""
     harness = make_harness("datacenter")
-    original_normalize = dlt.Pipeline.normalize
-    calls = []
-
-    def killed_before_the_second_normalize(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # the process stops between the second stage's extract and its normalize
-        return original_normalize(self, *args, **kwargs)
-
     with monkeypatch.context() as patched:
-        patched.setattr(dlt.Pipeline, "normalize", killed_before_the_second_normalize)
+        stop_before_normalize(patched, nth=2)  # between the second stage's extract and its normalize
         with pytest.raises(KeyboardInterrupt):
             harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data

@@ -940,6 +940,23 @@ def test_a_service_account_with_oauth_client_credentials_runs_the_job(make_harne
     assert all(secret not in stderr for secret in credentials.values() if len(secret) > 6), stderr
 
 
+def stop_before_normalize(monkeypatch, nth: int = 1) -> None:
+    """The process stops (KeyboardInterrupt) before the `nth` normalize from now on: between a run's extract and
+    its normalize, where dlt leaves the extracted package pending."""
+    import dlt
+
+    original_normalize = dlt.Pipeline.normalize
+    calls: list[int] = []
+
+    def stopped(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == nth:
+            raise KeyboardInterrupt
+        return original_normalize(self, *args, **kwargs)
+
+    monkeypatch.setattr(dlt.Pipeline, "normalize", stopped)
+
+
 def test_a_package_left_between_extract_and_load_is_finished_first_and_not_counted_twice(make_harness, monkeypatch):
     import dlt
 
@@ -948,16 +965,7 @@ def test_a_package_left_between_extract_and_load_is_finished_first_and_not_count
     harness.es.indices.delete(index=harness.index)  # start over: the next run reads in full again
     harness.es.indices.delete(index=f"{harness.index}-sync-state")
 
-    original_normalize = dlt.Pipeline.normalize
-    calls = []
-
-    def killed_before_normalize(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise KeyboardInterrupt  # the process stops between its extract and its normalize
-        return original_normalize(self, *args, **kwargs)
-
-    monkeypatch.setattr(dlt.Pipeline, "normalize", killed_before_normalize)
+    stop_before_normalize(monkeypatch)  # the process stops between its extract and its normalize
     with pytest.raises(KeyboardInterrupt):
         harness.run()
     assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data
@@ -1091,17 +1099,9 @@ def test_deletions_left_before_their_normalize_are_dropped_too(make_harness, mon
     harness.run()
     everything = indexed_ids(harness)
     harness.configure("ENG")
-    original_normalize = dlt.Pipeline.normalize
-    calls: list[int] = []
-
-    def stopped_before_the_deletions_normalize(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:  # the first normalizes the content; the second, inside the deletions' run, stops
-            raise KeyboardInterrupt
-        return original_normalize(self, *args, **kwargs)
-
     with monkeypatch.context() as patched:
-        patched.setattr(dlt.Pipeline, "normalize", stopped_before_the_deletions_normalize)
+        # the first normalizes the content; the second, inside the deletions' run, stops
+        stop_before_normalize(patched, nth=2)
         with pytest.raises(KeyboardInterrupt):
             harness.run()
     assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).list_extracted_load_packages()
@@ -1114,19 +1114,8 @@ def test_deletions_left_before_their_normalize_are_dropped_too(make_harness, mon
 def test_a_package_left_pending_for_another_index_and_site_is_dropped_not_loaded_here(make_harness, monkeypatch):
     """The working folder is shared by every configuration that uses the pipeline name; the sink writes to the
     index set now. A package extracted for one site and index must not end up in another's."""
-    import dlt
-
     first = make_harness("datacenter")
-    original_normalize = dlt.Pipeline.normalize
-    calls = []
-
-    def killed_before_normalize(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise KeyboardInterrupt
-        return original_normalize(self, *args, **kwargs)
-
-    monkeypatch.setattr(dlt.Pipeline, "normalize", killed_before_normalize)
+    stop_before_normalize(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         first.run()
     second = make_harness("cloud")  # now configured: another site, another index, the same working folder
