@@ -5,7 +5,8 @@ scheduled run on a clean CI runner starts with no local folder at all. The index
 truth: after a load that fully succeeded the pipeline writes one small state document per (site, pipeline) into a
 side index, and the next run, on any machine, reads its watermarks back from there. A failed run writes it only
 after a stage of a long full read (`pipelines/read_stages.py`), moving no watermark but those of the spaces read in
-full and loaded so far, so a failure can never advance a watermark past what is not in the index.
+full and loaded so far, or before the first such stage, moving none; so a failure can never advance a watermark
+past what is not in the index.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ STATE_MAPPING: dict[str, Any] = {
         "unreadable": {"type": "object", "enabled": False},
         "unreadable_since": {"type": "object", "enabled": False},
         "unmatched": {"type": "object", "enabled": False},
+        # the first stage of a long full read that a run began and did not load (`pipelines/read_stages.py`)
+        "unfinished_stage": {"type": "object", "enabled": False},
     },
 }
 
@@ -76,6 +79,14 @@ def _strings(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(key): item for key, item in value.items() if isinstance(item, str)}
+
+
+def _counts_of(value: Any) -> dict[str, int]:
+    """A saved mapping of names to non-negative whole numbers, without the entries of another shape."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): item for key, item in value.items()
+            if isinstance(item, int) and not isinstance(item, bool) and item >= 0}
 
 
 class CompactIds:
@@ -159,6 +170,9 @@ class SyncState:
     unreadable_since: dict[str, str] = field(default_factory=dict)
     # under advanced rules: documents no rule matched, waiting for a later search to confirm it (`plan_rule_deletions`)
     unmatched: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the first stage of a long full read that the last such run began and did not load: {"documents": expected,
+    # "spaces": how many}; the next one makes its stages smaller (`pipelines/read_stages.py`)
+    unfinished_stage: dict[str, int] = field(default_factory=dict)
 
     def tried(self, retry_before: str) -> set[str]:
         """Document ids of the items this state sends to be read, and of those it set apart as unreadable after
@@ -211,6 +225,7 @@ class WatermarkStore:
             unreadable=_items_by_type(source.get("unreadable")),
             unreadable_since=_strings(source.get("unreadable_since")),
             unmatched=_items_by_type(source.get("unmatched")),
+            unfinished_stage=_counts_of(source.get("unfinished_stage")),
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
@@ -218,9 +233,11 @@ class WatermarkStore:
              to_read: Mapping[str, Mapping[str, str]] | None = None,
              unreadable: Mapping[str, Mapping[str, str]] | None = None,
              unreadable_since: Mapping[str, str] | None = None,
-             unmatched: Mapping[str, Mapping[str, str]] | None = None) -> str:
+             unmatched: Mapping[str, Mapping[str, str]] | None = None,
+             unfinished_stage: Mapping[str, int] | None = None) -> str:
         """Write the state after a fully successful load (a whole run's, or a stage's: `pipelines/read_stages.py`),
-        refreshed so that an immediate next run sees it; returns its `updated_at`."""
+        or, with `unfinished_stage`, before the first stage of a long full read; refreshed so that an immediate next
+        run sees it. Returns its `updated_at`."""
         self.client.options(ignore_status=400).indices.create(index=self.index, mappings=STATE_MAPPING)
         updated_at = utc_now().isoformat()
         self.client.index(
@@ -237,6 +254,7 @@ class WatermarkStore:
                 "unreadable": {doc_type: dict(items) for doc_type, items in (unreadable or {}).items() if items},
                 "unreadable_since": dict(unreadable_since or {}),
                 "unmatched": {document_id: dict(note) for document_id, note in (unmatched or {}).items()},
+                "unfinished_stage": dict(unfinished_stage or {}),
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )

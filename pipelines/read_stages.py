@@ -11,16 +11,24 @@ Groups are cut by the documents their spaces are expected to hold: what the inde
 `--full-refresh`, or a first sync that was stopped), or `UNKNOWN_SPACE_DOCUMENTS` for a space it holds nothing of.
 The first group also takes everything read for changes only (and advanced rules, which are never split), so a run
 without spaces to read in full has a single stage.
+
+A stage that cannot be read within the time a scheduled job has would otherwise be read again from its start by
+every run. So before its first stage a run notes that stage in the sync state (`save_before_first_stage`), and the
+note goes once a stage is loaded; a run that finds the note of a run that loaded no stage makes its own stages half
+that stage's size (`stage_documents_after`), and so on until a stage fits or holds a single space.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from confluence_source.reader import Scope, SyncPlan
 from confluence_source.sync_state import SyncState, WatermarkStore
+
+logger = logging.getLogger("confluence_to_es")
 
 # Documents a stage is meant to hold at most by default (`--stage-documents`; a space larger than this is a stage of
 # its own): some ten minutes of reading from Confluence Cloud. Not less: each stage reads its spaces' comments and
@@ -43,18 +51,65 @@ def split_into_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int],
     after a change made while an earlier stage was read). `indexed_by_space`: documents per space key in the index;
     `stage_documents`: what a stage is meant to hold at most.
     """
-    in_full = [scope for scope in plan.scopes if scope.is_full and scope.kind == "space"]
+    in_full = _spaces_in_full(plan)
     keys_in_full = {scope.key for scope in in_full}
     stages: list[list[Scope]] = [[scope for scope in plan.scopes if scope.key not in keys_in_full]]
     expected = 0
     for scope in in_full:
-        documents = indexed_by_space.get(scope.key) or UNKNOWN_SPACE_DOCUMENTS
+        documents = _expected(scope, indexed_by_space)
         if expected and expected + documents > stage_documents:
             stages.append([])
             expected = 0
         stages[-1].append(scope)
         expected += documents
     return [dataclasses.replace(plan, scopes=tuple(scopes)) for scopes in stages]
+
+
+def _spaces_in_full(plan: SyncPlan) -> list[Scope]:
+    return [scope for scope in plan.scopes if scope.is_full and scope.kind == "space"]
+
+
+def _expected(scope: Scope, indexed_by_space: Mapping[str, int]) -> int:
+    """The documents a space read in full is expected to hold."""
+    return indexed_by_space.get(scope.key) or UNKNOWN_SPACE_DOCUMENTS
+
+
+def unfinished_stage(stage: SyncPlan, indexed_by_space: Mapping[str, int]) -> dict[str, int]:
+    """The note of a stage begun and not loaded yet: the documents it is expected to hold, and its spaces read in
+    full."""
+    in_full = _spaces_in_full(stage)
+    return {"documents": sum(_expected(scope, indexed_by_space) for scope in in_full), "spaces": len(in_full)}
+
+
+def plan_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int], stage_documents: int,
+                unfinished: Mapping[str, int]) -> list[SyncPlan]:
+    """`split_into_stages`, into stages of at most `stage_documents_after(stage_documents, unfinished)` documents."""
+    limit = stage_documents_after(stage_documents, unfinished)
+    if limit < stage_documents:
+        logger.warning("The last run that read spaces in full stopped before it had loaded its first stage (%d "
+                       "space(s), about %d documents): stages of at most %d documents this time, so that one can be "
+                       "loaded before a run is stopped", unfinished.get("spaces", 0), unfinished.get("documents", 0),
+                       limit)
+    return split_into_stages(plan, indexed_by_space, limit)
+
+
+def stage_documents_after(stage_documents: int, unfinished: Mapping[str, int]) -> int:
+    """What this run's stages are meant to hold at most: `stage_documents`, or half the first stage of the last run
+    that read spaces in full and loaded none of its stages (`unfinished`, its note), if that is less. That run was
+    stopped, most likely by the scheduler's time limit, and the same stage would be stopped again."""
+    tried = unfinished.get("documents", 0)
+    return min(stage_documents, max(1, tried // 2)) if tried else stage_documents
+
+
+def save_before_first_stage(store: WatermarkStore, state: SyncState, run_facts: Mapping[str, Any],
+                            first_stage: Mapping[str, int]) -> str:
+    """Before the first stage of a run that reads spaces in full, save the state as the run found it (no watermark
+    moves) with the note of that stage, which the first progress save or the run's own save takes away again.
+    `run_facts` update the last run's record as in `save_progress`. Returns when the state was saved."""
+    return store.save(dict(state.watermarks), last_run={**state.last_run, **run_facts},
+                      space_names=state.space_names, to_read=state.to_read, unreadable=state.unreadable,
+                      unreadable_since=state.unreadable_since, unmatched=state.unmatched,
+                      unfinished_stage=first_stage)
 
 
 def indexed_by_space(counts: Mapping[tuple[str, str], int]) -> dict[str, int]:
@@ -77,7 +132,8 @@ def save_progress(store: WatermarkStore, state: SyncState, plan: SyncPlan, done:
     again, since nothing checked them for deletions yet). Spaces still to read in full get none, so the next run
     reads them in full, also where a stopped `--full-refresh` leaves them. `run_facts` update the last run's record
     (`last_run`): the address that answered, and whether archived spaces may now be in the index (`index_archived`,
-    so that turning it off later still lets their documents go past the guard). Returns when the state was saved."""
+    so that turning it off later still lets their documents go past the guard); the note of the run's unfinished
+    first stage goes. Returns when the state was saved."""
     started = plan.started_at.isoformat()
     watermarks = {scope.key: saved[scope.key] for scope in plan.changed_scopes if scope.key in saved}
     for stage in done:

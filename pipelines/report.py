@@ -42,6 +42,9 @@ def print_summary(summary: SyncSummary, title: str = "Sync finished") -> None:
         spaces = sum(len(keys) for keys in summary.left_to_other_pipelines.values())
         owners = ", ".join(sorted(summary.left_to_other_pipelines))
         print(f"  {'left alone':<12} {spaces:>8} space(s) other pipelines sync into this index ({owners})")
+    if summary.stages > 1:
+        print(f"  {'stages':<12} {summary.stages:>8} (a long full read, each stage loaded and its progress saved "
+              "before the next)")
     print(f"  {'failed':<12} {summary.failed:>8}"
           + (" (refused by Elasticsearch: see the dead-letter index)" if summary.failed else ""))
     print(f"  {'requests':<12} {summary.requests:>8} ({summary.bytes / 1e6:.1f} MB read)")

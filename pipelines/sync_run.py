@@ -35,7 +35,8 @@ from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.missing_items import items_for_next_run, still_unreadable, tried_items
 from pipelines.pending_packages import DELETIONS_TABLE, note_state_saved, package_target, settle_pending_packages
-from pipelines.read_stages import STAGE_DOCUMENTS, indexed_by_space, save_progress, split_into_stages
+from pipelines.read_stages import (STAGE_DOCUMENTS, indexed_by_space, plan_stages, save_before_first_stage,
+                                  save_progress, unfinished_stage)
 from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
@@ -95,6 +96,8 @@ class SyncSummary:
     unmatched: int = 0
     # other pipeline -> the spaces of its that this run did not sync and left in the index
     left_to_other_pipelines: dict[str, list[str]] = field(default_factory=dict)
+    # stages of a long full read, each loaded and its progress saved before the next (`read_stages.py`)
+    stages: int = 1
     index: str = ""
     site_url: str = ""
 
@@ -120,6 +123,7 @@ class SyncSummary:
             "unreadable": self.unreadable,
             "unmatched": self.unmatched,
             "left_to_other_pipelines": self.left_to_other_pipelines,
+            "stages": self.stages,
             "index": self.index,
             "site_url": self.site_url,
         }
@@ -207,13 +211,19 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     clock.lap("load")  # the package an earlier run left between its extract and its load, if any
     plan = reader.plan(saved, full_refresh=options.full_refresh)
     space_names = {space.key: space.name for space in reader.state.selected}
-    stages = [plan]
-    if options.stage_documents and len(plan.full_scopes) > 1 and reader.splits_full_reads_cheaply:
-        stages = split_into_stages(plan, indexed_by_space(indexed.counts_by_space_and_type()),
-                                   options.stage_documents)
     # what a progress save records of this run besides the watermarks (see `save_progress`)
     run_facts = {"confluence_address": settings.address,
                  "index_archived": bool(state.last_run.get("index_archived")) or settings.index_archived}
+    stages = [plan]
+    # the note of a first stage that the last long full read did not load, kept by runs that read nothing in full
+    unfinished = state.unfinished_stage
+    if options.stage_documents and len(plan.full_scopes) > 1 and reader.splits_full_reads_cheaply:
+        by_space = indexed_by_space(indexed.counts_by_space_and_type())
+        stages = plan_stages(plan, by_space, options.stage_documents, unfinished)
+        unfinished = {}
+        saved_at = call_with_backoff(lambda: save_before_first_stage(
+            store, state, run_facts, unfinished_stage(stages[0], by_space)), es_retries, "saving the progress")
+        note_state_saved(pipeline, saved_at)
 
     def save_finished(finished: list[SyncPlan]) -> None:
         saved_at = call_with_backoff(lambda: save_progress(
@@ -231,6 +241,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         index=index,
         site_url=settings.site_url,
         documents=documents,
+        stages=len(stages),
     )
     space_scopes = {scope.key for scope in plan.scopes if scope.kind == "space"}
     to_read: dict[str, dict[str, str]] = {}
@@ -307,6 +318,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         unreadable=unreadable,
         unreadable_since=unreadable_since,
         unmatched=unmatched,
+        unfinished_stage=unfinished,
     ), es_retries, "saving the watermarks")
     return summary
 

@@ -16,7 +16,8 @@ from confluence_source import ConfluenceError
 from confluence_source.reader import Scope, SyncPlan
 from confluence_source.sync_state import state_index_name
 from pipelines import read_stages, sync_run
-from pipelines.read_stages import indexed_by_space, split_into_stages
+from pipelines.read_stages import (indexed_by_space, plan_stages, split_into_stages, stage_documents_after,
+                                  unfinished_stage)
 
 from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts, readable_pages, run_cli, stop_before_normalize
 
@@ -57,6 +58,18 @@ def test_a_plan_without_spaces_to_read_in_full_or_with_rules_is_one_stage():
     # a space's own document does not count: a stage stopped in its load may have written little else
     assert indexed_by_space({("A", "page"): 3, ("A", "comment"): 2, ("A", "space"): 1, ("B", "page"): 1,
                              ("C", "space"): 1}) == {"A": 5, "B": 1}
+
+
+def test_after_a_run_that_loaded_no_stage_the_stages_are_half_its_first_one():
+    assert stage_documents_after(100_000, {}) == 100_000
+    assert stage_documents_after(100_000, {"documents": 30_000, "spaces": 30}) == 15_000
+    assert stage_documents_after(100_000, {"documents": 500_000, "spaces": 2}) == 100_000  # never more than asked
+    assert stage_documents_after(100_000, {"documents": 1, "spaces": 1}) == 1
+    plan = plan_of(space("A"), space("B"), space("C"), space("D"))
+    first = unfinished_stage(split_into_stages(plan, {"A": 10})[0], {"A": 10})
+    assert first == {"documents": 10 + 3 * read_stages.UNKNOWN_SPACE_DOCUMENTS, "spaces": 4}
+    # half of 3,010 is 1,505 documents a stage: A (10) and B (1,000) fit in one, C (1,000) does not fit with them
+    assert keys(plan_stages(plan, {"A": 10}, 100_000, first)) == [["A", "B"], ["C"], ["D"]]
 
 
 ONE_SPACE_A_STAGE = 1  # --stage-documents: every space is larger than that
@@ -101,6 +114,78 @@ def site_goes_down_after_the_first_stage(harness, monkeypatch) -> list[list[str]
     return saved
 
 
+def site_goes_down_in_the_first_stage(harness, monkeypatch) -> None:
+    """Every Confluence request fails from the moment the run has noted its first stage (as when the scheduler's
+    time limit stops the run in it)."""
+    original = sync_run.save_before_first_stage
+
+    def save_then_fail(*args):
+        saved_at = original(*args)
+        harness.sim.faults.add(FaultRule(kind="server_error", endpoint="*", retry_after=None))
+        return saved_at
+
+    monkeypatch.setattr(sync_run, "save_before_first_stage", save_then_fail)
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
+
+
+def site_comes_back(harness) -> None:
+    harness.sim.faults.clear()
+    harness.monkeypatch.delenv("SOURCES__CONFLUENCE__RETRY_COUNT")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_first_sync_stopped_in_its_first_stage_is_followed_by_one_in_smaller_stages(make_harness, flavour,
+                                                                                      monkeypatch, caplog):
+    harness = make_harness(flavour)
+    with monkeypatch.context() as patched:
+        site_goes_down_in_the_first_stage(harness, patched)
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run()  # every space in one stage
+    state = saved_state(harness)
+    spaces = state["unfinished_stage"]["spaces"]
+    assert spaces >= 3, "the dataset has too few spaces for this test"
+    assert state["unfinished_stage"] == {"documents": spaces * read_stages.UNKNOWN_SPACE_DOCUMENTS, "spaces": spaces}
+    assert state["watermarks"] == {}
+
+    site_comes_back(harness)
+    caplog.set_level(logging.INFO)
+    summary = harness.run()
+    assert "stopped before it had loaded its first stage" in caplog.text
+    assert summary.stages == -(-spaces // (spaces // 2))  # stages of half as many spaces
+    assert saved_state(harness)["unfinished_stage"] == {}
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+    caplog.clear()
+    harness.run(full_refresh=True)  # the note is gone: stages of the usual size again
+    assert "stopped before it had loaded its first stage" not in caplog.text
+    assert " stages, " not in caplog.text
+
+
+def test_a_full_refresh_stopped_in_its_first_stage_keeps_the_watermarks_and_the_next_one_is_smaller(
+        make_harness, monkeypatch, caplog):
+    """The note outlives the incremental runs between two full refreshes (the weekly one that the time limit stops
+    would otherwise be stopped every week), and moves no watermark."""
+    harness = make_harness("datacenter")
+    harness.run()
+    before = saved_watermarks(harness)
+    with monkeypatch.context() as patched:
+        site_goes_down_in_the_first_stage(harness, patched)
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run(full_refresh=True)
+    assert saved_watermarks(harness) == before
+    note = saved_state(harness)["unfinished_stage"]
+    assert note["spaces"] == len(before)
+
+    site_comes_back(harness)
+    harness.run()  # reads changes only
+    assert saved_state(harness)["unfinished_stage"] == note
+    caplog.set_level(logging.INFO)
+    summary = harness.run(full_refresh=True)
+    assert "stopped before it had loaded its first stage" in caplog.text
+    assert summary.stages > 1 and summary.deleted == 0
+    assert saved_state(harness)["unfinished_stage"] == {}
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_first_sync_in_stages_writes_what_one_stage_does(make_harness, flavour, caplog):
     harness = make_harness(flavour)
@@ -129,6 +214,7 @@ def test_a_first_sync_stopped_after_a_stage_is_continued_by_the_next_run(make_ha
             harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert len(saved) == 1 and len(saved[0]) == 1
     assert set(saved_watermarks(harness)) == set(saved[0])
+    assert saved_state(harness)["unfinished_stage"] == {}  # a stage was loaded: the next run's stages stay as asked
     in_index = {source["space_key"] for source in harness.docs().values()}
     assert in_index == set(saved[0])  # the first stage's documents, and nothing of the stage that failed
 
@@ -137,6 +223,7 @@ def test_a_first_sync_stopped_after_a_stage_is_continued_by_the_next_run(make_ha
     caplog.clear()
     caplog.set_level(logging.INFO)
     harness.run()
+    assert "stopped before it had loaded its first stage" not in caplog.text
     how = read_how(caplog)
     assert {key for key, read in how.items() if read == "changes"} == set(saved[0])
     assert len([read for read in how.values() if read == "in full"]) >= 2

@@ -71,3 +71,12 @@ def test_the_items_carried_to_the_next_run_are_bounded(monkeypatch: pytest.Monke
     assert kept == {"attachment": {"att1": "ENG", "att2": "OPS"}, "comment": {"11": "ENG"}}
     assert "the next run reads 3 of them, later runs the rest" in caplog.text
     assert items_for_next_run(DeletionPlan()) == {}
+
+
+def test_the_stages_of_a_long_full_read_are_counted_when_there_are_several(capsys: pytest.CaptureFixture[str]) -> None:
+    print_summary(SyncSummary(mode="full", stages=3))
+    print_summary(SyncSummary(mode="full"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "stage" in line]
+    assert lines == ["  stages              3 (a long full read, each stage loaded and its progress saved before the "
+                     "next)"]
+    assert SyncSummary(stages=3).as_dict()["stages"] == 3
