@@ -50,8 +50,10 @@ STATE_MAPPING: dict[str, Any] = {
         "unreadable": {"type": "object", "enabled": False},
         "unreadable_since": {"type": "object", "enabled": False},
         "unmatched": {"type": "object", "enabled": False},
-        # the first stage of a long full read that a run began and did not load (`pipelines/read_stages.py`)
+        # the first stage of a long full read that a run began and did not load, and the stage size learned from
+        # such runs (`pipelines/read_stages.py`)
         "unfinished_stage": {"type": "object", "enabled": False},
+        "stage_limit": {"type": "object", "enabled": False},
     },
 }
 
@@ -87,6 +89,17 @@ def _counts_of(value: Any) -> dict[str, int]:
         return {}
     return {str(key): item for key, item in value.items()
             if isinstance(item, int) and not isinstance(item, bool) and item >= 0}
+
+
+def _unfinished_stage_of(value: Any) -> dict[str, Any]:
+    """A saved note of an unfinished stage ({"documents": n, "spaces": [keys]}), or none where it has another
+    shape."""
+    if not isinstance(value, dict):
+        return {}
+    documents, spaces = value.get("documents"), value.get("spaces")
+    if not (isinstance(documents, int) and documents > 0 and isinstance(spaces, list)):
+        return {}
+    return {"documents": documents, "spaces": [str(key) for key in spaces]}
 
 
 class CompactIds:
@@ -171,8 +184,10 @@ class SyncState:
     # under advanced rules: documents no rule matched, waiting for a later search to confirm it (`plan_rule_deletions`)
     unmatched: dict[str, dict[str, str]] = field(default_factory=dict)
     # the first stage of a long full read that the last such run began and did not load: {"documents": expected,
-    # "spaces": how many}; the next one makes its stages smaller (`pipelines/read_stages.py`)
-    unfinished_stage: dict[str, int] = field(default_factory=dict)
+    # "spaces": [space keys]}; and the smaller stage size learned from such runs: {"documents": at most, "asked":
+    # the --stage-documents it was learned under} (`pipelines/read_stages.py`)
+    unfinished_stage: dict[str, Any] = field(default_factory=dict)
+    stage_limit: dict[str, int] = field(default_factory=dict)
 
     def tried(self, retry_before: str) -> set[str]:
         """Document ids of the items this state sends to be read, and of those it set apart as unreadable after
@@ -225,7 +240,8 @@ class WatermarkStore:
             unreadable=_items_by_type(source.get("unreadable")),
             unreadable_since=_strings(source.get("unreadable_since")),
             unmatched=_items_by_type(source.get("unmatched")),
-            unfinished_stage=_counts_of(source.get("unfinished_stage")),
+            unfinished_stage=_unfinished_stage_of(source.get("unfinished_stage")),
+            stage_limit=_counts_of(source.get("stage_limit")),
         )
 
     def save(self, watermarks: dict[str, str], last_run: dict[str, Any],
@@ -234,7 +250,8 @@ class WatermarkStore:
              unreadable: Mapping[str, Mapping[str, str]] | None = None,
              unreadable_since: Mapping[str, str] | None = None,
              unmatched: Mapping[str, Mapping[str, str]] | None = None,
-             unfinished_stage: Mapping[str, int] | None = None) -> str:
+             unfinished_stage: Mapping[str, Any] | None = None,
+             stage_limit: Mapping[str, int] | None = None) -> str:
         """Write the state after a fully successful load (a whole run's, or a stage's: `pipelines/read_stages.py`),
         or, with `unfinished_stage`, before the first stage of a long full read; refreshed so that an immediate next
         run sees it. Returns its `updated_at`."""
@@ -255,10 +272,17 @@ class WatermarkStore:
                 "unreadable_since": dict(unreadable_since or {}),
                 "unmatched": {document_id: dict(note) for document_id, note in (unmatched or {}).items()},
                 "unfinished_stage": dict(unfinished_stage or {}),
+                "stage_limit": dict(stage_limit or {}),
             },
             refresh=True,  # a tiny index: refresh it now rather than wait up to a second for the next refresh
         )
         return updated_at
+
+    def forget_unfinished_stage(self) -> None:
+        """Take away the note of an unfinished first stage, leaving the rest of the state (and its `updated_at`) as
+        it is. Asked once and briefly: a run that has failed already calls this."""
+        self.client.options(ignore_status=404, request_timeout=10, max_retries=0).update(
+            index=self.index, id=self.doc_id, doc={"unfinished_stage": None}, refresh=True)
 
     def other_pipelines(self) -> list[OtherPipeline]:
         """The other pipelines that sync spaces of this site into this index, by their saved state: the documents of

@@ -160,8 +160,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-delete-fraction", type=fraction, default=0.2,
                         help="share of a space's documents one run may delete without --allow-mass-delete (0.2)")
     parser.add_argument("--stage-documents", type=stage_documents, default=STAGE_DOCUMENTS,
-                        help="documents per stage of a long full read, each loaded and its progress saved before the "
-                             f"next; 0 reads everything in one stage ({STAGE_DOCUMENTS})")
+                        help="documents a stage of a long full read holds at most, each stage loaded and its "
+                             "progress saved before the next; halved after a run stopped in its first stage; 0 reads "
+                             f"everything in one stage ({STAGE_DOCUMENTS})")
     parser.add_argument("--pipeline-name", type=pipeline_name, default="confluence_to_es",
                         help="dlt pipeline name (confluence_to_es)")
     parser.add_argument("--summary-json", type=writable_file, help="also write the run summary as JSON to this file")

@@ -9,9 +9,10 @@ newest word on its documents, and dropped where it is not:
 
 * made for another cluster, index or site: the working folder is shared by every configuration that uses the same
   pipeline name, and the sink writes wherever it is configured now;
-* older than a successful run of this index and site (from another working folder: a fresh CI runner, another
-  machine; told by the sync state having been saved since the package's run started): it would put older versions
-  back over newer ones for good, since nothing dates them as changed again;
+* older than a later run of this index and site (from another working folder: a fresh CI runner, another machine;
+  told by the sync state having been saved since the package's run started, by a run that succeeded, loaded a
+  stage of a long full read, or began one): it could put older versions back over newer ones for good, since
+  nothing dates them as changed again;
 * deletions: each run plans its own (the plan depends on the settings and the site of its moment, and costs the same
   whether or not a plan is pending), while an old plan would delete what its settings left out then and this run's
   settings sync again.
@@ -56,7 +57,7 @@ def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str], stat
     sync state it starts from.
 
     `state_saved_at`: when the sync state of this index, site and pipeline was last saved (`SyncState.updated_at`):
-    different from what the pending package's run started from, a run has succeeded since."""
+    different from what the pending package's run started from, a later run has saved it since."""
     if pipeline.has_pending_data:
         pending_target = _local_value(pipeline, PACKAGE_TARGET_KEY, {})  # unknown where a version did not record it
         started_from = _local_value(pipeline, STATE_SAVED_AT_KEY, state_saved_at)
@@ -68,9 +69,9 @@ def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str], stat
                            target["site_url"], target["es_index"], target["cluster"])
             pipeline.abort_packages()
         elif started_from != state_saved_at:
-            logger.warning("Dropped a package left pending by an earlier run: a later run has synced this index "
-                           "since, and the package would put older versions back over newer ones (this run reads "
-                           "the same changes again)")
+            logger.warning("Dropped a package left pending by an earlier run: a later run has saved the sync state "
+                           "of this index since, and the package could put older versions back over newer ones (this "
+                           "run reads the same changes again)")
             pipeline.abort_packages()
         else:
             try:
@@ -97,8 +98,9 @@ def settle_pending_packages(pipeline: dlt.Pipeline, target: dict[str, str], stat
 
 
 def note_state_saved(pipeline: dlt.Pipeline, state_saved_at: str) -> None:
-    """Record that this run saved the sync state (its progress after a stage of a full read, `read_stages.py`): a
-    package it leaves pending after that is still the newest word on its documents for the next run."""
+    """Record that this run saved the sync state (before the first stage of a long full read, or its progress after
+    a stage, `read_stages.py`): a package it leaves pending after that is still the newest word on its documents for
+    the next run."""
     pipeline.set_local_state_val(STATE_SAVED_AT_KEY, state_saved_at)
 
 

@@ -14,8 +14,10 @@ without spaces to read in full has a single stage.
 
 A stage that cannot be read within the time a scheduled job has would otherwise be read again from its start by
 every run. So before its first stage a run notes that stage in the sync state (`save_before_first_stage`), and the
-note goes once a stage is loaded; a run that finds the note of a run that loaded no stage makes its own stages half
-that stage's size (`stage_documents_after`), and so on until a stage fits or holds a single space.
+note goes once a stage is loaded, or the run fails otherwise than by being stopped (`FirstStageWatch`). A run that
+finds the note of a run stopped before it loaded a stage makes its stages half that stage's size, and keeps that
+size for later runs (`stage_documents_for`): so the size halves until a stage fits in the time a run has, or holds a
+single space, which then goes last.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from dlt.common.runtime import signals
 
 from confluence_source.reader import Scope, SyncPlan
 from confluence_source.sync_state import SyncState, WatermarkStore
@@ -74,42 +79,93 @@ def _expected(scope: Scope, indexed_by_space: Mapping[str, int]) -> int:
     return indexed_by_space.get(scope.key) or UNKNOWN_SPACE_DOCUMENTS
 
 
-def unfinished_stage(stage: SyncPlan, indexed_by_space: Mapping[str, int]) -> dict[str, int]:
+def unfinished_stage(stage: SyncPlan, indexed_by_space: Mapping[str, int]) -> dict[str, Any]:
     """The note of a stage begun and not loaded yet: the documents it is expected to hold, and its spaces read in
     full."""
     in_full = _spaces_in_full(stage)
-    return {"documents": sum(_expected(scope, indexed_by_space) for scope in in_full), "spaces": len(in_full)}
+    return {"documents": sum(_expected(scope, indexed_by_space) for scope in in_full),
+            "spaces": [scope.key for scope in in_full]}
 
 
-def plan_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int], stage_documents: int,
-                unfinished: Mapping[str, int]) -> list[SyncPlan]:
-    """`split_into_stages`, into stages of at most `stage_documents_after(stage_documents, unfinished)` documents."""
-    limit = stage_documents_after(stage_documents, unfinished)
-    if limit < stage_documents:
+@dataclass(frozen=True)
+class StagePlan:
+    """A run's stages, and what the sync state keeps of their size for later runs."""
+
+    stages: list[SyncPlan]
+    # the smaller size learned from runs stopped in their first stage ({"documents", "asked"}); {} for the size asked
+    limit: dict[str, int]
+    first_stage: dict[str, Any]  # the note saved before the first stage (`unfinished_stage`)
+
+
+def plan_stages(plan: SyncPlan, indexed_by_space: Mapping[str, int], asked: int, unfinished: Mapping[str, Any],
+                learned: Mapping[str, int]) -> StagePlan:
+    """`split_into_stages` into stages of at most `stage_documents_for(...)` documents. A single space that a run
+    stopped in (`unfinished`) goes last: a space is never split, and if it is too large to read before a run is
+    stopped, the spaces after it are read all the same."""
+    limit = stage_documents_for(asked, unfinished, learned)
+    tried = list(unfinished.get("spaces") or [])
+    if len(tried) == 1:
+        logger.warning("The last run that read spaces in full stopped before it had loaded its first stage, which "
+                       "held the single space %s (about %d documents): a space is never split, so it is read last "
+                       "this time; if it is too large to read before a run is stopped, give the runs more time, or "
+                       "read it once outside the schedule", tried[0], unfinished.get("documents", 0))
+        plan = dataclasses.replace(plan, scopes=tuple(sorted(plan.scopes, key=lambda scope: scope.key == tried[0])))
+    elif tried and limit < asked:
         logger.warning("The last run that read spaces in full stopped before it had loaded its first stage (%d "
-                       "space(s), about %d documents): stages of at most %d documents this time, so that one can be "
-                       "loaded before a run is stopped", unfinished.get("spaces", 0), unfinished.get("documents", 0),
-                       limit)
-    return split_into_stages(plan, indexed_by_space, limit)
+                       "spaces, about %d documents): stages of at most %d documents from now on, so that one can be "
+                       "loaded before a run is stopped", len(tried), unfinished.get("documents", 0), limit)
+    elif limit < asked:
+        logger.info("Stages of at most %d documents, as learned from a run stopped in its first stage (another "
+                    "--stage-documents starts over from that size)", limit)
+    stages = split_into_stages(plan, indexed_by_space, limit)
+    return StagePlan(stages=stages, limit={"documents": limit, "asked": asked} if limit < asked else {},
+                     first_stage=unfinished_stage(stages[0], indexed_by_space))
 
 
-def stage_documents_after(stage_documents: int, unfinished: Mapping[str, int]) -> int:
-    """What this run's stages are meant to hold at most: `stage_documents`, or half the first stage of the last run
-    that read spaces in full and loaded none of its stages (`unfinished`, its note), if that is less. That run was
-    stopped, most likely by the scheduler's time limit, and the same stage would be stopped again."""
-    tried = unfinished.get("documents", 0)
-    return min(stage_documents, max(1, tried // 2)) if tried else stage_documents
+def stage_documents_for(asked: int, unfinished: Mapping[str, Any], learned: Mapping[str, int]) -> int:
+    """What this run's stages are meant to hold at most: `asked` (`--stage-documents`), the size `learned` from
+    earlier runs under the same `asked`, or half the first stage of the last run that read spaces in full and loaded
+    none of its stages (`unfinished`, its note), whichever is least. That run was stopped, most likely by the
+    scheduler's time limit, and a stage of its size would be stopped again: so the smaller size is kept."""
+    limit = asked
+    if learned.get("asked") == asked and learned.get("documents"):
+        limit = min(limit, learned["documents"])
+    tried = int(unfinished.get("documents") or 0)
+    return min(limit, max(1, tried // 2)) if tried else limit
 
 
 def save_before_first_stage(store: WatermarkStore, state: SyncState, run_facts: Mapping[str, Any],
-                            first_stage: Mapping[str, int]) -> str:
+                            stage_plan: StagePlan) -> str:
     """Before the first stage of a run that reads spaces in full, save the state as the run found it (no watermark
-    moves) with the note of that stage, which the first progress save or the run's own save takes away again.
-    `run_facts` update the last run's record as in `save_progress`. Returns when the state was saved."""
+    moves) with the note of that stage, which the first progress save or the run's own save takes away again, and
+    the stage size it keeps. `run_facts` update the last run's record as in `save_progress`. Returns when the state
+    was saved."""
     return store.save(dict(state.watermarks), last_run={**state.last_run, **run_facts},
                       space_names=state.space_names, to_read=state.to_read, unreadable=state.unreadable,
                       unreadable_since=state.unreadable_since, unmatched=state.unmatched,
-                      unfinished_stage=first_stage)
+                      unfinished_stage=stage_plan.first_stage, stage_limit=stage_plan.limit)
+
+
+@dataclass
+class FirstStageWatch:
+    """Keeps the note of a run's first stage (`save_before_first_stage`) only where it means what the next run takes
+    it for: that the run was stopped (a signal, Ctrl-C, the process killed) before it had loaded that stage. After
+    any other failure (Confluence or Elasticsearch failing), or one that came once the first stage was in, the note
+    is taken away again, so the next run's stages keep their size."""
+
+    store: WatermarkStore | None = None  # set once the note is saved
+    first_stage_loaded: bool = False
+
+    def after_failure(self, error: BaseException) -> None:
+        if self.store is None:
+            return
+        stopped = isinstance(error, KeyboardInterrupt) or signals.was_signal_received()
+        if stopped and not self.first_stage_loaded:
+            return
+        try:
+            self.store.forget_unfinished_stage()
+        except Exception:  # the run has failed already; its own error is the one to report
+            logger.debug("Could not take away the note of the run's first stage", exc_info=True)
 
 
 def indexed_by_space(counts: Mapping[tuple[str, str], int]) -> dict[str, int]:
@@ -125,7 +181,7 @@ def indexed_by_space(counts: Mapping[tuple[str, str], int]) -> dict[str, int]:
 
 def save_progress(store: WatermarkStore, state: SyncState, plan: SyncPlan, done: list[SyncPlan],
                   saved: Mapping[str, str], space_names: Mapping[str, str], vanished: set[str],
-                  run_facts: Mapping[str, Any]) -> str:
+                  run_facts: Mapping[str, Any], stage_limit: Mapping[str, int]) -> str:
     """After a stage that is not the run's last was loaded, save the state as the run found it (`state`), with
     watermarks for what a stopped run would not need to read again: the spaces the `done` stages read in full, and
     the scopes read for changes as they were (`saved`, the watermarks the run started from: their changes are read
@@ -133,7 +189,7 @@ def save_progress(store: WatermarkStore, state: SyncState, plan: SyncPlan, done:
     reads them in full, also where a stopped `--full-refresh` leaves them. `run_facts` update the last run's record
     (`last_run`): the address that answered, and whether archived spaces may now be in the index (`index_archived`,
     so that turning it off later still lets their documents go past the guard); the note of the run's unfinished
-    first stage goes. Returns when the state was saved."""
+    first stage goes, the stage size it keeps (`stage_limit`) stays. Returns when the state was saved."""
     started = plan.started_at.isoformat()
     watermarks = {scope.key: saved[scope.key] for scope in plan.changed_scopes if scope.key in saved}
     for stage in done:
@@ -141,4 +197,4 @@ def save_progress(store: WatermarkStore, state: SyncState, plan: SyncPlan, done:
                            if scope.kind == "space" and scope.key not in vanished})
     return store.save(watermarks, last_run={**state.last_run, **run_facts}, space_names=space_names,
                       to_read=state.to_read, unreadable=state.unreadable, unreadable_since=state.unreadable_since,
-                      unmatched=state.unmatched)
+                      unmatched=state.unmatched, stage_limit=stage_limit)

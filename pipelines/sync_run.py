@@ -35,8 +35,8 @@ from destinations.es_retry import RetryPolicy, call_with_backoff
 from pipelines.memory import release_free_memory
 from pipelines.missing_items import items_for_next_run, still_unreadable, tried_items
 from pipelines.pending_packages import DELETIONS_TABLE, note_state_saved, package_target, settle_pending_packages
-from pipelines.read_stages import (STAGE_DOCUMENTS, indexed_by_space, plan_stages, save_before_first_stage,
-                                  save_progress, unfinished_stage)
+from pipelines.read_stages import (STAGE_DOCUMENTS, FirstStageWatch, indexed_by_space, plan_stages,
+                                  save_before_first_stage, save_progress)
 from pipelines.run_costs import StepClock
 from pipelines.run_lock import exclusive_run
 from pipelines.working_folder import prune_loaded_packages, remove_abandoned_extracts
@@ -166,7 +166,12 @@ def _sync(options: SyncOptions) -> SyncSummary:
     try:
         with (es_settings.connection.explained_errors(es_settings.index, precedence=(ConfluenceError,)),
               elastic.elasticsearch_client_from_config(es_settings) as es_client):
-            return _sync_with(options, es_settings, es_client, clock)
+            first_stage = FirstStageWatch()
+            try:
+                return _sync_with(options, es_settings, es_client, clock, first_stage)
+            except BaseException as error:
+                first_stage.after_failure(error)
+                raise
     except BaseException:
         # no summary for a run that failed: what it had timed so far still tells where it got to (and how slowly)
         logger.info("Time by step before the run stopped: %s; then %.1f s in the step it stopped in",
@@ -175,7 +180,7 @@ def _sync(options: SyncOptions) -> SyncSummary:
 
 
 def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_client: Elasticsearch,
-               clock: StepClock) -> SyncSummary:
+               clock: StepClock, first_stage: FirstStageWatch) -> SyncSummary:
     index = es_settings.index
     # after the content load, a moment without Elasticsearch must not throw the whole run away: backed off as the
     # load's own writes are
@@ -215,25 +220,30 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     run_facts = {"confluence_address": settings.address,
                  "index_archived": bool(state.last_run.get("index_archived")) or settings.index_archived}
     stages = [plan]
-    # the note of a first stage that the last long full read did not load, kept by runs that read nothing in full
-    unfinished = state.unfinished_stage
+    # what the state keeps of stage sizes (`read_stages.py`): a run that reads at most one space in full keeps the
+    # note of the last long full read's unfinished first stage, one that does not split keeps the size learned
+    unfinished = state.unfinished_stage if len(plan.full_scopes) <= 1 else {}
+    stage_limit = state.stage_limit
     if options.stage_documents and len(plan.full_scopes) > 1 and reader.splits_full_reads_cheaply:
-        by_space = indexed_by_space(indexed.counts_by_space_and_type())
-        stages = plan_stages(plan, by_space, options.stage_documents, unfinished)
-        unfinished = {}
-        saved_at = call_with_backoff(lambda: save_before_first_stage(
-            store, state, run_facts, unfinished_stage(stages[0], by_space)), es_retries, "saving the progress")
+        stage_plan = plan_stages(plan, indexed_by_space(indexed.counts_by_space_and_type()), options.stage_documents,
+                                 state.unfinished_stage, state.stage_limit)
+        stages, stage_limit = stage_plan.stages, stage_plan.limit
+        saved_at = call_with_backoff(lambda: save_before_first_stage(store, state, run_facts, stage_plan),
+                                     es_retries, "saving the progress")
         note_state_saved(pipeline, saved_at)
+        first_stage.store = store
 
     def save_finished(finished: list[SyncPlan]) -> None:
         saved_at = call_with_backoff(lambda: save_progress(
-            store, state, plan, finished, saved, space_names, reader.vanished, run_facts), es_retries,
+            store, state, plan, finished, saved, space_names, reader.vanished, run_facts, stage_limit), es_retries,
             "saving the progress")
         note_state_saved(pipeline, saved_at)
+        first_stage.first_stage_loaded = True
 
     documents, load_ids, rejected = load_in_stages(
         pipeline, reader, stages, ledger, indexed, None if options.full_refresh else state.to_read, es_settings,
         clock, save_finished)
+    first_stage.first_stage_loaded = True
     signals.raise_if_signalled()  # the content is in; the deletion check that follows can take many requests
 
     summary = SyncSummary(
@@ -319,6 +329,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         unreadable_since=unreadable_since,
         unmatched=unmatched,
         unfinished_stage=unfinished,
+        stage_limit=stage_limit,
     ), es_retries, "saving the watermarks")
     return summary
 

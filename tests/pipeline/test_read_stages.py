@@ -16,7 +16,7 @@ from confluence_source import ConfluenceError
 from confluence_source.reader import Scope, SyncPlan
 from confluence_source.sync_state import state_index_name
 from pipelines import read_stages, sync_run
-from pipelines.read_stages import (indexed_by_space, plan_stages, split_into_stages, stage_documents_after,
+from pipelines.read_stages import (indexed_by_space, plan_stages, split_into_stages, stage_documents_for,
                                   unfinished_stage)
 
 from tests.pipeline.test_sync_job import FLAVOURS, endpoint_counts, readable_pages, run_cli, stop_before_normalize
@@ -60,16 +60,34 @@ def test_a_plan_without_spaces_to_read_in_full_or_with_rules_is_one_stage():
                              ("C", "space"): 1}) == {"A": 5, "B": 1}
 
 
-def test_after_a_run_that_loaded_no_stage_the_stages_are_half_its_first_one():
-    assert stage_documents_after(100_000, {}) == 100_000
-    assert stage_documents_after(100_000, {"documents": 30_000, "spaces": 30}) == 15_000
-    assert stage_documents_after(100_000, {"documents": 500_000, "spaces": 2}) == 100_000  # never more than asked
-    assert stage_documents_after(100_000, {"documents": 1, "spaces": 1}) == 1
+def test_after_a_run_stopped_in_its_first_stage_the_stages_are_half_that_stage_from_then_on():
+    assert stage_documents_for(100_000, {}, {}) == 100_000
+    assert stage_documents_for(100_000, {"documents": 30_000, "spaces": ["A", "B"]}, {}) == 15_000
+    assert stage_documents_for(100_000, {"documents": 500_000, "spaces": ["A", "B"]}, {}) == 100_000  # at most asked
+    assert stage_documents_for(100_000, {"documents": 1, "spaces": ["A"]}, {}) == 1
+    # the size learned is kept, and halved again by another stop; under another --stage-documents it starts over
+    assert stage_documents_for(100_000, {}, {"documents": 15_000, "asked": 100_000}) == 15_000
+    assert stage_documents_for(100_000, {"documents": 15_000, "spaces": ["A"]},
+                               {"documents": 15_000, "asked": 100_000}) == 7_500
+    assert stage_documents_for(50_000, {}, {"documents": 15_000, "asked": 100_000}) == 50_000
+
     plan = plan_of(space("A"), space("B"), space("C"), space("D"))
     first = unfinished_stage(split_into_stages(plan, {"A": 10})[0], {"A": 10})
-    assert first == {"documents": 10 + 3 * read_stages.UNKNOWN_SPACE_DOCUMENTS, "spaces": 4}
+    assert first == {"documents": 10 + 3 * read_stages.UNKNOWN_SPACE_DOCUMENTS, "spaces": ["A", "B", "C", "D"]}
     # half of 3,010 is 1,505 documents a stage: A (10) and B (1,000) fit in one, C (1,000) does not fit with them
-    assert keys(plan_stages(plan, {"A": 10}, 100_000, first)) == [["A", "B"], ["C"], ["D"]]
+    staged = plan_stages(plan, {"A": 10}, 100_000, first, {})
+    assert keys(staged.stages) == [["A", "B"], ["C"], ["D"]]
+    assert staged.limit == {"documents": 1_505, "asked": 100_000}
+    assert staged.first_stage == {"documents": 1_010, "spaces": ["A", "B"]}
+    assert plan_stages(plan, {"A": 10}, 100_000, {}, {}).limit == {}  # the size asked: nothing to keep
+
+
+def test_a_single_space_a_run_was_stopped_in_goes_last(caplog):
+    plan = plan_of(space("A"), space("B", changes_only=True), space("C"))
+    caplog.set_level(logging.WARNING)
+    staged = plan_stages(plan, {"A": 5_000}, 100_000, {"documents": 5_000, "spaces": ["A"]}, {})
+    assert keys(staged.stages) == [["B", "C"], ["A"]]
+    assert "held the single space A (about 5000 documents): a space is never split, so it is read last" in caplog.text
 
 
 ONE_SPACE_A_STAGE = 1  # --stage-documents: every space is larger than that
@@ -114,9 +132,72 @@ def site_goes_down_after_the_first_stage(harness, monkeypatch) -> list[list[str]
     return saved
 
 
-def site_goes_down_in_the_first_stage(harness, monkeypatch) -> None:
-    """Every Confluence request fails from the moment the run has noted its first stage (as when the scheduler's
-    time limit stops the run in it)."""
+def stopped_in_the_first_stage(monkeypatch) -> None:
+    """The run is stopped (Ctrl-C; a scheduler's time limit sends a signal, or kills the process) while it reads its
+    first stage."""
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync_run, "run_in_steps", stopped)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_first_sync_stopped_in_its_first_stage_is_followed_by_smaller_stages_from_then_on(make_harness, flavour,
+                                                                                           monkeypatch, caplog):
+    harness = make_harness(flavour)
+    with monkeypatch.context() as patched:
+        stopped_in_the_first_stage(patched)
+        with pytest.raises(KeyboardInterrupt):
+            harness.run()  # every space in one stage
+    state = saved_state(harness)
+    spaces = state["unfinished_stage"]["spaces"]
+    assert len(spaces) >= 3, "the dataset has too few spaces for this test"
+    assert state["unfinished_stage"]["documents"] == len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS
+    assert state["watermarks"] == {}
+
+    caplog.set_level(logging.INFO)
+    summary = harness.run()
+    assert "stopped before it had loaded its first stage" in caplog.text
+    assert summary.stages == -(-len(spaces) // (len(spaces) // 2))  # stages of half as many spaces
+    state = saved_state(harness)
+    assert state["unfinished_stage"] == {}
+    assert state["stage_limit"] == {"documents": len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2,
+                                    "asked": read_stages.STAGE_DOCUMENTS}
+    assert set(harness.docs()) == set().union(*harness.visible().values())
+
+    caplog.clear()
+    harness.run(full_refresh=True)  # the size is kept (the spaces, counted in the index now, fit in one stage)
+    learned = len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2
+    assert f"Stages of at most {learned} documents, as learned from a run stopped" in caplog.text
+    assert saved_state(harness)["stage_limit"] == state["stage_limit"]
+    assert harness.run(full_refresh=True, stage_documents=10 ** 9).stages == 1  # another size asked: starts over
+    assert saved_state(harness)["stage_limit"] == {}
+
+
+def test_cli_stopped_by_a_signal_in_its_first_stage_keeps_the_note(make_harness, tmp_path, capsys, monkeypatch):
+    """A scheduler's stop reaches the command line as SIGINT or SIGTERM, which dlt notes and the run stops at."""
+    import signal
+
+    from dlt.common.runtime import signals
+
+    harness = make_harness("datacenter")
+    original = sync_run.run_in_steps
+
+    def signalled_in_the_read(*args, **kwargs):
+        signals.set_received_signal(signal.SIGTERM)  # as dlt's handler notes it
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sync_run, "run_in_steps", signalled_in_the_read)
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 1 and "stopped by SIGTERM" in stderr, stderr
+    state = saved_state(harness)
+    assert len(state["unfinished_stage"]["spaces"]) >= 2 and state["watermarks"] == {}
+
+
+def test_a_run_that_fails_in_its_first_stage_without_being_stopped_leaves_the_stage_size_alone(make_harness,
+                                                                                               monkeypatch, caplog):
+    """Confluence failing is no sign that the stage was too large for the time a run has."""
+    harness = make_harness("datacenter")
     original = sync_run.save_before_first_stage
 
     def save_then_fail(*args):
@@ -124,41 +205,18 @@ def site_goes_down_in_the_first_stage(harness, monkeypatch) -> None:
         harness.sim.faults.add(FaultRule(kind="server_error", endpoint="*", retry_after=None))
         return saved_at
 
-    monkeypatch.setattr(sync_run, "save_before_first_stage", save_then_fail)
-    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
+    with monkeypatch.context() as patched:
+        patched.setattr(sync_run, "save_before_first_stage", save_then_fail)
+        harness.monkeypatch.setenv("SOURCES__CONFLUENCE__RETRY_COUNT", "0")
+        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+            harness.run()
+    assert saved_state(harness)["unfinished_stage"] is None and saved_state(harness)["watermarks"] == {}
 
-
-def site_comes_back(harness) -> None:
     harness.sim.faults.clear()
     harness.monkeypatch.delenv("SOURCES__CONFLUENCE__RETRY_COUNT")
-
-
-@pytest.mark.parametrize("flavour", FLAVOURS)
-def test_a_first_sync_stopped_in_its_first_stage_is_followed_by_one_in_smaller_stages(make_harness, flavour,
-                                                                                      monkeypatch, caplog):
-    harness = make_harness(flavour)
-    with monkeypatch.context() as patched:
-        site_goes_down_in_the_first_stage(harness, patched)
-        with pytest.raises((ConfluenceError, PipelineStepFailed)):
-            harness.run()  # every space in one stage
-    state = saved_state(harness)
-    spaces = state["unfinished_stage"]["spaces"]
-    assert spaces >= 3, "the dataset has too few spaces for this test"
-    assert state["unfinished_stage"] == {"documents": spaces * read_stages.UNKNOWN_SPACE_DOCUMENTS, "spaces": spaces}
-    assert state["watermarks"] == {}
-
-    site_comes_back(harness)
     caplog.set_level(logging.INFO)
-    summary = harness.run()
-    assert "stopped before it had loaded its first stage" in caplog.text
-    assert summary.stages == -(-spaces // (spaces // 2))  # stages of half as many spaces
-    assert saved_state(harness)["unfinished_stage"] == {}
-    assert set(harness.docs()) == set().union(*harness.visible().values())
-
-    caplog.clear()
-    harness.run(full_refresh=True)  # the note is gone: stages of the usual size again
+    assert harness.run().stages == 1
     assert "stopped before it had loaded its first stage" not in caplog.text
-    assert " stages, " not in caplog.text
 
 
 def test_a_full_refresh_stopped_in_its_first_stage_keeps_the_watermarks_and_the_next_one_is_smaller(
@@ -169,14 +227,13 @@ def test_a_full_refresh_stopped_in_its_first_stage_keeps_the_watermarks_and_the_
     harness.run()
     before = saved_watermarks(harness)
     with monkeypatch.context() as patched:
-        site_goes_down_in_the_first_stage(harness, patched)
-        with pytest.raises((ConfluenceError, PipelineStepFailed)):
+        stopped_in_the_first_stage(patched)
+        with pytest.raises(KeyboardInterrupt):
             harness.run(full_refresh=True)
     assert saved_watermarks(harness) == before
     note = saved_state(harness)["unfinished_stage"]
-    assert note["spaces"] == len(before)
+    assert sorted(note["spaces"]) == sorted(before)
 
-    site_comes_back(harness)
     harness.run()  # reads changes only
     assert saved_state(harness)["unfinished_stage"] == note
     caplog.set_level(logging.INFO)
@@ -184,6 +241,7 @@ def test_a_full_refresh_stopped_in_its_first_stage_keeps_the_watermarks_and_the_
     assert "stopped before it had loaded its first stage" in caplog.text
     assert summary.stages > 1 and summary.deleted == 0
     assert saved_state(harness)["unfinished_stage"] == {}
+    assert saved_state(harness)["stage_limit"]["documents"] == note["documents"] // 2
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -214,7 +272,7 @@ def test_a_first_sync_stopped_after_a_stage_is_continued_by_the_next_run(make_ha
             harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert len(saved) == 1 and len(saved[0]) == 1
     assert set(saved_watermarks(harness)) == set(saved[0])
-    assert saved_state(harness)["unfinished_stage"] == {}  # a stage was loaded: the next run's stages stay as asked
+    assert not saved_state(harness)["unfinished_stage"]  # a stage was loaded: the next run's stages stay as asked
     in_index = {source["space_key"] for source in harness.docs().values()}
     assert in_index == set(saved[0])  # the first stage's documents, and nothing of the stage that failed
 
