@@ -5,8 +5,8 @@ scheduled run on a clean CI runner starts with no local folder at all. The index
 truth: after a load that fully succeeded the pipeline writes one small state document per (site, pipeline) into a
 side index, and the next run, on any machine, reads its watermarks back from there. A failed run writes it only
 after a stage of a long full read (`pipelines/read_stages.py`), moving no watermark but those of the spaces read in
-full and loaded so far, or before the first such stage, moving none; so a failure can never advance a watermark
-past what is not in the index.
+full and loaded so far, or before the first such stage, moving none (and, failing, takes away that stage's note);
+so a failure can never advance a watermark past what is not in the index.
 """
 
 from __future__ import annotations
@@ -280,9 +280,11 @@ class WatermarkStore:
 
     def forget_unfinished_stage(self) -> None:
         """Take away the note of an unfinished first stage, leaving the rest of the state (and its `updated_at`) as
-        it is. Asked once and briefly: a run that has failed already calls this."""
-        self.client.options(ignore_status=404, request_timeout=10, max_retries=0).update(
-            index=self.index, id=self.doc_id, doc={"unfinished_stage": None}, refresh=True)
+        it is. Asked once and briefly: a run that has failed already calls this. Not where the side index is gone
+        (an update would create it without its mapping)."""
+        client = self.client.options(ignore_status=404, request_timeout=10, max_retries=0)
+        if client.indices.exists(index=self.index):
+            client.update(index=self.index, id=self.doc_id, doc={"unfinished_stage": None}, refresh=True)
 
     def other_pipelines(self) -> list[OtherPipeline]:
         """The other pipelines that sync spaces of this site into this index, by their saved state: the documents of

@@ -150,8 +150,8 @@ def save_before_first_stage(store: WatermarkStore, state: SyncState, run_facts: 
 class FirstStageWatch:
     """Keeps the note of a run's first stage (`save_before_first_stage`) only where it means what the next run takes
     it for: that the run was stopped (a signal, Ctrl-C, the process killed) before it had loaded that stage. After
-    any other failure (Confluence or Elasticsearch failing), or one that came once the first stage was in, the note
-    is taken away again, so the next run's stages keep their size."""
+    any other failure (Confluence failing, or Elasticsearch where it still takes the request), or one that came once
+    the first stage was in, the note is taken away again, so the next run's stages keep their size."""
 
     store: WatermarkStore | None = None  # set once the note is saved
     first_stage_loaded: bool = False
@@ -159,13 +159,28 @@ class FirstStageWatch:
     def after_failure(self, error: BaseException) -> None:
         if self.store is None:
             return
-        stopped = isinstance(error, KeyboardInterrupt) or signals.was_signal_received()
-        if stopped and not self.first_stage_loaded:
+        if was_stopped(error) and not self.first_stage_loaded:
             return
         try:
             self.store.forget_unfinished_stage()
         except Exception:  # the run has failed already; its own error is the one to report
-            logger.debug("Could not take away the note of the run's first stage", exc_info=True)
+            logger.info("Could not take away the note of the run's first stage: the next run that reads spaces in "
+                        "full makes its stages smaller", exc_info=logger.isEnabledFor(logging.DEBUG))
+
+
+def was_stopped(error: BaseException) -> bool:
+    """Whether a run failed because it was asked to stop: a signal dlt noted (the command line intercepts SIGINT and
+    SIGTERM), or Ctrl-C where nothing intercepts it, also when a dlt step wrapped the interrupt in its own error."""
+    if signals.was_signal_received():
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return False
 
 
 def indexed_by_space(counts: Mapping[tuple[str, str], int]) -> dict[str, int]:

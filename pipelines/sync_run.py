@@ -201,7 +201,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
         # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
         store.clear()
-        state = SyncState()
+        # but for what earlier runs learned of the stage size a full read of this site fits in (`read_stages.py`)
+        state = SyncState(unfinished_stage=state.unfinished_stage, stage_limit=state.stage_limit)
     # only now: a setting to fix leaves nothing behind in Elasticsearch
     elastic.create_content_index(es_client, es_settings)
     saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,

@@ -82,6 +82,42 @@ def test_after_a_run_stopped_in_its_first_stage_the_stages_are_half_that_stage_f
     assert plan_stages(plan, {"A": 10}, 100_000, {}, {}).limit == {}  # the size asked: nothing to keep
 
 
+class RecordingStore:
+    def __init__(self, fails: bool = False) -> None:
+        self.forgotten = 0
+        self.fails = fails
+
+    def forget_unfinished_stage(self) -> None:
+        self.forgotten += 1
+        if self.fails:
+            raise ConnectionError("Elasticsearch is gone")
+
+
+def wrapped_interrupt() -> BaseException:
+    """A Ctrl-C as a dlt step reports it: wrapped in the step's own error."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("extract step failed") from interrupt
+    except RuntimeError as error:
+        return error
+
+
+@pytest.mark.parametrize("error, loaded, forgotten", [
+    (KeyboardInterrupt(), False, 0),
+    (wrapped_interrupt(), False, 0),
+    (wrapped_interrupt(), True, 1),  # stopped once the first stage was in
+    (ConfluenceError("Confluence failed"), False, 1),
+], ids=["interrupt", "wrapped-interrupt", "interrupt-after-loading", "other-failure"])
+def test_only_a_run_stopped_before_loading_its_first_stage_keeps_the_note(error, loaded, forgotten):
+    store = RecordingStore()
+    read_stages.FirstStageWatch(store=store, first_stage_loaded=loaded).after_failure(error)
+    assert store.forgotten == forgotten
+    read_stages.FirstStageWatch().after_failure(error)  # a run that noted nothing has nothing to take away
+    read_stages.FirstStageWatch(store=RecordingStore(fails=True)).after_failure(ConfluenceError("x"))  # no raise
+
+
 def test_a_single_space_a_run_was_stopped_in_goes_last(caplog):
     plan = plan_of(space("A"), space("B", changes_only=True), space("C"))
     caplog.set_level(logging.WARNING)
@@ -155,23 +191,61 @@ def test_a_first_sync_stopped_in_its_first_stage_is_followed_by_smaller_stages_f
     assert state["unfinished_stage"]["documents"] == len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS
     assert state["watermarks"] == {}
 
+    learned = {"documents": len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2, "asked": read_stages.STAGE_DOCUMENTS}
+    progress: list[dict] = []  # the state as each progress save left it
+    original = sync_run.save_progress
+
+    def recorded(*args):
+        saved_at = original(*args)
+        progress.append(saved_state(harness))
+        return saved_at
+
     caplog.set_level(logging.INFO)
-    summary = harness.run()
+    with monkeypatch.context() as patched:
+        patched.setattr(sync_run, "save_progress", recorded)
+        summary = harness.run()
     assert "stopped before it had loaded its first stage" in caplog.text
     assert summary.stages == -(-len(spaces) // (len(spaces) // 2))  # stages of half as many spaces
+    assert len(progress) == summary.stages - 1
+    # the note goes with the first stage loaded; the size stays for a run stopped in a later stage
+    assert all(not state["unfinished_stage"] and state["stage_limit"] == learned for state in progress)
     state = saved_state(harness)
-    assert state["unfinished_stage"] == {}
-    assert state["stage_limit"] == {"documents": len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2,
-                                    "asked": read_stages.STAGE_DOCUMENTS}
+    assert state["unfinished_stage"] == {} and state["stage_limit"] == learned
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
+    harness.run()  # reads changes only, in one stage
+    assert saved_state(harness)["stage_limit"] == learned
     caplog.clear()
     harness.run(full_refresh=True)  # the size is kept (the spaces, counted in the index now, fit in one stage)
-    learned = len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2
-    assert f"Stages of at most {learned} documents, as learned from a run stopped" in caplog.text
-    assert saved_state(harness)["stage_limit"] == state["stage_limit"]
+    assert f"Stages of at most {learned['documents']} documents, as learned from a run stopped" in caplog.text
+    assert saved_state(harness)["stage_limit"] == learned
+    harness.es.indices.delete(index=harness.index)  # the watermarks go with the index, the size learned does not
+    harness.run()
+    assert saved_state(harness)["stage_limit"] == learned
     assert harness.run(full_refresh=True, stage_documents=10 ** 9).stages == 1  # another size asked: starts over
     assert saved_state(harness)["stage_limit"] == {}
+
+
+def test_a_full_read_in_one_stage_or_stopped_once_loaded_takes_the_note_away(make_harness, monkeypatch):
+    """The note says a run was stopped before it had loaded a stage: a full read that did load (in one stage,
+    asked with `--stage-documents 0`), or that was stopped only after it had, leaves none."""
+    harness = make_harness("datacenter")
+    with monkeypatch.context() as patched:
+        stopped_in_the_first_stage(patched)
+        with pytest.raises(KeyboardInterrupt):
+            harness.run()
+    assert saved_state(harness)["unfinished_stage"]
+    harness.run(stage_documents=0)
+    assert saved_state(harness)["unfinished_stage"] == {} and saved_state(harness)["stage_limit"] == {}
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sync_run, "plan_deletions", stopped)  # the one stage is loaded, then the run is stopped
+        with pytest.raises(KeyboardInterrupt):
+            harness.run(full_refresh=True)
+    assert not saved_state(harness)["unfinished_stage"]
 
 
 def test_cli_stopped_by_a_signal_in_its_first_stage_keeps_the_note(make_harness, tmp_path, capsys, monkeypatch):
@@ -311,12 +385,15 @@ def test_a_stopped_full_refresh_leaves_the_spaces_it_did_not_reach_to_be_read_in
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
-def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run(make_harness, monkeypatch, caplog):
-    """The progress saved after the first stage is the state the second stage's package starts from: the next run
-    loads that package as the newest word on its documents instead of dropping it as older than a finished run."""
+@pytest.mark.parametrize("stage", [1, 2])
+def test_a_stage_left_between_its_extract_and_its_load_is_loaded_by_the_next_run(make_harness, monkeypatch, caplog,
+                                                                                 stage):
+    """The state saved before the first stage, and the progress saved after it, are what the stage's package starts
+    from: the next run loads that package as the newest word on its documents instead of dropping it as older than a
+    later run's state."""
     harness = make_harness("datacenter")
     with monkeypatch.context() as patched:
-        stop_before_normalize(patched, nth=2)  # between the second stage's extract and its normalize
+        stop_before_normalize(patched, nth=stage)  # between the stage's extract and its normalize
         with pytest.raises(KeyboardInterrupt):
             harness.run(stage_documents=ONE_SPACE_A_STAGE)
     assert dlt.attach(harness.pipeline_name, pipelines_dir=str(harness.pipelines_dir)).has_pending_data
@@ -419,3 +496,12 @@ def test_cli_stage_documents_sets_the_stages(make_harness, tmp_path, capsys, cap
     assert code == 0, stderr
     assert (" stages, " in caplog.text) is stages
     assert set(harness.docs()) == set().union(*harness.visible().values())
+
+
+def test_taking_the_note_away_leaves_a_missing_state_index_missing(make_harness):
+    """An update would create the side index without its mapping, which later saves would then keep."""
+    from confluence_source.sync_state import WatermarkStore
+
+    harness = make_harness("datacenter")
+    WatermarkStore(harness.es, harness.index, harness.sim.base_url, harness.pipeline_name).forget_unfinished_stage()
+    assert not harness.es.indices.exists(index=state_index_name(harness.index))
