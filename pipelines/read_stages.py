@@ -140,10 +140,17 @@ def save_before_first_stage(store: WatermarkStore, state: SyncState, run_facts: 
     moves) with the note of that stage, which the first progress save or the run's own save takes away again, and
     the stage size it keeps. `run_facts` update the last run's record as in `save_progress`. Returns when the state
     was saved."""
-    return store.save(dict(state.watermarks), last_run={**state.last_run, **run_facts},
-                      space_names=state.space_names, to_read=state.to_read, unreadable=state.unreadable,
-                      unreadable_since=state.unreadable_since, unmatched=state.unmatched,
-                      unfinished_stage=stage_plan.first_stage, stage_limit=stage_plan.limit)
+    return _save_state_as_found(store, state, dict(state.watermarks), state.space_names, run_facts,
+                                unfinished_stage=stage_plan.first_stage, stage_limit=stage_plan.limit)
+
+
+def _save_state_as_found(store: WatermarkStore, state: SyncState, watermarks: dict[str, str],
+                         space_names: Mapping[str, str], run_facts: Mapping[str, Any], **stage_sizing: Any) -> str:
+    """Save `state` with these watermarks and space names, the last run's record updated with `run_facts`, and what
+    the stages' sizing keeps (`unfinished_stage`, `stage_limit`); what the deletion check noted stays as it was."""
+    return store.save(watermarks, last_run={**state.last_run, **run_facts}, space_names=space_names,
+                      to_read=state.to_read, unreadable=state.unreadable, unreadable_since=state.unreadable_since,
+                      unmatched=state.unmatched, **stage_sizing)
 
 
 @dataclass
@@ -210,6 +217,4 @@ def save_progress(store: WatermarkStore, state: SyncState, plan: SyncPlan, done:
     for stage in done:
         watermarks.update({scope.key: started for scope in stage.full_scopes
                            if scope.kind == "space" and scope.key not in vanished})
-    return store.save(watermarks, last_run={**state.last_run, **run_facts}, space_names=space_names,
-                      to_read=state.to_read, unreadable=state.unreadable, unreadable_since=state.unreadable_since,
-                      unmatched=state.unmatched, stage_limit=stage_limit)
+    return _save_state_as_found(store, state, watermarks, space_names, run_facts, stage_limit=stage_limit)

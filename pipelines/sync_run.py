@@ -61,7 +61,7 @@ class SyncOptions:
     allow_mass_delete: bool = False
     max_delete_fraction: float = 0.2
     pipelines_dir: str | None = None
-    # documents per stage of a long full read (`read_stages.py`); 0 reads everything in one stage
+    # documents a stage of a long full read holds at most (`read_stages.py`); 0 reads everything in one stage
     stage_documents: int = STAGE_DOCUMENTS
 
 

@@ -191,7 +191,8 @@ def test_a_first_sync_stopped_in_its_first_stage_is_followed_by_smaller_stages_f
     assert state["unfinished_stage"]["documents"] == len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS
     assert state["watermarks"] == {}
 
-    learned = {"documents": len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2, "asked": read_stages.STAGE_DOCUMENTS}
+    learned = {"documents": len(spaces) * read_stages.UNKNOWN_SPACE_DOCUMENTS // 2,
+               "asked": read_stages.STAGE_DOCUMENTS}
     progress: list[dict] = []  # the state as each progress save left it
     original = sync_run.save_progress
 
