@@ -151,13 +151,13 @@ def _write_batch(
     where = settings.connection.describe()
     table_name = str(table.get("name", "?"))
     with settings.connection.explained_errors(settings.index):
-        ensure_content_index(client, settings.index, policy)
+        ensure_content_index(client, settings.index, policy, settings.language)
 
     planned = plan_batch(items, TableKeys.from_table(table), settings.max_document_bytes)
 
     def recreate_index() -> None:
         forget_index(client, settings.index)
-        ensure_content_index(client, settings.index, policy)
+        ensure_content_index(client, settings.index, policy, settings.language)
 
     writer = BulkWriter(
         client=client,
@@ -206,6 +206,7 @@ def elasticsearch_destination(
     es_index: str = dlt.config.value,
     es_max_retries: int = dlt.config.value,
     es_max_document_bytes: int = dlt.config.value,
+    es_language: str = dlt.config.value,
 ) -> None:
     """Sink: writes one batch of one table into Elasticsearch (see the module docstring)."""
     settings = build_settings(
@@ -220,6 +221,7 @@ def elasticsearch_destination(
         es_index=es_index,
         es_max_retries=es_max_retries,
         es_max_document_bytes=es_max_document_bytes,
+        es_language=es_language,
     )
     try:
         write_batch(items, table, settings, current_load_id())
@@ -304,8 +306,9 @@ def create_content_index(client: Elasticsearch | None = None, settings: Elastics
     client = client or shared_client(settings.connection)
     with settings.connection.explained_errors(settings.index):
         # before anything is added to the mapping of an existing index: it may be someone else's
-        check_write_target(client, settings.index, content_index_mappings())
-        return create_index_if_missing(client, settings.index, content_index_mappings(), content_index_settings(),
+        mappings = content_index_mappings(settings.language)
+        check_write_target(client, settings.index, mappings)
+        return create_index_if_missing(client, settings.index, mappings, content_index_settings(),
                                        preflight_retries(settings))
 
 

@@ -30,6 +30,7 @@ from destinations.es_errors import (
     redact_hosts,
     redact_url,
 )
+from destinations.es_mapping import DEFAULT_LANGUAGE, LANGUAGE_ANALYZERS, NO_LANGUAGE
 
 DEFAULT_HOSTS: Final = "http://127.0.0.1:9200"
 DEFAULT_INDEX: Final = "search-confluence"
@@ -61,6 +62,7 @@ class ElasticsearchDestinationConfiguration(CustomDestinationClientConfiguration
     es_index: str = DEFAULT_INDEX
     es_max_retries: int = DEFAULT_MAX_RETRIES
     es_max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    es_language: str = DEFAULT_LANGUAGE
 
     def on_resolved(self) -> None:
         hide_host_credentials_from_config_trace()
@@ -142,6 +144,8 @@ class ElasticsearchSettings:
     index: str = DEFAULT_INDEX
     max_retries: int = DEFAULT_MAX_RETRIES
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    #: The built-in analyzer of the `language` sub-fields (stemming, stop words), or `none` for no such sub-fields.
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def dead_letter_index(self) -> str:
@@ -192,6 +196,16 @@ def _validate_index(index: str) -> str:
     return name
 
 
+def _validate_language(language: str | None) -> str:
+    """An `es_language` value, lowercased; blank means the default, as for any unset setting."""
+    name = str(language or "").strip().lower() or DEFAULT_LANGUAGE
+    if name != NO_LANGUAGE and name not in LANGUAGE_ANALYZERS:
+        raise ElasticsearchConfigurationError(
+            f"Unknown search language '{language}': use one of {', '.join(LANGUAGE_ANALYZERS)}, or {NO_LANGUAGE} "
+            f"(no language sub-fields)", "es_language")
+    return name
+
+
 def _validate_ca_certs(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
@@ -227,6 +241,7 @@ def build_settings(
     es_index: str = DEFAULT_INDEX,
     es_max_retries: int = DEFAULT_MAX_RETRIES,
     es_max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    es_language: str | None = DEFAULT_LANGUAGE,
 ) -> ElasticsearchSettings:
     """Validates raw setting values (as dlt injects them) into `ElasticsearchSettings`.
 
@@ -282,6 +297,7 @@ def build_settings(
         index=_validate_index(es_index or ""),
         max_retries=int(es_max_retries),
         max_document_bytes=int(es_max_document_bytes),
+        language=_validate_language(es_language),
     )
 
 

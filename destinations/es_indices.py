@@ -18,6 +18,7 @@ from typing import Any
 from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from destinations.es_mapping import (
+    LANGUAGE_SUBFIELD,
     content_index_mappings,
     content_index_settings,
     custom_analyzers,
@@ -98,6 +99,7 @@ def add_missing_fields(
                         "--full-refresh into a new es_index, or reindex",
                         concrete, ", ".join(sorted(lacking)),
                         f"; not added: {', '.join(not_added)}" if not_added else "")
+        _note_other_analyzers(concrete, contract, mapped, lacking)
         missing = _missing_fields(available, mapped)
         if not missing:
             continue
@@ -107,11 +109,49 @@ def add_missing_fields(
             logger.warning("Could not add new fields to the mapping of %s (HTTP %s); they stay unsearchable there",
                            concrete, error.meta.status)
             continue
-        added.extend(_field_names(missing, mapped))
+        names = _field_names(missing, mapped)
+        added.extend(names)
+        _warn_documents_lack(client, concrete, names)
     added = sorted(set(added))
     if added:
         logger.info("Added the field(s) %s to the mapping of %s", ", ".join(added), index)
     return added
+
+
+def _warn_documents_lack(client: Elasticsearch, index: str, fields: list[str]) -> None:
+    """Documents indexed before `fields` were mapped are not in them until they are written again, and an incremental
+    run rewrites only what changed: until then searches of those fields miss them (and rank them below rewritten
+    ones). Say so when `index` holds any."""
+    try:
+        documents = int(client.count(index=index)["count"])
+    except ApiError:
+        return
+    if documents:
+        logger.warning("The %d document(s) already in %s are not in the field(s) just added (%s) until they are "
+                       "written again: run once with --full-refresh so that searches of them find every document",
+                       documents, index, ", ".join(fields))
+
+
+def _note_other_analyzers(index: str, contract: dict[str, Any], mapped: dict[str, Any], lacking: set[str]) -> None:
+    """Log the sub-fields that `index` maps with another analyzer than the contract's, such as `body.language` of an
+    index created with another `es_language`: they keep theirs (Elasticsearch never changes a field's analyzer).
+    Those whose analyzer the index lacks altogether are already logged as such."""
+    differing: dict[str, str] = {}
+    for name, spec in contract.items():
+        present = (mapped.get(name) or {}).get("fields") or {}
+        wanted_subfields = spec.get("fields") or {}
+        for sub, sub_spec in wanted_subfields.items():
+            wanted = sub_spec.get("analyzer")
+            existing = (present.get(sub) or {}).get("analyzer", "default")
+            if wanted and wanted not in lacking and sub in present and existing != wanted:
+                differing[f"{name}.{sub}"] = f"{existing} (not {wanted})"
+        if LANGUAGE_SUBFIELD in present and LANGUAGE_SUBFIELD not in wanted_subfields:  # es_language `none`
+            existing = present[LANGUAGE_SUBFIELD].get("analyzer", "default")
+            differing[f"{name}.{LANGUAGE_SUBFIELD}"] = f"{existing} (not none)"
+    if differing:
+        logger.info("Index %s keeps the analyzers its fields were mapped with: %s; a new index gets the ones asked "
+                    "for (such as es_language's): run with --full-refresh into a new es_index, or reindex", index,
+                    ", ".join(f"{field} {analyzers}" for field, analyzers in sorted(differing.items())))
 
 
 def _defined_analyzers(client: Elasticsearch, index: str) -> dict[str, set[str]]:
@@ -199,13 +239,14 @@ def _ensure_once(
         _known_indices.setdefault(client, set()).add(index)
 
 
-def ensure_content_index(client: Elasticsearch, index: str, policy: RetryPolicy) -> None:
-    """Makes sure the Confluence index exists, checking Elasticsearch only once per client and index."""
+def ensure_content_index(client: Elasticsearch, index: str, policy: RetryPolicy, language: str) -> None:
+    """Makes sure the Confluence index exists (analysed for `language`, the `es_language` setting), checking
+    Elasticsearch only once per client and index."""
     _ensure_once(
         client,
         index,
         lambda: create_index_if_missing(
-            client, index, content_index_mappings(), content_index_settings(), policy
+            client, index, content_index_mappings(language), content_index_settings(), policy
         ),
     )
 

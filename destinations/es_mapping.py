@@ -16,7 +16,6 @@ Analysis, set in the index settings of a new index (`content_index_settings`):
   scores higher. An index created by an earlier version has no such `default`, and there the same mapping means the
   standard analyzer; so the mapping of old and new indices is the same, `labels.text` can be added to an old one, and
   a query across fields sees one analyzer per index (a `cross_fields` query treats fields of one analyzer as one).
-  No stemming: it is language-specific, and a wiki mixes languages.
 * The standard analyzer keeps `logo.png`, `build_notes` and `DeploymentChecklist.txt` whole, so a word of a file name
   is not found in `title` or `file_name`. Their `words` sub-field (`title.words`, `file_name.words`) is split by
   `word_delimiter_graph` at case changes and every character that is not a letter or digit, keeping numbers and the
@@ -24,6 +23,13 @@ Analysis, set in the index settings of a new index (`content_index_settings`):
   split (`search_analyzer` is `default`): `Q3 OKRs` asks for `q3`, which "Q2 OKRs" does not hold, while `checklist`,
   `v3` or `2024` find the parts of `DeploymentChecklist.txt`, `final.v3.pdf` and `quarterly_report_2024.txt`.
 * `labels` stays a keyword (exact filters and aggregations); `labels.text` makes them searchable by word.
+* Stemming and stop words are language-specific, so they live in a sub-field beside the field people read:
+  `title.language`, `body.language`, `comment.language` and `description.language` use Elasticsearch's built-in
+  analyzer of `es_language` (`english` by default), so `reports` finds "report" there, while the fields themselves
+  still rank the words as typed first. A built-in analyzer needs no index settings, so an index created by an earlier
+  version gets these sub-fields too; one created with another `es_language` keeps its own (a field's analyzer never
+  changes) and the run says so. `thai` splits Thai into words, `cjk` Chinese, Japanese and Korean into overlapping
+  pairs of characters, instead of stemming.
 These filters come with the `analysis-common` module of every Elasticsearch distribution, not with a plugin (the
 local node of `es_local` builds them on the same Lucene filters).
 
@@ -66,6 +72,19 @@ LABELS: Final[dict[str, Any]] = {
 }
 #: Long free text that search front ends highlight.
 BODY_TEXT: Final[dict[str, Any]] = {"type": "text", "index_options": "offsets"}
+
+#: `es_language` that leaves the `language` sub-fields out.
+NO_LANGUAGE: Final = "none"
+DEFAULT_LANGUAGE: Final = "english"
+#: The values of `es_language` besides `none`: Elasticsearch's built-in language analyzers (stemming and stop words;
+#: `thai` splits Thai into words, `cjk` makes pairs of characters), which every distribution has without settings or
+#: plugins.
+LANGUAGE_ANALYZERS: Final = ("english", "german", "french", "spanish", "italian", "portuguese", "dutch", "swedish",
+                             "norwegian", "danish", "finnish", "russian", "cjk", "thai")
+#: The text fields people search that get a `language` sub-field (names and labels are not inflected words).
+LANGUAGE_FIELDS: Final = ("title", "body", "comment", "description")
+LANGUAGE_SUBFIELD: Final = "language"
+
 DATE: Final[dict[str, Any]] = {"type": "date"}
 INTEGER: Final[dict[str, Any]] = {"type": "integer"}
 LONG: Final[dict[str, Any]] = {"type": "long"}
@@ -126,11 +145,15 @@ _SPACE_FIELDS: Final[dict[str, dict[str, Any]]] = {
 }
 
 
-def content_index_mappings() -> dict[str, Any]:
-    """Mappings of the Confluence index (`es_index`)."""
+def content_index_mappings(language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """Mappings of the Confluence index (`es_index`), with the `language` sub-fields analysed for `language` (an
+    `es_language` value) unless it is `none`."""
     properties: dict[str, Any] = {}
     for group in (_COMMON_FIELDS, _CONTENT_FIELDS, _COMMENT_FIELDS, _ATTACHMENT_FIELDS, _SPACE_FIELDS):
         properties.update({name: copy.deepcopy(spec) for name, spec in group.items()})
+    if language != NO_LANGUAGE:
+        for name in LANGUAGE_FIELDS:
+            properties[name].setdefault("fields", {})[LANGUAGE_SUBFIELD] = {"type": "text", "analyzer": language}
     return {"dynamic": False, "properties": properties}
 
 
@@ -148,7 +171,7 @@ _ANALYSIS: Final[dict[str, Any]] = {
             "generate_word_parts": True,
             "generate_number_parts": True,  # keeps the digits that the `simple` analyzer dropped
             "preserve_original": True,  # `deploymentchecklist.txt` stays searchable as a whole
-            "stem_english_possessive": False,  # no stemming (see the module docstring)
+            "stem_english_possessive": False,  # names are not stemmed (their words are not inflected)
         },
     },
     "analyzer": {

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from destinations.es_mapping import LANGUAGE_FIELDS, LANGUAGE_SUBFIELD
 from pipelines.run_costs import describe_steps
 from pipelines.sync_run import SyncSummary
 
@@ -81,10 +82,31 @@ SEARCH_FIELDS = ("title^3", "title.words", "body", "file_name^2", "file_name.wor
                  "description")
 
 
+#: The same fields analysed for the site's language (the `language` sub-fields, see es_language): `reports` finds
+#: "report" there. Names and labels have none (they are not inflected words).
+LANGUAGE_SEARCH_FIELDS = tuple(f"{name}.{LANGUAGE_SUBFIELD}{'^3' if name == 'title' else ''}"
+                               for name in LANGUAGE_FIELDS)
+
+
 def sample_search_query(text: str) -> dict[str, Any]:
     """Every word must be found, but not all in one field: `cross_fields` treats the fields as one, so a word of the
-    title and a label find the page together. (`best_fields` needed all of them in a single field.)"""
-    return {"multi_match": {"query": text, "type": "cross_fields", "operator": "and", "fields": list(SEARCH_FIELDS)}}
+    title and a label find the page together. (`best_fields` needed all of them in a single field.)
+
+    Each word is found as typed or in another form (`reports`, "report"), independently of the others: a word asked
+    in the fields of two analyzers at once is looked for in each analyzer's fields apart, so `upgrades kubernetes`
+    would need both words in another form (where labels are not) or both as typed. A word found as typed scores in
+    both clauses, above the same text in another form. A stop word (`not`) has no other form: it must be found as
+    typed. An index without `language` sub-fields (es_language `none`) finds every word as typed only."""
+    words = text.split() or [text]
+    return {"bool": {"must": [
+        {"bool": {"should": [_word_in(word, SEARCH_FIELDS), _word_in(word, LANGUAGE_SEARCH_FIELDS)],
+                  "minimum_should_match": 1}}
+        for word in words
+    ]}}
+
+
+def _word_in(word: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {"multi_match": {"query": word, "type": "cross_fields", "operator": "and", "fields": list(fields)}}
 
 
 def print_sample_search(client: Any, index: str, text: str, size: int = 3) -> None:

@@ -121,6 +121,27 @@ def test_a_token_filter_parameter_the_node_does_not_implement_is_refused(es: Ela
         _tokens(es, "a-b", {"type": "word_delimiter_graph", "protected_words": ["a-b"]})
 
 
+def test_the_built_in_language_analyzers_behave_as_elasticsearchs(es: Elasticsearch) -> None:
+    """Usable by name without index settings, as on any cluster: stemming and stop words, the English possessive,
+    German umlauts, Thai split into words and CJK bigrams."""
+
+    def analyzed(analyzer: str, text: str) -> list[str]:
+        return [token["token"] for token in es.indices.analyze(analyzer=analyzer, text=text)["tokens"]]
+
+    assert analyzed("english", "The reports of John's running") == ["report", "john", "run"]
+    assert analyzed("german", "Die Häuser") == ["haus"]
+    assert analyzed("thai", "ภาษาไทยง่ายนิดเดียว") == ["ภาษา", "ไทย", "ง่าย", "นิดเดียว"]
+    assert analyzed("cjk", "회의록을") == ["회의", "의록", "록을"]
+
+
+def test_a_language_analyzer_parameter_the_node_does_not_implement_is_refused(
+    es: Elasticsearch, index_name: str
+) -> None:
+    with pytest.raises(BadRequestError, match="\\[english\\] analyzer does not implement \\[stopwords\\]"):
+        es.indices.create(index=index_name, settings={
+            "analysis": {"analyzer": {"mine": {"type": "english", "stopwords": "_none_"}}}})
+
+
 def test_start_is_idempotent_and_stop_frees_the_port(tmp_path: Path) -> None:
     options = NodeOptions(port=free_port(), heap="512m", data_dir=tmp_path / "node")
     first = ensure_running(options)

@@ -87,6 +87,9 @@ def test_created_index_has_the_contract_mapping(
     assert properties["labels"]["fields"]["text"] == {"type": "text"}
     for field in ("body", "breadcrumb", "description", "comment", "inline_selection"):
         assert kind(field) == "text", field
+    for field in ("title", "body", "description", "comment"):  # es_language, English by default
+        assert properties[field]["fields"]["language"] == {"type": "text", "analyzer": "english"}, field
+    for field in ("breadcrumb", "inline_selection"):
         assert "fields" not in properties[field]
     assert properties["body"]["index_options"] == "offsets"
     for field in ("id", "type", "confluence_id", "url", "space_key", "status", "author_id", "labels",

@@ -159,6 +159,33 @@ def test_preflight_creates_the_index_and_reports_the_cluster(
     assert mapping["dynamic"] in (False, "false")
 
 
+@pytest.mark.parametrize("language", ["german", "none"])
+def test_the_sink_and_the_preflight_create_the_index_for_es_language(
+    es: Elasticsearch, es_url: str, index_name: str, pipeline_name: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """The sink creates a missing index itself (after the preflight, someone may delete it) with the same mapping."""
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=elasticsearch_destination(es_hosts=es_url, es_index=index_name, es_language=language),
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    pipeline.run(tiny_source(count=3))
+    sink_made = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+    es.indices.delete(index=index_name)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_LANGUAGE", language.upper())
+    assert check_connection().index_created
+    preflight_made = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+    assert sink_made["body"] == preflight_made["body"]
+    if language == "none":
+        assert "fields" not in sink_made["body"]
+    else:
+        assert sink_made["body"]["fields"]["language"] == {"type": "text", "analyzer": "german"}
+        assert preflight_made["title"]["fields"]["language"] == {"type": "text", "analyzer": "german"}
+
+
 def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_others(
     es: Elasticsearch, es_url: str, index_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

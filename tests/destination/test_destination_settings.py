@@ -49,6 +49,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.index == "search-confluence"
     assert settings.dead_letter_index == "search-confluence-errors"
     assert settings.connection.verify_certs is True
+    assert settings.language == "english"
 
 
 def test_sink_parameters_are_exactly_the_spec_fields() -> None:
@@ -130,6 +131,8 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
         ({"es_request_timeout": float("inf")}, "es_request_timeout"),
         ({"es_ca_certs": "/nonexistent/ca.pem"}, "es_ca_certs"),
         ({"es_max_retries": -1}, "es_max_retries"),
+        ({"es_language": "klingon"}, "es_language"),
+        ({"es_language": "stemmed_english"}, "es_language"),
     ],
 )
 def test_each_bad_setting_names_itself(kwargs: dict[str, object], setting: str) -> None:
@@ -153,6 +156,23 @@ def test_settings_resolve_from_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.connection.verify_certs is False
     assert settings.connection.request_timeout == 5
     assert settings.index == "from-env"
+    assert settings.language == "english"
+
+
+@pytest.mark.parametrize(("value", "language"), [("German", "german"), (" thai ", "thai"), ("none", "none"),
+                                                 ("", "english")])
+def test_es_language_is_one_of_the_built_in_analyzers_or_none(
+    monkeypatch: pytest.MonkeyPatch, value: str, language: str
+) -> None:
+    """An empty value (an unset repository variable in the scheduled workflow) means the default."""
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_LANGUAGE", value)
+    assert resolve_settings().language == language
+
+
+def test_an_unknown_es_language_lists_the_ones_there_are() -> None:
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        build_settings(es_language="Klingon")
+    assert "'Klingon'" in str(raised.value) and "german" in str(raised.value) and "none" in str(raised.value)
 
 
 def test_ca_certificate_as_pem_text_or_path(tmp_path: Path) -> None:

@@ -41,15 +41,15 @@ public final class CommonTokenFiltersPlugin extends Plugin implements AnalysisPl
 
     /**
      * Refuses the parameters of {@code settings} other than {@code type} and {@code known} (the node adds the index's
-     * own {@code index.*} settings to every filter's).
+     * own {@code index.*} settings to every filter's and analyzer's); {@code component} names what refuses them.
      */
-    static void onlyKnown(String filter, Settings settings, Set<String> known) {
+    static void onlyKnown(String component, Settings settings, Set<String> known) {
         Set<String> unknown = new TreeSet<>(settings.keySet());
         unknown.removeIf(key -> key.equals("type") || key.startsWith("index."));
         unknown.removeAll(known);
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException(
-                "es_local's [" + filter + "] token filter does not implement " + unknown + "; it knows "
+                "es_local's " + component + " does not implement " + unknown + "; it knows "
                     + new TreeSet<>(known)
             );
         }
@@ -61,7 +61,7 @@ public final class CommonTokenFiltersPlugin extends Plugin implements AnalysisPl
 
         AsciiFolding(String name, Settings settings) {
             super(name, settings);
-            onlyKnown("asciifolding", settings, Set.of("preserve_original"));
+            onlyKnown("[asciifolding] token filter", settings, Set.of("preserve_original"));
             preserveOriginal = settings.getAsBoolean("preserve_original", false);
         }
 
@@ -98,7 +98,7 @@ public final class CommonTokenFiltersPlugin extends Plugin implements AnalysisPl
             super(name, settings);
             Set<String> known = new TreeSet<>(FLAGS.keySet());
             known.add("adjust_offsets");
-            onlyKnown("word_delimiter_graph", settings, known);
+            onlyKnown("[word_delimiter_graph] token filter", settings, known);
             int chosen = 0;
             for (Map.Entry<String, Object[]> flag : FLAGS.entrySet()) {
                 if (settings.getAsBoolean(flag.getKey(), (Boolean) flag.getValue()[1])) {
@@ -121,7 +121,7 @@ public final class CommonTokenFiltersPlugin extends Plugin implements AnalysisPl
     static final class FlattenGraph extends AbstractTokenFilterFactory {
         FlattenGraph(String name, Settings settings) {
             super(name, settings);
-            onlyKnown("flatten_graph", settings, Set.of());
+            onlyKnown("[flatten_graph] token filter", settings, Set.of());
         }
 
         @Override

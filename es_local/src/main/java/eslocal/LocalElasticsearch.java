@@ -55,7 +55,8 @@ public final class LocalElasticsearch {
         LogConfigurator.configure(environment, true);
 
         Node node = new ClasspathModulesNode(
-            environment, List.of(Netty4Plugin.class, RootEndpointPlugin.class, CommonTokenFiltersPlugin.class)
+            environment, List.of(Netty4Plugin.class, RootEndpointPlugin.class, CommonTokenFiltersPlugin.class,
+                LanguageAnalyzersPlugin.class)
         );
         CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> closeNode(node, closed), "es-local-shutdown"));
