@@ -25,10 +25,10 @@ Analysis, set in the index settings of a new index (`content_index_settings`):
 * `labels` stays a keyword (exact filters and aggregations); `labels.text` makes them searchable by word.
 * Stemming and stop words are language-specific, so they live in a sub-field beside the field people read:
   `title.language`, `body.language`, `comment.language` and `description.language` use Elasticsearch's built-in
-  analyzer of `es_language` (`english` by default), so `reports` finds "report" there, while the fields themselves
-  still rank the words as typed first. A built-in analyzer needs no index settings, so an index created by an earlier
-  version gets these sub-fields too; one created with another `es_language` keeps its own (a field's analyzer never
-  changes) and the run says so. `thai` splits Thai into words, `cjk` Chinese, Japanese and Korean into overlapping
+  analyzer of `es_language` (`english` by default), so `reports` finds "report" there, while a query of the fields
+  themselves too scores a word as typed above another form of it. A built-in analyzer needs no index settings, so an
+  index created by an earlier version gets these sub-fields too; one created with another `es_language` keeps its own
+  (a field's analyzer never changes) and the run says so. `thai` splits Thai into words, `cjk` Chinese, Japanese and Korean into overlapping
   pairs of characters, instead of stemming.
 These filters come with the `analysis-common` module of every Elasticsearch distribution, not with a plugin (the
 local node of `es_local` builds them on the same Lucene filters).
