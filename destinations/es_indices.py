@@ -15,9 +15,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from elasticsearch import ApiError, BadRequestError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
 
 from destinations.es_mapping import (
+    LANGUAGE_FIELDS,
     LANGUAGE_SUBFIELD,
     content_index_mappings,
     content_index_settings,
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 #: Indices known to exist, per client (weak keys: a closed and dropped client takes its entries along).
 _known_indices: weakref.WeakKeyDictionary[Elasticsearch, set[str]] = weakref.WeakKeyDictionary()
 _known_indices_lock = threading.Lock()
+#: (index, note) of the analyzer notes this process logged already; a lock of its own, as `_ensure_once` calls the
+#: check that logs them while it holds `_known_indices_lock`.
+_noted_analyzers: set[tuple[str, str]] = set()
+_noted_analyzers_lock = threading.Lock()
 
 
 def _already_exists(error: BadRequestError) -> bool:
@@ -121,15 +126,15 @@ def add_missing_fields(
 def _warn_documents_lack(client: Elasticsearch, index: str, fields: list[str]) -> None:
     """Documents indexed before `fields` were mapped are not in them until they are written again, and an incremental
     run rewrites only what changed: until then searches of those fields miss them (and rank them below rewritten
-    ones). Say so when `index` holds any."""
+    ones). Say so when `index` holds any, or may: no later run sees these fields missing, so this is the only time."""
     try:
-        documents = int(client.count(index=index)["count"])
-    except ApiError:
-        return
-    if documents:
-        logger.warning("The %d document(s) already in %s are not in the field(s) just added (%s) until they are "
-                       "written again: run once with --full-refresh so that searches of them find every document",
-                       documents, index, ", ".join(fields))
+        documents = f"The {int(client.count(index=index)['count'])}"
+    except (ApiError, TransportError):
+        documents = "Any"
+    if documents != "The 0":
+        logger.warning("%s document(s) already in %s are not in the field(s) just added (%s) until they are written "
+                       "again: a run with --full-refresh (this one too, if it is one) rewrites them, so that searches "
+                       "of those fields find every document", documents, index, ", ".join(fields))
 
 
 def _note_other_analyzers(index: str, contract: dict[str, Any], mapped: dict[str, Any], lacking: set[str]) -> None:
@@ -145,13 +150,18 @@ def _note_other_analyzers(index: str, contract: dict[str, Any], mapped: dict[str
             existing = (present.get(sub) or {}).get("analyzer", "default")
             if wanted and wanted not in lacking and sub in present and existing != wanted:
                 differing[f"{name}.{sub}"] = f"{existing} (not {wanted})"
-        if LANGUAGE_SUBFIELD in present and LANGUAGE_SUBFIELD not in wanted_subfields:  # es_language `none`
+        if name in LANGUAGE_FIELDS and LANGUAGE_SUBFIELD in present and LANGUAGE_SUBFIELD not in wanted_subfields:
             existing = present[LANGUAGE_SUBFIELD].get("analyzer", "default")
             differing[f"{name}.{LANGUAGE_SUBFIELD}"] = f"{existing} (not none)"
-    if differing:
-        logger.info("Index %s keeps the analyzers its fields were mapped with: %s; a new index gets the ones asked "
-                    "for (such as es_language's): run with --full-refresh into a new es_index, or reindex", index,
-                    ", ".join(f"{field} {analyzers}" for field, analyzers in sorted(differing.items())))
+    message = ", ".join(f"{field} {analyzers}" for field, analyzers in sorted(differing.items()))
+    with _noted_analyzers_lock:  # the preflight and the sink's first batch both check, with clients of their own
+        if not differing or (index, message) in _noted_analyzers:
+            return
+        _noted_analyzers.add((index, message))
+    # a warning: the setting asked for is not in force, and the default log level shows warnings
+    logger.warning("Index %s keeps the analyzers its fields were mapped with: %s; a new index gets the ones asked "
+                   "for (such as es_language's): run with --full-refresh into a new es_index, or reindex", index,
+                   message)
 
 
 def _defined_analyzers(client: Elasticsearch, index: str) -> dict[str, set[str]]:

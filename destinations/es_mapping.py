@@ -10,12 +10,14 @@ Free text is `text` with a `keyword` sub-field where people filter, sort or aggr
 (`title.keyword`, `space_name.keyword`, ...). Every keyword has `ignore_above`, so a value longer than Lucene's term
 limit (32766 bytes) is stored but not indexed instead of failing the whole document.
 
-Analysis, set in the index settings of a new index (`content_index_settings`):
+Analysis, set in the index settings of a new index (`content_index_settings`), and the built-in analyzer of
+`es_language`:
 * Text fields name no analyzer: they use the index's `default` analyzer, the standard tokenizer with lowercase and
   ASCII folding (keeping the accented original too), so `Uberblick` finds "Überblick" and an exact `Überblick` still
   scores higher. An index created by an earlier version has no such `default`, and there the same mapping means the
-  standard analyzer; so the mapping of old and new indices is the same, `labels.text` can be added to an old one, and
-  a query across fields sees one analyzer per index (a `cross_fields` query treats fields of one analyzer as one).
+  standard analyzer; so the as-typed fields of old and new indices map alike, `labels.text` can be added to an old
+  one, and a query across them sees one analyzer per index (a `cross_fields` query treats fields of one analyzer as
+  one; the sample search asks the `language` sub-fields, another analyzer, in a clause of their own).
 * The standard analyzer keeps `logo.png`, `build_notes` and `DeploymentChecklist.txt` whole, so a word of a file name
   is not found in `title` or `file_name`. Their `words` sub-field (`title.words`, `file_name.words`) is split by
   `word_delimiter_graph` at case changes and every character that is not a letter or digit, keeping numbers and the
@@ -28,10 +30,10 @@ Analysis, set in the index settings of a new index (`content_index_settings`):
   analyzer of `es_language` (`english` by default), so `reports` finds "report" there, while a query of the fields
   themselves too scores a word as typed above another form of it. A built-in analyzer needs no index settings, so an
   index created by an earlier version gets these sub-fields too; one created with another `es_language` keeps its own
-  (a field's analyzer never changes) and the run says so. `thai` splits Thai into words, `cjk` Chinese, Japanese and Korean into overlapping
-  pairs of characters, instead of stemming.
-These filters come with the `analysis-common` module of every Elasticsearch distribution, not with a plugin (the
-local node of `es_local` builds them on the same Lucene filters).
+  (a field's analyzer never changes) and the run says so. `thai` splits Thai into words, `cjk` Chinese, Japanese and
+  Korean into overlapping pairs of characters, instead of stemming. Only `body` keeps offsets: highlight `body`.
+These filters and analyzers come with the `analysis-common` module of every Elasticsearch distribution, not with a
+plugin (the local node of `es_local` builds them on the same Lucene classes).
 
 `body` keeps term offsets in the index, so highlighting a hit never re-reads the body. Without them, Elasticsearch
 refuses to highlight a field longer than `index.highlight.max_analyzed_offset` (1,000,000 characters), and one long

@@ -82,10 +82,16 @@ SEARCH_FIELDS = ("title^3", "title.words", "body", "file_name^2", "file_name.wor
                  "description")
 
 
-#: The same fields analysed for the site's language (the `language` sub-fields, see es_language): `reports` finds
-#: "report" there. Names and labels have none (they are not inflected words).
-LANGUAGE_SEARCH_FIELDS = tuple(f"{name}.{LANGUAGE_SUBFIELD}{'^3' if name == 'title' else ''}"
-                               for name in LANGUAGE_FIELDS)
+#: The same fields analysed for the site's language (the `language` sub-fields, see es_language), with the same
+#: boosts: `reports` finds "report" there. Names and labels have none (they are not inflected words).
+LANGUAGE_SEARCH_FIELDS = tuple(field.replace(name, f"{name}.{LANGUAGE_SUBFIELD}", 1)
+                               for field in SEARCH_FIELDS for name in LANGUAGE_FIELDS
+                               if field.partition("^")[0] == name)
+
+
+#: Words of one query asked at most: each costs a clause per field, and Elasticsearch refuses a query of more than
+#: `indices.query.bool.max_clause_count` clauses (1,024 at least); a pasted paragraph is searched by its first words.
+MAX_QUERY_WORDS = 32
 
 
 def sample_search_query(text: str) -> dict[str, Any]:
@@ -96,12 +102,13 @@ def sample_search_query(text: str) -> dict[str, Any]:
     in the fields of two analyzers at once is looked for in each analyzer's fields apart, so `upgrades kubernetes`
     would need both words in another form (where labels are not) or both as typed. A word found as typed scores in
     both clauses, above the same text in another form. A stop word (`not`) has no other form: it must be found as
-    typed. An index without `language` sub-fields (es_language `none`) finds every word as typed only."""
-    words = text.split() or [text]
+    typed. A "word" without a letter or digit (`&`, `-`) is no word: asked, it would find nothing. An index without
+    `language` sub-fields (es_language `none`) finds every word as typed only."""
+    words = list(dict.fromkeys(word for word in text.split() if any(char.isalnum() for char in word)))
     return {"bool": {"must": [
         {"bool": {"should": [_word_in(word, SEARCH_FIELDS), _word_in(word, LANGUAGE_SEARCH_FIELDS)],
                   "minimum_should_match": 1}}
-        for word in words
+        for word in words[:MAX_QUERY_WORDS] or [text]
     ]}}
 
 

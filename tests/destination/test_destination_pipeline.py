@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -180,10 +181,34 @@ def test_the_sink_and_the_preflight_create_the_index_for_es_language(
     preflight_made = es.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
     assert sink_made["body"] == preflight_made["body"]
     if language == "none":
-        assert "fields" not in sink_made["body"]
+        assert "fields" not in sink_made["body"] and "language" not in sink_made["title"]["fields"]
     else:
         assert sink_made["body"]["fields"]["language"] == {"type": "text", "analyzer": "german"}
         assert preflight_made["title"]["fields"]["language"] == {"type": "text", "analyzer": "german"}
+
+
+def test_a_run_into_an_index_made_for_another_language_warns_once_and_loads(
+    es: Elasticsearch, es_url: str, index_name: str, pipeline_name: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The preflight and the sink's first batch both check the index: one warning, and the sink's check (made while
+    it holds the lock of its checked indices) goes through."""
+    from destinations.es_indices import create_index_if_missing
+    from destinations.es_mapping import content_index_mappings, content_index_settings
+    from destinations.es_retry import RetryPolicy
+
+    create_index_if_missing(es, index_name, content_index_mappings("german"), content_index_settings(),
+                            RetryPolicy(max_retries=1))
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_HOSTS", es_url)
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_INDEX", index_name)
+    pipeline = dlt.pipeline(pipeline_name=pipeline_name, destination=elasticsearch_destination(),
+                            pipelines_dir=str(tmp_path / "pipelines"))
+    with caplog.at_level(logging.WARNING, logger="destinations.es_indices"):
+        check_connection(client=Elasticsearch(es_url))  # the pipeline's own client, not the sink's
+        pipeline.run(tiny_source(count=3))
+    notes = [record.getMessage() for record in caplog.records if "keeps the analyzers" in record.getMessage()]
+    assert len(notes) == 1 and "body.language german (not english)" in notes[0]
+    assert _ids(es, index_name) == {"page-0", "page-1", "page-2", "space-1"}
 
 
 def test_preflight_adds_new_contract_fields_to_an_existing_index_and_leaves_the_others(
