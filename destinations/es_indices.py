@@ -128,13 +128,15 @@ def _warn_documents_lack(client: Elasticsearch, index: str, fields: list[str]) -
     run rewrites only what changed: until then searches of those fields miss them (and rank them below rewritten
     ones). Say so when `index` holds any, or may: no later run sees these fields missing, so this is the only time."""
     try:
-        documents = f"The {int(client.count(index=index)['count'])}"
+        documents: int | None = int(client.count(index=index)["count"])
     except (ApiError, TransportError):
-        documents = "Any"
-    if documents != "The 0":
-        logger.warning("%s document(s) already in %s are not in the field(s) just added (%s) until they are written "
-                       "again: a run with --full-refresh (this one too, if it is one) rewrites them, so that searches "
-                       "of those fields find every document", documents, index, ", ".join(fields))
+        documents = None  # unknown: warn all the same
+    if documents == 0:
+        return
+    logger.warning("%s document(s) already in %s are not in the field(s) just added (%s) until they are written "
+                   "again: a run with --full-refresh (this one too, if it is one) rewrites them, so that searches of "
+                   "those fields find every document", "Any" if documents is None else f"The {documents}", index,
+                   ", ".join(fields))
 
 
 def _note_other_analyzers(index: str, contract: dict[str, Any], mapped: dict[str, Any], lacking: set[str]) -> None:
