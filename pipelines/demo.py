@@ -27,6 +27,8 @@ DEMO_INDEX = "search-confluence-demo"
 DEMO_PIPELINE = "confluence_to_es_demo"
 DEMO_SEED = 7
 SAMPLE_QUERY = "canary rollback drill"
+#: The same words in other forms, found through the `language` sub-fields (es_language, English in the demo).
+WORD_FORMS_QUERY = "canary rollbacks drills"
 
 
 SOURCE_PREFIX = "SOURCES__CONFLUENCE__"
@@ -156,6 +158,7 @@ def run_demo(options: SyncOptions, flavour: str, preset: str, summary_json: Path
         with elasticsearch_client_from_config() as client:
             client.indices.refresh(index=DEMO_INDEX)
             print_sample_search(client, DEMO_INDEX, SAMPLE_QUERY)
+            print_sample_search(client, DEMO_INDEX, WORD_FORMS_QUERY)
             phrase = attached_file_phrase(sim)
             if phrase:
                 print_sample_search(client, DEMO_INDEX, phrase)

@@ -1558,6 +1558,8 @@ def test_demo_command_prints_the_summaries_and_a_sample_search(es_url, tmp_path)
     out = result.stdout
     assert "Full sync finished" in out and "Incremental sync finished" in out, out
     assert "deployment checklist" in out.lower() or "rollback" in out.lower(), out
+    word_forms = out.split("Sample search for 'canary rollbacks drills': ", 1)[1]
+    assert not word_forms.startswith("0 ") and "Engineering Home" in word_forms, "other forms of the words find it"
     assert "[attachment]" in out, out  # the second sample search finds words inside an attached PDF
     assert "extracted" in out  # the summary says how many file texts were extracted
 
