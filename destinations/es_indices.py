@@ -155,9 +155,11 @@ def _note_other_analyzers(index: str, contract: dict[str, Any], mapped: dict[str
         if name in LANGUAGE_FIELDS and LANGUAGE_SUBFIELD in present and LANGUAGE_SUBFIELD not in wanted_subfields:
             existing = present[LANGUAGE_SUBFIELD].get("analyzer", "default")
             differing[f"{name}.{LANGUAGE_SUBFIELD}"] = f"{existing} (not none)"
+    if not differing:
+        return
     message = ", ".join(f"{field} {analyzers}" for field, analyzers in sorted(differing.items()))
     with _noted_analyzers_lock:  # the preflight and the sink's first batch both check, with clients of their own
-        if not differing or (index, message) in _noted_analyzers:
+        if (index, message) in _noted_analyzers:
             return
         _noted_analyzers.add((index, message))
     # a warning: the setting asked for is not in force, and the default log level shows warnings

@@ -204,7 +204,8 @@ def test_a_run_into_an_index_made_for_another_language_warns_once_and_loads(
     pipeline = dlt.pipeline(pipeline_name=pipeline_name, destination=elasticsearch_destination(),
                             pipelines_dir=str(tmp_path / "pipelines"))
     with caplog.at_level(logging.WARNING, logger="destinations.es_indices"):
-        check_connection(client=Elasticsearch(es_url))  # the pipeline's own client, not the sink's
+        with Elasticsearch(es_url) as own_client:  # the pipeline's own client, not the sink's
+            check_connection(client=own_client)
         pipeline.run(tiny_source(count=3))
     notes = [record.getMessage() for record in caplog.records if "keeps the analyzers" in record.getMessage()]
     assert len(notes) == 1 and "body.language german (not english)" in notes[0]
