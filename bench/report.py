@@ -60,7 +60,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             "(`--latency-ms`), as a remote server would; the targets below are set for a local server.", ""])
           if options.get("latency_ms") else []),
         f"Machine: {machine['cpu_model']}, {machine['logical_cores']} logical cores "
-        f"({machine['usable_cores']} usable), {machine['memory_total_mb']:,} MB memory, load {machine['load_average_1m']}; "
+        f"({machine['usable_cores']} usable), {machine['memory_total_mb']:,} MB memory, "
+        f"load {machine['load_average_1m']}; "
         f"Python {machine['python']}; Elasticsearch {machine['elasticsearch_version']} "
         f"(client {machine['elasticsearch_client']}); {machine['os']}.",
         "",

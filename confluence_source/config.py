@@ -321,7 +321,8 @@ def normalise_url(value: str | None, flavour: Flavour) -> str:
     name = setting("confluence_url")
     raw = (value or "").strip()
     if not raw:
-        raise ConfluenceConfigError(f"{name} is not set (e.g. https://example.atlassian.net or https://host/confluence)")
+        raise ConfluenceConfigError(
+            f"{name} is not set (e.g. https://example.atlassian.net or https://host/confluence)")
     # `user:password@` in front of the host, also in a URL that is malformed otherwise: refused before the value is
     # quoted in any message
     if _USER_INFO.match(raw):

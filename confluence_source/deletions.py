@@ -443,10 +443,10 @@ def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, missing: 
                     tried: Collection[str]) -> None:
     """Note listed items that are missing from the index (`missing`) for the next run to read. Those an earlier
     note already sent to be read (`tried`) go to `unreadable` instead: search did not return them, or Elasticsearch
-    refused them, and reading them again at once would not change that. Of the others, what this run read itself (`seen`)
-    and the index still lacks was refused: it is left out, and only read again if a later count finds it missing.
-    Items created after this run's read are noted too; the next run's change window brings them anyway, and it
-    does not read anything twice."""
+    refused them, and reading them again at once would not change that. Of the others, what this run read itself
+    (`seen`) and the index still lacks was refused: it is left out, and only read again if a later count finds it
+    missing. Items created after this run's read are noted too; the next run's change window brings them anyway, and
+    it does not read anything twice."""
     for document_id in sorted(missing):
         if document_id in tried:
             plan.unreadable[doc_type][document_id.split("-", 1)[1]] = space_key

@@ -3,7 +3,8 @@
 Documents (PDF, Word, Excel, PowerPoint, OpenDocument, RTF, e-mail, EPUB, HTML, XML, Markdown, ...) are read with
 kreuzberg: a Rust core (PDFium for PDFs). During a sync this runs in worker processes (`extraction_workers.py`), so
 that a file that crashes or hangs it costs only its own text. Plain text and CSV are only decoded (kreuzberg would
-rewrite every CSV row as `header: value` lines), with charset-normalizer guessing the encoding when the file is not UTF-8.
+rewrite every CSV row as `header: value` lines), with charset-normalizer guessing the encoding when the file is not
+UTF-8.
 
 What is not worth or not safe to open is recognised from the media type (or, for `application/octet-stream`, the
 file name) before anything is downloaded: images (no OCR: slow, and mostly noise for screenshots), audio, video,

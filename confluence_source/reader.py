@@ -266,8 +266,8 @@ class ConfluenceReader(ABC):
 
         The deletion check starts with one such count for the whole site and only narrows down (per type, then over
         halves of the spaces) where it disagrees with the index, so a run without deletions costs a single request.
-        A count cannot apply every indexing rule (very recent changes may not be searchable yet), so it decides whether an id
-        listing is needed; it is never the list of what exists.
+        A count cannot apply every indexing rule (very recent changes may not be searchable yet), so it decides
+        whether an id listing is needed; it is never the list of what exists.
         """
         keys = sorted(set(space_keys))
         types = sorted(set(doc_types))

@@ -5,15 +5,15 @@ its space (or to another synced space), and restoring a page from the trash crea
 run reading `lastmodified` never sees them; a renamed page does get a version, but the breadcrumbs of its
 descendants, comments and attachments change without one.
 
-The check below closes that gap on every incremental run at the cost of one body-less listing (about one request
-per 200 pages and blog posts, whatever changed): it compares each item's outline (title, space, labels,
-ancestors) with what the index holds and re-reads, with their bodies, only the items that differ; it also re-reads
-the comments and attachments hanging under a page whose title or place in the tree changed, and those of pages new
-to the index (a restored page brings its comments back). Files can be labelled too, so the labels of attachments
-are listed beside (about one request per 200 attachments; without ancestors, which are most of what a listing
-weighs: a file moves with its page, which the outlines above catch), or, where a flavour can tell in fewer requests
-what carries labels now (Cloud's label listing on a site with few labels), taken from there. The listings only ever add reads: deletions
-are still found by the reconciliation after the load, whose listings are checked for truncation.
+The check below closes that gap on every incremental run at the cost of one body-less listing (about one request per
+200 pages and blog posts, whatever changed): it compares each item's outline (title, space, labels, ancestors) with
+what the index holds and re-reads, with their bodies, only the items that differ; it also re-reads the comments and
+attachments hanging under a page whose title or place in the tree changed, and those of pages new to the index (a
+restored page brings its comments back). Files can be labelled too, so the labels of attachments are listed beside
+(about one request per 200 attachments; without ancestors, which are most of what a listing weighs: a file moves with
+its page, which the outlines above catch), or, where a flavour can tell in fewer requests what carries labels now
+(Cloud's label listing on a site with few labels), taken from there. The listings only ever add reads: deletions are
+still found by the reconciliation after the load, whose listings are checked for truncation.
 `check_labels_and_moves = false` turns the check off.
 """
 

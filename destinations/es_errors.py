@@ -276,10 +276,10 @@ def translate_client_error(
             "es_api_key",
             "es_username/es_password",
         )
-    if isinstance(error, AuthorizationException) and index and _api_error_reason(error).startswith(
-            "cluster_block_exception"):
-        return blocked_index_error(where, index, _api_error_reason(error).partition(": ")[2])
     if isinstance(error, AuthorizationException):
+        reason = _api_error_reason(error)
+        if index and reason.startswith("cluster_block_exception"):
+            return blocked_index_error(where, index, reason.partition(": ")[2])
         target = f"index '{index}'" if index else "this request"
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} denied {target} (HTTP 403): the user needs the read, write,"

@@ -144,8 +144,9 @@ def writable_file(text: str) -> Path:
     return path
 
 
-HELP_EPILOG = """settings: [sources.confluence] and [destination.elasticsearch] in .dlt/config.toml and .dlt/secrets.toml
-of the working directory, or environment variables (SOURCES__CONFLUENCE__CONFLUENCE_URL, ...); see README.md.
+HELP_EPILOG = """\
+settings: [sources.confluence] and [destination.elasticsearch] in .dlt/config.toml and .dlt/secrets.toml of the
+working directory, or environment variables (SOURCES__CONFLUENCE__CONFLUENCE_URL, ...); see README.md.
 exit codes: 0 success; 1 the run failed (nothing was deleted, the watermarks did not move but for the finished
 stages of a long full read), or another run of the same pipeline is still going (this one did nothing); 2 a
 setting to fix (the message names it); 3 the mass-delete guard kept documents that Confluence no longer shows."""

@@ -298,6 +298,16 @@ def test_client_errors_become_terminal_or_transient_one_liners(
     assert exit_code_of(translated) == (EXIT_CONFIG if names else EXIT_FAILED)  # exit 2 names what to fix
 
 
+def test_a_403_for_a_blocked_index_names_the_block_not_the_privileges() -> None:
+    blocked = _api_error(AuthorizationException, 403, _error_body(
+        "cluster_block_exception", "index [search-confluence] blocked by: [FORBIDDEN/8/index write (api)];"))
+    message = str(translate_client_error(blocked, "https://es.example:9200", "search-confluence"))
+    assert "the index is blocked (index [search-confluence] blocked by: [FORBIDDEN/8/index write (api)])" in message
+    assert "privileges" not in message and "destination.elasticsearch.es_index" in message
+    # without an index to name, the same refusal is told as a denial of the request
+    assert "denied this request" in str(translate_client_error(blocked, "https://es.example:9200"))
+
+
 def test_a_401_from_a_server_that_does_not_say_it_is_elasticsearch_points_at_the_address_too() -> None:
     from_node = _api_error(AuthenticationException, 401, _error_body("security_exception", "missing credentials"))
     from_node.meta.headers["X-Elastic-Product"] = "Elasticsearch"
