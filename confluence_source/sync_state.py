@@ -328,6 +328,24 @@ class IndexedDocuments:
     def exists(self) -> bool:
         return bool(self.client.indices.exists(index=self.index))
 
+    def other_writers(self) -> dict[str | None, int]:
+        """Documents of the index that this site's runs did not write, by the `site_url` they carry (None: they have
+        none, so no run of this connector wrote them; e.g. Elastic's own Confluence connector, writing to the same
+        index name). Nothing here updates or deletes them; another site's documents share ids with this site's
+        (`page-<id>`, and Confluence numbers content per site), so the two overwrite each other."""
+        if not self.exists():
+            return {}
+        response = self.client.search(
+            index=self.index, size=0, query={"bool": {"must_not": [{"term": {"site_url": self.site_url}}]}},
+            aggs={"sites": {"terms": {"field": "site_url", "size": 10}},
+                  "unmarked": {"missing": {"field": "site_url"}}})
+        aggregations = response["aggregations"]
+        writers: dict[str | None, int] = {bucket["key"]: bucket["doc_count"]
+                                          for bucket in aggregations["sites"]["buckets"]}
+        if aggregations["unmarked"]["doc_count"]:
+            writers[None] = aggregations["unmarked"]["doc_count"]
+        return writers
+
     def counts_by_space_and_type(self) -> dict[tuple[str, str], int]:
         """Number of indexed documents per (space key, type) for this site, from one aggregation."""
         return self._counts({"term": {"site_url": self.site_url}})

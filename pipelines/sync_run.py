@@ -179,6 +179,30 @@ def _sync(options: SyncOptions) -> SyncSummary:
         raise
 
 
+def warn_of_other_writers(indexed: IndexedDocuments) -> None:
+    """On the first sync of this site into an index that exists already: say so when the index holds documents
+    this site's runs did not write. An index named like Elastic's connector indices (`search-confluence`, the
+    default) may hold that connector's copies of the same pages under other ids, which no run here updates or
+    deletes, so every search would find both; another Confluence site's documents have the same ids as this site's
+    (both sites number their content from the same start), so each run would overwrite the other's. Sharing an
+    index with other sources, or an address of the site that changed, can be on purpose: a warning, not a stop."""
+    writers = indexed.other_writers()
+    unmarked = writers.pop(None, 0)
+    if unmarked:
+        logger.warning(
+            "Index %s already holds %s document(s) that this connector did not write (they have no site_url), e.g. "
+            "from Elastic's Confluence connector: no sync here updates or deletes them, so searches may find them "
+            "beside this site's documents. Name an index of its own (destination.elasticsearch.es_index), or delete "
+            "them, unless sharing the index is intended", indexed.index, f"{unmarked:,}")
+    if writers:
+        logger.warning(
+            "Index %s already holds documents of another Confluence address (%s): two sites' documents can have the "
+            "same ids and would overwrite each other. Give each site an index of its own "
+            "(destination.elasticsearch.es_index); if the site itself moved to this address, sync into a new index "
+            "or delete the old address's documents", indexed.index,
+            ", ".join(f"{site} with {count:,}" for site, count in sorted(writers.items())))
+
+
 def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_client: Elasticsearch,
                clock: StepClock, first_stage: FirstStageWatch) -> SyncSummary:
     index = es_settings.index
@@ -197,7 +221,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     # the next of these checks, or at dlt's own inside its steps; elsewhere they do nothing.
     signals.raise_if_signalled()
     indexed = IndexedDocuments(es_client, index, settings.site_url)
-    if not indexed.exists():
+    index_existed = indexed.exists()
+    if not index_existed:
         # a content index that is missing (never created, or deleted by hand) has nothing to update: forget the
         # watermarks before it is created, so that this run, or the next one if this one stops, reads everything
         store.clear()
@@ -205,6 +230,8 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         state = SyncState(unfinished_stage=state.unfinished_stage, stage_limit=state.stage_limit)
     # only now: a setting to fix leaves nothing behind in Elasticsearch
     elastic.create_content_index(es_client, es_settings)
+    if index_existed and not state.watermarks:
+        warn_of_other_writers(indexed)
     saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
                                                                     reader.state.selected)
     saved = without_spaces_with_archive_changes(saved, reader, indexed)

@@ -497,6 +497,54 @@ def test_a_run_that_fails_after_creating_the_missing_index_is_followed_by_a_full
     assert set(harness.docs()) == set().union(*harness.visible().values())
 
 
+FOREIGN_NOTE = "that this connector did not write"
+
+
+def test_a_first_sync_into_an_index_holding_another_tools_documents_warns_and_leaves_them(make_harness, caplog):
+    """Elastic's own connector writes `search-confluence` too, with the Confluence id as `_id` and no `site_url`:
+    those copies would sit beside ours for good, so the first sync into such an index says so."""
+    harness = make_harness("datacenter")
+    harness.es.index(index=harness.index, id="98305", document={"title": "Onboarding", "body": "Welcome"},
+                     refresh=True)
+    caplog.set_level("WARNING", logger="confluence_to_es")
+    harness.run()
+    notes = [record.getMessage() for record in caplog.records if FOREIGN_NOTE in record.getMessage()]
+    assert len(notes) == 1
+    assert f"Index {harness.index} already holds 1 document(s)" in notes[0]
+    assert "destination.elasticsearch.es_index" in notes[0]
+    assert "98305" in harness.docs()  # never ours to delete
+    caplog.clear()
+    harness.run()  # said once, at the first sync: sharing an index can be on purpose
+    assert FOREIGN_NOTE not in caplog.text
+
+
+OTHER_SITE_NOTE = "holds documents of another Confluence address"
+
+
+def test_a_first_sync_into_an_index_holding_another_sites_documents_warns_that_ids_collide(make_harness, caplog):
+    first = make_harness("datacenter")
+    first.run()
+    second = make_harness("datacenter")  # another site (the same content ids), on its own address
+    second.index = first.index
+    second.configure()
+    caplog.set_level("WARNING", logger="confluence_to_es")
+    second.run()
+    notes = [record.getMessage() for record in caplog.records if OTHER_SITE_NOTE in record.getMessage()]
+    assert len(notes) == 1 and f"({first.sim.base_url} with " in notes[0]
+    assert "destination.elasticsearch.es_index" in notes[0] and FOREIGN_NOTE not in caplog.text
+    caplog.clear()
+    first.run()  # its own index: the first site has synced into it before
+    assert OTHER_SITE_NOTE not in caplog.text
+
+
+def test_a_first_sync_into_an_empty_index_of_ones_own_gets_no_warning(make_harness, caplog):
+    caplog.set_level("WARNING", logger="confluence_to_es")
+    empty = make_harness("cloud")
+    empty.es.indices.create(index=empty.index)
+    empty.run()
+    assert FOREIGN_NOTE not in caplog.text and OTHER_SITE_NOTE not in caplog.text
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_a_run_without_changes_costs_a_handful_of_requests(make_harness, flavour):
     harness = make_harness(flavour)
