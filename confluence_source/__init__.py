@@ -78,8 +78,8 @@ logger = logging.getLogger(__name__)
 
 # Documents waiting for worker-converted bodies before they are handed to dlt (a few listing pages' worth).
 MAX_DOCUMENTS_CONVERTING = 600
-# Attachments waiting for their files' text (each holds up to MAX_EXTRACTED_CHARS characters once it is read): three
-# times the default number of concurrent downloads.
+# Attachments waiting for their files' text (each holds up to `max_file_text_length` characters once it is read):
+# three times the default number of concurrent downloads.
 MAX_ATTACHMENTS_PENDING = 150
 # Documents per list handed to dlt.
 ROWS_PER_YIELD = 250
@@ -117,6 +117,8 @@ def confluence_settings(
     cql_timezone: Optional[str] = None,
     check_labels_and_moves: bool = True,
     extract_attachment_content: bool = True,
+    max_file_download_size: int = defaults.MAX_ATTACHMENT_BYTES,
+    max_file_text_length: int = defaults.MAX_EXTRACTED_CHARS,
     api_gateway: Optional[str] = None,
     oauth_client_id: Optional[TSecretStrValue] = None,
     oauth_client_secret: Optional[TSecretStrValue] = None,
@@ -160,6 +162,8 @@ def confluence(
     cql_timezone: Optional[str] = None,
     check_labels_and_moves: bool = True,
     extract_attachment_content: bool = True,
+    max_file_download_size: int = defaults.MAX_ATTACHMENT_BYTES,
+    max_file_text_length: int = defaults.MAX_EXTRACTED_CHARS,
     api_gateway: Optional[str] = None,
     oauth_client_id: Optional[TSecretStrValue] = None,
     oauth_client_secret: Optional[TSecretStrValue] = None,

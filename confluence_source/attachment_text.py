@@ -7,7 +7,7 @@ not the run). The document waits for its text in the source's queue of pending d
 documents read after it wait in turn, so the order in which versions reach the index is kept.
 
 A file is not downloaded when its text would not be kept: `extract_attachment_content` is off, the file is over
-10 MB (as listed, or found while reading it), or its type is one whose text is not extracted (images, archives,
+`max_file_download_size` (10 MB by default; as listed, or found while reading it), or its type is one whose text is not extracted (images, archives,
 ...). Every attachment document says what became of its text in `content_extraction`, so people can find the files
 whose text is missing, and why:
 
@@ -66,7 +66,7 @@ REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", UNREADABLE})
 RETRIED = (DOWNLOAD_FAILED, DISABLED, FAILED)
 # Counted in `outcomes` (not a `content_extraction` value): text taken from the index, nothing downloaded.
 KEPT_FROM_INDEX = "kept_from_index"
-# Attachments per lookup of their indexed text (each may carry up to MAX_EXTRACTED_CHARS characters).
+# Attachments per lookup of their indexed text (each may carry up to `max_file_text_length` characters).
 INDEX_LOOKUP_BATCH = 50
 # Downloads in a row that got no answer at all (timed out, or no connection) after which the site is taken to be
 # down: each costs up to (retry_count + 1) x request_timeout, so working through thousands of files fifty at a time
@@ -96,11 +96,21 @@ class AttachmentText:
     status: str  # one of the statuses above
 
 
-def fill(document: JsonObject, outcome: AttachmentText) -> None:
+def extractor_stamp(max_text_length: int) -> str:
+    """What a file's text (or the finding that it has none) is stored with: the extractor's version, and how much of
+    the text is kept where that is not the default. A later run reuses the text only if it would find the same, so
+    after an upgrade of the extractor, or a change of `max_file_text_length`, files are read again."""
+    version = extractor_version()
+    if max_text_length == defaults.MAX_EXTRACTED_CHARS:
+        return version
+    return f"{version}; first {max_text_length} characters"
+
+
+def fill(document: JsonObject, outcome: AttachmentText, extractor: str) -> None:
     document["body"] = outcome.text
     document["content_extraction"] = outcome.status
     # what found this text (or that there is none): a later run reuses it only if it would find the same
-    document["content_extractor"] = extractor_version() if outcome.status in REUSABLE else None
+    document["content_extractor"] = extractor if outcome.status in REUSABLE else None
 
 
 @dataclass
@@ -108,9 +118,10 @@ class PendingAttachmentText:
     """The text of an attachment being downloaded and extracted; `fill` waits for it."""
 
     future: Future[AttachmentText]
+    extractor: str  # `extractor_stamp`
 
     def fill(self, document: JsonObject) -> None:
-        fill(document, self.future.result())
+        fill(document, self.future.result(), self.extractor)
 
 
 class AttachmentTextReader:
@@ -119,6 +130,8 @@ class AttachmentTextReader:
     def __init__(self, client: ConfluenceClient) -> None:
         self.client = client
         self.enabled = client.config.extract_attachment_content
+        self.max_file_size = client.config.max_file_download_size  # bytes: larger files are indexed without text
+        self.max_text_length = client.config.max_file_text_length  # characters of a file's text kept
         self.workers = client.config.concurrent_downloads  # at most MAX_DOWNLOAD_THREADS (settings check it)
         self.outcomes: Counter[str] = Counter()  # every file since this reader was opened
         self._reported: Counter[str] = Counter()  # what `finish` has logged so far
@@ -147,6 +160,7 @@ class AttachmentTextReader:
         """Give each attachment document its text: now, when it is not extracted or the index already holds it for
         this version; otherwise the download starts and the document carries the pending text (`PENDING_BODY`)."""
         to_fetch: list[tuple[JsonObject, str, int | None, str]] = []
+        extractor = extractor_stamp(self.max_text_length)
         for document in documents:
             size = document.get("file_size")
             size = size if isinstance(size, int) and size >= 0 else None
@@ -154,7 +168,7 @@ class AttachmentTextReader:
             url = self.client.file_link(document)
             if not self.enabled:
                 status = DISABLED
-            elif size is not None and size > defaults.MAX_ATTACHMENT_BYTES:
+            elif size is not None and size > self.max_file_size:
                 status = TOO_LARGE
             elif media_type is None:
                 status = UNSUPPORTED_TYPE
@@ -164,23 +178,24 @@ class AttachmentTextReader:
                 to_fetch.append((document, str(url), size, media_type))
                 continue
             self._settled(status)
-            fill(document, AttachmentText(None, status))
+            fill(document, AttachmentText(None, status), extractor)
         known = self._indexed_texts([str(document["id"]) for document, *_ in to_fetch])
         for document, url, size, media_type in to_fetch:
             previous = known.get(str(document["id"]))
             if (previous is not None and document.get("version") is not None
                     and previous.get("version") == document.get("version")
                     and previous.get("content_extraction") in REUSABLE
-                    and previous.get("content_extractor") == extractor_version()
+                    and previous.get("content_extractor") == extractor
                     and "body" not in (previous.get("truncated") or ())  # cut to fit: the file has more
                     and (previous.get("body") or previous["content_extraction"] != EXTRACTED)):
                 self._settled(KEPT_FROM_INDEX)
-                fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])))
+                fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])),
+                     extractor)
                 continue
             downloads, extractors = self._pools()
             document[PENDING_BODY] = PendingAttachmentText(downloads.submit(
                 self._fetch, extractors, str(document["id"]), url, size, media_type,
-                str(document.get("file_name") or "")))
+                str(document.get("file_name") or "")), extractor)
 
     def finish(self) -> None:
         """Stop the download threads and extraction workers (they start again on the next `attach`) and log what
@@ -266,13 +281,13 @@ class AttachmentTextReader:
     def _fetch(self, extractors: ExtractionWorkers, document_id: str, url: str, size: int | None, media_type: str,
                file_name: str) -> AttachmentText:
         """Download and extract one file (in a download thread). Whatever goes wrong costs this file its text only."""
-        with self._budget.hold(size if size is not None else defaults.MAX_ATTACHMENT_BYTES):
+        with self._budget.hold(size if size is not None else self.max_file_size):
             if self._closing.is_set():
                 return AttachmentText(None, DOWNLOAD_FAILED)  # the run is ending: nobody waits for this text
             if self._site_stopped_answering():
                 return self._settled_text(None, DOWNLOAD_FAILED)
             try:
-                data = self.client.download(url, max_bytes=defaults.MAX_ATTACHMENT_BYTES,
+                data = self.client.download(url, max_bytes=self.max_file_size,
                                             purpose=f"downloading {document_id} ({file_name})")
             except FileTooLargeError:
                 self._answered(True)
@@ -306,6 +321,7 @@ class AttachmentTextReader:
                 return self._settled_text(None, FAILED)
             finally:
                 del data
+        text = text[: self.max_text_length].rstrip()  # the extractor returns up to the largest length allowed
         return self._settled_text(text or None, EXTRACTED if text else NO_TEXT)
 
     def _answered(self, answered: bool) -> None:

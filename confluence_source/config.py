@@ -65,6 +65,8 @@ class ConfluenceSettings:
     cql_timezone: str | None = None
     check_labels_and_moves: bool = True
     extract_attachment_content: bool = True
+    max_file_download_size: int = defaults.MAX_ATTACHMENT_BYTES  # bytes: larger files are indexed without text
+    max_file_text_length: int = defaults.MAX_EXTRACTED_CHARS  # characters of a file's text that are kept
     backoff_seconds: float = defaults.DEFAULT_BACKOFF_SECONDS
     max_retry_delay: float = defaults.DEFAULT_MAX_RETRY_DELAY
     api_gateway: str | None = None  # Cloud: origin of Atlassian's API gateway (scoped tokens), e.g. api.atlassian.com
@@ -142,6 +144,8 @@ def build_settings(
     cql_timezone: str | None = None,
     check_labels_and_moves: bool | str | None = True,
     extract_attachment_content: bool | str | None = True,
+    max_file_download_size: int | str | None = defaults.MAX_ATTACHMENT_BYTES,
+    max_file_text_length: int | str | None = defaults.MAX_EXTRACTED_CHARS,
     backoff_seconds: float | str | None = defaults.DEFAULT_BACKOFF_SECONDS,
     max_retry_delay: float | str | None = defaults.DEFAULT_MAX_RETRY_DELAY,
     api_gateway: str | None = None,
@@ -243,6 +247,11 @@ def build_settings(
         check_labels_and_moves=_parse_bool(check_labels_and_moves, "check_labels_and_moves", default=True),
         extract_attachment_content=_parse_bool(extract_attachment_content, "extract_attachment_content",
                                                default=True),
+        max_file_download_size=_parse_int(max_file_download_size, "max_file_download_size",
+                                          defaults.MAX_ATTACHMENT_BYTES, minimum=1,
+                                          maximum=defaults.MAX_ATTACHMENT_BYTES_LIMIT),
+        max_file_text_length=_parse_int(max_file_text_length, "max_file_text_length", defaults.MAX_EXTRACTED_CHARS,
+                                        minimum=1, maximum=defaults.MAX_EXTRACTED_CHARS_LIMIT),
         backoff_seconds=_parse_float(backoff_seconds, "backoff_seconds", defaults.DEFAULT_BACKOFF_SECONDS, minimum=0),
         max_retry_delay=_parse_float(max_retry_delay, "max_retry_delay", defaults.DEFAULT_MAX_RETRY_DELAY, minimum=0),
         api_gateway=gateway,

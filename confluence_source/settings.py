@@ -126,13 +126,17 @@ NEAR_LIMIT_INTERVAL: Final = 0.5
 NEAR_LIMIT_HOLD_SECONDS: Final = 30.0
 
 # ---- attachment text ---------------------------------------------------------------------------------------------
-# Files above this size are indexed without their text (the reference connector's rule).
+# Files above this size are indexed without their text (the reference connector's rule): `max_file_download_size`.
 MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
+# The largest `max_file_download_size` accepted: a file is held in memory whole while its text is read.
+MAX_ATTACHMENT_BYTES_LIMIT: Final = 1024 * 1024 * 1024
 # File bytes held in memory at once by all downloads together (a single larger file is still read, alone).
 DOWNLOAD_BUFFER_BYTES: Final = 64 * 1024 * 1024
-# Characters of text kept per file (about 60 pages of a book). Documents travel in batches of 250 through dlt and the
-# sink, so this bounds what a batch of attachments holds in memory (~50 MB of text at most).
+# Characters of text kept per file (about 60 pages of a book): `max_file_text_length`. Documents travel in batches of
+# 250 through dlt and the sink, so this bounds what a batch of attachments holds in memory (~50 MB of text at most).
 MAX_EXTRACTED_CHARS: Final = 200_000
+# The largest `max_file_text_length` accepted (some 3,000 pages of a book); the extractor never returns more.
+MAX_EXTRACTED_CHARS_LIMIT: Final = 10_000_000
 # The largest `concurrent_downloads` accepted: download threads, and the size of their connection pool.
 MAX_DOWNLOAD_THREADS: Final = 100
 # One file's extraction is abandoned after this long (the file is indexed without its text).

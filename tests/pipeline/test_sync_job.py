@@ -1741,6 +1741,41 @@ def test_a_newer_extractor_reads_the_files_again_on_a_full_refresh(make_harness,
     assert harness.run(full_refresh=True).attachment_text["kept_from_index"] == reusable
 
 
+def test_file_size_and_text_length_limits_are_settings_and_a_full_refresh_applies_a_change(make_harness):
+    """`max_file_download_size` keeps larger files from being downloaded (their documents say `too_large`),
+    `max_file_text_length` cuts each text; texts kept under another length are not reused, so raising it and running
+    a full refresh reads the files again, and a file over the old size limit gets its text."""
+    harness = make_harness("datacenter")
+    sizes = sorted(source["file_size"] for source in _attachments(harness, harness.run()).values())
+    limit = sizes[len(sizes) // 2]  # about half the files are larger
+    harness.configure(SOURCES__CONFLUENCE__MAX_FILE_DOWNLOAD_SIZE=str(limit),
+                      SOURCES__CONFLUENCE__MAX_FILE_TEXT_LENGTH="40")
+    cut = harness.run(full_refresh=True)
+    documents = _attachments(harness, cut)
+    too_large = {doc_id for doc_id, source in documents.items() if source["file_size"] > limit}
+    assert too_large and {doc_id for doc_id, source in documents.items()
+                          if source["content_extraction"] == "too_large"} == too_large
+    texts = [source["body"] for source in documents.values() if source["content_extraction"] == "extracted"]
+    assert texts and max(map(len, texts)) <= 40 and any(len(text) >= 30 for text in texts)
+    assert cut.file_requests <= len(documents) - len(too_large)  # the larger files were not downloaded
+
+    harness.configure(SOURCES__CONFLUENCE__MAX_FILE_TEXT_LENGTH="100000")
+    raised = harness.run(full_refresh=True)
+    assert "kept_from_index" not in raised.attachment_text, raised.attachment_text
+    documents = _attachments(harness, raised)
+    assert max(len(source.get("body") or "") for source in documents.values()) > 40
+    assert {source["content_extraction"] for doc_id, source in documents.items() if doc_id in too_large} == {
+        "too_large"}
+    harness.monkeypatch.delenv("SOURCES__CONFLUENCE__MAX_FILE_DOWNLOAD_SIZE")  # the default: the larger files are read
+    documents = _attachments(harness, harness.run(full_refresh=True))
+    assert all(documents[doc_id]["content_extraction"] != "too_large" for doc_id in too_large)
+
+
+def _attachments(harness, summary) -> dict[str, dict]:
+    assert summary.attachment_text
+    return {doc_id: source for doc_id, source in harness.docs().items() if source["type"] == "attachment"}
+
+
 def test_a_file_text_cut_to_fit_the_index_is_read_again_not_reused(make_harness, monkeypatch):
     harness = make_harness("datacenter")
     monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_MAX_DOCUMENT_BYTES", "4000")

@@ -266,6 +266,20 @@ def test_numbers_and_booleans() -> None:
         dc(ssl_enabled="maybe")
 
 
+def test_attachment_limits_default_to_the_reference_connectors_and_are_bounded() -> None:
+    defaults = dc()
+    assert (defaults.max_file_download_size, defaults.max_file_text_length) == (10 * 1024 * 1024, 200_000)
+    config = dc(max_file_download_size="52428800", max_file_text_length=" 1000000 ")
+    assert (config.max_file_download_size, config.max_file_text_length) == (50 * 1024 * 1024, 1_000_000)
+    assert dc(max_file_download_size="").max_file_download_size == 10 * 1024 * 1024  # blank: the default
+    for name, value, problem in [("max_file_download_size", 0, "at least 1"),
+                                 ("max_file_download_size", 2 * 1024 ** 3, "at most 1073741824"),
+                                 ("max_file_download_size", "10MB", "is not a whole number"),
+                                 ("max_file_text_length", 10_000_001, "at most 10000000")]:
+        with pytest.raises(ConfluenceConfigError, match=f"sources.confluence.{name}.*{problem}"):
+            dc(**{name: value})
+
+
 @pytest.mark.parametrize("name, value", [
     ("request_timeout", "nan"), ("request_timeout", float("inf")), ("request_timeout", "1e400"),
     ("request_timeout", 86_401), ("backoff_seconds", "nan"), ("max_retry_delay", "inf"),

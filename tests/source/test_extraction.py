@@ -50,8 +50,8 @@ def test_utf8_text_keeps_its_characters_and_loses_its_byte_order_mark():
     assert extract_text(data, "text/plain; charset=utf-8", "checklist.txt") == "Deployment checklist – ✓ reviewed"
 
 
-def test_extracted_text_is_capped(monkeypatch):
-    monkeypatch.setattr(extraction.defaults, "MAX_EXTRACTED_CHARS", 100)
+def test_extracted_text_is_capped_at_the_largest_length_a_setting_may_keep(monkeypatch):
+    monkeypatch.setattr(extraction.defaults, "MAX_EXTRACTED_CHARS_LIMIT", 100)
     data = ("word " * 10_000).encode()
     assert len(extract_text(data, "text/plain", "long.txt")) == 100
 
