@@ -111,6 +111,17 @@ def stage_documents(text: str) -> int:
     return value
 
 
+def space_keys(text: str) -> tuple[str, ...]:
+    """Comma-separated space keys, for --refresh-spaces (whether the run syncs them is checked once the spaces are
+    known)."""
+    keys = tuple(dict.fromkeys(key.strip() for key in text.split(",") if key.strip()))
+    if not keys:
+        raise argparse.ArgumentTypeError(f"{text!r} names no space key (e.g. ENG,OPS)")
+    if "*" in keys:
+        raise argparse.ArgumentTypeError("'*' is every space: use --full-refresh")
+    return keys
+
+
 def pipeline_name(text: str) -> str:
     """A dlt pipeline name: it names a folder (and the run lock beside it) on any system, is typed again after
     `dlt pipeline`, and is the prefix of dlt's setting variables behind it."""
@@ -156,6 +167,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Sync a Confluence site into an Elasticsearch index.",
                                      epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full-refresh", action="store_true", help="ignore saved watermarks and read everything")
+    parser.add_argument("--refresh-spaces", type=space_keys, default=(), metavar="KEYS",
+                        help="read these spaces (comma-separated keys) in full and the others for their changes: a "
+                             "--full-refresh of part of the site")
     parser.add_argument("--allow-mass-delete", action="store_true",
                         help="delete even when a space would lose more than --max-delete-fraction of its documents")
     parser.add_argument("--max-delete-fraction", type=fraction, default=0.2,
@@ -196,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         allow_mass_delete=args.allow_mass_delete,
         max_delete_fraction=args.max_delete_fraction,
         stage_documents=args.stage_documents,
+        refresh_spaces=args.refresh_spaces,
     )
     try:
         # a first SIGINT or SIGTERM stops the run at its next safe point (dlt's steps, and the sync between them); a

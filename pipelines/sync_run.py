@@ -19,8 +19,10 @@ from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.common.runtime import signals
 from elasticsearch import Elasticsearch
 
-from confluence_source import ConfluenceError, ConfluenceReader, confluence, confluence_settings, open_reader
+from confluence_source import (ConfluenceConfigError, ConfluenceError, ConfluenceReader, confluence,
+                               confluence_settings, open_reader)
 from confluence_source.archived_pages import without_spaces_with_archive_changes
+from confluence_source.config import setting
 from confluence_source.cql import parse_instant
 from confluence_source.documents import doc_id
 from confluence_source.deletions import (DeletionPlan, DeletionPolicy, RuleDeletionPlan, plan_deletions,
@@ -63,6 +65,8 @@ class SyncOptions:
     pipelines_dir: str | None = None
     # documents a stage of a long full read holds at most (`read_stages.py`); 0 reads everything in one stage
     stage_documents: int = STAGE_DOCUMENTS
+    # keys of spaces to read in full while the others are read for their changes (`--refresh-spaces`)
+    refresh_spaces: tuple[str, ...] = ()
 
 
 @dataclass
@@ -179,6 +183,25 @@ def _sync(options: SyncOptions) -> SyncSummary:
         raise
 
 
+def spaces_to_refresh(wanted: tuple[str, ...], reader: ConfluenceReader) -> set[str]:
+    """The keys of the synced spaces that `--refresh-spaces` names (in any case), read in full by this run: a
+    `--full-refresh` of part of the site, e.g. to apply a changed setting to one space, or to bring back what only a
+    full read sees (see Known limitations). A key this run does not sync is a mistake to point out before anything
+    is written, and so is the option under `advanced_rules`, where the rules, not spaces, are what is read."""
+    if not wanted:
+        return set()
+    if reader.config.advanced_rules:
+        raise ConfluenceConfigError(
+            "--refresh-spaces reads spaces in full, but advanced_rules choose what is synced: use --full-refresh")
+    synced = {space.key.upper(): space.key for space in reader.state.selected}
+    unknown = [key for key in wanted if key.upper() not in synced]
+    if unknown:
+        raise ConfluenceConfigError(
+            f"--refresh-spaces names {', '.join(unknown)}, which this run does not sync (it syncs "
+            f"{', '.join(sorted(synced.values())[:100]) or 'no space'}; see {setting('spaces')})")
+    return {synced[key.upper()] for key in wanted}
+
+
 def warn_of_other_writers(indexed: IndexedDocuments) -> None:
     """On the first sync of this site into an index that exists already: say so when the index holds documents
     this site's runs did not write. An index named like Elastic's connector indices (`search-confluence`, the
@@ -217,6 +240,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
     state = store.load()
     answered_before = state.last_run.get("confluence_address") == settings.address
     reader = open_reader(settings, answered_before=answered_before)  # credentials, time zone, spaces, rules
+    refreshed = spaces_to_refresh(options.refresh_spaces, reader)
     # Where the command line intercepts SIGINT/SIGTERM (`signals.intercepted_signals`), a signal stops the run at
     # the next of these checks, or at dlt's own inside its steps; elsewhere they do nothing.
     signals.raise_if_signalled()
@@ -234,6 +258,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
         warn_of_other_writers(indexed)
     saved = {} if options.full_refresh else without_renamed_spaces(state.watermarks, state.space_names,
                                                                     reader.state.selected)
+    saved = {key: mark for key, mark in saved.items() if key not in refreshed}
     saved = without_spaces_with_archive_changes(saved, reader, indexed)
     ledger = SyncLedger()
     pipeline = make_pipeline(options)

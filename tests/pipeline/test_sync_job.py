@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -449,6 +450,38 @@ def test_labels_and_moves_check_can_be_turned_off(make_harness, flavour, monkeyp
     assert "needs-review" not in harness.docs()[f"page-{labelled.id}"]["labels"]
 
 
+def test_refresh_spaces_reads_those_spaces_in_full_and_the_others_for_changes(make_harness, monkeypatch):
+    """`--refresh-spaces` is a `--full-refresh` of part of the site: what only a full read sees (here a label added
+    without a new version, with the check that would find it turned off) reaches the index for that space alone."""
+    harness = make_harness("datacenter")
+    harness.run()
+    monkeypatch.setenv("SOURCES__CONFLUENCE__CHECK_LABELS_AND_MOVES", "false")
+    pages = readable_pages(harness)
+    refreshed = next(page for page in pages if not harness.docs()[f"page-{page.id}"]["space_key"].startswith("~"))
+    space_key = harness.docs()[f"page-{refreshed.id}"]["space_key"]
+    other = next(page for page in pages if harness.docs()[f"page-{page.id}"]["space_key"] != space_key)
+    for page in (refreshed, other):
+        harness.sim.mutations.add_labels(content_id=page.id, labels=["needs-review"])
+    summary = harness.run(refresh_spaces=(space_key.lower(),))  # keys in any case, as in `spaces`
+    assert summary.mode == "incremental"
+    assert "needs-review" in harness.docs()[f"page-{refreshed.id}"]["labels"]
+    assert "needs-review" not in harness.docs()[f"page-{other.id}"]["labels"]
+    in_space = Counter(doc["type"] for doc in harness.docs().values() if doc.get("space_key") == space_key
+                       and doc["type"] in ("page", "blogpost"))
+    assert summary.documents.get("pages", 0) == in_space["page"]  # that space's pages, and no other's
+    assert summary.documents.get("blogposts", 0) == in_space["blogpost"]
+
+
+def test_refresh_spaces_naming_a_space_the_run_does_not_sync_exits_2_before_writing(make_harness, tmp_path, capsys):
+    harness = make_harness("cloud")
+    code, stderr = run_cli(harness, tmp_path, capsys, "--refresh-spaces", "NOPE")
+    assert code == 2 and "--refresh-spaces names NOPE, which this run does not sync" in stderr, stderr
+    assert not harness.es.indices.exists(index=harness.index)
+    harness.monkeypatch.setenv("SOURCES__CONFLUENCE__ADVANCED_RULES", "type = page")
+    code, stderr = run_cli(harness, tmp_path, capsys, "--refresh-spaces", "ENG")
+    assert code == 2 and "use --full-refresh" in stderr, stderr
+
+
 def test_full_refresh_picks_up_a_label_added_without_a_new_version(make_harness):
     harness = make_harness("datacenter")
     harness.run()
@@ -637,7 +670,6 @@ def test_turning_index_archived_off_removes_archived_spaces_without_the_guard_bu
     """Like a space taken out of `spaces`, archived spaces left out because `index_archived` was turned off are the
     user's choice: their documents go without `--allow-mass-delete`. A space archived in Confluence meanwhile, with
     the setting unchanged, is still guarded: its content vanished from what the run reads."""
-    from collections import Counter
 
     from confluence_simulator.generator import DatasetSpec
     from confluence_source.deletions import DeletionPolicy
