@@ -241,6 +241,11 @@ def confluence(
     return resources
 
 
+#: Every argument of the source that dlt would fill from the settings: the `[sources.confluence]` settings and the
+#: arguments a run passes itself (`full_refresh`, `plan`, ...), which no environment variable may set.
+SOURCE_ARGUMENTS: tuple[str, ...] = tuple(inspect.signature(confluence).parameters)
+
+
 def _space_rows(space_emitter: "_SpaceEmitter") -> Iterator[Any]:
     yield from space_emitter.spaces()
 

@@ -31,7 +31,7 @@ from dlt.common.runtime import signals  # noqa: E402
 from dlt.common.storages import FileStorage  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
-from confluence_source import SETTING_NAMES  # noqa: E402
+from confluence_source import SETTING_NAMES, SOURCE_ARGUMENTS  # noqa: E402
 from confluence_source.errors import (  # noqa: E402
     ConfluenceAuthError,
     ConfluenceConfigError,
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_transport_warnings()
     unset_blank_setting_variables()
     environment = dict(os.environ)  # as given: settings behind the pipeline name are refused below, not just hidden
-    for name in hide_shortened_source_variables(SETTING_NAMES, args.pipeline_name):
+    for name in hide_shortened_source_variables(SOURCE_ARGUMENTS, args.pipeline_name):
         print(f"warning: ignored the environment variable {name}: settings are read as SOURCES__CONFLUENCE__<NAME> "
               f"and DESTINATION__ELASTICSEARCH__<NAME>", file=sys.stderr)
     options = SyncOptions(

@@ -13,7 +13,9 @@ the settings files. The source's setting names are common words: `USERNAME` is s
 many desktops, `PASSWORD` or `SPACES` may belong to another tool, and a stray `SPACES` once meant deleting every
 other space from the index. So those shortened forms are hidden from dlt for the run, and so are settings given
 behind the pipeline name (`CONFLUENCE_TO_ES__DESTINATION__...`), which only part of the run would see (the command
-line then refuses the run: `unknown_settings.py`).
+line then refuses the run: `unknown_settings.py`). The same goes for the arguments a run gives the source itself
+(`full_refresh`, `plan`, ...): the scheduled workflow's Sync step sets `FULL_REFRESH` for its own script, and dlt
+would read it as the source's argument and fail the run.
 """
 
 from __future__ import annotations

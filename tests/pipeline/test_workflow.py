@@ -64,6 +64,7 @@ def start_sync_step(harness: Any, tmp_path: Path, **overrides: str) -> subproces
     environment |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}",
                     "DLT_DATA_DIR": str(tmp_path / "dlt"), "RUNNER_TEMP": str(tmp_path),
                     "FULL_REFRESH": "", "ALLOW_MASS_DELETE": "", "MAX_DELETE_FRACTION": "", "STAGE_DOCUMENTS": "",
+                    "REFRESH_SPACES": "",
                     **overrides}
     script = tmp_path / "step.sh"  # a file, as the runner writes it (`bash -c` would exec the last command itself)
     script.write_text(sync_step()["run"])
@@ -112,3 +113,28 @@ def test_the_sync_step_refuses_to_run_without_an_elasticsearch_address(make_harn
     assert code == 2
     assert stdout.startswith("::error::Set the repository variable ES_HOSTS")
     assert harness.sim.stats()["requests"] == 0  # stopped before it asked Confluence anything
+
+
+def test_the_sync_step_passes_the_spaces_to_refresh_as_one_argument(make_harness, tmp_path) -> None:
+    """The `refresh_spaces` input arrives as typed (spaces after the commas included) and must reach the sync whole."""
+    harness = make_harness("cloud")
+    process = start_sync_step(harness, tmp_path, REFRESH_SPACES="NOPE, ALSO-NOT")
+    code, _, stderr = finish(process, timeout=120)
+    assert code == 2 and "--refresh-spaces names NOPE, ALSO-NOT, which this run does not sync" in stderr, stderr
+    keys = sorted(space.key for space in harness.site.spaces.values())
+    process = start_sync_step(harness, tmp_path, REFRESH_SPACES=f"{keys[0]}, {keys[1]}")
+    code, _, stderr = finish(process, timeout=120)
+    assert code == 0, stderr
+
+
+def test_the_sync_step_runs_the_scheduled_and_the_weekly_full_read(make_harness, tmp_path) -> None:
+    """The step sets FULL_REFRESH for its own script (empty, or `--full-refresh` on the weekly run): dlt must not
+    read it as the source's argument of that name, which failed every run with "full_refresh must be true or
+    false"."""
+    harness = make_harness("datacenter")
+    for full_refresh, mode in (("", "full"), ("", "incremental"), ("--full-refresh", "full")):
+        process = start_sync_step(harness, tmp_path, FULL_REFRESH=full_refresh)
+        code, _, stderr = finish(process, timeout=120)
+        assert code == 0, stderr
+        summary = json.loads((tmp_path / "sync-summary.json").read_text())
+        assert (summary["status"], summary["mode"]) == ("succeeded", mode)
