@@ -55,6 +55,7 @@ from destinations.es_errors import (
     find_wrapped_error,
     forget_answers,
     gave_up_on,
+    missing_pipeline_error,
     note_answered,
     note_back,
     note_gave_up,
@@ -166,6 +167,7 @@ def _write_batch(
         location_setting=settings.connection.location_setting,
         policy=policy,
         on_index_missing=recreate_index,
+        pipeline=settings.pipeline,
         **dict(writer_options or {}),
     )
     with settings.connection.explained_errors(settings.index):  # e.g. re-creating a vanished index
@@ -207,6 +209,7 @@ def elasticsearch_destination(
     es_max_retries: int = dlt.config.value,
     es_max_document_bytes: int = dlt.config.value,
     es_language: str = dlt.config.value,
+    es_pipeline: str | None = dlt.config.value,
 ) -> None:
     """Sink: writes one batch of one table into Elasticsearch (see the module docstring)."""
     settings = build_settings(
@@ -222,6 +225,7 @@ def elasticsearch_destination(
         es_max_retries=es_max_retries,
         es_max_document_bytes=es_max_document_bytes,
         es_language=es_language,
+        es_pipeline=es_pipeline,
     )
     try:
         write_batch(items, table, settings, current_load_id())
@@ -288,8 +292,24 @@ def check_connection(
         except AuthorizationException:
             pass  # authenticated, but not allowed to read cluster info: fine for an index-scoped key
     note_answered(where)  # from now on in this run, not reaching it is an outage, not a wrong address
+    if settings.pipeline:
+        with settings.connection.explained_errors():
+            check_pipeline_exists(client, settings, policy)
     created = create_content_index(client, settings) if create_index else False
     return ConnectionReport(where, cluster_name, version, settings.index, created)
+
+
+def check_pipeline_exists(client: Elasticsearch, settings: ElasticsearchSettings, policy: RetryPolicy) -> None:
+    """`es_pipeline` must name an ingest pipeline of the cluster: otherwise Elasticsearch refuses every document, which
+    a run would find only after reading the whole site. A key not allowed to read pipelines (the `read_pipeline`
+    cluster privilege) skips the check: the first bulk request tells then."""
+    name = str(settings.pipeline)
+    try:
+        call_with_backoff(lambda: client.ingest.get_pipeline(id=name, summary=True), policy, "checking es_pipeline")
+    except NotFoundError:
+        raise missing_pipeline_error(settings.connection.describe(), name) from None
+    except AuthorizationException:
+        logger.debug("Not allowed to read ingest pipelines: es_pipeline %r is not checked before the run", name)
 
 
 def preflight_retries(settings: ElasticsearchSettings) -> RetryPolicy:

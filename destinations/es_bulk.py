@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, Literal, NoReturn
 
@@ -29,6 +30,7 @@ from destinations.es_errors import (
     ElasticsearchUnavailableError,
     blocked_index_error,
     is_retryable,
+    missing_pipeline_error,
     translate_client_error,
 )
 from destinations.es_retry import RetryPolicy
@@ -74,6 +76,7 @@ class BulkWriter:
     threads: int = DEFAULT_THREADS
     on_index_missing: Callable[[], None] | None = None
     location_setting: str = "es_hosts"  # the setting that says where the cluster is (messages name it)
+    pipeline: str | None = None  # the ingest pipeline the documents go through (`es_pipeline`)
 
     def write(self, actions: list[BulkAction]) -> BulkOutcome:
         outcome = BulkOutcome()
@@ -145,6 +148,8 @@ class BulkWriter:
             "raise_on_error": False,
             "raise_on_exception": True,
         }
+        if self.pipeline:
+            common["pipeline"] = self.pipeline
         requests = (self._as_helper_action(action) for action in actions)
         results: Iterable[tuple[bool, Any]]
         if self.strategy == "parallel" and len(actions) > self.chunk_size:
@@ -195,6 +200,8 @@ class BulkWriter:
             raise _IndexMissing()
         if status == 403 and error_type == "cluster_block_exception":
             raise blocked_index_error(self.where, self.index, reason)
+        if self.pipeline and error_type == "illegal_argument_exception" and _MISSING_PIPELINE.search(reason):
+            raise missing_pipeline_error(self.where, self.pipeline)  # deleted since the preflight: every item fails
         if status in (401, 403):
             # A security_exception's reason names the user and its roles: keep it out of messages.
             detail = error_type if error_type == "security_exception" else f"{error_type}: {reason}"
@@ -238,6 +245,9 @@ class BulkWriter:
         if translated is None:
             raise error
         raise translated from error
+
+
+_MISSING_PIPELINE = re.compile(r"^pipeline with id \[.*\] does not exist")
 
 
 def _describe_item_error(error: Any) -> tuple[str, str]:

@@ -63,6 +63,7 @@ class ElasticsearchDestinationConfiguration(CustomDestinationClientConfiguration
     es_max_retries: int = DEFAULT_MAX_RETRIES
     es_max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     es_language: str = DEFAULT_LANGUAGE
+    es_pipeline: str | None = None
 
     def on_resolved(self) -> None:
         hide_host_credentials_from_config_trace()
@@ -146,6 +147,8 @@ class ElasticsearchSettings:
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     #: The built-in analyzer of the `language` sub-fields (stemming, stop words), or `none` for no such sub-fields.
     language: str = DEFAULT_LANGUAGE
+    #: The ingest pipeline every document goes through (e.g. one that adds embeddings for semantic search), or None.
+    pipeline: str | None = None
 
     @property
     def dead_letter_index(self) -> str:
@@ -242,6 +245,7 @@ def build_settings(
     es_max_retries: int = DEFAULT_MAX_RETRIES,
     es_max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     es_language: str | None = DEFAULT_LANGUAGE,
+    es_pipeline: str | None = None,
 ) -> ElasticsearchSettings:
     """Validates raw setting values (as dlt injects them) into `ElasticsearchSettings`.
 
@@ -298,6 +302,7 @@ def build_settings(
         max_retries=int(es_max_retries),
         max_document_bytes=int(es_max_document_bytes),
         language=_validate_language(es_language),
+        pipeline=_blank_to_none(es_pipeline),
     )
 
 

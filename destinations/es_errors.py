@@ -219,6 +219,15 @@ def blocked_index_error(where: str, index: str, reason: str) -> ElasticsearchCon
     )
 
 
+def missing_pipeline_error(where: str, pipeline: str) -> ElasticsearchConfigurationError:
+    """`es_pipeline` names an ingest pipeline the cluster does not have: every document would be refused."""
+    return ElasticsearchConfigurationError(
+        f"Elasticsearch at {where} has no ingest pipeline '{pipeline}': create it (PUT _ingest/pipeline/{pipeline}), "
+        f"or leave es_pipeline unset",
+        "es_pipeline",
+    )
+
+
 def translate_client_error(
     error: BaseException, where: str, index: str | None = None, location_setting: str = "es_hosts"
 ) -> ElasticsearchConfigurationError | ElasticsearchUnavailableError | None:

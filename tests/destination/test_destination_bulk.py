@@ -325,3 +325,50 @@ def test_outage_in_the_middle_of_a_bulk_write_names_es_hosts() -> None:
     finally:
         client.close()
     assert str(raised.value) == UNREACHABLE_MESSAGE
+
+
+@pytest.fixture
+def ingest_pipeline(es: Elasticsearch, index_name: str) -> Any:
+    """An ingest pipeline of the node, deleted afterwards. It has no processors (the local node ships none): the
+    node's ingest statistics still count what went through it."""
+    name = f"{index_name}-pipeline"
+    es.ingest.put_pipeline(id=name, description="documents of a test", processors=[])
+    yield name
+    es.options(ignore_status=404).ingest.delete_pipeline(id=name)
+
+
+def _bytes_through(es: Elasticsearch, pipeline: str) -> int:
+    nodes = es.nodes.stats(metric="ingest")["nodes"].values()
+    return sum(int(((node["ingest"].get("pipelines") or {}).get(pipeline) or {}).get(
+        "ingested_as_first_pipeline_in_bytes", 0)) for node in nodes)
+
+
+def test_documents_go_through_the_ingest_pipeline_es_pipeline_names(
+    es: Elasticsearch, es_url: str, index_name: str, ingest_pipeline: str
+) -> None:
+    write_batch(page_documents(2), PAGES_TABLE, build_settings(es_hosts=es_url, es_index=index_name))
+    assert _bytes_through(es, ingest_pipeline) == 0  # not named: not used
+    settings = build_settings(es_hosts=es_url, es_index=index_name, es_pipeline=f" {ingest_pipeline} ")
+    result = write_batch(page_documents(3, start=2) + [tombstone("page-0")], PAGES_TABLE, settings)
+    assert (result.outcome.indexed, result.outcome.deleted, result.rejected) == (3, 1, ())
+    assert _bytes_through(es, ingest_pipeline) > 3 * 4000  # the three bodies of about 4 kB each
+    es.indices.refresh(index=index_name)
+    assert es.count(index=index_name)["count"] == 4
+
+
+def test_a_pipeline_that_does_not_exist_is_a_setting_to_fix_before_the_run_and_during_it(
+    es: Elasticsearch, es_url: str, index_name: str
+) -> None:
+    from destinations.elastic import check_connection
+
+    settings = build_settings(es_hosts=es_url, es_index=index_name, es_pipeline="no-such-pipeline")
+    with pytest.raises(ElasticsearchConfigurationError) as before:
+        with build_client(settings.connection) as client:
+            check_connection(client, settings, create_index=False)
+    with pytest.raises(ElasticsearchConfigurationError) as during:  # deleted after the preflight
+        write_batch(page_documents(3), PAGES_TABLE, settings)
+    for raised in (before, during):
+        message = str(raised.value)
+        assert "has no ingest pipeline 'no-such-pipeline'" in message and "\n" not in message
+        assert message.endswith("(set destination.elasticsearch.es_pipeline)"), message
+    assert not es.indices.exists(index=f"{index_name}-errors")  # nothing sent to the dead-letter index

@@ -169,6 +169,13 @@ def test_es_language_is_one_of_the_built_in_analyzers_or_none(
     assert resolve_settings().language == language
 
 
+@pytest.mark.parametrize(("value", "pipeline"), [("", None), ("  ", None), (" confluence-embeddings ",
+                                                                             "confluence-embeddings")])
+def test_es_pipeline_is_optional_and_trimmed(monkeypatch: pytest.MonkeyPatch, value: str, pipeline: str | None) -> None:
+    monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_PIPELINE", value)
+    assert resolve_settings().pipeline == pipeline
+
+
 def test_an_unknown_es_language_lists_the_ones_there_are() -> None:
     with pytest.raises(ElasticsearchConfigurationError) as raised:
         build_settings(es_language="Klingon")

@@ -927,6 +927,29 @@ def run_cli(harness, tmp_path, capsys, *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err.strip()
 
 
+def test_documents_go_through_the_ingest_pipeline_es_pipeline_names(make_harness, tmp_path, capsys):
+    """The sink takes `es_pipeline` from the settings as the preflight does; a pipeline the cluster lacks stops the
+    run before Confluence is asked anything."""
+    harness = make_harness("cloud")
+    harness.monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_PIPELINE", "no-such-pipeline")
+    code, stderr = run_cli(harness, tmp_path, capsys)
+    assert code == 2 and stderr.endswith("(set destination.elasticsearch.es_pipeline)"), stderr
+    assert harness.sim.stats()["requests"] == 0
+    pipeline = f"{harness.index}-pipeline"
+    harness.es.ingest.put_pipeline(id=pipeline, processors=[])
+    try:
+        harness.monkeypatch.setenv("DESTINATION__ELASTICSEARCH__ES_PIPELINE", pipeline)
+        code, stderr = run_cli(harness, tmp_path, capsys)
+        assert code == 0, stderr
+        through = [(node["ingest"].get("pipelines") or {}).get(pipeline, {}) for node in
+                   harness.es.nodes.stats(metric="ingest")["nodes"].values()]
+        indexed = harness.es.count(index=harness.index)["count"]
+        assert indexed > 50 and sum(stats.get("ingested_as_first_pipeline_in_bytes", 0) for stats in through) > (
+            indexed * 200)
+    finally:
+        harness.es.ingest.delete_pipeline(id=pipeline)
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_cli_bad_credentials_exit_2_naming_the_setting_without_the_secret(make_harness, flavour, tmp_path, capsys):
     harness = make_harness(flavour)
