@@ -7,9 +7,9 @@ not the run). The document waits for its text in the source's queue of pending d
 documents read after it wait in turn, so the order in which versions reach the index is kept.
 
 A file is not downloaded when its text would not be kept: `extract_attachment_content` is off, the file is over
-`max_file_download_size` (10 MB by default; as listed, or found while reading it), or its type is one whose text is not extracted (images, archives,
-...). Every attachment document says what became of its text in `content_extraction`, so people can find the files
-whose text is missing, and why:
+`max_file_download_size` (10 MB by default; as listed, or found while reading it), or its type is one whose text is
+not extracted (images, archives, ...). Every attachment document says what became of its text in `content_extraction`,
+so people can find the files whose text is missing, and why:
 
     extracted, no_text, too_large, unsupported_type, encrypted, unreadable, timed_out, failed, download_failed,
     download_refused, disabled
@@ -20,8 +20,9 @@ A file whose version the index already holds with its text (or with the finding 
 extractor (`extraction.extractor_version`), is not downloaded again: its text is taken from the index. So a full
 refresh, or an attachment re-read because its page moved, costs no download; only new versions are fetched, and the
 next incremental run tries again the files whose download failed (and those indexed without text because extraction
-was off or came with a newer version of this connector). After an upgrade of the extractor, a full refresh reads
-every file again.
+was off or came with a newer version of this connector, or because they were over a `max_file_download_size` raised
+since). After an upgrade of the extractor, a full refresh reads every file again; after `max_file_text_length` was
+raised, only the files whose text it had cut.
 
 A download that fails after the client's retries, or a file that cannot be read, leaves that attachment indexed with
 its metadata only: one broken file must not stop a site's sync. The run's log says how many there were. When
@@ -66,8 +67,10 @@ REUSABLE = frozenset({EXTRACTED, NO_TEXT, "encrypted", UNREADABLE})
 RETRIED = (DOWNLOAD_FAILED, DISABLED, FAILED)
 # Counted in `outcomes` (not a `content_extraction` value): text taken from the index, nothing downloaded.
 KEPT_FROM_INDEX = "kept_from_index"
-# Attachments per lookup of their indexed text (each may carry up to `max_file_text_length` characters).
+# Attachments per lookup of their indexed text, and the characters of text one lookup may bring at most (each text
+# can be `max_file_text_length` long: a higher setting means fewer attachments per lookup).
 INDEX_LOOKUP_BATCH = 50
+INDEX_LOOKUP_CHARS = INDEX_LOOKUP_BATCH * defaults.MAX_EXTRACTED_CHARS
 # Downloads in a row that got no answer at all (timed out, or no connection) after which the site is taken to be
 # down: each costs up to (retry_count + 1) x request_timeout, so working through thousands of files fifty at a time
 # against a site that stopped answering would take hours. Until a probe is answered, files are indexed without their
@@ -87,7 +90,8 @@ class IndexedTexts(Protocol):
 
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
-    def attachments_without_text(self, statuses: Collection[str]) -> Iterator[tuple[str, str, str]]: ...
+    def attachments_without_text(self, statuses: Collection[str],
+                                 too_large_within: int | None = None) -> Iterator[tuple[str, str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,26 @@ class AttachmentText:
     status: str  # one of the statuses above
 
 
+_KEPT_LENGTH = "; first "
+_KEPT_LENGTH_UNIT = " characters"
+
+
 def extractor_stamp(max_text_length: int) -> str:
-    """What a file's text (or the finding that it has none) is stored with: the extractor's version, and how much of
-    the text is kept where that is not the default. A later run reuses the text only if it would find the same, so
-    after an upgrade of the extractor, or a change of `max_file_text_length`, files are read again."""
+    """What a file's text (or the finding that it has none) is stored with, in `content_extractor`: the extractor's
+    version, and how much of a text is kept where that is not the default. A later run reuses the text only if the
+    same extractor found it, and it is whole or as long as wanted now (`_reusable`)."""
     version = extractor_version()
     if max_text_length == defaults.MAX_EXTRACTED_CHARS:
         return version
-    return f"{version}; first {max_text_length} characters"
+    return f"{version}{_KEPT_LENGTH}{max_text_length}{_KEPT_LENGTH_UNIT}"
+
+
+def read_stamp(stamp: str) -> tuple[str, int]:
+    """(extractor version, characters kept) of an `extractor_stamp`."""
+    version, _, kept = stamp.rpartition(_KEPT_LENGTH)
+    if version and kept.endswith(_KEPT_LENGTH_UNIT) and kept.removesuffix(_KEPT_LENGTH_UNIT).isdigit():
+        return version, int(kept.removesuffix(_KEPT_LENGTH_UNIT))
+    return stamp, defaults.MAX_EXTRACTED_CHARS
 
 
 def fill(document: JsonObject, outcome: AttachmentText, extractor: str) -> None:
@@ -182,15 +198,10 @@ class AttachmentTextReader:
         known = self._indexed_texts([str(document["id"]) for document, *_ in to_fetch])
         for document, url, size, media_type in to_fetch:
             previous = known.get(str(document["id"]))
-            if (previous is not None and document.get("version") is not None
-                    and previous.get("version") == document.get("version")
-                    and previous.get("content_extraction") in REUSABLE
-                    and previous.get("content_extractor") == extractor
-                    and "body" not in (previous.get("truncated") or ())  # cut to fit: the file has more
-                    and (previous.get("body") or previous["content_extraction"] != EXTRACTED)):
+            reused = self._reusable(previous, document.get("version"))
+            if reused is not None:
                 self._settled(KEPT_FROM_INDEX)
-                fill(document, AttachmentText(previous.get("body") or None, str(previous["content_extraction"])),
-                     extractor)
+                fill(document, reused, extractor)
                 continue
             downloads, extractors = self._pools()
             document[PENDING_BODY] = PendingAttachmentText(downloads.submit(
@@ -226,14 +237,16 @@ class AttachmentTextReader:
     def without_text(self, scope_of_space: Callable[[str], str | None],
                      already_read: Collection[str]) -> dict[str, str]:
         """Confluence id -> scope key of the indexed attachments that have no text for a reason that may have passed
-        (a failed download, extraction turned off or not yet known to the connector when they were indexed), that
-        this run has not read again yet, and whose space `scope_of_space` maps to a scope of this run (None: not
-        synced), so that an incremental run reads them once more."""
+        (a failed download, extraction turned off or not yet known to the connector when they were indexed, a file
+        over a `max_file_download_size` that has been raised since), that this run has not read again yet, and whose
+        space `scope_of_space` maps to a scope of this run (None: not synced), so that an incremental run reads them
+        once more."""
         if self.indexed is None or not self.enabled:
             return {}
         try:
             wanted: dict[str, str] = {}
-            for document_id, confluence_id, space_key in self.indexed.attachments_without_text(RETRIED):
+            for document_id, confluence_id, space_key in self.indexed.attachments_without_text(
+                    RETRIED, too_large_within=self.max_file_size):
                 scope_key = scope_of_space(space_key)
                 if scope_key is not None and document_id not in already_read:
                     wanted[confluence_id] = scope_key
@@ -244,14 +257,35 @@ class AttachmentTextReader:
             return {}
 
     # ---- internals --------------------------------------------------------------------------------------------
+    def _reusable(self, previous: dict[str, Any] | None, version: Any) -> AttachmentText | None:
+        """What the index holds for this version of the file, where this run would find the same: the same extractor
+        found it, the index holds all of it (not cut to fit `es_max_document_bytes`), and it is whole or at least as
+        long as `max_file_text_length` asks now (a text cut at a lower setting is read again; one cut at a higher
+        setting is cut here). None: the file is read."""
+        if previous is None or version is None or previous.get("version") != version:
+            return None
+        status, stamp = previous.get("content_extraction"), previous.get("content_extractor")
+        if status not in REUSABLE or not isinstance(stamp, str) or "body" in (previous.get("truncated") or ()):
+            return None
+        found_by, kept = read_stamp(stamp)
+        if found_by != extractor_version():
+            return None
+        if status != EXTRACTED:
+            return AttachmentText(None, str(status))
+        text = str(previous.get("body") or "")
+        if not text or (len(text) >= kept and self.max_text_length > kept):
+            return None
+        return AttachmentText(text[: self.max_text_length], EXTRACTED)
+
     def _indexed_texts(self, document_ids: list[str]) -> dict[str, dict[str, Any]]:
         """What the index holds for these attachments; nothing when it cannot say (the files are then fetched)."""
         if self.indexed is None or not self.enabled or not document_ids or not self._index_holds_texts_once():
             return {}
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(document_ids), INDEX_LOOKUP_BATCH):
+        batch = max(1, min(INDEX_LOOKUP_BATCH, INDEX_LOOKUP_CHARS // self.max_text_length))
+        for start in range(0, len(document_ids), batch):
             try:
-                found.update(self.indexed.attachment_texts(document_ids[start : start + INDEX_LOOKUP_BATCH]))
+                found.update(self.indexed.attachment_texts(document_ids[start : start + batch]))
             except Exception as error:  # noqa: BLE001 - no index yet, or it is unavailable: download instead
                 logger.debug("Indexed attachment texts not available (%s); downloading the files", error)
                 return found
@@ -281,7 +315,8 @@ class AttachmentTextReader:
     def _fetch(self, extractors: ExtractionWorkers, document_id: str, url: str, size: int | None, media_type: str,
                file_name: str) -> AttachmentText:
         """Download and extract one file (in a download thread). Whatever goes wrong costs this file its text only."""
-        with self._budget.hold(size if size is not None else self.max_file_size):
+        # a file of unknown size holds what the default limit allows: a higher limit would have it download alone
+        with self._budget.hold(size if size is not None else min(self.max_file_size, defaults.MAX_ATTACHMENT_BYTES)):
             if self._closing.is_set():
                 return AttachmentText(None, DOWNLOAD_FAILED)  # the run is ending: nobody waits for this text
             if self._site_stopped_answering():
@@ -305,7 +340,7 @@ class AttachmentTextReader:
             self._answered(True)
             limit = defaults.EXTRACTION_TIMEOUT_SECONDS + EXTRACTION_GRACE_SECONDS
             try:
-                text = extractors.run(limit, data, media_type, file_name)
+                text = extractors.run(limit, data, media_type, file_name, self.max_text_length)
             except TimeoutError:
                 logger.warning("Gave up reading %s (%s) after %g s", document_id, file_name, limit)
                 return self._settled_text(None, TIMED_OUT)
@@ -321,7 +356,6 @@ class AttachmentTextReader:
                 return self._settled_text(None, FAILED)
             finally:
                 del data
-        text = text[: self.max_text_length].rstrip()  # the extractor returns up to the largest length allowed
         return self._settled_text(text or None, EXTRACTED if text else NO_TEXT)
 
     def _answered(self, answered: bool) -> None:

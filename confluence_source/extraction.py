@@ -121,10 +121,10 @@ def _kreuzberg_reads(media_type: str) -> bool:
     return True
 
 
-def extract_text(data: bytes | bytearray, media_type: str | None, file_name: str = "") -> str:
-    """The text of one file (at most `MAX_EXTRACTED_CHARS_LIMIT` characters: the caller keeps what
-    `max_file_text_length` asks for). Raises `ExtractionError` for a file that cannot be read, and `ValueError` for a
-    type that `extractable_type` turns down."""
+def extract_text(data: bytes | bytearray, media_type: str | None, file_name: str = "",
+                 max_length: int = defaults.MAX_EXTRACTED_CHARS) -> str:
+    """The text of one file, its first `max_length` characters (`max_file_text_length`). Raises `ExtractionError` for
+    a file that cannot be read, and `ValueError` for a type that `extractable_type` turns down."""
     kind = extractable_type(media_type, file_name)
     if kind is None:
         raise ValueError(f"no text is extracted from files of type {media_type or 'unknown'} ({file_name})")
@@ -134,7 +134,7 @@ def extract_text(data: bytes | bytearray, media_type: str | None, file_name: str
         raise ExtractionError("encrypted", "the Office file is password-protected")
     else:
         text = _with_kreuzberg(data, kind)
-    return text.strip()[: defaults.MAX_EXTRACTED_CHARS_LIMIT]
+    return text.strip()[:max_length]  # exactly that long when cut: a later run tells a cut text by its length
 
 
 def _decoded(data: bytes | bytearray) -> str:

@@ -110,9 +110,9 @@ def serve() -> None:
         job = jobs.get()
         if job is None:
             return
-        (media_type, file_name), data = job
+        (media_type, file_name, *options), data = job
         try:
-            outcome: tuple[str, Any] = ("text", extract(data, media_type, file_name))
+            outcome: tuple[str, Any] = ("text", extract(data, media_type, file_name, *options))
         except extraction.ExtractionError as error:
             outcome = ("error", (error.reason, str(error)))
         except Exception as error:  # noqa: BLE001 - reported to the sync, which decides

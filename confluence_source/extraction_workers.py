@@ -218,7 +218,7 @@ def _worker_environment() -> dict[str, str]:
 class _Job:
     outcome: Future[Any]
     limit: float
-    file: tuple[str, str]  # (media type, file name)
+    file: tuple[Any, ...]  # (media type, file name) and the extractor's further arguments
     data: bytes | bytearray
 
 
@@ -234,11 +234,12 @@ class ExtractionWorkers:
         self._lock = threading.Lock()
         self._closed = False
 
-    def run(self, limit: float, data: bytes | bytearray, media_type: str, file_name: str) -> str:
-        """The text of one file, read by a worker within `limit` seconds (the wait for a free worker not counted).
-        Raises `TimeoutError` (the worker was killed), `ExtractorStopped` (it ended on this file), `ExtractionError`
-        (the file cannot be read) or `ExtractorFailed`."""
-        job = _Job(Future(), limit, (media_type, file_name), data)
+    def run(self, limit: float, data: bytes | bytearray, media_type: str, file_name: str, *options: Any) -> str:
+        """The text of one file, read by a worker within `limit` seconds (the wait for a free worker not counted);
+        `options` are passed to the extractor after the file name (the text length to keep). Raises `TimeoutError`
+        (the worker was killed), `ExtractorStopped` (it ended on this file), `ExtractionError` (the file cannot be
+        read) or `ExtractorFailed`."""
+        job = _Job(Future(), limit, (media_type, file_name, *options), data)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the extraction workers were shut down")

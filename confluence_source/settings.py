@@ -135,7 +135,7 @@ DOWNLOAD_BUFFER_BYTES: Final = 64 * 1024 * 1024
 # Characters of text kept per file (about 60 pages of a book): `max_file_text_length`. Documents travel in batches of
 # 250 through dlt and the sink, so this bounds what a batch of attachments holds in memory (~50 MB of text at most).
 MAX_EXTRACTED_CHARS: Final = 200_000
-# The largest `max_file_text_length` accepted (some 3,000 pages of a book); the extractor never returns more.
+# The largest `max_file_text_length` accepted (some 3,000 pages of a book).
 MAX_EXTRACTED_CHARS_LIMIT: Final = 10_000_000
 # The largest `concurrent_downloads` accepted: download threads, and the size of their connection pool.
 MAX_DOWNLOAD_THREADS: Final = 100

@@ -193,6 +193,21 @@ class BulkWriter:
             return None
         error = item.get("error")
         error_type, reason = _describe_item_error(error)
+        missing_pipeline = _MISSING_PIPELINE.match(reason) if error_type == "illegal_argument_exception" else None
+        if missing_pipeline:  # every item fails the same way: a setting to fix, not documents to set aside
+            if missing_pipeline.group(1) == self.pipeline:  # deleted since the preflight
+                raise missing_pipeline_error(self.where, self.pipeline)
+            raise ElasticsearchConfigurationError(
+                f"Index '{self.index}' at {self.where} names the ingest pipeline '{missing_pipeline.group(1)}' "
+                f"(index.default_pipeline or index.final_pipeline), which does not exist: create it, or change the "
+                f"index's settings", "es_index")
+        if _failed_in_a_processor(error):
+            # an ingest processor threw on this document (HTTP 500 for most of them): sending it again would only
+            # fail the same way, so it is set aside like any document Elasticsearch refuses
+            outcome.rejected.append(
+                RejectedDocument(action.doc_id, action.operation, status, error_type, reason, action.body)
+            )
+            return None
         if status in RETRYABLE_STATUSES:
             retry_later.append(action)
             return f"HTTP {status} {error_type}"
@@ -200,8 +215,6 @@ class BulkWriter:
             raise _IndexMissing()
         if status == 403 and error_type == "cluster_block_exception":
             raise blocked_index_error(self.where, self.index, reason)
-        if self.pipeline and error_type == "illegal_argument_exception" and _MISSING_PIPELINE.search(reason):
-            raise missing_pipeline_error(self.where, self.pipeline)  # deleted since the preflight: every item fails
         if status in (401, 403):
             # A security_exception's reason names the user and its roles: keep it out of messages.
             detail = error_type if error_type == "security_exception" else f"{error_type}: {reason}"
@@ -247,7 +260,13 @@ class BulkWriter:
         raise translated from error
 
 
-_MISSING_PIPELINE = re.compile(r"^pipeline with id \[.*\] does not exist")
+_MISSING_PIPELINE = re.compile(r"^pipeline with id \[(.*)\] does not exist")
+
+
+def _failed_in_a_processor(error: Any) -> bool:
+    """Whether a bulk item error comes from an ingest processor (of `es_pipeline`, or of a pipeline the index runs by
+    itself): Elasticsearch names the processor's type in the error's header."""
+    return isinstance(error, dict) and isinstance(error.get("header"), dict) and "processor_type" in error["header"]
 
 
 def _describe_item_error(error: Any) -> tuple[str, str]:

@@ -209,6 +209,16 @@ def _validate_language(language: str | None) -> str:
     return name
 
 
+def _validate_pipeline(value: str | None) -> str | None:
+    """An `es_pipeline` name: one pipeline (a pattern or a list would pass the preflight's lookup, then fail every
+    document of the load)."""
+    name = _blank_to_none(value)
+    if name is not None and ("*" in name or "," in name):
+        raise ElasticsearchConfigurationError(
+            f"Ingest pipeline name '{name}' must name a single pipeline (no * or ,)", "es_pipeline")
+    return name
+
+
 def _validate_ca_certs(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
@@ -302,7 +312,7 @@ def build_settings(
         max_retries=int(es_max_retries),
         max_document_bytes=int(es_max_document_bytes),
         language=_validate_language(es_language),
-        pipeline=_blank_to_none(es_pipeline),
+        pipeline=_validate_pipeline(es_pipeline),
     )
 
 

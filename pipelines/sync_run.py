@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import dlt
 from dlt.common.pipeline import LoadInfo, get_dlt_pipelines_dir
 from dlt.common.runtime import signals
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from confluence_source import (ConfluenceConfigError, ConfluenceError, ConfluenceReader, confluence,
                                confluence_settings, open_reader)
@@ -196,9 +196,11 @@ def spaces_to_refresh(wanted: tuple[str, ...], reader: ConfluenceReader) -> set[
     synced = {space.key.upper(): space.key for space in reader.state.selected}
     unknown = [key for key in wanted if key.upper() not in synced]
     if unknown:
+        keys = sorted(synced.values())
+        shown = ", ".join(keys[:100]) + (", ..." if len(keys) > 100 else "")
         raise ConfluenceConfigError(
-            f"--refresh-spaces names {', '.join(unknown)}, which this run does not sync (it syncs "
-            f"{', '.join(sorted(synced.values())[:100]) or 'no space'}; see {setting('spaces')})")
+            f"--refresh-spaces names {', '.join(unknown)}, which this run does not sync (it syncs {shown or 'no space'}; "
+            f"see {setting('spaces')})")
     return {synced[key.upper()] for key in wanted}
 
 
@@ -209,7 +211,11 @@ def warn_of_other_writers(indexed: IndexedDocuments) -> None:
     deletes, so every search would find both; another Confluence site's documents have the same ids as this site's
     (both sites number their content from the same start), so each run would overwrite the other's. Sharing an
     index with other sources, or an address of the site that changed, can be on purpose: a warning, not a stop."""
-    writers = indexed.other_writers()
+    try:
+        writers = indexed.other_writers()
+    except (ApiError, TransportError) as error:  # only a warning: not worth failing the run over
+        logger.info("Could not tell who else wrote to index %s (%s)", indexed.index, type(error).__name__)
+        return
     unmarked = writers.pop(None, 0)
     if unmarked:
         logger.warning(

@@ -372,3 +372,57 @@ def test_a_pipeline_that_does_not_exist_is_a_setting_to_fix_before_the_run_and_d
         assert "has no ingest pipeline 'no-such-pipeline'" in message and "\n" not in message
         assert message.endswith("(set destination.elasticsearch.es_pipeline)"), message
     assert not es.indices.exists(index=f"{index_name}-errors")  # nothing sent to the dead-letter index
+
+
+class _AnsweringWriter(BulkWriter):
+    """A writer whose bulk requests get the answers Elasticsearch gives when an ingest pipeline fails (the local node
+    has no processors to fail with): one per action, taken from `answers` in turn."""
+
+    def __init__(self, answers: list[dict[str, Any]], **options: Any) -> None:
+        super().__init__(**options)
+        self.answers = answers
+        self.requests = 0
+
+    def _send(self, actions, chunk_bytes):  # type: ignore[no-untyped-def]
+        self.requests += 1
+        for action, answer in zip(actions, self.answers[: len(actions)]):
+            yield answer.get("status", 200) < 300, {action.operation: {"_id": action.doc_id, **answer}}
+
+
+def test_a_document_an_ingest_processor_fails_on_is_set_aside_not_retried(es: Elasticsearch, index_name: str) -> None:
+    from destinations.es_documents import BulkAction
+
+    failed = {"status": 500, "error": {"type": "fail_processor_exception", "reason": "no body to embed",
+                                        "header": {"processor_type": "fail"}}}
+    writer = _AnsweringWriter([{"status": 201}, failed], client=es, index=index_name, where="the test node",
+                              policy=RetryPolicy(max_retries=3, initial_delay=0.01), pipeline="embeddings")
+    outcome = writer.write([BulkAction("index", "page-1", b"{}"), BulkAction("index", "page-2", b"{}")])
+    assert writer.requests == 1 and outcome.indexed == 1 and outcome.retries == 0
+    assert [(entry.doc_id, entry.status, entry.error_type) for entry in outcome.rejected] == [
+        ("page-2", 500, "fail_processor_exception")]
+
+
+def test_a_missing_pipeline_the_index_names_itself_points_at_the_index_not_es_pipeline(
+    es: Elasticsearch, index_name: str
+) -> None:
+    from destinations.es_documents import BulkAction
+
+    missing = {"status": 400, "error": {"type": "illegal_argument_exception",
+                                         "reason": "pipeline with id [index-default] does not exist"}}
+    writer = _AnsweringWriter([missing], client=es, index=index_name, where="the test node",
+                              policy=RetryPolicy(max_retries=0), pipeline="embeddings")
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        writer.write([BulkAction("index", "page-1", b"{}")])
+    message = str(raised.value)
+    assert "names the ingest pipeline 'index-default'" in message and message.endswith(
+        "(set destination.elasticsearch.es_index)")
+
+
+def test_an_index_whose_default_pipeline_is_missing_stops_the_load_naming_the_index(
+    es: Elasticsearch, settings: ElasticsearchSettings, index_name: str
+) -> None:
+    write_batch(page_documents(1), PAGES_TABLE, settings)
+    es.indices.put_settings(index=index_name, settings={"index.default_pipeline": "deleted-by-someone"})
+    with pytest.raises(ElasticsearchConfigurationError) as raised:
+        write_batch(page_documents(2, start=1), PAGES_TABLE, settings)
+    assert "names the ingest pipeline 'deleted-by-someone'" in str(raised.value)

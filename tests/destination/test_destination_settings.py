@@ -176,6 +176,12 @@ def test_es_pipeline_is_optional_and_trimmed(monkeypatch: pytest.MonkeyPatch, va
     assert resolve_settings().pipeline == pipeline
 
 
+@pytest.mark.parametrize("value", ["embeddings-*", "first,second"])
+def test_es_pipeline_names_one_pipeline(value: str) -> None:
+    with pytest.raises(ElasticsearchConfigurationError, match="must name a single pipeline.*es_pipeline"):
+        build_settings(es_pipeline=value)
+
+
 def test_an_unknown_es_language_lists_the_ones_there_are() -> None:
     with pytest.raises(ElasticsearchConfigurationError) as raised:
         build_settings(es_language="Klingon")

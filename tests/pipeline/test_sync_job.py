@@ -551,6 +551,20 @@ def test_a_first_sync_into_an_index_holding_another_tools_documents_warns_and_le
     assert FOREIGN_NOTE not in caplog.text
 
 
+def test_a_failed_look_at_who_else_wrote_to_the_index_does_not_fail_the_run(make_harness, monkeypatch):
+    from elasticsearch import ConnectionTimeout
+
+    from confluence_source.sync_state import IndexedDocuments
+
+    def times_out(self):  # noqa: ANN001, ANN202
+        raise ConnectionTimeout("timed out")
+
+    harness = make_harness("datacenter")
+    harness.es.indices.create(index=harness.index)
+    monkeypatch.setattr(IndexedDocuments, "other_writers", times_out)
+    assert harness.run().mode == "full" and harness.docs()
+
+
 OTHER_SITE_NOTE = "holds documents of another Confluence address"
 
 
@@ -568,6 +582,11 @@ def test_a_first_sync_into_an_index_holding_another_sites_documents_warns_that_i
     caplog.clear()
     first.run()  # its own index: the first site has synced into it before
     assert OTHER_SITE_NOTE not in caplog.text
+    third = make_harness("datacenter", reading=second)  # the second site again, under another pipeline name
+    third.index = first.index
+    third.configure()
+    third.run()
+    assert OTHER_SITE_NOTE not in caplog.text and FOREIGN_NOTE not in caplog.text
 
 
 def test_a_first_sync_into_an_empty_index_of_ones_own_gets_no_warning(make_harness, caplog):
@@ -1796,34 +1815,46 @@ def test_a_newer_extractor_reads_the_files_again_on_a_full_refresh(make_harness,
     assert harness.run(full_refresh=True).attachment_text["kept_from_index"] == reusable
 
 
-def test_file_size_and_text_length_limits_are_settings_and_a_full_refresh_applies_a_change(make_harness):
-    """`max_file_download_size` keeps larger files from being downloaded (their documents say `too_large`),
-    `max_file_text_length` cuts each text; texts kept under another length are not reused, so raising it and running
-    a full refresh reads the files again, and a file over the old size limit gets its text."""
+def test_file_size_and_text_length_limits_are_settings_and_raising_them_reads_only_what_they_kept_out(make_harness):
+    """`max_file_download_size` keeps larger files from being downloaded (their documents say `too_large`) and
+    `max_file_text_length` cuts each text. Raised, the next run reads the files over the old size limit, and a full
+    refresh reads again the files whose text was cut, while whole texts are taken from the index."""
     harness = make_harness("datacenter")
-    sizes = sorted(source["file_size"] for source in _attachments(harness, harness.run()).values())
+    whole = _attachments(harness, harness.run())
+    sizes = sorted(source["file_size"] for source in whole.values())
     limit = sizes[len(sizes) // 2]  # about half the files are larger
+    lengths = sorted(len(source["body"]) for source in whole.values() if source["file_size"] <= limit and
+                     source["content_extraction"] == "extracted")
+    length = lengths[len(lengths) // 2]  # about half the texts of the smaller files are longer
     harness.configure(SOURCES__CONFLUENCE__MAX_FILE_DOWNLOAD_SIZE=str(limit),
-                      SOURCES__CONFLUENCE__MAX_FILE_TEXT_LENGTH="40")
+                      SOURCES__CONFLUENCE__MAX_FILE_TEXT_LENGTH=str(length))
     cut = harness.run(full_refresh=True)
     documents = _attachments(harness, cut)
     too_large = {doc_id for doc_id, source in documents.items() if source["file_size"] > limit}
     assert too_large and {doc_id for doc_id, source in documents.items()
                           if source["content_extraction"] == "too_large"} == too_large
-    texts = [source["body"] for source in documents.values() if source["content_extraction"] == "extracted"]
-    assert texts and max(map(len, texts)) <= 40 and any(len(text) >= 30 for text in texts)
+    texts = {doc_id: source["body"] for doc_id, source in documents.items()
+             if source["content_extraction"] == "extracted"}
+    assert texts and max(map(len, texts.values())) <= length
+    shortened = {doc_id for doc_id in texts if len(whole[doc_id]["body"]) > length}
+    assert shortened and shortened != set(texts)  # some texts were cut, some are whole
+    assert all(whole[doc_id]["body"].startswith(texts[doc_id]) for doc_id in texts)
     assert cut.file_requests <= len(documents) - len(too_large)  # the larger files were not downloaded
 
     harness.configure(SOURCES__CONFLUENCE__MAX_FILE_TEXT_LENGTH="100000")
     raised = harness.run(full_refresh=True)
-    assert "kept_from_index" not in raised.attachment_text, raised.attachment_text
     documents = _attachments(harness, raised)
-    assert max(len(source.get("body") or "") for source in documents.values()) > 40
-    assert {source["content_extraction"] for doc_id, source in documents.items() if doc_id in too_large} == {
-        "too_large"}
-    harness.monkeypatch.delenv("SOURCES__CONFLUENCE__MAX_FILE_DOWNLOAD_SIZE")  # the default: the larger files are read
-    documents = _attachments(harness, harness.run(full_refresh=True))
+    assert all(documents[doc_id]["body"] == whole[doc_id]["body"] for doc_id in texts)
+    assert raised.attachment_text["kept_from_index"] >= len(texts) - len(shortened)  # whole texts are not read again
+    assert raised.file_requests <= len(shortened) + len(documents) - len(texts) - len(too_large)
+    assert {documents[doc_id]["content_extraction"] for doc_id in too_large} == {"too_large"}
+
+    harness.monkeypatch.delenv("SOURCES__CONFLUENCE__MAX_FILE_DOWNLOAD_SIZE")  # the default: 10 MB
+    again = harness.run()  # incremental: the files kept out by the old limit are read
+    assert again.mode == "incremental" and again.file_requests >= len(too_large)
+    documents = _attachments(harness, again)
     assert all(documents[doc_id]["content_extraction"] != "too_large" for doc_id in too_large)
+    assert harness.run().file_requests == 0
 
 
 def _attachments(harness, summary) -> dict[str, dict]:

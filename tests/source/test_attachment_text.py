@@ -235,3 +235,15 @@ def test_the_site_itself_refusing_a_download_still_names_the_credentials(fresh_s
     run = run_pipeline(settings_for(fresh_sim, retry_count=0), tmp_path)
     assert "download_failed" in {row["content_extraction"] for row in attachment_rows(run).values()}
     assert "rejected the credentials" in caplog.text and "file service" not in caplog.text
+
+
+def test_the_extractor_stamp_says_how_much_text_was_kept_where_that_is_not_the_default():
+    from confluence_source.attachment_text import extractor_stamp, read_stamp
+    from confluence_source.extraction import extractor_version
+
+    version = extractor_version()
+    assert extractor_stamp(200_000) == version  # as stamped before the length was a setting
+    assert read_stamp(version) == (version, 200_000)
+    assert read_stamp(extractor_stamp(1_000_000)) == (version, 1_000_000)
+    assert extractor_stamp(40).endswith("; first 40 characters")
+    assert read_stamp("odd; first many characters") == ("odd; first many characters", 200_000)

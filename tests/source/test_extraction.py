@@ -50,10 +50,11 @@ def test_utf8_text_keeps_its_characters_and_loses_its_byte_order_mark():
     assert extract_text(data, "text/plain; charset=utf-8", "checklist.txt") == "Deployment checklist – ✓ reviewed"
 
 
-def test_extracted_text_is_capped_at_the_largest_length_a_setting_may_keep(monkeypatch):
-    monkeypatch.setattr(extraction.defaults, "MAX_EXTRACTED_CHARS_LIMIT", 100)
-    data = ("word " * 10_000).encode()
-    assert len(extract_text(data, "text/plain", "long.txt")) == 100
+def test_extracted_text_is_cut_at_the_length_asked_for(monkeypatch):
+    data = ("word " * 100_000).encode()
+    assert len(extract_text(data, "text/plain", "long.txt")) == 200_000  # `max_file_text_length`'s default
+    assert extract_text(data, "text/plain", "long.txt", 12) == "word word wo"
+    assert extract_text(data, "text/plain", "long.txt", 10) == "word word "  # as long as asked: so it shows it was cut
 
 
 @pytest.mark.parametrize(
