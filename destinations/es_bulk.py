@@ -201,9 +201,10 @@ class BulkWriter:
                 f"Index '{self.index}' at {self.where} names the ingest pipeline '{missing_pipeline.group(1)}' "
                 f"(index.default_pipeline or index.final_pipeline), which does not exist: create it, or change the "
                 f"index's settings", "es_index")
-        if _failed_in_a_processor(error):
+        if _failed_in_a_processor(error) and status not in _BUSY_STATUSES:
             # an ingest processor threw on this document (HTTP 500 for most of them): sending it again would only
-            # fail the same way, so it is set aside like any document Elasticsearch refuses
+            # fail the same way, so it is set aside like any document Elasticsearch refuses. One that is busy or
+            # unavailable (an inference service, say) is retried as the cluster itself would be.
             outcome.rejected.append(
                 RejectedDocument(action.doc_id, action.operation, status, error_type, reason, action.body)
             )
@@ -261,6 +262,8 @@ class BulkWriter:
 
 
 _MISSING_PIPELINE = re.compile(r"^pipeline with id \[(.*)\] does not exist")
+# Statuses that say a service is busy or away, not that the document is at fault.
+_BUSY_STATUSES: Final = frozenset({429, 502, 503, 504})
 
 
 def _failed_in_a_processor(error: Any) -> bool:

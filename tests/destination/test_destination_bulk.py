@@ -402,6 +402,21 @@ def test_a_document_an_ingest_processor_fails_on_is_set_aside_not_retried(es: El
         ("page-2", 500, "fail_processor_exception")]
 
 
+def test_a_busy_service_behind_an_ingest_processor_is_waited_for_not_blamed_on_the_document(
+    es: Elasticsearch, index_name: str
+) -> None:
+    from destinations.es_documents import BulkAction
+
+    busy = {"status": 429, "error": {"type": "status_exception", "reason": "inference queue is full",
+                                      "header": {"processor_type": "inference"}}}
+    writer = _AnsweringWriter([busy], client=es, index=index_name, where="the test node",
+                              policy=RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.02),
+                              pipeline="embeddings")
+    with pytest.raises(ElasticsearchUnavailableError):
+        writer.write([BulkAction("index", "page-1", b"{}")])
+    assert writer.requests == 3  # the first request and two retries
+
+
 def test_a_missing_pipeline_the_index_names_itself_points_at_the_index_not_es_pipeline(
     es: Elasticsearch, index_name: str
 ) -> None:
