@@ -52,7 +52,8 @@ class DataCenterReader(ConfluenceReader):
 
     def _infer_zone(self) -> tzinfo | None:
         """The server's UTC offset as it renders the newest content's timestamp (the default zone of users who
-        never chose one). A fixed offset: near a DST switch the change window's overlap absorbs the hour."""
+        never chose one). A fixed offset, which may be from the other side of a daylight-saving change: change
+        windows then reach `INFERRED_ZONE_MARGIN` further back."""
         try:
             body = self.client.get_json(
                 self.client.v1(defaults.CONTENT_SEARCH),

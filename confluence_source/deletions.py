@@ -166,7 +166,12 @@ def plan_deletions(
                 seen = ledger.ids(space_key, doc_type)
                 # everything seen was just indexed, so equal sizes mean equal sets: no id scan needed
                 if not all_seen_indexed or len(seen) != indexed_counts[(space_key, doc_type)]:
-                    _collect(indexed, space_key, doc_type, seen, candidates)
+                    unseen: dict[str, list[tuple[str, str]]] = defaultdict(list)
+                    _collect(indexed, space_key, doc_type, seen, unseen)
+                    # a full read through search can miss what search is indexing again: `confirm_gone` decides
+                    doomed = _confirmed_gone([doc_id for doc_id, _ in unseen[space_key]], space_key, doc_type,
+                                             confirm_gone)
+                    candidates[space_key].extend((doc_id, doc_type) for doc_id in doomed)
                     listed[(space_key, doc_type)] = len(seen)
             else:
                 # empty scopes stay in: their count must be 0 too, and keeping them makes one count cover all
@@ -187,11 +192,8 @@ def plan_deletions(
         plan.listed_scopes.append((space_key, doc_type))
         left_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
         held = _collect(indexed, space_key, doc_type, current, left_out)
-        doomed = [doc_id for doc_id, _ in left_out[space_key]]
         _note_unindexed(plan, space_key, doc_type, current.difference(held), ledger.ids(space_key, doc_type), tried)
-        if doomed and confirm_gone is not None:
-            gone = confirm_gone(space_key, doc_type, doomed)
-            doomed = [doc_id for doc_id in doomed if doc_id in gone]
+        doomed = _confirmed_gone([doc_id for doc_id, _ in left_out[space_key]], space_key, doc_type, confirm_gone)
         candidates[space_key].extend((doc_id, doc_type) for doc_id in doomed)
         listed[(space_key, doc_type)] = len(current)
     _hold_back_short_listings(listed, candidates, count_total, known_counts, plan, policy.allow_mass_delete)
@@ -452,6 +454,14 @@ def _note_unindexed(plan: DeletionPlan, space_key: str, doc_type: str, missing: 
             plan.unreadable[doc_type][document_id.split("-", 1)[1]] = space_key
         elif document_id not in seen:
             plan.unindexed[doc_type][document_id.split("-", 1)[1]] = space_key
+
+
+def _confirmed_gone(doomed: list[str], space_key: str, doc_type: str, confirm_gone: ConfirmGone | None) -> list[str]:
+    """Of the indexed ids a read or listing left out, those `confirm_gone` (where given) says are gone."""
+    if not doomed or confirm_gone is None:
+        return doomed
+    gone = confirm_gone(space_key, doc_type, doomed)
+    return [doc_id for doc_id in doomed if doc_id in gone]
 
 
 def _collect(indexed: IndexedDocuments, space_key: str, doc_type: str, current: set[str],

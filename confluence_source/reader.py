@@ -117,6 +117,8 @@ class ReaderState:
 
     user: CurrentUser | None = None
     zone: tzinfo = timezone.utc
+    # added to the overlap of change windows: an inferred zone may be an hour off (`INFERRED_ZONE_MARGIN`)
+    zone_margin: timedelta = timedelta(0)
     all_spaces: dict[str, SpaceInfo] = field(default_factory=dict)  # by key, every space the user can see
     selected: list[SpaceInfo] = field(default_factory=list)
 
@@ -140,7 +142,8 @@ class ConfluenceReader(ABC):
         self.bodies_sent_to_workers = 0
         # threads downloading attachment files and extracting their text
         self.attachment_text = AttachmentTextReader(client)
-        # (scope key, type) whose current ids this run listed through search (see `confirm_gone`)
+        # (scope key, type) whose current ids this run listed through search, or read in full through it (see
+        # `confirm_gone`)
         self._searched_listings: set[tuple[str, str]] = set()
 
     # ---- public interface ------------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ class ConfluenceReader(ABC):
     def preflight(self) -> None:
         """Authenticate, learn the time zone, resolve spaces, validate rules. Raises a `ConfluenceError` on problems."""
         self.state.user = self._current_user()
-        self.state.zone = self._choose_zone(self.state.user)
+        self.state.zone, self.state.zone_margin = self._choose_zone(self.state.user)
         self.state.all_spaces = {space.key: space for space in self._list_spaces()}
         if self.config.advanced_rules:
             # the rules replace `spaces`, which is then neither used nor checked (a stale key must not stop the run)
@@ -169,7 +172,7 @@ class ConfluenceReader(ABC):
         """Which scopes to read in full and which only for changes since their watermark."""
         started_at = datetime.now(timezone.utc)
         window_end = run_window_end(started_at)
-        overlap = timedelta(minutes=self.config.overlap_minutes)
+        overlap = timedelta(minutes=self.config.overlap_minutes) + self.state.zone_margin
         scopes: list[Scope] = []
         candidates: list[tuple[str, ScopeKind, SpaceInfo | None, str | None]]
         if self.config.advanced_rules:
@@ -338,22 +341,23 @@ class ConfluenceReader(ABC):
         user_key = body.get("accountId") or body.get("userKey") or body.get("username")
         return CurrentUser(id=user_key, name=body.get("displayName"), timezone=body.get("timeZone"))
 
-    def _choose_zone(self, user: CurrentUser) -> tzinfo:
+    def _choose_zone(self, user: CurrentUser) -> tuple[tzinfo, timedelta]:
+        """The zone CQL date literals are read in, and how much further back change windows must reach for it."""
         for name, origin in ((self.config.cql_timezone, "cql_timezone"), (user.timezone, "the user's profile")):
             if not name:
                 continue
             try:
-                return ZoneInfo(name)
+                return ZoneInfo(name), timedelta(0)
             except (ZoneInfoNotFoundError, ValueError):
                 logger.warning("Unknown time zone %r from %s; ignoring it", name, origin)
         inferred = self._infer_zone()
         if inferred is not None:
-            return inferred
+            return inferred, defaults.INFERRED_ZONE_MARGIN
         logger.warning(
             "Confluence did not tell the user's time zone; change windows use UTC (set %s if that is wrong)",
             setting("cql_timezone"),
         )
-        return timezone.utc
+        return timezone.utc, timedelta(0)
 
     def _infer_zone(self) -> tzinfo | None:
         """Server/Data Center: the server's offset, read from a timestamp it renders (its default zone)."""
@@ -456,6 +460,8 @@ class ConfluenceReader(ABC):
         the caller completes the read itself) the scopes are recorded as fully read."""
         seen: set[tuple[str, Any]] = set()
         window_clause = window.clause(self.zone) if window is not None else None
+        if window is None:  # what search leaves out is not proof that it is gone (`confirm_gone`)
+            self._searched_listings.update((scope.key, doc_type) for scope in scopes)
         for scope_key_of, cql, archived in self._cql_queries(type_clause(doc_type), scopes, window_clause):
             for items in self.search(cql, defaults.V1_EXPAND[doc_type], defaults.V1_PAGE_SIZE_WITH_BODY, archived,
                                      purpose=f"searching {doc_type}s"):
@@ -818,9 +824,10 @@ class ConfluenceReader(ABC):
     def confirm_gone(self, scope_key: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
         """Of these indexed documents that the scope's id listing left out, those that are gone from the scope.
 
-        A listing taken from search (`scope_ids_by_search`) can leave out an item that changed moments before
-        without a new version (a label removed, restrictions saved): search indexes it again a little later, and an
-        item missing from it meanwhile would be deleted, and no later listing would bring it back (nothing dates it).
+        A listing taken from search (`scope_ids_by_search`, or a full read through search: `read_cql`) can leave out
+        an item that changed moments before without a new version (a label added, restrictions saved): search
+        indexes it again a little later, and an item missing from it meanwhile would be deleted, and no later listing
+        would bring it back (nothing dates it).
         So each such candidate is read by its id, which does not go through search, and stays when it is still a
         current item of this scope (one request per candidate, several at a time). Other listings are taken as
         they are."""

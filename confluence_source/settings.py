@@ -6,6 +6,7 @@ tests can refer to the same paths the readers call.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Final
 
 # ---- deployment flavours ----------------------------------------------------------------------------------------
@@ -116,6 +117,10 @@ DEFAULT_REQUEST_TIMEOUT: Final = 30.0
 MAX_SECONDS_SETTING: Final = 86_400.0
 MAX_OVERLAP_MINUTES: Final = 525_600
 DEFAULT_OVERLAP_MINUTES: Final = 10
+# How much further back change windows reach when the time zone of CQL date literals is a UTC offset inferred from a
+# timestamp the server rendered (Data Center, an account without a profile zone): that offset may be from the other
+# side of a daylight-saving change, and an hour's shift between two runs would open a gap between their windows.
+INFERRED_ZONE_MARGIN: Final = timedelta(hours=1)
 # First retry waits about this long; each further retry doubles it (with +/-30% jitter).
 DEFAULT_BACKOFF_SECONDS: Final = 1.0
 # Upper bound of any single wait, including a server's Retry-After (garbage values such as 2^63 are clamped).

@@ -11,7 +11,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -206,6 +206,54 @@ def test_a_file_search_has_not_indexed_again_yet_is_not_deleted(make_harness):
     time.sleep(3.2)
     harness.run()
     assert harness.docs()[f"attachment-{labelled.id}"]["labels"] == sorted(labelled.labels)
+
+
+def test_a_full_read_through_search_does_not_delete_a_file_search_is_indexing_again(make_harness):
+    """Data Center reads files through search in a full read too: a file labelled a moment before a
+    `--full-refresh` can be missing from that read. Read by its id it is still there, so it stays."""
+    harness = make_harness("datacenter")
+    visible = harness.visible()["attachment"]
+    labelled, gone = [item for item in sorted(harness.site.iter_content("attachment"), key=lambda item: item.id)
+                      if f"attachment-{item.id}" in visible][:2]
+    assert harness.run().mode == "full"
+    harness.sim.state.queries.index_lag_seconds = 3.0
+    harness.sim.mutations.add_labels(content_id=labelled.id, labels=["reviewed"])
+    harness.sim.mutations.trash(content_id=gone.id)
+    harness.sim.mutations.purge(content_id=gone.id)
+    summary = harness.run(full_refresh=True)
+    assert f"attachment-{labelled.id}" in harness.docs()
+    assert f"attachment-{gone.id}" not in harness.docs() and summary.deleted == 1  # what is really gone still goes
+    time.sleep(3.2)
+    harness.run()
+    assert "reviewed" in harness.docs()[f"attachment-{labelled.id}"]["labels"]
+
+
+def test_an_offset_inferred_from_the_other_side_of_a_daylight_saving_change_misses_no_edit(make_harness):
+    """Data Center, an account without a profile time zone: CQL date literals are read in the server's zone (Berlin
+    here), whose offset the connector infers from the newest edit's timestamp. When that edit is from the other
+    side of a daylight-saving change, the offset is an hour off, and the change windows must still meet."""
+    from zoneinfo import ZoneInfo
+
+    berlin, now = ZoneInfo("Europe/Berlin"), datetime.now(timezone.utc)
+    site_end = datetime(2026, 1, 1, tzinfo=timezone.utc)  # the simulated site's edits are all older
+    days = [datetime(year, month, 15, 12, tzinfo=timezone.utc) for year in (now.year, now.year - 1) for month in (7, 1)]
+    other_side = [day for day in days if site_end <= day < now
+                  and day.astimezone(berlin).utcoffset() != now.astimezone(berlin).utcoffset()]
+    if not other_side:
+        pytest.skip("no day since the simulated site's last edit lies on the other side of a daylight-saving change")
+    harness = make_harness("datacenter")
+    harness.site.users[harness.site.default_user_id].timezone = ""  # never chosen: the server's offset is inferred
+    mutations = harness.sim.mutations.target
+    clock = mutations._clock
+    mutations._clock = lambda: other_side[0]  # the newest edit of the site
+    harness.sim.mutations.edit(content_id=readable_pages(harness)[0].id, body="<p>an edit from another season</p>")
+    mutations._clock = clock
+    assert harness.run().mode == "full"
+    comment = next(item for item in sorted(harness.site.iter_content("comment"), key=lambda item: item.id)
+                   if f"comment-{item.id}" in harness.docs())
+    harness.sim.mutations.edit(content_id=comment.id, body="<p>edited after the full sync: zebra</p>")
+    harness.run()
+    assert "zebra" in harness.docs()[f"comment-{comment.id}"]["body"]
 
 
 def test_cloud_attachment_labels_come_from_the_label_listing_when_that_is_cheaper(make_harness, monkeypatch):
