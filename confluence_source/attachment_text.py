@@ -90,8 +90,8 @@ class IndexedTexts(Protocol):
 
     def attachment_texts(self, document_ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
 
-    def attachments_without_text(self, statuses: Collection[str],
-                                 too_large_within: int | None = None) -> Iterator[tuple[str, str, str]]: ...
+    def attachments_without_text(self, statuses: Collection[str], too_large_within: tuple[int, str] | None = None
+                                 ) -> Iterator[tuple[str, str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -122,11 +122,19 @@ def read_stamp(stamp: str) -> tuple[str, int]:
     return stamp, defaults.MAX_EXTRACTED_CHARS
 
 
-def fill(document: JsonObject, outcome: AttachmentText, extractor: str) -> None:
+def too_large_stamp(max_file_size: int) -> str:
+    """What a file indexed as `too_large` is stored with, in `content_extractor`: the size limit it was over. A file
+    listed smaller than a raised limit is read again (`without_text`), once: one that is still over the limit when
+    downloaded (its listed size was wrong) then carries the new limit and is left alone."""
+    return f"over {max_file_size} bytes"
+
+
+def fill(document: JsonObject, outcome: AttachmentText, extractor: str, too_large: str) -> None:
     document["body"] = outcome.text
     document["content_extraction"] = outcome.status
     # what found this text (or that there is none): a later run reuses it only if it would find the same
-    document["content_extractor"] = extractor if outcome.status in REUSABLE else None
+    document["content_extractor"] = (extractor if outcome.status in REUSABLE else
+                                     too_large if outcome.status == TOO_LARGE else None)
 
 
 @dataclass
@@ -135,9 +143,10 @@ class PendingAttachmentText:
 
     future: Future[AttachmentText]
     extractor: str  # `extractor_stamp`
+    too_large: str  # `too_large_stamp`
 
     def fill(self, document: JsonObject) -> None:
-        fill(document, self.future.result(), self.extractor)
+        fill(document, self.future.result(), self.extractor, self.too_large)
 
 
 class AttachmentTextReader:
@@ -176,7 +185,7 @@ class AttachmentTextReader:
         """Give each attachment document its text: now, when it is not extracted or the index already holds it for
         this version; otherwise the download starts and the document carries the pending text (`PENDING_BODY`)."""
         to_fetch: list[tuple[JsonObject, str, int | None, str]] = []
-        extractor = extractor_stamp(self.max_text_length)
+        extractor, too_large = extractor_stamp(self.max_text_length), too_large_stamp(self.max_file_size)
         for document in documents:
             size = document.get("file_size")
             size = size if isinstance(size, int) and size >= 0 else None
@@ -194,19 +203,19 @@ class AttachmentTextReader:
                 to_fetch.append((document, str(url), size, media_type))
                 continue
             self._settled(status)
-            fill(document, AttachmentText(None, status), extractor)
+            fill(document, AttachmentText(None, status), extractor, too_large)
         known = self._indexed_texts([str(document["id"]) for document, *_ in to_fetch])
         for document, url, size, media_type in to_fetch:
             previous = known.get(str(document["id"]))
             reused = self._reusable(previous, document.get("version"))
             if reused is not None:
                 self._settled(KEPT_FROM_INDEX)
-                fill(document, reused, extractor)
+                fill(document, reused, extractor, too_large)
                 continue
             downloads, extractors = self._pools()
             document[PENDING_BODY] = PendingAttachmentText(downloads.submit(
                 self._fetch, extractors, str(document["id"]), url, size, media_type,
-                str(document.get("file_name") or "")), extractor)
+                str(document.get("file_name") or "")), extractor, too_large)
 
     def finish(self) -> None:
         """Stop the download threads and extraction workers (they start again on the next `attach`) and log what
@@ -246,7 +255,7 @@ class AttachmentTextReader:
         try:
             wanted: dict[str, str] = {}
             for document_id, confluence_id, space_key in self.indexed.attachments_without_text(
-                    RETRIED, too_large_within=self.max_file_size):
+                    RETRIED, too_large_within=(self.max_file_size, too_large_stamp(self.max_file_size))):
                 scope_key = scope_of_space(space_key)
                 if scope_key is not None and document_id not in already_read:
                     wanted[confluence_id] = scope_key

@@ -184,7 +184,8 @@ class ConfluenceReader(ABC):
             mark = None if full_refresh else (watermarks or {}).get(key)
             if mark:
                 try:
-                    window = change_window(parse_instant(mark), overlap, window_end)
+                    # the end reaches further by the zone's margin too: an offset an hour behind would end it early
+                    window = change_window(parse_instant(mark), overlap, window_end + self.state.zone_margin)
                 except ValueError:
                     logger.warning("Ignoring unreadable watermark %r of %s; reading it in full", mark, key)
             scopes.append(Scope(key=key, kind=kind, space=space, rule=rule, window=window))

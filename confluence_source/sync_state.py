@@ -475,18 +475,21 @@ class IndexedDocuments:
             if entry.get("found") and (entry.get("_source") or {}).get("site_url") == self.site_url
         }
 
-    def attachments_without_text(self, statuses: Collection[str],
-                                 too_large_within: int | None = None) -> Iterator[tuple[str, str, str]]:
+    def attachments_without_text(self, statuses: Collection[str], too_large_within: tuple[int, str] | None = None
+                                 ) -> Iterator[tuple[str, str, str]]:
         """(document id, Confluence id, space key) of this site's attachments indexed with one of these
         `content_extraction` values, or without any (indexed before attachments had their text), and, given
-        `too_large_within`, those indexed as `too_large` whose file is no larger than that (the limit was raised)."""
+        `too_large_within` (a size limit and its `too_large_stamp`), those indexed as `too_large` under another limit
+        whose file is listed no larger than this one (the limit was raised)."""
         if not self.exists():
             return
         wanted: list[dict[str, Any]] = [{"terms": {"content_extraction": list(statuses)}},
                                         {"bool": {"must_not": {"exists": {"field": "content_extraction"}}}}]
         if too_large_within is not None:
+            limit, stamp = too_large_within
             wanted.append({"bool": {"filter": [{"term": {"content_extraction": "too_large"}},
-                                               {"range": {"file_size": {"lte": too_large_within}}}]}})
+                                               {"range": {"file_size": {"lte": limit}}}],
+                                    "must_not": [{"term": {"content_extractor": stamp}}]}})
         query = {"bool": {
             "filter": [{"term": {"site_url": self.site_url}}, {"term": {"type": "attachment"}}],
             "should": wanted,

@@ -201,10 +201,11 @@ class BulkWriter:
                 f"Index '{self.index}' at {self.where} names the ingest pipeline '{missing_pipeline.group(1)}' "
                 f"(index.default_pipeline or index.final_pipeline), which does not exist: create it, or change the "
                 f"index's settings", "es_index")
-        if _failed_in_a_processor(error) and status not in _BUSY_STATUSES:
-            # an ingest processor threw on this document (HTTP 500 for most of them): sending it again would only
-            # fail the same way, so it is set aside like any document Elasticsearch refuses. One that is busy or
-            # unavailable (an inference service, say) is retried as the cluster itself would be.
+        if _failed_in_a_processor(error) and (status in (400, 422) or error_type in _DOCUMENT_PROCESSOR_ERRORS):
+            # an ingest processor found this document at fault (a field missing or of the wrong kind, a `fail`
+            # processor's rule, a script that throws on it): sending it again would only fail the same way, so it is
+            # set aside like any document Elasticsearch refuses. Other processor errors (a service behind it busy,
+            # away, or refusing its credentials) are retried and then fail the run, which reads the same again.
             outcome.rejected.append(
                 RejectedDocument(action.doc_id, action.operation, status, error_type, reason, action.body)
             )
@@ -261,9 +262,9 @@ class BulkWriter:
         raise translated from error
 
 
-_MISSING_PIPELINE = re.compile(r"^pipeline with id \[(.*)\] does not exist")
-# Statuses that say a service is busy or away, not that the document is at fault.
-_BUSY_STATUSES: Final = frozenset({429, 502, 503, 504})
+_MISSING_PIPELINE = re.compile(r"^pipeline with id \[([^\]]*)\] does not exist")
+# Processor errors that are about the document whatever their HTTP status (both are 500).
+_DOCUMENT_PROCESSOR_ERRORS: Final = frozenset({"fail_processor_exception", "script_exception"})
 
 
 def _failed_in_a_processor(error: Any) -> bool:

@@ -402,13 +402,14 @@ def test_a_document_an_ingest_processor_fails_on_is_set_aside_not_retried(es: El
         ("page-2", 500, "fail_processor_exception")]
 
 
-def test_a_busy_service_behind_an_ingest_processor_is_waited_for_not_blamed_on_the_document(
-    es: Elasticsearch, index_name: str
+@pytest.mark.parametrize(("status", "error_type"), [(429, "status_exception"), (500, "inference_exception")])
+def test_a_service_behind_an_ingest_processor_that_fails_is_retried_not_blamed_on_the_document(
+    es: Elasticsearch, index_name: str, status: int, error_type: str
 ) -> None:
     from destinations.es_documents import BulkAction
 
-    busy = {"status": 429, "error": {"type": "status_exception", "reason": "inference queue is full",
-                                      "header": {"processor_type": "inference"}}}
+    busy = {"status": status, "error": {"type": error_type, "reason": "inference service unavailable",
+                                         "header": {"processor_type": "inference"}}}
     writer = _AnsweringWriter([busy], client=es, index=index_name, where="the test node",
                               policy=RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.02),
                               pipeline="embeddings")

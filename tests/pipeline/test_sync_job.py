@@ -1905,6 +1905,24 @@ def test_file_size_and_text_length_limits_are_settings_and_raising_them_reads_on
     assert harness.run().file_requests == 0
 
 
+def test_a_file_listed_smaller_than_it_is_is_not_downloaded_again_every_run(make_harness):
+    """A file found over the limit while downloading, although listed under it, keeps its listed size: it must not
+    look like one a raised limit lets in, to be read again by every run."""
+    from confluence_source.extraction import extractable_type
+
+    harness = make_harness("datacenter")
+    visible = harness.visible()["attachment"]
+    large = max((item for item in harness.site.iter_content("attachment") if f"attachment-{item.id}" in visible
+                 and extractable_type(item.media_type, item.title)), key=lambda item: item.file_size)
+    limit = large.file_size - 1
+    harness.configure(SOURCES__CONFLUENCE__MAX_FILE_DOWNLOAD_SIZE=str(limit))
+    large.file_size = 100  # what the listing says; the download finds more than the limit
+    harness.run()
+    document = harness.docs()[f"attachment-{large.id}"]
+    assert (document["content_extraction"], document["content_extractor"]) == ("too_large", f"over {limit} bytes")
+    assert harness.run().file_requests == 0
+
+
 def _attachments(harness, summary) -> dict[str, dict]:
     assert summary.attachment_text
     return {doc_id: source for doc_id, source in harness.docs().items() if source["type"] == "attachment"}
