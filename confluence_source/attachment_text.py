@@ -186,6 +186,7 @@ class AttachmentTextReader:
         this version; otherwise the download starts and the document carries the pending text (`PENDING_BODY`)."""
         to_fetch: list[tuple[JsonObject, str, int | None, str]] = []
         extractor, too_large = extractor_stamp(self.max_text_length), too_large_stamp(self.max_file_size)
+        current_version = read_stamp(extractor)[0]  # looked up once per batch, not per file
         for document in documents:
             size = document.get("file_size")
             size = size if isinstance(size, int) and size >= 0 else None
@@ -207,7 +208,7 @@ class AttachmentTextReader:
         known = self._indexed_texts([str(document["id"]) for document, *_ in to_fetch])
         for document, url, size, media_type in to_fetch:
             previous = known.get(str(document["id"]))
-            reused = self._reusable(previous, document.get("version"))
+            reused = self._reusable(previous, document.get("version"), current_version)
             if reused is not None:
                 self._settled(KEPT_FROM_INDEX)
                 fill(document, reused, extractor, too_large)
@@ -266,7 +267,7 @@ class AttachmentTextReader:
             return {}
 
     # ---- internals --------------------------------------------------------------------------------------------
-    def _reusable(self, previous: dict[str, Any] | None, version: Any) -> AttachmentText | None:
+    def _reusable(self, previous: dict[str, Any] | None, version: Any, current_version: str) -> AttachmentText | None:
         """What the index holds for this version of the file, where this run would find the same: the same extractor
         found it, the index holds all of it (not cut to fit `es_max_document_bytes`), and it is whole or at least as
         long as `max_file_text_length` asks now (a text cut at a lower setting is read again; one cut at a higher
@@ -277,7 +278,7 @@ class AttachmentTextReader:
         if status not in REUSABLE or not isinstance(stamp, str) or "body" in (previous.get("truncated") or ()):
             return None
         found_by, kept = read_stamp(stamp)
-        if found_by != extractor_version():
+        if found_by != current_version:
             return None
         if status != EXTRACTED:
             return AttachmentText(None, str(status))
