@@ -11,7 +11,7 @@ Typical use (settings come from `[sources.confluence]` in `.dlt/config.toml` / `
     pipeline.run(source)
     new_watermark = reader.plan_in_use.started_at        # store per scope after a successful load, with the
     names = {space.key: space.name for space in reader.state.selected}  # names the next run compares against
-    reader.count_total(keys, types), reader.iter_current_ids(key, type)  # deletion reconciliation
+    reader.count_total(keys, types), reader.current_ids(key, type)  # deletion reconciliation
     reader.stats                                          # requests, bytes, retries, throttling
 
 `confluence()` without `reader` opens (and checks) one itself. Scopes with a watermark are read incrementally

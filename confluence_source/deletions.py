@@ -34,6 +34,7 @@ from typing import Callable, Collection, Iterable, Mapping
 
 from . import settings as defaults
 from .cql import parse_instant
+from .errors import SpaceVanishedError
 from .sync_state import IndexedDocuments, SyncLedger
 
 logger = logging.getLogger(__name__)
@@ -185,10 +186,17 @@ def plan_deletions(
             [scope for scope in unsettled if scope not in always_listed], counts, count_total, known_counts)
     else:
         to_list = unsettled
+    vanished: set[str] = set()  # synced spaces deleted since this run read them: their documents stay for now
     for space_key, doc_type in to_list:
         if indexed_counts.get((space_key, doc_type), 0) == 0 and not all_seen_indexed:
             continue  # nothing indexed there, so nothing to delete (and its count was not asked: maybe nothing to read)
-        current = set(iter_current_ids(space_key, doc_type))
+        if space_key in vanished:
+            continue
+        try:
+            current = set(iter_current_ids(space_key, doc_type))
+        except SpaceVanishedError:
+            vanished.add(space_key)
+            continue
         plan.listed_scopes.append((space_key, doc_type))
         left_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
         held = _collect(indexed, space_key, doc_type, current, left_out)
@@ -196,6 +204,9 @@ def plan_deletions(
         doomed = _confirmed_gone([doc_id for doc_id, _ in left_out[space_key]], space_key, doc_type, confirm_gone)
         candidates[space_key].extend((doc_id, doc_type) for doc_id in doomed)
         listed[(space_key, doc_type)] = len(current)
+    for space_key in vanished:
+        candidates.pop(space_key, None)
+        listed = {scope: count for scope, count in listed.items() if scope[0] != space_key}
     _hold_back_short_listings(listed, candidates, count_total, known_counts, plan, policy.allow_mass_delete)
 
     _guarded(candidates, indexed_counts, unguarded_spaces, policy, plan)

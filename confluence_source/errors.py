@@ -56,6 +56,10 @@ class ConfluenceNotFoundError(ConfluenceError):
     """One item is gone (404); readers skip it and carry on."""
 
 
+class SpaceVanishedError(ConfluenceError):
+    """A synced space is gone since the run read it (deleted, or no longer visible): its id listing answered 404."""
+
+
 class ConfluenceRequestError(ConfluenceError):
     """Any other failed request, after retries where retrying made sense."""
 

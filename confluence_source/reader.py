@@ -48,6 +48,7 @@ from .errors import (
     ConfluenceQueryError,
     ConfluenceRequestError,
     IncompleteListingError,
+    SpaceVanishedError,
 )
 from .users import UserDirectory
 
@@ -305,6 +306,19 @@ class ConfluenceReader(ABC):
     def iter_current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
         """Document ids of every current item of one type in one scope, without bodies; raises on any failed or
         incomplete listing (callers delete what is not listed, so a short listing must never pass silently)."""
+
+    def current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
+        """`iter_current_ids` for the deletion check, where a space deleted after this run read it raises
+        `SpaceVanishedError`: its documents stay for now, and the next run, which no longer sees the space, treats
+        them as those of any vanished space (under the mass-delete guard). A 404 from a space that is still there
+        fails the run (`space_vanished`)."""
+        try:
+            yield from self.iter_current_ids(scope_key, doc_type)
+        except ConfluenceNotFoundError:
+            if scope_key in self.config.advanced_rules:
+                raise
+            self.space_vanished(scope_key)
+            raise SpaceVanishedError(f"Space {scope_key} disappeared before the deletion check") from None
 
     # ---- preflight steps -------------------------------------------------------------------------------------
     def _current_user(self) -> CurrentUser:

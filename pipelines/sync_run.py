@@ -341,7 +341,7 @@ def _sync_with(options: SyncOptions, es_settings: ElasticsearchSettings, es_clie
             spaces_from_config=settings.spaces is not None,
             ledger=ledger,
             count_total=reader.count_total,
-            iter_current_ids=reader.iter_current_ids,
+            iter_current_ids=reader.current_ids,
             confirm_gone=reader.confirm_gone,
             policy=policy,
             all_seen_indexed=rejected == 0,

@@ -2273,3 +2273,40 @@ def test_one_unreachable_node_among_several_es_hosts_does_not_fail_runs(make_har
     for _ in range(3):  # each run starts with a fresh client, which tries the nodes in turn
         assert harness.run().mode == "incremental"
     assert indexed_ids(harness) == set().union(*harness.visible().values())
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_space_deleted_before_the_deletion_check_is_skipped_not_fatal(make_harness, flavour, caplog):
+    """A space deleted between the content load and the deletion check: on Cloud its id listing answers 404, and
+    the run keeps that space's documents and finishes; the next run, which no longer sees the space, treats it as any
+    space that vanished (the mass-delete guard applies). Data Center lists an unknown space key as empty, so the
+    guard applies in that same run."""
+    import pipelines.sync_run as sync_run
+
+    harness = make_harness(flavour)
+    harness.run()
+    eng_ids = {doc_id for doc_id, source in harness.docs().items() if source.get("space_key") == "ENG"}
+    assert eng_ids
+    planned = sync_run.plan_deletions
+
+    def space_deleted_first(*args, **kwargs):
+        harness.sim.mutations.delete_space(space_key="ENG")
+        return planned(*args, **kwargs)
+
+    harness.monkeypatch.setattr(sync_run, "plan_deletions", space_deleted_first)
+    with caplog.at_level(logging.WARNING):
+        summary = harness.run()
+    assert summary.mode == "incremental"
+    assert eng_ids <= indexed_ids(harness), "a space that vanished mid-run lost documents without the guard"
+    if flavour == "cloud":
+        assert "Space ENG disappeared during the run" in caplog.text
+        assert not summary.refused_deletions
+    else:
+        assert [refused["space_key"] for refused in summary.refused_deletions] == ["ENG"]
+
+    harness.monkeypatch.setattr(sync_run, "plan_deletions", planned)
+    guarded = harness.run()
+    assert [refused["space_key"] for refused in guarded.refused_deletions] == ["ENG"]
+    harness.run(allow_mass_delete=True)
+    assert not eng_ids & indexed_ids(harness)
+    assert indexed_ids(harness) == set().union(*harness.visible().values())
