@@ -54,6 +54,7 @@ from pipelines.report import print_summary, write_summary_json  # noqa: E402
 from pipelines.run_lock import SyncAlreadyRunningError  # noqa: E402
 from pipelines.setting_environment import (  # noqa: E402
     hide_shortened_source_variables,
+    ignored_variable_hint,
     unset_blank_setting_variables,
 )
 from pipelines.setting_errors import setting_problem  # noqa: E402
@@ -202,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     unset_blank_setting_variables()
     environment = dict(os.environ)  # as given: settings behind the pipeline name are refused below, not just hidden
     for name in hide_shortened_source_variables(SOURCE_ARGUMENTS, args.pipeline_name):
-        print(f"warning: ignored the environment variable {name}: settings are read as SOURCES__CONFLUENCE__<NAME> "
-              f"and DESTINATION__ELASTICSEARCH__<NAME>", file=sys.stderr)
+        print(f"warning: ignored the environment variable {name}: {ignored_variable_hint(name, SETTING_NAMES)}",
+              file=sys.stderr)
     options = SyncOptions(
         pipeline_name=args.pipeline_name,
         full_refresh=args.full_refresh,

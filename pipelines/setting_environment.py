@@ -21,7 +21,7 @@ would read it as the source's argument and fail the run.
 from __future__ import annotations
 
 import os
-from typing import Iterable, MutableMapping
+from typing import Collection, Iterable, MutableMapping
 
 SETTING_PREFIXES = ("SOURCES__", "DESTINATION__")
 
@@ -58,3 +58,12 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
     refused = tuple(f"{pipeline_name.upper()}__{section}" for section in ("SOURCES__CONFLUENCE__",
                                                                            "DESTINATION__ELASTICSEARCH__"))
     return [name for name in hidden if shortened.get(name, True) and not name.startswith(refused)]
+
+
+def ignored_variable_hint(name: str, setting_names: Collection[str]) -> str:
+    """What to set instead of a variable `hide_shortened_source_variables` removed: the full setting name, or, for a
+    source argument that no setting holds (`full_refresh`, `plan`, ...), the command line."""
+    argument = name.rsplit("__", 1)[-1].lower()
+    if argument in setting_names:
+        return f"settings are read as SOURCES__CONFLUENCE__{argument.upper()} (and DESTINATION__ELASTICSEARCH__<NAME>)"
+    return f"{argument} is not a setting: a run takes it from its command line (see --help)"
