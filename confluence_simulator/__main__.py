@@ -31,6 +31,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tz", default=None, help="profile time zone of all users (CQL date literals)")
     parser.add_argument("--server-tz", default="Europe/Berlin", help="Data Center server time zone")
     parser.add_argument("--index-lag", type=float, default=0.0, help="seconds before changes are searchable")
+    parser.add_argument("--unknown-space-cql-fails", action="store_true",
+                        help="Data Center: answer a CQL query naming a missing space key with HTTP 400, as 9.3 does")
     parser.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS")
     parser.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     parser.add_argument("--allow-anonymous", action="store_true", help="no credentials = anonymous user")
@@ -61,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tz=args.tz,
         server_tz=args.server_tz,
         index_lag_seconds=args.index_lag,
+        unknown_space_cql_fails=args.unknown_space_cql_fails,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_anonymous=args.allow_anonymous,

@@ -20,7 +20,7 @@ from datetime import timezone, tzinfo
 from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from confluence_simulator.cql import CqlError, CqlQuery, parse_cql
+from confluence_simulator.cql import Clause, CqlError, CqlQuery, LiteralValue, Node, Not, parse_cql
 from confluence_simulator.faults import FaultKind
 from confluence_simulator.model import Content, Space, User
 from confluence_simulator.pagination import (
@@ -235,9 +235,22 @@ class V1Api:
         if text is None or not text.strip():
             raise ApiError(400, "CQL query parameter is required but was empty")
         try:
-            return parse_cql(text)
+            query = parse_cql(text)
         except CqlError as error:
             raise ApiError(400, error.message) from error
+        if not self.cloud and self.state.config.unknown_space_cql_fails and self._names_unknown_space(query.where):
+            raise ApiError(400, "parameters should not be empty")
+        return query
+
+    def _names_unknown_space(self, node: Node) -> bool:
+        """Whether a `space = KEY` or `space in (...)` clause of the query names a key that no space has."""
+        if isinstance(node, Clause):
+            return node.field == "space" and node.op in ("=", "in") and any(
+                isinstance(value, LiteralValue) and self.site.space_by_key(value.text) is None
+                for value in node.values)
+        if isinstance(node, Not):
+            return self._names_unknown_space(node.child)
+        return any(self._names_unknown_space(child) for child in node.children)
 
     def _search_items(self, request: Request, include_archived: bool = False) -> list[Content]:
         query = self._cql(request)

@@ -29,6 +29,9 @@ class SimulatorConfig:
                        set's per-user zones.
     server_tz          Data Center server time zone: DC timestamps carry its offset.
     index_lag_seconds  CQL search does not see items changed less than this many seconds ago.
+    unknown_space_cql_fails  Data Center: a CQL query naming a space key that no space has answers HTTP 400
+                       "parameters should not be empty", as Confluence 9.3 does (CONFSERVER-101465; 9.2 answers 500);
+                       otherwise it matches nothing, as Cloud and fixed releases do.
     tls_cert, tls_key  PEM files: serve HTTPS instead of HTTP.
     allow_anonymous    requests without credentials run as the anonymous user instead of getting 401.
     v2_max_limit       largest v2 `limit`; above it the answer is 400, or the limit is clamped when
@@ -63,6 +66,7 @@ class SimulatorConfig:
     tz: str | None = None
     server_tz: str = "Europe/Berlin"
     index_lag_seconds: float = 0.0
+    unknown_space_cql_fails: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
     site: "Site | None" = None

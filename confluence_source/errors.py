@@ -52,6 +52,11 @@ class ConfluenceQueryError(ConfluenceError):
     """Confluence rejected a CQL query (an advanced rule or a query the source built)."""
 
 
+class UnknownSpaceQueryError(ConfluenceQueryError):
+    """Confluence 9.2-9.3 refuse a CQL query that names a space key no space has (CONFSERVER-101465), where other
+    releases match nothing: a space deleted since the run listed the spaces, or a key mistyped in an advanced rule."""
+
+
 class ConfluenceNotFoundError(ConfluenceError):
     """One item is gone (404); readers skip it and carry on."""
 

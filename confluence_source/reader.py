@@ -49,6 +49,7 @@ from .errors import (
     ConfluenceRequestError,
     IncompleteListingError,
     SpaceVanishedError,
+    UnknownSpaceQueryError,
 )
 from .users import UserDirectory
 
@@ -279,23 +280,39 @@ class ConfluenceReader(ABC):
         if not keys or not types:
             return 0
         type_filter = type_clause(*types)
-        spaces = [key for key in keys if key not in self.config.advanced_rules]
-        queries = [(self._scope_filter(rule), self.config.index_archived)
-                   for rule in keys if rule in self.config.advanced_rules]
+        spaces = [key for key in keys if key not in self.config.advanced_rules and key not in self.vanished]
+        queries: list[tuple[str, bool, list[str]]] = [  # (scope filter, includes archived spaces, space keys)
+            (self._scope_filter(rule), self.config.index_archived, [])
+            for rule in keys if rule in self.config.advanced_rules]
         for start in range(0, len(spaces), defaults.CQL_SPACE_BATCH):
             batch = spaces[start : start + defaults.CQL_SPACE_BATCH]
-            queries.append((space_clause(batch), any(self._in_archived_space(key) for key in batch)))
+            queries.append((space_clause(batch), any(self._in_archived_space(key) for key in batch), batch))
         total = 0
-        for scope_filter, include_archived in queries:
+        for scope_filter, include_archived, batch in queries:
             params: dict[str, Any] = {"cql": and_all(scope_filter, type_filter), "limit": 1}
             if include_archived:
                 params["includeArchivedSpaces"] = "true"
-            body = self.client.get_json(self.client.v1(defaults.SEARCH), params, purpose="counting current content")
+            try:
+                body = self.client.get_json(self.client.v1(defaults.SEARCH), params,
+                                            purpose="counting current content")
+            except UnknownSpaceQueryError as error:
+                if not batch or not self._deleted_spaces_noted(batch):
+                    raise error from None
+                total += self.count_total(batch, types)  # without the spaces found gone (`vanished`)
+                continue
             count = (body or {}).get("totalSize", (body or {}).get("totalCount"))
             if not isinstance(count, int):
                 raise IncompleteListingError("Confluence did not report a total for a content count")
             total += count
         return total
+
+    def _deleted_spaces_noted(self, keys: list[str]) -> bool:
+        """Whether some of these spaces are gone since the run listed them (each is then noted as vanished)."""
+        gone = [key for key in keys
+                if (space := self.state.all_spaces.get(key)) is None or not self._space_exists(space)]
+        for key in gone:
+            self.space_vanished(key)
+        return bool(gone)
 
     @abstractmethod
     def archived_pages(self, space_keys: Collection[str]) -> dict[str, dict[str, Ancestry]]:
@@ -312,6 +329,8 @@ class ConfluenceReader(ABC):
         `SpaceVanishedError`: its documents stay for now, and the next run, which no longer sees the space, treats
         them as those of any vanished space (under the mass-delete guard). A 404 from a space that is still there
         fails the run (`space_vanished`)."""
+        if scope_key in self.vanished:
+            raise SpaceVanishedError(f"Space {scope_key} disappeared during the run")
         try:
             yield from self.iter_current_ids(scope_key, doc_type)
         except ConfluenceNotFoundError:

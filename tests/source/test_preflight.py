@@ -147,6 +147,24 @@ def test_invalid_advanced_rule_stops_with_confluences_message(small_sim: Simulat
     assert "spaec" in message
 
 
+def test_a_rule_naming_a_missing_space_on_data_center_9_3_says_why(small_sim: Simulator) -> None:
+    """Confluence 9.2-9.3 refuse such a query with a cryptic 400 (CONFSERVER-101465) instead of matching nothing
+    (Cloud matches nothing: the rule only draws a warning)."""
+    rules = ['space = "ENG"', "space = NOPE and type = page"]
+    small_sim.config.unknown_space_cql_fails = True
+    try:
+        if small_sim.config.flavour == "cloud":
+            open_reader(settings_for(small_sim, advanced_rules=rules))
+            return
+        with pytest.raises(ConfluenceConfigError) as error:
+            open_reader(settings_for(small_sim, advanced_rules=rules))
+    finally:
+        small_sim.config.unknown_space_cql_fails = False
+    message = str(error.value)
+    assert message.startswith("sources.confluence.advanced_rules: Confluence rejected the CQL query")
+    assert "parameters should not be empty" in message and "names a space key that no space has" in message
+
+
 def test_a_rule_that_matches_nothing_is_reported(small_sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
     """Not an error (its content may come later), but usually a typo the user should hear of."""
     with caplog.at_level("WARNING"):
