@@ -40,6 +40,7 @@ from confluence_source.errors import (  # noqa: E402
     ConfluenceQueryError,
     ConfluenceTokenError,
     ConfluenceWentAwayError,
+    UnknownSpaceQueryError,
 )
 from destinations.elastic import (  # noqa: E402
     ElasticsearchSettingsError,
@@ -76,6 +77,8 @@ def exit_code_of(error: BaseException) -> int:
         return EXIT_FAILED  # e.g. the cluster stayed overloaded (HTTP 503) after every retry: no setting to fix
     if isinstance(error, ConfluenceWentAwayError):
         return EXIT_FAILED  # it answered earlier in the run: no setting to fix
+    if isinstance(error, UnknownSpaceQueryError):
+        return EXIT_FAILED  # a space deleted during the run (a rule naming no space is refused before: exit 2)
     if isinstance(error, ConfluenceTokenError):
         return EXIT_CONFIG if error.names_a_setting else EXIT_FAILED
     return EXIT_CONFIG if isinstance(error, SETTING_ERRORS) else EXIT_FAILED

@@ -2312,3 +2312,36 @@ def test_a_space_deleted_before_the_deletion_check_is_skipped_not_fatal(make_har
     harness.run(allow_mass_delete=True)
     assert not eng_ids & indexed_ids(harness)
     assert indexed_ids(harness) == set().union(*harness.visible().values())
+
+
+def test_a_space_deleted_during_a_data_center_9_3_read_fails_the_run_but_not_as_a_setting(make_harness):
+    """Data Center 9.2-9.3 refuse a change window's search naming a space deleted since the run listed the spaces
+    (CONFSERVER-101465): the run stops without deleting anything, with exit code 1 (nothing to fix), and the next run,
+    which no longer sees the space, goes on."""
+    import pipelines.sync_run as sync_run
+    from confluence_source.errors import UnknownSpaceQueryError
+    from destinations.elastic import find_wrapped_error
+    from pipelines.confluence_to_es import EXIT_FAILED, exit_code_of
+
+    harness = make_harness("datacenter")
+    harness.run()
+    before = indexed_ids(harness)
+    harness.sim.config.unknown_space_cql_fails = True
+    chosen = sync_run.spaces_to_refresh
+
+    def space_deleted_after_the_preflight(*args, **kwargs):
+        harness.sim.mutations.delete_space(space_key="ENG")
+        return chosen(*args, **kwargs)
+
+    harness.monkeypatch.setattr(sync_run, "spaces_to_refresh", space_deleted_after_the_preflight)
+    with pytest.raises(Exception) as raised:
+        harness.run()
+    refused = find_wrapped_error(raised.value, (UnknownSpaceQueryError,))
+    assert refused is not None, raised.value
+    assert exit_code_of(refused) == EXIT_FAILED
+    assert "names a space key that no space has" in str(refused)
+    assert indexed_ids(harness) == before
+
+    harness.monkeypatch.setattr(sync_run, "spaces_to_refresh", chosen)
+    summary = harness.run()
+    assert [refused["space_key"] for refused in summary.refused_deletions] == ["ENG"]
