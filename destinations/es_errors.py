@@ -8,6 +8,7 @@ that name the setting a user has to change, without ever echoing a secret.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -35,6 +36,9 @@ CONFIG_SECTION: Final = "destination.elasticsearch"
 
 #: HTTP statuses that mean "the cluster is busy or briefly unavailable, ask again later".
 RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+#: A cluster-wide block in a `cluster_block_exception` ("blocked by: [FORBIDDEN/6/cluster read-only (api)]"), where an
+#: index's reads "FORBIDDEN/8/index write (api)".
+_CLUSTER_BLOCK: Final = re.compile(r"/\d+/cluster\b")
 
 
 def setting_path(name: str) -> str:
@@ -210,11 +214,20 @@ def forget_answers() -> None:
 
 def blocked_index_error(where: str, index: str, reason: str) -> ElasticsearchConfigurationError:
     """A write block (the index's `index.blocks.write` or `read_only`, or the cluster's `cluster.blocks.read_only`,
-    set by someone) refused the request: the credentials are not at fault, and the block stays until lifted."""
+    set by someone) refused the request: the credentials are not at fault, and the block stays until lifted. Another
+    index helps only with an index's block ("FORBIDDEN/8/index write (api)"); a cluster's ("FORBIDDEN/6/cluster
+    read-only (api)") holds for every index there."""
+    detail = reason.rstrip("; ")
+    if _CLUSTER_BLOCK.search(detail):
+        return ElasticsearchConfigurationError(
+            f"Elasticsearch at {where} refused writes to index '{index}': the whole cluster is read-only ({detail}); "
+            f"lift the block (PUT _cluster/settings with cluster.blocks.read_only and "
+            f"cluster.blocks.read_only_allow_delete set to null), or write to another cluster",
+            "es_hosts",
+        )
     return ElasticsearchConfigurationError(
-        f"Elasticsearch at {where} refused writes to index '{index}': the index is blocked ({reason.rstrip('; ')}); "
-        f"lift the block it names (an index.blocks setting of the index, or a cluster.blocks one), or write "
-        f"elsewhere",
+        f"Elasticsearch at {where} refused writes to index '{index}': the index is blocked ({detail}); "
+        f"lift the block it names (an index.blocks setting of the index), or write elsewhere",
         "es_index",
     )
 

@@ -2345,3 +2345,28 @@ def test_a_space_deleted_during_a_data_center_9_3_read_fails_the_run_but_not_as_
     harness.monkeypatch.setattr(sync_run, "spaces_to_refresh", chosen)
     summary = harness.run()
     assert [refused["space_key"] for refused in summary.refused_deletions] == ["ENG"]
+
+
+def test_cli_a_read_only_cluster_exits_2_naming_the_block_and_the_next_run_catches_up(make_harness, tmp_path, capsys):
+    """`cluster.blocks.read_only` (set by an operator, e.g. during maintenance) refuses every write of the run, the
+    mappings and the state included: one line naming the block, exit code 2, and nothing half-done for the next run."""
+    from pipelines.confluence_to_es import main
+
+    harness = make_harness("datacenter")
+    harness.run()
+    edited = readable_pages(harness)[0]
+    harness.sim.mutations.edit(content_id=edited.id, body="<p>written while the cluster was read-only</p>")
+    harness.monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "cli-dlt"))
+    harness.es.cluster.put_settings(persistent={"cluster.blocks.read_only": True})
+    try:
+        code = main(["--pipeline-name", harness.pipeline_name])
+    finally:
+        harness.es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
+    stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    assert "the whole cluster is read-only" in stderr and "cluster.blocks.read_only" in stderr, stderr
+    assert "es_hosts" in stderr and "es_index" not in stderr  # another index of that cluster would not help
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+    assert main(["--pipeline-name", harness.pipeline_name]) == 0
+    assert "read-only" in harness.docs()[f"page-{edited.id}"]["body"]
