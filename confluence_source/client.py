@@ -77,7 +77,8 @@ JsonObject = dict[str, Any]
 
 # What the gateway says when a scoped token lacks the scope a request needs ("Unauthorized; scope does not match").
 _SCOPE_MISMATCH = "scope does not match"
-# Confluence 9.3's answer to a CQL query naming a space key no space has (9.2 answers HTTP 500; CONFSERVER-101465)
+# Confluence 9.3's answer to a CQL query naming a space key no space has (CONFSERVER-101465; 9.2 answers HTTP 500,
+# which is not told from a failing server)
 _UNKNOWN_SPACE_ANSWER = "parameters should not be empty"
 # The container id in a download servlet link: /download/attachments/{container id}/{file name}
 _SERVLET_CONTAINER = re.compile(r"/download/attachments/([^/]+)/")
@@ -488,8 +489,9 @@ class ConfluenceClient:
             refused = f"Confluence rejected the CQL query {params['cql']!r}: {message}"
             if _UNKNOWN_SPACE_ANSWER in message.lower():
                 raise UnknownSpaceQueryError(
-                    f"{refused} (Confluence 9.2 and 9.3 answer so when a query names a space key that no space has: a "
-                    "space deleted since the run began, or a key mistyped in an advanced rule)")
+                    f"{refused} (some Confluence Data Center releases, 9.3 among them, answer so when a query names a "
+                    "space key that no space has: a space deleted since the run began, or a key mistyped in an "
+                    "advanced rule)")
             raise ConfluenceQueryError(refused)
         if status == 429 or status >= 500:
             raise ConfluenceRequestError(

@@ -53,7 +53,7 @@ class ConfluenceQueryError(ConfluenceError):
 
 
 class UnknownSpaceQueryError(ConfluenceQueryError):
-    """Confluence 9.2-9.3 refuse a CQL query that names a space key no space has (CONFSERVER-101465), where other
+    """Confluence 9.3 refuses a CQL query that names a space key no space has (CONFSERVER-101465), where other
     releases match nothing: a space deleted since the run listed the spaces, or a key mistyped in an advanced rule."""
 
 

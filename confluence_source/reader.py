@@ -307,11 +307,12 @@ class ConfluenceReader(ABC):
         return total
 
     def _deleted_spaces_noted(self, keys: list[str]) -> bool:
-        """Whether some of these spaces are gone since the run listed them (each is then noted as vanished)."""
-        gone = [key for key in keys
-                if (space := self.state.all_spaces.get(key)) is None or not self._space_exists(space)]
+        """Whether some of these spaces are gone since the run listed them (one listing of the spaces tells); each is
+        then noted as vanished."""
+        visible = {space.key for space in self._list_spaces()}
+        gone = [key for key in keys if key not in visible and key not in self.vanished]
         for key in gone:
-            self.space_vanished(key)
+            self._note_vanished(key)
         return bool(gone)
 
     @abstractmethod
@@ -337,6 +338,10 @@ class ConfluenceReader(ABC):
             if scope_key in self.config.advanced_rules:
                 raise
             self.space_vanished(scope_key)
+            raise SpaceVanishedError(f"Space {scope_key} disappeared before the deletion check") from None
+        except UnknownSpaceQueryError:  # a listing through search, on the releases that refuse a missing key
+            if scope_key in self.config.advanced_rules or not self._deleted_spaces_noted([scope_key]):
+                raise
             raise SpaceVanishedError(f"Space {scope_key} disappeared before the deletion check") from None
 
     # ---- preflight steps -------------------------------------------------------------------------------------
@@ -798,6 +803,9 @@ class ConfluenceReader(ABC):
             raise IncompleteListingError(
                 f"Confluence answered 404 while listing the content of space {key}, which still exists: this run "
                 "stops without deleting anything, and the next run reads it again")
+        self._note_vanished(key)
+
+    def _note_vanished(self, key: str) -> None:
         logger.warning("Space %s disappeared during the run (gone, or no longer visible to the account); skipping it",
                        key)
         self.vanished.add(key)

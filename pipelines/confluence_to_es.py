@@ -206,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     unset_blank_setting_variables()
     environment = dict(os.environ)  # as given: settings behind the pipeline name are refused below, not just hidden
     for name in hide_shortened_source_variables(SOURCE_ARGUMENTS, args.pipeline_name):
-        print(f"warning: ignored the environment variable {name}: {ignored_variable_hint(name, SETTING_NAMES)}",
-              file=sys.stderr)
+        hint = ignored_variable_hint(name, args.pipeline_name, SOURCE_ARGUMENTS, SETTING_NAMES)
+        print(f"warning: ignored the environment variable {name}: {hint}", file=sys.stderr)
     options = SyncOptions(
         pipeline_name=args.pipeline_name,
         full_refresh=args.full_refresh,

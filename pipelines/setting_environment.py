@@ -60,10 +60,19 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
     return [name for name in hidden if shortened.get(name, True) and not name.startswith(refused)]
 
 
-def ignored_variable_hint(name: str, setting_names: Collection[str]) -> str:
-    """What to set instead of a variable `hide_shortened_source_variables` removed: the full setting name, or, for a
-    source argument that no setting holds (`full_refresh`, `plan`, ...), the command line."""
-    argument = name.rsplit("__", 1)[-1].lower()
-    if argument in setting_names:
-        return f"settings are read as SOURCES__CONFLUENCE__{argument.upper()} (and DESTINATION__ELASTICSEARCH__<NAME>)"
-    return f"{argument} is not a setting: a run takes it from its command line (see --help)"
+def ignored_variable_hint(name: str, pipeline_name: str, arguments: Collection[str],
+                          setting_names: Collection[str]) -> str:
+    """What to set instead of a variable `hide_shortened_source_variables` removed. A shortened name of a setting
+    (`SOURCES__SPACES`, `<PIPELINE>__SPACES`) gets its full name; one of an argument the run passes itself
+    (`full_refresh`, `plan`, ...) is no setting at all; anything else behind the pipeline name gets the general
+    rule."""
+    general = "settings are read as SOURCES__CONFLUENCE__<NAME> and DESTINATION__ELASTICSEARCH__<NAME>"
+    prefixes = sorted(("SOURCES__", f"{pipeline_name.upper()}__SOURCES__", f"{pipeline_name.upper()}__"), key=len,
+                      reverse=True)
+    for prefix in prefixes:
+        argument = name[len(prefix):].lower() if name.startswith(prefix) else ""
+        if argument in arguments:
+            if argument in setting_names:
+                return f"settings are read as SOURCES__CONFLUENCE__{argument.upper()}"
+            return f"{argument} is not a setting: the run sets it itself (see --help for the options it takes)"
+    return general

@@ -15,9 +15,18 @@ def test_hidden_variables_are_reported_once_and_only_where_a_warning_helps() -> 
     assert environment == {"SOURCES__CONFLUENCE__SPACES": "OPS", "HOME": "/home/someone"}
 
 
-def test_the_warning_names_the_full_setting_or_the_command_line() -> None:
-    assert "SOURCES__CONFLUENCE__SPACES" in ignored_variable_hint("JOB__SOURCES__SPACES", ("spaces", "username"))
-    # no setting holds a run's own arguments: pointing at SOURCES__CONFLUENCE__FULL_REFRESH would send the user to
-    # a name the command line refuses as unknown
-    hint = ignored_variable_hint("SOURCES__FULL_REFRESH", ("spaces", "username"))
-    assert "SOURCES__CONFLUENCE__" not in hint and "full_refresh is not a setting" in hint
+def test_the_warning_names_the_full_setting_or_says_the_run_sets_it() -> None:
+    arguments, settings = ("spaces", "username", "full_refresh", "plan"), ("spaces", "username")
+
+    def hint(name: str) -> str:
+        return ignored_variable_hint(name, "job", arguments, settings)
+
+    for shortened in ("SOURCES__SPACES", "JOB__SPACES", "JOB__SOURCES__SPACES"):
+        assert hint(shortened) == "settings are read as SOURCES__CONFLUENCE__SPACES", shortened
+    # no setting holds a run's own arguments: SOURCES__CONFLUENCE__FULL_REFRESH would be refused as unknown
+    for argument in ("SOURCES__FULL_REFRESH", "JOB__PLAN"):
+        assert "is not a setting: the run sets it itself" in hint(argument), argument
+    # destination settings behind the pipeline name are not source settings: the general rule, not a source name
+    for other in ("JOB__DESTINATION__ES_INDEX", "JOB__DESTINATION__CREDENTIALS__PASSWORD", "JOB__SOURCES__X__Y"):
+        assert hint(other) == ("settings are read as SOURCES__CONFLUENCE__<NAME> and "
+                               "DESTINATION__ELASTICSEARCH__<NAME>"), other

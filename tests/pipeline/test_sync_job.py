@@ -2280,7 +2280,7 @@ def test_a_space_deleted_before_the_deletion_check_is_skipped_not_fatal(make_har
     """A space deleted between the content load and the deletion check: on Cloud its id listing answers 404, and
     the run keeps that space's documents and finishes; the next run, which no longer sees the space, treats it as any
     space that vanished (the mass-delete guard applies). Data Center lists an unknown space key as empty, so the
-    guard applies in that same run; Data Center 9.2-9.3 refuse the count naming it (CONFSERVER-101465), which
+    guard applies in that same run; Data Center 9.3 refuses the count naming it (CONFSERVER-101465), which
     is then met like Cloud's 404."""
     import pipelines.sync_run as sync_run
 
@@ -2315,7 +2315,7 @@ def test_a_space_deleted_before_the_deletion_check_is_skipped_not_fatal(make_har
 
 
 def test_a_space_deleted_during_a_data_center_9_3_read_fails_the_run_but_not_as_a_setting(make_harness):
-    """Data Center 9.2-9.3 refuse a change window's search naming a space deleted since the run listed the spaces
+    """Data Center 9.3 refuses a change window's search naming a space deleted since the run listed the spaces
     (CONFSERVER-101465): the run stops without deleting anything, with exit code 1 (nothing to fix), and the next run,
     which no longer sees the space, goes on."""
     import pipelines.sync_run as sync_run
@@ -2370,3 +2370,35 @@ def test_cli_a_read_only_cluster_exits_2_naming_the_block_and_the_next_run_catch
 
     assert main(["--pipeline-name", harness.pipeline_name]) == 0
     assert "read-only" in harness.docs()[f"page-{edited.id}"]["body"]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter-9.3"])
+def test_a_space_deleted_between_the_counts_and_its_listing_keeps_its_documents(make_harness, flavour):
+    """The counts found a space's files one short (a file trashed), and the space is deleted before its id listing:
+    Cloud's listing answers 404, Data Center 9.3's search refuses the missing key; either way the space is met as
+    vanished, its documents stay, and the run finishes."""
+    import pipelines.sync_run as sync_run
+
+    harness = make_harness(flavour.split("-")[0])
+    harness.sim.config.unknown_space_cql_fails = flavour == "datacenter-9.3"
+    harness.run()
+    docs = harness.docs()
+    attachment = next(doc for doc in docs.values() if doc["type"] == "attachment" and doc["space_key"] == "ENG")
+    eng_ids = {doc_id for doc_id, source in docs.items() if source.get("space_key") == "ENG"}
+    harness.sim.mutations.trash(content_id=int(attachment["confluence_id"].removeprefix("att")))
+    planned = sync_run.plan_deletions
+
+    def space_deleted_before_the_first_listing(*args, **kwargs):
+        listing = kwargs["iter_current_ids"]
+
+        def deleting_first(scope_key, doc_type):
+            if harness.site.space_by_key("ENG") is not None:
+                harness.sim.mutations.delete_space(space_key="ENG")
+            return listing(scope_key, doc_type)
+
+        return planned(*args, **{**kwargs, "iter_current_ids": deleting_first})
+
+    harness.monkeypatch.setattr(sync_run, "plan_deletions", space_deleted_before_the_first_listing)
+    summary = harness.run()
+    assert not summary.refused_deletions and summary.deleted == 0
+    assert eng_ids <= indexed_ids(harness)

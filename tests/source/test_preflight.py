@@ -148,7 +148,7 @@ def test_invalid_advanced_rule_stops_with_confluences_message(small_sim: Simulat
 
 
 def test_a_rule_naming_a_missing_space_on_data_center_9_3_says_why(small_sim: Simulator) -> None:
-    """Confluence 9.2-9.3 refuse such a query with a cryptic 400 (CONFSERVER-101465) instead of matching nothing
+    """Confluence 9.3 refuses such a query with a cryptic 400 (CONFSERVER-101465) instead of matching nothing
     (Cloud matches nothing: the rule only draws a warning)."""
     rules = ['space = "ENG"', "space = NOPE and type = page"]
     small_sim.config.unknown_space_cql_fails = True
