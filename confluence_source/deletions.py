@@ -204,9 +204,15 @@ def plan_deletions(
         doomed = _confirmed_gone([doc_id for doc_id, _ in left_out[space_key]], space_key, doc_type, confirm_gone)
         candidates[space_key].extend((doc_id, doc_type) for doc_id in doomed)
         listed[(space_key, doc_type)] = len(current)
-    for space_key in vanished:
-        candidates.pop(space_key, None)
-        listed = {scope: count for scope, count in listed.items() if scope[0] != space_key}
+    if vanished:  # what earlier listings of those spaces found too
+        for space_key in vanished:
+            candidates.pop(space_key, None)
+        listed = {scope: count for scope, count in listed.items() if scope[0] not in vanished}
+        plan.listed_scopes = [scope for scope in plan.listed_scopes if scope[0] not in vanished]
+        for notes in (plan.unindexed, plan.unreadable):
+            for items in notes.values():
+                for confluence_id in [key for key, space_key in items.items() if space_key in vanished]:
+                    del items[confluence_id]
     _hold_back_short_listings(listed, candidates, count_total, known_counts, plan, policy.allow_mass_delete)
 
     _guarded(candidates, indexed_counts, unguarded_spaces, policy, plan)

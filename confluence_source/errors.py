@@ -53,8 +53,9 @@ class ConfluenceQueryError(ConfluenceError):
 
 
 class UnknownSpaceQueryError(ConfluenceQueryError):
-    """Confluence 9.3 refuses a CQL query that names a space key no space has (CONFSERVER-101465), where other
-    releases match nothing: a space deleted since the run listed the spaces, or a key mistyped in an advanced rule."""
+    """Confluence 9.3 refuses a CQL query that names a space key no space has (CONFSERVER-101465), where most other
+    releases match nothing (9.2 answers HTTP 500, which passes for a failing server): a space deleted since the run
+    listed the spaces, or a key mistyped in an advanced rule."""
 
 
 class ConfluenceNotFoundError(ConfluenceError):

@@ -307,10 +307,12 @@ class ConfluenceReader(ABC):
         return total
 
     def _deleted_spaces_noted(self, keys: list[str]) -> bool:
-        """Whether some of these spaces are gone since the run listed them (one listing of the spaces tells); each is
-        then noted as vanished."""
+        """Whether some of these spaces are gone since the run listed them; each is then noted as vanished. One listing
+        of the spaces finds the candidates, and each is looked up by key before it counts as gone: a space deleted
+        while the listing pages on can shift another one out of it."""
         visible = {space.key for space in self._list_spaces()}
-        gone = [key for key in keys if key not in visible and key not in self.vanished]
+        gone = [key for key in keys if key not in visible and key not in self.vanished
+                and ((space := self.state.all_spaces.get(key)) is None or not self._space_exists(space))]
         for key in gone:
             self._note_vanished(key)
         return bool(gone)

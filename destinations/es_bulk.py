@@ -216,7 +216,7 @@ class BulkWriter:
         if status == 404 and error_type == "index_not_found_exception":
             raise _IndexMissing()
         if status == 403 and error_type == "cluster_block_exception":
-            raise blocked_index_error(self.where, self.index, reason)
+            raise blocked_index_error(self.where, self.index, reason, self.location_setting)
         if status in (401, 403):
             # A security_exception's reason names the user and its roles: keep it out of messages.
             detail = error_type if error_type == "security_exception" else f"{error_type}: {reason}"

@@ -36,9 +36,10 @@ CONFIG_SECTION: Final = "destination.elasticsearch"
 
 #: HTTP statuses that mean "the cluster is busy or briefly unavailable, ask again later".
 RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
-#: A cluster-wide block in a `cluster_block_exception` ("blocked by: [FORBIDDEN/6/cluster read-only (api)]"), where an
-#: index's reads "FORBIDDEN/8/index write (api)".
-_CLUSTER_BLOCK: Final = re.compile(r"/\d+/cluster\b")
+#: The cluster-wide write blocks in a `cluster_block_exception` ("FORBIDDEN/6/cluster read-only (api)", "FORBIDDEN/13/
+#: cluster read-only / allow delete (api)"), where an index's reads "FORBIDDEN/8/index write (api)". (The cluster's
+#: create-index block, "FORBIDDEN/10/cluster create-index blocked (api)", stops only the creation of indices.)
+_CLUSTER_READ_ONLY: Final = re.compile(r"/\d+/cluster read-only\b")
 
 
 def setting_path(name: str) -> str:
@@ -212,22 +213,24 @@ def forget_answers() -> None:
     _GAVE_UP_ON_THIS_RUN.clear()
 
 
-def blocked_index_error(where: str, index: str, reason: str) -> ElasticsearchConfigurationError:
+def blocked_index_error(where: str, index: str, reason: str,
+                        location_setting: str = "es_hosts") -> ElasticsearchConfigurationError:
     """A write block (the index's `index.blocks.write` or `read_only`, or the cluster's `cluster.blocks.read_only`,
     set by someone) refused the request: the credentials are not at fault, and the block stays until lifted. Another
-    index helps only with an index's block ("FORBIDDEN/8/index write (api)"); a cluster's ("FORBIDDEN/6/cluster
-    read-only (api)") holds for every index there."""
+    index helps with an index's block, not with the cluster's read-only one, which holds for every index there (then
+    only another cluster, `location_setting`, would)."""
     detail = reason.rstrip("; ")
-    if _CLUSTER_BLOCK.search(detail):
+    if _CLUSTER_READ_ONLY.search(detail):
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} refused writes to index '{index}': the whole cluster is read-only ({detail}); "
-            f"lift the block (PUT _cluster/settings with cluster.blocks.read_only and "
-            f"cluster.blocks.read_only_allow_delete set to null), or write to another cluster",
-            "es_hosts",
+            f"lift the block (the cluster.blocks.read_only or cluster.blocks.read_only_allow_delete setting), or "
+            f"write to another cluster",
+            location_setting,
         )
     return ElasticsearchConfigurationError(
         f"Elasticsearch at {where} refused writes to index '{index}': the index is blocked ({detail}); "
-        f"lift the block it names (an index.blocks setting of the index), or write elsewhere",
+        f"lift the block it names (an index.blocks setting of the index, or a cluster.blocks one), or write "
+        f"elsewhere",
         "es_index",
     )
 
@@ -301,7 +304,7 @@ def translate_client_error(
     if isinstance(error, AuthorizationException):
         reason = _api_error_reason(error)
         if index and reason.startswith("cluster_block_exception"):
-            return blocked_index_error(where, index, reason.partition(": ")[2])
+            return blocked_index_error(where, index, reason.partition(": ")[2], location_setting)
         target = f"index '{index}'" if index else "this request"
         return ElasticsearchConfigurationError(
             f"Elasticsearch at {where} denied {target} (HTTP 403): the user needs the read, write,"

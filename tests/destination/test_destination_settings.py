@@ -321,6 +321,23 @@ def test_a_403_for_a_blocked_index_names_the_block_not_the_privileges() -> None:
     assert "denied this request" in str(translate_client_error(blocked, "https://es.example:9200"))
 
 
+@pytest.mark.parametrize(("reason", "cluster_read_only"), [
+    ("blocked by: [FORBIDDEN/6/cluster read-only (api)];", True),
+    ("blocked by: [FORBIDDEN/13/cluster read-only / allow delete (api)];", True),
+    ("blocked by: [FORBIDDEN/6/cluster read-only (api), FORBIDDEN/10/cluster create-index blocked (api)];", True),
+    # stops only the creation of an index: not the whole cluster's writes
+    ("blocked by: [FORBIDDEN/10/cluster create-index blocked (api)];", False),
+    ("index [search-confluence] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)];", False),
+])
+def test_a_read_only_cluster_is_told_from_a_blocked_index(reason: str, cluster_read_only: bool) -> None:
+    blocked = _api_error(AuthorizationException, 403, _error_body("cluster_block_exception", reason))
+    message = str(translate_client_error(blocked, "https://cloud.example", "search-confluence", "es_cloud_id"))
+    assert ("the whole cluster is read-only" in message) is cluster_read_only, message
+    # only another cluster helps with a read-only one: the setting that says where it is, es_cloud_id here
+    expected = "destination.elasticsearch.es_cloud_id" if cluster_read_only else "destination.elasticsearch.es_index"
+    assert expected in message and "es_hosts" not in message
+
+
 def test_a_401_from_a_server_that_does_not_say_it_is_elasticsearch_points_at_the_address_too() -> None:
     from_node = _api_error(AuthenticationException, 401, _error_body("security_exception", "missing credentials"))
     from_node.meta.headers["X-Elastic-Product"] = "Elasticsearch"

@@ -531,3 +531,30 @@ def test_a_scope_already_counted_on_its_own_is_not_counted_again_to_vouch_for_it
     assert sorted(plan.delete_ids) == sorted(gone)
     single = [call for call in site.confluence.count_calls if call == (["S1"], ["page"])]
     assert single == [(["S1"], ["page"])], site.confluence.count_calls
+
+
+def test_a_space_that_vanishes_midway_through_its_listings_leaves_nothing_planned(es: Elasticsearch,
+                                                                                 index: str) -> None:
+    """Its types are listed one by one: when a later listing finds the space gone, what the earlier ones found of it
+    (deletions, items to read next run) is dropped too; the other spaces are planned as usual."""
+    from confluence_source.errors import SpaceVanishedError
+
+    site = Site(es, index)
+    gone = site.delete_in_confluence("ALPHA", "page")
+    site.delete_in_confluence("BETA", "attachment")
+    site.confluence.current[("BETA", "attachment")].add("attachment-999999")  # in Confluence, not in the index
+    listing = site.confluence.iter_current_ids
+
+    def vanishing(space: str, doc_type: str) -> Iterable[str]:
+        if (space, doc_type) == ("BETA", "page"):
+            raise SpaceVanishedError("Space BETA disappeared before the deletion check")
+        return listing(space, doc_type)
+
+    site.confluence.iter_current_ids = vanishing  # type: ignore[method-assign]
+    plan = site.plan(all_seen_indexed=False)  # no counts: every scope is listed, attachments first
+
+    assert ("BETA", "attachment") in site.confluence.list_calls
+    assert plan.delete_ids == gone
+    assert not [scope for scope in plan.listed_scopes if scope[0] == "BETA"]
+    assert not [space for notes in (plan.unindexed, plan.unreadable) for items in notes.values()
+                for space in items.values() if space == "BETA"]
