@@ -307,3 +307,42 @@ def test_id_listings_raise_instead_of_coming_up_short(fresh_sim: Simulator) -> N
 def _space_of(sim: Simulator, document: str) -> str:
     item = sim.site.content[int(document.split("-", 1)[1].removeprefix("att"))]
     return sim.site.spaces[item.space_id].key
+
+
+def test_a_scan_refused_for_a_deleted_space_does_not_pass_for_a_server_without_scan() -> None:
+    """A Data Center that answers the scan of a deleted space with 404, before any scan has answered this run: the
+    space is gone, the scan API is not, so the other spaces are still scanned (search would leave archived pages
+    out of their listings, and they would look deleted)."""
+    from confluence_source.errors import SpaceVanishedError
+
+    sim = start_simulator("datacenter", dataset=COMPACT)
+    try:
+        reader = open_reader(settings_for(sim, index_archived=True))
+        sim.mutations.delete_space(space_key="ENG")
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan", nth=1))
+        with pytest.raises(SpaceVanishedError):
+            list(reader.current_ids("ENG", "page"))
+        assert reader.vanished == {"ENG"}
+        other = next(key for key in reader.state.all_spaces if key != "ENG")
+        before = sim.stats()["endpoints"]["v1.content.scan"]["requests"]
+        list(reader.current_ids(other, "page"))
+        assert sim.stats()["endpoints"]["v1.content.scan"]["requests"] > before, "the other space was not scanned"
+    finally:
+        sim.stop()
+
+
+def test_a_full_read_whose_first_scan_meets_a_deleted_space_goes_on_scanning() -> None:
+    """The first space of a full read is scanned alone, to ask a server without the scan API only once; when that
+    space was deleted since the preflight and its scan answers 404, the space is skipped and the others scanned."""
+    sim = start_simulator("datacenter", dataset=COMPACT)
+    try:
+        reader = open_reader(settings_for(sim, index_archived=True))
+        scopes = reader.plan({}, full_refresh=True).scopes
+        first = next(scope for scope in scopes if scope.key == "ENG")
+        sim.mutations.delete_space(space_key="ENG")
+        sim.faults.add(FaultRule(kind=FaultKind.SERVER_ERROR, status=404, endpoint="v1.content.scan", nth=1))
+        read = list(reader.read_full("page", [first, *(scope for scope in scopes if scope is not first)]))
+        assert reader.vanished == {"ENG"} and reader._scan_supported is True
+        assert read and all(document["space_key"] != "ENG" for _, document in read)
+    finally:
+        sim.stop()
