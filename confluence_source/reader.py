@@ -328,10 +328,10 @@ class ConfluenceReader(ABC):
         incomplete listing (callers delete what is not listed, so a short listing must never pass silently)."""
 
     def current_ids(self, scope_key: str, doc_type: str) -> Iterator[str]:
-        """`iter_current_ids` for the deletion check, where a space deleted after this run read it raises
-        `SpaceVanishedError`: its documents stay for now, and the next run, which no longer sees the space, treats
-        them as those of any vanished space (under the mass-delete guard). A 404 from a space that is still there
-        fails the run (`space_vanished`)."""
+        """`iter_current_ids` for the deletion check. Where the listing of a space deleted since this run read it
+        answers 404 (or Data Center 9.3 refuses its key), this raises `SpaceVanishedError`: its documents stay for now,
+        and the next run, which no longer sees the space, treats them as those of any vanished space (under the
+        mass-delete guard). A 404 from a space that is still there fails the run (`space_vanished`)."""
         if scope_key in self.vanished:
             raise SpaceVanishedError(f"Space {scope_key} disappeared during the run")
         try:
