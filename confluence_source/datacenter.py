@@ -101,8 +101,10 @@ class DataCenterReader(ConfluenceReader):
                         yield from self.emit(self._batch(scope, page.items, doc_type))
                     self.record_fully_read(scope.key, doc_type)
                 except ConfluenceNotFoundError:
-                    if self._scan_supported is None and self._still_there(scope.key):
-                        # the very first scan failed, for a space that is there: a server without the scan API
+                    # the very first scan failed for a space that is there: a server without the scan API (a space
+                    # deleted during the run may answer 404 too, and must not make the rest of the run read through
+                    # search, which leaves archived pages out, so that they would look deleted)
+                    if self._scan_supported is None and self._space_still_there(scope.key):
                         logger.info("This Confluence has no content scan API; reading with CQL search instead")
                         self._scan_supported = False
                         break
@@ -111,13 +113,6 @@ class DataCenterReader(ConfluenceReader):
             if self._scan_supported is False:
                 yield from self.read_full(doc_type, scopes)
                 return
-
-    def _still_there(self, space_key: str) -> bool:
-        """Whether a space whose first scan answered 404 still exists: then the server has no scan API. A space
-        deleted during the run may answer so too, and must not make the rest of the run read through search (which
-        leaves archived pages out, so that they would look deleted)."""
-        space = self.state.all_spaces.get(space_key)
-        return space is not None and self._space_exists(space)
 
     def _scan_listing(self, doc_type: str, scope: Scope) -> Listing:
         space = scope.space
@@ -237,7 +232,7 @@ class DataCenterReader(ConfluenceReader):
                 yield from self._scan_ids(scope_key, doc_type)
                 return
             except ConfluenceNotFoundError:
-                if self._scan_supported or not self._still_there(scope_key):
+                if self._scan_supported or not self._space_still_there(scope_key):
                     raise  # the space is gone (see `current_ids`), not the scan API
                 self._scan_supported = False
         listed: set[str] = set()

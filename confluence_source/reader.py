@@ -311,8 +311,8 @@ class ConfluenceReader(ABC):
         of the spaces finds the candidates, and each is looked up by key before it counts as gone: a space deleted
         while the listing pages on can shift another one out of it."""
         visible = {space.key for space in self._list_spaces()}
-        gone = [key for key in keys if key not in visible and key not in self.vanished
-                and ((space := self.state.all_spaces.get(key)) is None or not self._space_exists(space))]
+        gone = [key for key in keys
+                if key not in visible and key not in self.vanished and not self._space_still_there(key)]
         for key in gone:
             self._note_vanished(key)
         return bool(gone)
@@ -411,6 +411,11 @@ class ConfluenceReader(ABC):
     def _space_exists(self, space: SpaceInfo) -> bool:
         """Whether the user still sees the space (current or archived): one request."""
         return self.read_if_visible(self._space_url(space), {}, "checking that a space still exists") is not None
+
+    def _space_still_there(self, key: str) -> bool:
+        """Whether a space the run listed at its start is still there for the user (`_space_exists`)."""
+        space = self.state.all_spaces.get(key)
+        return space is not None and self._space_exists(space)
 
     def read_if_visible(self, url: str, params: Mapping[str, Any], purpose: str) -> Any | None:
         """One item read by its address, or None when it is gone (404) or no longer visible to the account (403).
@@ -800,8 +805,7 @@ class ConfluenceReader(ABC):
         saved as read with part of its content missing, so the run fails instead and the next one reads it again."""
         if key in self.vanished:
             return
-        space = self.state.all_spaces.get(key)
-        if space is not None and self._space_exists(space):
+        if self._space_still_there(key):
             raise IncompleteListingError(
                 f"Confluence answered 404 while listing the content of space {key}, which still exists: this run "
                 "stops without deleting anything, and the next run reads it again")
