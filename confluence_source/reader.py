@@ -307,9 +307,9 @@ class ConfluenceReader(ABC):
         return total
 
     def _deleted_spaces_noted(self, keys: list[str]) -> bool:
-        """Whether some of these spaces are gone since the run listed them; each is then noted as vanished. One listing
-        of the spaces finds the candidates, and each is looked up by key before it counts as gone: a space deleted
-        while the listing pages on can shift another one out of it."""
+        """Whether some of these spaces (a count's batch, up to 100) are gone since the run listed them; each is then
+        noted as vanished. One listing of the spaces finds the candidates, and each is looked up by key before it
+        counts as gone: a space deleted while the listing pages on can shift another one out of it."""
         visible = {space.key for space in self._list_spaces()}
         gone = [key for key in keys
                 if key not in visible and key not in self.vanished and not self._space_still_there(key)]
@@ -342,8 +342,9 @@ class ConfluenceReader(ABC):
             self.space_vanished(scope_key)
             raise SpaceVanishedError(f"Space {scope_key} disappeared before the deletion check") from None
         except UnknownSpaceQueryError:  # a listing through search, on the releases that refuse a missing key
-            if scope_key in self.config.advanced_rules or not self._deleted_spaces_noted([scope_key]):
+            if scope_key in self.config.advanced_rules or self._space_still_there(scope_key):
                 raise
+            self._note_vanished(scope_key)
             raise SpaceVanishedError(f"Space {scope_key} disappeared before the deletion check") from None
 
     # ---- preflight steps -------------------------------------------------------------------------------------

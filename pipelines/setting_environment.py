@@ -43,11 +43,8 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
     too common, nor the full setting names behind the pipeline name, which the command line refuses anyway."""
     shortened: dict[str, bool] = {}  # upper-case name -> worth a warning
     for setting in setting_names:
-        key = setting.upper()
-        shortened[key] = False
-        shortened[f"SOURCES__{key}"] = True
-        shortened[f"{pipeline_name.upper()}__{key}"] = True
-        shortened[f"{pipeline_name.upper()}__SOURCES__{key}"] = True
+        shortened[setting.upper()] = False
+        shortened.update((name, True) for name in _shortened_names(setting, pipeline_name))
     # dlt's settings behind the pipeline name: the source's and the run's own Elasticsearch client are set up before
     # the pipeline exists and would not see them, while the load would
     behind_pipeline_name = tuple(f"{pipeline_name.upper()}__{section}" for section in SETTING_PREFIXES)
@@ -60,19 +57,21 @@ def hide_shortened_source_variables(setting_names: Iterable[str], pipeline_name:
     return [name for name in hidden if shortened.get(name, True) and not name.startswith(refused)]
 
 
+def _shortened_names(argument: str, pipeline_name: str) -> tuple[str, ...]:
+    """The names, besides the bare one, under which dlt would read a source argument from the environment."""
+    key, pipeline = argument.upper(), pipeline_name.upper()
+    return f"SOURCES__{key}", f"{pipeline}__{key}", f"{pipeline}__SOURCES__{key}"
+
+
 def ignored_variable_hint(name: str, pipeline_name: str, arguments: Collection[str],
                           setting_names: Collection[str]) -> str:
     """What to set instead of a variable `hide_shortened_source_variables` removed. A shortened name of a setting
     (`SOURCES__SPACES`, `<PIPELINE>__SPACES`) gets its full name; one of an argument the run passes itself
     (`full_refresh`, `plan`, ...) is no setting at all; anything else behind the pipeline name gets the general
     rule."""
-    general = "settings are read as SOURCES__CONFLUENCE__<NAME> and DESTINATION__ELASTICSEARCH__<NAME>"
-    prefixes = sorted(("SOURCES__", f"{pipeline_name.upper()}__SOURCES__", f"{pipeline_name.upper()}__"), key=len,
-                      reverse=True)
-    for prefix in prefixes:
-        argument = name[len(prefix):].lower() if name.startswith(prefix) else ""
-        if argument in arguments:
-            if argument in setting_names:
-                return f"settings are read as SOURCES__CONFLUENCE__{argument.upper()}"
-            return f"{argument} is not a setting: the run sets it itself (see --help for the options it takes)"
-    return general
+    argument = next((argument for argument in arguments if name in _shortened_names(argument, pipeline_name)), None)
+    if argument is None:
+        return "settings are read as SOURCES__CONFLUENCE__<NAME> and DESTINATION__ELASTICSEARCH__<NAME>"
+    if argument in setting_names:
+        return f"settings are read as SOURCES__CONFLUENCE__{argument.upper()}"
+    return f"{argument} is not a setting: the run sets it itself (see --help for the options it takes)"
